@@ -1,0 +1,56 @@
+/**
+ * Typed errors. Every failure a user can cause is a `JazzError` with a stable `code` and a message
+ * that says what to do. Codes are part of the public API: add new ones, never rename old ones.
+ */
+export type ErrorCode =
+  | 'SCHEMA_INVALID'
+  | 'QUERY_PARSE'
+  | 'QUERY_INVALID'
+  | 'UNKNOWN_TABLE'
+  | 'UNKNOWN_COLUMN'
+  | 'TYPE_MISMATCH'
+  | 'MISSING_VALUE'
+  | 'ROW_NOT_FOUND'
+  | 'ROW_DELETED'
+  | 'NO_SERVER'
+  | 'BATCH_REJECTED'
+  | 'CLOSED'
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_FORMAT'
+  | 'STORAGE_QUOTA'
+  | 'STORAGE_IO'
+  | 'STORAGE_LOCKED';
+
+export class JazzError extends Error {
+  readonly code: ErrorCode;
+  /** Extra structured facts about the failure (column, position, ...), safe to serialise. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'JazzError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The plain form used on the wire (worker ↔ page, client ↔ server). */
+  toJSON(): { name: string; code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { name: this.name, code: this.code, message: this.message, details: { ...this.details } };
+  }
+}
+
+/** A query string that does not parse; `position` is the 0-based offset of the mistake. */
+export class QueryParseError extends JazzError {
+  readonly position: number;
+  constructor(message: string, text: string, position: number) {
+    super('QUERY_PARSE', `${message} at position ${position}: ${pointAt(text, position)}`, { position, text });
+    this.name = 'QueryParseError';
+    this.position = position;
+  }
+}
+
+function pointAt(text: string, position: number): string {
+  const before = text.slice(Math.max(0, position - 20), position);
+  const after = text.slice(position, position + 20);
+  return `"${before}⟨here⟩${after}"`;
+}

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'MISSING_VALUE'
   | 'ROW_NOT_FOUND'
   | 'ROW_DELETED'
+  | 'ROW_EXISTS'
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
   | 'CLOSED'

@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: every benchmark scenario, one after another. Pass a name to run one:
+ * `npm run bench -- live-queries`.
+ */
+import { spawnSync } from 'node:child_process';
+
+const scenarios: Record<string, string[]> = {
+  'live-queries': ['bench/live-queries.ts'],
+};
+const only = process.argv[2];
+for (const [name, args] of Object.entries(scenarios)) {
+  if (only && only !== name) continue;
+  console.log(`\n═══ ${name}`);
+  const r = spawnSync('npx', ['tsx', ...args, ...process.argv.slice(3)], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createDb } from './db.ts';
+import { todoApp as app } from './testing/fixtures.ts';
+import { JazzError } from './util/errors.ts';
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('db: writes and reads', () => {
+  it('inserts, updates, deletes and restores rows', async () => {
+    const db = createDb({ app, driver: { type: 'memory' } });
+    const h = db.insert(app.todos, { title: 'write tests' });
+    await h.wait({ tier: 'local' });
+    expect(await db.one(app.todos.where({ id: h.id }))).toMatchObject({ id: h.id, title: 'write tests', done: false, priority: null });
+    db.update(app.todos, h.id, { done: true });
+    expect((await db.one(app.todos.where({ id: h.id })))!.done).toBe(true);
+    db.delete(app.todos, h.id);
+    expect(await db.all(app.todos)).toEqual([]);
+    db.restore(app.todos, h.id);
+    expect((await db.all(app.todos)).map((r) => r.id)).toEqual([h.id]);
+    await db.close();
+  });
+
+  it('filters, sorts, limits and includes', async () => {
+    const db = createDb({ app });
+    const p = db.insert(app.projects, { name: 'p1' });
+    const ids = ['c', 'a', 'b', 'd'].map((t, i) => db.insert(app.todos, { title: t, priority: i, projectId: p.id }).id);
+    db.update(app.todos, ids[3]!, { done: true });
+    const open = await db.all(app.todos.where({ done: false, priority: { gte: 1 } }).orderBy('title'));
+    expect(open.map((r) => r.title)).toEqual(['a', 'b']);
+    const limited = await db.all(app.todos.orderBy('title', 'desc').limit(2));
+    expect(limited.map((r) => r.title)).toEqual(['d', 'c']);
+    const withProject = await db.all(app.todos.where('title = "a"').include({ project: true }));
+    expect((withProject[0] as any).project.name).toBe('p1');
+    const projects = await db.all(app.projects.include({ todosViaProject: app.todos.where({ done: false }).orderBy('title') }));
+    expect((projects[0] as any).todosViaProject.map((r: any) => r.title)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects bad writes and leaves nothing behind', async () => {
+    const db = createDb({ app });
+    expect(() => db.insert(app.todos, { title: 3 } as any)).toThrow(JazzError);
+    expect(() => db.insert(app.todos, {} as any)).toThrow(/required/);
+    expect(() => db.insert(app.todos, { title: 'x', nope: 1 } as any)).toThrow(/no column "nope"/);
+    expect(() =>
+      db.batch((b) => {
+        b.insert(app.todos, { title: 'ok' });
+        b.insert(app.todos, { title: 'bad', priority: 1.5 });
+      }),
+    ).toThrow(/32-bit integer/);
+    expect(await db.all(app.todos)).toEqual([]);
+  });
+
+  it('delivers live deltas', async () => {
+    const db = createDb({ app });
+    const seen: any[] = [];
+    db.subscribeAll(app.todos.where({ done: false }).orderBy('title').limit(2), (u) => seen.push({ all: u.all.map((r) => r.title), added: u.delta.added.map((r) => r.title), removed: u.delta.removed.map((r) => r.title) }));
+    await tick();
+    const a = db.insert(app.todos, { title: 'b' });
+    db.insert(app.todos, { title: 'c' });
+    await tick();
+    db.insert(app.todos, { title: 'a' });
+    await tick();
+    db.update(app.todos, a.id, { done: true });
+    await tick();
+    expect(seen).toEqual([
+      { all: [], added: [], removed: [] },
+      { all: ['b', 'c'], added: ['b', 'c'], removed: [] },
+      { all: ['a', 'b'], added: ['a'], removed: ['c'] },
+      { all: ['a', 'c'], added: ['c'], removed: ['b'] },
+    ]);
+  });
+});

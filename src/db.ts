@@ -1,0 +1,311 @@
+/**
+ * The public database API, shaped like jazz-tools:
+ *
+ *   const db = createDb({ app, driver: { type: 'memory' } });
+ *   const h = db.insert(app.todos, { title: 'write tests' });  await h.wait({ tier: 'local' });
+ *   const rows = await db.all(app.todos.where({ done: false }).orderBy('title').limit(20));
+ *   const stop = db.subscribeAll(query, ({ all, delta }) => { ... });
+ *
+ * Writes apply at once (reads right after see them) and return a handle whose `wait({ tier })`
+ * resolves when the write reached that durability tier. Subscribers hear about the writes of one
+ * tick together, in a microtask after the writes.
+ */
+import type { KvStore } from './store/types.ts';
+import { createMemoryStore } from './store/memory.ts';
+import { Engine, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
+import { QueryBuilder } from './query/builder.ts';
+import type { QueryAst } from './query/ast.ts';
+import { buildGraph, type Graph } from './query/graph.ts';
+import type { Delta, OutRow } from './query/ivm/view.ts';
+import { JazzError } from './util/errors.ts';
+import type { RandomSource } from './rows/ids.ts';
+import type { AppSchema } from './schema/schema.ts';
+import { checkQuery } from './query/validate.ts';
+
+export type { Tier, Delta, OutRow };
+
+export type DriverConfig = { readonly type: 'memory' };
+
+export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
+  readonly app: A;
+  /** Where the data lives. `memory` keeps nothing after close. */
+  readonly driver?: DriverConfig;
+  /** Advanced: run on this store instead of the driver's (the Node entry passes its file store). */
+  readonly store?: KvStore;
+  /** Recorded as the author of every version written here. */
+  readonly author?: string;
+  /** For tests: a fake wall clock and randomness. */
+  readonly wall?: () => number;
+  readonly random?: RandomSource;
+}
+
+export interface WaitOptions {
+  readonly tier: Tier;
+}
+
+/** What a single write returns: the row id at once, durability later. */
+export interface WriteHandle {
+  readonly id: string;
+  readonly batchId: string;
+  wait(opts?: WaitOptions): Promise<void>;
+}
+
+/** What a batch returns: the ids it wrote, in order, and its one fate. */
+export interface BatchHandle {
+  readonly batchId: string;
+  readonly ids: readonly string[];
+  wait(opts?: WaitOptions): Promise<void>;
+}
+
+export interface SubscriptionUpdate<R> {
+  /** The whole current result, in order. */
+  readonly all: readonly R[];
+  /** What changed since the last call (the first call reports every row as added). */
+  readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
+}
+
+export interface SubscribeOptions {
+  /** Called if the query fails after it started (its callback is not called again). */
+  readonly onError?: (error: unknown) => void;
+}
+
+type TableRef = QueryBuilder<any, any> | string;
+type RowOfRef<T> = T extends QueryBuilder<infer R, any> ? R : Record<string, unknown>;
+type InsertOfRef<T> = T extends QueryBuilder<any, infer I> ? I : Record<string, unknown>;
+
+/** Collects the writes of `db.batch`; each returns the row id at once. */
+export class BatchWriter {
+  readonly ops: WriteOp[] = [];
+  readonly #newId: () => string;
+
+  constructor(newId: () => string) {
+    this.#newId = newId;
+  }
+
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): { id: string } {
+    const id = this.#newId();
+    this.ops.push({ kind: 'insert', table: tableName(table), id, values: values as Record<string, unknown> });
+    return { id };
+  }
+
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): { id: string } {
+    this.ops.push({ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> });
+    return { id };
+  }
+
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): { id: string } {
+    this.ops.push({ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> });
+    return { id: opts.id };
+  }
+
+  delete(table: TableRef, id: string): { id: string } {
+    this.ops.push({ kind: 'delete', table: tableName(table), id });
+    return { id };
+  }
+
+  restore(table: TableRef, id: string): { id: string } {
+    this.ops.push({ kind: 'restore', table: tableName(table), id });
+    return { id };
+  }
+}
+
+function tableName(t: TableRef): string {
+  if (typeof t === 'string') return t;
+  if (t instanceof QueryBuilder) return t.table;
+  throw new JazzError('UNKNOWN_TABLE', 'the first argument must be a table of the app, like app.todos');
+}
+
+function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAst {
+  if (q instanceof QueryBuilder) return q.ast;
+  checkQuery(schema, q);
+  return q;
+}
+
+export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
+  readonly app: A;
+  readonly engine: Engine;
+  readonly #subs = new Set<Subscription<any>>();
+
+  constructor(app: A, engine: Engine) {
+    this.app = app;
+    this.engine = engine;
+  }
+
+  /** Which driver holds the data, and whether it survives a close. */
+  get storage(): { persistent: boolean } {
+    return { persistent: this.engine.store.persistent };
+  }
+
+  #write(ops: WriteOp[]): WriteResult {
+    return this.engine.write(ops);
+  }
+
+  #waiter(result: WriteResult): (opts?: WaitOptions) => Promise<void> {
+    return (opts) => {
+      const tier = opts?.tier ?? 'local';
+      if (tier === 'local') return result.durable;
+      if (tier === 'edge' || tier === 'global') {
+        return Promise.reject(new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`));
+      }
+      return Promise.reject(new JazzError('QUERY_INVALID', `unknown tier "${String(tier)}"; use local, edge or global`));
+    };
+  }
+
+  #handle(result: WriteResult): WriteHandle {
+    // Nobody may be waiting: keep an unobserved durability failure from crashing the process.
+    result.durable.catch(() => {});
+    return { id: result.ids[0]!, batchId: result.batchId, wait: this.#waiter(result) };
+  }
+
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): WriteHandle {
+    return this.#handle(this.#write([{ kind: 'insert', table: tableName(table), values: values as Record<string, unknown> }]));
+  }
+
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle {
+    return this.#handle(this.#write([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]));
+  }
+
+  /** Updates the row with this id, or inserts it with this id if it does not exist (or was deleted). */
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle {
+    return this.#handle(this.#write([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]));
+  }
+
+  /** Soft delete: the row leaves live queries and stays in history. */
+  delete(table: TableRef, id: string): WriteHandle {
+    return this.#handle(this.#write([{ kind: 'delete', table: tableName(table), id }]));
+  }
+
+  restore(table: TableRef, id: string): WriteHandle {
+    return this.#handle(this.#write([{ kind: 'restore', table: tableName(table), id }]));
+  }
+
+  /** Writes applied together with one fate: all of them or none. */
+  batch(fn: (b: BatchWriter) => void): BatchHandle {
+    const writer = new BatchWriter(() => this.engine.newRowId());
+    fn(writer);
+    const result = this.#write(writer.ops);
+    result.durable.catch(() => {});
+    return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
+  }
+
+  /** The query's current result. */
+  async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
+    return this.allSync(query);
+  }
+
+  /** The query's current result, computed synchronously. */
+  allSync<Q extends QueryBuilder<any, any>>(query: Q | QueryAst): OutRowOf<Q>[] {
+    const ast = toAst(query, this.app.$schema);
+    this.#checkOpen();
+    const g = buildGraph(this.engine, ast, { attach: false, onChange: () => {} });
+    const rows = g.view.all.slice();
+    g.destroy();
+    return rows as OutRowOf<Q>[];
+  }
+
+  /** The first row of the query, or null. */
+  async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
+    const rows = this.allSync(query.limit(1));
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Calls `callback` with the result now (in a microtask) and after every change to it. Returns a
+   * function that stops the subscription.
+   */
+  subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
+    const ast = toAst(query, this.app.$schema);
+    this.#checkOpen();
+    const sub = new Subscription<OutRowOf<Q>>(this.engine, ast, callback, opts, () => this.#subs.delete(sub));
+    this.#subs.add(sub);
+    return () => sub.stop();
+  }
+
+  #checkOpen(): void {
+    if (this.engine.closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
+  }
+
+  /** Stops every subscription, makes everything durable and releases the storage. */
+  async close(): Promise<void> {
+    for (const s of [...this.#subs]) s.stop();
+    await this.engine.close();
+  }
+}
+
+type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : OutRow;
+
+class Subscription<R> {
+  readonly #engine: Engine;
+  readonly #callback: (u: SubscriptionUpdate<R>) => void;
+  readonly #opts: SubscribeOptions;
+  readonly #onStop: () => void;
+  #graph: Graph | undefined;
+  #scheduled = false;
+  #first = true;
+  #stopped = false;
+
+  constructor(engine: Engine, ast: QueryAst, callback: (u: SubscriptionUpdate<R>) => void, opts: SubscribeOptions, onStop: () => void) {
+    this.#engine = engine;
+    this.#callback = callback;
+    this.#opts = opts;
+    this.#onStop = onStop;
+    this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule() });
+    this.#graph.source.onFail = (e) => this.#fail(e);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    this.#engine.schedule(() => this.#deliver());
+  }
+
+  #deliver(): void {
+    this.#scheduled = false;
+    if (this.#stopped || !this.#graph) return;
+    const view = this.#graph.view;
+    const all = view.all as unknown as readonly R[];
+    let delta;
+    if (this.#first) {
+      this.#first = false;
+      view.clearDelta();
+      delta = { added: all, removed: [], changed: [] };
+    } else {
+      delta = view.takeDelta() as unknown as SubscriptionUpdate<R>['delta'];
+      if (delta.added.length + delta.removed.length + delta.changed.length === 0) return;
+    }
+    try {
+      this.#callback({ all, delta });
+    } catch (e) {
+      console.error('jazz-elements: a subscription callback threw', e);
+    }
+  }
+
+  #fail(e: unknown): void {
+    this.stop();
+    if (this.#opts.onError) this.#opts.onError(e);
+    else console.error('jazz-elements: a live query failed and was stopped', e);
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#graph?.destroy();
+    this.#graph = undefined;
+    this.#onStop();
+  }
+}
+
+/** Opens a database. In the browser the default driver keeps data in OPFS (see worker/). */
+export function createDb<A extends { readonly $schema: AppSchema }>(opts: CreateDbOptions<A>): Db<A> {
+  const driver = opts.driver ?? { type: 'memory' };
+  let store = opts.store;
+  if (!store) {
+    if (driver.type !== 'memory') {
+      throw new JazzError('QUERY_INVALID', `driver "${(driver as { type: string }).type}" is not available here; use { type: 'memory' }, or the Node entry (jazz-elements/server) for { type: 'file' }`);
+    }
+    store = createMemoryStore();
+  }
+  const engine = Engine.open({ schema: opts.app.$schema, store, author: opts.author, wall: opts.wall, random: opts.random });
+  return new Db(opts.app, engine);
+}

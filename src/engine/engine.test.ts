@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../db.ts';
+import { todoApp as app } from '../testing/fixtures.ts';
+import { planQuery } from '../query/plan.ts';
+import { JazzError, QueryParseError } from '../util/errors.ts';
+import { s } from '../schema/builder.ts';
+import type { KvStore } from '../store/types.ts';
+import { createMemoryStore } from '../store/memory.ts';
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('engine: batches and fates', () => {
+  it('a rejected batch leaves the visible state, the indexes and live queries', async () => {
+    const db = createDb({ app });
+    const h = db.insert(app.todos, { title: 'first', priority: 1 });
+    const b = db.batch((w) => {
+      w.update(app.todos, h.id, { title: 'second' });
+      w.insert(app.todos, { title: 'other' });
+    });
+    const seen: string[][] = [];
+    db.subscribeAll(app.todos.orderBy('title'), ({ all }) => seen.push(all.map((r) => r.title as string)));
+    await tick();
+    expect(seen.at(-1)).toEqual(['other', 'second']);
+    await db.engine.rejectBatch(b.batchId, 'denied by test');
+    await tick();
+    expect(seen.at(-1)).toEqual(['first']);
+    expect(await db.all(app.todos.where({ title: 'second' }))).toEqual([]);
+    expect((await db.all(app.todos.where({ title: 'first' }))).map((r) => r.id)).toEqual([h.id]);
+    // History keeps the rejected version; the batch record says what happened.
+    expect(db.engine.history(db.engine.table('todos'), h.id)).toHaveLength(2);
+    expect(db.engine.batchRecord(b.batchId)).toMatchObject({ s: 'rejected', reason: 'denied by test' });
+    // A re-delivered version of the rejected batch changes nothing.
+    const v = db.engine.history(db.engine.table('todos'), h.id).find((x) => x.batchId === b.batchId)!;
+    db.engine.applyVersions([{ table: 'todos', version: v }]);
+    expect((await db.one(app.todos.where({ id: h.id })))!.title).toBe('first');
+  });
+
+  it('upsert inserts with the given id, then updates; it brings back deleted rows', async () => {
+    const db = createDb({ app });
+    const id = db.engine.newRowId();
+    db.upsert(app.todos, { title: 'x' }, { id });
+    db.upsert(app.todos, { title: 'y' }, { id });
+    expect((await db.one(app.todos.where({ id })))!.title).toBe('y');
+    db.delete(app.todos, id);
+    db.upsert(app.todos, { title: 'z' }, { id });
+    expect(await db.one(app.todos.where({ id }))).toMatchObject({ id, title: 'z', done: false });
+  });
+
+  it('typed errors for missing rows and wrong use', async () => {
+    const db = createDb({ app });
+    const missing = db.engine.newRowId();
+    expect(() => db.update(app.todos, missing, { title: 'x' })).toThrow(expect.objectContaining({ code: 'ROW_NOT_FOUND' }));
+    const h = db.insert(app.todos, { title: 'a' });
+    db.delete(app.todos, h.id);
+    expect(() => db.update(app.todos, h.id, { title: 'x' })).toThrow(expect.objectContaining({ code: 'ROW_DELETED' }));
+    expect(() => db.insert(app.todos, { title: 'x', projectId: 'not-an-id' })).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    await expect(db.insert(app.todos, { title: 'x' }).wait({ tier: 'edge' })).rejects.toMatchObject({ code: 'NO_SERVER' });
+    await db.close();
+    expect(() => db.insert(app.todos, { title: 'x' })).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it('takes Dates for timestamps and returns epoch milliseconds', async () => {
+    const db = createDb({ app });
+    const h = db.insert(app.todos, { title: 'x', due: new Date(86_400_000) });
+    expect((await db.one(app.todos.where({ id: h.id })))!.due).toBe(86_400_000);
+    expect((await db.all(app.todos.where({ due: { gte: new Date(0) } as any }))).length).toBe(1);
+  });
+});
+
+describe('engine: index plans', () => {
+  it('reads through an index, never a full scan where one serves', () => {
+    const store: KvStore = createMemoryStore();
+    let scanned = 0;
+    const counting: KvStore = {
+      ...store,
+      persistent: false,
+      get: (k) => store.get(k),
+      transaction: () => store.transaction(),
+      flush: () => store.flush(),
+      close: () => store.close(),
+      *scan(range) {
+        for (const e of store.scan(range)) {
+          scanned++;
+          yield e;
+        }
+      },
+    };
+    const db = createDb({ app, store: counting });
+    db.batch((b) => {
+      for (let i = 0; i < 2000; i++) b.insert(app.todos, { title: `t${String(i).padStart(4, '0')}`, priority: i % 100, done: i % 2 === 0 });
+    });
+    const t = db.engine.table('todos');
+    const plan = (q: any) => planQuery(db.engine, t, q.ast);
+    expect(plan(app.todos.where({ title: 't0042' }))).toMatchObject({ kind: 'lookup' });
+    expect(plan(app.todos.where({ priority: 7 }).orderBy('title'))).toMatchObject({ kind: 'lookup' });
+    expect(plan(app.todos.orderBy('title').limit(5))).toMatchObject({ kind: 'scan', column: { name: 'title' } });
+    expect(plan(app.todos.where({ done: true }).orderBy('title', 'desc').limit(5))).toMatchObject({ kind: 'scan', reverse: true });
+    expect(plan(app.todos.where({ id: db.engine.newRowId() }))).toMatchObject({ kind: 'ids' });
+
+    scanned = 0;
+    expect(db.allSync(app.todos.where({ title: 't0042' }))).toHaveLength(1);
+    expect(scanned).toBeLessThan(10);
+    scanned = 0;
+    expect(db.allSync(app.todos.orderBy('title').limit(5)).map((r) => r.title)).toEqual(['t0000', 't0001', 't0002', 't0003', 't0004']);
+    expect(scanned).toBeLessThan(10);
+    scanned = 0;
+    expect(db.allSync(app.todos.where({ priority: { in: [3, 4] } }))).toHaveLength(40);
+    expect(scanned).toBeLessThan(100);
+  });
+});
+
+describe('schema', () => {
+  it('the JSON form and the builder give the same schema and hash', () => {
+    const json = s.fromJSON({
+      tables: {
+        projects: { name: 'string' },
+        todos: {
+          title: 'string',
+          done: { type: 'boolean', default: false },
+          priority: { type: 'int', optional: true },
+          due: { type: 'timestamp', optional: true },
+          tags: { type: 'array', items: 'string', optional: true },
+          meta: { type: 'json', optional: true },
+          projectId: { ref: 'projects', optional: true },
+        },
+      },
+    });
+    expect(json.$schema).toEqual(app.$schema);
+    expect(json.$hash).toBe(app.$hash);
+    expect(s.fromJSON({ tables: { projects: { name: 'string' } } }).$hash).not.toBe(app.$hash);
+  });
+
+  it('rejects bad schemas with SCHEMA_INVALID', () => {
+    const bad = [
+      { tables: { t: { a: 'strin' } } },
+      { tables: { t: { id: 'string' } } },
+      { tables: { t: { a: { ref: 'nowhere' } } } },
+      { tables: { t: { a: { type: 'enum', values: [] } } } },
+      { tables: { t: { a: { type: 'int', default: 'x' } } } },
+      { tables: { '1t': { a: 'string' } } },
+      {},
+    ];
+    for (const b of bad) expect(() => s.fromJSON(b), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
+  });
+
+  it('checks queries as they are built', () => {
+    expect(() => app.todos.where({ nope: 1 } as any)).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
+    expect(() => app.todos.where({ priority: 'high' } as any)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(() => app.todos.orderBy('tags' as any)).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
+    expect(() => app.todos.include({ owner: true } as any)).toThrow(/no relation "owner"/);
+    let err: unknown;
+    try {
+      app.todos.where('done = false and (priority > 2 or title contains )');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(QueryParseError);
+    expect((err as QueryParseError).position).toBe(49);
+    expect(err).toBeInstanceOf(JazzError);
+  });
+});

@@ -1,0 +1,575 @@
+/**
+ * The engine: row versions in, visible rows and indexes kept, changes out to live queries.
+ *
+ * Every write, local or received, is a row version. Applying one appends it to the row's history,
+ * merges it into the visible row (per-field last-writer-wins, see rows/version.ts), updates the
+ * index entries of the columns whose visible value changed, and pushes the change (old row, new
+ * row) to the live-query sources of its table. A batch is applied inside one store transaction,
+ * so it is durable all at once; its changes reach subscribers together, after the write returns.
+ *
+ * The engine is synchronous: the store beneath it is, and so reads see every write at once.
+ * Durability is the promise a write returns (tier `local`).
+ */
+import type { AppSchema } from '../schema/schema.ts';
+import { Catalogue, type CatalogueJSON, type CatalogueTable } from '../schema/catalogue.ts';
+import { normaliseInsert, normalisePatch } from '../schema/values.ts';
+import type { KvStore, KvTransaction } from '../store/types.ts';
+import { KeyWriter } from '../store/keys.ts';
+import { ByteWriter, ByteReader } from '../util/binary.ts';
+import { JazzError } from '../util/errors.ts';
+import { assert } from '../util/assert.ts';
+import { utf8Decode, utf8Encode, toHex, fromHex } from '../util/bytes.ts';
+import { HybridClock } from '../clock/hlc.ts';
+import { IdGenerator, cryptoRandom, newClientId, uuidToBytes, isUuid, type RandomSource } from '../rows/ids.ts';
+import type { RowObject } from '../rows/row-codec.ts';
+import {
+  DELETED_SLOT,
+  decodeVersion,
+  decodeVisible,
+  decodeVisibleRow,
+  encodeVersion,
+  encodeVisible,
+  makeMask,
+  mergeVersion,
+  valuesEqual,
+  type RowVersion,
+  type VisibleState,
+} from '../rows/version.ts';
+import {
+  K_HISTORY,
+  K_VISIBLE,
+  MANIFEST_COLUMN,
+  historyKey,
+  historyPrefix,
+  indexPrefix,
+  indexValues,
+  metaKey,
+  visibleKey,
+  writeIndexValue,
+} from './keyspace.ts';
+import { prefixEnd } from '../store/keys.ts';
+
+export interface EngineOptions {
+  readonly schema: AppSchema;
+  readonly store: KvStore;
+  /** Wall clock in ms (tests pass a fake one). */
+  readonly wall?: () => number;
+  readonly random?: RandomSource;
+  /** Who writes, recorded on every version (the session's user id once auth exists). */
+  readonly author?: string;
+}
+
+export type WriteOp =
+  | { readonly kind: 'insert'; readonly table: string; readonly id?: string; readonly values: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'update'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'upsert'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'delete'; readonly table: string; readonly id: string }
+  | { readonly kind: 'restore'; readonly table: string; readonly id: string };
+
+export interface WriteResult {
+  readonly batchId: string;
+  /** The row id each op wrote, in op order. */
+  readonly ids: readonly string[];
+  /** Resolves when the batch is durable in the local store (tier `local`). */
+  readonly durable: Promise<void>;
+}
+
+/** A change to a table's live rows: added (no old), removed (no row) or edited (both). */
+export interface RowChange {
+  readonly old: RowObject | undefined;
+  readonly row: RowObject | undefined;
+}
+
+/** Receives the changes of one table, in the order they are applied. */
+export interface ChangeListener {
+  push(change: RowChange): void;
+  /** Called (and the listener removed) if `push` throws. */
+  fail?(error: unknown): void;
+}
+
+export type BatchState = 'pending' | 'accepted' | 'rejected';
+export type Tier = 'local' | 'edge' | 'global';
+
+interface BatchRecord {
+  s: BatchState;
+  tier: Tier;
+  /** [table number, row id hex, version id] of each version. */
+  v: [number, string, string][];
+  reason?: string;
+}
+
+/** Per-table runtime state: catalogue entry, key prefixes, live row count, listeners. */
+export class TableRuntime {
+  readonly cat: CatalogueTable;
+  readonly name: string;
+  readonly no: number;
+  readonly manifestPrefix: Uint8Array;
+  readonly indexPrefixes: ReadonlyMap<string, Uint8Array>;
+  liveCount = 0;
+  readonly listeners = new Set<ChangeListener>();
+
+  constructor(cat: CatalogueTable) {
+    this.cat = cat;
+    this.name = cat.name;
+    this.no = cat.no;
+    this.manifestPrefix = indexPrefix(cat.no, MANIFEST_COLUMN);
+    this.indexPrefixes = new Map(cat.columns.map((c) => [c.name, indexPrefix(cat.no, c.no)]));
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Engine {
+  readonly schema: AppSchema;
+  readonly store: KvStore;
+  readonly clientId: string;
+  readonly author: string;
+  readonly clock: HybridClock;
+  readonly catalogue: Catalogue;
+  readonly tables: ReadonlyMap<string, TableRuntime>;
+  readonly #ids: IdGenerator;
+  #closed = false;
+  /** Resolves when what `open` wrote is durable. */
+  ready: Promise<void> = Promise.resolve();
+  readonly #kw = new KeyWriter(128);
+  readonly #bw = new ByteWriter(512);
+  readonly #rejected = new Set<string>();
+  /** Callbacks run once after the current write has been applied (microtask). */
+  #afterWrite: (() => void)[] = [];
+  #flushScheduled = false;
+
+  private constructor(opts: EngineOptions, clientId: string, clockLast: number, catalogue: Catalogue, counts: Map<number, number>, rejected: string[]) {
+    this.schema = opts.schema;
+    this.store = opts.store;
+    this.clientId = clientId;
+    this.author = opts.author ?? clientId;
+    const wall = opts.wall ?? Date.now;
+    this.clock = new HybridClock(wall, clockLast);
+    this.#ids = new IdGenerator(wall, opts.random ?? cryptoRandom);
+    this.catalogue = catalogue;
+    const tables = new Map<string, TableRuntime>();
+    for (const cat of catalogue.tables.values()) {
+      const t = new TableRuntime(cat);
+      t.liveCount = counts.get(cat.no) ?? 0;
+      tables.set(cat.name, t);
+    }
+    this.tables = tables;
+    for (const b of rejected) this.#rejected.add(b);
+  }
+
+  /**
+   * Opens the engine on a store: loads (or creates) the client id, clock and catalogue. Synchronous,
+   * like the store; `engine.ready` resolves once the bookkeeping it wrote is durable.
+   */
+  static open(opts: EngineOptions): Engine {
+    const { store } = opts;
+    const get = (k: Uint8Array) => {
+      const v = store.get(k);
+      return v && utf8Decode(v);
+    };
+    let clientId = get(metaKey('clientId'));
+    const fresh = clientId === undefined;
+    if (!clientId) clientId = newClientId(opts.random ?? cryptoRandom);
+    const clockText = get(metaKey('clock'));
+    const catText = get(metaKey('catalogue'));
+    const previous = catText ? (JSON.parse(catText) as CatalogueJSON) : undefined;
+    const catalogue = Catalogue.build(opts.schema, previous);
+    const counts = new Map<number, number>();
+    for (const t of catalogue.tables.values()) {
+      const c = get(metaKey('count', t.no));
+      if (c) counts.set(t.no, Number(c));
+    }
+    const rejected: string[] = [];
+    const rp = metaKey('rejected');
+    for (const e of store.scan({ gte: rp, lt: prefixEnd(rp) })) rejected.push(utf8Decode(e.value));
+    const engine = new Engine(opts, clientId, clockText ? Number(clockText) : 0, catalogue, counts, rejected);
+    const catJSON = JSON.stringify(catalogue.json);
+    if (fresh || catJSON !== catText) {
+      const tx = store.transaction();
+      tx.put(metaKey('clientId'), utf8Encode(clientId));
+      tx.put(metaKey('catalogue'), utf8Encode(catJSON));
+      engine.ready = tx.commit();
+    }
+    return engine;
+  }
+
+  /** A new time-ordered row id. */
+  newRowId(): string {
+    return this.#ids.next();
+  }
+
+  table(name: string): TableRuntime {
+    const t = this.tables.get(name);
+    if (!t) throw new JazzError('UNKNOWN_TABLE', `unknown table "${name}"; the schema has ${[...this.tables.keys()].join(', ')}`, { table: name });
+    return t;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ─── reads ────────────────────────────────────────────────────────────────
+
+  /** The live row with this id (16 bytes), or undefined if absent or deleted. */
+  getRow(t: TableRuntime, id: Uint8Array, idText?: string): RowObject | undefined {
+    const bytes = this.store.get(visibleKey(this.#kw, t.no, id));
+    if (!bytes) return undefined;
+    return decodeVisibleRow(bytes, t.cat, idText ?? bytesToUuidCached(id));
+  }
+
+  getRowById(t: TableRuntime, id: string): RowObject | undefined {
+    if (!isUuid(id)) return undefined;
+    return this.getRow(t, uuidToBytes(id), id);
+  }
+
+  /** The visible state of a row, deleted or not (undefined when no version is known). */
+  getVisibleState(t: TableRuntime, id: string): VisibleState | undefined {
+    const bytes = this.store.get(visibleKey(this.#kw, t.no, uuidToBytes(id)));
+    return bytes && decodeVisible(bytes, t.cat);
+  }
+
+  /** Every version of a row, in key order (by version id). */
+  history(t: TableRuntime, id: string): RowVersion[] {
+    const p = historyPrefix(new KeyWriter(), t.no, uuidToBytes(id)).finish();
+    const out: RowVersion[] = [];
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) out.push(decodeVersion(e.value, t.cat));
+    return out;
+  }
+
+  /** Every version of every row of a table (history order: by row id, then version id). */
+  *versions(table: string): IterableIterator<RowVersion> {
+    const t = this.table(table);
+    const p = new KeyWriter().uint(t.no).uint(K_HISTORY).finish();
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield decodeVersion(e.value, t.cat);
+  }
+
+  /** Ids of every row with a visible entry (deleted ones too). */
+  *rowIds(table: string): IterableIterator<string> {
+    const t = this.table(table);
+    const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield bytesToUuidCached(e.key.subarray(e.key.length - 16));
+  }
+
+  /** The raw visible entry, for convergence checks. */
+  visibleBytes(t: TableRuntime, id: string): Uint8Array | undefined {
+    const b = this.store.get(visibleKey(this.#kw, t.no, uuidToBytes(id)));
+    return b && b.slice();
+  }
+
+  // ─── local writes ─────────────────────────────────────────────────────────
+
+  /**
+   * Applies a batch of local writes atomically: every op is checked first, and if one fails
+   * nothing is written. Returns at once with the ids; `durable` resolves at tier `local`.
+   */
+  write(ops: readonly WriteOp[]): WriteResult {
+    this.#checkOpen();
+    const batchId = this.#ids.next();
+    const overlay = new Map<string, { deleted: boolean; values: Record<string, unknown>; heads: string[] } | null>();
+    const planned: { t: TableRuntime; v: RowVersion }[] = [];
+    const ids: string[] = [];
+    const current = (t: TableRuntime, id: string) => {
+      const key = `${t.no}:${id}`;
+      if (overlay.has(key)) return overlay.get(key) ?? undefined;
+      const s = this.getVisibleState(t, id);
+      return s && { deleted: s.deleted, values: s.values, heads: s.heads };
+    };
+    for (const op of ops) {
+      const t = this.table(op.table);
+      let id: string;
+      let values: Record<string, unknown>;
+      let slots: number[];
+      let deleted = false;
+      let parents: string[] = [];
+      if (op.kind === 'insert' || op.kind === 'upsert') {
+        id = op.id ?? this.#ids.next();
+        if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: t.name });
+        const cur = current(t, id);
+        if (cur && !cur.deleted) {
+          if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${t.name} already has a row ${id}; use update or upsert`, { table: t.name, id });
+          const patch = normalisePatch(t.cat, op.values);
+          values = { ...cur.values, ...patch };
+          slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
+          parents = cur.heads;
+        } else {
+          values = normaliseInsert(t.cat, op.values);
+          slots = [DELETED_SLOT, ...t.cat.columns.map((c) => c.no)];
+          parents = cur?.heads ?? [];
+        }
+      } else {
+        id = op.id;
+        const cur = current(t, id);
+        if (!cur) throw new JazzError('ROW_NOT_FOUND', `${t.name} has no row ${id}`, { table: t.name, id });
+        parents = cur.heads;
+        values = cur.values;
+        if (op.kind === 'update') {
+          if (cur.deleted) throw new JazzError('ROW_DELETED', `${t.name} row ${id} is deleted; restore it before updating`, { table: t.name, id });
+          const patch = normalisePatch(t.cat, op.values);
+          values = { ...cur.values, ...patch };
+          slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
+          deleted = false;
+        } else {
+          deleted = op.kind === 'delete';
+          slots = cur.deleted === deleted ? [] : [DELETED_SLOT];
+          if (cur.deleted) deleted = op.kind === 'delete';
+        }
+      }
+      ids.push(id);
+      if (slots.length === 0) continue; // nothing to change: an empty update, deleting a deleted row
+      // The clock is strictly increasing and persisted, so (client, timestamp) names the version.
+      const ts = this.clock.tick();
+      const v: RowVersion = {
+        rowId: id,
+        versionId: `${this.clientId}.${ts.toString(36)}`,
+        parents,
+        branch: 'main',
+        ts,
+        author: this.author,
+        batchId,
+        mask: makeMask(t.cat.slots, slots),
+        deleted,
+        values,
+      };
+      planned.push({ t, v });
+      overlay.set(`${t.no}:${id}`, { deleted, values, heads: [v.versionId] });
+    }
+    if (planned.length === 0) return { batchId, ids, durable: this.store.flush() };
+    const record: BatchRecord = { s: 'pending', tier: 'local', v: [] };
+    const tx = this.store.transaction();
+    try {
+      const touched = new Set<TableRuntime>();
+      for (const { t, v } of planned) {
+        this.#apply(tx, t, v);
+        touched.add(t);
+        record.v.push([t.no, v.rowId, v.versionId]);
+      }
+      this.#putBookkeeping(tx, touched);
+      tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(record)));
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return { batchId, ids, durable: tx.commit() };
+  }
+
+  #putBookkeeping(tx: KvTransaction, touched: Iterable<TableRuntime>): void {
+    tx.put(metaKey('clock'), utf8Encode(String(this.clock.last)));
+    for (const t of touched) tx.put(metaKey('count', t.no), utf8Encode(String(t.liveCount)));
+  }
+
+  // ─── received versions ────────────────────────────────────────────────────
+
+  /**
+   * Applies versions received from elsewhere (a server, another engine). Idempotent: a version
+   * already in history changes nothing. Returns how many were new.
+   */
+  applyVersions(items: readonly { table: string; version: RowVersion }[]): { applied: number; durable: Promise<void> } {
+    this.#checkOpen();
+    const tx = this.store.transaction();
+    let applied = 0;
+    try {
+      const touched = new Set<TableRuntime>();
+      for (const { table, version } of items) {
+        const t = this.table(table);
+        this.clock.observe(version.ts);
+        if (this.#apply(tx, t, version)) {
+          applied++;
+          touched.add(t);
+        }
+      }
+      this.#putBookkeeping(tx, touched);
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return { applied, durable: tx.commit() };
+  }
+
+  /** Encodes a version for transport or storage elsewhere. */
+  encodeVersion(table: string, v: RowVersion): Uint8Array {
+    return encodeVersion(this.#bw, this.table(table).cat, v);
+  }
+
+  decodeVersion(table: string, bytes: Uint8Array): RowVersion {
+    return decodeVersion(bytes, this.table(table).cat);
+  }
+
+  /** Applies one version inside `tx`; false when it was already known or its batch is rejected. */
+  #apply(tx: KvTransaction, t: TableRuntime, v: RowVersion): boolean {
+    const idBytes = uuidToBytes(v.rowId);
+    const hkey = historyKey(this.#kw, t.no, idBytes, v.versionId);
+    if (this.store.get(hkey) !== undefined) return false;
+    if (this.#rejected.has(v.batchId)) return false;
+    tx.put(hkey, encodeVersion(this.#bw, t.cat, v));
+    const vkey = visibleKey(this.#kw, t.no, idBytes);
+    const oldBytes = this.store.get(vkey);
+    const old = oldBytes && decodeVisible(oldBytes, t.cat);
+    const { state, changed } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
+    tx.put(vkey, encodeVisible(this.#bw, t.cat, state));
+    if (changed) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
+    return true;
+  }
+
+  #rowChanged(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, id: string, old: VisibleState | undefined, next: VisibleState): void {
+    const oldRow = old && !old.deleted ? ({ id, ...old.values } as RowObject) : undefined;
+    const newRow = !next.deleted ? ({ id, ...next.values } as RowObject) : undefined;
+    if (!oldRow && !newRow) return;
+    this.#updateIndexes(tx, t, idBytes, oldRow, newRow);
+    if (!oldRow) t.liveCount++;
+    if (!newRow) t.liveCount--;
+    const change: RowChange = { old: oldRow, row: newRow };
+    for (const l of t.listeners) {
+      try {
+        l.push(change);
+      } catch (e) {
+        // A failing live query must not fail the write; it hears about its own failure.
+        t.listeners.delete(l);
+        if (l.fail) l.fail(e);
+        else console.error('jazz-elements: a live query failed and was stopped', e);
+      }
+    }
+  }
+
+  #hasChild(t: TableRuntime, idBytes: Uint8Array, versionId: string): boolean {
+    const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+      if (decodeVersion(e.value, t.cat).parents.includes(versionId)) return true;
+    }
+    return false;
+  }
+
+  #updateIndexes(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, oldRow: RowObject | undefined, newRow: RowObject | undefined): void {
+    const kw = this.#kw;
+    if (!oldRow !== !newRow) {
+      kw.reset(t.manifestPrefix).id(idBytes);
+      if (newRow) tx.put(kw.finish(), EMPTY);
+      else tx.delete(kw.finish());
+    }
+    for (const c of t.cat.columns) {
+      const ov = oldRow?.[c.name];
+      const nv = newRow?.[c.name];
+      if (oldRow && newRow && valuesEqual(ov, nv)) continue;
+      const prefix = t.indexPrefixes.get(c.name)!;
+      const item = c.schema.type === 'array' ? c.schema.items! : c.schema;
+      if (oldRow) {
+        for (const x of indexValues(c.schema, ov)) tx.delete(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).finish());
+      }
+      if (newRow) {
+        for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).finish(), EMPTY);
+      }
+    }
+  }
+
+  // ─── batch fates ──────────────────────────────────────────────────────────
+
+  batchRecord(batchId: string): BatchRecord | undefined {
+    const b = this.store.get(metaKey('batch', batchId));
+    return b && (JSON.parse(utf8Decode(b)) as BatchRecord);
+  }
+
+  /** Records that a batch reached a tier (from the server's acknowledgement). */
+  confirmBatch(batchId: string, tier: Tier): Promise<void> {
+    const rec = this.batchRecord(batchId);
+    if (!rec || rec.s === 'rejected') return Promise.resolve();
+    rec.s = 'accepted';
+    rec.tier = tierMax(rec.tier, tier);
+    const tx = this.store.transaction();
+    tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(rec)));
+    return tx.commit();
+  }
+
+  /**
+   * Rejects a batch whole: its versions leave the visible state (they stay in history, marked by
+   * the batch's fate) and every row it touched is recomputed from the versions that remain.
+   */
+  rejectBatch(batchId: string, reason: string): Promise<void> {
+    this.#checkOpen();
+    if (this.#rejected.has(batchId)) return this.store.flush();
+    this.#rejected.add(batchId);
+    const rec = this.batchRecord(batchId);
+    const tx = this.store.transaction();
+    try {
+      tx.put(metaKey('rejected', batchId), utf8Encode(batchId));
+      if (rec) {
+        rec.s = 'rejected';
+        rec.reason = reason;
+        tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(rec)));
+        const touched = new Set<TableRuntime>();
+        const seen = new Set<string>();
+        for (const [tno, rowId] of rec.v) {
+          const t = [...this.tables.values()].find((x) => x.no === tno);
+          if (!t || seen.has(`${tno}:${rowId}`)) continue;
+          seen.add(`${tno}:${rowId}`);
+          this.#recompute(tx, t, rowId);
+          touched.add(t);
+        }
+        this.#putBookkeeping(tx, touched);
+      }
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return tx.commit();
+  }
+
+  /** Rebuilds a row's visible state from its history, leaving out versions of rejected batches. */
+  #recompute(tx: KvTransaction, t: TableRuntime, rowId: string): void {
+    const idBytes = uuidToBytes(rowId);
+    const versions = this.history(t, rowId).filter((v) => !this.#rejected.has(v.batchId));
+    versions.sort((a, b) => a.ts - b.ts);
+    let state: VisibleState | undefined;
+    for (const v of versions) state = mergeVersion(t.cat, state, v, () => versions.some((o) => o.parents.includes(v.versionId))).state;
+    const vkey = visibleKey(this.#kw, t.no, idBytes);
+    const oldBytes = this.store.get(vkey);
+    const old = oldBytes && decodeVisible(oldBytes, t.cat);
+    if (state) tx.put(vkey, encodeVisible(this.#bw, t.cat, state));
+    else tx.delete(vkey);
+    const next = state ?? { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [] };
+    this.#rowChanged(tx, t, idBytes, rowId, old, next);
+  }
+
+  // ─── after-write scheduling ───────────────────────────────────────────────
+
+  /** Runs `fn` once the current synchronous work is done (one microtask for all writes of a tick). */
+  schedule(fn: () => void): void {
+    this.#afterWrite.push(fn);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      const fns = this.#afterWrite;
+      this.#afterWrite = [];
+      for (const f of fns) f();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.store.close();
+  }
+}
+
+function tierMax(a: Tier, b: Tier): Tier {
+  const order: Tier[] = ['local', 'edge', 'global'];
+  return order[Math.max(order.indexOf(a), order.indexOf(b))]!;
+}
+
+/** Row ids are converted to text on every materialisation; a small cache keeps that cheap. */
+const uuidCache = new Map<string, string>();
+function bytesToUuidCached(b: Uint8Array): string {
+  const h = toHex(b);
+  let s = uuidCache.get(h);
+  if (s === undefined) {
+    s = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+    if (uuidCache.size > 100_000) uuidCache.clear();
+    uuidCache.set(h, s);
+  }
+  return s;
+}
+
+export { assert, ByteReader, fromHex };

@@ -1,0 +1,30 @@
+/**
+ * jazz-elements: a local-first relational database. The engine's public surface.
+ */
+export { s, appFromSchema } from './schema/builder.ts';
+export type { App, DynamicApp, RowOf, InsertOf, JsonValue, ColumnBuilder, TableBuilder } from './schema/builder.ts';
+export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from './schema/schema.ts';
+export { schemaHash, schemaFromJSON } from './schema/schema.ts';
+export { createDb, Db, BatchWriter } from './db.ts';
+export type {
+  CreateDbOptions,
+  DriverConfig,
+  WriteHandle,
+  BatchHandle,
+  WaitOptions,
+  SubscriptionUpdate,
+  SubscribeOptions,
+  Tier,
+  Delta,
+  OutRow,
+} from './db.ts';
+export { QueryBuilder } from './query/builder.ts';
+export type { WhereInput, IncludeInput } from './query/builder.ts';
+export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp } from './query/ast.ts';
+export { parseWhere, formatWhere } from './query/where-parser.ts';
+export { JazzError, QueryParseError } from './util/errors.ts';
+export type { ErrorCode } from './util/errors.ts';
+export type { KvStore, KvTransaction, KeyRange, KvEntry } from './store/types.ts';
+export { createMemoryStore } from './store/memory.ts';
+export { Engine } from './engine/engine.ts';
+export type { RowVersion } from './rows/version.ts';

@@ -1,0 +1,68 @@
+/**
+ * Compiles a query into its graph (DESIGN.md §6):
+ *
+ *   Source (index scan / lookup / ids, in query order) → Filter → Take → Join per include → ResultView
+ *
+ * Nodes appear only when the query needs them. The source is attached to the engine (it receives
+ * the table's changes directly) for top-level queries; the graphs of included rows are fed by their
+ * parent's Join instead.
+ */
+import type { Engine } from '../engine/engine.ts';
+import type { Expr, QueryAst } from './ast.ts';
+import { planQuery } from './plan.ts';
+import { rowComparator } from './compare.ts';
+import { compilePredicate } from './predicate.ts';
+import { Source } from './ivm/source.ts';
+import { Filter } from './ivm/filter.ts';
+import { Take } from './ivm/take.ts';
+import { Join } from './ivm/join.ts';
+import { ResultView, type OutRow } from './ivm/view.ts';
+import type { Input, Row } from './ivm/operator.ts';
+
+export interface Graph {
+  readonly source: Source;
+  readonly view: ResultView;
+  destroy(): void;
+}
+
+export interface GraphOptions {
+  /** A condition ANDed to the query's own (an include's link to its parent). */
+  readonly extra?: Expr;
+  /** Receive the table's changes from the engine (top-level queries). */
+  readonly attach: boolean;
+  /** Called synchronously whenever the result changes. */
+  readonly onChange: () => void;
+}
+
+export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Graph {
+  const t = engine.table(q.table);
+  const where: Expr = !opts.extra ? q.where : q.where.op === 'true' ? opts.extra : { op: 'and', args: [opts.extra, q.where] };
+  const cmp = rowComparator(q.orderBy);
+  const plan = planQuery(engine, t, { ...q, where });
+  const source = new Source(engine, t, plan, cmp);
+  let head: Input = source;
+  if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
+  if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
+  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc);
+  const view = new ResultView(head, cmp, shaper(q), opts.onChange);
+  if (opts.attach) source.attach();
+  view.hydrate();
+  return {
+    source,
+    view,
+    destroy: () => view.destroy(),
+  };
+}
+
+/** Projects a row to what the query returns: `id`, the selected columns (all by default), includes. */
+function shaper(q: QueryAst): (row: Row) => OutRow {
+  const includes = Object.keys(q.include ?? {});
+  if (!q.select) return (row) => Object.freeze(row) as OutRow;
+  const cols = q.select;
+  return (row) => {
+    const out: Record<string, unknown> = { id: row.id };
+    for (const c of cols) out[c] = row[c];
+    for (const i of includes) out[i] = row[i];
+    return Object.freeze(out) as OutRow;
+  };
+}

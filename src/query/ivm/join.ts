@@ -1,0 +1,173 @@
+/**
+ * Join nests related rows into each row (include, DESIGN.md's ArraySubquery). Every parent row gets
+ * its own small graph over the related table — `id = parent.ref` for a forward ref, `ref = parent.id`
+ * for a reverse relation, plus the include's own where/order/limit/includes. Join listens to the
+ * related table once and routes each change only to the graphs of the parents it concerns (by the
+ * ref value before and after the change), so a change costs the parents it touches, not all of them.
+ */
+import type { Engine, ChangeListener, RowChange, TableRuntime } from '../../engine/engine.ts';
+import type { IncludeAst } from '../ast.ts';
+import type { Change, Input, Output, Row, Start } from './operator.ts';
+import type { OutRow } from './view.ts';
+import { buildGraph, type Graph } from '../graph.ts';
+
+interface Child {
+  key: string | null;
+  graph: Graph | undefined;
+  /** The parent row with the include attached (what flows downstream). */
+  row: Row;
+}
+
+export class Join implements Input, Output {
+  readonly #input: Input;
+  readonly #engine: Engine;
+  readonly #name: string;
+  readonly #inc: IncludeAst;
+  readonly #childTable: TableRuntime;
+  #output: Output | undefined;
+  readonly #children = new Map<string, Child>();
+  readonly #byKey = new Map<string, Set<string>>();
+  #listening = false;
+  readonly #router: ChangeListener = { push: (c) => this.receive(c) };
+
+  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst) {
+    this.#input = input;
+    this.#engine = engine;
+    this.#name = name;
+    this.#inc = inc;
+    this.#childTable = engine.table(inc.query.table);
+    input.setOutput(this);
+  }
+
+  setOutput(output: Output): void {
+    this.#output = output;
+  }
+
+  destroy(): void {
+    this.#childTable.listeners.delete(this.#router);
+    this.#listening = false;
+    for (const c of this.#children.values()) c.graph?.destroy();
+    this.#children.clear();
+    this.#byKey.clear();
+    this.#input.destroy();
+  }
+
+  #keyOf(row: Row): string | null {
+    const k = this.#inc.kind === 'forward' ? row[this.#inc.column] : row.id;
+    return typeof k === 'string' ? k : null;
+  }
+
+  #attach(parent: Row): Child {
+    const key = this.#keyOf(parent);
+    const child: Child = { key, graph: undefined, row: parent };
+    if (key !== null) {
+      const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
+      child.graph = buildGraph(this.#engine, this.#inc.query, {
+        extra: { op: 'cmp', column, cmp: 'eq', value: key },
+        attach: false,
+        onChange: () => this.#childChanged(parent.id),
+      });
+      let set = this.#byKey.get(key);
+      if (!set) this.#byKey.set(key, (set = new Set()));
+      set.add(parent.id);
+    }
+    child.row = this.#enrich(parent, child);
+    this.#children.set(parent.id, child);
+    return child;
+  }
+
+  #detach(id: string): Child | undefined {
+    const child = this.#children.get(id);
+    if (!child) return undefined;
+    child.graph?.destroy();
+    if (child.key !== null) {
+      const set = this.#byKey.get(child.key);
+      set?.delete(id);
+      if (set && set.size === 0) this.#byKey.delete(child.key);
+    }
+    this.#children.delete(id);
+    return child;
+  }
+
+  #enrich(parent: Row, child: Child): Row {
+    const rows: readonly OutRow[] = child.graph ? child.graph.view.all : [];
+    const value = this.#inc.kind === 'forward' ? (rows[0] ?? null) : rows;
+    return { ...parent, [this.#name]: value };
+  }
+
+  #childChanged(parentId: string): void {
+    const child = this.#children.get(parentId);
+    if (!child) return;
+    child.graph!.view.clearDelta();
+    const old = child.row;
+    const { [this.#name]: _, ...base } = old;
+    child.row = this.#enrich(base as Row, child);
+    this.#output?.push({ type: 'edit', old, row: child.row });
+  }
+
+  #listen(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#childTable.listeners.add(this.#router);
+  }
+
+  *fetch(start?: Start): Iterable<Row> {
+    this.#listen();
+    for (const r of this.#input.fetch(start)) {
+      const existing = this.#children.get(r.id);
+      if (existing && existing.key === this.#keyOf(r)) {
+        yield existing.row;
+        continue;
+      }
+      if (existing) this.#detach(r.id);
+      yield this.#attach(r).row;
+    }
+  }
+
+  /** A change to the parent rows. */
+  push(change: Change): void {
+    const out = this.#output;
+    switch (change.type) {
+      case 'add': {
+        this.#detach(change.row.id);
+        const child = this.#attach(change.row);
+        out?.push({ type: 'add', row: child.row });
+        return;
+      }
+      case 'remove': {
+        const child = this.#detach(change.row.id);
+        out?.push({ type: 'remove', row: child?.row ?? change.row });
+        return;
+      }
+      case 'edit': {
+        const prev = this.#children.get(change.row.id);
+        if (prev && prev.key === this.#keyOf(change.row)) {
+          const old = prev.row;
+          prev.row = this.#enrich(change.row, prev);
+          out?.push({ type: 'edit', old, row: prev.row });
+        } else {
+          const old = prev ? this.#detach(change.row.id)!.row : change.old;
+          const child = this.#attach(change.row);
+          out?.push({ type: 'edit', old, row: child.row });
+        }
+      }
+    }
+  }
+
+  /** A change to the related table: route it to the graphs of the parents it concerns. */
+  receive(change: RowChange): void {
+    const keys = new Set<string>();
+    const addKey = (r: Row | undefined) => {
+      if (!r) return;
+      const k = this.#inc.kind === 'forward' ? r.id : r[this.#inc.column];
+      if (typeof k === 'string') keys.add(k);
+    };
+    addKey(change.old);
+    addKey(change.row);
+    for (const k of keys) {
+      const parents = this.#byKey.get(k);
+      if (!parents) continue;
+      for (const pid of [...parents]) this.#children.get(pid)?.graph?.source.push(change);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Picks how a query reads its table, never a full scan where an index serves:
+ * - `ids`: the query names its rows (`id = x`, `id in (...)`): point reads;
+ * - `lookup`: one ANDed condition an index answers (`=`, `in`, ranges, `is null`, array
+ *   `contains`, or an `or` of such) selects few rows: read those index ranges, sort in memory;
+ * - `scan`: walk the index of the first sort column (the manifest for id order) in order and
+ *   stop as soon as the window is full.
+ * The choice weighs the lookup's row count (counted in the index, capped) against how far a scan
+ * would have to walk to fill the window at that selectivity.
+ */
+import type { Expr, QueryAst } from './ast.ts';
+import type { KeyRange } from '../store/types.ts';
+import type { CatalogueColumn } from '../schema/catalogue.ts';
+import type { Engine, TableRuntime } from '../engine/engine.ts';
+import { KeyWriter, prefixEnd } from '../store/keys.ts';
+import { writeIndexValue } from '../engine/keyspace.ts';
+import { compilePredicate, type Predicate } from './predicate.ts';
+
+export type Plan =
+  | { readonly kind: 'ids'; readonly ids: readonly string[] }
+  | { readonly kind: 'lookup'; readonly ranges: readonly KeyRange[]; readonly predicate: Predicate; readonly estimate: number; readonly conjunct: Expr }
+  | { readonly kind: 'scan'; readonly column: CatalogueColumn | null; readonly reverse: boolean; readonly grouped: boolean };
+
+/** Index reads counted when weighing a lookup; a lookup larger than this is never cached. */
+export const LOOKUP_CAP = 20_000;
+
+export function conjunctsOf(e: Expr): readonly Expr[] {
+  if (e.op === 'and') return e.args.flatMap(conjunctsOf);
+  if (e.op === 'true') return [];
+  return [e];
+}
+
+export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
+  const conjuncts = conjunctsOf(q.where);
+  for (const c of conjuncts) {
+    if (c.op === 'cmp' && c.column === 'id' && c.cmp === 'eq') return { kind: 'ids', ids: [c.value as string] };
+    if (c.op === 'in' && c.column === 'id') return { kind: 'ids', ids: c.values.filter((v): v is string => typeof v === 'string') };
+  }
+  const window = q.limit === undefined ? Infinity : (q.offset ?? 0) + q.limit;
+  let best: { ranges: KeyRange[]; count: number; conjunct: Expr } | undefined;
+  for (const c of conjuncts) {
+    const ranges = rangesFor(t, c);
+    if (!ranges) continue;
+    const count = countRanges(engine, ranges, best ? Math.min(best.count, LOOKUP_CAP) : LOOKUP_CAP);
+    if (!best || count < best.count) best = { ranges, count, conjunct: c };
+  }
+  const scan = scanPlan(t, q);
+  if (best && best.count < LOOKUP_CAP) {
+    const size = Math.max(t.liveCount, 1);
+    const useLookup = window === Infinity ? best.count < size / 2 : best.count * best.count <= window * size;
+    if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
+  }
+  return scan;
+}
+
+function scanPlan(t: TableRuntime, q: QueryAst): Plan {
+  const first = q.orderBy[0];
+  if (!first || first.column === 'id') return { kind: 'scan', column: null, reverse: first?.direction === 'desc', grouped: false };
+  const col = t.cat.byName.get(first.column)!;
+  // Several sort terms: rows equal on the first are sorted in memory, group by group.
+  const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
+  return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped };
+}
+
+/** The index ranges whose rows are exactly those matching `c`, or undefined if no index answers it. */
+export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
+  switch (c.op) {
+    case 'cmp': {
+      if (c.cmp === 'ne' || c.column === 'id') return undefined;
+      const col = t.cat.byName.get(c.column);
+      if (!col || col.schema.type === 'array') return undefined;
+      const p = t.indexPrefixes.get(c.column)!;
+      const at = writeIndexValue(new KeyWriter().reset(p), col.schema, c.value).finish();
+      const nonNull = new KeyWriter().reset(p).bool(false).finish(); // first non-null value
+      switch (c.cmp) {
+        case 'eq':
+          return [{ gte: at, lt: prefixEnd(at) }];
+        case 'gt':
+          return [{ gte: prefixEnd(at), lt: prefixEnd(p) }];
+        case 'gte':
+          return [{ gte: at, lt: prefixEnd(p) }];
+        case 'lt':
+          return [{ gte: nonNull, lt: at }];
+        case 'lte':
+          return [{ gte: nonNull, lt: prefixEnd(at) }];
+      }
+      return undefined;
+    }
+    case 'in': {
+      if (c.column === 'id') return undefined;
+      const col = t.cat.byName.get(c.column);
+      if (!col || col.schema.type === 'array') return undefined;
+      const p = t.indexPrefixes.get(c.column)!;
+      return c.values.map((v) => {
+        const at = writeIndexValue(new KeyWriter().reset(p), col.schema, v).finish();
+        return { gte: at, lt: prefixEnd(at) };
+      });
+    }
+    case 'isNull': {
+      if (!c.isNull || c.column === 'id') return undefined;
+      const p = t.indexPrefixes.get(c.column);
+      if (!p) return undefined;
+      const at = new KeyWriter().reset(p).null().finish();
+      return [{ gte: at, lt: prefixEnd(at) }];
+    }
+    case 'contains': {
+      const col = t.cat.byName.get(c.column);
+      if (!col || col.schema.type !== 'array') return undefined;
+      const p = t.indexPrefixes.get(c.column)!;
+      const at = writeIndexValue(new KeyWriter().reset(p), col.schema.items!, c.value).finish();
+      return [{ gte: at, lt: prefixEnd(at) }];
+    }
+    case 'or': {
+      const all: KeyRange[] = [];
+      for (const a of c.args) {
+        const r = rangesFor(t, a);
+        if (!r) return undefined;
+        all.push(...r);
+      }
+      return all;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Counts index entries in the ranges, stopping at `cap`. */
+export function countRanges(engine: Engine, ranges: readonly KeyRange[], cap: number): number {
+  let n = 0;
+  for (const r of ranges) {
+    for (const _ of engine.store.scan(r)) {
+      if (++n >= cap) return n;
+    }
+  }
+  return n;
+}

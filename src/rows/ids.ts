@@ -1,0 +1,85 @@
+/**
+ * Identifiers. Row ids are 128-bit and time-ordered (UUIDv7 layout, RFC 9562): 48 bits of Unix
+ * milliseconds, then a 12-bit counter that keeps ids from one generator strictly increasing within
+ * a millisecond, then random bits. They are written as the usual lowercase 8-4-4-4-12 hex string in
+ * rows and as 16 raw bytes in keys, and both orders agree.
+ */
+import { fromHex, toHex } from '../util/bytes.ts';
+import { JazzError } from '../util/errors.ts';
+
+export type RandomSource = (bytes: Uint8Array) => void;
+
+export const cryptoRandom: RandomSource = (bytes) => {
+  crypto.getRandomValues(bytes);
+};
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUuid(s: unknown): s is string {
+  return typeof s === 'string' && s.length === 36 && UUID_RE.test(s);
+}
+
+export function uuidToBytes(s: string, out: Uint8Array = new Uint8Array(16)): Uint8Array {
+  if (!isUuid(s)) throw new JazzError('TYPE_MISMATCH', `"${String(s)}" is not a row id (expected a UUID like 0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a)`);
+  fromHex(s.slice(0, 8), out, 0);
+  fromHex(s.slice(9, 13), out, 4);
+  fromHex(s.slice(14, 18), out, 6);
+  fromHex(s.slice(19, 23), out, 8);
+  fromHex(s.slice(24, 36), out, 10);
+  return out;
+}
+
+export function bytesToUuid(b: Uint8Array): string {
+  const h = toHex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Generates UUIDv7 row ids, strictly increasing for one generator. */
+export class IdGenerator {
+  #lastMs = -1;
+  #counter = 0;
+  readonly #random: RandomSource;
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now, random: RandomSource = cryptoRandom) {
+    this.#now = now;
+    this.#random = random;
+  }
+
+  nextBytes(): Uint8Array {
+    let ms = this.#now();
+    if (ms <= this.#lastMs) {
+      ms = this.#lastMs;
+      this.#counter++;
+      if (this.#counter > 0xfff) {
+        ms = this.#lastMs + 1;
+        this.#counter = 0;
+      }
+    } else {
+      this.#counter = 0;
+    }
+    this.#lastMs = ms;
+    const b = new Uint8Array(16);
+    this.#random(b);
+    let t = ms;
+    for (let i = 5; i >= 0; i--) {
+      b[i] = t % 256;
+      t = Math.floor(t / 256);
+    }
+    b[6] = 0x70 | (this.#counter >> 8);
+    b[7] = this.#counter & 0xff;
+    b[8] = 0x80 | (b[8]! & 0x3f);
+    return b;
+  }
+
+  next(): string {
+    return bytesToUuid(this.nextBytes());
+  }
+}
+
+/** A random 64-bit client id as 16 hex characters. */
+export function newClientId(random: RandomSource = cryptoRandom): string {
+  const b = new Uint8Array(8);
+  random(b);
+  return toHex(b);
+}

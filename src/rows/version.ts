@@ -1,0 +1,245 @@
+/**
+ * Row versions and visible rows (DESIGN.md §4).
+ *
+ * A row version is one flat record: engine fields (row id, version id, parents, branch, timestamp,
+ * author, batch id, changed-field mask, deleted flag) followed by the user columns as the writer saw
+ * the whole row. Field slot 0 is the deleted flag; slot n is the column with catalogue number n.
+ *
+ * The visible row is the current answer per (branch, row id). Its rule, per field: the value from the
+ * version with the greatest (changed, timestamp, version id), where `changed` says whether the
+ * version's mask holds the field. Versions that did change a field always beat those that merely
+ * carried it; among those that did not (only before the row's first version has arrived) the latest
+ * snapshot fills in. The rule is a maximum over the set of versions, so any arrival order, with or
+ * without duplicates, gives the same visible row, byte for byte.
+ */
+import type { CatalogueTable } from '../schema/catalogue.ts';
+import { ByteReader, ByteWriter } from '../util/binary.ts';
+import { readRow, writeRow, type RowObject } from './row-codec.ts';
+import { bytesToUuid, uuidToBytes } from './ids.ts';
+import { compareStrings } from '../util/bytes.ts';
+
+export const DELETED_SLOT = 0;
+
+export interface RowVersion {
+  readonly rowId: string;
+  readonly versionId: string;
+  readonly parents: readonly string[];
+  readonly branch: string;
+  readonly ts: number;
+  readonly author: string;
+  readonly batchId: string;
+  /** Changed fields, as a bitmap over slots (bit 0: deleted flag). */
+  readonly mask: Uint8Array;
+  readonly deleted: boolean;
+  /** The whole row as the writer saw it (user columns; null for absent). */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export function maskHas(mask: Uint8Array, slot: number): boolean {
+  return ((mask[slot >> 3] ?? 0) & (1 << (slot & 7))) !== 0;
+}
+
+export function makeMask(slots: number, set: Iterable<number>): Uint8Array {
+  const m = new Uint8Array((slots + 7) >> 3);
+  for (const s of set) m[s >> 3]! |= 1 << (s & 7);
+  return m;
+}
+
+const FORMAT = 1;
+
+export function encodeVersion(w: ByteWriter, table: CatalogueTable, v: RowVersion): Uint8Array {
+  w.reset();
+  w.u8(FORMAT);
+  w.raw(uuidToBytes(v.rowId));
+  w.string(v.versionId);
+  w.varint(v.parents.length);
+  for (const p of v.parents) w.string(p);
+  w.string(v.branch);
+  w.f64(v.ts);
+  w.string(v.author);
+  w.string(v.batchId);
+  w.bytes(v.mask);
+  w.u8(v.deleted ? 1 : 0);
+  writeRow(w, table, v.values);
+  return w.finish();
+}
+
+export function decodeVersion(bytes: Uint8Array, table: CatalogueTable): RowVersion {
+  const r = new ByteReader(bytes);
+  if (r.u8() !== FORMAT) throw new RangeError('unknown row version format');
+  const rowId = bytesToUuid(r.raw(16));
+  const versionId = r.string();
+  const n = r.varint();
+  const parents: string[] = [];
+  for (let i = 0; i < n; i++) parents.push(r.string());
+  const branch = r.string();
+  const ts = r.f64();
+  const author = r.string();
+  const batchId = r.string();
+  const mask = r.bytes().slice();
+  const deleted = r.u8() === 1;
+  const values = readRow(r, table, { id: rowId });
+  delete (values as { id?: string }).id;
+  return { rowId, versionId, parents, branch, ts, author, batchId, mask, deleted, values };
+}
+
+/** Who set a field of the visible row. */
+export interface FieldStamp {
+  readonly strong: boolean;
+  readonly ts: number;
+  readonly vid: string;
+}
+
+export function compareStamps(a: FieldStamp, b: FieldStamp): number {
+  if (a.strong !== b.strong) return a.strong ? 1 : -1;
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+  return compareStrings(a.vid, b.vid);
+}
+
+/** The visible row with what it takes to merge the next version into it. */
+export interface VisibleState {
+  deleted: boolean;
+  /** User columns, null when absent. */
+  values: Record<string, unknown>;
+  /** Per slot: who set it (undefined: never set). */
+  stamps: (FieldStamp | undefined)[];
+  /** The greatest timestamp among the row's versions. */
+  maxTs: number;
+  /** Versions no other known version names as a parent, sorted. */
+  heads: string[];
+}
+
+/**
+ * Merges a version into a visible state (or starts one). `hasChild` tells whether some known version
+ * already names `v` as its parent; it is only asked when `v` is older than the row's newest version.
+ * Returns the new state and whether anything visible (values or deleted flag) changed.
+ */
+export function mergeVersion(
+  table: CatalogueTable,
+  old: VisibleState | undefined,
+  v: RowVersion,
+  hasChild: () => boolean,
+): { state: VisibleState; changed: boolean } {
+  const state: VisibleState = old
+    ? { deleted: old.deleted, values: { ...old.values }, stamps: old.stamps.slice(), maxTs: old.maxTs, heads: old.heads }
+    : { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [] };
+  if (!old) for (const c of table.columns) state.values[c.name] = null;
+  let changed = false;
+  const take = (slot: number): boolean => {
+    const cand: FieldStamp = { strong: maskHas(v.mask, slot), ts: v.ts, vid: v.versionId };
+    const cur = state.stamps[slot];
+    if (cur && compareStamps(cand, cur) <= 0) return false;
+    state.stamps[slot] = cand;
+    return true;
+  };
+  if (take(DELETED_SLOT) && state.deleted !== v.deleted) {
+    state.deleted = v.deleted;
+    changed = true;
+  }
+  for (const c of table.columns) {
+    if (take(c.no)) {
+      const nv = v.values[c.name] ?? null;
+      if (!valuesEqual(state.values[c.name], nv)) {
+        state.values[c.name] = nv;
+        changed = true;
+      }
+    }
+  }
+  // Heads: drop the parents, add v unless a known version already descends from it.
+  const isOld = v.ts <= state.maxTs;
+  const heads = state.heads.filter((h) => !v.parents.includes(h));
+  if (!(isOld && hasChild())) heads.push(v.versionId);
+  heads.sort(compareStrings);
+  state.heads = heads;
+  if (v.ts > state.maxTs) state.maxTs = v.ts;
+  return { state, changed: changed || !old };
+}
+
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (typeof a === 'object' && typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b);
+  return false;
+}
+
+const VISIBLE_FORMAT = 1;
+
+/**
+ * Visible entry layout: format | deleted | row length + row | maxTs | stamps | heads.
+ * The row comes first so a read can decode it without touching the merge bookkeeping.
+ */
+export function encodeVisible(w: ByteWriter, table: CatalogueTable, s: VisibleState): Uint8Array {
+  const rowW = new ByteWriter(128);
+  writeRow(rowW, table, s.values);
+  w.reset();
+  w.u8(VISIBLE_FORMAT);
+  w.u8(s.deleted ? 1 : 0);
+  w.varint(rowW.len);
+  w.raw(rowW.buf.subarray(0, rowW.len));
+  w.f64(s.maxTs);
+  // Distinct stamps in slot order, then one index per slot.
+  const distinct: FieldStamp[] = [];
+  const slotRefs: number[] = [];
+  for (let slot = 0; slot < table.slots; slot++) {
+    const st = s.stamps[slot];
+    if (!st) {
+      slotRefs.push(0);
+      continue;
+    }
+    let i = distinct.findIndex((d) => d.ts === st.ts && d.vid === st.vid);
+    if (i < 0) i = distinct.push(st) - 1;
+    slotRefs.push((i + 1) * 2 + (st.strong ? 1 : 0));
+  }
+  w.varint(distinct.length);
+  for (const d of distinct) {
+    w.f64(d.ts);
+    w.string(d.vid);
+  }
+  w.varint(slotRefs.length);
+  for (const r of slotRefs) w.varint(r);
+  w.varint(s.heads.length);
+  for (const h of s.heads) w.string(h);
+  return w.finish();
+}
+
+/** Decodes only the row of a visible entry; undefined when the row is deleted. */
+export function decodeVisibleRow(bytes: Uint8Array, table: CatalogueTable, id: string): RowObject | undefined {
+  if (bytes[1] === 1) return undefined;
+  const r = new ByteReader(bytes, 2);
+  const len = r.varint();
+  const rr = new ByteReader(bytes, r.pos, r.pos + len);
+  return readRow(rr, table, { id });
+}
+
+export function decodeVisible(bytes: Uint8Array, table: CatalogueTable): VisibleState {
+  const r = new ByteReader(bytes);
+  if (r.u8() !== VISIBLE_FORMAT) throw new RangeError('unknown visible row format');
+  const deleted = r.u8() === 1;
+  const len = r.varint();
+  const values = readRow(new ByteReader(bytes, r.pos, r.pos + len), table, { id: '' });
+  delete (values as { id?: string }).id;
+  r.pos += len;
+  const maxTs = r.f64();
+  const nd = r.varint();
+  const distinct: { ts: number; vid: string }[] = [];
+  for (let i = 0; i < nd; i++) distinct.push({ ts: r.f64(), vid: r.string() });
+  const ns = r.varint();
+  const stamps: (FieldStamp | undefined)[] = [];
+  for (let slot = 0; slot < ns; slot++) {
+    const ref = r.varint();
+    if (ref === 0) stamps.push(undefined);
+    else {
+      const d = distinct[(ref >> 1) - 1]!;
+      stamps.push({ strong: (ref & 1) === 1, ts: d.ts, vid: d.vid });
+    }
+  }
+  const nh = r.varint();
+  const heads: string[] = [];
+  for (let i = 0; i < nh; i++) heads.push(r.string());
+  return { deleted, values, stamps, maxTs, heads };
+}

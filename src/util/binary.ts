@@ -1,0 +1,152 @@
+/** A growable little-endian byte writer and its reader, for the row and record codecs. */
+import { utf8Decode } from './bytes.ts';
+
+const encoder = new TextEncoder();
+
+export class ByteWriter {
+  buf: Uint8Array;
+  view: DataView;
+  len = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  reset(): this {
+    this.len = 0;
+    return this;
+  }
+
+  room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.len++] = v;
+  }
+
+  /** Unsigned LEB128, up to 2^53. */
+  varint(v: number): void {
+    this.room(8);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  i32(v: number): void {
+    this.room(4);
+    this.view.setInt32(this.len, v, true);
+    this.len += 4;
+  }
+
+  f64(v: number): void {
+    this.room(8);
+    this.view.setFloat64(this.len, v, true);
+    this.len += 8;
+  }
+
+  raw(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.raw(b);
+  }
+
+  string(s: string): void {
+    // Worst case 3 bytes per UTF-16 unit; write in place after a length we patch.
+    const max = s.length * 3;
+    this.room(max + 5);
+    if (max < 128) {
+      const at = this.len++;
+      const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+      this.buf[at] = written;
+      this.len += written;
+    } else {
+      this.bytes(encoder.encode(s));
+    }
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+export class ByteReader {
+  readonly buf: Uint8Array;
+  readonly view: DataView;
+  pos: number;
+  readonly end: number;
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = pos;
+    this.end = end;
+  }
+
+  #need(n: number): void {
+    if (this.pos + n > this.end) throw new RangeError('record truncated');
+  }
+
+  u8(): number {
+    this.#need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.u8();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+      if (mul > 2 ** 56) throw new RangeError('varint too long');
+    }
+  }
+
+  i32(): number {
+    this.#need(4);
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.#need(8);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  raw(n: number): Uint8Array {
+    this.#need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  bytes(): Uint8Array {
+    return this.raw(this.varint());
+  }
+
+  string(): string {
+    const n = this.varint();
+    if (n === 0) return '';
+    return utf8Decode(this.raw(n));
+  }
+}

@@ -1,0 +1,69 @@
+/** Small byte helpers shared by the codecs. */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function utf8Encode(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+export function utf8Decode(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+
+export function fromHex(s: string, out: Uint8Array = new Uint8Array(s.length >> 1), at = 0): Uint8Array {
+  for (let i = 0; i < s.length; i += 2) {
+    const v = parseInt(s.substr(i, 2), 16);
+    if (Number.isNaN(v)) throw new Error(`not a hex string: ${s}`);
+    out[at + (i >> 1)] = v;
+  }
+  return out;
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Compares two strings by Unicode code point, which is the order of their UTF-8 bytes and so the
+ * order of the index keys. JavaScript's `<` compares UTF-16 code units, which differs only when a
+ * surrogate pair meets a character in U+E000..U+FFFF.
+ */
+export function compareStrings(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (D800–DFFF) stand for code points above FFFF, so they sort after E000–FFFF.
+      const xs = x <= 0xdfff;
+      const ys = y <= 0xdfff;
+      if (xs !== ys) return xs ? 1 : -1;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}

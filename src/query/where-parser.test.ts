@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompareOp, Expr, Value } from './ast.ts';
 import { formatWhere, MAX_WHERE_DEPTH, MAX_WHERE_LENGTH, parseWhere } from './where-parser.ts';
 import { JazzError, QueryParseError } from '../util/errors.ts';
+import { mulberry32 } from '../util/random.ts';
 
 const cmp = (column: string, op: CompareOp, value: Value): Expr => ({ op: 'cmp', column, cmp: op, value });
 const eq = (column: string, value: Value): Expr => cmp(column, 'eq', value);
@@ -360,16 +361,6 @@ describe('formatWhere', () => {
 // ---------------------------------------------------------------------------------------------
 // Round trip: random parser-shaped ASTs → formatWhere → parseWhere.
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(rand: () => number) {
   const int = (n: number): number => Math.floor(rand() * n);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, verifyMemoryStore } from './memory.ts';
+import { createMemoryStore, memoryStoreStats, verifyMemoryStore } from './memory.ts';
 import { runKvContract } from './testing/kv-contract.ts';
 import { compareBytes, type KvStore } from './types.ts';
+import { mulberry32 as prng } from '../util/random.ts';
 
 runKvContract('memory', () => createMemoryStore());
 // Tiny nodes make every test above build deep trees, split and merge constantly.
@@ -200,13 +201,18 @@ function countOf(store: KvStore, range: Parameters<KvStore['scan']>[0]): number 
   return n;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
+describe('memory store layout', () => {
+  it('fills leaves when keys arrive in order', () => {
+    const store = createMemoryStore();
+    const tx = store.transaction();
+    for (let i = 0; i < 100_000; i++) tx.put(numKey(i), valueFor(i));
+    const stats = memoryStoreStats(store);
+    expect(stats.entries).toBe(100_000);
+    // Appends split off only the new entry, so leaves stay nearly full (16 KiB by default).
+    expect(stats.bytesUsed / stats.leaves).toBeGreaterThan(0.9 * 16384);
+    // Entries here average 64 bytes, so the 12 bytes of positions and head per entry weigh in.
+    expect(stats.bytesAllocated / stats.bytesUsed).toBeLessThan(1.35);
+    tx.rollback();
+  });
+});

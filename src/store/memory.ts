@@ -1,13 +1,19 @@
 /**
  * The in-memory `KvStore`: the engine's `memory` driver and the store behind every engine test.
  *
- * Layout. A B+tree whose nodes pack their bytes into one `Uint8Array` each instead of holding one
- * object per key: at ten million keys, per-key objects would cost more than the data and keep the
- * garbage collector busy tracing them. A node is
+ * Layout. A B+tree whose nodes pack their bytes into one buffer each instead of holding one object
+ * per key: at ten million keys, per-key objects would cost more than the data and keep the garbage
+ * collector busy tracing them. A node owns one ArrayBuffer, viewed as
  *
- *   buf  key0 value0 key1 value1 ...      entries in key order, back to back, no gaps
- *   pos  [k0, v0, k1, v1, ..., end]       pos[2i] where key i starts, pos[2i+1] where its value
- *                                          starts (= where the key ends), pos[2n] bytes used
+ *   pos  [k0, v0, h0, k1, v1, h1, ..., end]   per entry: where its key starts, where its value
+ *                                               starts (= where the key ends), and its head;
+ *                                               pos[3n] is the number of bytes used
+ *   buf  key0 value0 key1 value1 ...          entries in key order, back to back, no gaps
+ *
+ * Every key of a node starts with the node's shared prefix (`plen` bytes: the common prefix of its
+ * first and last keys). The head is the next 4 bytes of the key as a big-endian integer, so a binary
+ * search compares integers in `pos` and reads key bytes only on a tie. Engine keys share long
+ * prefixes (table, kind, branch), which is what makes a plain byte comparison slow.
  *
  * Leaves hold entries and link to their neighbours for scans. Inner nodes use the same packing for
  * their separator keys (with empty values) plus an array of n + 1 children; child i holds the keys
@@ -16,9 +22,10 @@
  *
  * Writes keep each leaf's bytes contiguous (an insert moves the tail with `copyWithin`), so there is
  * no fragmentation to compact and memory stays close to the raw bytes: buffers are sized to their
- * content plus a small slack and grow geometrically up to the leaf size, where the leaf splits.
- * Splits are by bytes; an insert at the end of a leaf (time-ordered ids) splits off just the new
- * entry so sequential loads fill leaves completely. Deletes merge small neighbours.
+ * content plus 1/8 and grow by 1/4 up to the leaf size, where the leaf splits (about 1.2× the raw
+ * bytes in buffers after random inserts). Splits are by bytes; an insert at the end of a leaf
+ * (time-ordered ids) splits off just the new entry so sequential loads fill leaves completely.
+ * Deletes merge small neighbours. Node sizes were tuned with `bench/memory-store.ts`.
  *
  * Reads return `subarray` views into leaf buffers; the contract makes them valid only until the next
  * write. Iterators remember their position and a copy of the last key they yielded, and re-seek
@@ -41,7 +48,7 @@ export interface MemoryStoreOptions {
   readonly innerChildren?: number;
 }
 
-const DEFAULTS = { leafBytes: 8192, leafEntries: 256, innerChildren: 128 };
+const DEFAULTS = { leafBytes: 16384, leafEntries: 512, innerChildren: 128 };
 
 /** Creates an empty in-memory store (`persistent` is false). */
 export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
@@ -59,6 +66,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
 export function verifyMemoryStore(store: KvStore): void {
   assert(store instanceof MemoryStore, 'not a memory store');
   store.verify();
+}
+
+/** Shape and memory of a memory store's tree, for benchmarks and tuning. */
+export interface MemoryStoreStats {
+  readonly depth: number;
+  readonly leaves: number;
+  readonly innerNodes: number;
+  readonly entries: number;
+  /** Bytes of keys and values (and separators) held. */
+  readonly bytesUsed: number;
+  /** Bytes of node buffers and position arrays allocated. */
+  readonly bytesAllocated: number;
+}
+
+/** Reports the tree shape of a store made by `createMemoryStore`. */
+export function memoryStoreStats(store: KvStore): MemoryStoreStats {
+  assert(store instanceof MemoryStore, 'not a memory store');
+  return store.stats();
 }
 
 // ---- the store ----
@@ -143,6 +168,30 @@ class MemoryStore implements KvStore {
     this.#tree.verify();
   }
 
+  stats(): MemoryStoreStats {
+    this.#checkOpen();
+    let depth = 0;
+    let leaves = 0;
+    let innerNodes = 0;
+    let entries = 0;
+    let bytesUsed = 0;
+    let bytesAllocated = 0;
+    const walk = (node: Node, level: number): void => {
+      depth = Math.max(depth, level);
+      bytesUsed += node.pos[3 * node.n]!;
+      bytesAllocated += node.buf.length + 4 * node.pos.length;
+      if (node.children === null) {
+        leaves++;
+        entries += node.n;
+      } else {
+        innerNodes++;
+        for (const child of node.children) walk(child, level + 1);
+      }
+    };
+    walk(this.#tree.root, 1);
+    return { depth, leaves, innerNodes, entries, bytesUsed, bytesAllocated };
+  }
+
   #checkOpen(): void {
     if (this.#tree.closed) throw closedError();
   }
@@ -218,15 +267,15 @@ class MemoryIterator implements IterableIterator<KvEntry> {
     }
     if (leaf === null) return this.return();
     const { buf, pos } = leaf;
-    const ks = pos[2 * idx]!;
-    const ke = pos[2 * idx + 1]!;
+    const ks = pos[3 * idx]!;
+    const ke = pos[3 * idx + 1]!;
     if (reverse) {
       if (this.#lo !== undefined) {
-        const c = compareAt(buf, ks, ke, this.#lo);
+        const c = compareAt(buf, ks, ke, this.#lo, 0);
         if (c < 0 || (c === 0 && this.#loStrict)) return this.return();
       }
     } else if (this.#hi !== undefined) {
-      const c = compareAt(buf, ks, ke, this.#hi);
+      const c = compareAt(buf, ks, ke, this.#hi, 0);
       if (c > 0 || (c === 0 && this.#hiStrict)) return this.return();
     }
     this.#leaf = leaf;
@@ -237,7 +286,7 @@ class MemoryIterator implements IterableIterator<KvEntry> {
     if (length > this.#last.length) this.#last = new Uint8Array(Math.max(length, 2 * this.#last.length, 64));
     this.#last.set(key);
     this.#lastLength = length;
-    return { done: false, value: { key, value: buf.subarray(ke, pos[2 * idx + 2]!) } };
+    return { done: false, value: { key, value: buf.subarray(ke, pos[3 * idx + 3]!) } };
   }
 
   return(): IteratorResult<KvEntry> {
@@ -323,22 +372,42 @@ const EMPTY = new Uint8Array(0);
 /** A leaf (children === null) or an inner node; see the layout at the top of the file. */
 class Node {
   n: number;
+  /** Bytes every key of the node starts with (those of key 0); heads are the 4 bytes after. */
+  plen = 0;
   buf: Uint8Array;
   pos: Uint32Array;
   children: Node[] | null;
   next: Node | null = null;
   prev: Node | null = null;
 
-  constructor(buf: Uint8Array, pos: Uint32Array, n: number, children: Node[] | null) {
-    this.buf = buf;
-    this.pos = pos;
-    this.n = n;
+  /** An empty node with room for `bytes` bytes and `entries` entries. */
+  constructor(bytes: number, entries: number, children: Node[] | null) {
+    const slots = fitSlots(entries);
+    const memory = new ArrayBuffer(4 * slots + bytes);
+    this.pos = new Uint32Array(memory, 0, slots);
+    this.buf = new Uint8Array(memory, 4 * slots, bytes);
+    this.n = 0;
     this.children = children;
   }
 }
 
 function newLeaf(): Node {
-  return new Node(new Uint8Array(256), new Uint32Array(17), 0, null);
+  return new Node(256, 8, null);
+}
+
+/**
+ * Moves a node into one new ArrayBuffer holding its positions and then its bytes: one allocation
+ * per node instead of two, which halves the per-node overhead and the work of the collector.
+ */
+function relocate(node: Node, bytes: number, slots: number): void {
+  const used = node.pos[3 * node.n]!;
+  const memory = new ArrayBuffer(4 * slots + bytes);
+  const pos = new Uint32Array(memory, 0, slots);
+  const buf = new Uint8Array(memory, 4 * slots, bytes);
+  pos.set(node.pos.subarray(0, 3 * node.n + 1));
+  buf.set(node.buf.subarray(0, used));
+  node.pos = pos;
+  node.buf = buf;
 }
 
 class Tree {
@@ -373,7 +442,7 @@ class Tree {
     while (node.children !== null) node = node.children[searchInner(node, key)]!;
     const i = searchLeaf(node, key);
     if (i < 0) return undefined;
-    return node.buf.subarray(node.pos[2 * i + 1]!, node.pos[2 * i + 2]!);
+    return node.buf.subarray(node.pos[3 * i + 1]!, node.pos[3 * i + 3]!);
   }
 
   put(key: Uint8Array, value: Uint8Array, undo: UndoLog | null): void {
@@ -384,14 +453,14 @@ class Tree {
     if (found >= 0) {
       at = found;
       const pos = leaf.pos;
-      if (undo !== null) undo.record(key, leaf.buf.subarray(pos[2 * at + 1]!, pos[2 * at + 2]!));
+      if (undo !== null) undo.record(key, leaf.buf.subarray(pos[3 * at + 1]!, pos[3 * at + 3]!));
       setValueAt(leaf, at, value, this.#leafBytes);
     } else {
       at = ~found;
       if (undo !== null) undo.record(key, undefined);
       insertAt(leaf, at, key, value, this.#leafBytes);
     }
-    if ((leaf.pos[2 * leaf.n]! > this.#leafBytes || leaf.n > this.#leafEntries) && leaf.n > 1) {
+    if ((leaf.pos[3 * leaf.n]! > this.#leafBytes || leaf.n > this.#leafEntries) && leaf.n > 1) {
       this.#splitLeaf(leaf, at);
     }
   }
@@ -402,7 +471,7 @@ class Tree {
     const i = searchLeaf(leaf, key);
     if (i < 0) return false;
     this.mod++;
-    if (undo !== null) undo.record(key, leaf.buf.subarray(leaf.pos[2 * i + 1]!, leaf.pos[2 * i + 2]!));
+    if (undo !== null) undo.record(key, leaf.buf.subarray(leaf.pos[3 * i + 1]!, leaf.pos[3 * i + 3]!));
     removeAt(leaf, i);
     if (this.#depth > 0) this.#afterLeafShrank(leaf);
     return true;
@@ -474,12 +543,12 @@ class Tree {
       m = 1; // prepending, the mirror image
     } else {
       const pos = leaf.pos;
-      const half = pos[2 * n]! >>> 1;
+      const half = pos[3 * n]! >>> 1;
       let lo = 1;
       let hi = n - 1;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (pos[2 * mid]! < half) lo = mid + 1;
+        if (pos[3 * mid]! < half) lo = mid + 1;
         else hi = mid;
       }
       m = lo;
@@ -487,10 +556,9 @@ class Tree {
     // The separator: the shortest prefix of the right's first key above the left's last key.
     const pos = leaf.pos;
     const buf = leaf.buf;
-    const sepLength = commonPrefix(buf, pos[2 * m - 2]!, pos[2 * m - 1]!, pos[2 * m]!, pos[2 * m + 1]!) + 1;
+    const sepLength = commonPrefix(buf, pos[3 * m - 3]!, pos[3 * m - 2]!, pos[3 * m]!, pos[3 * m + 1]!) + 1;
     const right = splitOff(leaf, m);
-    leaf.n = m;
-    shrink(leaf);
+    truncate(leaf, m);
     right.next = leaf.next;
     if (right.next !== null) right.next.prev = right;
     right.prev = leaf;
@@ -501,7 +569,7 @@ class Tree {
   /** Puts `right` after `left` in the inner node at path level `level` (a new root if < 0). */
   #addChild(level: number, left: Node, sep: Uint8Array, right: Node): void {
     if (level < 0) {
-      const root = new Node(new Uint8Array(fitBytes(sep.length)), new Uint32Array(5), 0, [left, right]);
+      const root = new Node(fitBytes(sep.length), 1, [left, right]);
       insertAt(root, 0, sep, EMPTY, Infinity);
       this.root = root;
       return;
@@ -512,11 +580,10 @@ class Tree {
     parent.children!.splice(i + 1, 0, right);
     if (parent.n + 1 > this.#innerChildren) {
       const m = parent.n >>> 1;
-      const up = parent.buf.slice(parent.pos[2 * m]!, parent.pos[2 * m + 1]!);
+      const up = parent.buf.slice(parent.pos[3 * m]!, parent.pos[3 * m + 1]!);
       const sibling = splitOff(parent, m + 1);
       sibling.children = parent.children!.splice(m + 1);
-      parent.n = m;
-      shrink(parent);
+      truncate(parent, m);
       this.#addChild(level - 1, parent, up, sibling);
     }
   }
@@ -532,11 +599,11 @@ class Tree {
       this.#removeChild(level, i);
       return;
     }
-    const used = leaf.pos[2 * leaf.n]!;
+    const used = leaf.pos[3 * leaf.n]!;
     if (4 * used >= this.#leafBytes || 4 * leaf.n >= this.#leafEntries) return;
     const children = parent.children!;
     const fits = (other: Node): boolean =>
-      4 * (used + other.pos[2 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.#leafEntries;
+      4 * (used + other.pos[3 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.#leafEntries;
     if (i + 1 < children.length && fits(children[i + 1]!)) {
       mergeLeaves(leaf, children[i + 1]!);
       this.#removeChild(level, i + 1);
@@ -581,10 +648,17 @@ class Tree {
     const walk = (node: Node, lo: Uint8Array | undefined, hi: Uint8Array | undefined, isRoot: boolean): number => {
       const { n, pos, buf } = node;
       assert(pos[0] === 0, 'node bytes start at 0');
-      for (let j = 0; j < 2 * n; j++) assert(pos[j]! <= pos[j + 1]!, 'positions ascend');
-      assert(pos[2 * n]! <= buf.length, 'positions within the buffer');
-      const key = (j: number): Uint8Array => buf.subarray(pos[2 * j]!, pos[2 * j + 1]!);
+      for (let j = 0; j < n; j++) {
+        assert(pos[3 * j]! <= pos[3 * j + 1]! && pos[3 * j + 1]! <= pos[3 * j + 3]!, 'positions ascend');
+      }
+      assert(pos[3 * n]! <= buf.length, 'positions within the buffer');
+      const key = (j: number): Uint8Array => buf.subarray(pos[3 * j]!, pos[3 * j + 1]!);
       for (let j = 1; j < n; j++) assert(compare(key(j - 1), key(j)) < 0, 'keys ascend');
+      for (let j = 0; j < n; j++) {
+        const k = key(j);
+        assert(k.length >= node.plen && compare(k.subarray(0, node.plen), buf.subarray(0, node.plen)) === 0, 'prefix');
+        assert(pos[3 * j + 2] === headAt(k, 0, k.length, node.plen), 'head');
+      }
       if (node.children === null) {
         assert(isRoot || n > 0, 'only the root leaf may be empty');
         for (let j = 0; j < n; j++) {
@@ -620,12 +694,12 @@ class Tree {
 
 // ---- packed node primitives ----
 
-/** Unsigned byte order of buf[start, end) against key. */
-function compareAt(buf: Uint8Array, start: number, end: number, key: Uint8Array): number {
+/** Unsigned byte order of buf[start, end) against key, both known equal before offset `from`. */
+function compareAt(buf: Uint8Array, start: number, end: number, key: Uint8Array, from: number): number {
   const len = end - start;
   const klen = key.length;
   const n = len < klen ? len : klen;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const d = buf[start + i]! - key[i]!;
     if (d !== 0) return d;
   }
@@ -633,7 +707,7 @@ function compareAt(buf: Uint8Array, start: number, end: number, key: Uint8Array)
 }
 
 function compare(a: Uint8Array, b: Uint8Array): number {
-  return compareAt(a, 0, a.length, b);
+  return compareAt(a, 0, a.length, b, 0);
 }
 
 /** Length of the common prefix of buf[a0, a1) and buf[b0, b1). */
@@ -644,14 +718,46 @@ function commonPrefix(buf: Uint8Array, a0: number, a1: number, b0: number, b1: n
   return i;
 }
 
+/** The 4 bytes of buf[start, end) after `skip` bytes, big-endian, zero-padded. */
+function headAt(buf: Uint8Array, start: number, end: number, skip: number): number {
+  const s = start + skip;
+  if (s + 4 <= end) return ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
+  let h = 0;
+  for (let j = 0; j < 4; j++) h = h * 256 + (s + j < end ? buf[s + j]! : 0);
+  return h;
+}
+
+/**
+ * Where `key` falls against the node's shared prefix: -1 below every key of the node, 1 above
+ * every key, 0 when it starts with the prefix (then heads decide).
+ */
+function againstPrefix(node: Node, key: Uint8Array): number {
+  const buf = node.buf;
+  const p = node.plen;
+  const klen = key.length;
+  for (let j = 0; j < p; j++) {
+    if (j >= klen) return -1;
+    const d = key[j]! - buf[j]!; // key 0 starts at byte 0
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
 /** The child of an inner node that covers key: the number of separators <= key. */
 function searchInner(node: Node, key: Uint8Array): number {
+  const n = node.n;
+  if (n === 0) return 0;
+  const side = againstPrefix(node, key);
+  if (side !== 0) return side < 0 ? 0 : n;
   const { buf, pos } = node;
+  const p = node.plen;
+  const h = headAt(key, 0, key.length, p);
   let lo = 0;
-  let hi = node.n;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareAt(buf, pos[2 * mid]!, pos[2 * mid + 1]!, key) <= 0) lo = mid + 1;
+    const mh = pos[3 * mid + 2]!;
+    if (mh < h || (mh === h && compareAt(buf, pos[3 * mid]!, pos[3 * mid + 1]!, key, p) <= 0)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -659,12 +765,19 @@ function searchInner(node: Node, key: Uint8Array): number {
 
 /** The index of key in a leaf, or ~(where it would go). */
 function searchLeaf(node: Node, key: Uint8Array): number {
+  const n = node.n;
+  if (n === 0) return ~0;
+  const side = againstPrefix(node, key);
+  if (side !== 0) return side < 0 ? ~0 : ~n;
   const { buf, pos } = node;
+  const p = node.plen;
+  const h = headAt(key, 0, key.length, p);
   let lo = 0;
-  let hi = node.n;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = compareAt(buf, pos[2 * mid]!, pos[2 * mid + 1]!, key);
+    const mh = pos[3 * mid + 2]!;
+    const c = mh !== h ? mh - h : compareAt(buf, pos[3 * mid]!, pos[3 * mid + 1]!, key, p);
     if (c < 0) lo = mid + 1;
     else if (c > 0) hi = mid;
     else return mid;
@@ -673,7 +786,19 @@ function searchLeaf(node: Node, key: Uint8Array): number {
 }
 
 function sepAt(node: Node, i: number): Uint8Array {
-  return node.buf.subarray(node.pos[2 * i]!, node.pos[2 * i + 1]!);
+  return node.buf.subarray(node.pos[3 * i]!, node.pos[3 * i + 1]!);
+}
+
+/** Sets the shared prefix to that of the first and last keys and recomputes every head. */
+function refreshHeads(node: Node): void {
+  const { buf, pos, n } = node;
+  if (n === 0) {
+    node.plen = 0;
+    return;
+  }
+  const p = commonPrefix(buf, pos[0]!, pos[1]!, pos[3 * n - 3]!, pos[3 * n - 2]!);
+  node.plen = p;
+  for (let j = 0; j < n; j++) pos[3 * j + 2] = headAt(buf, pos[3 * j]!, pos[3 * j + 1]!, p);
 }
 
 /** Buffer size for `bytes` of content: a little slack so the next few inserts fit. */
@@ -682,67 +807,96 @@ function fitBytes(bytes: number): number {
 }
 
 function fitSlots(entries: number): number {
-  return 2 * (entries + (entries >>> 3) + 2) + 1;
+  return 3 * (entries + (entries >>> 3) + 2) + 1;
 }
 
 /** Makes room for `bytes` more bytes and `entries` more entries; grows up to `limit` bytes at once. */
 function reserve(node: Node, bytes: number, entries: number, limit: number): void {
-  const used = node.pos[2 * node.n]!;
-  const need = used + bytes;
-  if (need > node.buf.length) {
-    const target = Math.max(need, Math.min(node.buf.length + (node.buf.length >>> 1), limit));
-    const grown = new Uint8Array((target + 63) & ~63);
-    grown.set(node.buf.subarray(0, used));
-    node.buf = grown;
-  }
-  const slots = 2 * (node.n + entries) + 1;
-  if (slots > node.pos.length) {
-    const grown = new Uint32Array(Math.max(slots, node.pos.length + (node.pos.length >>> 1)));
-    grown.set(node.pos.subarray(0, 2 * node.n + 1));
-    node.pos = grown;
+  const need = node.pos[3 * node.n]! + bytes;
+  const slots = 3 * (node.n + entries) + 1;
+  const cap = node.buf.length;
+  if (need > cap || slots > node.pos.length) {
+    const target = need > cap ? Math.max(need, Math.min(cap + (cap >>> GROWTH_SHIFT), limit)) : cap;
+    const grown = slots > node.pos.length ? Math.max(slots, fitSlots(node.n + entries + (node.n >>> 2))) : node.pos.length;
+    relocate(node, (target + 63) & ~63, grown);
   }
 }
 
+/** Buffers grow by 1/2^GROWTH_SHIFT of their size (and at least to what is needed). */
+const GROWTH_SHIFT = 2;
+
 function insertAt(node: Node, i: number, key: Uint8Array, value: Uint8Array, limit: number): void {
+  const n = node.n;
   const klen = key.length;
+  // A new first or last key may share less of the prefix; keys in between share it anyway.
+  let plen = node.plen;
+  if (n === 0) {
+    plen = klen;
+  } else if (i === 0 || i === n) {
+    const buf = node.buf;
+    let l = 0;
+    while (l < plen && l < klen && key[l] === buf[l]) l++;
+    plen = l;
+  }
   const size = klen + value.length;
   reserve(node, size, 1, limit);
   const { buf, pos } = node;
-  const n = node.n;
-  const start = pos[2 * i]!;
-  const used = pos[2 * n]!;
+  const start = pos[3 * i]!;
+  const used = pos[3 * n]!;
   if (start < used) buf.copyWithin(start + size, start, used);
-  for (let j = 2 * n; j >= 2 * i; j--) pos[j + 2] = pos[j]! + size;
-  pos[2 * i] = start;
-  pos[2 * i + 1] = start + klen;
+  pos[3 * n + 3] = used + size;
+  for (let j = n - 1; j >= i; j--) {
+    const d = 3 * j;
+    pos[d + 3] = pos[d]! + size;
+    pos[d + 4] = pos[d + 1]! + size;
+    pos[d + 5] = pos[d + 2]!;
+  }
+  pos[3 * i] = start;
+  pos[3 * i + 1] = start + klen;
   buf.set(key, start);
   buf.set(value, start + klen);
   node.n = n + 1;
+  if (plen !== node.plen || n === 0) {
+    node.plen = plen;
+    for (let j = 0; j <= n; j++) pos[3 * j + 2] = headAt(buf, pos[3 * j]!, pos[3 * j + 1]!, plen);
+  } else {
+    pos[3 * i + 2] = headAt(key, 0, klen, plen);
+  }
 }
 
 function removeAt(node: Node, i: number): void {
   const { buf, pos } = node;
   const n = node.n;
-  const start = pos[2 * i]!;
-  const end = pos[2 * i + 2]!;
+  const start = pos[3 * i]!;
+  const end = pos[3 * i + 3]!;
   const size = end - start;
-  const used = pos[2 * n]!;
+  const used = pos[3 * n]!;
   if (end < used) buf.copyWithin(start, end, used);
-  for (let j = 2 * i + 2; j <= 2 * n; j++) pos[j - 2] = pos[j]! - size;
+  for (let j = i + 1; j < n; j++) {
+    const d = 3 * j;
+    pos[d - 3] = pos[d]! - size;
+    pos[d - 2] = pos[d + 1]! - size;
+    pos[d - 1] = pos[d + 2]!;
+  }
+  pos[3 * n - 3] = used - size;
   node.n = n - 1;
 }
 
 function setValueAt(node: Node, i: number, value: Uint8Array, limit: number): void {
-  const vstart = node.pos[2 * i + 1]!;
-  const vend = node.pos[2 * i + 2]!;
+  const vstart = node.pos[3 * i + 1]!;
+  const vend = node.pos[3 * i + 3]!;
   const delta = value.length - (vend - vstart);
   if (delta !== 0) {
     if (delta > 0) reserve(node, delta, 0, limit);
     const { buf, pos } = node;
     const n = node.n;
-    const used = pos[2 * n]!;
+    const used = pos[3 * n]!;
     if (vend < used) buf.copyWithin(vend + delta, vend, used);
-    for (let j = 2 * i + 2; j <= 2 * n; j++) pos[j] = pos[j]! + delta;
+    for (let j = i + 1; j < n; j++) {
+      pos[3 * j] = pos[3 * j]! + delta;
+      pos[3 * j + 1] = pos[3 * j + 1]! + delta;
+    }
+    pos[3 * n] = used + delta;
   }
   node.buf.set(value, vstart);
 }
@@ -751,23 +905,31 @@ function setValueAt(node: Node, i: number, value: Uint8Array, limit: number): vo
 function splitOff(node: Node, from: number): Node {
   const { buf, pos } = node;
   const n = node.n;
-  const start = pos[2 * from]!;
-  const end = pos[2 * n]!;
+  const start = pos[3 * from]!;
+  const end = pos[3 * n]!;
   const count = n - from;
-  const out = new Node(new Uint8Array(fitBytes(end - start)), new Uint32Array(fitSlots(count)), count, null);
+  const out = new Node(fitBytes(end - start), count, null);
+  out.n = count;
   out.buf.set(buf.subarray(start, end));
   const p = out.pos;
-  for (let j = 0; j <= 2 * count; j++) p[j] = pos[2 * from + j]! - start;
+  for (let j = 0; j < count; j++) {
+    const s = 3 * (from + j);
+    p[3 * j] = pos[s]! - start;
+    p[3 * j + 1] = pos[s + 1]! - start;
+  }
+  p[3 * count] = end - start;
+  refreshHeads(out);
   return out;
 }
 
-/** Gives back most of a buffer that a split or merge left mostly empty. */
-function shrink(node: Node): void {
-  const used = node.pos[2 * node.n]!;
+/** Cuts `node` down to its first `n` entries and gives back most of the space that freed. */
+function truncate(node: Node, n: number): void {
+  node.n = n;
+  refreshHeads(node);
+  const used = node.pos[3 * n]!;
   const fit = fitBytes(used);
-  if (node.buf.length > fit + (fit >>> 1)) node.buf = node.buf.slice(0, fit);
-  const slots = fitSlots(node.n);
-  if (node.pos.length > slots + (slots >>> 1)) node.pos = node.pos.slice(0, slots);
+  const slots = fitSlots(n);
+  if (node.buf.length > fit + (fit >>> 1) || node.pos.length > slots + (slots >>> 1)) relocate(node, fit, slots);
 }
 
 /** Appends the entries of `right` to `left` and unlinks `right`. */
@@ -784,13 +946,18 @@ function mergeInner(left: Node, sep: Uint8Array, right: Node): void {
 }
 
 function appendEntries(left: Node, right: Node): void {
-  const bytes = right.pos[2 * right.n]!;
+  const bytes = right.pos[3 * right.n]!;
   reserve(left, bytes, right.n, Infinity);
-  const base = left.pos[2 * left.n]!;
+  const base = left.pos[3 * left.n]!;
   left.buf.set(right.buf.subarray(0, bytes), base);
   const lp = left.pos;
   const rp = right.pos;
-  const off = 2 * left.n;
-  for (let j = 1; j <= 2 * right.n; j++) lp[off + j] = rp[j]! + base;
+  const off = 3 * left.n;
+  for (let j = 0; j < right.n; j++) {
+    lp[off + 3 * j] = rp[3 * j]! + base;
+    lp[off + 3 * j + 1] = rp[3 * j + 1]! + base;
+  }
+  lp[off + 3 * right.n] = bytes + base;
   left.n += right.n;
+  refreshHeads(left);
 }

@@ -14,17 +14,8 @@ export const todoApp = s.defineApp({
   }),
 });
 
-/** Deterministic randomness for a seed (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic randomness for a seed. */
+export { mulberry32 as rng } from '../util/random.ts';
 
 export function seededBytes(next: () => number): (b: Uint8Array) => void {
   return (b) => {

@@ -13,6 +13,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareBytes, type KeyRange, type KvStore } from '../types.ts';
+import { mulberry32 as prng } from '../../util/random.ts';
 
 export function runKvContract(
   name: string,
@@ -824,17 +825,6 @@ function describeRange(range: KeyRange): string {
   return `{${parts.join(' ')}}`;
 }
 
-/** mulberry32: small, fast, and good enough to drive tests reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rnd: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -1,0 +1,789 @@
+/**
+ * The durable `KvStore`: a copy-on-write B+tree in a data file, a write-ahead log in a second file,
+ * and A/B superblocks (DESIGN.md §5, issue 3).
+ *
+ * ## Files
+ *
+ * Data file: pages of `pageSize` bytes (16 KiB default, fixed at creation). Pages 0 and 1 hold
+ * superblocks A and B (superblock.ts); every other page is a B+tree leaf or branch, an overflow
+ * page of a large value, or a free-list page (btree.ts, pager.ts), each with a CRC-32C of its
+ * content seeded with its page number.
+ *
+ * WAL file: records (wal.ts) `[magic, salt, seq, length, chained CRC-32C][ops]`, one per commit.
+ *
+ * ## Writing
+ *
+ * A transaction changes the in-memory tree at once (so reads see it) and keeps an undo list for
+ * `rollback()`. `commit()` encodes its operations as one WAL record; every record committed in the
+ * same tick is written with one `write` and made durable with one `flush` in a microtask (group
+ * commit), and that flush resolves the commits' promises: tier `local`.
+ *
+ * Pages changed since the last checkpoint live in the cache (a dirty page is always a newly
+ * allocated one: copy-on-write), or have been written early to their own slot when evicted.
+ * A checkpoint (when the WAL passes `checkpointWalBytes`, and on close) writes the dirty pages and
+ * the new free list, flushes, writes superblock generation g + 1 into slot (g + 1) % 2 naming the
+ * new root and a new WAL salt, flushes again, and then starts the WAL over at offset 0 (records of
+ * the old epoch carry the old salt and are never replayed).
+ *
+ * ## Recovery (open)
+ *
+ * 1. Read both superblocks; the valid one (magic, version, CRC) with the highest generation wins.
+ *    Both invalid: `STORAGE_CORRUPT` (never a silently empty database); not our format or a newer
+ *    version: `STORAGE_FORMAT`. (A file holding nothing but zeros in both slots, with an empty WAL,
+ *    is a creation that crashed before its first flush and is created anew.)
+ * 2. Replay the WAL records after the superblock's position with its salt, in sequence, stopping at
+ *    the first torn or bad record; then truncate the WAL there, so a record that was never
+ *    acknowledged cannot come back after later commits overwrite the ones before it.
+ * 3. Nothing else: pages, the free list and overflow values are read when first needed, so opening
+ *    costs two superblock reads plus the WAL tail (P5).
+ *
+ * ## Why a crash at any moment is safe
+ *
+ * - A commit is acknowledged only after its WAL record is flushed; replay reapplies it onto the
+ *   tree of the durable superblock, and records are applied whole or not at all (CRC per record,
+ *   stop at the first bad one), so the recovered state is always a prefix of the commits that
+ *   contains every acknowledged one.
+ * - The durable superblock's tree is never overwritten: changed pages are copied to pages no
+ *   durable superblock reaches, and freed pages wait until two checkpoints later, so the previous
+ *   superblock's tree survives too (the fallback when the newest superblock is damaged).
+ * - The superblock is written only after the pages it names are flushed, into the slot not holding
+ *   the current one, and is itself flushed before the WAL is recycled. A torn superblock fails its
+ *   CRC and the other slot wins; its WAL records carry the old salt, which still matches.
+ * - Any write or flush failure in the commit path or after the superblock write stops the store
+ *   (every call then throws the error, telling the user to reopen): memory may hold commits that
+ *   did not reach the disk, and reopening recovers exactly what did. A failure before the
+ *   superblock write (e.g. quota during a checkpoint's page writes) changes nothing durable: the
+ *   checkpoint is retried later and `close()` reports it.
+ */
+import { JazzError } from '../util/errors.ts';
+import type { BlockFile } from './blockfile.ts';
+import { BTree, decodePage, isOverflow, type Overflow, type Position, type StoredValue } from './btree.ts';
+import { Pager, corrupt, type PreparedCheckpoint } from './pager.ts';
+import {
+  SUPERBLOCK_BYTES,
+  FORMAT_VERSION,
+  decodeSuperblock,
+  encodeSuperblock,
+  isValidPageSize,
+  type Superblock,
+  type SuperblockRead,
+} from './superblock.ts';
+import { compareBytes as compareKeys, type KeyRange, type KvEntry, type KvStore, type KvTransaction } from './types.ts';
+import { decodeOps, encodeRecords, replay, type WalCursor, type WalOp } from './wal.ts';
+
+export interface DurableStoreOptions {
+  /** The data file (pages). */
+  data: BlockFile;
+  /** The write-ahead log file. */
+  wal: BlockFile;
+  /** Page size for a new file (a power of two, 512 B..64 KiB). Default 16 KiB; an existing file keeps its own. */
+  pageSize?: number;
+  /** Page cache budget in bytes. Default 32 MiB. */
+  cacheBytes?: number;
+  /** Checkpoint once the WAL holds this many bytes. Default 8 MiB. */
+  checkpointWalBytes?: number;
+}
+
+/** What `checkIntegrity()` verified. */
+export interface IntegrityReport {
+  readonly entries: number;
+  readonly pageCount: number;
+  readonly treePages: number;
+  readonly generation: number;
+  readonly durableEntries: number;
+}
+
+/** The durable store, with its extra operations for tests and tools. */
+export interface DurableStore extends KvStore {
+  /**
+   * Verifies the current tree (order, bounds, depth, checksums of every page read), the durable
+   * superblock's tree, the previous superblock's tree, and that every page is accounted for exactly
+   * once (tree, free, pending or free-list page). Throws `STORAGE_CORRUPT` describing the first fault.
+   */
+  checkIntegrity(): IntegrityReport;
+  /** Runs a checkpoint now (waits for no timer). */
+  checkpoint(): Promise<void>;
+  /** Figures for tests and benchmarks. */
+  stats(): { generation: number; pageCount: number; cachedPages: number; walBytes: number; pageSize: number };
+}
+
+const DEFAULT_PAGE_SIZE = 16384;
+const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024;
+
+/** Opens (or creates, when the data file is empty) the durable store on two block files. */
+export function openDurableStore(options: DurableStoreOptions): DurableStore {
+  return new Store(options);
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+class Store implements DurableStore {
+  readonly persistent = true;
+  readonly #data: BlockFile;
+  readonly #wal: BlockFile;
+  readonly #pageSize: number;
+  readonly #pager: Pager;
+  readonly #tree: BTree;
+  readonly #checkpointWalBytes: number;
+  #sb: Superblock;
+  #walCursor: WalCursor;
+  /** WAL bytes durable on disk (records past it are pending). */
+  #walDurable: number;
+  /** Operations of commits not yet written to the WAL, in commit order. */
+  #pending: WalOp[][] = [];
+  #waiters: Waiter[] = [];
+  #flushScheduled = false;
+  #txn: Txn | undefined;
+  #closed = false;
+  #failure: JazzError | undefined;
+  #checkpointDue = false;
+  #checkpointTimer = false;
+  /** Don't retry a failed checkpoint before the WAL reaches this size. */
+  #checkpointRetryAt = 0;
+  #checkpointError: JazzError | undefined;
+
+  constructor(options: DurableStoreOptions) {
+    this.#data = options.data;
+    this.#wal = options.wal;
+    this.#checkpointWalBytes = options.checkpointWalBytes ?? DEFAULT_CHECKPOINT_WAL_BYTES;
+    const sb = boundary(() => this.#openSuperblock(options.pageSize ?? DEFAULT_PAGE_SIZE));
+    this.#sb = sb;
+    this.#pageSize = sb.pageSize;
+    this.#pager = new Pager(
+      this.#data,
+      sb.pageSize,
+      options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      sb.pageCount,
+      { head: sb.freeHead, freeCount: sb.freeCount, pendingCount: sb.pendingCount },
+      decodePage,
+    );
+    this.#tree = new BTree(this.#pager, sb.root);
+    // Replay the WAL after the superblock.
+    const { payloads, cursor } = boundary(() => replay(this.#wal, sb.walSalt, sb.walStart, sb.walSeq));
+    boundary(() => {
+      for (const payload of payloads) {
+        decodeOps(payload, (key, value) => {
+          const old = value === null ? this.#tree.delete(key) : this.#tree.put(key, this.#store(key, value));
+          if (old !== undefined && isOverflow(old)) this.#tree.freeOverflow(old);
+        });
+      }
+      this.#pager.evict();
+      if (this.#wal.size() > cursor.offset) {
+        this.#wal.truncate(cursor.offset);
+        this.#wal.flush();
+      }
+    });
+    this.#walCursor = cursor;
+    this.#walDurable = cursor.offset;
+  }
+
+  #openSuperblock(newPageSize: number): Superblock {
+    const dataSize = this.#data.size();
+    if (dataSize === 0) return this.#create(newPageSize);
+    const reads: SuperblockRead[] = [];
+    const a = readSlot(this.#data, 0);
+    reads.push(a);
+    const candidates: Superblock[] = [];
+    if (a.ok) {
+      candidates.push(a.superblock);
+      const b = readSlot(this.#data, a.superblock.pageSize);
+      reads.push(b);
+      if (b.ok && b.superblock.pageSize === a.superblock.pageSize) candidates.push(b.superblock);
+    } else {
+      // Slot A is unreadable, so its page size is unknown: look for B at every possible size.
+      for (let size = 512; size <= 65536; size *= 2) {
+        const b = readSlot(this.#data, size);
+        reads.push(b);
+        if (b.ok && b.superblock.pageSize === size) candidates.push(b.superblock);
+      }
+    }
+    if (candidates.length > 0) {
+      candidates.sort((x, y) => y.generation - x.generation);
+      return candidates[0]!;
+    }
+    const newer = reads.find((r) => !r.ok && r.reason === 'version');
+    if (newer && !newer.ok) {
+      throw new JazzError(
+        'STORAGE_FORMAT',
+        `The database file has storage format version ${newer.version}; this version of jazz-elements reads version ${FORMAT_VERSION}. Open it with a matching version of jazz-elements.`,
+        { version: newer.version, supported: FORMAT_VERSION },
+      );
+    }
+    if (reads.every((r) => !r.ok && r.reason === 'empty') && dataSize <= SUPERBLOCK_BYTES && this.#wal.size() === 0) {
+      return this.#create(newPageSize); // a creation that never completed its first flush
+    }
+    if (!a.ok && a.reason === 'magic' && reads.every((r) => !r.ok && (r.reason === 'magic' || r.reason === 'empty'))) {
+      throw new JazzError(
+        'STORAGE_FORMAT',
+        'This file is not a jazz-elements database. Check the path, or move the file away to create a new database there.',
+      );
+    }
+    throw corrupt('both superblocks are damaged', { reasons: reads.map((r) => (r.ok ? 'ok' : r.reason)) });
+  }
+
+  #create(pageSize: number): Superblock {
+    if (!isValidPageSize(pageSize)) {
+      throw new JazzError('STORAGE_FORMAT', `Page size ${pageSize} is not allowed: use a power of two from 512 to 65536.`);
+    }
+    const sb: Superblock = {
+      generation: 1,
+      pageSize,
+      root: 0,
+      pageCount: 2,
+      freeHead: 0,
+      freeCount: 0,
+      pendingCount: 0,
+      walSalt: randomSalt(),
+      walStart: 0,
+      walSeq: 1,
+    };
+    // A stale WAL (of a deleted data file) carries another salt, but drop it anyway.
+    if (this.#wal.size() > 0) {
+      this.#wal.truncate(0);
+      this.#wal.flush();
+    }
+    this.#data.write(0, encodeSuperblock(sb));
+    this.#data.flush();
+    return sb;
+  }
+
+  // ---- reads ----
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.#usable();
+    try {
+      const v = this.#tree.get(key);
+      return v === undefined ? undefined : this.#tree.readValue(v);
+    } finally {
+      this.#pager.evict();
+    }
+  }
+
+  scan(range: KeyRange = {}): IterableIterator<KvEntry> {
+    this.#usable();
+    return new Cursor(this, this.#tree, range);
+  }
+
+  /** @internal */
+  usable(): void {
+    this.#usable();
+  }
+
+  /** @internal */
+  afterRead(): void {
+    this.#pager.evict();
+  }
+
+  // ---- transactions ----
+
+  transaction(): KvTransaction {
+    this.#usable();
+    if (this.#txn) throw new Error('A transaction is already open: commit or roll it back before starting another.');
+    const txn = new Txn(this);
+    this.#txn = txn;
+    return txn;
+  }
+
+  /** @internal */
+  txPut(txn: Txn, key: Uint8Array, value: Uint8Array): void {
+    this.#active(txn);
+    if (key.length > this.#tree.maxKey) {
+      throw new JazzError(
+        'TYPE_MISMATCH',
+        `A key of ${key.length} bytes is longer than the ${this.#tree.maxKey} bytes a ${this.#pageSize}-byte page allows. Use shorter keys (truncate long indexed values) or a larger page size.`,
+        { keyLength: key.length, maxKey: this.#tree.maxKey },
+      );
+    }
+    if (value.length > 0x7fff_ffff) {
+      throw new JazzError('TYPE_MISMATCH', `A value of ${value.length} bytes is larger than the 2 GiB a value may hold.`);
+    }
+    const k = key.slice();
+    const v = value.slice();
+    this.#mutate(() => {
+      const stored = this.#store(k, v);
+      if (isOverflow(stored)) txn.created.push(stored);
+      const old = this.#tree.put(k, stored);
+      txn.undo.push([k, old]);
+      if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
+      txn.ops.push([k, v]);
+    });
+  }
+
+  /** @internal */
+  txDelete(txn: Txn, key: Uint8Array): void {
+    this.#active(txn);
+    if (key.length > this.#tree.maxKey) return; // no such key can exist
+    const k = key.slice();
+    this.#mutate(() => {
+      const old = this.#tree.delete(k);
+      if (old === undefined) return;
+      txn.undo.push([k, old]);
+      if (isOverflow(old)) txn.toFree.push(old);
+      txn.ops.push([k, null]);
+    });
+  }
+
+  /** @internal */
+  txCommit(txn: Txn): Promise<void> {
+    this.#active(txn);
+    this.#txn = undefined;
+    txn.done = true;
+    if (txn.ops.length === 0) return this.flush();
+    this.#mutate(() => {
+      for (const ov of txn.toFree) this.#tree.freeOverflow(ov);
+    });
+    this.#pending.push(txn.ops);
+    const done = this.#waitForFlush();
+    this.#afterTxn();
+    return done;
+  }
+
+  /** @internal */
+  txRollback(txn: Txn): void {
+    this.#active(txn);
+    this.#txn = undefined;
+    txn.done = true;
+    this.#mutate(() => {
+      for (let i = txn.undo.length - 1; i >= 0; i--) {
+        const [k, old] = txn.undo[i]!;
+        if (old === undefined) this.#tree.delete(k);
+        else this.#tree.put(k, old);
+      }
+      for (const ov of txn.created) this.#tree.freeOverflow(ov);
+    });
+    this.#afterTxn();
+  }
+
+  #afterTxn(): void {
+    this.#pager.evict();
+    if (this.#checkpointDue) this.#scheduleCheckpoint();
+  }
+
+  #store(key: Uint8Array, value: Uint8Array): StoredValue {
+    return this.#tree.inline(key.length, value.length) ? value : this.#tree.writeOverflow(value);
+  }
+
+  #active(txn: Txn): void {
+    this.#usable();
+    if (txn.done || this.#txn !== txn) {
+      throw new Error('This transaction has already been committed or rolled back.');
+    }
+  }
+
+  /** Runs a change of the tree; any failure in it stops the store (the tree may be half-changed). */
+  #mutate(body: () => void): void {
+    try {
+      body();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  // ---- group commit ----
+
+  #waitForFlush(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => {
+          this.#flushScheduled = false;
+          this.#flushWal();
+        });
+      }
+    });
+  }
+
+  /** Writes and flushes every pending record, then settles the waiters. Never throws. */
+  #flushWal(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    if (this.#failure) {
+      for (const w of waiters) w.reject(this.#failure);
+      return;
+    }
+    if (this.#pending.length > 0) {
+      const commits = this.#pending;
+      this.#pending = [];
+      try {
+        const buf = encodeRecords(this.#walCursor, commits);
+        this.#wal.write(this.#walDurable, buf);
+        this.#wal.flush();
+        this.#walDurable += buf.length;
+      } catch (e) {
+        const failure = this.#fail(e);
+        for (const w of waiters) w.reject(failure);
+        return;
+      }
+    }
+    for (const w of waiters) w.resolve();
+    if (this.#walDurable >= this.#checkpointWalBytes && this.#walDurable >= this.#checkpointRetryAt) {
+      this.#checkpointDue = true;
+      this.#scheduleCheckpoint();
+    }
+  }
+
+  flush(): Promise<void> {
+    try {
+      this.#usable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#pending.length === 0 && this.#waiters.length === 0) return Promise.resolve();
+    return this.#waitForFlush();
+  }
+
+  // ---- checkpoints ----
+
+  #scheduleCheckpoint(): void {
+    if (this.#checkpointTimer) return;
+    this.#checkpointTimer = true;
+    setTimeout(() => {
+      this.#checkpointTimer = false;
+      if (this.#closed || this.#failure || !this.#checkpointDue) return;
+      if (this.#txn) return; // runs when the transaction ends
+      try {
+        this.#checkpoint();
+      } catch {
+        // Recorded in #checkpointError (or the store stopped); close() reports it.
+      }
+    }, 0);
+  }
+
+  checkpoint(): Promise<void> {
+    try {
+      this.#usable();
+      if (this.#txn) throw new Error('Commit or roll back the open transaction before a checkpoint.');
+      this.#checkpoint();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The whole checkpoint, synchronously. Requires no open transaction. */
+  #checkpoint(): void {
+    this.#checkpointDue = false;
+    this.#flushWal();
+    if (this.#failure) throw this.#failure;
+    let prepared: PreparedCheckpoint;
+    try {
+      prepared = this.#pager.prepareCheckpoint();
+    } catch (e) {
+      // Nothing durable changed: the WAL still holds every commit. Retry after more WAL.
+      const error = typed(e);
+      this.#checkpointError = error;
+      this.#checkpointRetryAt = this.#walDurable + this.#checkpointWalBytes;
+      if (error.code !== 'STORAGE_QUOTA' && error.code !== 'STORAGE_IO') throw this.#fail(error);
+      throw error;
+    }
+    const generation = this.#sb.generation + 1;
+    const sb: Superblock = {
+      generation,
+      pageSize: this.#pageSize,
+      root: this.#tree.root,
+      pageCount: prepared.pageCount,
+      freeHead: prepared.freeHead,
+      freeCount: prepared.freeCount,
+      pendingCount: prepared.pendingCount,
+      walSalt: randomSalt(this.#sb.walSalt),
+      walStart: 0,
+      walSeq: 1,
+    };
+    try {
+      this.#data.write((generation % 2) * this.#pageSize, encodeSuperblock(sb));
+      this.#data.flush();
+    } catch (e) {
+      // The superblock may or may not have reached the disk: only a reopen can tell.
+      this.#pager.abortCheckpoint(prepared);
+      throw this.#fail(e);
+    }
+    this.#pager.commitCheckpoint(prepared);
+    this.#sb = sb;
+    this.#walCursor = { offset: 0, seq: 1, crc: sb.walSalt, salt: sb.walSalt };
+    this.#walDurable = 0;
+    this.#checkpointError = undefined;
+    this.#checkpointRetryAt = 0;
+  }
+
+  // ---- closing and failure ----
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#txn) {
+      const txn = this.#txn;
+      try {
+        this.txRollback(txn);
+      } catch {
+        // The store has stopped; nothing of this transaction was committed anyway.
+      }
+    }
+    let error: unknown;
+    if (!this.#failure) {
+      try {
+        this.#flushWal();
+        if (this.#failure) throw this.#failure;
+        if (this.#walDurable > 0 || this.#pager.changed || this.#pager.dirtyPages() > 0) this.#checkpoint();
+        if (this.#wal.size() > 0) {
+          this.#wal.truncate(0);
+          this.#wal.flush();
+        }
+      } catch (e) {
+        error = e;
+      }
+    }
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(closedError());
+    try {
+      this.#data.close();
+    } catch {
+      // Releasing is best effort; the data is safe either way.
+    }
+    try {
+      this.#wal.close();
+    } catch {
+      // As above.
+    }
+    if (error !== undefined) {
+      const e = typed(error);
+      throw new JazzError(
+        e.code,
+        `The database was closed, but its final checkpoint failed (${e.message}). Every committed change is safe in the write-ahead log and is recovered when the database is opened again.`,
+        { ...e.details, cause: e.message },
+      );
+    }
+  }
+
+  #usable(): void {
+    if (this.#closed) throw closedError();
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Stops the store after a storage failure; returns the error to throw. */
+  #fail(e: unknown): JazzError {
+    if (this.#failure) return this.#failure;
+    const cause = typed(e);
+    this.#failure = new JazzError(
+      cause.code,
+      `${cause.message} The database stopped to protect your data: close it and open it again. Every change that was confirmed as durable is kept.`,
+      { ...cause.details, cause: cause.message },
+    );
+    const waiters = this.#waiters.splice(0);
+    for (const w of waiters) w.reject(this.#failure);
+    return this.#failure;
+  }
+
+  // ---- integrity and stats ----
+
+  checkIntegrity(): IntegrityReport {
+    this.#usable();
+    const pager = this.#pager;
+    const P = this.#pageSize;
+    // 1. The current tree, through the cache.
+    const current = BTree.check(this.#tree.root, (id) => pager.get(id), P);
+    // 2. Page accounting of the current state.
+    const acc = pager.accounting();
+    const owner = new Map<number, string>();
+    const claim = (id: number, what: string): void => {
+      if (id < 2 || id >= pager.pageCount) throw corrupt(`${what} page ${id} is outside the file`, { page: id });
+      const prev = owner.get(id);
+      if (prev !== undefined) throw corrupt(`page ${id} is both ${prev} and ${what}`, { page: id });
+      owner.set(id, what);
+    };
+    for (const id of current.pages) claim(id, 'in the tree');
+    for (const id of acc.available) claim(id, 'free');
+    for (const id of acc.freedThis) claim(id, 'freed since the checkpoint');
+    for (const id of acc.freedLast) claim(id, 'pending');
+    for (const id of acc.flPages) claim(id, 'a free-list page');
+    if (owner.size !== pager.pageCount - 2) {
+      throw corrupt(`${pager.pageCount - 2 - owner.size} of ${pager.pageCount - 2} pages are unaccounted for`, {});
+    }
+    for (const id of acc.fresh) {
+      if (!current.pages.has(id)) throw corrupt(`fresh page ${id} is not in the tree`, { page: id });
+    }
+    // 3. The durable superblock's tree and free list, read from the file.
+    const sb = this.#sb;
+    const fromFile = (id: number) => pager.load(id);
+    const durable = BTree.check(sb.root, fromFile, P);
+    const fl = pager.readFreeList(
+      { head: sb.freeHead, freeCount: sb.freeCount, pendingCount: sb.pendingCount },
+      (id) => pager.readRaw(id),
+    );
+    const seen = new Set<number>();
+    for (const id of [...durable.pages, ...fl.entries, ...fl.pages]) {
+      if (id < 2 || id >= sb.pageCount || seen.has(id)) throw corrupt(`durable page ${id} is listed twice or outside the file`, { page: id });
+      seen.add(id);
+    }
+    if (seen.size !== sb.pageCount - 2) throw corrupt('the durable superblock does not account for every page', {});
+    // 4. The previous superblock's tree must still be whole (it is the fallback).
+    const other = readSlot(this.#data, ((sb.generation + 1) % 2) * P);
+    if (other.ok && other.superblock.generation === sb.generation - 1) {
+      const prev = BTree.check(other.superblock.root, fromFile, P);
+      const pending = new Set(fl.entries.slice(sb.freeCount));
+      for (const id of prev.pages) {
+        if (!durable.pages.has(id) && !pending.has(id)) {
+          throw corrupt(`page ${id} of the previous superblock's tree was reused too early`, { page: id });
+        }
+      }
+    }
+    pager.evict();
+    return {
+      entries: current.entries,
+      pageCount: pager.pageCount,
+      treePages: current.pages.size,
+      generation: sb.generation,
+      durableEntries: durable.entries,
+    };
+  }
+
+  stats(): { generation: number; pageCount: number; cachedPages: number; walBytes: number; pageSize: number } {
+    return {
+      generation: this.#sb.generation,
+      pageCount: this.#pager.pageCount,
+      cachedPages: this.#pager.cachedPages,
+      walBytes: this.#walCursor.offset,
+      pageSize: this.#pageSize,
+    };
+  }
+}
+
+class Txn implements KvTransaction {
+  readonly ops: WalOp[] = [];
+  readonly undo: [Uint8Array, StoredValue | undefined][] = [];
+  /** Overflow chains this transaction replaced: freed on commit. */
+  readonly toFree: Overflow[] = [];
+  /** Overflow chains this transaction wrote: freed on rollback. */
+  readonly created: Overflow[] = [];
+  done = false;
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.#store.txPut(this, key, value);
+  }
+
+  delete(key: Uint8Array): void {
+    this.#store.txDelete(this, key);
+  }
+
+  commit(): Promise<void> {
+    try {
+      return this.#store.txCommit(this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  rollback(): void {
+    this.#store.txRollback(this);
+  }
+}
+
+/**
+ * A scan. It remembers the last key it yielded; when the tree changed since it last moved, it
+ * seeks again to the first key past that one, so it sees the current state from there on.
+ */
+class Cursor implements IterableIterator<KvEntry> {
+  readonly #store: Store;
+  readonly #tree: BTree;
+  readonly #range: KeyRange;
+  #pos: Position | undefined;
+  #version = -1;
+  #last: Uint8Array | undefined;
+  #done = false;
+
+  constructor(store: Store, tree: BTree, range: KeyRange) {
+    this.#store = store;
+    this.#tree = tree;
+    this.#range = range;
+  }
+
+  [Symbol.iterator](): IterableIterator<KvEntry> {
+    return this;
+  }
+
+  next(): IteratorResult<KvEntry> {
+    this.#store.usable();
+    if (this.#done) return { done: true, value: undefined };
+    try {
+      const tree = this.#tree;
+      const r = this.#range;
+      const reverse = r.reverse === true;
+      let pos: Position | undefined;
+      if (this.#pos === undefined || this.#version !== tree.version) {
+        if (this.#last !== undefined) pos = tree.seek(reverse ? 'lt' : 'gt', this.#last);
+        else if (reverse) pos = r.lte ? tree.seek('le', r.lte) : r.lt ? tree.seek('lt', r.lt) : tree.seek('last');
+        else pos = r.gte ? tree.seek('ge', r.gte) : r.gt ? tree.seek('gt', r.gt) : tree.seek('first');
+      } else {
+        pos = reverse ? tree.prev(this.#pos) : tree.next(this.#pos);
+      }
+      this.#pos = pos;
+      this.#version = tree.version;
+      if (pos === undefined) return this.#end();
+      const key = pos.leaf.keys[pos.idx]!;
+      if (reverse) {
+        if (r.gt && compareKeys(key, r.gt) <= 0) return this.#end();
+        if (r.gte && compareKeys(key, r.gte) < 0) return this.#end();
+      } else {
+        if (r.lt && compareKeys(key, r.lt) >= 0) return this.#end();
+        if (r.lte && compareKeys(key, r.lte) > 0) return this.#end();
+      }
+      this.#last = key;
+      return { done: false, value: { key, value: tree.readValue(pos.leaf.vals[pos.idx]!) } };
+    } finally {
+      this.#store.afterRead();
+    }
+  }
+
+  #end(): IteratorResult<KvEntry> {
+    this.#done = true;
+    this.#pos = undefined;
+    return { done: true, value: undefined };
+  }
+
+  return(): IteratorResult<KvEntry> {
+    this.#end();
+    return { done: true, value: undefined };
+  }
+}
+
+function readSlot(file: BlockFile, offset: number): SuperblockRead {
+  const bytes = new Uint8Array(SUPERBLOCK_BYTES);
+  const n = file.read(offset, bytes);
+  if (n < SUPERBLOCK_BYTES) return n === 0 ? { ok: false, reason: 'empty' } : decodeSuperblock(bytes);
+  return decodeSuperblock(bytes);
+}
+
+/** Converts anything thrown at the storage boundary into a typed error. */
+function typed(e: unknown): JazzError {
+  if (e instanceof JazzError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new JazzError('STORAGE_IO', `A storage operation failed: ${message}.`, { cause: message });
+}
+
+/** Runs an open-time step; errors become typed ones. */
+function boundary<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    throw typed(e);
+  }
+}
+
+function closedError(): JazzError {
+  return new JazzError('CLOSED', 'The database is closed. Open it again to use it.');
+}
+
+function randomSalt(avoid?: number): number {
+  const a = new Uint32Array(1);
+  do crypto.getRandomValues(a);
+  while (a[0] === avoid || a[0] === 0);
+  return a[0]!;
+}

@@ -1,0 +1,372 @@
+/**
+ * The pager: fixed-size pages of the data file, their checksums, a bounded cache of decoded pages,
+ * and page allocation with the free list.
+ *
+ * Every page starts with a 16-byte header: CRC-32C of the rest of the page seeded with the page
+ * number (so a page written to the wrong place fails too), type, count and two type-specific words.
+ *
+ * Page lifecycle. Let G be the durable (current) superblock and G-1 the one in the other slot.
+ * Every page number at or past 2 and below `pageCount` is in exactly one of these sets:
+ * - reachable from the current in-memory tree (fresh ones were allocated since G, the others are
+ *   shared with G and are copied before they change: copy-on-write);
+ * - `available`: reachable from neither G nor G-1, reusable now;
+ * - `freedThis`: reachable from G, dropped from the tree since; reusable two checkpoints later;
+ * - `freedLast`: reachable from G-1 only; reusable once the next checkpoint is durable;
+ * - `flPages`: the pages holding G's free list.
+ * Keeping G-1's pages intact for one more checkpoint means either superblock opens a whole tree,
+ * which is what lets a damaged superblock fall back to the other one (TARGETS.md R2).
+ *
+ * The cache holds decoded pages up to `cacheBytes` (P9). Eviction is CLOCK (second chance) and runs
+ * only at safe points (`evict()`, called by the store between operations), so a page a caller is
+ * modifying never leaves the cache under its feet. A dirty page may be evicted: it is always a
+ * fresh page, so writing it to its own slot early is safe (no durable superblock reaches it).
+ */
+import { JazzError } from '../util/errors.ts';
+import { assert } from '../util/assert.ts';
+import type { BlockFile } from './blockfile.ts';
+import { crc32c } from './checksum.ts';
+
+export const PAGE_HEADER = 16;
+export const PageType = { leaf: 1, branch: 2, overflow: 3, freelist: 4 } as const;
+
+/** A decoded page held in the cache. */
+export interface CachedPage {
+  id: number;
+  dirty: boolean;
+  /** CLOCK reference bit. */
+  ref: boolean;
+  /** Writes the page body (everything after the CRC word) into `out`, a zeroed page buffer. */
+  encode(out: Uint8Array, view: DataView): void;
+}
+
+export type PageDecoder = (id: number, bytes: Uint8Array, view: DataView) => CachedPage;
+
+export interface FreeListState {
+  readonly head: number;
+  readonly freeCount: number;
+  readonly pendingCount: number;
+}
+
+/** The outcome of the first half of a checkpoint, before the superblock is written. */
+export interface PreparedCheckpoint {
+  readonly freeHead: number;
+  readonly freeCount: number;
+  readonly pendingCount: number;
+  readonly pageCount: number;
+  readonly newFree: number[];
+  readonly newPending: number[];
+  readonly flPages: number[];
+  readonly taken: number[];
+  readonly oldPageCount: number;
+}
+
+export class Pager {
+  readonly file: BlockFile;
+  readonly pageSize: number;
+  readonly capacity: number;
+  readonly #decode: PageDecoder;
+  readonly #cache = new Map<number, CachedPage>();
+  #pageCount: number;
+  #available: number[] | undefined;
+  #freedLast: number[] = [];
+  #freedThis: number[] = [];
+  #flPages: number[] = [];
+  #freeList: FreeListState;
+  readonly #fresh = new Set<number>();
+  /** Last error met while evicting a dirty page (it stays cached; the checkpoint reports it). */
+  evictionError: unknown;
+
+  constructor(file: BlockFile, pageSize: number, cacheBytes: number, pageCount: number, freeList: FreeListState, decode: PageDecoder) {
+    this.file = file;
+    this.pageSize = pageSize;
+    this.capacity = Math.max(16, Math.floor(cacheBytes / pageSize));
+    this.#pageCount = pageCount;
+    this.#freeList = freeList;
+    this.#decode = decode;
+  }
+
+  get pageCount(): number {
+    return this.#pageCount;
+  }
+
+  get cachedPages(): number {
+    return this.#cache.size;
+  }
+
+  // ---- reading ----
+
+  /** The page, from the cache or decoded from the file. */
+  get(id: number): CachedPage {
+    let page = this.#cache.get(id);
+    if (page === undefined) {
+      page = this.load(id);
+      this.#cache.set(id, page);
+    }
+    page.ref = true;
+    return page;
+  }
+
+  /** Decodes the page from the file, bypassing the cache (for integrity checks). */
+  load(id: number): CachedPage {
+    const bytes = this.readRaw(id);
+    return this.#decode(id, bytes, new DataView(bytes.buffer));
+  }
+
+  /** The page's bytes from the file, checksum verified. */
+  readRaw(id: number): Uint8Array {
+    if (id < 2 || id >= this.#pageCount) {
+      throw corrupt(`a page reference (${id}) points outside the file (${this.#pageCount} pages)`, { page: id });
+    }
+    const bytes = new Uint8Array(this.pageSize);
+    const n = this.file.read(id * this.pageSize, bytes);
+    const view = new DataView(bytes.buffer);
+    if (n < this.pageSize || view.getUint32(0, true) !== crc32c(bytes, id, 4)) {
+      throw corrupt(`page ${id} of the data file is damaged (checksum mismatch)`, { page: id });
+    }
+    return bytes;
+  }
+
+  // ---- writing ----
+
+  /** Adds a new page (already allocated) to the cache, dirty. */
+  add(page: CachedPage): void {
+    page.dirty = true;
+    page.ref = true;
+    this.#cache.set(page.id, page);
+  }
+
+  isFresh(id: number): boolean {
+    return this.#fresh.has(id);
+  }
+
+  /** A page number no durable superblock reaches, from the free list or past the end of the file. */
+  allocate(): number {
+    const available = this.#loadFreeList();
+    const id = available.length > 0 ? available.pop()! : this.#pageCount++;
+    this.#fresh.add(id);
+    return id;
+  }
+
+  /** Drops a page from the tree. Fresh pages are reusable at once; others after two checkpoints. */
+  free(id: number): void {
+    this.#cache.delete(id);
+    if (this.#fresh.delete(id)) this.#loadFreeList().push(id);
+    else this.#freedThis.push(id);
+  }
+
+  /** Writes the page to its slot now (it must be fresh) and marks it clean. */
+  writePage(page: CachedPage): void {
+    assert(this.#fresh.has(page.id), `writing page ${page.id} that a durable superblock reaches`);
+    const buf = new Uint8Array(this.pageSize);
+    this.#encodeInto(page, buf, 0);
+    this.file.write(page.id * this.pageSize, buf);
+    page.dirty = false;
+  }
+
+  #encodeInto(page: CachedPage, buf: Uint8Array, at: number): void {
+    const slice = buf.subarray(at, at + this.pageSize);
+    page.encode(slice, new DataView(buf.buffer, buf.byteOffset + at, this.pageSize));
+    new DataView(buf.buffer, buf.byteOffset + at, 4).setUint32(0, crc32c(slice, page.id, 4), true);
+  }
+
+  /** Evicts pages until the cache is within its budget. Call only between operations. */
+  evict(): void {
+    const cache = this.#cache;
+    let budget = cache.size * 2;
+    while (cache.size > this.capacity && budget-- > 0) {
+      const first = cache.entries().next();
+      if (first.done) break;
+      const [id, page] = first.value;
+      cache.delete(id);
+      if (page.ref) {
+        page.ref = false;
+        cache.set(id, page);
+        continue;
+      }
+      if (page.dirty) {
+        try {
+          this.writePage(page);
+        } catch (e) {
+          this.evictionError = e;
+          cache.set(id, page); // keep it; the checkpoint writes it or reports the error
+          continue;
+        }
+      }
+    }
+  }
+
+  // ---- checkpoint ----
+
+  /**
+   * First half of a checkpoint: writes every dirty page and the new free list, then flushes the
+   * file. Nothing durable changes, so on failure the store goes on (and `abort` undoes the
+   * allocation of free-list pages).
+   */
+  prepareCheckpoint(): PreparedCheckpoint {
+    const available = this.#loadFreeList();
+    this.#writeDirty();
+    const perPage = Math.floor((this.pageSize - PAGE_HEADER) / 4);
+    const pendingNext = [...this.#freedThis, ...this.#flPages];
+    let k = 0;
+    for (;;) {
+      const n = Math.max(0, available.length - k) + this.#freedLast.length + pendingNext.length;
+      const need = Math.ceil(n / perPage);
+      if (need <= k) break;
+      k = need;
+    }
+    const oldPageCount = this.#pageCount;
+    const taken: number[] = [];
+    const flPages: number[] = [];
+    for (let i = 0; i < k; i++) {
+      if (available.length > 0) {
+        const id = available.pop()!;
+        taken.push(id);
+        flPages.push(id);
+      } else {
+        flPages.push(this.#pageCount++);
+      }
+    }
+    const newFree = [...available, ...this.#freedLast];
+    const entries = [...newFree, ...pendingNext];
+    try {
+      this.#writeFreeList(flPages, entries);
+      this.file.flush();
+    } catch (e) {
+      for (const id of taken) available.push(id);
+      this.#pageCount = oldPageCount;
+      throw e;
+    }
+    return {
+      freeHead: flPages[0] ?? 0,
+      freeCount: newFree.length,
+      pendingCount: pendingNext.length,
+      pageCount: this.#pageCount,
+      newFree,
+      newPending: pendingNext,
+      flPages,
+      taken,
+      oldPageCount,
+    };
+  }
+
+  /** Second half, once the superblock naming `prepared` is durable. */
+  commitCheckpoint(prepared: PreparedCheckpoint): void {
+    this.#available = prepared.newFree.slice();
+    this.#freedLast = prepared.newPending.slice();
+    this.#freedThis = [];
+    this.#flPages = prepared.flPages.slice();
+    this.#freeList = { head: prepared.freeHead, freeCount: prepared.freeCount, pendingCount: prepared.pendingCount };
+    this.#fresh.clear();
+  }
+
+  /** Undoes `prepareCheckpoint` when the superblock could not be written. */
+  abortCheckpoint(prepared: PreparedCheckpoint): void {
+    const available = this.#loadFreeList();
+    for (const id of prepared.taken) available.push(id);
+    this.#pageCount = prepared.oldPageCount;
+  }
+
+  #writeDirty(): void {
+    const dirty: CachedPage[] = [];
+    for (const page of this.#cache.values()) if (page.dirty) dirty.push(page);
+    dirty.sort((a, b) => a.id - b.id);
+    const P = this.pageSize;
+    const maxRun = Math.max(1, Math.floor((1 << 20) / P));
+    for (let i = 0; i < dirty.length; ) {
+      let j = i + 1;
+      while (j < dirty.length && j - i < maxRun && dirty[j]!.id === dirty[j - 1]!.id + 1) j++;
+      const buf = new Uint8Array((j - i) * P);
+      for (let x = i; x < j; x++) {
+        assert(this.#fresh.has(dirty[x]!.id), `dirty page ${dirty[x]!.id} is not fresh`);
+        this.#encodeInto(dirty[x]!, buf, (x - i) * P);
+      }
+      this.file.write(dirty[i]!.id * P, buf);
+      for (let x = i; x < j; x++) dirty[x]!.dirty = false;
+      i = j;
+    }
+  }
+
+  #writeFreeList(pages: number[], entries: number[]): void {
+    const P = this.pageSize;
+    const perPage = Math.floor((P - PAGE_HEADER) / 4);
+    let at = 0;
+    for (let i = 0; i < pages.length; i++) {
+      const buf = new Uint8Array(P);
+      const view = new DataView(buf.buffer);
+      const n = Math.min(perPage, Math.max(0, entries.length - at));
+      view.setUint8(4, PageType.freelist);
+      view.setUint16(6, n, true);
+      view.setUint32(8, pages[i + 1] ?? 0, true);
+      for (let e = 0; e < n; e++) view.setUint32(PAGE_HEADER + 4 * e, entries[at + e]!, true);
+      at += n;
+      view.setUint32(0, crc32c(buf, pages[i]!, 4), true);
+      this.file.write(pages[i]! * P, buf);
+    }
+    assert(at === entries.length, 'free list pages too few');
+  }
+
+  // ---- the free list ----
+
+  #loadFreeList(): number[] {
+    if (this.#available !== undefined) return this.#available;
+    const { entries, pages } = this.readFreeList(this.#freeList, (id) => this.readRaw(id));
+    const { freeCount } = this.#freeList;
+    this.#available = entries.slice(0, freeCount).reverse(); // pop() takes low page numbers first
+    this.#freedLast = entries.slice(freeCount);
+    this.#flPages = pages;
+    return this.#available;
+  }
+
+  /** Reads a free-list chain: its entries and the pages holding it. */
+  readFreeList(state: FreeListState, read: (id: number) => Uint8Array): { entries: number[]; pages: number[] } {
+    const entries: number[] = [];
+    const pages: number[] = [];
+    const total = state.freeCount + state.pendingCount;
+    let id = state.head;
+    while (id !== 0) {
+      if (pages.length > this.#pageCount) throw corrupt('the free list loops', { page: id });
+      pages.push(id);
+      const bytes = read(id);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      if (view.getUint8(4) !== PageType.freelist) throw corrupt(`page ${id} should hold the free list`, { page: id });
+      const n = view.getUint16(6, true);
+      for (let e = 0; e < n; e++) entries.push(view.getUint32(PAGE_HEADER + 4 * e, true));
+      id = view.getUint32(8, true);
+    }
+    if (entries.length !== total) {
+      throw corrupt(`the free list holds ${entries.length} pages where the superblock says ${total}`, {});
+    }
+    return { entries, pages };
+  }
+
+  /** The page sets, for the integrity check. */
+  accounting(): { available: number[]; freedThis: number[]; freedLast: number[]; flPages: number[]; fresh: Set<number> } {
+    const available = this.#loadFreeList();
+    return {
+      available: available.slice(),
+      freedThis: this.#freedThis.slice(),
+      freedLast: this.#freedLast.slice(),
+      flPages: this.#flPages.slice(),
+      fresh: new Set(this.#fresh),
+    };
+  }
+
+  dirtyPages(): number {
+    let n = 0;
+    for (const p of this.#cache.values()) if (p.dirty) n++;
+    return n;
+  }
+
+  /** True if anything changed since the last checkpoint. */
+  get changed(): boolean {
+    return this.#fresh.size > 0 || this.#freedThis.length > 0;
+  }
+}
+
+export function corrupt(what: string, details: Record<string, unknown>): JazzError {
+  return new JazzError(
+    'STORAGE_CORRUPT',
+    `The database file is corrupt: ${what}. Restore it from a backup or delete it and sync again from the server.`,
+    details,
+  );
+}

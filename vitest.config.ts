@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'server/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // CI machines have 2 cores; the suites are mostly CPU-bound and independent.
+    maxWorkers: 2,
   },
 });

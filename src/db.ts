@@ -21,8 +21,13 @@ import { JazzError } from './util/errors.ts';
 import type { RandomSource } from './rows/ids.ts';
 import type { AppSchema } from './schema/schema.ts';
 import { checkQuery } from './query/validate.ts';
+import { SyncClient, type SyncStatus } from './sync/client.ts';
+import type { Connector } from './sync/transport.ts';
+import type { Credentials } from './sync/protocol.ts';
+import { haveOf } from './sync/have.ts';
+import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
 
-export type { Tier, Delta, OutRow };
+export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector };
 
 export type DriverConfig = { readonly type: 'memory' };
 
@@ -34,6 +39,16 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly store?: KvStore;
   /** Recorded as the author of every version written here. */
   readonly author?: string;
+  /** A sync server to talk to, e.g. `ws://localhost:4000`. Without one the database is local only. */
+  readonly server?: string;
+  /** The app's id on the server (default `default`). */
+  readonly appId?: string;
+  /** Credentials for the server: a user's JWT, or the backend secret. */
+  readonly auth?: Credentials;
+  /** How to open a connection (the Node entry and the browser worker supply theirs). */
+  readonly connect?: Connector;
+  /** Reconnect backoff, in ms. */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** For tests: a fake wall clock and randomness. */
   readonly wall?: () => number;
   readonly random?: RandomSource;
@@ -64,7 +79,14 @@ export interface SubscriptionUpdate<R> {
   readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
 }
 
+export interface ReadOptions {
+  /** Hold the result until the query has settled at this tier (default `local`: no wait). */
+  readonly tier?: Tier;
+}
+
 export interface SubscribeOptions {
+  /** Hold the first result until the query has settled at this tier. */
+  readonly tier?: Tier;
   /** Called if the query fails after it started (its callback is not called again). */
   readonly onError?: (error: unknown) => void;
 }
@@ -84,7 +106,7 @@ export class BatchWriter {
 
   insert<T extends TableRef>(table: T, values: InsertOfRef<T>): { id: string } {
     const id = this.#newId();
-    this.ops.push({ kind: 'insert', table: tableName(table), id, values: values as Record<string, unknown> });
+    this.ops.push({ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> });
     return { id };
   }
 
@@ -125,10 +147,41 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   readonly app: A;
   readonly engine: Engine;
   readonly #subs = new Set<Subscription<any>>();
+  readonly #sync: SyncClient | undefined;
+  readonly #rejectedListeners = new Set<(e: JazzError) => void>();
 
-  constructor(app: A, engine: Engine) {
+  constructor(app: A, engine: Engine, sync?: Omit<ConstructorParameters<typeof SyncClient>[1], 'onRejected'>) {
     this.app = app;
     this.engine = engine;
+    if (sync) {
+      this.#sync = new SyncClient(engine, { ...sync, onRejected: (_, e) => this.#rejected(e) });
+      this.#sync.start();
+    }
+  }
+
+  #rejected(e: JazzError): void {
+    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${e.message}`);
+    for (const l of this.#rejectedListeners) l(e);
+  }
+
+  /** Told whenever the server rejects a batch (it has been undone locally by then). */
+  onRejected(listener: (e: JazzError) => void): () => void {
+    this.#rejectedListeners.add(listener);
+    return () => this.#rejectedListeners.delete(listener);
+  }
+
+  /** Sync status: online, offline or connecting, and how many batches wait for the server. */
+  get syncStatus(): SyncStatus {
+    return this.#sync?.status ?? { state: 'offline', pendingBatches: 0 };
+  }
+
+  onSyncStatus(listener: (s: SyncStatus) => void): () => void {
+    return this.#sync?.onStatus(listener) ?? (() => {});
+  }
+
+  /** Replaces the credentials (a refreshed token) without losing pending writes. */
+  setAuth(auth: Credentials): void {
+    this.#sync?.setAuth(auth);
   }
 
   /** Which driver holds the data, and whether it survives a close. */
@@ -137,13 +190,16 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   }
 
   #write(ops: WriteOp[]): WriteResult {
-    return this.engine.write(ops);
+    const result = this.engine.write(ops);
+    this.#sync?.pushed(result.batchId);
+    return result;
   }
 
   #waiter(result: WriteResult): (opts?: WaitOptions) => Promise<void> {
     return (opts) => {
       const tier = opts?.tier ?? 'local';
       if (tier === 'local') return result.durable;
+      if ((tier === 'edge' || tier === 'global') && this.#sync) return this.#sync.waitBatch(result.batchId, tier);
       if (tier === 'edge' || tier === 'global') {
         return Promise.reject(new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`));
       }
@@ -188,9 +244,21 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
   }
 
-  /** The query's current result. */
-  async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
+  /** The query's result: at once from local data, or once it has settled at `tier`. */
+  async all<Q extends QueryBuilder<any, any>>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
+    await this.#settle(query.ast, opts.tier);
     return this.allSync(query);
+  }
+
+  async #settle(ast: QueryAst, tier: Tier | undefined): Promise<void> {
+    if (!tier || tier === 'local') return;
+    if (!this.#sync) throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${tier}"; pass server to createDb or read at tier "local"`);
+    const { id, settled } = this.#sync.subscribe(ast, tier, () => haveOf(this.engine, ast, this.allSync(ast)));
+    try {
+      await settled;
+    } finally {
+      this.#sync.unsubscribe(id);
+    }
   }
 
   /** The query's current result, computed synchronously. */
@@ -204,8 +272,8 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   }
 
   /** The first row of the query, or null. */
-  async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
-    const rows = this.allSync(query.limit(1));
+  async one<Q extends QueryBuilder<any, any>>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q> | null> {
+    const rows = await this.all(query.limit(1), opts);
     return rows[0] ?? null;
   }
 
@@ -216,9 +284,17 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = toAst(query, this.app.$schema);
     this.#checkOpen();
-    const sub = new Subscription<OutRowOf<Q>>(this.engine, ast, callback, opts, () => this.#subs.delete(sub));
+    if (opts.tier && opts.tier !== 'local' && !this.#sync) {
+      throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
+    }
+    let sub: Subscription<OutRowOf<Q>> | undefined;
+    const remote = this.#sync?.subscribe(ast, opts.tier ?? 'local', () => haveOf(this.engine, ast, sub?.rows ?? []));
+    sub = new Subscription<OutRowOf<Q>>(this.engine, ast, callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
+      this.#subs.delete(sub!);
+      if (remote) this.#sync!.unsubscribe(remote.id);
+    });
     this.#subs.add(sub);
-    return () => sub.stop();
+    return () => sub!.stop();
   }
 
   #checkOpen(): void {
@@ -228,6 +304,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** Stops every subscription, makes everything durable and releases the storage. */
   async close(): Promise<void> {
     for (const s of [...this.#subs]) s.stop();
+    this.#sync?.stop();
     await this.engine.close();
   }
 }
@@ -243,9 +320,18 @@ class Subscription<R> {
   #scheduled = false;
   #first = true;
   #stopped = false;
+  /** The first delivery waits for this (the query settling at the asked-for tier). */
+  #held = false;
 
-  constructor(engine: Engine, ast: QueryAst, callback: (u: SubscriptionUpdate<R>) => void, opts: SubscribeOptions, onStop: () => void) {
+  constructor(engine: Engine, ast: QueryAst, callback: (u: SubscriptionUpdate<R>) => void, opts: SubscribeOptions, settled: Promise<void> | undefined, onStop: () => void) {
     this.#engine = engine;
+    if (settled) {
+      this.#held = true;
+      void settled.then(() => {
+        this.#held = false;
+        this.#schedule();
+      });
+    }
     this.#callback = callback;
     this.#opts = opts;
     this.#onStop = onStop;
@@ -254,8 +340,13 @@ class Subscription<R> {
     this.#schedule();
   }
 
+  /** The current local result. */
+  get rows(): readonly OutRow[] {
+    return this.#graph?.view.all ?? [];
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#stopped) return;
+    if (this.#scheduled || this.#stopped || this.#held) return;
     this.#scheduled = true;
     this.#engine.schedule(() => this.#deliver());
   }
@@ -307,5 +398,17 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     store = createMemoryStore();
   }
   const engine = Engine.open({ schema: opts.app.$schema, store, author: opts.author, wall: opts.wall, random: opts.random });
-  return new Db(opts.app, engine);
+  if (opts.server === undefined) return new Db(opts.app, engine);
+  if (!opts.connect) {
+    throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');
+  }
+  return new Db(opts.app, engine, {
+    server: opts.server,
+    appId: opts.appId ?? 'default',
+    connect: opts.connect,
+    schemaJSON: canonicalSchemaJSON(opts.app.$schema),
+    schemaHash: schemaHash(opts.app.$schema),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+  });
 }

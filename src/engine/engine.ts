@@ -27,6 +27,7 @@ import {
   decodeVersion,
   decodeVisible,
   decodeVisibleRow,
+  digestHex,
   encodeVersion,
   encodeVisible,
   makeMask,
@@ -60,7 +61,15 @@ export interface EngineOptions {
 }
 
 export type WriteOp =
-  | { readonly kind: 'insert'; readonly table: string; readonly id?: string; readonly values: Readonly<Record<string, unknown>> }
+  | {
+      readonly kind: 'insert';
+      readonly table: string;
+      /** A given id; absent: a new one. */
+      readonly id?: string;
+      /** True when `id` came from `newRowId()` and so names no existing row (skips a lookup). */
+      readonly fresh?: boolean;
+      readonly values: Readonly<Record<string, unknown>>;
+    }
   | { readonly kind: 'update'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
   | { readonly kind: 'upsert'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
   | { readonly kind: 'delete'; readonly table: string; readonly id: string }
@@ -254,6 +263,14 @@ export class Engine {
     for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield bytesToUuidCached(e.key.subarray(e.key.length - 16));
   }
 
+  /** A digest of the set of versions of a row (see VisibleState.digest), or undefined if unknown. */
+  rowDigest(table: string, id: string): string | undefined {
+    const t = this.table(table);
+    if (!isUuid(id)) return undefined;
+    const b = this.store.get(visibleKey(this.#kw, t.no, uuidToBytes(id)));
+    return b && digestHex(decodeVisible(b, t.cat).digest);
+  }
+
   /** The raw visible entry, for convergence checks. */
   visibleBytes(t: TableRuntime, id: string): Uint8Array | undefined {
     const b = this.store.get(visibleKey(this.#kw, t.no, uuidToBytes(id)));
@@ -288,7 +305,7 @@ export class Engine {
       if (op.kind === 'insert' || op.kind === 'upsert') {
         id = op.id ?? this.#ids.next();
         if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: t.name });
-        const cur = current(t, id);
+        const cur = op.kind === 'insert' && (op.id === undefined || op.fresh) ? undefined : current(t, id);
         if (cur && !cur.deleted) {
           if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${t.name} already has a row ${id}; use update or upsert`, { table: t.name, id });
           const patch = normalisePatch(t.cat, op.values);
@@ -343,12 +360,13 @@ export class Engine {
     try {
       const touched = new Set<TableRuntime>();
       for (const { t, v } of planned) {
-        this.#apply(tx, t, v);
+        this.#apply(tx, t, v, true);
         touched.add(t);
         record.v.push([t.no, v.rowId, v.versionId]);
       }
       this.#putBookkeeping(tx, touched);
       tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(record)));
+      tx.put(metaKey('outbox', batchId), utf8Encode(batchId));
     } catch (e) {
       tx.rollback();
       throw e;
@@ -367,17 +385,17 @@ export class Engine {
    * Applies versions received from elsewhere (a server, another engine). Idempotent: a version
    * already in history changes nothing. Returns how many were new.
    */
-  applyVersions(items: readonly { table: string; version: RowVersion }[]): { applied: number; durable: Promise<void> } {
+  applyVersions(items: readonly { table: string; version: RowVersion }[]): { applied: number; new: { table: string; version: RowVersion }[]; durable: Promise<void> } {
     this.#checkOpen();
     const tx = this.store.transaction();
-    let applied = 0;
+    const fresh: { table: string; version: RowVersion }[] = [];
     try {
       const touched = new Set<TableRuntime>();
-      for (const { table, version } of items) {
-        const t = this.table(table);
-        this.clock.observe(version.ts);
-        if (this.#apply(tx, t, version)) {
-          applied++;
+      for (const item of items) {
+        const t = this.table(item.table);
+        this.clock.observe(item.version.ts);
+        if (this.#apply(tx, t, item.version)) {
+          fresh.push(item);
           touched.add(t);
         }
       }
@@ -386,7 +404,7 @@ export class Engine {
       tx.rollback();
       throw e;
     }
-    return { applied, durable: tx.commit() };
+    return { applied: fresh.length, new: fresh, durable: tx.commit() };
   }
 
   /** Encodes a version for transport or storage elsewhere. */
@@ -399,10 +417,11 @@ export class Engine {
   }
 
   /** Applies one version inside `tx`; false when it was already known or its batch is rejected. */
-  #apply(tx: KvTransaction, t: TableRuntime, v: RowVersion): boolean {
+  #apply(tx: KvTransaction, t: TableRuntime, v: RowVersion, local = false): boolean {
     const idBytes = uuidToBytes(v.rowId);
     const hkey = historyKey(this.#kw, t.no, idBytes, v.versionId);
-    if (this.store.get(hkey) !== undefined) return false;
+    // A version written here just now is new by construction; received ones may be repeats.
+    if (!local && this.store.get(hkey) !== undefined) return false;
     if (this.#rejected.has(v.batchId)) return false;
     tx.put(hkey, encodeVersion(this.#bw, t.cat, v));
     const vkey = visibleKey(this.#kw, t.no, idBytes);
@@ -479,7 +498,35 @@ export class Engine {
     rec.tier = tierMax(rec.tier, tier);
     const tx = this.store.transaction();
     tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(rec)));
+    tx.delete(metaKey('outbox', batchId));
     return tx.commit();
+  }
+
+  /** Local batches not yet acknowledged by a server, oldest first (batch ids are time-ordered). */
+  outbox(): string[] {
+    const p = metaKey('outbox');
+    const out: string[] = [];
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) out.push(utf8Decode(e.value));
+    return out;
+  }
+
+  /** The versions a local batch wrote. */
+  batchVersions(batchId: string): { table: string; version: RowVersion }[] {
+    const rec = this.batchRecord(batchId);
+    if (!rec) return [];
+    const out: { table: string; version: RowVersion }[] = [];
+    for (const [tno, rowId, vid] of rec.v) {
+      const t = [...this.tables.values()].find((x) => x.no === tno);
+      if (!t) continue;
+      const bytes = this.store.get(historyKey(this.#kw, t.no, uuidToBytes(rowId), vid));
+      if (bytes) out.push({ table: t.name, version: decodeVersion(bytes, t.cat) });
+    }
+    return out;
+  }
+
+  /** All versions of one row, for sending it to a peer. */
+  rowVersions(table: string, rowId: string): RowVersion[] {
+    return this.history(this.table(table), rowId);
   }
 
   /**
@@ -494,6 +541,7 @@ export class Engine {
     const tx = this.store.transaction();
     try {
       tx.put(metaKey('rejected', batchId), utf8Encode(batchId));
+      tx.delete(metaKey('outbox', batchId));
       if (rec) {
         rec.s = 'rejected';
         rec.reason = reason;
@@ -528,7 +576,7 @@ export class Engine {
     const old = oldBytes && decodeVisible(oldBytes, t.cat);
     if (state) tx.put(vkey, encodeVisible(this.#bw, t.cat, state));
     else tx.delete(vkey);
-    const next = state ?? { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [] };
+    const next = state ?? { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [], digest: [0, 0] as [number, number] };
     this.#rowChanged(tx, t, idBytes, rowId, old, next);
   }
 

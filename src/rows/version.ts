@@ -105,6 +105,11 @@ export interface VisibleState {
   stamps: (FieldStamp | undefined)[];
   /** The greatest timestamp among the row's versions. */
   maxTs: number;
+  /**
+   * XOR of a 64-bit hash of every version id merged (two 32-bit halves): equal sets of versions
+   * give equal digests, whatever the order, so peers can tell cheaply whether a row needs resending.
+   */
+  digest: [number, number];
   /** Versions no other known version names as a parent, sorted. */
   heads: string[];
 }
@@ -121,8 +126,10 @@ export function mergeVersion(
   hasChild: () => boolean,
 ): { state: VisibleState; changed: boolean } {
   const state: VisibleState = old
-    ? { deleted: old.deleted, values: { ...old.values }, stamps: old.stamps.slice(), maxTs: old.maxTs, heads: old.heads }
-    : { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [] };
+    ? { deleted: old.deleted, values: { ...old.values }, stamps: old.stamps.slice(), maxTs: old.maxTs, heads: old.heads, digest: old.digest }
+    : { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [], digest: [0, 0] };
+  const h = hash64(v.versionId);
+  state.digest = [(state.digest[0] ^ h[0]) >>> 0, (state.digest[1] ^ h[1]) >>> 0];
   if (!old) for (const c of table.columns) state.values[c.name] = null;
   let changed = false;
   const take = (slot: number): boolean => {
@@ -170,7 +177,7 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 const VISIBLE_FORMAT = 1;
 
 /**
- * Visible entry layout: format | deleted | row length + row | maxTs | stamps | heads.
+ * Visible entry layout: format | deleted | row length + row | maxTs | digest | stamps | heads.
  * The row comes first so a read can decode it without touching the merge bookkeeping.
  */
 export function encodeVisible(w: ByteWriter, table: CatalogueTable, s: VisibleState): Uint8Array {
@@ -182,6 +189,10 @@ export function encodeVisible(w: ByteWriter, table: CatalogueTable, s: VisibleSt
   w.varint(rowW.len);
   w.raw(rowW.buf.subarray(0, rowW.len));
   w.f64(s.maxTs);
+  w.room(8);
+  w.view.setUint32(w.len, s.digest[0], true);
+  w.view.setUint32(w.len + 4, s.digest[1], true);
+  w.len += 8;
   // Distinct stamps in slot order, then one index per slot.
   const distinct: FieldStamp[] = [];
   const slotRefs: number[] = [];
@@ -225,6 +236,9 @@ export function decodeVisible(bytes: Uint8Array, table: CatalogueTable): Visible
   delete (values as { id?: string }).id;
   r.pos += len;
   const maxTs = r.f64();
+  const d = r.raw(8);
+  const dv = new DataView(d.buffer, d.byteOffset, 8);
+  const digest: [number, number] = [dv.getUint32(0, true), dv.getUint32(4, true)];
   const nd = r.varint();
   const distinct: { ts: number; vid: string }[] = [];
   for (let i = 0; i < nd; i++) distinct.push({ ts: r.f64(), vid: r.string() });
@@ -241,5 +255,23 @@ export function decodeVisible(bytes: Uint8Array, table: CatalogueTable): Visible
   const nh = r.varint();
   const heads: string[] = [];
   for (let i = 0; i < nh; i++) heads.push(r.string());
-  return { deleted, values, stamps, maxTs, heads };
+  return { deleted, values, stamps, maxTs, heads, digest };
+}
+
+/** FNV-1a 64 of a string, as two 32-bit halves [high, low]. */
+export function hash64(text: string): [number, number] {
+  let h1 = 0x84222325;
+  let h0 = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    h1 ^= text.charCodeAt(i) & 0xff;
+    const lo = h1 * 0x1b3;
+    const hi = h0 * 0x1b3 + h1 * 0x100 + Math.floor(lo / 0x100000000);
+    h1 = lo >>> 0;
+    h0 = hi >>> 0;
+  }
+  return [h0, h1];
+}
+
+export function digestHex(d: readonly [number, number]): string {
+  return d[0].toString(16).padStart(8, '0') + d[1].toString(16).padStart(8, '0');
 }

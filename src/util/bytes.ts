@@ -19,11 +19,16 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) NIBBLE[97 + i] = NIBBLE[65 + i] = 10 + i;
+
 export function fromHex(s: string, out: Uint8Array = new Uint8Array(s.length >> 1), at = 0): Uint8Array {
   for (let i = 0; i < s.length; i += 2) {
-    const v = parseInt(s.substr(i, 2), 16);
-    if (Number.isNaN(v)) throw new Error(`not a hex string: ${s}`);
-    out[at + (i >> 1)] = v;
+    const hi = NIBBLE[s.charCodeAt(i)] ?? -1;
+    const lo = NIBBLE[s.charCodeAt(i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new Error(`not a hex string: ${s}`);
+    out[at + (i >> 1)] = (hi << 4) | lo;
   }
   return out;
 }

@@ -1,0 +1,435 @@
+/**
+ * The reference sync server (DESIGN.md §8): Node's http plus the `ws` WebSocket library, running
+ * the same engine as the clients.
+ *
+ * - `GET /health`; `GET /apps/:appId/ws` upgrades to the sync protocol; admin routes under
+ *   `/apps/:appId/admin/...` need `Authorization: Bearer <admin secret>`.
+ * - Each app has one engine on the project's durable store (`<data>/<appId>.db`) or in memory.
+ * - A client's subscriptions run as live incremental queries on the server engine; when one gains
+ *   rows the client lacks, their versions are sent. Every row a client holds is remembered for
+ *   the connection, so later versions of it are forwarded as they arrive.
+ * - Pushed batches are checked against the schema and applied whole or rejected whole; the
+ *   acknowledgement (tiers `edge` and `global` together: this server is the authority) goes out once
+ *   the batch is durable.
+ * - A malformed or oversized frame closes that connection with an error code; nothing else is
+ *   affected.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Engine } from '../src/engine/engine.ts';
+import { createMemoryStore } from '../src/store/memory.ts';
+import type { KvStore } from '../src/store/types.ts';
+import { schemaFromJSON, schemaHash, canonicalSchemaJSON, type AppSchema } from '../src/schema/schema.ts';
+import { buildGraph, type Graph } from '../src/query/graph.ts';
+import { checkQuery } from '../src/query/validate.ts';
+import type { QueryAst } from '../src/query/ast.ts';
+import type { OutRow } from '../src/query/ivm/view.ts';
+import { CloseCode, PROTOCOL_VERSION, decodeClientMessage, encodeMessage, type ClientMessage, type ServerMessage, type WireVersion } from '../src/sync/protocol.ts';
+import { ProtocolError } from '../src/sync/codec.ts';
+import { fromWire, toWire } from '../src/sync/versions.ts';
+import { JazzError } from '../src/util/errors.ts';
+import { openFileStore } from './fs-store.ts';
+
+export interface SyncServerOptions {
+  readonly port?: number;
+  readonly host?: string;
+  /** Folder for the apps' databases; absent with `inMemory`. */
+  readonly dataDir?: string;
+  readonly inMemory?: boolean;
+  /** Development mode: anonymous clients, a client's schema is adopted, everything allowed. */
+  readonly dev?: boolean;
+  readonly adminSecret?: string;
+  /** Largest accepted frame in bytes (default 16 MiB). */
+  readonly maxFrameBytes?: number;
+  /** Origins allowed to open a WebSocket; absent: any. */
+  readonly allowedOrigins?: readonly string[];
+  /** Where to log (default: console). */
+  readonly log?: (line: string) => void;
+}
+
+export interface SyncServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting, closes every socket with 1001, flushes and closes the databases. */
+  close(): Promise<void>;
+  /** Counts for tests and /health. */
+  stats(): { apps: number; connections: number };
+  /** The engine of an app, once it has a schema (for tests and embedding). */
+  engineOf(appId: string): Engine | undefined;
+}
+
+const VERSIONS_PER_FRAME = 2000;
+
+class AppState {
+  readonly id: string;
+  engine: Engine | undefined;
+  schema: AppSchema | undefined;
+  hash: string | undefined;
+  readonly conns = new Set<Conn>();
+  /** Which connections hold which rows: key `${table}\u0000${rowId}`. */
+  readonly holders = new Map<string, Set<Conn>>();
+
+  constructor(id: string) {
+    this.id = id;
+  }
+}
+
+class Conn {
+  readonly ws: WebSocket;
+  readonly app: AppState;
+  readonly id = randomUUID();
+  clientId = '';
+  ready = false;
+  readonly subs = new Map<number, { graph: Graph; query: QueryAst; first: boolean; scheduled: boolean }>();
+  readonly holds = new Set<string>();
+
+  constructor(ws: WebSocket, app: AppState) {
+    this.ws = ws;
+    this.app = app;
+  }
+
+  send(m: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(m));
+  }
+
+  fail(code: number, errorCode: string, message: string): void {
+    this.send({ t: 'error', code: errorCode, message });
+    this.ws.close(code, message.slice(0, 120));
+  }
+}
+
+export async function startSyncServer(opts: SyncServerOptions = {}): Promise<SyncServer> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const apps = new Map<string, AppState>();
+  const serverId = randomUUID();
+  const maxFrame = opts.maxFrameBytes ?? 16 * 2 ** 20;
+  if (!opts.inMemory && !opts.dataDir) throw new Error('give a data folder (--data) or --in-memory');
+
+  const openStore = (appId: string): KvStore =>
+    opts.inMemory ? createMemoryStore() : openFileStore(path.join(opts.dataDir!, `${appId}.db`));
+
+  const ensureEngine = (app: AppState, schema: AppSchema): Engine => {
+    if (!app.engine) {
+      app.schema = schema;
+      app.hash = schemaHash(schema);
+      app.engine = Engine.open({ schema, store: openStore(app.id), author: `server:${serverId}` });
+    }
+    return app.engine;
+  };
+
+  const appFor = (appId: string): AppState => {
+    let app = apps.get(appId);
+    if (!app) {
+      app = new AppState(appId);
+      apps.set(appId, app);
+      // A schema published earlier lives in the app's own store.
+      if (!opts.inMemory) {
+        const file = path.join(opts.dataDir!, `${appId}.schema.json`);
+        try {
+          const text = fs.readFileSync(file, 'utf8');
+          ensureEngine(app, schemaFromJSON(JSON.parse(text)));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+    }
+    return app;
+  };
+
+  const publishSchema = (app: AppState, schema: AppSchema): void => {
+    if (app.engine) {
+      if (schemaHash(schema) !== app.hash) throw new JazzError('SCHEMA_INVALID', 'this app already has a different schema; changing it needs a migration');
+      return;
+    }
+    ensureEngine(app, schema);
+    if (!opts.inMemory) {
+      fs.mkdirSync(opts.dataDir!, { recursive: true });
+      fs.writeFileSync(path.join(opts.dataDir!, `${app.id}.schema.json`), canonicalSchemaJSON(schema));
+    }
+  };
+
+  // ─── HTTP ──────────────────────────────────────────────────────────────
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...stats() });
+    const admin = /^\/apps\/([A-Za-z0-9_-]{1,64})\/admin\/(schema)$/.exec(url.pathname);
+    if (admin) {
+      if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      const app = appFor(admin[1]!);
+      if (req.method === 'GET') return app.schema ? json(200, { hash: app.hash, schema: JSON.parse(canonicalSchemaJSON(app.schema)) }) : json(404, { error: 'NO_SCHEMA' });
+      if (req.method === 'POST') {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => {
+          body += c;
+          if (body.length > 1_000_000) req.destroy();
+        });
+        req.on('end', () => {
+          try {
+            publishSchema(app, schemaFromJSON(JSON.parse(body)));
+            json(200, { hash: app.hash });
+          } catch (e) {
+            json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
+          }
+        });
+        return;
+      }
+    }
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema' });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/apps\/([A-Za-z0-9_-]{1,64})\/ws$/.exec(url.pathname);
+    const origin = req.headers.origin;
+    if (!m) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    if (opts.allowedOrigins && origin !== undefined && !opts.allowedOrigins.includes(origin)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, appFor(m[1]!)));
+  });
+
+  const accept = (ws: WebSocket, app: AppState): void => {
+    const conn = new Conn(ws, app);
+    app.conns.add(conn);
+    const helloTimer = setTimeout(() => {
+      if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
+    }, 10_000);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'frames must be binary');
+      let msg: ClientMessage;
+      try {
+        msg = decodeClientMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      } catch (e) {
+        return conn.fail(CloseCode.protocolError, 'PROTOCOL', e instanceof ProtocolError ? e.message : 'malformed frame');
+      }
+      try {
+        handle(conn, msg);
+      } catch (e) {
+        log(`jazz server: error handling ${msg.t} from ${conn.clientId || conn.id}: ${e instanceof Error ? e.stack : String(e)}`);
+        conn.fail(CloseCode.serverError, 'SERVER', 'the server failed to handle a message');
+      }
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', (code) => {
+      if (code === 1009) log(`jazz server: closed ${conn.clientId || conn.id}: frame larger than ${maxFrame} bytes`);
+      clearTimeout(helloTimer);
+      drop(conn);
+    });
+  };
+
+  const drop = (conn: Conn): void => {
+    for (const s of conn.subs.values()) s.graph.destroy();
+    conn.subs.clear();
+    for (const key of conn.holds) {
+      const set = conn.app.holders.get(key);
+      set?.delete(conn);
+      if (set && set.size === 0) conn.app.holders.delete(key);
+    }
+    conn.holds.clear();
+    conn.app.conns.delete(conn);
+  };
+
+  const hold = (conn: Conn, table: string, rowId: string): boolean => {
+    const key = `${table}\u0000${rowId}`;
+    if (conn.holds.has(key)) return false;
+    conn.holds.add(key);
+    let set = conn.app.holders.get(key);
+    if (!set) conn.app.holders.set(key, (set = new Set()));
+    set.add(conn);
+    return true;
+  };
+
+  const sendVersions = (conn: Conn, versions: WireVersion[]): void => {
+    for (let i = 0; i < versions.length; i += VERSIONS_PER_FRAME) conn.send({ t: 'versions', versions: versions.slice(i, i + VERSIONS_PER_FRAME) });
+  };
+
+  /** Rows of a result (and of its includes) the connection does not hold yet: send their histories. */
+  const collect = (conn: Conn, q: QueryAst, rows: readonly OutRow[], out: WireVersion[]): void => {
+    const engine = conn.app.engine!;
+    for (const row of rows) {
+      if (hold(conn, q.table, row.id)) for (const v of engine.rowVersions(q.table, row.id)) out.push(toWire(engine, q.table, v));
+      for (const [name, inc] of Object.entries(q.include ?? {})) {
+        const nested = row[name];
+        const list = Array.isArray(nested) ? (nested as OutRow[]) : nested ? [nested as OutRow] : [];
+        collect(conn, inc.query, list, out);
+      }
+    }
+  };
+
+  const handle = (conn: Conn, msg: ClientMessage): void => {
+    const app = conn.app;
+    if (!conn.ready) {
+      if (msg.t !== 'hello') return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'the first message must be hello');
+      if (msg.protocol !== PROTOCOL_VERSION) {
+        return conn.fail(CloseCode.versionMismatch, 'PROTOCOL_MISMATCH', `this server speaks sync protocol ${PROTOCOL_VERSION}, the client ${msg.protocol}; update the client`);
+      }
+      if (!app.engine) {
+        if (!opts.dev) return conn.fail(CloseCode.schemaMismatch, 'NO_SCHEMA', `app "${app.id}" has no schema on this server; publish one through the admin route or run the server with --dev`);
+        let schema: AppSchema;
+        try {
+          schema = schemaFromJSON(JSON.parse(msg.schema));
+        } catch (e) {
+          return conn.fail(CloseCode.protocolError, 'SCHEMA_INVALID', e instanceof Error ? e.message : 'bad schema');
+        }
+        if (schemaHash(schema) !== msg.schemaHash) return conn.fail(CloseCode.protocolError, 'SCHEMA_INVALID', 'the schema does not match its hash');
+        publishSchema(app, schema);
+        log(`jazz server: app "${app.id}" adopted the schema of client ${msg.clientId} (dev mode), hash ${app.hash}`);
+      }
+      if (msg.schemaHash !== app.hash) {
+        return conn.fail(CloseCode.schemaMismatch, 'SCHEMA_MISMATCH', `the client's schema (${msg.schemaHash}) differs from the app's (${app.hash}); migrations come with lenses`);
+      }
+      conn.clientId = msg.clientId;
+      conn.ready = true;
+      conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId, role: 'user' });
+      return;
+    }
+    const engine = app.engine!;
+    switch (msg.t) {
+      case 'hello':
+        return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'hello was already said');
+      case 'ping':
+        return conn.send({ t: 'pong' });
+      case 'sub': {
+        conn.subs.get(msg.id)?.graph.destroy();
+        try {
+          checkQuery(app.schema!, msg.query);
+        } catch (e) {
+          conn.send({ t: 'error', code: e instanceof JazzError ? e.code : 'QUERY_INVALID', message: `subscription ${msg.id}: ${e instanceof Error ? e.message : String(e)}` });
+          return;
+        }
+        const sub = { graph: undefined as unknown as Graph, query: msg.query, first: true, scheduled: false };
+        const flush = () => {
+          sub.scheduled = false;
+          if (conn.subs.get(msg.id) !== sub) return;
+          const view = sub.graph.view;
+          const out: WireVersion[] = [];
+          if (sub.first) {
+            view.clearDelta();
+            collect(conn, msg.query, view.all, out);
+          } else {
+            const d = view.takeDelta();
+            collect(conn, msg.query, [...d.added, ...d.changed], out);
+          }
+          sendVersions(conn, out);
+          if (sub.first) {
+            sub.first = false;
+            conn.send({ t: 'settled', id: msg.id, tier: 'global' });
+          }
+        };
+        sub.graph = buildGraph(engine, msg.query, {
+          attach: true,
+          onChange: () => {
+            if (sub.scheduled) return;
+            sub.scheduled = true;
+            engine.schedule(flush);
+          },
+        });
+        conn.subs.set(msg.id, sub);
+        // Rows the client already holds: keep them up to date from now on, and resend those whose
+        // versions differ from ours (this is how a returning client learns what it missed).
+        const stale: WireVersion[] = [];
+        for (const [table, rowId, digest] of msg.have) {
+          if (!engine.tables.has(table)) continue;
+          hold(conn, table, rowId);
+          const ours = engine.rowDigest(table, rowId);
+          if (ours !== undefined && ours !== digest) for (const v of engine.rowVersions(table, rowId)) stale.push(toWire(engine, table, v));
+        }
+        sendVersions(conn, stale);
+        sub.scheduled = true;
+        engine.schedule(flush);
+        return;
+      }
+      case 'unsub': {
+        conn.subs.get(msg.id)?.graph.destroy();
+        conn.subs.delete(msg.id);
+        return;
+      }
+      case 'push': {
+        let items;
+        try {
+          items = msg.versions.map((w) => {
+            if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
+            return fromWire(engine, w);
+          });
+        } catch (e) {
+          conn.send({ t: 'reject', batchId: msg.batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
+          return;
+        }
+        const { new: fresh, durable } = engine.applyVersions(items);
+        // The pusher holds these rows from now on. A row it did not hold yet may have versions it
+        // lacks (it wrote offline on top of an older state): send it the rest of the history.
+        const catchUp: WireVersion[] = [];
+        const pushedIds = new Set(items.map((i) => i.version.versionId));
+        for (const { table, version } of items) {
+          if (!hold(conn, table, version.rowId)) continue;
+          for (const v of engine.rowVersions(table, version.rowId)) if (!pushedIds.has(v.versionId)) catchUp.push(toWire(engine, table, v));
+        }
+        sendVersions(conn, catchUp);
+        // Forward the new versions to every other connection that holds their rows.
+        const perConn = new Map<Conn, WireVersion[]>();
+        for (const { table, version } of fresh) {
+          const holders = app.holders.get(`${table}\u0000${version.rowId}`);
+          if (!holders) continue;
+          for (const other of holders) {
+            if (other === conn) continue;
+            let list = perConn.get(other);
+            if (!list) perConn.set(other, (list = []));
+            list.push(toWire(engine, table, version));
+          }
+        }
+        for (const [other, list] of perConn) sendVersions(other, list);
+        durable.then(
+          () => conn.send({ t: 'ack', batchId: msg.batchId, tier: 'global' }),
+          (e) => {
+            log(`jazz server: storing batch ${msg.batchId} failed: ${String(e)}`);
+            conn.send({ t: 'error', code: 'STORAGE', message: 'the server could not store a batch; it will be retried' });
+          },
+        );
+        return;
+      }
+    }
+  };
+
+  const stats = () => ({ apps: apps.size, connections: [...apps.values()].reduce((n, a) => n + a.conns.size, 0) });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 4000, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as { port: number };
+  const port = address.port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
+    stats,
+    engineOf: (appId) => apps.get(appId)?.engine,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const app of apps.values()) for (const c of app.conns) c.ws.close(CloseCode.goingAway, 'server shutting down');
+          setTimeout(() => {
+            for (const app of apps.values()) for (const c of app.conns) c.ws.terminate();
+            server.closeAllConnections();
+          }, 500).unref();
+        });
+        wss.close();
+        for (const app of apps.values()) await app.engine?.close();
+      })()),
+  };
+}

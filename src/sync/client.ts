@@ -1,0 +1,303 @@
+/**
+ * The sync client (DESIGN.md §8): one connection to one server, kept up in the background.
+ *
+ * - On connect it says hello (protocol, client id, credentials, schema), then replays every active
+ *   subscription (anti-entropy: the server resends what we lack) and re-pushes every batch in the
+ *   durable outbox that the server has not acknowledged. Pushing twice is harmless.
+ * - Local writes are pushed as they happen; acknowledgements move their batches to `edge`/`global`,
+ *   rejections undo them (engine.rejectBatch) and fail their waiters with `BATCH_REJECTED`.
+ * - Versions from the server are applied to the engine like any other (idempotent).
+ * - When the connection drops it retries with exponential backoff and jitter. A server that says
+ *   our protocol or schema is wrong is retried slowly; bad credentials wait for `setAuth`.
+ */
+import type { Engine, Tier } from '../engine/engine.ts';
+import type { QueryAst } from '../query/ast.ts';
+import { JazzError } from '../util/errors.ts';
+import { CloseCode, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage } from './protocol.ts';
+import { fromWire, toWire } from './versions.ts';
+import type { Connector, Transport } from './transport.ts';
+
+export type SyncState = 'offline' | 'connecting' | 'online';
+
+export interface SyncStatus {
+  readonly state: SyncState;
+  /** Local batches the server has not acknowledged yet. */
+  readonly pendingBatches: number;
+  /** The last error the server reported, if any. */
+  readonly lastError?: { readonly code: string; readonly message: string };
+}
+
+export interface SyncClientOptions {
+  /** The server's base address, e.g. `ws://localhost:4000`. */
+  readonly server: string;
+  readonly appId: string;
+  readonly connect: Connector;
+  readonly schemaJSON: string;
+  readonly schemaHash: string;
+  readonly auth?: Credentials;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly random?: () => number;
+  /** Told when a batch the server rejected was undone. */
+  readonly onRejected?: (batchId: string, error: JazzError) => void;
+}
+
+const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
+
+interface RemoteSub {
+  readonly id: number;
+  readonly query: QueryAst;
+  readonly tier: Tier;
+  /** The rows held locally for this query, computed each time the subscription is (re)sent. */
+  readonly have: () => HaveEntry[];
+  settled: boolean;
+  readonly waiters: (() => void)[];
+}
+
+export class SyncClient {
+  readonly #engine: Engine;
+  readonly #opts: SyncClientOptions;
+  #auth: Credentials;
+  #transport: Transport | undefined;
+  #state: SyncState = 'offline';
+  #stopped = false;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #nextSubId = 1;
+  readonly #subs = new Map<number, RemoteSub>();
+  readonly #batchWaiters = new Map<string, { tier: Tier; resolve: () => void; reject: (e: unknown) => void }[]>();
+  #lastError: SyncStatus['lastError'];
+  readonly #statusListeners = new Set<(s: SyncStatus) => void>();
+  #pending: number;
+
+  constructor(engine: Engine, opts: SyncClientOptions) {
+    this.#engine = engine;
+    this.#opts = opts;
+    this.#auth = opts.auth ?? {};
+    this.#pending = engine.outbox().length;
+  }
+
+  get url(): string {
+    return `${this.#opts.server.replace(/\/+$/, '')}/apps/${encodeURIComponent(this.#opts.appId)}/ws`;
+  }
+
+  get status(): SyncStatus {
+    return { state: this.#state, pendingBatches: this.#pending, ...(this.#lastError ? { lastError: this.#lastError } : {}) };
+  }
+
+  onStatus(listener: (s: SyncStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  #emitStatus(): void {
+    const s = this.status;
+    for (const l of this.#statusListeners) l(s);
+  }
+
+  #setState(state: SyncState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#emitStatus();
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  /** Closes the connection; the outbox stays for next time. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const t = this.#transport;
+    this.#transport = undefined;
+    t?.close(CloseCode.normal, 'client stopped');
+    this.#setState('offline');
+    for (const [, ws] of this.#batchWaiters) for (const w of ws) w.reject(new JazzError('CLOSED', 'the database was closed before the write reached the server'));
+    this.#batchWaiters.clear();
+  }
+
+  /** New credentials (a refreshed token): reconnects with them; nothing pending is lost. */
+  setAuth(auth: Credentials): void {
+    this.#auth = auth;
+    if (this.#stopped) return;
+    this.#transport?.close(CloseCode.normal, 'new credentials');
+    if (!this.#transport) this.#connect();
+  }
+
+  #connect(): void {
+    if (this.#stopped || this.#transport) return;
+    this.#setState('connecting');
+    let opened = false;
+    const transport = this.#opts.connect(this.url, {
+      open: () => {
+        opened = true;
+        this.#send({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: this.#engine.clientId, schemaHash: this.#opts.schemaHash, schema: this.#opts.schemaJSON, auth: this.#auth }, transport);
+      },
+      message: (data) => {
+        if (this.#transport !== transport) return;
+        let m: ServerMessage;
+        try {
+          m = decodeServerMessage(data);
+        } catch (e) {
+          this.#lastError = { code: 'PROTOCOL', message: String(e) };
+          transport.close(CloseCode.protocolError, 'bad frame from server');
+          return;
+        }
+        this.#receive(m, transport);
+      },
+      close: (code, reason) => {
+        if (this.#transport !== transport) return;
+        this.#transport = undefined;
+        this.#setState('offline');
+        if (this.#stopped) return;
+        if (!opened) this.#lastError = { code: 'UNREACHABLE', message: `cannot reach ${this.url}${reason ? `: ${reason}` : ''}` };
+        this.#scheduleReconnect(code);
+      },
+    });
+    this.#transport = transport;
+  }
+
+  #scheduleReconnect(code: number): void {
+    if (code === CloseCode.unauthorized) return; // wait for setAuth
+    const slow = code === CloseCode.versionMismatch || code === CloseCode.schemaMismatch;
+    const initial = this.#opts.backoff?.initialMs ?? 250;
+    const max = this.#opts.backoff?.maxMs ?? 10_000;
+    const base = Math.min(max, initial * 2 ** this.#attempt) * (slow ? 4 : 1);
+    this.#attempt++;
+    const rand = this.#opts.random ?? Math.random;
+    const delay = base * (0.5 + rand()); // jitter: 50–150 %
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#connect();
+    }, delay);
+  }
+
+  #send(m: ClientMessage, transport = this.#transport): boolean {
+    if (!transport) return false;
+    try {
+      transport.send(encodeMessage(m));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #receive(m: ServerMessage, transport: Transport): void {
+    switch (m.t) {
+      case 'welcome':
+        this.#attempt = 0;
+        this.#lastError = undefined;
+        this.#setState('online');
+        for (const s of this.#subs.values()) this.#send({ t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have() }, transport);
+        this.#pushOutbox();
+        return;
+      case 'versions': {
+        const items = [];
+        for (const w of m.versions) {
+          try {
+            items.push(fromWire(this.#engine, w));
+          } catch (e) {
+            console.warn('jazz-elements: ignored a version from the server that does not fit the schema', e);
+          }
+        }
+        if (items.length) {
+          try {
+            this.#engine.applyVersions(items).durable.catch((e) => console.error('jazz-elements: storing synced rows failed', e));
+          } catch (e) {
+            console.error('jazz-elements: applying synced rows failed', e);
+          }
+        }
+        return;
+      }
+      case 'settled': {
+        const s = this.#subs.get(m.id);
+        if (s && !s.settled && TIER_RANK[m.tier] >= TIER_RANK[s.tier]) {
+          s.settled = true;
+          for (const w of s.waiters.splice(0)) w();
+        }
+        return;
+      }
+      case 'ack':
+        void this.#engine.confirmBatch(m.batchId, m.tier).then(() => {
+          this.#pending = this.#engine.outbox().length;
+          this.#emitStatus();
+        });
+        this.#settleBatch(m.batchId, m.tier, undefined);
+        return;
+      case 'reject': {
+        const err = new JazzError('BATCH_REJECTED', `the server rejected a batch: ${m.reason}`, { batchId: m.batchId, code: m.code });
+        void this.#engine.rejectBatch(m.batchId, m.reason).then(() => {
+          this.#pending = this.#engine.outbox().length;
+          this.#emitStatus();
+        });
+        this.#settleBatch(m.batchId, 'global', err);
+        this.#opts.onRejected?.(m.batchId, err);
+        return;
+      }
+      case 'error':
+        this.#lastError = { code: m.code, message: m.message };
+        this.#emitStatus();
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  #settleBatch(batchId: string, tier: Tier, error: JazzError | undefined): void {
+    const ws = this.#batchWaiters.get(batchId);
+    if (!ws) return;
+    const rest = ws.filter((w) => {
+      if (error) w.reject(error);
+      else if (TIER_RANK[w.tier] <= TIER_RANK[tier]) w.resolve();
+      else return true;
+      return false;
+    });
+    if (rest.length) this.#batchWaiters.set(batchId, rest);
+    else this.#batchWaiters.delete(batchId);
+  }
+
+  #pushOutbox(): void {
+    for (const batchId of this.#engine.outbox()) this.#pushBatch(batchId);
+  }
+
+  #pushBatch(batchId: string): void {
+    const versions = this.#engine.batchVersions(batchId).map(({ table, version }) => toWire(this.#engine, table, version));
+    this.#send({ t: 'push', batchId, versions });
+  }
+
+  /** A local batch was written: push it now if online (else it waits in the outbox). */
+  pushed(batchId: string): void {
+    this.#pending++;
+    this.#emitStatus();
+    if (this.#state === 'online') this.#pushBatch(batchId);
+  }
+
+  /** Resolves when the batch reached `tier` at the server; rejects if the server refused it. */
+  waitBatch(batchId: string, tier: Tier): Promise<void> {
+    const rec = this.#engine.batchRecord(batchId);
+    if (rec?.s === 'rejected') return Promise.reject(new JazzError('BATCH_REJECTED', `the server rejected a batch: ${rec.reason ?? ''}`, { batchId }));
+    if (rec && rec.s === 'accepted' && TIER_RANK[rec.tier] >= TIER_RANK[tier]) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let ws = this.#batchWaiters.get(batchId);
+      if (!ws) this.#batchWaiters.set(batchId, (ws = []));
+      ws.push({ tier, resolve, reject });
+    });
+  }
+
+  /** Asks the server for a query's rows (and their changes from then on). */
+  subscribe(query: QueryAst, tier: Tier, have: () => HaveEntry[] = () => []): { id: number; settled: Promise<void> } {
+    const id = this.#nextSubId++;
+    const sub: RemoteSub = { id, query, tier, have, settled: false, waiters: [] };
+    this.#subs.set(id, sub);
+    const settled = new Promise<void>((resolve) => sub.waiters.push(resolve));
+    if (this.#state === 'online') this.#send({ t: 'sub', id, query, tier, have: have() });
+    return { id, settled };
+  }
+
+  unsubscribe(id: number): void {
+    if (!this.#subs.delete(id)) return;
+    if (this.#state === 'online') this.#send({ t: 'unsub', id });
+  }
+}

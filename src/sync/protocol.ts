@@ -1,0 +1,256 @@
+/**
+ * Every message between a client and a server, in one place (DESIGN.md §8). Frames are encoded with
+ * `codec.ts`; the first field of every message is its type `t`. Decoding checks every field's type
+ * and turns anything unexpected into a `ProtocolError`, so the server can close just that
+ * connection with a clear code.
+ *
+ * Versions travel with column names, not catalogue numbers, so client and server may number their
+ * columns differently.
+ */
+import type { Tier } from '../engine/engine.ts';
+import type { Expr, IncludeAst, OrderTerm, QueryAst, Value } from '../query/ast.ts';
+import { decodeFrame, encodeFrame, ProtocolError, type WireValue } from './codec.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes (4000–4999 are the application's). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  schemaMismatch: 4409,
+  tooLarge: 4413,
+  versionMismatch: 4426,
+  rateLimited: 4429,
+  serverError: 4500,
+} as const;
+
+/** A row version as it travels: column names instead of numbers. */
+export interface WireVersion {
+  readonly table: string;
+  readonly rowId: string;
+  readonly versionId: string;
+  readonly parents: readonly string[];
+  readonly ts: number;
+  readonly author: string;
+  readonly batchId: string;
+  readonly deleted: boolean;
+  /** The fields the version changed: column names, and `$deleted` for the deleted flag. */
+  readonly changed: readonly string[];
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+/** [table, row id, digest of its versions]. */
+export type HaveEntry = readonly [string, string, string];
+
+export interface Credentials {
+  /** A user's JWT. */
+  readonly token?: string;
+  /** The backend secret (Admin and Peer roles). */
+  readonly secret?: string;
+}
+
+export type ClientMessage =
+  | { readonly t: 'hello'; readonly protocol: number; readonly clientId: string; readonly schemaHash: string; readonly schema: string; readonly auth: Credentials }
+  /**
+   * `have`: the rows the client already holds for this query (its local result, includes too), each
+   * with the digest of its versions. The server resends only rows whose digest differs, and keeps
+   * the client up to date on all of them even if they no longer match.
+   */
+  | { readonly t: 'sub'; readonly id: number; readonly query: QueryAst; readonly tier: Tier; readonly have: readonly HaveEntry[] }
+  | { readonly t: 'unsub'; readonly id: number }
+  | { readonly t: 'push'; readonly batchId: string; readonly versions: readonly WireVersion[] }
+  | { readonly t: 'ping' };
+
+export type ServerMessage =
+  | { readonly t: 'welcome'; readonly protocol: number; readonly serverId: string; readonly role: string }
+  | { readonly t: 'versions'; readonly versions: readonly WireVersion[] }
+  | { readonly t: 'settled'; readonly id: number; readonly tier: Tier }
+  | { readonly t: 'ack'; readonly batchId: string; readonly tier: Tier }
+  | { readonly t: 'reject'; readonly batchId: string; readonly code: string; readonly reason: string }
+  | { readonly t: 'error'; readonly code: string; readonly message: string }
+  | { readonly t: 'pong' };
+
+export function encodeMessage(m: ClientMessage | ServerMessage): Uint8Array {
+  return encodeFrame(m);
+}
+
+// ─── decoding with checks ──────────────────────────────────────────────────
+
+type Obj = Record<string, WireValue>;
+
+function obj(v: WireValue | undefined, what: string): Obj {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) throw new ProtocolError(`${what} must be a map`);
+  return v as Obj;
+}
+function str(o: Obj, k: string, max = 10_000): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new ProtocolError(`field "${k}" must be a string`);
+  if (v.length > max) throw new ProtocolError(`field "${k}" is too long`);
+  return v;
+}
+function num(o: Obj, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProtocolError(`field "${k}" must be a number`);
+  return v;
+}
+function int(o: Obj, k: string): number {
+  const v = num(o, k);
+  if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError(`field "${k}" must be a whole number`);
+  return v;
+}
+function bool(o: Obj, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new ProtocolError(`field "${k}" must be true or false`);
+  return v;
+}
+function arr(o: Obj, k: string, max = 100_000): WireValue[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new ProtocolError(`field "${k}" must be an array`);
+  if (v.length > max) throw new ProtocolError(`field "${k}" has too many items`);
+  return v;
+}
+function strs(o: Obj, k: string, max = 10_000): string[] {
+  return arr(o, k, max).map((x) => {
+    if (typeof x !== 'string') throw new ProtocolError(`field "${k}" must hold strings`);
+    return x;
+  });
+}
+function tier(o: Obj, k: string): Tier {
+  const v = o[k];
+  if (v !== 'local' && v !== 'edge' && v !== 'global') throw new ProtocolError(`field "${k}" must be a tier`);
+  return v;
+}
+
+export function decodeVersion(v: WireValue): WireVersion {
+  const o = obj(v, 'a version');
+  const values = obj(o.values, 'version values');
+  return {
+    table: str(o, 'table', 200),
+    rowId: str(o, 'rowId', 64),
+    versionId: str(o, 'versionId', 200),
+    parents: strs(o, 'parents', 1000),
+    ts: num(o, 'ts'),
+    author: str(o, 'author', 1000),
+    batchId: str(o, 'batchId', 200),
+    deleted: bool(o, 'deleted'),
+    changed: strs(o, 'changed', 10_000),
+    values: { ...values },
+  };
+}
+
+export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
+  const o = obj(decodeFrame(bytes), 'a message');
+  switch (o.t) {
+    case 'hello': {
+      const auth = o.auth === undefined || o.auth === null ? {} : obj(o.auth, 'auth');
+      const creds: { token?: string; secret?: string } = {};
+      if (typeof auth.token === 'string') creds.token = auth.token;
+      if (typeof auth.secret === 'string') creds.secret = auth.secret;
+      return { t: 'hello', protocol: int(o, 'protocol'), clientId: str(o, 'clientId', 200), schemaHash: str(o, 'schemaHash', 100), schema: str(o, 'schema', 1_000_000), auth: creds };
+    }
+    case 'sub':
+      return { t: 'sub', id: int(o, 'id'), query: decodeQuery(o.query, 0), tier: tier(o, 'tier'), have: decodeHave(o) };
+    case 'unsub':
+      return { t: 'unsub', id: int(o, 'id') };
+    case 'push':
+      return { t: 'push', batchId: str(o, 'batchId', 200), versions: arr(o, 'versions').map(decodeVersion) };
+    case 'ping':
+      return { t: 'ping' };
+    default:
+      throw new ProtocolError(`unknown message type ${JSON.stringify(o.t)}`);
+  }
+}
+
+export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
+  const o = obj(decodeFrame(bytes), 'a message');
+  switch (o.t) {
+    case 'welcome':
+      return { t: 'welcome', protocol: int(o, 'protocol'), serverId: str(o, 'serverId'), role: str(o, 'role') };
+    case 'versions':
+      return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map(decodeVersion) };
+    case 'settled':
+      return { t: 'settled', id: int(o, 'id'), tier: tier(o, 'tier') };
+    case 'ack':
+      return { t: 'ack', batchId: str(o, 'batchId'), tier: tier(o, 'tier') };
+    case 'reject':
+      return { t: 'reject', batchId: str(o, 'batchId'), code: str(o, 'code'), reason: str(o, 'reason') };
+    case 'error':
+      return { t: 'error', code: str(o, 'code'), message: str(o, 'message') };
+    case 'pong':
+      return { t: 'pong' };
+    default:
+      throw new ProtocolError(`unknown message type ${JSON.stringify(o.t)}`);
+  }
+}
+
+function decodeHave(o: Obj): HaveEntry[] {
+  if (o.have === undefined || o.have === null) return [];
+  return arr(o, 'have', 5_000_000).map((e) => {
+    if (!Array.isArray(e) || e.length !== 3 || !e.every((x) => typeof x === 'string' && x.length <= 200)) throw new ProtocolError('have entries are [table, row id, digest]');
+    return e as unknown as HaveEntry;
+  });
+}
+
+// ─── query ASTs from the wire: shape only; the schema check comes after ────
+
+const MAX_QUERY_DEPTH = 16;
+
+function decodeQuery(v: WireValue | undefined, depth: number): QueryAst {
+  if (depth > MAX_QUERY_DEPTH) throw new ProtocolError('query nested too deeply');
+  const o = obj(v, 'a query');
+  const q: { -readonly [K in keyof QueryAst]: QueryAst[K] } = {
+    table: str(o, 'table', 200),
+    where: decodeExpr(o.where, 0),
+    orderBy: arr(o, 'orderBy', 32).map((t): OrderTerm => {
+      const to = obj(t, 'an order term');
+      const direction = to.direction;
+      if (direction !== 'asc' && direction !== 'desc') throw new ProtocolError('order direction must be asc or desc');
+      return { column: str(to, 'column', 200), direction };
+    }),
+  };
+  if (o.limit !== undefined && o.limit !== null) q.limit = int(o, 'limit');
+  if (o.offset !== undefined && o.offset !== null) q.offset = int(o, 'offset');
+  if (o.select !== undefined && o.select !== null) q.select = strs(o, 'select', 1000);
+  if (o.include !== undefined && o.include !== null) {
+    const inc = obj(o.include, 'include');
+    const include: Record<string, IncludeAst> = {};
+    for (const [name, iv] of Object.entries(inc)) {
+      const io = obj(iv, 'an include');
+      const kind = io.kind;
+      if (kind !== 'forward' && kind !== 'reverse') throw new ProtocolError('include kind must be forward or reverse');
+      include[name] = { kind, column: str(io, 'column', 200), query: decodeQuery(io.query, depth + 1) };
+    }
+    q.include = include;
+  }
+  return q;
+}
+
+function decodeExpr(v: WireValue | undefined, depth: number): Expr {
+  if (depth > 64) throw new ProtocolError('where nested too deeply');
+  const o = obj(v, 'a where expression');
+  switch (o.op) {
+    case 'true':
+      return { op: 'true' };
+    case 'and':
+    case 'or':
+      return { op: o.op, args: arr(o, 'args', 1000).map((a) => decodeExpr(a, depth + 1)) };
+    case 'not':
+      return { op: 'not', arg: decodeExpr(o.arg, depth + 1) };
+    case 'cmp': {
+      const cmp = o.cmp;
+      if (cmp !== 'eq' && cmp !== 'ne' && cmp !== 'gt' && cmp !== 'gte' && cmp !== 'lt' && cmp !== 'lte') throw new ProtocolError('unknown comparison');
+      return { op: 'cmp', column: str(o, 'column', 200), cmp, value: (o.value ?? null) as Value };
+    }
+    case 'in':
+      return { op: 'in', column: str(o, 'column', 200), values: arr(o, 'values', 10_000) as Value[] };
+    case 'contains':
+      return { op: 'contains', column: str(o, 'column', 200), value: (o.value ?? null) as Value };
+    case 'isNull':
+      return { op: 'isNull', column: str(o, 'column', 200), isNull: bool(o, 'isNull') };
+    default:
+      throw new ProtocolError(`unknown where operator ${JSON.stringify(o.op)}`);
+  }
+}

@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 
 const scenarios: Record<string, string[]> = {
   'live-queries': ['bench/live-queries.ts'],
+  sync: ['bench/sync.ts'],
+  store: ['bench/store.ts'],
+  'engine-files': ['bench/engine-files.ts'],
 };
 const only = process.argv[2];
 for (const [name, args] of Object.entries(scenarios)) {

@@ -11,9 +11,53 @@ import type { Change, Input, Output, Row, Start } from './operator.ts';
 import type { OutRow } from './view.ts';
 import { buildGraph, type Graph } from '../graph.ts';
 
+/** The related rows of one parent, kept current. */
+interface Related {
+  readonly rows: readonly OutRow[];
+  /** A change of the related table that concerns this parent. */
+  push(change: RowChange): void;
+  destroy(): void;
+}
+
+/** The general case: a small query graph over the related table. */
+class GraphRelated implements Related {
+  readonly #graph: Graph;
+  constructor(graph: Graph) {
+    this.#graph = graph;
+  }
+  get rows(): readonly OutRow[] {
+    this.#graph.view.clearDelta();
+    return this.#graph.view.all;
+  }
+  push(change: RowChange): void {
+    this.#graph.source.push(change);
+  }
+  destroy(): void {
+    this.#graph.destroy();
+  }
+}
+
+/** A plain forward ref (`{ project: true }`): one row by id, no graph needed. */
+class RowRelated implements Related {
+  #row: OutRow | undefined;
+  readonly #onChange: () => void;
+  constructor(row: Row | undefined, onChange: () => void) {
+    this.#row = row && (Object.freeze(row) as OutRow);
+    this.#onChange = onChange;
+  }
+  get rows(): readonly OutRow[] {
+    return this.#row ? [this.#row] : [];
+  }
+  push(change: RowChange): void {
+    this.#row = change.row && (Object.freeze(change.row) as OutRow);
+    this.#onChange();
+  }
+  destroy(): void {}
+}
+
 interface Child {
   key: string | null;
-  graph: Graph | undefined;
+  related: Related | undefined;
   /** The parent row with the include attached (what flows downstream). */
   row: Row;
 }
@@ -28,6 +72,8 @@ export class Join implements Input, Output {
   readonly #children = new Map<string, Child>();
   readonly #byKey = new Map<string, Set<string>>();
   #listening = false;
+  /** A forward include with nothing of its own to evaluate: kept as one row, without a graph. */
+  readonly #plainForward: boolean;
   readonly #router: ChangeListener = { push: (c) => this.receive(c) };
 
   constructor(input: Input, engine: Engine, name: string, inc: IncludeAst) {
@@ -36,6 +82,8 @@ export class Join implements Input, Output {
     this.#name = name;
     this.#inc = inc;
     this.#childTable = engine.table(inc.query.table);
+    const q = inc.query;
+    this.#plainForward = inc.kind === 'forward' && q.where.op === 'true' && q.limit === undefined && !q.offset && !q.select && Object.keys(q.include ?? {}).length === 0;
     input.setOutput(this);
   }
 
@@ -46,7 +94,7 @@ export class Join implements Input, Output {
   destroy(): void {
     this.#childTable.listeners.delete(this.#router);
     this.#listening = false;
-    for (const c of this.#children.values()) c.graph?.destroy();
+    for (const c of this.#children.values()) c.related?.destroy();
     this.#children.clear();
     this.#byKey.clear();
     this.#input.destroy();
@@ -59,14 +107,15 @@ export class Join implements Input, Output {
 
   #attach(parent: Row): Child {
     const key = this.#keyOf(parent);
-    const child: Child = { key, graph: undefined, row: parent };
+    const child: Child = { key, related: undefined, row: parent };
     if (key !== null) {
-      const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
-      child.graph = buildGraph(this.#engine, this.#inc.query, {
-        extra: { op: 'cmp', column, cmp: 'eq', value: key },
-        attach: false,
-        onChange: () => this.#childChanged(parent.id),
-      });
+      const onChange = () => this.#childChanged(parent.id);
+      if (this.#plainForward) {
+        child.related = new RowRelated(this.#engine.getRowById(this.#childTable, key), onChange);
+      } else {
+        const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
+        child.related = new GraphRelated(buildGraph(this.#engine, this.#inc.query, { extra: { op: 'cmp', column, cmp: 'eq', value: key }, attach: false, onChange }));
+      }
       let set = this.#byKey.get(key);
       if (!set) this.#byKey.set(key, (set = new Set()));
       set.add(parent.id);
@@ -79,7 +128,7 @@ export class Join implements Input, Output {
   #detach(id: string): Child | undefined {
     const child = this.#children.get(id);
     if (!child) return undefined;
-    child.graph?.destroy();
+    child.related?.destroy();
     if (child.key !== null) {
       const set = this.#byKey.get(child.key);
       set?.delete(id);
@@ -90,7 +139,7 @@ export class Join implements Input, Output {
   }
 
   #enrich(parent: Row, child: Child): Row {
-    const rows: readonly OutRow[] = child.graph ? child.graph.view.all : [];
+    const rows: readonly OutRow[] = child.related ? child.related.rows : [];
     const value = this.#inc.kind === 'forward' ? (rows[0] ?? null) : rows;
     return { ...parent, [this.#name]: value };
   }
@@ -98,7 +147,6 @@ export class Join implements Input, Output {
   #childChanged(parentId: string): void {
     const child = this.#children.get(parentId);
     if (!child) return;
-    child.graph!.view.clearDelta();
     const old = child.row;
     const { [this.#name]: _, ...base } = old;
     child.row = this.#enrich(base as Row, child);
@@ -167,7 +215,7 @@ export class Join implements Input, Output {
     for (const k of keys) {
       const parents = this.#byKey.get(k);
       if (!parents) continue;
-      for (const pid of [...parents]) this.#children.get(pid)?.graph?.source.push(change);
+      for (const pid of [...parents]) this.#children.get(pid)?.related?.push(change);
     }
   }
 }

@@ -116,9 +116,15 @@ export class Take implements Input, Output {
 
   push(change: Change): void {
     if (!this.#hydrated) return;
-    const before = this.#window();
     const rows = this.#rows;
     const at = this.#indexOf(change.row.id);
+    // Most changes miss the window entirely: leave before copying anything.
+    if (at < 0) {
+      if (change.type === 'remove') return;
+      const last = rows[rows.length - 1];
+      if (this.#full && rows.length >= this.#n && (this.#n === 0 || (last && this.#cmp(change.row, last) >= 0))) return;
+    }
+    const before = this.#window();
     if (at >= 0) rows.splice(at, 1);
     if (change.type === 'remove') {
       if (at < 0) return;
@@ -129,14 +135,23 @@ export class Take implements Input, Output {
     this.#emit(before, this.#window());
   }
 
+  /** Pushes the difference between two windows (a few rows at most differ). */
   #emit(before: readonly Row[], after: readonly Row[]): void {
     const out = this.#output;
     if (!out) return;
-    const was = new Map(before.map((r) => [r.id, r]));
-    const is = new Map(after.map((r) => [r.id, r]));
-    for (const [id, r] of was) if (!is.has(id)) out.push({ type: 'remove', row: r });
-    for (const [id, r] of is) {
-      const o = was.get(id);
+    // Windows are short and mostly equal: match by id with a shared cursor before any map.
+    if (before.length === after.length) {
+      let same = true;
+      for (let i = 0; i < before.length; i++) if (before[i] !== after[i]) same = false;
+      if (same) return;
+    }
+    const was = new Map<string, Row>();
+    for (const r of before) was.set(r.id, r);
+    const is = new Set<string>();
+    for (const r of after) is.add(r.id);
+    for (const r of before) if (!is.has(r.id)) out.push({ type: 'remove', row: r });
+    for (const r of after) {
+      const o = was.get(r.id);
       if (!o) out.push({ type: 'add', row: r });
       else if (o !== r) out.push({ type: 'edit', old: o, row: r });
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: the type checks (including the purity check of src/), then every test suite.
-// Ends with one plain summary line, "N passed, N failed", that CI reads.
+// `npm test`: the type checks (including the purity check of src/), then every test suite: Vitest,
+// then the browser tests (Playwright, real Chromium). Ends with one plain summary line,
+// "N passed, N failed", that CI reads.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 
 const steps = [];
 let passed = 0;
@@ -22,6 +23,8 @@ if (run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) passed+
 else failed++;
 if (run('purity of src/ (no DOM, no Node)', 'npx', ['tsc', '-p', 'tsconfig.src.json', '--noEmit'])) passed++;
 else failed++;
+if (run('worker code (WebWorker globals only)', 'npx', ['tsc', '-p', 'tsconfig.worker.json', '--noEmit'])) passed++;
+else failed++;
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report.
 mkdirSync('.tmp', { recursive: true });
@@ -38,7 +41,52 @@ try {
   failed++;
 }
 
+// 3. Browser tests (Playwright in Chromium), counted from the JSON report playwright.config.ts writes.
+//    No Chromium is a failure, never a skip: CI installs it (.ci/run), a developer must too.
+const chromium = await findChromium();
+if (!chromium.path) {
+  console.error(`\n── browser tests: FAILED, no Chromium found (${chromium.looked}).
+   Install it: apt-get update && apt-get install -y chromium   (Debian/Ubuntu; .ci/run does this)
+   or point CHROMIUM_PATH at a Chromium binary, or, where browser downloads work: npx playwright install chromium`);
+  steps.push({ name: 'browser tests (Chromium missing)', ok: false, seconds: 0 });
+  failed++;
+} else {
+  const pwReport = '.tmp/playwright-report.json';
+  rmSync(pwReport, { force: true });
+  run(`browser tests (${chromium.path})`, 'npx', ['playwright', 'test'], { CHROMIUM_PATH: chromium.path });
+  try {
+    const json = JSON.parse(readFileSync(pwReport, 'utf8'));
+    const { expected = 0, unexpected = 0, flaky = 0, skipped = 0 } = json.stats ?? {};
+    passed += expected;
+    failed += unexpected + flaky;
+    // Errors outside any test (the web server did not start, a spec did not load, time ran out).
+    failed += (json.errors ?? []).length;
+    if (skipped > 0) console.warn(`${skipped} browser test(s) were skipped or did not run`);
+    if (expected + unexpected + flaky === 0) failed++;
+  } catch {
+    console.error('no Playwright report was written');
+    failed++;
+  }
+}
+
 console.log('\n── summary');
 for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
+
+/** The Chromium the browser tests will use (same order as e2e/support/chromium.ts), or why none. */
+async function findChromium() {
+  const candidates = [];
+  if (process.env.CHROMIUM_PATH) candidates.push(process.env.CHROMIUM_PATH);
+  else {
+    candidates.push('/usr/lib/chromium/chromium');
+    try {
+      const { chromium } = await import('@playwright/test');
+      candidates.push(chromium.executablePath());
+    } catch {
+      // @playwright/test not installed: `npm install` first; reported below as no Chromium.
+    }
+  }
+  const path = candidates.find((p) => p && existsSync(p));
+  return { path, looked: candidates.join(', ') || 'nowhere' };
+}

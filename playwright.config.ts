@@ -1,0 +1,47 @@
+/**
+ * The browser tests (the `*.spec.ts` files of e2e/) in real Chromium. `npm test` runs them after Vitest;
+ * alone: `npx playwright test`. See e2e/README.md.
+ */
+import { defineConfig, devices } from '@playwright/test';
+import { launchOptions } from './e2e/support/chromium.ts';
+
+// Set by the web server's "ready" line (see `wait` below) before the test workers start.
+const port = process.env['JAZZ_E2E_PORT'];
+
+export default defineConfig({
+  testDir: './e2e',
+  testMatch: '**/*.spec.ts',
+  // The specs list the contract suites' cases in Node through the same `vitest` alias the worker
+  // bundle uses (tsconfig.worker.json maps it to e2e/worker/vitest-shim.ts).
+  tsconfig: './tsconfig.worker.json',
+  outputDir: './.tmp/playwright-results',
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  forbidOnly: !!process.env['CI'],
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  globalTimeout: 10 * 60_000,
+  reporter: [['list'], ['json', { outputFile: './.tmp/playwright-report.json' }]],
+  use: {
+    ...(port ? { baseURL: `http://127.0.0.1:${port}` } : {}),
+    trace: 'off',
+    screenshot: 'off',
+    video: 'off',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: { ...devices['Desktop Chrome'], launchOptions: launchOptions() },
+    },
+  ],
+  webServer: {
+    command: 'node e2e/serve.mjs',
+    wait: { stdout: /e2e server ready at http:\/\/127\.0\.0\.1:(?<jazz_e2e_port>\d+)\// },
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    timeout: 60_000,
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+  },
+});

@@ -664,28 +664,47 @@ export function cellSize(key: Uint8Array, value: StoredValue): number {
   return CELL_OVERHEAD + key.length + (value instanceof Uint8Array ? value.length : 4);
 }
 
-/** The first index i with keys[i] >= key. */
-function lowerBound(keys: Uint8Array[], key: Uint8Array): number {
+/**
+ * The first index i with keys[i] >= key (`strict`: keys[i] > key).
+ *
+ * Binary search that skips prefixes already known to match: every key between the bounds shares
+ * with `key` at least the shorter of the prefixes it shares with the two bounds (the keys are
+ * sorted), so each comparison starts there. Keys in a page share long prefixes (table, column,
+ * and for an index often the value: `'n'.repeat(100)`), and comparing those bytes again at every
+ * step was the largest cost of a B+tree descent.
+ */
+function search(keys: Uint8Array[], key: Uint8Array, strict: boolean): number {
   let lo = 0;
   let hi = keys.length;
+  let lcpLo = 0; // common prefix of key and keys[lo - 1] (0 when lo = 0)
+  let lcpHi = 0; // common prefix of key and keys[hi] (0 when hi = keys.length)
+  const kl = key.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareBytes(keys[mid]!, key) < 0) lo = mid + 1;
-    else hi = mid;
+    const m = keys[mid]!;
+    const n = m.length < kl ? m.length : kl;
+    let i = lcpLo < lcpHi ? lcpLo : lcpHi;
+    while (i < n && m[i] === key[i]) i++;
+    const c = i < n ? m[i]! - key[i]! : m.length - kl;
+    if (c < 0 || (strict && c === 0)) {
+      lo = mid + 1;
+      lcpLo = i;
+    } else {
+      hi = mid;
+      lcpHi = i;
+    }
   }
   return lo;
 }
 
+/** The first index i with keys[i] >= key. */
+function lowerBound(keys: Uint8Array[], key: Uint8Array): number {
+  return search(keys, key, false);
+}
+
 /** The first index i with keys[i] > key. */
 function upperBound(keys: Uint8Array[], key: Uint8Array): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBytes(keys[mid]!, key) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return search(keys, key, true);
 }
 
 /** Index where the right half starts: the first cell at which the left half reaches half the bytes. */

@@ -32,6 +32,11 @@ import { ProtocolError } from '../src/sync/codec.ts';
 import { fromWire, toWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { openFileStore } from './fs-store.ts';
+import { AuthError, createAuthenticator, type AuthOptions, type Session } from './auth.ts';
+import { PolicyEvaluator } from '../src/policy/evaluate.ts';
+import { checkPermissions, type Permissions } from '../src/policy/define.ts';
+import type { RowObject } from '../src/rows/row-codec.ts';
+import type { VisibleState } from '../src/rows/version.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
@@ -48,6 +53,14 @@ export interface SyncServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** Where to log (default: console). */
   readonly log?: (line: string) => void;
+  /** How users prove who they are (JWT keys, backend secret). `dev` is passed on. */
+  readonly auth?: Omit<AuthOptions, 'dev'>;
+  /** Permissions for apps with the matching schema (deny by default once loaded). */
+  readonly permissions?: Permissions;
+  /** Most subscriptions one connection may hold (default 1000). */
+  readonly maxSubscriptions?: number;
+  /** Most messages one connection may send per second, averaged over 10 s (default 1000). */
+  readonly maxMessagesPerSecond?: number;
 }
 
 export interface SyncServer {
@@ -69,6 +82,9 @@ class AppState {
   schema: AppSchema | undefined;
   hash: string | undefined;
   readonly conns = new Set<Conn>();
+  permissions: Permissions | undefined;
+  /** Tables some connection's read rules depend on, with a listener each. */
+  readonly watched = new Map<string, () => void>();
   /** Which connections hold which rows: key `${table}\u0000${rowId}`. */
   readonly holders = new Map<string, Set<Conn>>();
 
@@ -83,7 +99,17 @@ class Conn {
   readonly id = randomUUID();
   clientId = '';
   ready = false;
-  readonly subs = new Map<number, { graph: Graph; query: QueryAst; first: boolean; scheduled: boolean }>();
+  session: Session | undefined;
+  policy: PolicyEvaluator | undefined;
+  /** Messages are handled one after another, even while one waits (authentication). */
+  queue: Promise<void> = Promise.resolve();
+  expiry: NodeJS.Timeout | undefined;
+  /** For each table: the tables whose read rules depend on it. */
+  deps: Map<string, Set<string>> | undefined;
+  /** Token bucket for the message rate limit. */
+  tokens = 0;
+  lastRefill = Date.now();
+  readonly subs = new Map<number, { graph: Graph; query: QueryAst; first: boolean; scheduled: boolean; restart?: (id: number) => void }>();
   readonly holds = new Set<string>();
 
   constructor(ws: WebSocket, app: AppState) {
@@ -101,12 +127,30 @@ class Conn {
   }
 }
 
+/** A visible state as a row object, for permission checks. */
+function rowOf(id: string, state: VisibleState): RowObject {
+  return { id, ...state.values } as RowObject;
+}
+
+function digestOf(engine: Engine, table: string, rowId: string): string | undefined {
+  return engine.rowDigest(table, rowId);
+}
+
+/** Whether a query reads any of these tables (at any include depth). */
+function touches(q: QueryAst, tables: Set<string>): boolean {
+  return tables.has(q.table) || Object.values(q.include ?? {}).some((i) => touches(i.query, tables));
+}
+
 export async function startSyncServer(opts: SyncServerOptions = {}): Promise<SyncServer> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const apps = new Map<string, AppState>();
   const serverId = randomUUID();
   const maxFrame = opts.maxFrameBytes ?? 16 * 2 ** 20;
   if (!opts.inMemory && !opts.dataDir) throw new Error('give a data folder (--data) or --in-memory');
+
+  const authenticate = createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false });
+  const maxSubs = opts.maxSubscriptions ?? 1000;
+  const rate = opts.maxMessagesPerSecond ?? 1000;
 
   const openStore = (appId: string): KvStore =>
     opts.inMemory ? createMemoryStore() : openFileStore(path.join(opts.dataDir!, `${appId}.db`));
@@ -116,6 +160,21 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       app.schema = schema;
       app.hash = schemaHash(schema);
       app.engine = Engine.open({ schema, store: openStore(app.id), author: `server:${serverId}` });
+      if (opts.permissions) {
+        if (opts.permissions.schemaHash === app.hash) app.permissions = opts.permissions;
+        else log(`jazz server: the permissions were written for schema ${opts.permissions.schemaHash}, app "${app.id}" has ${app.hash}; not applied (everything is denied to users until matching permissions are published)`);
+      }
+      if (!opts.inMemory) {
+        try {
+          const text = fs.readFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), 'utf8');
+          const p = JSON.parse(text) as Permissions;
+          checkPermissions(schema, p);
+          app.permissions = p;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+      if (opts.permissions && !app.permissions) app.permissions = { schemaHash: app.hash!, tables: {} }; // deny by default
     }
     return app.engine;
   };
@@ -151,6 +210,16 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     }
   };
 
+  const readBody = (req: http.IncomingMessage, done: (body: string) => void): void => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length > 1_000_000) req.destroy();
+    });
+    req.on('end', () => done(body));
+  };
+
   // ─── HTTP ──────────────────────────────────────────────────────────────
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -159,19 +228,33 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...stats() });
-    const admin = /^\/apps\/([A-Za-z0-9_-]{1,64})\/admin\/(schema)$/.exec(url.pathname);
+    const admin = /^\/apps\/([A-Za-z0-9_-]{1,64})\/admin\/(schema|permissions)$/.exec(url.pathname);
     if (admin) {
       if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
       const app = appFor(admin[1]!);
+      if (admin[2] === 'permissions') {
+        if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
+        if (req.method === 'POST') {
+          readBody(req, (body) => {
+            try {
+              if (!app.engine) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
+              const p = JSON.parse(body) as Permissions;
+              checkPermissions(app.schema!, p);
+              if (p.schemaHash !== app.hash) throw new JazzError('SCHEMA_INVALID', `these permissions are for schema ${p.schemaHash}, the app has ${app.hash}`);
+              app.permissions = p;
+              if (!opts.inMemory) fs.writeFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), JSON.stringify(p));
+              for (const c of app.conns) if (c.session) setPolicy(c);
+              json(200, { ok: true });
+            } catch (e) {
+              json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
+            }
+          });
+          return;
+        }
+      }
       if (req.method === 'GET') return app.schema ? json(200, { hash: app.hash, schema: JSON.parse(canonicalSchemaJSON(app.schema)) }) : json(404, { error: 'NO_SCHEMA' });
       if (req.method === 'POST') {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => {
-          body += c;
-          if (body.length > 1_000_000) req.destroy();
-        });
-        req.on('end', () => {
+        readBody(req, (body) => {
           try {
             publishSchema(app, schemaFromJSON(JSON.parse(body)));
             json(200, { hash: app.hash });
@@ -207,7 +290,13 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     const helloTimer = setTimeout(() => {
       if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
     }, 10_000);
+    conn.tokens = rate * 10;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      // Token bucket: `rate` messages a second, bursts up to ten seconds' worth.
+      const now = Date.now();
+      conn.tokens = Math.min(rate * 10, conn.tokens + ((now - conn.lastRefill) / 1000) * rate);
+      conn.lastRefill = now;
+      if (--conn.tokens < 0) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${rate} messages a second`);
       if (!isBinary) return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'frames must be binary');
       let msg: ClientMessage;
       try {
@@ -215,12 +304,12 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       } catch (e) {
         return conn.fail(CloseCode.protocolError, 'PROTOCOL', e instanceof ProtocolError ? e.message : 'malformed frame');
       }
-      try {
-        handle(conn, msg);
-      } catch (e) {
-        log(`jazz server: error handling ${msg.t} from ${conn.clientId || conn.id}: ${e instanceof Error ? e.stack : String(e)}`);
-        conn.fail(CloseCode.serverError, 'SERVER', 'the server failed to handle a message');
-      }
+      conn.queue = conn.queue
+        .then(() => (conn.ws.readyState === conn.ws.OPEN ? handle(conn, msg) : undefined))
+        .catch((e) => {
+          log(`jazz server: error handling ${msg.t} from ${conn.clientId || conn.id}: ${e instanceof Error ? e.stack : String(e)}`);
+          conn.fail(CloseCode.serverError, 'SERVER', 'the server failed to handle a message');
+        });
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', (code) => {
@@ -231,6 +320,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   };
 
   const drop = (conn: Conn): void => {
+    if (conn.expiry) clearTimeout(conn.expiry);
     for (const s of conn.subs.values()) s.graph.destroy();
     conn.subs.clear();
     for (const key of conn.holds) {
@@ -269,7 +359,73 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     }
   };
 
-  const handle = (conn: Conn, msg: ClientMessage): void => {
+  const unhold = (conn: Conn, table: string, rowId: string): void => {
+    const key = `${table}\u0000${rowId}`;
+    conn.holds.delete(key);
+    const set = conn.app.holders.get(key);
+    set?.delete(conn);
+    if (set && set.size === 0) conn.app.holders.delete(key);
+  };
+
+  /** (Re)builds the connection's permission evaluator and what its read rules depend on. */
+  const setPolicy = (conn: Conn): void => {
+    const app = conn.app;
+    conn.policy = new PolicyEvaluator(app.engine!, app.permissions, conn.session!);
+    conn.deps = new Map();
+    for (const table of Object.keys(app.schema!.tables)) {
+      for (const dep of conn.policy.dependsOn(table)) {
+        let set = conn.deps.get(dep);
+        if (!set) conn.deps.set(dep, (set = new Set()));
+        set.add(table);
+      }
+    }
+  };
+
+  /**
+   * Rows of other tables changed: for connections whose read rules depend on them, drop held rows
+   * that left the scope and rerun subscriptions on the affected tables (rows may have entered it).
+   */
+  const recheckDependents = (app: AppState, changed: Set<string>): void => {
+    const engine = app.engine!;
+    for (const conn of app.conns) {
+      if (!conn.deps || conn.deps.size === 0) continue;
+      const affected = new Set<string>();
+      for (const t of changed) for (const x of conn.deps.get(t) ?? []) affected.add(x);
+      if (affected.size === 0) continue;
+      const gone: [string, string][] = [];
+      for (const key of [...conn.holds]) {
+        const [table, rowId] = key.split('\u0000') as [string, string];
+        if (!affected.has(table)) continue;
+        const state = engine.getVisibleState(engine.table(table), rowId);
+        if (state && !conn.policy!.canRead(table, rowOf(rowId, state))) {
+          unhold(conn, table, rowId);
+          gone.push([table, rowId]);
+        }
+      }
+      if (gone.length) conn.send({ t: 'drop', rows: gone });
+      for (const [id, sub] of conn.subs) if (touches(sub.query, affected)) sub.restart?.(id);
+    }
+  };
+
+  /** Write permissions for a user's batch: the first denied write, described, or undefined. */
+  const checkWrites = (conn: Conn, engine: Engine, items: { table: string; version: import('../src/rows/version.ts').RowVersion }[]): string | undefined => {
+    const policy = conn.policy!;
+    for (const p of engine.previewVersions(items)) {
+      if (p.known) continue;
+      const before = p.before && !p.before.deleted ? rowOf(p.rowId, p.before) : undefined;
+      const after = !p.after.deleted ? rowOf(p.rowId, p.after) : undefined;
+      if (!p.before) {
+        if (!policy.canInsert(p.table, rowOf(p.rowId, p.after))) return `${p.table}: insert denied (no allowInsert rule matches the new row ${p.rowId})`;
+      } else if (before && !after) {
+        if (!policy.canDelete(p.table, before)) return `${p.table}: delete denied (no allowDelete rule matches row ${p.rowId})`;
+      } else if (!policy.canUpdate(p.table, rowOf(p.rowId, p.before), rowOf(p.rowId, p.after))) {
+        return `${p.table}: update denied (no allowUpdate rule matches row ${p.rowId} before and after)`;
+      }
+    }
+    return undefined;
+  };
+
+  const handle = async (conn: Conn, msg: ClientMessage): Promise<void> => {
     const app = conn.app;
     if (!conn.ready) {
       if (msg.t !== 'hello') return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'the first message must be hello');
@@ -291,9 +447,23 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       if (msg.schemaHash !== app.hash) {
         return conn.fail(CloseCode.schemaMismatch, 'SCHEMA_MISMATCH', `the client's schema (${msg.schemaHash}) differs from the app's (${app.hash}); migrations come with lenses`);
       }
+      let session: Session;
+      try {
+        session = await authenticate(msg.auth, msg.clientId);
+      } catch (e) {
+        if (e instanceof AuthError) return conn.fail(CloseCode.unauthorized, e.code, e.message);
+        throw e;
+      }
       conn.clientId = msg.clientId;
+      conn.session = session;
+      setPolicy(conn);
       conn.ready = true;
-      conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId, role: 'user' });
+      if (session.expiresAt !== undefined) {
+        const ms = Math.max(0, session.expiresAt - Date.now());
+        conn.expiry = setTimeout(() => conn.fail(CloseCode.unauthorized, 'TOKEN_EXPIRED', 'the token expired; refresh it (db.setAuth) to keep syncing'), Math.min(ms, 2 ** 31 - 1));
+        conn.expiry.unref();
+      }
+      conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId, role: session.role });
       return;
     }
     const engine = app.engine!;
@@ -304,6 +474,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         return conn.send({ t: 'pong' });
       case 'sub': {
         conn.subs.get(msg.id)?.graph.destroy();
+        if (!conn.subs.has(msg.id) && conn.subs.size >= maxSubs) {
+          conn.send({ t: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', message: `subscription ${msg.id}: at most ${maxSubs} subscriptions per connection` });
+          return;
+        }
         try {
           checkQuery(app.schema!, msg.query);
         } catch (e) {
@@ -329,24 +503,44 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
             conn.send({ t: 'settled', id: msg.id, tier: 'global' });
           }
         };
-        sub.graph = buildGraph(engine, msg.query, {
-          attach: true,
-          onChange: () => {
-            if (sub.scheduled) return;
-            sub.scheduled = true;
-            engine.schedule(flush);
-          },
-        });
+        const build = () =>
+          buildGraph(engine, msg.query, {
+            attach: true,
+            readFilter: (t) => conn.policy!.readFilter(t),
+            onChange: () => {
+              if (sub.scheduled) return;
+              sub.scheduled = true;
+              engine.schedule(flush);
+            },
+          });
+        sub.graph = build();
+        // Permissions depending on other rows changed: run the query again; rows the client lacks
+        // are sent as at the start.
+        (sub as { restart?: () => void }).restart = () => {
+          sub.graph.destroy();
+          sub.graph = build();
+          sub.graph.view.clearDelta();
+          const out: WireVersion[] = [];
+          collect(conn, msg.query, sub.graph.view.all, out);
+          sendVersions(conn, out);
+        };
         conn.subs.set(msg.id, sub);
         // Rows the client already holds: keep them up to date from now on, and resend those whose
         // versions differ from ours (this is how a returning client learns what it missed).
         const stale: WireVersion[] = [];
+        const gone: [string, string][] = [];
         for (const [table, rowId, digest] of msg.have) {
           if (!engine.tables.has(table)) continue;
+          const state = engine.getVisibleState(engine.table(table), rowId);
+          if (state && !conn.policy!.canRead(table, rowOf(rowId, state))) {
+            gone.push([table, rowId]);
+            continue;
+          }
           hold(conn, table, rowId);
-          const ours = engine.rowDigest(table, rowId);
+          const ours = state && digestOf(engine, table, rowId);
           if (ours !== undefined && ours !== digest) for (const v of engine.rowVersions(table, rowId)) stale.push(toWire(engine, table, v));
         }
+        if (gone.length) conn.send({ t: 'drop', rows: gone });
         sendVersions(conn, stale);
         sub.scheduled = true;
         engine.schedule(flush);
@@ -368,6 +562,13 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
           conn.send({ t: 'reject', batchId: msg.batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
           return;
         }
+        if (!conn.policy!.unrestricted) {
+          const denied = checkWrites(conn, engine, items);
+          if (denied) {
+            conn.send({ t: 'reject', batchId: msg.batchId, code: 'PERMISSION_DENIED', reason: denied });
+            return;
+          }
+        }
         const { new: fresh, durable } = engine.applyVersions(items);
         // The pusher holds these rows from now on. A row it did not hold yet may have versions it
         // lacks (it wrote offline on top of an older state): send it the rest of the history.
@@ -380,17 +581,30 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         sendVersions(conn, catchUp);
         // Forward the new versions to every other connection that holds their rows.
         const perConn = new Map<Conn, WireVersion[]>();
+        const drops = new Map<Conn, [string, string][]>();
         for (const { table, version } of fresh) {
           const holders = app.holders.get(`${table}\u0000${version.rowId}`);
           if (!holders) continue;
-          for (const other of holders) {
+          const state = engine.getVisibleState(engine.table(table), version.rowId)!;
+          const row = rowOf(version.rowId, state);
+          for (const other of [...holders]) {
             if (other === conn) continue;
+            if (!other.policy!.canRead(table, row)) {
+              // The row left this user's scope: tell them to forget it, and stop sending it.
+              unhold(other, table, version.rowId);
+              let d = drops.get(other);
+              if (!d) drops.set(other, (d = []));
+              d.push([table, version.rowId]);
+              continue;
+            }
             let list = perConn.get(other);
             if (!list) perConn.set(other, (list = []));
             list.push(toWire(engine, table, version));
           }
         }
         for (const [other, list] of perConn) sendVersions(other, list);
+        for (const [other, rows] of drops) other.send({ t: 'drop', rows });
+        if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
         durable.then(
           () => conn.send({ t: 'ack', batchId: msg.batchId, tier: 'global' }),
           (e) => {

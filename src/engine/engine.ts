@@ -483,6 +483,60 @@ export class Engine {
     }
   }
 
+  /**
+   * What applying these versions would do, without writing anything: for each version, the row's
+   * visible state before and after (later versions of the list see the earlier ones). Used to
+   * check permissions before a batch is accepted.
+   */
+  previewVersions(items: readonly { table: string; version: RowVersion }[]): { table: string; rowId: string; before: VisibleState | undefined; after: VisibleState; known: boolean }[] {
+    const overlay = new Map<string, VisibleState | undefined>();
+    const out: { table: string; rowId: string; before: VisibleState | undefined; after: VisibleState; known: boolean }[] = [];
+    for (const { table, version: v } of items) {
+      const t = this.table(table);
+      const key = `${t.no}:${v.rowId}`;
+      const before = overlay.has(key) ? overlay.get(key) : this.getVisibleState(t, v.rowId);
+      const idBytes = uuidToBytes(v.rowId);
+      const known = this.store.get(historyKey(this.#kw, t.no, idBytes, v.versionId)) !== undefined;
+      const after = known ? before! : mergeVersion(t.cat, before, v, () => this.#hasChild(t, idBytes, v.versionId)).state;
+      overlay.set(key, after);
+      out.push({ table, rowId: v.rowId, before, after, known });
+    }
+    return out;
+  }
+
+  /**
+   * Forgets rows entirely, history included, without writing versions: for rows a server says this
+   * client may no longer hold. Live queries see them leave.
+   */
+  purgeRows(items: readonly { table: string; rowId: string }[]): Promise<void> {
+    this.#checkOpen();
+    const tx = this.store.transaction();
+    try {
+      const touched = new Set<TableRuntime>();
+      for (const { table, rowId } of items) {
+        const t = this.tables.get(table);
+        if (!t || !isUuid(rowId)) continue;
+        const idBytes = uuidToBytes(rowId);
+        const vkey = visibleKey(this.#kw, t.no, idBytes);
+        const bytes = this.store.get(vkey);
+        if (!bytes) continue;
+        const old = decodeVisible(bytes, t.cat);
+        const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
+        const keys: Uint8Array[] = [];
+        for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) keys.push(e.key.slice());
+        for (const k of keys) tx.delete(k);
+        tx.delete(visibleKey(this.#kw, t.no, idBytes));
+        this.#rowChanged(tx, t, idBytes, rowId, old, { ...old, deleted: true });
+        touched.add(t);
+      }
+      this.#putBookkeeping(tx, touched);
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return tx.commit();
+  }
+
   // ─── batch fates ──────────────────────────────────────────────────────────
 
   batchRecord(batchId: string): BatchRecord | undefined {

@@ -11,7 +11,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Expr, QueryAst } from './ast.ts';
 import { planQuery } from './plan.ts';
 import { rowComparator } from './compare.ts';
-import { compilePredicate } from './predicate.ts';
+import { compilePredicate, type Predicate } from './predicate.ts';
 import { Source } from './ivm/source.ts';
 import { Filter } from './ivm/filter.ts';
 import { Take } from './ivm/take.ts';
@@ -32,6 +32,8 @@ export interface GraphOptions {
   readonly attach: boolean;
   /** Called synchronously whenever the result changes. */
   readonly onChange: () => void;
+  /** A row check per table (the read permission of a session); applied at every level. */
+  readonly readFilter?: (table: string) => Predicate | undefined;
 }
 
 export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Graph {
@@ -41,9 +43,11 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   const plan = planQuery(engine, t, { ...q, where });
   const source = new Source(engine, t, plan, cmp);
   let head: Input = source;
+  const allowed = opts.readFilter?.(q.table);
+  if (allowed) head = new Filter(head, allowed);
   if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
   if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
-  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc);
+  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts.readFilter);
   const view = new ResultView(head, cmp, shaper(q), opts.onChange);
   if (opts.attach) source.attach();
   view.hydrate();

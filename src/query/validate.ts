@@ -26,7 +26,11 @@ function mismatch(table: string, column: string, problem: string): never {
   throw new JazzError('TYPE_MISMATCH', `${table}.${column}: the value ${problem}`, { table, column });
 }
 
+/** Placeholders for session claims and outer-row columns in permission rules start with this. */
+export const PLACEHOLDER_PREFIX = '\u0000$';
+
 function checkLiteral(table: string, column: string, col: ColumnSchema, v: Value): void {
+  if (typeof v === 'string' && v.startsWith(PLACEHOLDER_PREFIX)) return; // resolved when the rule is evaluated
   const p = checkValue(col, v);
   if (p) mismatch(table, column, p);
 }

@@ -240,6 +240,9 @@ export class SyncClient {
         this.#lastError = { code: m.code, message: m.message };
         this.#emitStatus();
         return;
+      case 'drop':
+        void this.#engine.purgeRows(m.rows.map(([table, rowId]) => ({ table, rowId }))).catch((e) => console.error('jazz-elements: forgetting rows failed', e));
+        return;
       case 'pong':
         return;
     }

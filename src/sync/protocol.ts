@@ -50,6 +50,8 @@ export interface Credentials {
   readonly token?: string;
   /** The backend secret (Admin and Peer roles). */
   readonly secret?: string;
+  /** With the backend secret: act as a peer (a trusted runtime relaying for others) instead of admin. */
+  readonly role?: 'admin' | 'peer';
 }
 
 export type ClientMessage =
@@ -71,6 +73,8 @@ export type ServerMessage =
   | { readonly t: 'ack'; readonly batchId: string; readonly tier: Tier }
   | { readonly t: 'reject'; readonly batchId: string; readonly code: string; readonly reason: string }
   | { readonly t: 'error'; readonly code: string; readonly message: string }
+  /** Rows this client may no longer hold (they left its read scope): forget them. */
+  | { readonly t: 'drop'; readonly rows: readonly (readonly [string, string])[] }
   | { readonly t: 'pong' };
 
 export function encodeMessage(m: ClientMessage | ServerMessage): Uint8Array {
@@ -137,8 +141,21 @@ export function decodeVersion(v: WireValue): WireVersion {
     batchId: str(o, 'batchId', 200),
     deleted: bool(o, 'deleted'),
     changed: strs(o, 'changed', 10_000),
-    values: { ...values },
+    values: plain(values) as Record<string, unknown>,
   };
+}
+
+/**
+ * The codec builds maps without a prototype (so a `__proto__` key is just a key); values that reach
+ * the schema and the engine must be ordinary objects, or a JSON column's `{ a: 1 }` would not count
+ * as a plain object. Keys are defined, never assigned, so `__proto__` stays an own key.
+ */
+function plain(v: WireValue): WireValue {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  const o: Record<string, WireValue> = {};
+  for (const k of Object.keys(v)) Object.defineProperty(o, k, { value: plain(v[k]!), enumerable: true, writable: true, configurable: true });
+  return o;
 }
 
 export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
@@ -146,9 +163,10 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
   switch (o.t) {
     case 'hello': {
       const auth = o.auth === undefined || o.auth === null ? {} : obj(o.auth, 'auth');
-      const creds: { token?: string; secret?: string } = {};
+      const creds: { token?: string; secret?: string; role?: 'admin' | 'peer' } = {};
       if (typeof auth.token === 'string') creds.token = auth.token;
       if (typeof auth.secret === 'string') creds.secret = auth.secret;
+      if (auth.role === 'admin' || auth.role === 'peer') creds.role = auth.role;
       return { t: 'hello', protocol: int(o, 'protocol'), clientId: str(o, 'clientId', 200), schemaHash: str(o, 'schemaHash', 100), schema: str(o, 'schema', 1_000_000), auth: creds };
     }
     case 'sub':
@@ -181,6 +199,14 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
       return { t: 'error', code: str(o, 'code'), message: str(o, 'message') };
     case 'pong':
       return { t: 'pong' };
+    case 'drop':
+      return {
+        t: 'drop',
+        rows: arr(o, 'rows', 1_000_000).map((e) => {
+          if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'string') throw new ProtocolError('drop entries are [table, row id]');
+          return [e[0], e[1]] as const;
+        }),
+      };
     default:
       throw new ProtocolError(`unknown message type ${JSON.stringify(o.t)}`);
   }
@@ -242,12 +268,12 @@ function decodeExpr(v: WireValue | undefined, depth: number): Expr {
     case 'cmp': {
       const cmp = o.cmp;
       if (cmp !== 'eq' && cmp !== 'ne' && cmp !== 'gt' && cmp !== 'gte' && cmp !== 'lt' && cmp !== 'lte') throw new ProtocolError('unknown comparison');
-      return { op: 'cmp', column: str(o, 'column', 200), cmp, value: (o.value ?? null) as Value };
+      return { op: 'cmp', column: str(o, 'column', 200), cmp, value: plain(o.value ?? null) as Value };
     }
     case 'in':
-      return { op: 'in', column: str(o, 'column', 200), values: arr(o, 'values', 10_000) as Value[] };
+      return { op: 'in', column: str(o, 'column', 200), values: arr(o, 'values', 10_000).map(plain) as Value[] };
     case 'contains':
-      return { op: 'contains', column: str(o, 'column', 200), value: (o.value ?? null) as Value };
+      return { op: 'contains', column: str(o, 'column', 200), value: plain(o.value ?? null) as Value };
     case 'isNull':
       return { op: 'isNull', column: str(o, 'column', 200), isNull: bool(o, 'isNull') };
     default:

@@ -10,6 +10,7 @@ import type { IncludeAst } from '../ast.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
 import type { OutRow } from './view.ts';
 import { buildGraph, type Graph } from '../graph.ts';
+import type { Predicate } from '../predicate.ts';
 
 /** The related rows of one parent, kept current. */
 interface Related {
@@ -76,14 +77,17 @@ export class Join implements Input, Output {
   readonly #plainForward: boolean;
   readonly #router: ChangeListener = { push: (c) => this.receive(c) };
 
-  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst) {
+  readonly #readFilter: ((table: string) => Predicate | undefined) | undefined;
+
+  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst, readFilter?: (table: string) => Predicate | undefined) {
     this.#input = input;
+    this.#readFilter = readFilter;
     this.#engine = engine;
     this.#name = name;
     this.#inc = inc;
     this.#childTable = engine.table(inc.query.table);
     const q = inc.query;
-    this.#plainForward = inc.kind === 'forward' && q.where.op === 'true' && q.limit === undefined && !q.offset && !q.select && Object.keys(q.include ?? {}).length === 0;
+    this.#plainForward = !readFilter?.(q.table) && inc.kind === 'forward' && q.where.op === 'true' && q.limit === undefined && !q.offset && !q.select && Object.keys(q.include ?? {}).length === 0;
     input.setOutput(this);
   }
 
@@ -114,7 +118,7 @@ export class Join implements Input, Output {
         child.related = new RowRelated(this.#engine.getRowById(this.#childTable, key), onChange);
       } else {
         const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
-        child.related = new GraphRelated(buildGraph(this.#engine, this.#inc.query, { extra: { op: 'cmp', column, cmp: 'eq', value: key }, attach: false, onChange }));
+        child.related = new GraphRelated(buildGraph(this.#engine, this.#inc.query, { extra: { op: 'cmp', column, cmp: 'eq', value: key }, attach: false, onChange, ...(this.#readFilter ? { readFilter: this.#readFilter } : {}) }));
       }
       let set = this.#byKey.get(key);
       if (!set) this.#byKey.set(key, (set = new Set()));

@@ -1,9 +1,17 @@
 /**
  * `npm run server -- --port 4000 --data ./data [--dev] [--in-memory] [--admin-secret S]`
  * Every flag also reads from the environment: JAZZ_PORT, JAZZ_DATA, JAZZ_DEV=1, JAZZ_IN_MEMORY=1,
- * JAZZ_ADMIN_SECRET, JAZZ_HOST, JAZZ_MAX_FRAME_BYTES, JAZZ_ALLOWED_ORIGINS (comma-separated).
+ * JAZZ_ADMIN_SECRET, JAZZ_HOST, JAZZ_MAX_FRAME_BYTES, JAZZ_ALLOWED_ORIGINS (comma-separated),
+ * JAZZ_PERMISSIONS, JAZZ_MAX_SUBSCRIPTIONS, JAZZ_MAX_MESSAGES_PER_SECOND, and the auth settings:
+ * --jwt-public-key (file or PEM/JWK), --jwks-url, --jwt-algorithms, --jwt-audience, --jwt-issuer,
+ * --backend-secret (JAZZ_JWT_PUBLIC_KEY, JAZZ_JWKS_URL, ..., JAZZ_BACKEND_SECRET).
+ * --permissions ./permissions.js loads a module whose default export is definePermissions(...).
  */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { startSyncServer, type SyncServerOptions } from './sync-server.ts';
+import { parseAuthFlags } from './auth.ts';
+import type { Permissions } from '../src/policy/define.ts';
 
 export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SyncServerOptions {
   const flags = new Map<string, string | true>();
@@ -15,7 +23,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(k, argv[++i]!);
     else flags.set(k, true);
   }
-  const known = ['port', 'host', 'data', 'dev', 'in-memory', 'admin-secret', 'max-frame-bytes', 'allowed-origins', 'help'];
+  const known = ['port', 'host', 'data', 'dev', 'in-memory', 'admin-secret', 'max-frame-bytes', 'allowed-origins', 'permissions', 'max-subscriptions', 'max-messages-per-second', 'jwt-public-key', 'jwks-url', 'jwt-algorithms', 'jwt-audience', 'jwt-issuer', 'backend-secret', 'help'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}; flags: ${known.map((x) => '--' + x).join(' ')}`);
   const get = (k: string, e: string): string | undefined => {
     const v = flags.get(k);
@@ -28,6 +36,9 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const dataDir = get('data', 'JAZZ_DATA') ?? (inMemory ? undefined : './data');
   const origins = get('allowed-origins', 'JAZZ_ALLOWED_ORIGINS');
   const maxFrame = get('max-frame-bytes', 'JAZZ_MAX_FRAME_BYTES');
+  const maxSubs = get('max-subscriptions', 'JAZZ_MAX_SUBSCRIPTIONS');
+  const maxRate = get('max-messages-per-second', 'JAZZ_MAX_MESSAGES_PER_SECOND');
+  const auth = parseAuthFlags(get);
   return {
     port,
     host: get('host', 'JAZZ_HOST') ?? '127.0.0.1',
@@ -37,7 +48,19 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     ...(get('admin-secret', 'JAZZ_ADMIN_SECRET') ? { adminSecret: get('admin-secret', 'JAZZ_ADMIN_SECRET')! } : {}),
     ...(maxFrame ? { maxFrameBytes: Number(maxFrame) } : {}),
     ...(origins ? { allowedOrigins: origins.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(maxSubs ? { maxSubscriptions: Number(maxSubs) } : {}),
+    ...(maxRate ? { maxMessagesPerSecond: Number(maxRate) } : {}),
+    ...(Object.keys(auth).length ? { auth } : {}),
   };
+}
+
+/** Loads `--permissions`: a module whose default export is the result of definePermissions. */
+export async function loadPermissions(file: string): Promise<Permissions> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: Permissions };
+  if (!mod.default || typeof mod.default !== 'object' || !('tables' in mod.default)) {
+    throw new Error(`--permissions ${file}: its default export must be definePermissions(app, ...)`);
+  }
+  return mod.default;
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -45,13 +68,17 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log('usage: npm run server -- [--port 4000] [--data ./data | --in-memory] [--dev] [--admin-secret S] [--allowed-origins a,b] [--max-frame-bytes N]');
     return;
   }
-  const opts = parseServerArgs(argv);
+  let opts = parseServerArgs(argv);
+  const permissionsFile = argv.includes('--permissions') ? argv[argv.indexOf('--permissions') + 1] : process.env.JAZZ_PERMISSIONS;
+  if (permissionsFile) opts = { ...opts, permissions: await loadPermissions(permissionsFile) };
   const server = await startSyncServer(opts);
   console.log(`jazz server listening on ${server.url}`);
   console.log(`  storage:  ${opts.inMemory ? 'in memory (nothing survives a restart)' : `files under ${opts.dataDir}`}`);
   console.log(`  admin:    ${opts.adminSecret ? 'enabled (Bearer secret)' : 'disabled (no --admin-secret)'}`);
   console.log(`  origins:  ${opts.allowedOrigins ? opts.allowedOrigins.join(', ') : 'any'}`);
   console.log(`  frames:   up to ${opts.maxFrameBytes ?? 16 * 2 ** 20} bytes`);
+  console.log(`  auth:     ${opts.auth?.jwtPublicKey ? 'JWT (public key)' : opts.auth?.jwksUrl ? `JWT (JWKS ${opts.auth.jwksUrl})` : 'no JWT verification configured'}${opts.auth?.backendSecret ? ', backend secret set' : ''}`);
+  console.log(`  rules:    ${opts.permissions ? `permissions from ${permissionsFile} (deny by default)` : 'no permissions loaded: every authenticated user may do everything'}`);
   if (opts.dev) {
     console.log('\n  ⚠ DEVELOPMENT MODE: anonymous clients, schemas adopted from clients, everything allowed. Never expose this server.\n');
   }

@@ -425,6 +425,75 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     return undefined;
   };
 
+  /** Applies an accepted batch, forwards it to the rows' holders, acknowledges it once durable. */
+  const applyBatch = (conn: Conn, engine: Engine, batchId: string, items: { table: string; version: import('../src/rows/version.ts').RowVersion }[]): void => {
+    const app = conn.app;
+    const { new: fresh, durable } = engine.applyVersions(items);
+    // The pusher holds these rows from now on. A row it did not hold yet may have versions it
+    // lacks (it wrote offline on top of an older state): send it the rest of the history.
+    const catchUp: WireVersion[] = [];
+    const pushedIds = new Set(items.map((i) => i.version.versionId));
+    for (const { table, version } of items) {
+      if (!hold(conn, table, version.rowId)) continue;
+      for (const v of engine.rowVersions(table, version.rowId)) if (!pushedIds.has(v.versionId)) catchUp.push(toWire(engine, table, v));
+    }
+    sendVersions(conn, catchUp);
+    // Forward the new versions to every other connection that holds their rows.
+    const perConn = new Map<Conn, WireVersion[]>();
+    const drops = new Map<Conn, [string, string][]>();
+    for (const { table, version } of fresh) {
+      const holders = app.holders.get(`${table}\u0000${version.rowId}`);
+      if (!holders) continue;
+      const state = engine.getVisibleState(engine.table(table), version.rowId)!;
+      const row = rowOf(version.rowId, state);
+      for (const other of [...holders]) {
+        if (other === conn) continue;
+        if (!other.policy!.canRead(table, row)) {
+          // The row left this user's scope: tell them to forget it, and stop sending it.
+          unhold(other, table, version.rowId);
+          let d = drops.get(other);
+          if (!d) drops.set(other, (d = []));
+          d.push([table, version.rowId]);
+          continue;
+        }
+        let list = perConn.get(other);
+        if (!list) perConn.set(other, (list = []));
+        list.push(toWire(engine, table, version));
+      }
+    }
+    for (const [other, list] of perConn) sendVersions(other, list);
+    for (const [other, rows] of drops) other.send({ t: 'drop', rows });
+    if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+    durable.then(
+      () => conn.send({ t: 'ack', batchId: batchId, tier: 'global' }),
+      (e) => {
+        log(`jazz server: storing batch ${batchId} failed: ${String(e)}`);
+        conn.send({ t: 'error', code: 'STORAGE', message: 'the server could not store a batch; it will be retried' });
+      },
+    );
+
+  };
+
+  /** Why a transaction cannot be accepted (something it read changed), or undefined. */
+  const txnConflict = (conn: Conn, engine: Engine, reads: readonly (readonly [string, string, string])[], queries: readonly { query: QueryAst; ids: readonly string[] }[]): string | undefined => {
+    for (const [table, rowId, digest] of reads) {
+      if (!engine.tables.has(table)) return `unknown table ${table}`;
+      if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${table} row ${rowId} changed since it was read`;
+    }
+    for (const { query, ids } of queries) {
+      try {
+        checkQuery(conn.app.schema!, query);
+      } catch (e) {
+        return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      const g = buildGraph(engine, query, { attach: false, onChange: () => {}, readFilter: (t) => conn.policy!.readFilter(t) });
+      const now = g.view.all.map((r) => r.id);
+      g.destroy();
+      if (now.length !== ids.length || now.some((id, i) => id !== ids[i])) return `the result of a query on ${query.table} changed since it was read`;
+    }
+    return undefined;
+  };
+
   const handle = async (conn: Conn, msg: ClientMessage): Promise<void> => {
     const app = conn.app;
     if (!conn.ready) {
@@ -551,6 +620,36 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         conn.subs.delete(msg.id);
         return;
       }
+      case 'txn': {
+        let items;
+        try {
+          items = msg.versions.map((w) => {
+            if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a transaction must carry its batch id');
+            return fromWire(engine, w);
+          });
+        } catch (e) {
+          conn.send({ t: 'reject', batchId: msg.batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
+          return;
+        }
+        // Sent again after a reconnect, and already applied: say so again.
+        const applied = items.length > 0 && items.every(({ table, version }) => engine.rowVersions(table, version.rowId).some((v) => v.versionId === version.versionId));
+        if (!applied) {
+          const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
+          if (conflict) {
+            conn.send({ t: 'reject', batchId: msg.batchId, code: 'TRANSACTION_CONFLICT', reason: conflict });
+            return;
+          }
+          if (!conn.policy!.unrestricted) {
+            const denied = checkWrites(conn, engine, items);
+            if (denied) {
+              conn.send({ t: 'reject', batchId: msg.batchId, code: 'PERMISSION_DENIED', reason: denied });
+              return;
+            }
+          }
+        }
+        // Accepted: from here on it is an ordinary batch, applied and fanned out.
+        return applyBatch(conn, engine, msg.batchId, items);
+      }
       case 'push': {
         let items;
         try {
@@ -569,50 +668,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
             return;
           }
         }
-        const { new: fresh, durable } = engine.applyVersions(items);
-        // The pusher holds these rows from now on. A row it did not hold yet may have versions it
-        // lacks (it wrote offline on top of an older state): send it the rest of the history.
-        const catchUp: WireVersion[] = [];
-        const pushedIds = new Set(items.map((i) => i.version.versionId));
-        for (const { table, version } of items) {
-          if (!hold(conn, table, version.rowId)) continue;
-          for (const v of engine.rowVersions(table, version.rowId)) if (!pushedIds.has(v.versionId)) catchUp.push(toWire(engine, table, v));
-        }
-        sendVersions(conn, catchUp);
-        // Forward the new versions to every other connection that holds their rows.
-        const perConn = new Map<Conn, WireVersion[]>();
-        const drops = new Map<Conn, [string, string][]>();
-        for (const { table, version } of fresh) {
-          const holders = app.holders.get(`${table}\u0000${version.rowId}`);
-          if (!holders) continue;
-          const state = engine.getVisibleState(engine.table(table), version.rowId)!;
-          const row = rowOf(version.rowId, state);
-          for (const other of [...holders]) {
-            if (other === conn) continue;
-            if (!other.policy!.canRead(table, row)) {
-              // The row left this user's scope: tell them to forget it, and stop sending it.
-              unhold(other, table, version.rowId);
-              let d = drops.get(other);
-              if (!d) drops.set(other, (d = []));
-              d.push([table, version.rowId]);
-              continue;
-            }
-            let list = perConn.get(other);
-            if (!list) perConn.set(other, (list = []));
-            list.push(toWire(engine, table, version));
-          }
-        }
-        for (const [other, list] of perConn) sendVersions(other, list);
-        for (const [other, rows] of drops) other.send({ t: 'drop', rows });
-        if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
-        durable.then(
-          () => conn.send({ t: 'ack', batchId: msg.batchId, tier: 'global' }),
-          (e) => {
-            log(`jazz server: storing batch ${msg.batchId} failed: ${String(e)}`);
-            conn.send({ t: 'error', code: 'STORAGE', message: 'the server could not store a batch; it will be retried' });
-          },
-        );
-        return;
+        return applyBatch(conn, engine, msg.batchId, items);
       }
     }
   };

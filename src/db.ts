@@ -23,7 +23,7 @@ import type { AppSchema } from './schema/schema.ts';
 import { checkQuery } from './query/validate.ts';
 import { SyncClient, type SyncStatus } from './sync/client.ts';
 import type { Connector } from './sync/transport.ts';
-import type { Credentials } from './sync/protocol.ts';
+import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
 
@@ -128,6 +128,34 @@ export class BatchWriter {
   restore(table: TableRef, id: string): { id: string } {
     this.ops.push({ kind: 'restore', table: tableName(table), id });
     return { id };
+  }
+}
+
+/**
+ * The handle of `db.transaction`: writes are staged (no reader sees them) and reads are recorded.
+ * Reads see the database as it was when they ran; the transaction's own writes are not visible to
+ * them. At the end the authority accepts it only if nothing it read has changed since.
+ */
+export class Transaction extends BatchWriter {
+  readonly #db: Db<any>;
+  readonly reads = new Map<string, HaveEntry>();
+  readonly queries: TxnQuery[] = [];
+
+  constructor(db: Db<any>, newId: () => string) {
+    super(newId);
+    this.#db = db;
+  }
+
+  /** Reads a query's result and records it: if it differs at commit time, the transaction fails. */
+  async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
+    const rows = this.#db.allSync(query);
+    for (const e of haveOf(this.#db.engine, query.ast, rows)) this.reads.set(`${e[0]}\u0000${e[1]}`, e);
+    this.queries.push({ query: query.ast, ids: rows.map((r) => r.id as string) });
+    return rows;
+  }
+
+  async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
+    return (await this.all(query.limit(1)))[0] ?? null;
   }
 }
 
@@ -242,6 +270,23 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     const result = this.#write(writer.ops);
     result.durable.catch(() => {});
     return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
+  }
+
+  /**
+   * Runs `fn` as a globally consistent transaction: its writes are staged, then sent to the
+   * authority (the server), which applies them only if every row and query the transaction read is
+   * unchanged and its permissions pass. Of several conflicting transactions exactly one is accepted;
+   * the others reject with `TRANSACTION_CONFLICT` and leave nothing behind. Resolves with `fn`'s
+   * result once accepted (the writes are visible here from then on).
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    this.#checkOpen();
+    if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
+    const tx = new Transaction(this, () => this.engine.newRowId());
+    const result = await fn(tx);
+    const { batchId, versions } = this.engine.planWrite(tx.ops);
+    await this.#sync.transaction(batchId, [...tx.reads.values()], tx.queries, versions);
+    return result;
   }
 
   /** The query's result: at once from local data, or once it has settled at `tier`. */

@@ -5,7 +5,9 @@ export { s, appFromSchema } from './schema/builder.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue, ColumnBuilder, TableBuilder } from './schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from './schema/schema.ts';
 export { schemaHash, schemaFromJSON } from './schema/schema.ts';
-export { createDb, Db, BatchWriter } from './db.ts';
+export { createDb, Db, BatchWriter, Transaction } from './db.ts';
+export { definePermissions } from './policy/define.ts';
+export type { Permissions, PolicyExpr, TablePolicy } from './policy/define.ts';
 export type {
   CreateDbOptions,
   DriverConfig,

@@ -284,6 +284,15 @@ export class Engine {
    * nothing is written. Returns at once with the ids; `durable` resolves at tier `local`.
    */
   write(ops: readonly WriteOp[]): WriteResult {
+    const { batchId, ids, versions } = this.planWrite(ops);
+    return this.#applyLocal(batchId, ids, versions);
+  }
+
+  /**
+   * Turns writes into row versions without applying them (checks included). `write` applies them
+   * at once; a transaction sends them to the authority first.
+   */
+  planWrite(ops: readonly WriteOp[]): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
     const batchId = this.#ids.next();
     const overlay = new Map<string, { deleted: boolean; values: Record<string, unknown>; heads: string[] } | null>();
@@ -354,6 +363,11 @@ export class Engine {
       planned.push({ t, v });
       overlay.set(`${t.no}:${id}`, { deleted, values, heads: [v.versionId] });
     }
+    return { batchId, ids, versions: planned.map(({ t, v }) => ({ table: t.name, version: v })) };
+  }
+
+  #applyLocal(batchId: string, ids: string[], versions: { table: string; version: RowVersion }[]): WriteResult {
+    const planned = versions.map(({ table, version }) => ({ t: this.table(table), v: version }));
     if (planned.length === 0) return { batchId, ids, durable: this.store.flush() };
     const record: BatchRecord = { s: 'pending', tier: 'local', v: [] };
     const tx = this.store.transaction();

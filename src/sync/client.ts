@@ -13,7 +13,8 @@
 import type { Engine, Tier } from '../engine/engine.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage } from './protocol.ts';
+import { CloseCode, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery } from './protocol.ts';
+import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
 import type { Connector, Transport } from './transport.ts';
 
@@ -66,6 +67,8 @@ export class SyncClient {
   readonly #subs = new Map<number, RemoteSub>();
   readonly #batchWaiters = new Map<string, { tier: Tier; resolve: () => void; reject: (e: unknown) => void }[]>();
   #lastError: SyncStatus['lastError'];
+  /** Transactions sent to the server and not decided yet (resent after a reconnect). */
+  readonly #txns = new Map<string, { message: ClientMessage; items: { table: string; version: RowVersion }[]; resolve: () => void; reject: (e: unknown) => void }>();
   readonly #statusListeners = new Set<(s: SyncStatus) => void>();
   #pending: number;
 
@@ -116,6 +119,8 @@ export class SyncClient {
     this.#setState('offline');
     for (const [, ws] of this.#batchWaiters) for (const w of ws) w.reject(new JazzError('CLOSED', 'the database was closed before the write reached the server'));
     this.#batchWaiters.clear();
+    for (const t of this.#txns.values()) t.reject(new JazzError('CLOSED', 'the database was closed before the transaction was decided; it may or may not have been applied'));
+    this.#txns.clear();
   }
 
   /** New credentials (a refreshed token): reconnects with them; nothing pending is lost. */
@@ -192,6 +197,7 @@ export class SyncClient {
         this.#setState('online');
         for (const s of this.#subs.values()) this.#send({ t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have() }, transport);
         this.#pushOutbox();
+        for (const t of this.#txns.values()) this.#send(t.message, transport);
         return;
       case 'versions': {
         const items = [];
@@ -219,14 +225,33 @@ export class SyncClient {
         }
         return;
       }
-      case 'ack':
+      case 'ack': {
+        const txn = this.#txns.get(m.batchId);
+        if (txn) {
+          this.#txns.delete(m.batchId);
+          try {
+            this.#engine.applyVersions(txn.items);
+            txn.resolve();
+          } catch (e) {
+            txn.reject(e);
+          }
+          return;
+        }
         void this.#engine.confirmBatch(m.batchId, m.tier).then(() => {
           this.#pending = this.#engine.outbox().length;
           this.#emitStatus();
         });
         this.#settleBatch(m.batchId, m.tier, undefined);
         return;
+      }
       case 'reject': {
+        const txn = this.#txns.get(m.batchId);
+        if (txn) {
+          this.#txns.delete(m.batchId);
+          const code = m.code === 'PERMISSION_DENIED' ? 'PERMISSION_DENIED' : 'TRANSACTION_CONFLICT';
+          txn.reject(new JazzError(code, code === 'TRANSACTION_CONFLICT' ? `the transaction conflicted with another write and was not applied: ${m.reason}; run it again` : `the transaction was refused: ${m.reason}`, { batchId: m.batchId }));
+          return;
+        }
         const err = new JazzError('BATCH_REJECTED', `the server rejected a batch: ${m.reason}`, { batchId: m.batchId, code: m.code });
         void this.#engine.rejectBatch(m.batchId, m.reason).then(() => {
           this.#pending = this.#engine.outbox().length;
@@ -286,6 +311,19 @@ export class SyncClient {
       let ws = this.#batchWaiters.get(batchId);
       if (!ws) this.#batchWaiters.set(batchId, (ws = []));
       ws.push({ tier, resolve, reject });
+    });
+  }
+
+  /**
+   * Sends a transaction to the authority and resolves once it is accepted (its versions are then
+   * applied here too); rejects with TRANSACTION_CONFLICT if what it read changed meanwhile. Waits
+   * for a connection if there is none.
+   */
+  transaction(batchId: string, reads: HaveEntry[], queries: TxnQuery[], items: { table: string; version: RowVersion }[]): Promise<void> {
+    const message: ClientMessage = { t: 'txn', batchId, reads, queries, versions: items.map(({ table, version }) => toWire(this.#engine, table, version)) };
+    return new Promise((resolve, reject) => {
+      this.#txns.set(batchId, { message, items, resolve, reject });
+      if (this.#state === 'online') this.#send(message);
     });
   }
 

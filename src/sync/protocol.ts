@@ -10,6 +10,7 @@
 import type { Tier } from '../engine/engine.ts';
 import type { Expr, IncludeAst, OrderTerm, QueryAst, Value } from '../query/ast.ts';
 import { decodeFrame, encodeFrame, ProtocolError, type WireValue } from './codec.ts';
+import { isUuid } from '../rows/ids.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -42,6 +43,12 @@ export interface WireVersion {
   readonly values: Readonly<Record<string, unknown>>;
 }
 
+/** A query a transaction ran, with the ids it returned. */
+export interface TxnQuery {
+  readonly query: QueryAst;
+  readonly ids: readonly string[];
+}
+
 /** [table, row id, digest of its versions]. */
 export type HaveEntry = readonly [string, string, string];
 
@@ -64,6 +71,11 @@ export type ClientMessage =
   | { readonly t: 'sub'; readonly id: number; readonly query: QueryAst; readonly tier: Tier; readonly have: readonly HaveEntry[] }
   | { readonly t: 'unsub'; readonly id: number }
   | { readonly t: 'push'; readonly batchId: string; readonly versions: readonly WireVersion[] }
+  /**
+   * A transaction for the authority: accepted (acked like a batch) only if every row it read still
+   * has the digest it read and every query it ran still gives the same rows; else rejected.
+   */
+  | { readonly t: 'txn'; readonly batchId: string; readonly reads: readonly HaveEntry[]; readonly queries: readonly TxnQuery[]; readonly versions: readonly WireVersion[] }
   | { readonly t: 'ping' };
 
 export type ServerMessage =
@@ -84,6 +96,16 @@ export function encodeMessage(m: ClientMessage | ServerMessage): Uint8Array {
 // ─── decoding with checks ──────────────────────────────────────────────────
 
 type Obj = Record<string, WireValue>;
+
+/**
+ * A client's value inside an error message: short and ASCII only. Messages end up as WebSocket
+ * close reasons, which must fit 123 bytes; echoing 60 "é" there made `ws` throw (fuzz finding).
+ */
+function quote(v: WireValue | undefined): string {
+  const s = v instanceof Uint8Array ? `<${v.length} bytes>` : (JSON.stringify(v) ?? 'nothing');
+  const ascii = s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return ascii.length > 40 ? `${ascii.slice(0, 37)}...` : ascii;
+}
 
 function obj(v: WireValue | undefined, what: string): Obj {
   if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) throw new ProtocolError(`${what} must be a map`);
@@ -175,10 +197,21 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
       return { t: 'unsub', id: int(o, 'id') };
     case 'push':
       return { t: 'push', batchId: str(o, 'batchId', 200), versions: arr(o, 'versions').map(decodeVersion) };
+    case 'txn':
+      return {
+        t: 'txn',
+        batchId: str(o, 'batchId', 200),
+        reads: decodeHave({ have: o.reads ?? [] }),
+        queries: arr(o, 'queries', 1000).map((q) => {
+          const qo = obj(q, 'a transaction query');
+          return { query: decodeQuery(qo.query, 0), ids: strs(qo, 'ids', 1_000_000) };
+        }),
+        versions: arr(o, 'versions').map(decodeVersion),
+      };
     case 'ping':
       return { t: 'ping' };
     default:
-      throw new ProtocolError(`unknown message type ${JSON.stringify(o.t)}`);
+      throw new ProtocolError(`unknown message type ${quote(o.t)}`);
   }
 }
 
@@ -208,7 +241,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
         }),
       };
     default:
-      throw new ProtocolError(`unknown message type ${JSON.stringify(o.t)}`);
+      throw new ProtocolError(`unknown message type ${quote(o.t)}`);
   }
 }
 
@@ -216,6 +249,7 @@ function decodeHave(o: Obj): HaveEntry[] {
   if (o.have === undefined || o.have === null) return [];
   return arr(o, 'have', 5_000_000).map((e) => {
     if (!Array.isArray(e) || e.length !== 3 || !e.every((x) => typeof x === 'string' && x.length <= 200)) throw new ProtocolError('have entries are [table, row id, digest]');
+    if (!isUuid(e[1])) throw new ProtocolError('a have entry names a row id that is not a UUID');
     return e as unknown as HaveEntry;
   });
 }
@@ -277,6 +311,6 @@ function decodeExpr(v: WireValue | undefined, depth: number): Expr {
     case 'isNull':
       return { op: 'isNull', column: str(o, 'column', 200), isNull: bool(o, 'isNull') };
     default:
-      throw new ProtocolError(`unknown where operator ${JSON.stringify(o.op)}`);
+      throw new ProtocolError(`unknown where operator ${quote(o.op)}`);
   }
 }

@@ -63,7 +63,9 @@ async function runSeed(seed: number): Promise<void> {
   const randomWhere = (table: 'todos' | 'projects', depth = 0): Record<string, unknown> | string => {
     if (table === 'projects') return pick([{}, { name: pick(['p0', 'p1', 'p2']) }, { name: { in: ['p1', 'p2'] } }, 'name > "p0"']);
     const leaf = (): Record<string, unknown> => {
-      switch (Math.floor(r() * 11)) {
+      switch (Math.floor(r() * 13)) {
+        case 11: return { priority: { gte: Math.floor(r() * 5), lt: Math.floor(r() * 5) } };
+        case 12: return { due: { gt: 1000 + Math.floor(r() * 10), lte: 1000 + Math.floor(r() * 10) } };
         case 0: return { done: chance(0.5) };
         case 1: return { priority: { gte: Math.floor(r() * 5) } };
         case 2: return { priority: { lt: Math.floor(r() * 5) } };

@@ -10,6 +10,7 @@
  */
 import type { Expr, QueryAst } from './ast.ts';
 import type { KeyRange } from '../store/types.ts';
+import { compareBytes } from '../store/types.ts';
 import type { CatalogueColumn } from '../schema/catalogue.ts';
 import type { Engine, TableRuntime } from '../engine/engine.ts';
 import { KeyWriter, prefixEnd } from '../store/keys.ts';
@@ -38,7 +39,7 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
   }
   const window = q.limit === undefined ? Infinity : (q.offset ?? 0) + q.limit;
   let best: { ranges: KeyRange[]; count: number; conjunct: Expr } | undefined;
-  for (const c of conjuncts) {
+  for (const c of withMergedRanges(conjuncts)) {
     const ranges = rangesFor(t, c);
     if (!ranges) continue;
     const count = countRanges(engine, ranges, best ? Math.min(best.count, LOOKUP_CAP) : LOOKUP_CAP);
@@ -110,6 +111,21 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       const at = writeIndexValue(new KeyWriter().reset(p), col.schema.items!, c.value).finish();
       return [{ gte: at, lt: prefixEnd(at) }];
     }
+    case 'and': {
+      // Only the merged ranges of one column (see withMergedRanges): intersect their key ranges.
+      let lower: Uint8Array | undefined;
+      let upper: Uint8Array | undefined;
+      for (const a of c.args) {
+        const r = rangesFor(t, a);
+        if (!r || r.length !== 1) return undefined;
+        const { gte, lt } = r[0]!;
+        if (!gte || !lt) return undefined;
+        if (!lower || compareBytes(gte, lower) > 0) lower = gte;
+        if (!upper || compareBytes(lt, upper) < 0) upper = lt;
+      }
+      if (!lower || !upper) return undefined;
+      return compareBytes(lower, upper) < 0 ? [{ gte: lower, lt: upper }] : [];
+    }
     case 'or': {
       const all: KeyRange[] = [];
       for (const a of c.args) {
@@ -122,6 +138,26 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * Range conditions on one column (`due >= a and due < b`) are one index range: each alone may
+ * match most of the table, together only a slice.
+ */
+function withMergedRanges(conjuncts: readonly Expr[]): Expr[] {
+  const byColumn = new Map<string, Expr[]>();
+  for (const c of conjuncts) {
+    if (c.op === 'cmp' && c.cmp !== 'eq' && c.cmp !== 'ne' && c.column !== 'id') {
+      let list = byColumn.get(c.column);
+      if (!list) byColumn.set(c.column, (list = []));
+      list.push(c);
+    }
+  }
+  // Likely-selective candidates first: each count is capped by the best so far.
+  const merged: Expr[] = [];
+  for (const list of byColumn.values()) if (list.length > 1) merged.push({ op: 'and', args: list });
+  const isRange = (c: Expr) => c.op === 'cmp' && c.cmp !== 'eq';
+  return [...merged, ...conjuncts.filter((c) => !isRange(c)), ...conjuncts.filter(isRange)];
 }
 
 /** Counts index entries in the ranges, stopping at `cap`. */

@@ -283,6 +283,16 @@ class Store implements DurableStore {
   transaction(): KvTransaction {
     this.#usable();
     if (this.#txn) throw new Error('A transaction is already open: commit or roll it back before starting another.');
+    // A due checkpoint runs here too, not only from its timer: a writer that awaits each commit in
+    // a tight loop never lets timers fire, and the WAL would grow without bound.
+    if (this.#checkpointDue && this.#pending.length === 0 && this.#waiters.length === 0) {
+      try {
+        this.#checkpoint();
+      } catch {
+        // Recorded in #checkpointError (or the store stopped); close() reports it.
+      }
+      this.#usable();
+    }
     const txn = new Txn(this);
     this.#txn = txn;
     return txn;

@@ -169,6 +169,7 @@ async function runSeed(seed: number): Promise<void> {
     for (const s of subs) {
       const expected = plain(evaluate(model, s.q));
       if (JSON.stringify(s.latest) !== JSON.stringify(expected)) {
+        console.log(`mismatch at step ${step} for query ${JSON.stringify(s.q)}`);
         expect({ step, seed, query: s.q, live: s.latest }).toEqual({ step, seed, query: s.q, live: expected });
       }
     }

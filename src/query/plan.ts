@@ -112,7 +112,10 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       return [{ gte: at, lt: prefixEnd(at) }];
     }
     case 'and': {
-      // Only the merged ranges of one column (see withMergedRanges): intersect their key ranges.
+      // Only range conditions on one column (see withMergedRanges): intersect their key ranges.
+      const first = c.args[0];
+      if (!first || first.op !== 'cmp') return undefined;
+      if (!c.args.every((a) => a.op === 'cmp' && a.column === first.column && a.cmp !== 'ne')) return undefined;
       let lower: Uint8Array | undefined;
       let upper: Uint8Array | undefined;
       for (const a of c.args) {

@@ -31,9 +31,12 @@ export function isUuid(s: unknown): s is string {
   return typeof s === 'string' && s.length === 36 && UUID_RE.test(s);
 }
 
+function notAnId(s: unknown): JazzError {
+  return new JazzError('TYPE_MISMATCH', `"${String(s)}" is not a row id (expected a UUID like 0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a)`);
+}
+
 export function uuidToBytes(s: string, out: Uint8Array = new Uint8Array(16)): Uint8Array {
-  const bad = () => new JazzError('TYPE_MISMATCH', `"${String(s)}" is not a row id (expected a UUID like 0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a)`);
-  if (typeof s !== 'string' || s.length !== 36 || s.charCodeAt(8) !== 45 || s.charCodeAt(13) !== 45 || s.charCodeAt(18) !== 45 || s.charCodeAt(23) !== 45) throw bad();
+  if (typeof s !== 'string' || s.length !== 36 || s.charCodeAt(8) !== 45 || s.charCodeAt(13) !== 45 || s.charCodeAt(18) !== 45 || s.charCodeAt(23) !== 45) throw notAnId(s);
   try {
     fromHex(s.slice(0, 8), out, 0);
     fromHex(s.slice(9, 13), out, 4);
@@ -41,7 +44,7 @@ export function uuidToBytes(s: string, out: Uint8Array = new Uint8Array(16)): Ui
     fromHex(s.slice(19, 23), out, 8);
     fromHex(s.slice(24, 36), out, 10);
   } catch {
-    throw bad();
+    throw notAnId(s);
   }
   return out;
 }

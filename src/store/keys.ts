@@ -115,7 +115,21 @@ export class KeyWriter {
   }
 
   string(v: string): this {
-    return this.#escaped(T_STRING, utf8Encode(v));
+    // ASCII without NUL (most keys) is written straight in; anything else goes through UTF-8.
+    const n = v.length;
+    this.#room(n + 3);
+    const buf = this.#buf;
+    let at = this.#len;
+    buf[at++] = T_STRING;
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c === 0 || c >= 0x80) return this.#escaped(T_STRING, utf8Encode(v));
+      buf[at++] = c;
+    }
+    buf[at++] = 0;
+    buf[at++] = 1;
+    this.#len = at;
+    return this;
   }
 
   bytes(v: Uint8Array): this {

@@ -25,6 +25,8 @@ if (run('purity of src/ (no DOM, no Node)', 'npx', ['tsc', '-p', 'tsconfig.src.j
 else failed++;
 if (run('worker code (WebWorker globals only)', 'npx', ['tsc', '-p', 'tsconfig.worker.json', '--noEmit'])) passed++;
 else failed++;
+if (run('page client (DOM globals)', 'npx', ['tsc', '-p', 'worker/page/tsconfig.json', '--noEmit'])) passed++;
+else failed++;
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report.
 mkdirSync('.tmp', { recursive: true });

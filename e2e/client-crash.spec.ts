@@ -1,0 +1,112 @@
+/**
+ * TARGETS.md R4: Chromium killed with SIGKILL while a page writes, 20 times. Each round a browser
+ * opens the same persistent profile, the page first reads every row back, then writes
+ * continuously (insert, `wait({ tier: 'local' })`, up to 16 in flight) and prints each write once
+ * it is confirmed; after about a second the browser process (found by its --user-data-dir, the
+ * one without --type=) gets SIGKILL. After every relaunch, every write the test saw confirmed must
+ * be there, with its value. Messages still in flight when the browser dies are simply not counted:
+ * the check is over confirmations the test heard, all of which the page had at `local`.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, expect, test } from '@playwright/test';
+import { launchOptions } from './support/chromium.ts';
+import { openClient } from './support/client-page.ts';
+
+const ROUNDS = 20;
+const WRITE_MS = 1000;
+
+let profileDir: string;
+
+test.beforeAll(() => {
+  profileDir = mkdtempSync(join(resolve('.tmp'), 'e2e-profile-'));
+});
+
+test.afterAll(() => {
+  rmSync(profileDir, { recursive: true, force: true });
+});
+
+/** The browser process of this profile: its command line names the folder and has no --type=. */
+function browserPid(userDataDir: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (args.some((a) => a === `--user-data-dir=${userDataDir}`) && !args.some((a) => a.startsWith('--type='))) return Number(entry);
+  }
+  return undefined;
+}
+
+test('every write confirmed at local survives SIGKILL of the browser, 20 times', async ({ baseURL }) => {
+  test.setTimeout(ROUNDS * 8_000);
+  /** id → title of every write the test heard confirmed. */
+  const confirmed = new Map<string, string>();
+  const perRound: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const context = await chromium.launchPersistentContext(profileDir, { ...launchOptions(), baseURL });
+    const page = context.pages()[0] ?? (await context.newPage());
+    let heard = 0;
+    page.on('console', (m) => {
+      const text = m.text();
+      if (!text.startsWith('confirmed ')) return;
+      const [, id, title] = text.split(' ');
+      confirmed.set(id!, title!);
+      heard++;
+    });
+    await openClient(page, { dbName: 'crash' });
+    const rows = await page.evaluate(async () => {
+      const { app, db } = window.t;
+      return (await db.all(app.todos)).map((r: any) => [r.id, r.title]) as [string, string][];
+    });
+    const present = new Map(rows);
+    const lost = [...confirmed].filter(([id, title]) => present.get(id) !== title);
+    expect(lost, `round ${round}: confirmed writes missing after the kill`).toEqual([]);
+
+    // Write until killed. Not awaited: the loop runs in the page until the browser dies.
+    await page.evaluate((round) => {
+      const { app, db } = window.t;
+      let seq = 0;
+      let inFlight = 0;
+      const pump = (): void => {
+        while (inFlight < 16) {
+          const title = `r${round}-${seq++}`;
+          const h = db.insert(app.todos, { title, priority: seq % 100 });
+          inFlight++;
+          h.wait({ tier: 'local' }).then(() => {
+            console.log(`confirmed ${h.id} ${title}`);
+            inFlight--;
+            pump();
+          });
+        }
+      };
+      pump();
+    }, round);
+    await page.waitForTimeout(WRITE_MS);
+    const pid = browserPid(profileDir);
+    expect(pid, 'the browser process of the profile').toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    await context.close().catch(() => {});
+    perRound.push(heard);
+  }
+  console.log(`[crash] confirmed writes heard per round: ${perRound.join(' ')}; ${confirmed.size} in all`);
+  expect(Math.min(...perRound)).toBeGreaterThan(0);
+
+  // One last launch checks the writes of the final round.
+  const context = await chromium.launchPersistentContext(profileDir, { ...launchOptions(), baseURL });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await openClient(page, { dbName: 'crash' });
+    const rows = await page.evaluate(async () => {
+      const { app, db } = window.t;
+      return (await db.all(app.todos)).map((r: any) => [r.id, r.title]) as [string, string][];
+    });
+    const present = new Map(rows);
+    expect([...confirmed].filter(([id, title]) => present.get(id) !== title)).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

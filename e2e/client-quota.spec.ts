@@ -1,0 +1,33 @@
+/**
+ * A quota error reaches the page as a typed error and leaves the database usable: the write that
+ * hit it rejects with `STORAGE_QUOTA` and is not kept; the worker reopens its storage (recovering
+ * exactly what was durable), live queries carry on, later writes succeed, and the status records
+ * the error. The quota is simulated in IndexedDB (e2e/worker/quota.worker.ts): a real one needs
+ * gigabytes of writes.
+ */
+import { expect, test } from '@playwright/test';
+import { openClient } from './support/client-page.ts';
+
+test('a quota error rejects the write, keeps nothing of it, and the database carries on', async ({ page }) => {
+  await openClient(page, { dbName: `quota-${Date.now()}`, driver: 'idb', workerUrl: '/e2e/worker/quota.worker.ts' });
+  const r = await page.evaluate(async () => {
+    const { app, db } = window.t;
+    let live: string[] = [];
+    db.subscribeAll(app.todos.orderBy('title'), ({ all }: any) => (live = all.map((x: any) => x.title)));
+    await db.insert(app.todos, { title: 'before' }).wait();
+    let error: unknown;
+    try {
+      await db.insert(app.todos, { title: 'QUOTA-TRIGGER' }).wait();
+    } catch (e) {
+      error = { code: (e as { code?: string }).code, isJazz: e instanceof window.jazz.JazzError };
+    }
+    await db.insert(app.todos, { title: 'after' }).wait();
+    await new Promise((res) => setTimeout(res, 50));
+    return { error, rows: (await db.all(app.todos.orderBy('title'))).map((x: any) => x.title), live, status: db.status };
+  });
+  expect(r.error).toEqual({ code: 'STORAGE_QUOTA', isJazz: true });
+  expect(r.rows).toEqual(['after', 'before']);
+  expect(r.live).toEqual(['after', 'before']);
+  expect(r.status.lastStorageError).toMatchObject({ code: 'STORAGE_QUOTA' });
+  expect(r.status.driver).toMatchObject({ used: 'idb', persistent: true });
+});

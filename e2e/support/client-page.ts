@@ -1,0 +1,48 @@
+/**
+ * Opening the page's client in a spec: `e2e/client.html` puts `createDb` and `s` on `window.jazz`
+ * (e2e/page/harness.ts); `openClient` opens a database there and keeps `{ app, db }` in `window.t`
+ * for the spec's later `page.evaluate` calls.
+ */
+import type { Page } from '@playwright/test';
+
+/** The schema the client specs use. */
+export const SCHEMA = {
+  tables: {
+    projects: { name: 'string' },
+    todos: {
+      title: 'string',
+      done: { type: 'boolean', default: false },
+      priority: { type: 'int', optional: true },
+      projectId: { ref: 'projects', optional: true },
+    },
+  },
+} as const;
+
+export interface OpenOptions {
+  readonly dbName: string;
+  readonly driver?: 'opfs' | 'idb' | 'memory';
+  /** Another worker script (e2e/worker/no-opfs.worker.ts ...) instead of worker/worker.ts. */
+  readonly workerUrl?: string;
+  /** Where the page is (default /e2e/client.html on the e2e server). */
+  readonly url?: string;
+}
+
+/** Loads the client page and opens a database on it; resolves once the worker has opened it. */
+export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
+  await page.goto(opts.url ?? '/e2e/client.html');
+  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
+  await page.evaluate(
+    async ([schema, opts]) => {
+      const { createDb, s } = window.jazz;
+      const app = s.fromJSON(schema as never);
+      const db = createDb({
+        app,
+        driver: { type: opts.driver ?? 'opfs', dbName: opts.dbName },
+        ...(opts.workerUrl ? { workerUrl: new URL(opts.workerUrl, location.href) } : {}),
+      });
+      await db.ready;
+      window.t = { app, db };
+    },
+    [SCHEMA, opts] as const,
+  );
+}

@@ -1,0 +1,518 @@
+/**
+ * The page's database: the engine's `Db` API (README.md) over a dedicated worker that owns the
+ * engine and its storage (DESIGN.md §9). The page never blocks on storage:
+ *
+ * - Writes return their handle at once. Row ids and the batch id are generated here (UUIDv7, the
+ *   engine's own generator), so `insert(...).id` is known before the worker has seen the write;
+ *   the worker applies writes in the order the page made them. `wait({ tier: 'local' })` resolves
+ *   when the worker has made the write durable. A write the engine refuses (an unknown column, a
+ *   missing row) rejects its `wait` with the engine's `JazzError`; if nobody waits, the error goes
+ *   to `onError` listeners (or the console).
+ * - `subscribeAll` keeps a result cache per query on the page, patched by the worker's deltas
+ *   (`result-cache.ts`); the callback gets `{ all, delta }` as with the engine.
+ * - `all` / `one` ask the worker (one round trip).
+ *
+ * The handle's `batchId` is the page's name for the batch. The engine names batches itself; the
+ * worker maps one to the other for `wait` and rejections, so the id is stable for the page but is
+ * not the engine's batch id stored in history.
+ */
+import * as Comlink from 'comlink';
+import { IdGenerator } from '../../src/rows/ids.ts';
+import type { QueryAst } from '../../src/query/ast.ts';
+import type { QueryBuilder } from '../../src/query/builder.ts';
+import type { AppSchema } from '../../src/schema/schema.ts';
+import { JazzError } from '../../src/util/errors.ts';
+import {
+  PROTOCOL_VERSION,
+  type Credentials,
+  type DriverStatus,
+  type DriverType,
+  type SubscriptionMessage,
+  type SyncStatus,
+  type Tier,
+  type WireError,
+  type WireRow,
+  type WorkerApi,
+  type WorkerStatus,
+  type WriteOp,
+} from '../protocol.ts';
+import { fromWireError, installWireErrors } from '../wire-errors.ts';
+import { ResultCache } from './result-cache.ts';
+import { defaultWorkerUrl } from './worker-url.ts';
+
+export interface BrowserDriverConfig {
+  /** `opfs` (default): durable files in the origin private file system. `idb`: IndexedDB. `memory`: nothing kept. */
+  readonly type: DriverType;
+  /** Names the database in its storage (default `default`); one worker serves one name. */
+  readonly dbName?: string;
+}
+
+export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema }> {
+  readonly app: A;
+  readonly driver?: BrowserDriverConfig;
+  /** A sync server, e.g. `ws://localhost:4000`. */
+  readonly server?: string;
+  readonly appId?: string;
+  readonly auth?: Credentials;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Where the worker script is (default: `jazz-worker.js` beside `jazz.js`). */
+  readonly workerUrl?: string | URL;
+}
+
+export interface WaitOptions {
+  readonly tier: Tier;
+}
+
+export interface WriteHandle {
+  readonly id: string;
+  readonly batchId: string;
+  wait(opts?: WaitOptions): Promise<void>;
+}
+
+export interface BatchHandle {
+  readonly batchId: string;
+  readonly ids: readonly string[];
+  wait(opts?: WaitOptions): Promise<void>;
+}
+
+export interface SubscriptionUpdate<R> {
+  readonly all: readonly R[];
+  readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
+}
+
+export interface SubscribeOptions {
+  readonly tier?: Tier;
+  readonly onError?: (error: unknown) => void;
+}
+
+/** What the page knows about its database. */
+export interface DbStatus {
+  /** False until the worker has opened the storage. */
+  readonly ready: boolean;
+  /** The driver asked for and the one in use (they differ after a fallback, with the reason). */
+  readonly driver: DriverStatus | null;
+  /** Whether the data survives a reload (false for `memory`). */
+  readonly persistent: boolean;
+  /** What `navigator.storage.persist()` answered (undefined before it has, or where it does not exist). */
+  readonly storagePersisted: boolean | undefined;
+  /** Null without a server. */
+  readonly sync: SyncStatus | null;
+  /** Writes sent to the worker and not yet durable at `local`. */
+  readonly pendingWrites: number;
+  readonly role: 'leader' | 'follower' | null;
+  /** The last storage failure the worker recovered from by reopening. */
+  readonly lastStorageError: WireError | null;
+  /** Set when the worker could not open the database. */
+  readonly error: WireError | null;
+}
+
+type TableRef = QueryBuilder<any, any> | string;
+type InsertOfRef<T> = T extends QueryBuilder<any, infer I> ? I : Record<string, unknown>;
+type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : Readonly<Record<string, unknown>> & { readonly id: string };
+type QueryRef = QueryBuilder<any, any> | QueryAst;
+
+/** Collects the writes of `db.batch` and `db.transaction`; each returns the row id at once. */
+export class BatchWriter {
+  readonly ops: WriteOp[] = [];
+  readonly #ids: IdGenerator;
+
+  constructor(ids: IdGenerator) {
+    this.#ids = ids;
+  }
+
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): { id: string } {
+    const id = this.#ids.next();
+    this.ops.push({ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> });
+    return { id };
+  }
+
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): { id: string } {
+    this.ops.push({ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> });
+    return { id };
+  }
+
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): { id: string } {
+    this.ops.push({ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> });
+    return { id: opts.id };
+  }
+
+  delete(table: TableRef, id: string): { id: string } {
+    this.ops.push({ kind: 'delete', table: tableName(table), id });
+    return { id };
+  }
+
+  restore(table: TableRef, id: string): { id: string } {
+    this.ops.push({ kind: 'restore', table: tableName(table), id });
+    return { id };
+  }
+}
+
+/** The handle of `db.transaction`: reads are recorded by the worker, writes staged until the end. */
+export class Transaction extends BatchWriter {
+  readonly #api: Comlink.Remote<WorkerApi>;
+  readonly #id: number;
+
+  constructor(ids: IdGenerator, api: Comlink.Remote<WorkerApi>, id: number) {
+    super(ids);
+    this.#api = api;
+    this.#id = id;
+  }
+
+  async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
+    return (await this.#api.txRead(this.#id, astOf(query))).map(Object.freeze) as OutRowOf<Q>[];
+  }
+
+  async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
+    return (await this.#api.txRead(this.#id, { ...astOf(query), limit: 1 }))[0] as OutRowOf<Q> | undefined ?? null;
+  }
+}
+
+interface PendingWrite {
+  /** Settles when the write is durable at `local` (or was refused). */
+  readonly local: Promise<void>;
+  observed: boolean;
+}
+
+let persistAsked: Promise<boolean | undefined> | undefined;
+
+/** Asks the browser once per page not to evict this origin's storage. */
+function askPersist(): Promise<boolean | undefined> {
+  persistAsked ??= (async () => {
+    try {
+      if (typeof navigator === 'undefined' || !navigator.storage?.persist) return undefined;
+      if (await navigator.storage.persisted()) return true;
+      return await navigator.storage.persist();
+    } catch {
+      return undefined;
+    }
+  })();
+  return persistAsked;
+}
+
+export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
+  readonly app: A;
+  /** Resolves when the worker has opened the database; rejects with the reason it could not. */
+  readonly ready: Promise<void>;
+  readonly #worker: Worker;
+  readonly #remote: Comlink.Remote<WorkerApi>;
+  /** The remote once open: every call chains on it, so calls reach the worker in call order. */
+  readonly #api: Promise<Comlink.Remote<WorkerApi>>;
+  readonly #ids = new IdGenerator();
+  readonly #pending = new Set<PendingWrite>();
+  readonly #subs = new Set<() => void>();
+  readonly #statusListeners = new Set<(s: DbStatus) => void>();
+  readonly #errorListeners = new Set<(e: unknown) => void>();
+  readonly #rejectedListeners = new Set<(e: JazzError, batchId: string | undefined) => void>();
+  #workerStatus: WorkerStatus | undefined;
+  #storagePersisted: boolean | undefined;
+  #openError: WireError | null = null;
+  #closed = false;
+
+  constructor(opts: BrowserCreateDbOptions<A>) {
+    installWireErrors();
+    this.app = opts.app;
+    const driver = opts.driver ?? { type: 'opfs' };
+    const dbName = driver.dbName ?? 'default';
+    this.#worker = new Worker(opts.workerUrl ?? defaultWorkerUrl(), { type: 'module', name: `jazz:${dbName}` });
+    this.#remote = Comlink.wrap<WorkerApi>(this.#worker);
+    const failedToLoad = new Promise<never>((_, reject) => {
+      this.#worker.addEventListener('error', (event) => {
+        event.preventDefault();
+        reject(new JazzError('STORAGE_IO', `the database worker failed to start (${event.message || 'its script did not load'}); check that jazz-worker.js is served beside jazz.js`));
+      });
+    });
+    failedToLoad.catch(() => {});
+    const remote = this.#remote;
+    this.#api = (async () => {
+      if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
+      const status = await Promise.race([
+        remote.open({
+          protocol: PROTOCOL_VERSION,
+          schema: opts.app.$schema,
+          driver: driver.type,
+          dbName,
+          ...(opts.server !== undefined ? { server: opts.server } : {}),
+          ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
+          ...(opts.auth ? { auth: opts.auth } : {}),
+          ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        }),
+        failedToLoad,
+      ]);
+      this.#workerStatus = status;
+      if (status.driver.fallbackReason) {
+        console.warn(`jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`);
+      }
+      await remote.onStatus(Comlink.proxy((s: WorkerStatus) => {
+        this.#workerStatus = s;
+        this.#emitStatus();
+      }));
+      await remote.onRejected(Comlink.proxy((key: string | undefined, e: WireError) => this.#rejected(key, e)));
+      this.#emitStatus();
+      return remote;
+    })();
+    this.#api.catch((e: unknown) => {
+      this.#openError = e instanceof JazzError ? e.toJSON() : { name: 'Error', code: '', message: String(e), details: {} };
+      this.#emitStatus();
+    });
+    this.ready = this.#api.then(() => {});
+    this.ready.catch(() => {});
+  }
+
+  // ─── status ───────────────────────────────────────────────────────────────
+
+  get status(): DbStatus {
+    const w = this.#workerStatus;
+    return {
+      ready: w !== undefined,
+      driver: w?.driver ?? null,
+      persistent: w?.driver.persistent ?? false,
+      storagePersisted: this.#storagePersisted,
+      sync: w?.sync ?? null,
+      pendingWrites: this.#pending.size,
+      role: w?.role ?? null,
+      lastStorageError: w?.lastStorageError ?? null,
+      error: this.#openError,
+    };
+  }
+
+  /** Sync status, as the engine's `db.syncStatus`. */
+  get syncStatus(): SyncStatus {
+    return this.#workerStatus?.sync ?? { state: 'offline', pendingBatches: 0 };
+  }
+
+  /** Called with the status whenever it changes (driver known, sync state, pending writes, role). */
+  onStatus(listener: (s: DbStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  #emitStatus(): void {
+    if (this.#statusListeners.size === 0) return;
+    const s = this.status;
+    for (const l of this.#statusListeners) l(s);
+  }
+
+  /** Told about writes that failed while nobody waited for them. */
+  onError(listener: (e: unknown) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Told whenever the server rejects a batch (undone locally by then). */
+  onRejected(listener: (e: JazzError, batchId: string | undefined) => void): () => void {
+    this.#rejectedListeners.add(listener);
+    return () => this.#rejectedListeners.delete(listener);
+  }
+
+  #rejected(key: string | undefined, w: WireError): void {
+    const e = fromWireError(w) as JazzError;
+    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${e.message}`);
+    for (const l of this.#rejectedListeners) l(e, key);
+  }
+
+  setAuth(auth: Credentials): void {
+    void this.#call((api) => api.setAuth(auth));
+  }
+
+  // ─── writes ───────────────────────────────────────────────────────────────
+
+  #call<T>(fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new JazzError('CLOSED', 'the database is closed; open it again with createDb'));
+    return this.#api.then(fn);
+  }
+
+  #send(ops: WriteOp[]): { key: string; wait: (opts?: WaitOptions) => Promise<void> } {
+    const key = this.#ids.next();
+    const local = this.#call((api) => api.write(key, ops));
+    const pending: PendingWrite = { local, observed: false };
+    this.#pending.add(pending);
+    if (this.#pending.size === 1) this.#emitStatus();
+    local.then(
+      () => {
+        this.#pending.delete(pending);
+        if (this.#pending.size === 0) this.#emitStatus();
+      },
+      (e: unknown) => {
+        this.#pending.delete(pending);
+        this.#emitStatus();
+        // Let a `wait` that is about to be called (same tick) claim the error first.
+        queueMicrotask(() => {
+          if (pending.observed) return;
+          if (this.#errorListeners.size === 0) console.warn('jazz-elements: a write failed and nobody waited for it', e);
+          for (const l of this.#errorListeners) l(e);
+        });
+      },
+    );
+    const wait = (opts?: WaitOptions): Promise<void> => {
+      pending.observed = true;
+      const tier = opts?.tier ?? 'local';
+      if (tier === 'local') return local;
+      return local.then(() => this.#call((api) => api.wait(key, tier)));
+    };
+    return { key, wait };
+  }
+
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): WriteHandle {
+    const id = this.#ids.next();
+    const { key, wait } = this.#send([{ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> }]);
+    return { id, batchId: key, wait };
+  }
+
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle {
+    const { key, wait } = this.#send([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]);
+    return { id, batchId: key, wait };
+  }
+
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle {
+    const { key, wait } = this.#send([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]);
+    return { id: opts.id, batchId: key, wait };
+  }
+
+  delete(table: TableRef, id: string): WriteHandle {
+    const { key, wait } = this.#send([{ kind: 'delete', table: tableName(table), id }]);
+    return { id, batchId: key, wait };
+  }
+
+  restore(table: TableRef, id: string): WriteHandle {
+    const { key, wait } = this.#send([{ kind: 'restore', table: tableName(table), id }]);
+    return { id, batchId: key, wait };
+  }
+
+  /** Writes applied together with one fate: all of them or none. */
+  batch(fn: (b: BatchWriter) => void): BatchHandle {
+    const writer = new BatchWriter(this.#ids);
+    fn(writer);
+    const { key, wait } = this.#send(writer.ops);
+    return { batchId: key, ids: writer.ops.map((o) => o.id!), wait };
+  }
+
+  /**
+   * A globally consistent transaction, decided by the server (see the engine's `db.transaction`).
+   * `fn` runs on the page; its reads go to the worker, which records them.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    const api = await this.#call(async (a) => a);
+    const id = await api.txBegin();
+    const tx = new Transaction(this.#ids, api, id);
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (e) {
+      await api.txAbort(id);
+      throw e;
+    }
+    await api.txCommit(id, this.#ids.next(), tx.ops);
+    return result;
+  }
+
+  // ─── reads ────────────────────────────────────────────────────────────────
+
+  async all<Q extends QueryRef>(query: Q, opts: { tier?: Tier } = {}): Promise<OutRowOf<Q>[]> {
+    const rows = await this.#call((api) => api.all(astOf(query), opts.tier));
+    return rows.map((r) => Object.freeze(r)) as OutRowOf<Q>[];
+  }
+
+  async one<Q extends QueryRef>(query: Q, opts: { tier?: Tier } = {}): Promise<OutRowOf<Q> | null> {
+    const rows = await this.#call((api) => api.all({ ...astOf(query), limit: 1 }, opts.tier));
+    return rows[0] ? (Object.freeze(rows[0]) as OutRowOf<Q>) : null;
+  }
+
+  /**
+   * Calls `callback` with the result once it is known and after every change to it, with the whole
+   * result (`all`, in order) and what changed (`delta`). Returns a function that stops it.
+   */
+  subscribeAll<Q extends QueryRef>(query: Q, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
+    const ast = astOf(query);
+    const cache = new ResultCache(ast);
+    let stopped = false;
+    let id: Promise<number> | undefined;
+    const fail = (e: unknown): void => {
+      stop();
+      if (opts.onError) opts.onError(e);
+      else console.error('jazz-elements: a live query failed and was stopped', e);
+    };
+    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean): void => {
+      if (!first && delta.added.length + delta.removed.length + delta.changed.length === 0) return;
+      try {
+        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'] });
+      } catch (e) {
+        console.error('jazz-elements: a subscription callback threw', e);
+      }
+    };
+    let first = true;
+    const sink = (m: SubscriptionMessage): void => {
+      if (stopped) return;
+      switch (m.kind) {
+        case 'reset':
+          deliver(cache.reset(m.rows), first);
+          first = false;
+          return;
+        case 'delta': {
+          const d = cache.apply(m.added, m.removed, m.changed, m.order);
+          if (cache.rows.length !== m.size) {
+            // The cache and the worker disagree (a bug): start over from the worker's result.
+            console.error(`jazz-elements: a live query's cache has ${cache.rows.length} rows, the worker ${m.size}; resubscribing`);
+            resubscribe();
+            return;
+          }
+          deliver(d, false);
+          return;
+        }
+        case 'error':
+          fail(fromWireError(m.error));
+          return;
+      }
+    };
+    const subscribe = (): void => {
+      id = this.#call((api) => api.subscribe(ast, opts.tier, Comlink.proxy(sink)));
+      id.catch((e: unknown) => {
+        if (!stopped) fail(e);
+      });
+    };
+    const resubscribe = (): void => {
+      const old = id;
+      void old?.then((n) => this.#remote.unsubscribe(n)).catch(() => {});
+      subscribe();
+    };
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      this.#subs.delete(stop);
+      if (!this.#closed) void id?.then((n) => this.#remote.unsubscribe(n)).catch(() => {});
+    };
+    this.#subs.add(stop);
+    subscribe();
+    return stop;
+  }
+
+  /** Stops every subscription, makes everything durable, and ends the worker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const stop of [...this.#subs]) stop();
+    this.#closed = true;
+    try {
+      const api = await this.#api.catch(() => undefined);
+      await api?.close();
+    } finally {
+      this.#remote[Comlink.releaseProxy]();
+      this.#worker.terminate();
+    }
+  }
+}
+
+/** Opens a database in the browser: a dedicated worker owns the engine and the storage. */
+export function createDb<A extends { readonly $schema: AppSchema }>(opts: BrowserCreateDbOptions<A>): BrowserDb<A> {
+  return new BrowserDb(opts);
+}
+
+function tableName(t: TableRef): string {
+  if (typeof t === 'string') return t;
+  if (t && typeof t === 'object' && typeof (t as { table?: unknown }).table === 'string') return t.table;
+  throw new JazzError('UNKNOWN_TABLE', 'the first argument must be a table of the app, like app.todos');
+}
+
+function astOf(q: QueryRef): QueryAst {
+  if (q && typeof q === 'object' && 'ast' in q && q.ast && typeof q.ast === 'object') return q.ast;
+  if (q && typeof q === 'object' && typeof (q as QueryAst).table === 'string') return q as QueryAst;
+  throw new JazzError('QUERY_INVALID', 'expected a query (like app.todos.where(...)) or a query AST');
+}

@@ -1,0 +1,29 @@
+/**
+ * The browser entry (`dist/jazz.js`): the page's `createDb`, which runs the engine in a dedicated
+ * worker (`dist/jazz-worker.js`), and the schema builder. Everything here runs on the page.
+ *
+ *   import { createDb, s } from './jazz.js';
+ *   const app = s.fromJSON({ tables: { todos: { title: 'string', done: { type: 'boolean', default: false } } } });
+ *   const db = createDb({ app, driver: { type: 'opfs', dbName: 'todos' } });
+ */
+export { createDb, BrowserDb, BatchWriter, Transaction } from './client.ts';
+export type {
+  BrowserCreateDbOptions,
+  BrowserDriverConfig,
+  DbStatus,
+  WriteHandle,
+  BatchHandle,
+  WaitOptions,
+  SubscriptionUpdate,
+  SubscribeOptions,
+} from './client.ts';
+export type { DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError } from '../protocol.ts';
+export { s, appFromSchema } from '../../src/schema/builder.ts';
+export type { App, DynamicApp, RowOf, InsertOf, JsonValue } from '../../src/schema/builder.ts';
+export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from '../../src/schema/schema.ts';
+export { QueryBuilder } from '../../src/query/builder.ts';
+export type { WhereInput, IncludeInput } from '../../src/query/builder.ts';
+export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp } from '../../src/query/ast.ts';
+export { parseWhere, formatWhere } from '../../src/query/where-parser.ts';
+export { JazzError, QueryParseError } from '../../src/util/errors.ts';
+export type { ErrorCode } from '../../src/util/errors.ts';

@@ -283,8 +283,10 @@ export class Engine {
    * Applies a batch of local writes atomically: every op is checked first, and if one fails
    * nothing is written. Returns at once with the ids; `durable` resolves at tier `local`.
    */
-  write(ops: readonly WriteOp[]): WriteResult {
-    const { batchId, ids, versions } = this.planWrite(ops);
+  write(ops: readonly WriteOp[], batchId?: string): WriteResult {
+    const planned = this.planWrite(ops, batchId);
+    const { ids, versions } = planned;
+    batchId = planned.batchId;
     return this.#applyLocal(batchId, ids, versions);
   }
 
@@ -292,9 +294,13 @@ export class Engine {
    * Turns writes into row versions without applying them (checks included). `write` applies them
    * at once; a transaction sends them to the authority first.
    */
-  planWrite(ops: readonly WriteOp[]): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
+  planWrite(ops: readonly WriteOp[], givenBatchId?: string): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
-    const batchId = this.#ids.next();
+    // A batch id made elsewhere (the page, for a worker) must be a fresh UUID; it names the batch's fate.
+    if (givenBatchId !== undefined && (!isUuid(givenBatchId) || this.batchRecord(givenBatchId))) {
+      throw new JazzError('TYPE_MISMATCH', `batch id "${String(givenBatchId)}" is not a new UUID`);
+    }
+    const batchId = givenBatchId ?? this.#ids.next();
     const overlay = new Map<string, { deleted: boolean; values: Record<string, unknown>; heads: string[] } | null>();
     const planned: { t: TableRuntime; v: RowVersion }[] = [];
     const ids: string[] = [];

@@ -3,11 +3,13 @@
  *
  *   dist/jazz.js          the page side: createDb (worker/page/client.ts), the schema builder, errors
  *   dist/jazz-worker.js   the database's module worker (worker/worker.ts): engine, stores, sync
+ *   dist/jazz-broker.js   the tab broker, a SharedWorker (worker/broker.ts) that connects the
+ *                         tabs of one database to their leader
  *
- * Two builds, one per file (`vite build` then `vite build --mode worker`), so each file is one
+ * Three builds, one per file (`vite build`, then `--mode worker` and `--mode broker`), so each file is one
  * self-contained ES module with no shared chunk: the page never loads the engine, and the worker
  * file is found relative to jazz.js (`new URL('./jazz-worker.js', import.meta.url)`, see
- * worker/page/worker-url.dist.ts, put in place of worker-url.ts here). `JAZZ_DIST` overrides the
+ * worker/page/worker-url.dist.ts, put in place of worker-url.ts here; the broker likewise). `JAZZ_DIST` overrides the
  * output folder (the build spec writes to .tmp/).
  *
  * The browser tests' dev server has its own config (e2e/vite.config.ts); Vitest has vitest.config.ts.
@@ -18,7 +20,8 @@ import { defineConfig } from 'vite';
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig(({ mode }) => {
-  const worker = mode === 'worker';
+  const worker = mode === 'worker' || mode === 'broker';
+  const file = mode === 'worker' ? 'jazz-worker.js' : mode === 'broker' ? 'jazz-broker.js' : 'jazz.js';
   return {
     root: here('.'),
     publicDir: false,
@@ -29,7 +32,7 @@ export default defineConfig(({ mode }) => {
     },
     build: {
       outDir: process.env['JAZZ_DIST'] ?? here('./dist'),
-      // The page build runs first and clears the folder; the worker build adds its file.
+      // The page build runs first and clears the folder; the worker builds add their files.
       emptyOutDir: !worker,
       target: 'es2022',
       minify: 'oxc',
@@ -39,9 +42,9 @@ export default defineConfig(({ mode }) => {
       sourcemap: true,
       reportCompressedSize: false,
       lib: {
-        entry: worker ? here('./worker/worker.ts') : here('./worker/page/index.ts'),
+        entry: mode === 'worker' ? here('./worker/worker.ts') : mode === 'broker' ? here('./worker/broker.ts') : here('./elements/jazz.ts'),
         formats: ['es'],
-        fileName: () => (worker ? 'jazz-worker.js' : 'jazz.js'),
+        fileName: () => file,
       },
     },
   };

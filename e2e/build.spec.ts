@@ -1,6 +1,6 @@
 /**
- * The library build as a page without a bundler uses it: `npm run build`'s two Vite builds write
- * jazz.js and jazz-worker.js to a folder under .tmp/, a plain static server (node:http, not Vite)
+ * The library build as a page without a bundler uses it: `npm run build`'s three Vite builds write
+ * jazz.js, jazz-worker.js and jazz-broker.js to a folder under .tmp/, a plain static server (node:http, not Vite)
  * serves that folder, and a bare HTML page imports `./jazz.js`, writes, reads and subscribes.
  */
 import { execFileSync } from 'node:child_process';
@@ -47,6 +47,7 @@ test.beforeAll(async () => {
   const env = { ...process.env, JAZZ_DIST: dir };
   execFileSync('npx', ['vite', 'build'], { env, stdio: 'pipe' });
   execFileSync('npx', ['vite', 'build', '--mode', 'worker'], { env, stdio: 'pipe' });
+  execFileSync('npx', ['vite', 'build', '--mode', 'broker'], { env, stdio: 'pipe' });
   writeFileSync(join(dir, 'index.html'), PAGE);
   server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -84,9 +85,10 @@ test('dist/jazz.js works from a bare page on a plain static server', async ({ pa
   });
   const live = (result as { live: string[][] }).live;
   expect(live.at(-1)).toEqual(['a']);
-  // The page loaded the two files and nothing else of ours.
-  expect(new Set(served.filter((p) => p.endsWith('.js')))).toEqual(new Set(['/jazz.js', '/jazz-worker.js']));
-  const sizes = ['jazz.js', 'jazz-worker.js'].map((f) => {
+  expect((result as { status: { role: string } }).status.role).toBe('leader');
+  // The page loaded the three files (the broker is a SharedWorker) and nothing else of ours.
+  expect(new Set(served.filter((p) => p.endsWith('.js')))).toEqual(new Set(['/jazz.js', '/jazz-worker.js', '/jazz-broker.js']));
+  const sizes = ['jazz.js', 'jazz-worker.js', 'jazz-broker.js'].map((f) => {
     const raw = readFileSync(join(dir, f));
     return `${f}: ${statSync(join(dir, f)).size} B, ${gzipSync(raw, { level: 9 }).length} B gzipped`;
   });

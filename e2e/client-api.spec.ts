@@ -195,24 +195,27 @@ test('transactions without a server fail with NO_SERVER; close ends the worker',
   expect(r).toEqual({ tx: 'NO_SERVER', closed: 'CLOSED' });
 });
 
-test('a second tab on the same opfs database gets STORAGE_LOCKED, never a second writer', async ({ context }) => {
-  // Until leader election (worker/README.md, "Not done yet"): the OPFS handles are exclusive.
-  const dbName = `locked-${Date.now()}`;
+test('a second tab on the same opfs database follows the first: one writer, shared data', async ({ context }) => {
+  // Leader election (worker/election.ts): the first tab's worker holds the files; the second's
+  // forwards its calls. Takeovers are e2e/client-tabs.spec.ts.
+  const dbName = `follower-${Date.now()}`;
   const first = await context.newPage();
   await openClient(first, { dbName });
   const second = await context.newPage();
-  await second.goto('/e2e/client.html');
-  await second.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  const r = await second.evaluate(async (dbName) => {
-    const { createDb, s } = window.jazz;
-    const db = createDb({ app: s.fromJSON({ tables: { todos: { title: 'string' } } }), driver: { type: 'opfs', dbName } });
+  await openClient(second, { dbName });
+  const r = await second.evaluate(async () => {
+    const { app, db } = window.t;
+    const h = db.insert(app.todos, { title: 'from the follower' });
+    await h.wait({ tier: 'local' });
+    let missing: unknown;
     try {
-      await db.ready;
-      return 'opened';
+      await db.update(app.todos, '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a', { done: true }).wait();
     } catch (e) {
-      await new Promise((res) => setTimeout(res, 0));
-      return { code: (e as { code?: string }).code, status: db.status.error?.code };
+      missing = (e as { code?: string }).code;
     }
-  }, dbName);
-  expect(r).toEqual({ code: 'STORAGE_LOCKED', status: 'STORAGE_LOCKED' });
+    return { role: db.status.role, driver: db.status.driver, rows: (await db.all(app.todos)).map((x: any) => x.title), missing };
+  });
+  expect(r).toEqual({ role: 'follower', driver: { requested: 'opfs', used: 'opfs', persistent: true }, rows: ['from the follower'], missing: 'ROW_NOT_FOUND' });
+  const seen = await first.evaluate(async () => ({ role: window.t.db.status.role, rows: (await window.t.db.all(window.t.app.todos)).map((x: any) => x.title) }));
+  expect(seen).toEqual({ role: 'leader', rows: ['from the follower'] });
 });

@@ -1,38 +1,36 @@
 /**
- * The engine's owner in the worker: one database, its store, its sync client, and the `WorkerApi`
- * the page calls through Comlink (protocol.ts).
+ * What a page's database worker exposes through Comlink (`WorkerApi`, protocol.ts): the page's
+ * calls, routed to where the database is. On a leader that is this worker's own `LocalDb`; on a
+ * follower it is the leader's, reached through a `RemoteLeader`. The election (election.ts) says
+ * which, and can change it at any time: the leader's tab closes and this worker takes over, or
+ * another tab does.
  *
- * - Calls run in arrival order: every method first awaits the current database (`#current`), a
- *   promise that is already resolved except while the database is opening or reopening, and
- *   continuations of one promise run in the order they were registered.
- * - Writes carry their row ids and a batch key from the page; the engine is asked to trust the
- *   ids of inserts (`fresh: true`), so an insert costs no lookup. The batch key is the page's name
- *   for the batch; the engine names it itself, and this host maps one to the other (in memory, for
- *   the waits and rejections that follow).
- * - A storage failure in the commit path (quota, I/O) stops the store by design (the store keeps
- *   nothing it cannot vouch for). The host then reopens the database from disk, which recovers
- *   exactly what was durable, resubscribes every live query (their sinks get a `reset`) and reports
- *   the error in its status; the writer's promise rejects with the typed error. So a quota error
- *   reaches the page and leaves the database usable.
+ * - **Nothing is lost in a change.** Every call the page made that has no answer yet stays in
+ *   `#inflight`, in the page's order. When a new backend is attached, all of them are sent to it
+ *   again, in that order, before anything newer. Writes are idempotent (`LocalDb.write`: the batch
+ *   key is the engine's batch id), reads simply run again; the first answer wins.
+ * - **Live queries carry on.** Each of the page's subscriptions is subscribed again on the new
+ *   backend; its first message is a `reset`, which the page's cache diffs against what it shows,
+ *   so a callback sees only what really changed. Messages from the old backend are ignored.
+ * - **Transactions do not move.** A transaction lives in one leader's engine; one that is open when
+ *   the leader changes fails with `TRANSACTION_CONFLICT` (run it again).
+ * - `memory` databases have no leader: each tab has its own, and nothing is shared.
  */
-import { createDb, type BatchHandle, type Db, type Transaction } from '../src/db.ts';
-import { QueryBuilder } from '../src/query/builder.ts';
-import { checkQuery } from '../src/query/validate.ts';
-import type { AppSchema } from '../src/schema/schema.ts';
-import type { KvStore } from '../src/store/types.ts';
 import { JazzError } from '../src/util/errors.ts';
-import { openStore } from './open-store.ts';
-import { wsConnector } from './ws-connector.ts';
-import { toWireError } from './wire-errors.ts';
+import { Election } from './election.ts';
+import { LeaderServer } from './leader-server.ts';
+import type { Link } from './link.ts';
+import { LocalDb } from './local-db.ts';
+import { RemoteLeader } from './remote-leader.ts';
 import {
   PROTOCOL_VERSION,
-  pageCanOrder,
   type Credentials,
-  type DriverStatus,
   type OpenConfig,
+  type PeerCall,
   type QueryAst,
   type RejectionSink,
   type StatusSink,
+  type SubscriptionMessage,
   type SubscriptionSink,
   type Tier,
   type WireError,
@@ -41,203 +39,265 @@ import {
   type WorkerStatus,
   type WriteOp,
 } from './protocol.ts';
+import { toWireError } from './wire-errors.ts';
 
-type AnyDb = Db<{ readonly $schema: AppSchema }>;
+/** Where calls go: this worker's engine (leader) or the leader's (follower). */
+interface Backend {
+  readonly role: 'leader' | 'follower';
+  call(call: PeerCall): Promise<unknown>;
+  subscribe(sub: number, ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<unknown>;
+  unsubscribe(sub: number): void;
+  /** Leader: stops serving and closes the storage (files closed when it resolves). */
+  close(): Promise<void>;
+}
 
-interface Sub {
+interface Inflight {
+  readonly call: PeerCall;
+  /** False for transaction calls: they fail when the backend changes under them. */
+  readonly movable: boolean;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  /** The backend generation it was last sent to (0: not sent). */
+  sentTo: number;
+}
+
+interface HostSub {
   readonly ast: QueryAst;
   readonly tier: Tier | undefined;
   readonly sink: SubscriptionSink;
-  stop: (() => void) | undefined;
+  /** Only messages from this backend generation reach the page. */
+  generation: number;
+  /** Settles with the first backend's answer (an invalid query rejects the page's `subscribe`). */
+  readonly first: { resolve: () => void; reject: (e: unknown) => void; settled: boolean };
 }
 
-interface Tx {
-  readonly tx: Transaction;
-  commit(ops: readonly WriteOp[]): void;
-  abort(): void;
-  readonly done: Promise<void>;
-}
-
-/** How many batch keys are remembered for `wait` and rejections (the oldest are forgotten). */
-const MAX_BATCH_KEYS = 50_000;
+/** How many of this page's batch keys are remembered to route the server's rejections to it. */
+const MAX_WRITTEN = 50_000;
 
 export class DbHost implements WorkerApi {
   #config: OpenConfig | undefined;
-  #current: Promise<AnyDb> | undefined;
-  #db: AnyDb | undefined;
-  #driver: DriverStatus | undefined;
-  #role: 'leader' | 'follower' = 'leader';
-  #lastStorageError: WireError | undefined;
-  #recovering = false;
-  #closed = false;
-  readonly #subs = new Map<number, Sub>();
+  #election: Election | undefined;
+  #backend: Backend | undefined;
+  #generation = 0;
+  readonly #inflight: Inflight[] = [];
+  readonly #subs = new Map<number, HostSub>();
   #nextSub = 1;
-  readonly #txs = new Map<number, Tx>();
-  #nextTx = 1;
-  /** page batch key → the engine's handle (for waits), engine batch id → page key (for rejections). */
-  readonly #keys = new Map<string, BatchHandle>();
-  readonly #batchIds = new Map<string, string>();
+  /** The transactions' backend generation (a transaction dies with its backend). */
+  readonly #txs = new Map<number, number>();
   readonly #statusSinks = new Set<StatusSink>();
   readonly #rejectionSinks = new Set<RejectionSink>();
-  #stopSyncStatus: (() => void) | undefined;
+  readonly #written = new Set<string>();
+  #status: WorkerStatus | undefined;
+  #auth: Credentials | undefined;
+  #opened: { resolve: (s: WorkerStatus) => void; reject: (e: unknown) => void; settled: boolean } | undefined;
+  #closed = false;
 
   async open(config: OpenConfig): Promise<WorkerStatus> {
     if (config.protocol !== PROTOCOL_VERSION) {
       throw new JazzError('QUERY_INVALID', `the page script speaks protocol ${config.protocol} and the worker file ${PROTOCOL_VERSION}: serve jazz.js and jazz-worker.js from the same build`);
     }
-    if (this.#current) throw new JazzError('QUERY_INVALID', 'this worker has already opened a database; start one worker per database');
+    if (this.#config) throw new JazzError('QUERY_INVALID', 'this worker has already opened a database; start one worker per database');
     this.#config = config;
-    this.#current = this.#openDb(config);
-    await this.#current;
-    return this.status();
+    this.#auth = config.auth;
+    const opened = new Promise<WorkerStatus>((resolve, reject) => (this.#opened = { resolve, reject, settled: false }));
+    if (config.driver === 'memory' || typeof navigator === 'undefined' || !navigator.locks) {
+      // Nothing to share (memory), or no Web Locks to elect with: this tab's own database.
+      this.#attach(this.#lead().backend);
+    } else {
+      this.#elect();
+    }
+    return opened;
   }
 
-  async #openDb(config: OpenConfig, driver: DriverStatus['requested'] = config.driver): Promise<AnyDb> {
-    const opened = await openStore(driver, config.dbName);
-    // A reopen after a failure keeps the original request (and reason) in the status.
-    this.#driver = this.#driver ? { ...this.#driver, used: opened.driver.used, persistent: opened.driver.persistent } : opened.driver;
-    const db = this.#createDb(config, opened.store);
-    await db.engine.ready;
-    this.#db = db;
-    this.#stopSyncStatus = db.onSyncStatus(() => this.#emitStatus());
-    db.onRejected((e) => {
-      const batchId = String(e.details['batchId'] ?? '');
-      const wire = toWireError(e);
-      for (const s of this.#rejectionSinks) void s(this.#batchIds.get(batchId), wire);
+  // ─── the election's side ──────────────────────────────────────────────────
+
+  #elect(): void {
+    const config = this.#config!;
+    const election = new Election(config.dbName, config.broker, {
+      lead: () => {
+        const { backend, server } = this.#lead();
+        this.#attach(backend);
+        return server;
+      },
+      follow: (leader, link) => this.#follow(leader, link),
+      leaderGone: () => this.#detach(),
     });
-    return db;
+    this.#election = election;
+    election.start().catch((e: unknown) => this.#openFailed(e));
   }
 
-  #createDb(config: OpenConfig, store: KvStore): AnyDb {
-    return createDb({
-      app: { $schema: config.schema },
-      store,
-      ...(config.server !== undefined ? { server: config.server, connect: wsConnector } : {}),
-      ...(config.appId !== undefined ? { appId: config.appId } : {}),
-      ...(config.auth ? { auth: config.auth } : {}),
-      ...(config.backoff ? { backoff: config.backoff } : {}),
-    });
+  /** Opens this worker's own database (it is the leader now) and serves followers from it. */
+  #lead(): { backend: Backend; server: LeaderServer } {
+    const config = this.#config!;
+    const db = new LocalDb();
+    const server = new LeaderServer(db);
+    const subs = new Map<number, Promise<number>>();
+    let stopped = false;
+    const backend: Backend = {
+      role: 'leader',
+      call: (call) => runLocal(db, call),
+      subscribe: (sub, ast, tier, sink) => {
+        const id = db.subscribe(ast, tier, sink);
+        subs.set(sub, id);
+        return id;
+      },
+      unsubscribe: (sub) => {
+        void subs.get(sub)?.then((n) => db.unsubscribe(n)).catch(() => {});
+        subs.delete(sub);
+      },
+      close: async () => {
+        if (stopped) return;
+        stopped = true;
+        server.stop();
+        await db.close();
+      },
+    };
+    void db.onStatus((s) => this.#setStatus(backend, s));
+    void db.onRejected((key, e) => this.#rejected(key, e));
+    const { broker: _broker, ...rest } = config;
+    db.open({ ...rest, ...(this.#auth ? { auth: this.#auth } : {}) }).then(
+      (s) => this.#setStatus(backend, s),
+      (e: unknown) => this.#openFailed(e),
+    );
+    return { backend, server };
   }
 
-  #ready(): Promise<AnyDb> {
+  #follow(leader: string, link: Link): void {
+    const remote = new RemoteLeader(leader, link);
+    const backend: Backend = {
+      role: 'follower',
+      call: (call) => remote.call(call),
+      subscribe: (sub, ast, tier, sink) => remote.subscribe(sub, ast, tier, sink),
+      unsubscribe: (sub) => remote.unsubscribe(sub),
+      close: async () => remote.close(),
+    };
+    remote.onStatus = (s) => this.#setStatus(backend, s);
+    remote.onRejected = (key, e) => this.#rejected(key, e);
+    this.#attach(backend);
+    remote.call({ op: 'status' }).then((s) => this.#setStatus(backend, s as WorkerStatus), () => {});
+  }
+
+  /** Makes `backend` the one calls go to, and sends it everything still unanswered. */
+  #attach(backend: Backend): void {
+    const old = this.#backend;
+    this.#backend = backend;
+    const generation = ++this.#generation;
+    if (old) void old.close().catch(() => {});
+    for (const f of [...this.#inflight]) this.#dispatch(f, backend, generation);
+    for (const [id, sub] of this.#subs) this.#subscribeOn(backend, generation, id, sub);
+  }
+
+  /** No leader for now (it retired); calls wait for the next one. */
+  #detach(): void {
+    const old = this.#backend;
+    this.#backend = undefined;
+    this.#generation++;
+    if (old) void old.close().catch(() => {});
+  }
+
+  #setStatus(backend: Backend, s: WorkerStatus): void {
+    if (backend !== this.#backend) return;
+    this.#status = { ...s, role: backend.role };
+    if (this.#opened && !this.#opened.settled) {
+      this.#opened.settled = true;
+      this.#opened.resolve(this.#status);
+    }
+    for (const sink of this.#statusSinks) void sink(this.#status);
+  }
+
+  #openFailed(e: unknown): void {
+    if (this.#opened && !this.#opened.settled) {
+      this.#opened.settled = true;
+      this.#opened.reject(e);
+    }
+  }
+
+  #rejected(key: string | undefined, e: WireError): void {
+    if (key !== undefined && !this.#written.has(key)) return; // another tab's batch
+    for (const s of this.#rejectionSinks) void s(key, e);
+  }
+
+  // ─── calls ────────────────────────────────────────────────────────────────
+
+  #call(call: PeerCall, movable = true): Promise<unknown> {
     if (this.#closed) return Promise.reject(new JazzError('CLOSED', 'the database is closed; open it again with createDb'));
-    if (!this.#current) return Promise.reject(new JazzError('CLOSED', 'the database is not open yet; call open first'));
-    return this.#current;
+    if (!this.#config) return Promise.reject(new JazzError('CLOSED', 'the database is not open yet; call open first'));
+    return new Promise((resolve, reject) => {
+      const f: Inflight = { call, movable, resolve, reject, sentTo: 0 };
+      this.#inflight.push(f);
+      if (this.#backend) this.#dispatch(f, this.#backend, this.#generation);
+    });
   }
 
-  /** A storage failure stopped the store: reopen from disk and carry on (see the top of the file). */
-  #storageFailed(e: unknown): void {
-    if (!(e instanceof JazzError) || (e.code !== 'STORAGE_QUOTA' && e.code !== 'STORAGE_IO')) return;
-    if (this.#recovering || this.#closed || !this.#config) return;
-    this.#recovering = true;
-    this.#lastStorageError = toWireError(e);
-    const config = this.#config;
-    const old = this.#db;
-    this.#current = (async () => {
-      for (const s of this.#subs.values()) {
-        s.stop?.();
-        s.stop = undefined;
-      }
-      this.#stopSyncStatus?.();
-      try {
-        await old?.close();
-      } catch {
-        // The store had stopped; closing releases its files, which is all we need.
-      }
-      const db = await this.#openDb(config, this.#driver?.used ?? config.driver);
-      for (const s of this.#subs.values()) this.#start(db, s);
-      this.#recovering = false;
-      this.#emitStatus();
-      return db;
-    })();
-    this.#current.catch(() => {
-      this.#recovering = false;
-    });
+  #dispatch(f: Inflight, backend: Backend, generation: number): void {
+    if (f.sentTo !== 0 && !f.movable) {
+      this.#settle(f);
+      f.reject(new JazzError('TRANSACTION_CONFLICT', 'the tab that ran this transaction closed before it ended; run the transaction again'));
+      return;
+    }
+    f.sentTo = generation;
+    backend.call(f.call).then(
+      (v) => {
+        if (this.#settle(f)) f.resolve(v);
+      },
+      (e: unknown) => {
+        if (this.#settle(f)) f.reject(e);
+      },
+    );
+  }
+
+  /** Removes `f` from the unanswered calls; false if it was answered already. */
+  #settle(f: Inflight): boolean {
+    const i = this.#inflight.indexOf(f);
+    if (i < 0) return false;
+    this.#inflight.splice(i, 1);
+    return true;
   }
 
   async write(key: string, ops: readonly WriteOp[]): Promise<void> {
-    const db = await this.#ready();
-    let handle;
-    try {
-      handle = db.batch((b) => {
-        b.ops.push(...ops);
-      });
-    } catch (e) {
-      this.#storageFailed(e);
-      throw e;
-    }
-    this.#remember(key, handle);
-    try {
-      await handle.wait({ tier: 'local' });
-    } catch (e) {
-      this.#storageFailed(e);
-      throw e;
-    }
-  }
-
-  #remember(key: string, handle: BatchHandle): void {
-    this.#keys.set(key, handle);
-    this.#batchIds.set(handle.batchId, key);
-    if (this.#keys.size > MAX_BATCH_KEYS) {
-      const [oldKey, old] = this.#keys.entries().next().value!;
-      this.#keys.delete(oldKey);
-      this.#batchIds.delete(old.batchId);
-    }
+    this.#written.add(key);
+    if (this.#written.size > MAX_WRITTEN) this.#written.delete(this.#written.values().next().value!);
+    await this.#call({ op: 'write', key, ops });
   }
 
   async wait(key: string, tier: Tier): Promise<void> {
-    const db = await this.#ready();
-    if (tier === 'local') {
-      // Commits are durable in order: once the store has flushed, every earlier batch is.
-      await db.engine.store.flush();
-      return;
-    }
-    const handle = this.#keys.get(key);
-    if (!handle) throw new JazzError('QUERY_INVALID', `no batch ${key} was written through this worker (or it is too old to wait for)`);
-    await handle.wait({ tier });
+    await this.#call({ op: 'wait', key, tier });
   }
 
   async all(ast: QueryAst, tier?: Tier): Promise<WireRow[]> {
-    const db = await this.#ready();
-    return (await db.all(builder(db, ast), tier ? { tier } : {})) as WireRow[];
+    return (await this.#call({ op: 'all', ast, tier })) as WireRow[];
   }
 
   async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<number> {
-    const db = await this.#ready();
-    checkQuery(db.app.$schema, ast);
+    if (this.#closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
     const id = this.#nextSub++;
-    const sub: Sub = { ast, tier, sink, stop: undefined };
+    let first!: HostSub['first'];
+    const answered = new Promise<void>((resolve, reject) => (first = { resolve, reject, settled: false }));
+    const sub: HostSub = { ast, tier, sink, generation: 0, first };
     this.#subs.set(id, sub);
-    this.#start(db, sub);
+    if (this.#backend) this.#subscribeOn(this.#backend, this.#generation, id, sub);
+    await answered;
     return id;
   }
 
-  #start(db: AnyDb, sub: Sub): void {
-    let first = true;
-    const sendOrder = !pageCanOrder(sub.ast);
-    sub.stop = db.subscribeAll(
-      sub.ast,
-      ({ all, delta }) => {
-        if (first) {
-          first = false;
-          void sub.sink({ kind: 'reset', rows: all as WireRow[] });
-          return;
-        }
-        void sub.sink({
-          kind: 'delta',
-          added: delta.added as WireRow[],
-          removed: delta.removed.map((r) => (r as WireRow).id),
-          changed: delta.changed as WireRow[],
-          size: all.length,
-          ...(sendOrder ? { order: all.map((r) => (r as WireRow).id) } : {}),
-        });
+  #subscribeOn(backend: Backend, generation: number, id: number, sub: HostSub): void {
+    sub.generation = generation;
+    const sink = (m: SubscriptionMessage): void => {
+      if (sub.generation === generation && this.#subs.get(id) === sub) void sub.sink(m);
+    };
+    backend.subscribe(id, sub.ast, sub.tier, sink).then(
+      () => {
+        if (sub.first.settled) return;
+        sub.first.settled = true;
+        sub.first.resolve();
       },
-      {
-        ...(sub.tier ? { tier: sub.tier } : {}),
-        onError: (e) => {
-          sub.stop = undefined;
-          void sub.sink({ kind: 'error', error: toWireError(e) });
-        },
+      (e: unknown) => {
+        if (sub.generation !== generation) return; // a lost backend's answer
+        this.#subs.delete(id);
+        if (!sub.first.settled) {
+          sub.first.settled = true;
+          sub.first.reject(e);
+        } else void sub.sink({ kind: 'error', error: toWireError(e) });
       },
     );
   }
@@ -245,78 +305,43 @@ export class DbHost implements WorkerApi {
   async unsubscribe(id: number): Promise<void> {
     const sub = this.#subs.get(id);
     this.#subs.delete(id);
-    sub?.stop?.();
+    if (sub && this.#backend) this.#backend.unsubscribe(id);
   }
 
   async txBegin(): Promise<number> {
-    const db = await this.#ready();
-    const id = this.#nextTx++;
-    return new Promise<number>((resolveBegin, rejectBegin) => {
-      let commit!: (ops: readonly WriteOp[]) => void;
-      let abort!: () => void;
-      const decided = new Promise<readonly WriteOp[]>((resolve, reject) => {
-        commit = resolve;
-        abort = () => reject(new JazzError('QUERY_INVALID', 'the transaction was abandoned (its function threw)'));
-      });
-      decided.catch(() => {});
-      const done = db.transaction(async (tx) => {
-        this.#txs.set(id, { tx, commit, abort, done });
-        resolveBegin(id);
-        const ops = await decided;
-        tx.ops.push(...ops);
-      });
-      done.then(
-        () => this.#txs.delete(id),
-        (e: unknown) => {
-          this.#txs.delete(id);
-          rejectBegin(e); // no effect once begun
-        },
-      );
-    });
-  }
-
-  #tx(id: number): Tx {
-    const tx = this.#txs.get(id);
-    if (!tx) throw new JazzError('CLOSED', `transaction ${id} is over`);
+    const generation = this.#generation;
+    const tx = (await this.#call({ op: 'txBegin' }, false)) as number;
+    this.#txs.set(tx, generation);
     return tx;
   }
 
-  async txRead(id: number, ast: QueryAst): Promise<WireRow[]> {
-    const db = await this.#ready();
-    return (await this.#tx(id).tx.all(builder(db, ast))) as WireRow[];
+  #txAlive(tx: number): void {
+    if (this.#txs.get(tx) !== this.#generation) {
+      this.#txs.delete(tx);
+      throw new JazzError('TRANSACTION_CONFLICT', 'the tab that ran this transaction closed before it ended; run the transaction again');
+    }
   }
 
-  async txCommit(id: number, key: string, ops: readonly WriteOp[]): Promise<void> {
-    const tx = this.#tx(id);
-    tx.commit(ops);
-    await tx.done;
-    void key;
+  async txRead(tx: number, ast: QueryAst): Promise<WireRow[]> {
+    this.#txAlive(tx);
+    return (await this.#call({ op: 'txRead', tx, ast }, false)) as WireRow[];
   }
 
-  async txAbort(id: number): Promise<void> {
-    const tx = this.#txs.get(id);
-    tx?.abort();
-    await tx?.done.catch(() => {});
+  async txCommit(tx: number, key: string, ops: readonly WriteOp[]): Promise<void> {
+    this.#txAlive(tx);
+    this.#txs.delete(tx);
+    await this.#call({ op: 'txCommit', tx, key, ops }, false);
+  }
+
+  async txAbort(tx: number): Promise<void> {
+    if (this.#txs.get(tx) !== this.#generation) return void this.#txs.delete(tx);
+    this.#txs.delete(tx);
+    await this.#call({ op: 'txAbort', tx }, false);
   }
 
   async status(): Promise<WorkerStatus> {
-    return this.#status();
-  }
-
-  #status(): WorkerStatus {
-    const db = this.#db;
-    return {
-      dbName: this.#config?.dbName ?? '',
-      driver: this.#driver ?? { requested: this.#config?.driver ?? 'memory', used: 'memory', persistent: false },
-      sync: db && this.#config?.server !== undefined ? db.syncStatus : null,
-      role: this.#role,
-      ...(this.#lastStorageError ? { lastStorageError: this.#lastStorageError } : {}),
-    };
-  }
-
-  #emitStatus(): void {
-    const s = this.#status();
-    for (const sink of this.#statusSinks) void sink(s);
+    if (this.#status) return this.#status;
+    return (await this.#call({ op: 'status' })) as WorkerStatus;
   }
 
   async onStatus(sink: StatusSink): Promise<void> {
@@ -328,30 +353,65 @@ export class DbHost implements WorkerApi {
   }
 
   async setAuth(auth: Credentials): Promise<void> {
-    (await this.#ready()).setAuth(auth);
+    this.#auth = auth; // used if this worker takes over
+    await this.#call({ op: 'setAuth', auth });
+  }
+
+  async retire(): Promise<void> {
+    const election = this.#election;
+    if (!election) return;
+    this.#election = undefined;
+    const backend = this.#backend;
+    this.#backend = undefined;
+    this.#generation++;
+    await election.retire(async () => {
+      await backend?.close();
+    });
+  }
+
+  async resume(): Promise<void> {
+    if (this.#closed || this.#election || !this.#config || this.#config.driver === 'memory') return;
+    this.#elect();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    const current = this.#current;
     this.#closed = true;
-    for (const s of this.#subs.values()) s.stop?.();
     this.#subs.clear();
     this.#statusSinks.clear();
     this.#rejectionSinks.clear();
-    if (!current) return;
-    const db = await current.catch(() => undefined);
-    await db?.close();
+    if (this.#election) await this.retire();
+    else {
+      const backend = this.#backend;
+      this.#backend = undefined;
+      await backend?.close();
+    }
   }
 }
 
-/**
- * A query builder around an AST from the page, checked against the schema first: `Db.all` and
- * `Transaction.all` take builders. (`QueryBuilder`'s constructor is private; `forTable` then
- * swapping the AST keeps its prototype and so its `instanceof`.)
- */
-function builder(db: AnyDb, ast: QueryAst): QueryBuilder<any, any> {
-  checkQuery(db.app.$schema, ast);
-  const base = QueryBuilder.forTable(db.app.$schema, ast.table);
-  return Object.assign(Object.create(QueryBuilder.prototype) as QueryBuilder<any, any>, { schema: base.schema, ast });
+/** A call run on the leader's own database. */
+function runLocal(db: LocalDb, call: PeerCall): Promise<unknown> {
+  switch (call.op) {
+    case 'write':
+      return db.write(call.key, call.ops);
+    case 'wait':
+      return db.wait(call.key, call.tier);
+    case 'all':
+      return db.all(call.ast, call.tier);
+    case 'txBegin':
+      return db.txBegin();
+    case 'txRead':
+      return db.txRead(call.tx, call.ast);
+    case 'txCommit':
+      return db.txCommit(call.tx, call.key, call.ops);
+    case 'txAbort':
+      return db.txAbort(call.tx);
+    case 'status':
+      return db.status();
+    case 'setAuth':
+      return db.setAuth(call.auth);
+    case 'subscribe':
+    case 'unsubscribe':
+      return Promise.reject(new Error('subscriptions go through Backend.subscribe'));
+  }
 }

@@ -19,7 +19,7 @@ import type { Credentials } from '../src/sync/protocol.ts';
 import type { WriteOp, Tier } from '../src/engine/engine.ts';
 import type { SyncStatus } from '../src/sync/client.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst };
 
@@ -35,6 +35,12 @@ export interface OpenConfig {
   readonly appId?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * A port to the tab broker (`worker/broker.ts`, a SharedWorker the page connected to and
+   * transferred here). Absent where SharedWorker is missing: followers then reach the leader over
+   * BroadcastChannel.
+   */
+  readonly broker?: MessagePort;
 }
 
 /** Which driver holds the data, and why it is not the one asked for. */
@@ -120,9 +126,76 @@ export interface WorkerApi {
   onStatus(sink: StatusSink): Promise<void>;
   onRejected(sink: RejectionSink): Promise<void>;
   setAuth(auth: Credentials): Promise<void>;
+  /**
+   * The page is going away (`pagehide`): a leader stops serving, makes everything durable,
+   * closes its files and only then releases the leadership; a follower stops being a candidate.
+   * Calls made afterwards wait until `resume`.
+   */
+  retire(): Promise<void>;
+  /** The page came back from the back/forward cache: rejoin the election. */
+  resume(): Promise<void>;
   /** Makes everything durable and releases the storage (and the leadership). */
   close(): Promise<void>;
 }
+
+// ─── between tabs (DESIGN.md §9) ───────────────────────────────────────────────
+//
+// One worker per database holds the Web Lock `jazz:<dbName>` and with it the storage: the leader.
+// The other tabs' workers (followers) forward their page's calls to it over a `Link`: a
+// MessagePort the broker SharedWorker handed out, or addressed messages on a BroadcastChannel.
+
+/** A page call as a follower forwards it to the leader. `sub` is the follower's subscription id. */
+export type PeerCall =
+  | { readonly op: 'write'; readonly key: string; readonly ops: readonly WriteOp[] }
+  | { readonly op: 'wait'; readonly key: string; readonly tier: Tier }
+  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined }
+  | { readonly op: 'subscribe'; readonly sub: number; readonly ast: QueryAst; readonly tier: Tier | undefined }
+  | { readonly op: 'unsubscribe'; readonly sub: number }
+  | { readonly op: 'txBegin' }
+  | { readonly op: 'txRead'; readonly tx: number; readonly ast: QueryAst }
+  | { readonly op: 'txCommit'; readonly tx: number; readonly key: string; readonly ops: readonly WriteOp[] }
+  | { readonly op: 'txAbort'; readonly tx: number }
+  | { readonly op: 'status' }
+  | { readonly op: 'setAuth'; readonly auth: Credentials };
+
+/** Follower → leader. */
+export type PeerRequest = { readonly kind: 'hello' } | { readonly kind: 'call'; readonly id: number; readonly call: PeerCall };
+
+/** Leader → follower. */
+export type PeerEvent =
+  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError }
+  | { readonly kind: 'sub'; readonly sub: number; readonly message: SubscriptionMessage }
+  | { readonly kind: 'status'; readonly status: WorkerStatus }
+  | { readonly kind: 'rejected'; readonly key: string | undefined; readonly error: WireError };
+
+/**
+ * The election's own BroadcastChannel (`jazz-elements:<dbName>`). `since` orders leaders: lock
+ * grants are serialised, so a later leader has a later `since`, and a follower ignores an
+ * announcement older than the leader it follows (a late answer from a tab that has gone).
+ */
+export type ControlMessage =
+  | { readonly kind: 'who-leads' }
+  | { readonly kind: 'leader'; readonly id: string; readonly since: number }
+  | { readonly kind: 'retiring'; readonly id: string };
+
+/** Follower/leader ↔ follower/leader over the BroadcastChannel fallback (`jazz-elements:<dbName>:rpc`). */
+export interface BcEnvelope {
+  readonly to: string;
+  readonly from: string;
+  readonly msg: PeerRequest | PeerEvent;
+}
+
+/** Worker → broker (`worker/broker.ts`). */
+export type BrokerRequest =
+  | { readonly kind: 'register'; readonly db: string; readonly id: string }
+  | { readonly kind: 'unregister'; readonly db: string; readonly id: string }
+  | { readonly kind: 'connect'; readonly db: string; readonly leader: string; readonly from: string };
+
+/** Broker → worker; each carries one end of a new MessageChannel. */
+export type BrokerEvent =
+  | { readonly kind: 'peer'; readonly db: string; readonly from: string; readonly port: MessagePort }
+  | { readonly kind: 'connected'; readonly db: string; readonly leader: string; readonly port: MessagePort };
 
 /**
  * True when the page can order a query's rows itself with `rowComparator`: every orderBy column

@@ -48,3 +48,13 @@ export function failure(e: unknown): WorkerFailure {
   }
   return { type: 'error', name: 'Error', message: String(e) };
 }
+
+/** What `holders.worker.ts` posts on the BroadcastChannel `jazz-e2e-holders` (see there). */
+export interface HolderEvent {
+  readonly worker: string;
+  /** `ended`: posted by the monitor page when the worker's liveness lock was released (it ended). */
+  readonly event: 'open' | 'close' | 'open-refused' | 'ended';
+  readonly t: number;
+  readonly file: string;
+  readonly error?: string;
+}

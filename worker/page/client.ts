@@ -38,7 +38,7 @@ import {
 } from '../protocol.ts';
 import { fromWireError, installWireErrors } from '../wire-errors.ts';
 import { ResultCache } from './result-cache.ts';
-import { defaultWorkerUrl } from './worker-url.ts';
+import { defaultBrokerUrl, defaultWorkerUrl } from './worker-url.ts';
 
 export interface BrowserDriverConfig {
   /** `opfs` (default): durable files in the origin private file system. `idb`: IndexedDB. `memory`: nothing kept. */
@@ -57,6 +57,12 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Where the worker script is (default: `jazz-worker.js` beside `jazz.js`). */
   readonly workerUrl?: string | URL;
+  /**
+   * Where the tab broker's script is (default: `jazz-broker.js` beside `jazz.js`), a SharedWorker
+   * that connects the tabs of one database to their leader. `false`: do without it (the tabs then
+   * talk over BroadcastChannel, as where SharedWorker does not exist).
+   */
+  readonly brokerUrl?: string | URL | false;
 }
 
 export interface WaitOptions {
@@ -99,6 +105,10 @@ export interface DbStatus {
   readonly sync: SyncStatus | null;
   /** Writes sent to the worker and not yet durable at `local`. */
   readonly pendingWrites: number;
+  /**
+   * `leader`: this tab's worker holds the storage (and runs sync); `follower`: it reaches another
+   * tab's leader (and takes over when that tab goes). Null until known.
+   */
   readonly role: 'leader' | 'follower' | null;
   /** The last storage failure the worker recovered from by reopening. */
   readonly lastStorageError: WireError | null;
@@ -207,6 +217,8 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   #storagePersisted: boolean | undefined;
   #openError: WireError | null = null;
   #closed = false;
+  readonly #onPageHide: (() => void) | undefined;
+  readonly #onPageShow: ((e: PageTransitionEvent) => void) | undefined;
 
   constructor(opts: BrowserCreateDbOptions<A>) {
     installWireErrors();
@@ -223,21 +235,31 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     });
     failedToLoad.catch(() => {});
     const remote = this.#remote;
+    const broker = driver.type === 'memory' ? undefined : connectBroker(opts.brokerUrl);
+    if (driver.type !== 'memory' && typeof window !== 'undefined') {
+      // A leaving page hands the storage on at once (its worker closes the files, then lets go of
+      // the lock); one restored from the back/forward cache rejoins.
+      this.#onPageHide = () => void remote.retire().catch(() => {});
+      this.#onPageShow = (e) => {
+        if (e.persisted) void remote.resume().catch(() => {});
+      };
+      window.addEventListener('pagehide', this.#onPageHide);
+      window.addEventListener('pageshow', this.#onPageShow);
+    }
     this.#api = (async () => {
       if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
-      const status = await Promise.race([
-        remote.open({
-          protocol: PROTOCOL_VERSION,
-          schema: opts.app.$schema,
-          driver: driver.type,
-          dbName,
-          ...(opts.server !== undefined ? { server: opts.server } : {}),
-          ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
-          ...(opts.auth ? { auth: opts.auth } : {}),
-          ...(opts.backoff ? { backoff: opts.backoff } : {}),
-        }),
-        failedToLoad,
-      ]);
+      const config = {
+        protocol: PROTOCOL_VERSION,
+        schema: opts.app.$schema,
+        driver: driver.type,
+        dbName,
+        ...(opts.server !== undefined ? { server: opts.server } : {}),
+        ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
+        ...(opts.auth ? { auth: opts.auth } : {}),
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        ...(broker ? { broker } : {}),
+      };
+      const status = await Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
       this.#workerStatus = status;
       if (status.driver.fallbackReason) {
         console.warn(`jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`);
@@ -490,6 +512,8 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     if (this.#closed) return;
     for (const stop of [...this.#subs]) stop();
     this.#closed = true;
+    if (this.#onPageHide) window.removeEventListener('pagehide', this.#onPageHide);
+    if (this.#onPageShow) window.removeEventListener('pageshow', this.#onPageShow);
     try {
       const api = await this.#api.catch(() => undefined);
       await api?.close();
@@ -500,7 +524,26 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   }
 }
 
-/** Opens a database in the browser: a dedicated worker owns the engine and the storage. */
+/**
+ * A port to the tab broker, or undefined where there is none (no SharedWorker, or `false`). A
+ * broker that fails to load costs nothing but speed: followers fall back to BroadcastChannel.
+ */
+function connectBroker(url: string | URL | false | undefined): MessagePort | undefined {
+  if (url === false || typeof SharedWorker === 'undefined') return undefined;
+  try {
+    const worker = new SharedWorker(url ?? defaultBrokerUrl(), { type: 'module', name: 'jazz-broker' });
+    worker.addEventListener('error', (e) => e.preventDefault());
+    return worker.port;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens a database in the browser: a dedicated worker owns the engine and the storage. Tabs that
+ * open the same database share it: one tab's worker leads (holds the files, runs sync) and the
+ * others reach it (DESIGN.md §9); `status.role` says which this tab is.
+ */
 export function createDb<A extends { readonly $schema: AppSchema }>(opts: BrowserCreateDbOptions<A>): BrowserDb<A> {
   return new BrowserDb(opts);
 }

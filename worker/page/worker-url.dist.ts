@@ -6,3 +6,8 @@
 export function defaultWorkerUrl(): URL {
   return new URL(/* @vite-ignore */ './jazz-worker.js', import.meta.url);
 }
+
+/** Where the tab broker's script is: `jazz-broker.js` beside `jazz.js` (a SharedWorker; see worker/broker.ts). */
+export function defaultBrokerUrl(): URL {
+  return new URL(/* @vite-ignore */ './jazz-broker.js', import.meta.url);
+}

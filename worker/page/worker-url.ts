@@ -6,3 +6,8 @@
 export function defaultWorkerUrl(): URL {
   return new URL('../worker.ts', import.meta.url);
 }
+
+/** Where the tab broker's script is (a SharedWorker; see worker/broker.ts). */
+export function defaultBrokerUrl(): URL {
+  return new URL('../broker.ts', import.meta.url);
+}

@@ -1,0 +1,293 @@
+/**
+ * The elements (elements/, DESIGN.md §10) in real Chromium, from source through `e2e/elements.html`,
+ * on the `memory` driver (every page load is a new, empty database). Each test writes a page made
+ * only of elements and drives it as a user would: clicks, typing, keyboard focus.
+ */
+import { expect, test, type Page } from '@playwright/test';
+
+const SCHEMA = JSON.stringify({
+  tables: {
+    projects: { name: 'string' },
+    todos: {
+      title: 'string',
+      done: { type: 'boolean', default: false },
+      priority: { type: 'int', optional: true },
+      note: { type: 'string', optional: true },
+      projectId: { ref: 'projects', optional: true },
+    },
+  },
+});
+
+/** Loads the page and puts `body` inside a `<jazz-db>` with the schema above. */
+async function mount(page: Page, body: string, db = 'driver="memory"'): Promise<void> {
+  await page.goto('/e2e/elements.html');
+  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
+  await page.evaluate(
+    ([schema, body, db]) => {
+      for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
+        window.seen[type] = [];
+        document.addEventListener(type, (e) => {
+          const d = (e as CustomEvent).detail as Record<string, unknown>;
+          window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
+        });
+      }
+      document.body.innerHTML = `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`;
+    },
+    [SCHEMA, body, db] as const,
+  );
+}
+
+/** Inserts rows through the page's database (the one `<jazz-db>` opened). */
+async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
+  return page.evaluate(
+    async ([table, rows]) => {
+      const db = document.querySelector('jazz-db')!.db!;
+      await db.ready;
+      const handles = rows.map((r) => db.insert(table, r));
+      await Promise.all(handles.map((h) => h.wait()));
+      return handles.map((h) => h.id);
+    },
+    [table, rows] as const,
+  );
+}
+
+const TODO_LIST = `
+  <jazz-query id="todos" table="todos" order-by="done, title">
+    <template><li data-id="{{id}}" class="todo"><input type="checkbox" jazz-field="done"><span class="title">{{title}}</span>
+      <input class="note" jazz-field="note"><div class="scroller" style="height:20px;overflow:auto"><div style="height:200px">x</div></div>
+      <button jazz-action="delete">delete</button></li></template>
+    <p slot="loading">Loading…</p>
+    <p slot="empty">Nothing to do.</p>
+    <button id="undo" jazz-action="restore">undo</button>
+  </jazz-query>`;
+
+test('rows render, the loading and empty slots show in turn, and a write through <jazz-form> appears', async ({ page }) => {
+  await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><input name="priority" type="number"><button>Add</button></jazz-form>`);
+  const q = page.locator('#todos');
+  await expect(q).toHaveAttribute('state', 'empty');
+  await expect(page.getByText('Nothing to do.')).toBeVisible();
+  await expect(page.getByText('Loading…')).toBeHidden();
+
+  await page.locator('#add input[name=title]').fill('buy milk');
+  await page.locator('#add input[name=priority]').fill('2');
+  await page.locator('#add button').click();
+  await expect(q.locator('li .title')).toHaveText(['buy milk']);
+  await expect(q).toHaveAttribute('state', 'ready');
+  await expect(page.getByText('Nothing to do.')).toBeHidden();
+  // The form reset after the insert; Enter in a field submits too.
+  await expect(page.locator('#add input[name=title]')).toHaveValue('');
+  await page.locator('#add input[name=title]').fill('answer mail');
+  await page.locator('#add input[name=title]').press('Enter');
+  await expect(q.locator('li .title')).toHaveText(['answer mail', 'buy milk']);
+
+  const rows = await page.evaluate(() => document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['priority'], r['done']]));
+  expect(rows).toEqual([
+    ['answer mail', null, false],
+    ['buy milk', 2, false],
+  ]);
+  const seen = await page.evaluate(() => window.seen);
+  expect(seen['jazz-settled']).toEqual([expect.objectContaining({ target: 'todos', table: 'todos', tier: 'local' })]);
+  expect(seen['jazz-results'].at(-1)).toMatchObject({ target: 'todos', n: 2 });
+  expect(seen['jazz-change'].at(-1)).toMatchObject({ target: 'todos', added: [expect.objectContaining({ title: 'answer mail' })], removed: [], changed: [] });
+  expect(seen['jazz-status'].at(-1)).toMatchObject({ target: 'jazz-db', ready: true, driver: { used: 'memory' }, pendingWrites: 0 });
+  expect(seen['jazz-error']).toEqual([]);
+});
+
+test('<jazz-form> shows a value that does not fit its column on the input and writes nothing', async ({ page }) => {
+  await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form>`);
+  await expect(page.locator('#todos')).toHaveAttribute('state', 'empty');
+  await page.locator('#add input[name=title]').fill('x');
+  await page.locator('#add input[name=priority]').fill('1.5');
+  await page.locator('#add button').click();
+  const validity = await page.locator('#add input[name=priority]').evaluate((el: HTMLInputElement) => [el.validity.customError, el.validationMessage]);
+  expect(validity).toEqual([true, expect.stringContaining('whole number')]);
+  const errors = await page.evaluate(() => window.seen['jazz-error']);
+  expect(errors).toEqual([expect.objectContaining({ code: 'TYPE_MISMATCH', attribute: 'name' })]);
+  // Nothing was written, and the form kept what the user typed.
+  expect(await page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).length)).toBe(0);
+  await expect(page.locator('#add input[name=title]')).toHaveValue('x');
+  // Fixing it clears the message and writes.
+  await page.locator('#add input[name=priority]').fill('3');
+  await page.locator('#add button').click();
+  await expect(page.locator('#todos li .title')).toHaveText(['x']);
+  expect(await page.locator('#add input[name=priority]').evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
+});
+
+test('toggling a checkbox patches its row in place; focus, caret, scroll and state in other rows survive', async ({ page }) => {
+  await mount(page, TODO_LIST);
+  const [, idB] = await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }, { title: 'c' }]);
+  const li = page.locator('#todos li');
+  await expect(li.locator('.title')).toHaveText(['a', 'b', 'c']);
+  // Row b: typing in its text field (focused, caret in the middle), scrolled, with an expando.
+  await page.evaluate(() => {
+    const rows = [...document.querySelectorAll<HTMLElement & { mark?: string }>('#todos li')];
+    rows.forEach((r) => (r.mark = r.querySelector('.title')!.textContent!));
+    rows[1]!.querySelector<HTMLElement>('.scroller')!.scrollTop = 50;
+  });
+  const note = page.locator(`#todos li[data-id="${idB}"] input.note`);
+  await note.click();
+  await page.keyboard.type('half typed');
+  await note.evaluate((el: HTMLInputElement) => el.setSelectionRange(2, 6));
+
+  // Toggle a's checkbox (and c's) with the keyboard-free API a user's click would use: a's row
+  // moves to the end (order-by="done, title"); b's row must not be touched.
+  await page.evaluate(() => {
+    for (const i of [0, 2]) {
+      const box = document.querySelectorAll<HTMLInputElement>('#todos li input[type=checkbox]')[i]!;
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  });
+  await expect(li.locator('.title')).toHaveText(['b', 'a', 'c']);
+  const after = await page.evaluate(() => {
+    const rows = [...document.querySelectorAll<HTMLElement & { mark?: string }>('#todos li')];
+    const focused = document.activeElement as HTMLInputElement;
+    return {
+      marks: rows.map((r) => r.mark),
+      checked: rows.map((r) => r.querySelector<HTMLInputElement>('input[type=checkbox]')!.checked),
+      focusedRow: focused.closest('li')?.querySelector('.title')?.textContent,
+      value: focused.value,
+      selection: [focused.selectionStart, focused.selectionEnd],
+      scroll: rows[0]!.querySelector<HTMLElement>('.scroller')!.scrollTop,
+    };
+  });
+  expect(after).toEqual({ marks: ['b', 'a', 'c'], checked: [false, true, true], focusedRow: 'b', value: 'half typed', selection: [2, 6], scroll: 50 });
+  // Keep typing: the caret is where it was.
+  await page.keyboard.type('!');
+  await expect(note).toHaveValue('ha!yped');
+  // A real click on a checkbox writes too, and the text field's change writes its column.
+  await li.nth(0).locator('input[type=checkbox]').click();
+  await note.press('Tab');
+  await expect.poll(() => page.evaluate(() => document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['done'], r['note']]))).toEqual([
+    ['a', true, null],
+    ['b', true, 'ha!yped'],
+    ['c', true, null],
+  ]);
+});
+
+test('delete and restore buttons', async ({ page }) => {
+  await mount(page, TODO_LIST);
+  await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }]);
+  const titles = page.locator('#todos li .title');
+  await expect(titles).toHaveText(['a', 'b']);
+  await expect(page.locator('#undo')).toBeDisabled();
+  await page.locator('#todos li', { hasText: 'a' }).getByRole('button', { name: 'delete' }).click();
+  await expect(titles).toHaveText(['b']);
+  await page.locator('#todos li', { hasText: 'b' }).getByRole('button', { name: 'delete' }).click();
+  await expect(titles).toHaveCount(0);
+  await expect(page.getByText('Nothing to do.')).toBeVisible();
+  await page.locator('#undo').click();
+  await expect(titles).toHaveText(['b']);
+  await page.locator('#undo').click();
+  await expect(titles).toHaveText(['a', 'b']);
+  await expect(page.locator('#undo')).toBeDisabled();
+});
+
+test('jazz-each repeats an include inside a row, and a forward include binds {{project.name}}', async ({ page }) => {
+  await mount(
+    page,
+    `<jazz-query id="projects" table="projects" order-by="name">
+       <template><section><h2>{{name}}</h2><ul><template jazz-each="todosViaProject"><li class="t" title="{{title}}">{{title}}<input type="checkbox" jazz-field="done"></li></template></ul></section></template>
+     </jazz-query>
+     <jazz-query id="flat" table="todos" include="project" order-by="title">
+       <template><p class="f">{{title}} in {{project.name}}</p></template>
+     </jazz-query>`,
+  );
+  const [p1, p2] = await insert(page, 'projects', [{ name: 'home' }, { name: 'work' }]);
+  await insert(page, 'todos', [{ title: 'dishes', projectId: p1 }, { title: 'report', projectId: p2 }, { title: 'mail', projectId: p2 }]);
+  await expect(page.locator('#projects h2')).toHaveText(['home', 'work']);
+  await expect(page.locator('#projects section').nth(1).locator('li.t')).toHaveText(['report', 'mail']);
+  await expect(page.locator('#flat p.f')).toHaveText(['dishes in home', 'mail in work', 'report in work']);
+  // A nested row's field edits the nested row; the sections are patched, not rebuilt.
+  await page.evaluate(() => ((document.querySelectorAll('#projects section')[1] as HTMLElement & { mark?: number }).mark = 1));
+  await page.locator('#projects li.t', { hasText: 'mail' }).locator('input').click();
+  await insert(page, 'todos', [{ title: 'plan', projectId: p2 }]);
+  await expect(page.locator('#projects section').nth(1).locator('li.t')).toHaveText(['report', 'mail', 'plan']);
+  expect(await page.evaluate(() => (document.querySelectorAll('#projects section')[1] as HTMLElement & { mark?: number }).mark)).toBe(1);
+  await expect.poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).filter((r) => r['done']).map((r) => r['title']))).toEqual(['mail']);
+});
+
+test('a bad where, an unknown table or column shows in the error slot with its position; the rest keeps working', async ({ page }) => {
+  await mount(
+    page,
+    `<jazz-query id="bad" table="todos" where="done = false and (priority >> 2)"><template><p>{{title}}</p></template><p slot="error">Broken: <b jazz-error-message></b></p><p slot="empty">none</p></jazz-query>
+     <jazz-query id="nocol" table="todos" where="done = false and colour = 'red'"><template><p>{{title}}</p></template></jazz-query>
+     <jazz-query id="notable" table="todoz"><template><p>{{title}}</p></template></jazz-query>
+     <jazz-query id="badorder" table="todos" order-by="title, nope desc"><template><p>{{title}}</p></template></jazz-query>
+     ${TODO_LIST}`,
+  );
+  await insert(page, 'todos', [{ title: 'still here' }]);
+  await expect(page.locator('#todos li .title')).toHaveText(['still here']);
+  await expect(page.locator('#bad')).toHaveAttribute('state', 'error');
+  await expect(page.locator('#bad [slot=error]')).toBeVisible();
+  await expect(page.locator('#bad [slot=empty]')).toBeHidden();
+  await expect(page.locator('#bad [jazz-error-message]')).toContainText('position 27');
+  await expect(page.locator('#bad [slot=error]')).toHaveAttribute('data-position', '27');
+  await expect(page.locator('#nocol [slot=error]')).toContainText('no column "colour"');
+  await expect(page.locator('#notable [slot=error]')).toContainText('unknown table "todoz"');
+  const errors = await page.evaluate(() => window.seen['jazz-error']);
+  expect(errors).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ target: 'bad', code: 'QUERY_PARSE', attribute: 'where', position: 27 }),
+      expect.objectContaining({ target: 'nocol', code: 'UNKNOWN_COLUMN', attribute: 'where', position: 17 }),
+      expect.objectContaining({ target: 'notable', code: 'UNKNOWN_TABLE', attribute: 'table', position: 0 }),
+      expect.objectContaining({ target: 'badorder', code: 'UNKNOWN_COLUMN', attribute: 'order-by', position: 7 }),
+    ]),
+  );
+  // Fixing the attribute recovers the element.
+  await page.evaluate(() => document.querySelector('#bad')!.setAttribute('where', 'done = false and priority > 2'));
+  await expect(page.locator('#bad')).toHaveAttribute('state', 'empty');
+  await expect(page.locator('#bad [slot=error]')).toBeHidden();
+});
+
+test('TARGETS.md S4: markup and script in values are shown as text and never run', async ({ page }) => {
+  await mount(page, `<jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}" data-note="{{note}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`);
+  const evil = ['<img src=x onerror=window.__pwned=1>', '<script>window.__pwned=1</script>', '"><img src=x onerror=window.__pwned=1>'];
+  await insert(page, 'todos', evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })));
+  await expect(page.locator('#x .t')).toHaveText([...evil].sort());
+  const out = await page.evaluate(() => ({
+    pwned: window.__pwned,
+    imgs: document.querySelectorAll('#x img').length,
+    scripts: document.querySelectorAll('#x script').length,
+    titles: [...document.querySelectorAll('#x .row')].map((r) => r.getAttribute('title')),
+    hrefs: [...document.querySelectorAll('#x a')].map((a) => a.getAttribute('href')),
+  }));
+  expect(out).toEqual({ pwned: undefined, imgs: 0, scripts: 0, titles: [...evil].sort(), hrefs: Array(3).fill('about:invalid#blocked') });
+  // A template that would bind data into an event handler is refused, with an error.
+  await page.evaluate(() => {
+    document.querySelector('jazz-db')!.insertAdjacentHTML('beforeend', '<jazz-query id="h" table="todos"><template><p onclick="{{title}}">x</p></template></jazz-query>');
+  });
+  await expect(page.locator('#h')).toHaveAttribute('state', 'error');
+  expect(await page.evaluate(() => window.seen['jazz-error'].map((e: { code: string }) => e.code))).toEqual(['TEMPLATE_INVALID']);
+});
+
+test('<jazz-status>, elements inside a shadow root find their <jazz-db>, and one outside any shows loading', async ({ page }) => {
+  await mount(page, `<jazz-status></jazz-status><shadow-host></shadow-host>`);
+  await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<jazz-query id="orphan" table="todos"><template>{{title}}</template><p slot="loading">Loading…</p><p slot="empty">none</p></jazz-query>'));
+  await expect(page.locator('#orphan')).toHaveAttribute('state', 'loading');
+  await expect(page.locator('#orphan [slot=loading]')).toBeVisible();
+  await expect(page.locator('#orphan [slot=empty]')).toBeHidden();
+  await page.evaluate(() => {
+    customElements.define(
+      'shadow-host',
+      class extends HTMLElement {
+        connectedCallback(): void {
+          this.attachShadow({ mode: 'open' }).innerHTML = '<jazz-query table="todos"><template><i>{{title}}</i></template></jazz-query>';
+        }
+      },
+    );
+  });
+  await insert(page, 'todos', [{ title: 'deep' }]);
+  await expect(page.locator('shadow-host i')).toHaveText(['deep']);
+  const status = page.locator('jazz-status');
+  await expect(status).toHaveAttribute('driver', 'memory');
+  await expect(status).toHaveAttribute('connection', 'local');
+  await expect(status).toHaveAttribute('tab', 'leader');
+  await expect(status).toHaveAttribute('pending', '0');
+  expect(await status.evaluate((el) => [...el.shadowRoot!.querySelectorAll('[part]')].map((p) => [p.getAttribute('part'), p.textContent]))).toEqual([
+    ['connection local', 'local only'],
+    ['pending', '0 pending'],
+    ['role', 'leader'],
+    ['driver', 'memory'],
+  ]);
+});

@@ -1,0 +1,19 @@
+/**
+ * What the elements spec's page loads (`e2e/elements.html`): the drop-in entry from source
+ * (`elements/jazz.ts`: the client and every element, defined), on `window.jazzEl`. A spec then
+ * writes the markup of its scenario into the page and drives it like a user.
+ */
+import * as jazzEl from '../../elements/jazz.ts';
+
+declare global {
+  interface Window {
+    jazzEl: typeof jazzEl;
+    /** Events and values a spec collects between evaluations. */
+    seen: Record<string, any>;
+    __pwned?: unknown;
+  }
+}
+
+window.jazzEl = jazzEl;
+window.seen = {};
+document.documentElement.dataset['ready'] = 'yes';

@@ -1,0 +1,414 @@
+/**
+ * The engine's owner in the leader's worker: one database, its store, its sync client, answering
+ * the page calls of every tab (its own through `DbHost`, the followers' through `LeaderServer`).
+ *
+ * - Calls run in arrival order: every method first awaits the current database (`#current`), a
+ *   promise that is already resolved except while the database is opening or reopening, and
+ *   continuations of one promise run in the order they were registered.
+ * - Writes are idempotent. A write carries its row ids and its batch key from the page, and the
+ *   key becomes the engine's batch id, whose record is committed with the batch's versions. A
+ *   write whose batch record exists was applied already (by this leader or by one before it whose
+ *   tab went away before its answer arrived) and is answered without applying it again. So a
+ *   follower resends every write it has no answer for to the next leader, and none is lost or
+ *   doubled. Inserts are trusted to be new (`fresh: true`, no existence lookup): their ids are
+ *   UUIDv7s made on the page.
+ * - A storage failure in the commit path (quota, I/O) stops the store by design (the store keeps
+ *   nothing it cannot vouch for). This then reopens the database from disk, which recovers
+ *   exactly what was durable, resubscribes every live query (their sinks get a `reset`) and reports
+ *   the error in its status; the writer's promise rejects with the typed error. So a quota error
+ *   reaches the page and leaves the database usable.
+ * - Opening retries `STORAGE_LOCKED` for a few seconds: the previous leader's files can still be
+ *   closing in the browser just after its Web Lock was released (a tab that closed without
+ *   `pagehide`); the lock, not the files, says whose turn it is.
+ */
+import { createDb, type BatchHandle, type Db, type Transaction } from '../src/db.ts';
+import { QueryBuilder } from '../src/query/builder.ts';
+import { checkQuery } from '../src/query/validate.ts';
+import type { AppSchema } from '../src/schema/schema.ts';
+import type { KvStore } from '../src/store/types.ts';
+import { JazzError } from '../src/util/errors.ts';
+import { openStore } from './open-store.ts';
+import { wsConnector } from './ws-connector.ts';
+import { toWireError } from './wire-errors.ts';
+import {
+  pageCanOrder,
+  type Credentials,
+  type DriverStatus,
+  type OpenConfig,
+  type QueryAst,
+  type RejectionSink,
+  type StatusSink,
+  type SubscriptionSink,
+  type Tier,
+  type WireError,
+  type WireRow,
+  type WorkerStatus,
+  type WriteOp,
+} from './protocol.ts';
+
+type AnyDb = Db<{ readonly $schema: AppSchema }>;
+
+interface Sub {
+  readonly ast: QueryAst;
+  readonly tier: Tier | undefined;
+  readonly sink: SubscriptionSink;
+  stop: (() => void) | undefined;
+}
+
+interface Tx {
+  readonly tx: Transaction;
+  commit(ops: readonly WriteOp[]): void;
+  abort(): void;
+  readonly done: Promise<void>;
+}
+
+/** How many batch handles are remembered for `wait` (older batches are waited for through their record). */
+const MAX_BATCH_KEYS = 50_000;
+/** How long opening retries while the files are still held by the tab that led before. */
+const LOCKED_RETRY_MS = 5_000;
+
+/** The database of the leader's worker. */
+export class LocalDb {
+  #config: OpenConfig | undefined;
+  #current: Promise<AnyDb> | undefined;
+  #db: AnyDb | undefined;
+  #driver: DriverStatus | undefined;
+  #lastStorageError: WireError | undefined;
+  #recovering = false;
+  #closed = false;
+  readonly #subs = new Map<number, Sub>();
+  #nextSub = 1;
+  readonly #txs = new Map<number, Tx>();
+  #nextTx = 1;
+  /** batch key (= the engine's batch id) → its handle, for waits at `edge`/`global`. */
+  readonly #keys = new Map<string, BatchHandle>();
+  readonly #statusSinks = new Set<StatusSink>();
+  readonly #rejectionSinks = new Set<RejectionSink>();
+  #stopSyncStatus: (() => void) | undefined;
+
+  /** Opens the database (once); resolves with its status. */
+  async open(config: OpenConfig): Promise<WorkerStatus> {
+    if (this.#current) throw new JazzError('QUERY_INVALID', 'this database is already open');
+    this.#config = config;
+    this.#current = this.#openDb(config);
+    await this.#current;
+    return this.status();
+  }
+
+  async #openStore(driver: DriverStatus['requested'], dbName: string): ReturnType<typeof openStore> {
+    const deadline = Date.now() + LOCKED_RETRY_MS;
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        return await openStore(driver, dbName);
+      } catch (e) {
+        if (!(e instanceof JazzError) || e.code !== 'STORAGE_LOCKED' || Date.now() > deadline || this.#closed) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async #openDb(config: OpenConfig, driver: DriverStatus['requested'] = config.driver): Promise<AnyDb> {
+    const opened = await this.#openStore(driver, config.dbName);
+    if (this.#closed) {
+      await opened.store.close();
+      throw new JazzError('CLOSED', 'the database was closed while it opened');
+    }
+    // A reopen after a failure keeps the original request (and reason) in the status.
+    this.#driver = this.#driver ? { ...this.#driver, used: opened.driver.used, persistent: opened.driver.persistent } : opened.driver;
+    const db = this.#createDb(config, opened.store);
+    await db.engine.ready;
+    this.#db = db;
+    this.#stopSyncStatus = db.onSyncStatus(() => this.#emitStatus());
+    db.onRejected((e) => {
+      const batchId = e.details['batchId'];
+      const wire = toWireError(e);
+      for (const s of this.#rejectionSinks) void s(typeof batchId === 'string' ? batchId : undefined, wire);
+    });
+    return db;
+  }
+
+  #createDb(config: OpenConfig, store: KvStore): AnyDb {
+    return createDb({
+      app: { $schema: config.schema },
+      store,
+      ...(config.server !== undefined ? { server: config.server, connect: wsConnector } : {}),
+      ...(config.appId !== undefined ? { appId: config.appId } : {}),
+      ...(config.auth ? { auth: config.auth } : {}),
+      ...(config.backoff ? { backoff: config.backoff } : {}),
+    });
+  }
+
+  #ready(): Promise<AnyDb> {
+    if (this.#closed) return Promise.reject(new JazzError('CLOSED', 'the database is closed; open it again with createDb'));
+    if (!this.#current) return Promise.reject(new JazzError('CLOSED', 'the database is not open yet; call open first'));
+    return this.#current;
+  }
+
+  /** A storage failure stopped the store: reopen from disk and carry on (see the top of the file). */
+  #storageFailed(e: unknown): void {
+    if (!(e instanceof JazzError) || (e.code !== 'STORAGE_QUOTA' && e.code !== 'STORAGE_IO')) return;
+    if (this.#recovering || this.#closed || !this.#config) return;
+    this.#recovering = true;
+    this.#lastStorageError = toWireError(e);
+    const config = this.#config;
+    const old = this.#db;
+    this.#current = (async () => {
+      for (const s of this.#subs.values()) {
+        s.stop?.();
+        s.stop = undefined;
+      }
+      this.#stopSyncStatus?.();
+      try {
+        await old?.close();
+      } catch {
+        // The store had stopped; closing releases its files, which is all we need.
+      }
+      const db = await this.#openDb(config, this.#driver?.used ?? config.driver);
+      for (const s of this.#subs.values()) this.#start(db, s);
+      this.#recovering = false;
+      this.#emitStatus();
+      return db;
+    })();
+    this.#current.catch(() => {
+      this.#recovering = false;
+    });
+  }
+
+  async write(key: string, ops: readonly WriteOp[]): Promise<void> {
+    const db = await this.#ready();
+    if (db.engine.batchRecord(key)) {
+      // Applied already (a resend after a leader change): answer once it is durable.
+      await db.engine.store.flush();
+      return;
+    }
+    let handle;
+    try {
+      handle = batchWithId(db, key, ops);
+    } catch (e) {
+      this.#storageFailed(e);
+      throw e;
+    }
+    this.#remember(key, handle);
+    try {
+      await handle.wait({ tier: 'local' });
+    } catch (e) {
+      this.#storageFailed(e);
+      throw e;
+    }
+  }
+
+  #remember(key: string, handle: BatchHandle): void {
+    this.#keys.set(key, handle);
+    if (this.#keys.size > MAX_BATCH_KEYS) this.#keys.delete(this.#keys.keys().next().value!);
+  }
+
+  async wait(key: string, tier: Tier): Promise<void> {
+    const db = await this.#ready();
+    if (tier === 'local') {
+      // Commits are durable in order: once the store has flushed, every earlier batch is.
+      await db.engine.store.flush();
+      return;
+    }
+    const handle = this.#keys.get(key);
+    if (handle) return handle.wait({ tier });
+    // Written before this leader (or long ago): follow the batch's record, which acknowledgements
+    // and rejections update, at each sync status change.
+    if (this.#config?.server === undefined) {
+      throw new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`);
+    }
+    if (!db.engine.batchRecord(key)) throw new JazzError('QUERY_INVALID', `no batch ${key} was written to this database`);
+    await new Promise<void>((resolve, reject) => {
+      const check = (): boolean => {
+        const rec = db.engine.batchRecord(key);
+        if (rec?.s === 'rejected') reject(new JazzError('BATCH_REJECTED', `the server rejected a batch: ${rec.reason ?? ''}`, { batchId: key }));
+        else if (rec?.s === 'accepted' && TIER_RANK[rec.tier] >= TIER_RANK[tier]) resolve();
+        else return false;
+        return true;
+      };
+      if (check()) return;
+      const stop = db.onSyncStatus(() => {
+        if (check()) stop();
+      });
+    });
+  }
+
+  async all(ast: QueryAst, tier?: Tier): Promise<WireRow[]> {
+    const db = await this.#ready();
+    return (await db.all(builder(db, ast), tier ? { tier } : {})) as WireRow[];
+  }
+
+  async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<number> {
+    const db = await this.#ready();
+    checkQuery(db.app.$schema, ast);
+    const id = this.#nextSub++;
+    const sub: Sub = { ast, tier, sink, stop: undefined };
+    this.#subs.set(id, sub);
+    this.#start(db, sub);
+    return id;
+  }
+
+  #start(db: AnyDb, sub: Sub): void {
+    let first = true;
+    const sendOrder = !pageCanOrder(sub.ast);
+    sub.stop = db.subscribeAll(
+      sub.ast,
+      ({ all, delta }) => {
+        if (first) {
+          first = false;
+          void sub.sink({ kind: 'reset', rows: all as WireRow[] });
+          return;
+        }
+        void sub.sink({
+          kind: 'delta',
+          added: delta.added as WireRow[],
+          removed: delta.removed.map((r) => (r as WireRow).id),
+          changed: delta.changed as WireRow[],
+          size: all.length,
+          ...(sendOrder ? { order: all.map((r) => (r as WireRow).id) } : {}),
+        });
+      },
+      {
+        ...(sub.tier ? { tier: sub.tier } : {}),
+        onError: (e) => {
+          sub.stop = undefined;
+          void sub.sink({ kind: 'error', error: toWireError(e) });
+        },
+      },
+    );
+  }
+
+  async unsubscribe(id: number): Promise<void> {
+    const sub = this.#subs.get(id);
+    this.#subs.delete(id);
+    sub?.stop?.();
+  }
+
+  async txBegin(): Promise<number> {
+    const db = await this.#ready();
+    const id = this.#nextTx++;
+    return new Promise<number>((resolveBegin, rejectBegin) => {
+      let commit!: (ops: readonly WriteOp[]) => void;
+      let abort!: () => void;
+      const decided = new Promise<readonly WriteOp[]>((resolve, reject) => {
+        commit = resolve;
+        abort = () => reject(new JazzError('QUERY_INVALID', 'the transaction was abandoned (its function threw)'));
+      });
+      decided.catch(() => {});
+      const done = db.transaction(async (tx) => {
+        this.#txs.set(id, { tx, commit, abort, done });
+        resolveBegin(id);
+        const ops = await decided;
+        tx.ops.push(...ops);
+      });
+      done.then(
+        () => this.#txs.delete(id),
+        (e: unknown) => {
+          this.#txs.delete(id);
+          rejectBegin(e); // no effect once begun
+        },
+      );
+    });
+  }
+
+  #tx(id: number): Tx {
+    const tx = this.#txs.get(id);
+    if (!tx) throw new JazzError('CLOSED', `transaction ${id} is over`);
+    return tx;
+  }
+
+  async txRead(id: number, ast: QueryAst): Promise<WireRow[]> {
+    const db = await this.#ready();
+    return (await this.#tx(id).tx.all(builder(db, ast))) as WireRow[];
+  }
+
+  async txCommit(id: number, key: string, ops: readonly WriteOp[]): Promise<void> {
+    const tx = this.#tx(id);
+    tx.commit(ops);
+    await tx.done;
+    void key;
+  }
+
+  async txAbort(id: number): Promise<void> {
+    const tx = this.#txs.get(id);
+    tx?.abort();
+    await tx?.done.catch(() => {});
+  }
+
+  async status(): Promise<WorkerStatus> {
+    return this.#status();
+  }
+
+  #status(): WorkerStatus {
+    const db = this.#db;
+    return {
+      dbName: this.#config?.dbName ?? '',
+      driver: this.#driver ?? { requested: this.#config?.driver ?? 'memory', used: 'memory', persistent: false },
+      sync: db && this.#config?.server !== undefined ? db.syncStatus : null,
+      role: 'leader',
+      ...(this.#lastStorageError ? { lastStorageError: this.#lastStorageError } : {}),
+    };
+  }
+
+  #emitStatus(): void {
+    const s = this.#status();
+    for (const sink of this.#statusSinks) void sink(s);
+  }
+
+  async onStatus(sink: StatusSink): Promise<void> {
+    this.#statusSinks.add(sink);
+  }
+
+  async onRejected(sink: RejectionSink): Promise<void> {
+    this.#rejectionSinks.add(sink);
+  }
+
+  async setAuth(auth: Credentials): Promise<void> {
+    (await this.#ready()).setAuth(auth);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const current = this.#current;
+    this.#closed = true;
+    for (const s of this.#subs.values()) s.stop?.();
+    this.#subs.clear();
+    this.#statusSinks.clear();
+    this.#rejectionSinks.clear();
+    if (!current) return;
+    const db = await current.catch(() => undefined);
+    this.#stopSyncStatus?.();
+    await db?.close();
+  }
+}
+
+const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
+
+/**
+ * `db.batch` with the page's key as the engine's batch id. The engine takes a batch id
+ * (`engine.write(ops, batchId)`); `Db.batch` does not pass one yet and is the only way that also
+ * tells the sync client about the batch, so the engine's `write` is wrapped for this one call.
+ * Remove when `Db.batch` takes a batch id (src/db.ts).
+ */
+function batchWithId(db: AnyDb, key: string, ops: readonly WriteOp[]): BatchHandle {
+  const engine = db.engine;
+  const write = engine.write;
+  engine.write = (o, batchId) => write.call(engine, o, batchId ?? key);
+  try {
+    return db.batch((b) => {
+      b.ops.push(...ops);
+    });
+  } finally {
+    delete (engine as { write?: unknown }).write;
+  }
+}
+
+/**
+ * A query builder around an AST from the page, checked against the schema first: `Db.all` and
+ * `Transaction.all` take builders. (`QueryBuilder`'s constructor is private; `forTable` then
+ * swapping the AST keeps its prototype and so its `instanceof`.)
+ */
+function builder(db: AnyDb, ast: QueryAst): QueryBuilder<any, any> {
+  checkQuery(db.app.$schema, ast);
+  const base = QueryBuilder.forTable(db.app.$schema, ast.table);
+  return Object.assign(Object.create(QueryBuilder.prototype) as QueryBuilder<any, any>, { schema: base.schema, ast });
+}

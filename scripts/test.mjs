@@ -27,6 +27,8 @@ if (run('worker code (WebWorker globals only)', 'npx', ['tsc', '-p', 'tsconfig.w
 else failed++;
 if (run('page client (DOM globals)', 'npx', ['tsc', '-p', 'worker/page/tsconfig.json', '--noEmit'])) passed++;
 else failed++;
+if (run('elements (DOM globals)', 'npx', ['tsc', '-p', 'elements/tsconfig.json', '--noEmit'])) passed++;
+else failed++;
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report.
 mkdirSync('.tmp', { recursive: true });

@@ -1,0 +1,118 @@
+/**
+ * Form controls ↔ column values, by the schema. `readControl` turns what a control holds into the
+ * column's value (or says in words why it cannot: that text goes to `setCustomValidity`);
+ * `writeControl` shows a value in a control. Used by `jazz-field` in rows and by `<jazz-form>`.
+ *
+ * Empty text means null for an optional column, "use the default" for a defaulted one on insert,
+ * and is a mistake otherwise (except for strings, where it is the empty string).
+ */
+import type { ColumnSchema } from '../worker/page/index.ts';
+import { checkValue } from '../src/schema/schema.ts';
+
+/** A form control the elements read and write. */
+export type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+export type ReadResult =
+  | { readonly ok: true; readonly value: unknown }
+  /** Nothing given for a column with a default: leave it out of an insert. */
+  | { readonly ok: true; readonly omit: true }
+  | { readonly ok: false; readonly message: string };
+
+export function isControl(el: Element): el is Control {
+  const tag = el.localName;
+  return tag === 'input' || tag === 'select' || tag === 'textarea';
+}
+
+/** The column value a control holds. `forInsert`: an empty control may leave a defaulted column out. */
+export function readControl(el: Control, col: ColumnSchema, forInsert = false): ReadResult {
+  const type = el instanceof HTMLInputElement ? el.type : '';
+  if (col.type === 'boolean' && type === 'checkbox') return { ok: true, value: (el as HTMLInputElement).checked };
+  if (col.type === 'array' && el instanceof HTMLSelectElement && el.multiple) {
+    return fit(col, [...el.selectedOptions].map((o) => itemFrom(o.value, col.items!)));
+  }
+  const text = el.value;
+  if (text.trim() === '' && col.type !== 'string') {
+    if (col.optional) return { ok: true, value: null };
+    if (forInsert && col.default !== undefined) return { ok: true, omit: true };
+    return { ok: false, message: 'Please fill in this field.' };
+  }
+  if (text === '' && col.type === 'string' && forInsert && col.default !== undefined) return { ok: true, omit: true };
+  switch (col.type) {
+    case 'string':
+    case 'enum':
+    case 'ref':
+      return fit(col, text);
+    case 'boolean': {
+      const t = text.trim().toLowerCase();
+      if (t === 'true' || t === 'on' || t === '1' || t === 'yes') return { ok: true, value: true };
+      if (t === 'false' || t === 'off' || t === '0' || t === 'no') return { ok: true, value: false };
+      return { ok: false, message: `Enter true or false, not "${text}".` };
+    }
+    case 'int':
+    case 'float': {
+      const n = Number(text.trim());
+      if (Number.isNaN(n)) return { ok: false, message: `Enter a number, not "${text}".` };
+      if (col.type === 'int' && !Number.isInteger(n)) return { ok: false, message: `Enter a whole number, not "${text}".` };
+      return fit(col, n);
+    }
+    case 'timestamp': {
+      const t = text.trim();
+      const n = /^-?\d+$/.test(t) ? Number(t) : type === 'date' ? (el as HTMLInputElement).valueAsNumber : Date.parse(t);
+      if (!Number.isFinite(n)) return { ok: false, message: `Enter a date and time, not "${text}".` };
+      return fit(col, n);
+    }
+    case 'json':
+      try {
+        return fit(col, JSON.parse(text));
+      } catch {
+        return { ok: false, message: 'Enter valid JSON.' };
+      }
+    case 'array':
+      return fit(col, text.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => itemFrom(x, col.items!)));
+    case 'bytes':
+      return { ok: false, message: 'A bytes column cannot be edited in a form.' };
+  }
+}
+
+/** Shows `value` (a column value) in a control. */
+export function writeControl(el: Control, value: unknown, col: ColumnSchema | undefined): void {
+  if (el instanceof HTMLInputElement && el.type === 'checkbox') {
+    el.checked = Array.isArray(value) ? value.map(String).includes(el.value) : value === true;
+    return;
+  }
+  if (el instanceof HTMLInputElement && el.type === 'radio') {
+    el.checked = value !== null && value !== undefined && el.value === String(value);
+    return;
+  }
+  if (el instanceof HTMLSelectElement && el.multiple && Array.isArray(value)) {
+    const set = new Set(value.map(String));
+    for (const o of el.options) o.selected = set.has(o.value);
+    return;
+  }
+  el.value = controlText(el, value, col);
+}
+
+function controlText(el: Control, value: unknown, col: ColumnSchema | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (col?.type === 'timestamp' && typeof value === 'number' && el instanceof HTMLInputElement) {
+    if (el.type === 'date') return new Date(value).toISOString().slice(0, 10);
+    if (el.type === 'datetime-local') {
+      const d = new Date(value - new Date(value).getTimezoneOffset() * 60_000);
+      return d.toISOString().slice(0, 16);
+    }
+  }
+  if (Array.isArray(value) && col?.type === 'array') return value.join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function itemFrom(text: string, items: ColumnSchema): unknown {
+  if (items.type === 'int' || items.type === 'float' || items.type === 'timestamp') return Number(text);
+  if (items.type === 'boolean') return text === 'true';
+  return text;
+}
+
+function fit(col: ColumnSchema, value: unknown): ReadResult {
+  const problem = checkValue(col, value);
+  return problem ? { ok: false, message: `The value ${problem}.` } : { ok: true, value };
+}

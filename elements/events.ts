@@ -1,0 +1,91 @@
+/**
+ * The elements' events: every one bubbles and is composed (it crosses shadow roots), with a typed
+ * `detail`. README.md ("Elements") documents them in one table; keep the two in step.
+ *
+ * | event          | fired by                         | detail                 |
+ * | -------------- | -------------------------------- | ---------------------- |
+ * | `jazz-results` | `<jazz-query>`                   | `JazzResultsDetail`    |
+ * | `jazz-change`  | `<jazz-query>`                   | `JazzChangeDetail`     |
+ * | `jazz-settled` | `<jazz-query>`                   | `JazzSettledDetail`    |
+ * | `jazz-error`   | every element                    | `JazzErrorDetail`      |
+ * | `jazz-status`  | `<jazz-db>`                      | `DbStatus`             |
+ */
+import type { DbStatus, Tier } from '../worker/page/index.ts';
+import { AttributeError } from './query-attributes.ts';
+
+/** A row as the elements see it: `id` plus its columns (and included relations). */
+export type JazzRow = Readonly<Record<string, unknown>> & { readonly id: string };
+
+/** `jazz-results`: the whole current result, in order, after the first result and every change. */
+export interface JazzResultsDetail {
+  readonly table: string;
+  readonly rows: readonly JazzRow[];
+}
+
+/** `jazz-change`: what changed since the last result (the live query's delta). */
+export interface JazzChangeDetail {
+  readonly table: string;
+  readonly added: readonly JazzRow[];
+  readonly removed: readonly JazzRow[];
+  readonly changed: readonly JazzRow[];
+}
+
+/** `jazz-settled`: the first result of the query is known at this tier. */
+export interface JazzSettledDetail {
+  readonly table: string;
+  readonly tier: Tier;
+}
+
+/**
+ * `jazz-error`: something the page wrote is wrong (a bad `where`, an unknown table or column, a
+ * value that does not fit its column) or a write or query failed.
+ */
+export interface JazzErrorDetail {
+  /** The `JazzError` code (`QUERY_PARSE`, `UNKNOWN_COLUMN`, `TYPE_MISMATCH`, ...). */
+  readonly code: string;
+  readonly message: string;
+  /** The attribute the mistake is in (`where`, `order-by`, `table`, ...), when it is in one. */
+  readonly attribute?: string;
+  /** The 0-based offset of the mistake in that attribute's text. */
+  readonly position?: number;
+  /** The error itself (a `JazzError` where the engine raised it). */
+  readonly error: unknown;
+}
+
+/** `jazz-status`: the database's status, whenever it changes. */
+export type JazzStatusDetail = DbStatus;
+
+export interface JazzEventMap {
+  'jazz-results': CustomEvent<JazzResultsDetail>;
+  'jazz-change': CustomEvent<JazzChangeDetail>;
+  'jazz-settled': CustomEvent<JazzSettledDetail>;
+  'jazz-error': CustomEvent<JazzErrorDetail>;
+  'jazz-status': CustomEvent<JazzStatusDetail>;
+}
+
+declare global {
+  // Lets `el.addEventListener('jazz-change', (e) => e.detail.added)` type-check on any element.
+  interface HTMLElementEventMap extends JazzEventMap {}
+}
+
+/** Dispatches one of the elements' events from `target`: bubbling, composed, not cancelable. */
+export function fire<K extends keyof JazzEventMap>(target: EventTarget, type: K, detail: JazzEventMap[K]['detail']): void {
+  target.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+}
+
+/** The `jazz-error` detail for any thrown value; `attribute`/`position` locate a mistake in markup. */
+export function errorDetail(error: unknown, where: { attribute?: string; position?: number } = {}): JazzErrorDetail {
+  if (error instanceof AttributeError) return errorDetail(error.error, { attribute: error.attribute, position: error.position });
+  const e = error as { code?: unknown; message?: unknown; position?: unknown; details?: { position?: unknown; attribute?: unknown } } | null;
+  const code = typeof e?.code === 'string' && e.code ? e.code : 'ERROR';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const position = where.position ?? (typeof e?.position === 'number' ? e.position : typeof e?.details?.position === 'number' ? e.details.position : undefined);
+  const attribute = where.attribute ?? (typeof e?.details?.attribute === 'string' ? e.details.attribute : undefined);
+  return {
+    code,
+    message,
+    ...(attribute !== undefined ? { attribute } : {}),
+    ...(position !== undefined ? { position } : {}),
+    error,
+  };
+}

@@ -57,6 +57,8 @@ export interface SyncServerOptions {
   readonly auth?: Omit<AuthOptions, 'dev'>;
   /** Permissions for apps with the matching schema (deny by default once loaded). */
   readonly permissions?: Permissions;
+  /** Most rows one connection may hold (default 1,000,000): bounds the server's memory per client. */
+  readonly maxHeldRows?: number;
   /** Most subscriptions one connection may hold (default 1000). */
   readonly maxSubscriptions?: number;
   /** Most messages one connection may send per second, averaged over 10 s (default 1000). */
@@ -123,8 +125,35 @@ class Conn {
 
   fail(code: number, errorCode: string, message: string): void {
     this.send({ t: 'error', code: errorCode, message });
-    this.ws.close(code, message.slice(0, 120));
+    this.ws.close(code, closeReason(message));
   }
+}
+
+/**
+ * Merging many versions of one row out of order costs the square of their number (each looks for
+ * its children in the row's history); one batch may carry at most this many per row.
+ */
+const MAX_VERSIONS_PER_ROW = 256;
+function tooManyVersionsOfOneRow(versions: readonly WireVersion[]): void {
+  const counts = new Map<string, number>();
+  for (const v of versions) {
+    const n = (counts.get(v.rowId) ?? 0) + 1;
+    if (n > MAX_VERSIONS_PER_ROW) throw new JazzError('BATCH_REJECTED', `a batch may write at most ${MAX_VERSIONS_PER_ROW} versions of one row`);
+    counts.set(v.rowId, n);
+  }
+}
+
+/** A WebSocket close reason holds at most 123 bytes of UTF-8: cut on a character boundary. */
+function closeReason(message: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of message) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > 123) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
 }
 
 /** A visible state as a row object, for permission checks. */
@@ -150,6 +179,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
 
   const authenticate = createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false });
   const maxSubs = opts.maxSubscriptions ?? 1000;
+  const maxHeldRows = opts.maxHeldRows ?? 1_000_000;
   const rate = opts.maxMessagesPerSecond ?? 1000;
 
   const openStore = (appId: string): KvStore =>
@@ -281,7 +311,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, appFor(m[1]!)));
+    // Outside development mode only apps with a published schema exist: no state for made-up ids.
+    const app = appFor(m[1]!);
+    if (!opts.dev && !app.engine) {
+      forget(app);
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, app));
   });
 
   const accept = (ws: WebSocket, app: AppState): void => {
@@ -330,11 +367,21 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     }
     conn.holds.clear();
     conn.app.conns.delete(conn);
+    forget(conn.app);
+  };
+
+  /** An app that never got a schema and has no connections is not kept. */
+  const forget = (app: AppState): void => {
+    if (!app.engine && app.conns.size === 0) apps.delete(app.id);
   };
 
   const hold = (conn: Conn, table: string, rowId: string): boolean => {
     const key = `${table}\u0000${rowId}`;
     if (conn.holds.has(key)) return false;
+    if (conn.holds.size >= maxHeldRows) {
+      conn.fail(CloseCode.tooLarge, 'TOO_MANY_ROWS', `a connection may hold at most ${maxHeldRows} rows; subscribe to narrower queries`);
+      return false;
+    }
     conn.holds.add(key);
     let set = conn.app.holders.get(key);
     if (!set) conn.app.holders.set(key, (set = new Set()));
@@ -623,6 +670,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       case 'txn': {
         let items;
         try {
+          tooManyVersionsOfOneRow(msg.versions);
           items = msg.versions.map((w) => {
             if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a transaction must carry its batch id');
             return fromWire(engine, w);
@@ -653,6 +701,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       case 'push': {
         let items;
         try {
+          tooManyVersionsOfOneRow(msg.versions);
           items = msg.versions.map((w) => {
             if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
             return fromWire(engine, w);

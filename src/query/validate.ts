@@ -12,10 +12,10 @@ import type { Expr, QueryAst, Value } from './ast.ts';
 export const ID_COLUMN: ColumnSchema = Object.freeze({ type: 'ref' as const, ref: '' });
 
 export function columnOf(schema: AppSchema, table: string, column: string): ColumnSchema {
-  const t = schema.tables[table];
+  const t = Object.hasOwn(schema.tables, table) ? schema.tables[table] : undefined;
   if (!t) throw new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(schema.tables).join(', ')}`, { table });
   if (column === 'id') return { ...ID_COLUMN, ref: table };
-  const c = t.columns[column];
+  const c = Object.hasOwn(t.columns, column) ? t.columns[column] : undefined;
   if (!c) {
     throw new JazzError('UNKNOWN_COLUMN', `table "${table}" has no column "${column}"; it has id, ${Object.keys(t.columns).join(', ')}`, { table, column });
   }
@@ -84,6 +84,7 @@ export function isOrdered(col: ColumnSchema): boolean {
 }
 
 export function checkQuery(schema: AppSchema, q: QueryAst): void {
+  columnOf(schema, q.table, 'id'); // the table exists, even when no column is named
   checkExpr(schema, q.table, q.where);
   for (const o of q.orderBy) {
     const col = columnOf(schema, q.table, o.column);

@@ -22,6 +22,8 @@ export class ProtocolError extends Error {
 }
 
 const MAX_DEPTH = 32;
+/** The largest integer whose zigzag form (2v) is still a safe integer. */
+const MAX_ZIGZAG = 2 ** 52 - 1;
 
 export function encodeValue(w: ByteWriter, v: unknown, depth = 0): void {
   if (depth > MAX_DEPTH) throw new ProtocolError('value nested too deeply');
@@ -30,7 +32,9 @@ export function encodeValue(w: ByteWriter, v: unknown, depth = 0): void {
     case 'boolean':
       return w.u8(v ? 2 : 1);
     case 'number':
-      if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
+      // Zigzag doubles the magnitude, so only integers within ±2^52 stay exact (and are accepted
+      // by the decoder) as varints; larger safe integers travel as float64, which holds them exactly.
+      if (Number.isSafeInteger(v) && v >= -MAX_ZIGZAG - 1 && v <= MAX_ZIGZAG && !Object.is(v, -0)) {
         w.u8(3);
         w.varint(v >= 0 ? v * 2 : -v * 2 - 1);
       } else {

@@ -11,6 +11,7 @@ import type { Tier } from '../engine/engine.ts';
 import type { Expr, IncludeAst, OrderTerm, QueryAst, Value } from '../query/ast.ts';
 import { decodeFrame, encodeFrame, ProtocolError, type WireValue } from './codec.ts';
 import { isUuid } from '../rows/ids.ts';
+import { HLC_COUNTER } from '../clock/hlc.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -127,6 +128,19 @@ function int(o: Obj, k: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError(`field "${k}" must be a whole number`);
   return v;
 }
+/**
+ * How far ahead of the server's clock a client's version may be stamped. Every clock that observes
+ * a timestamp moves past it, so one absurd value from one client would reach every clock: 1e300
+ * made version ids too long for this protocol, and 2^53 − 1 left no room to count, so successive
+ * writes got the same id or could no longer be sent (fuzz findings). A fixed ceiling cannot help
+ * (a value just under it does the same), so the bound follows the receiving server's clock.
+ */
+export const MAX_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
+function timestamp(o: Obj, k: string, max: number): number {
+  const v = int(o, k);
+  if (v > max) throw new ProtocolError(`field "${k}" is more than a day ahead of the server's clock; check the client's clock`);
+  return v;
+}
 function bool(o: Obj, k: string): boolean {
   const v = o[k];
   if (typeof v !== 'boolean') throw new ProtocolError(`field "${k}" must be true or false`);
@@ -150,7 +164,8 @@ function tier(o: Obj, k: string): Tier {
   return v;
 }
 
-export function decodeVersion(v: WireValue): WireVersion {
+/** `maxTs`: the latest hybrid-clock timestamp accepted (servers bound it by their own clock). */
+export function decodeVersion(v: WireValue, maxTs = Number.MAX_SAFE_INTEGER): WireVersion {
   const o = obj(v, 'a version');
   const values = obj(o.values, 'version values');
   return {
@@ -158,7 +173,7 @@ export function decodeVersion(v: WireValue): WireVersion {
     rowId: str(o, 'rowId', 64),
     versionId: str(o, 'versionId', 200),
     parents: strs(o, 'parents', 1000),
-    ts: num(o, 'ts'),
+    ts: timestamp(o, 'ts', maxTs),
     author: str(o, 'author', 1000),
     batchId: str(o, 'batchId', 200),
     deleted: bool(o, 'deleted'),
@@ -180,8 +195,11 @@ function plain(v: WireValue): WireValue {
   return o;
 }
 
-export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
+/** Decodes what a client sent; `now` is the server's wall clock (ms), which bounds timestamps. */
+export function decodeClientMessage(bytes: Uint8Array, now: number = Date.now()): ClientMessage {
   const o = obj(decodeFrame(bytes), 'a message');
+  const maxTs = (Math.floor(now) + MAX_CLOCK_AHEAD_MS) * HLC_COUNTER + (HLC_COUNTER - 1);
+  const version = (v: WireValue) => decodeVersion(v, maxTs);
   switch (o.t) {
     case 'hello': {
       const auth = o.auth === undefined || o.auth === null ? {} : obj(o.auth, 'auth');
@@ -189,14 +207,17 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
       if (typeof auth.token === 'string') creds.token = auth.token;
       if (typeof auth.secret === 'string') creds.secret = auth.secret;
       if (auth.role === 'admin' || auth.role === 'peer') creds.role = auth.role;
-      return { t: 'hello', protocol: int(o, 'protocol'), clientId: str(o, 'clientId', 200), schemaHash: str(o, 'schemaHash', 100), schema: str(o, 'schema', 1_000_000), auth: creds };
+      const schemaHash = str(o, 'schemaHash', 100);
+      // A hash is printable ASCII; the server quotes it back in error messages and close reasons.
+      if (!/^[\x21-\x7e]*$/.test(schemaHash)) throw new ProtocolError('field "schemaHash" must be printable ASCII');
+      return { t: 'hello', protocol: int(o, 'protocol'), clientId: str(o, 'clientId', 200), schemaHash, schema: str(o, 'schema', 1_000_000), auth: creds };
     }
     case 'sub':
       return { t: 'sub', id: int(o, 'id'), query: decodeQuery(o.query, 0), tier: tier(o, 'tier'), have: decodeHave(o) };
     case 'unsub':
       return { t: 'unsub', id: int(o, 'id') };
     case 'push':
-      return { t: 'push', batchId: str(o, 'batchId', 200), versions: arr(o, 'versions').map(decodeVersion) };
+      return { t: 'push', batchId: str(o, 'batchId', 200), versions: arr(o, 'versions').map(version) };
     case 'txn':
       return {
         t: 'txn',
@@ -206,7 +227,7 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
           const qo = obj(q, 'a transaction query');
           return { query: decodeQuery(qo.query, 0), ids: strs(qo, 'ids', 1_000_000) };
         }),
-        versions: arr(o, 'versions').map(decodeVersion),
+        versions: arr(o, 'versions').map(version),
       };
     case 'ping':
       return { t: 'ping' };
@@ -221,7 +242,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     case 'welcome':
       return { t: 'welcome', protocol: int(o, 'protocol'), serverId: str(o, 'serverId'), role: str(o, 'role') };
     case 'versions':
-      return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map(decodeVersion) };
+      return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map((v) => decodeVersion(v)) };
     case 'settled':
       return { t: 'settled', id: int(o, 'id'), tier: tier(o, 'tier') };
     case 'ack':
@@ -281,7 +302,8 @@ function decodeQuery(v: WireValue | undefined, depth: number): QueryAst {
       const io = obj(iv, 'an include');
       const kind = io.kind;
       if (kind !== 'forward' && kind !== 'reverse') throw new ProtocolError('include kind must be forward or reverse');
-      include[name] = { kind, column: str(io, 'column', 200), query: decodeQuery(io.query, depth + 1) };
+      // Defined, not assigned: an include named "__proto__" must not become the object's prototype.
+      Object.defineProperty(include, name, { value: { kind, column: str(io, 'column', 200), query: decodeQuery(io.query, depth + 1) }, enumerable: true, writable: true, configurable: true });
     }
     q.include = include;
   }

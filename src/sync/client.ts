@@ -297,7 +297,7 @@ export class SyncClient {
 
   /** A local batch was written: push it now if online (else it waits in the outbox). */
   pushed(batchId: string): void {
-    this.#pending++;
+    this.#pending = this.#engine.outbox().length;
     this.#emitStatus();
     if (this.#state === 'online') this.#pushBatch(batchId);
   }

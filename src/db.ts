@@ -220,7 +220,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   #write(ops: WriteOp[]): WriteResult {
     const result = this.engine.write(ops);
     // A write that changed nothing (deleting a deleted row) has no batch to push.
-    if (this.engine.batchRecord(result.batchId)) this.#sync?.pushed(result.batchId);
+    if (result.written > 0) this.#sync?.pushed(result.batchId);
     return result;
   }
 

@@ -81,6 +81,8 @@ export interface WriteResult {
   readonly ids: readonly string[];
   /** Resolves when the batch is durable in the local store (tier `local`). */
   readonly durable: Promise<void>;
+  /** How many versions it wrote (0: nothing changed, so there is no batch to sync). */
+  readonly written: number;
 }
 
 /** A change to a table's live rows: added (no old), removed (no row) or edited (both). */
@@ -374,7 +376,7 @@ export class Engine {
 
   #applyLocal(batchId: string, ids: string[], versions: { table: string; version: RowVersion }[]): WriteResult {
     const planned = versions.map(({ table, version }) => ({ t: this.table(table), v: version }));
-    if (planned.length === 0) return { batchId, ids, durable: this.store.flush() };
+    if (planned.length === 0) return { batchId, ids, durable: this.store.flush(), written: 0 };
     const record: BatchRecord = { s: 'pending', tier: 'local', v: [] };
     const tx = this.store.transaction();
     try {
@@ -391,7 +393,7 @@ export class Engine {
       tx.rollback();
       throw e;
     }
-    return { batchId, ids, durable: tx.commit() };
+    return { batchId, ids, durable: tx.commit(), written: planned.length };
   }
 
   #putBookkeeping(tx: KvTransaction, touched: Iterable<TableRuntime>): void {

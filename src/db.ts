@@ -200,7 +200,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** Sync status: online, offline or connecting, and how many batches wait for the server. */
   get syncStatus(): SyncStatus {
-    return this.#sync?.status ?? { state: 'offline', pendingBatches: 0 };
+    return this.#sync?.status ?? { state: 'offline', pendingBatches: 0, syncing: false };
   }
 
   onSyncStatus(listener: (s: SyncStatus) => void): () => void {

@@ -24,6 +24,8 @@ export interface SyncStatus {
   readonly state: SyncState;
   /** Local batches the server has not acknowledged yet. */
   readonly pendingBatches: number;
+  /** Online with work in flight: batches not yet acknowledged or subscriptions not yet settled. */
+  readonly syncing: boolean;
   /** The last error the server reported, if any. */
   readonly lastError?: { readonly code: string; readonly message: string };
 }
@@ -84,7 +86,9 @@ export class SyncClient {
   }
 
   get status(): SyncStatus {
-    return { state: this.#state, pendingBatches: this.#pending, ...(this.#lastError ? { lastError: this.#lastError } : {}) };
+    const unsettled = [...this.#subs.values()].some((x) => !x.settled);
+    const syncing = this.#state === 'online' && (this.#pending > 0 || unsettled);
+    return { state: this.#state, pendingBatches: this.#pending, syncing, ...(this.#lastError ? { lastError: this.#lastError } : {}) };
   }
 
   onStatus(listener: (s: SyncStatus) => void): () => void {
@@ -222,6 +226,7 @@ export class SyncClient {
         if (s && !s.settled && TIER_RANK[m.tier] >= TIER_RANK[s.tier]) {
           s.settled = true;
           for (const w of s.waiters.splice(0)) w();
+          this.#emitStatus();
         }
         return;
       }

@@ -299,7 +299,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
 
   /** Sync status, as the engine's `db.syncStatus`. */
   get syncStatus(): SyncStatus {
-    return this.#workerStatus?.sync ?? { state: 'offline', pendingBatches: 0 };
+    return this.#workerStatus?.sync ?? { state: 'offline', pendingBatches: 0, syncing: false };
   }
 
   /** Called with the status whenever it changes (driver known, sync state, pending writes, role). */

@@ -43,6 +43,10 @@ describe('sync through the reference server', () => {
     a.update(app.todos, h.id, { done: true });
     await until(() => seen.length === 0);
     expect(a.syncStatus).toMatchObject({ state: 'online' });
+    await until(() => !a.syncStatus.syncing && a.syncStatus.pendingBatches === 0);
+    a.update(app.todos, h.id, { title: 'once more' });
+    expect(a.syncStatus).toMatchObject({ syncing: true, pendingBatches: 1 });
+    await until(() => !a.syncStatus.syncing);
   });
 
   it('holds the first result until the query settled at the asked tier', async () => {

@@ -9,6 +9,7 @@ const scenarios: Record<string, string[]> = {
   sync: ['bench/sync.ts'],
   store: ['bench/store.ts'],
   'engine-files': ['bench/engine-files.ts'],
+  browser: ['bench/browser.ts'],
 };
 const only = process.argv[2];
 for (const [name, args] of Object.entries(scenarios)) {

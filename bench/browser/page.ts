@@ -1,0 +1,252 @@
+/**
+ * The browser bench page (bench/browser/index.html): the engine's page client (worker/page, from
+ * source, opfs driver) and Dexie side by side. bench/browser.ts drives the functions on
+ * `window.bench` through `page.evaluate`; every timing is taken here, on the page.
+ */
+import Dexie, { liveQuery } from 'dexie';
+import { createDb, s } from '../../worker/page/index.ts';
+
+const app = s.defineApp({
+  projects: s.table({ name: s.string() }),
+  todos: s.table({
+    title: s.string(),
+    done: s.boolean(),
+    priority: s.int(),
+    due: s.timestamp(),
+    notes: s.string(),
+    projectId: s.ref('projects'),
+  }),
+});
+
+const DUE0 = 1_700_000_000_000;
+const DUE_SPAN = 1e10;
+let seed = 42;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function uuid(): string {
+  return crypto.randomUUID();
+}
+
+/** The rows both sides load: generated once, same content (Dexie gets the engine's ids). */
+function makeRows(n: number, projects: string[]) {
+  seed = 42;
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    rows.push({
+      title: `${word()} ${word()} ${word()}`,
+      done: rand() < 0.5,
+      priority: Math.floor(rand() * 10),
+      due: DUE0 + Math.floor(rand() * DUE_SPAN),
+      notes: 'n'.repeat(60 + Math.floor(rand() * 80)),
+      projectId: projects[Math.floor(rand() * projects.length)]!,
+    });
+  }
+  return rows;
+}
+
+const st: any = {};
+
+function engineQueries(projects: string[]) {
+  const qs = [];
+  for (let i = 0; i < 10; i++) qs.push(app.todos.where({ projectId: projects[i]!, done: false }).orderBy('title').limit(50).include({ project: true }));
+  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ priority: { gte: i * 2 } }).orderBy('due', 'desc').limit(50).include({ project: true }));
+  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ done: i % 2 === 0, priority: i }).orderBy('title').limit(50).include({ project: true }));
+  return qs;
+}
+
+/** The same 20 queries for Dexie, each fetching its rows' projects (the include). */
+function dexieQueries(dx: any, projects: string[]) {
+  const withProject = async (rows: any[]) => {
+    const ps = await dx.projects.bulkGet(rows.map((r) => r.projectId));
+    return rows.map((r, i) => ({ ...r, project: ps[i] }));
+  };
+  const qs: (() => Promise<any[]>)[] = [];
+  for (let i = 0; i < 10; i++) qs.push(async () => withProject((await dx.todos.where('[projectId+title]').between([projects[i], Dexie.minKey], [projects[i], Dexie.maxKey]).filter((r: any) => !r.done).limit(50).toArray())));
+  for (let i = 0; i < 5; i++) qs.push(async () => withProject(await dx.todos.orderBy('due').reverse().filter((r: any) => r.priority >= i * 2).limit(50).toArray()));
+  for (let i = 0; i < 5; i++) qs.push(async () => withProject(await dx.todos.where('[priority+title]').between([i, Dexie.minKey], [i, Dexie.maxKey]).filter((r: any) => r.done === (i % 2 === 0)).limit(50).toArray()));
+  return qs;
+}
+
+function openDexie(name: string, durability: string) {
+  const dx: any = new Dexie(name, { chromeTransactionDurability: durability as any });
+  dx.version(1).stores({ projects: 'id', todos: 'id, title, due, priority, projectId, [projectId+title], [priority+title]' });
+  return dx;
+}
+
+const bench = {
+  async p1(mib: number, flushWrites: number) {
+    const w = new Worker(new URL('./opfs.worker.ts', import.meta.url), { type: 'module' });
+    const r = await new Promise<any>((resolve) => { w.onmessage = (e) => resolve(e.data); w.onerror = (e) => resolve({ ok: false, error: e.message }); w.postMessage({ mib, flushWrites }); });
+    w.terminate();
+    if (!r.ok) throw new Error(r.error);
+    return r;
+  },
+
+  async setup(n: number, durability: string) {
+    st.engine = createDb({ app, driver: { type: 'opfs', dbName: 'bench' } });
+    await st.engine.ready;
+    st.status = st.engine.status;
+    await Dexie.delete('bench-dexie');
+    st.dx = openDexie('bench-dexie', durability);
+    await st.dx.open();
+    // Projects: 100, same ids on both sides.
+    const h = st.engine.batch((b: any) => { for (let i = 0; i < 100; i++) b.insert(app.projects, { name: `project ${i}` }); });
+    await h.wait({ tier: 'local' });
+    st.projects = h.ids;
+    await st.dx.projects.bulkAdd(st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })));
+    st.rows = makeRows(n, st.projects);
+    return { driver: st.engine.status?.driver, bytesPerRow: JSON.stringify({ id: uuid(), ...st.rows[0] }).length };
+  },
+
+  async loadEngine() {
+    const rows = st.rows;
+    const ids: string[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += 1000) {
+      const h = st.engine.batch((b: any) => { for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert(app.todos, rows[j]); });
+      ids.push(...h.ids);
+      await h.wait({ tier: 'local' });
+    }
+    const ms = performance.now() - t0;
+    st.ids = ids;
+    return { ms };
+  },
+
+  async loadDexie() {
+    const rows = st.rows.map((r: any, i: number) => ({ id: st.ids[i], ...r }));
+    st.dxRows = rows;
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000);
+      await st.dx.transaction('rw', st.dx.todos, () => st.dx.todos.bulkAdd(chunk));
+    }
+    return { ms: performance.now() - t0 };
+  },
+
+  async updates(n: number) {
+    seed = 7;
+    const picks = Array.from({ length: n }, () => Math.floor(rand() * st.ids.length));
+    const eng: number[] = [];
+    const dex: number[] = [];
+    // Interleaved in blocks so both see the same machine noise.
+    for (let k = 0; k < n; k += 100) {
+      for (let j = k; j < Math.min(n, k + 100); j++) {
+        const t0 = performance.now();
+        await st.engine.update(app.todos, st.ids[picks[j]!], { priority: j % 10 }).wait({ tier: 'local' });
+        eng.push(performance.now() - t0);
+      }
+      for (let j = k; j < Math.min(n, k + 100); j++) {
+        const row = st.dxRows[picks[j]!];
+        row.priority = j % 10;
+        const t0 = performance.now();
+        await st.dx.todos.put(row);
+        dex.push(performance.now() - t0);
+      }
+    }
+    return { eng, dex };
+  },
+
+  async reads(n: number) {
+    seed = 9;
+    const picks = Array.from({ length: n }, () => st.ids[Math.floor(rand() * st.ids.length)]);
+    // Warm-up.
+    for (let i = 0; i < 50; i++) { await st.engine.one(app.todos.where({ id: picks[i] })); await st.dx.todos.get(picks[i]); }
+    const eng: number[] = [];
+    const dex: number[] = [];
+    for (const id of picks) {
+      let t0 = performance.now();
+      const a = await st.engine.one(app.todos.where({ id }));
+      eng.push(performance.now() - t0);
+      t0 = performance.now();
+      const b = await st.dx.todos.get(id);
+      dex.push(performance.now() - t0);
+      if (!a || !b) throw new Error(`point read missed ${id}`);
+    }
+    // Indexed range of ~3,000 rows on `due`.
+    const width = Math.round((DUE_SPAN * 3000) / st.ids.length);
+    const rEng: number[] = [];
+    const rDex: number[] = [];
+    let counts: number[] = [];
+    for (let k = 0; k < 12; k++) {
+      const lo = DUE0 + Math.floor(rand() * (DUE_SPAN - width));
+      let t0 = performance.now();
+      const a = await st.engine.all(app.todos.where({ due: { gte: lo, lt: lo + width } }));
+      const ea = performance.now() - t0;
+      t0 = performance.now();
+      const b = await st.dx.todos.where('due').between(lo, lo + width, true, false).toArray();
+      const db = performance.now() - t0;
+      if (k >= 2) { rEng.push(ea); rDex.push(db); counts.push(a.length); }
+      if (a.length !== b.length) throw new Error(`range counts differ: engine ${a.length}, dexie ${b.length}`);
+    }
+    return { eng, dex, rEng, rDex, counts };
+  },
+
+  /** P4: time from the update call to the last callback it causes (quiet for `quietMs` after). */
+  async live(n: number, which: 'engine' | 'dexie', quietMs: number) {
+    let last = 0;
+    let calls = 0;
+    const windows: any[][] = [];
+    let stops: (() => void)[];
+    if (which === 'engine') {
+      const qs = engineQueries(st.projects);
+      stops = qs.map((q, i) => st.engine.subscribeAll(q, ({ all }: any) => { windows[i] = all; last = performance.now(); calls++; }));
+    } else {
+      const qs = dexieQueries(st.dx, st.projects);
+      stops = qs.map((q, i) => { const sub = liveQuery(q).subscribe({ next: (all: any[]) => { windows[i] = all; last = performance.now(); calls++; }, error: (e: unknown) => console.error(e) }); return () => sub.unsubscribe(); });
+    }
+    const settle = async () => {
+      for (;;) { const c = calls; await sleep(quietMs); if (c === calls) return; }
+    };
+    const t0s = performance.now();
+    while (windows.filter(Boolean).length < 20) await sleep(5);
+    await settle();
+    const firstMs = performance.now() - t0s;
+    seed = 11;
+    const times: number[] = [];
+    let missed = 0;
+    for (let k = 0; k < n; k++) {
+      // A row shown by query k % 10 gets a new title: it moves within that window (and maybe others').
+      const w = windows[k % 10]!;
+      const row = w[Math.floor(rand() * w.length)];
+      const title = `${word()} ${word()} ${word()}`;
+      const before = calls;
+      const t0 = performance.now();
+      if (which === 'engine') st.engine.update(app.todos, row.id, { title });
+      else st.dx.todos.update(row.id, { title });
+      await settle();
+      if (calls === before) { missed++; continue; }
+      times.push(last - t0);
+    }
+    for (const s of stops) s();
+    return { times, missed, firstMs };
+  },
+
+  async close() {
+    await st.engine?.close();
+    st.dx?.close();
+  },
+
+  /** P5: after a browser restart, from opening to the first 50 rows by title. */
+  async cold(which: 'engine' | 'dexie') {
+    const t0 = performance.now();
+    if (which === 'engine') {
+      const db = createDb({ app, driver: { type: 'opfs', dbName: 'bench' } });
+      const first = await new Promise<number>((resolve) => {
+        const stop = db.subscribeAll(app.todos.orderBy('title').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
+      });
+      st.engine = db;
+      return { ms: first - t0, sinceNavigation: first };
+    }
+    const dx = openDexie('bench-dexie', st.durability ?? 'strict');
+    const first = await new Promise<number>((resolve) => {
+      const sub = liveQuery(() => dx.todos.orderBy('title').limit(50).toArray()).subscribe({ next: (all: any[]) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => sub.unsubscribe()); } } });
+    });
+    st.dx = dx;
+    return { ms: first - t0, sinceNavigation: first };
+  },
+};
+
+(window as any).bench = bench;
+document.documentElement.dataset['ready'] = 'yes';

@@ -541,6 +541,30 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     return undefined;
   };
 
+  type Items = { table: string; version: import('../src/rows/version.ts').RowVersion }[];
+
+  /** The versions of a pushed batch or transaction, checked against the schema; rejects it if not. */
+  const readBatch = (conn: Conn, engine: Engine, batchId: string, versions: readonly WireVersion[]): Items | undefined => {
+    try {
+      tooManyVersionsOfOneRow(versions);
+      return versions.map((w) => {
+        if (w.batchId !== batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
+        return fromWire(engine, w);
+      });
+    } catch (e) {
+      conn.send({ t: 'reject', batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
+      return undefined;
+    }
+  };
+
+  /** Rejects the batch (and says true) if the user's permissions forbid one of its writes. */
+  const deniedWrites = (conn: Conn, engine: Engine, batchId: string, items: Items): boolean => {
+    if (conn.policy!.unrestricted) return false;
+    const denied = checkWrites(conn, engine, items);
+    if (denied) conn.send({ t: 'reject', batchId, code: 'PERMISSION_DENIED', reason: denied });
+    return denied !== undefined;
+  };
+
   const handle = async (conn: Conn, msg: ClientMessage): Promise<void> => {
     const app = conn.app;
     if (!conn.ready) {
@@ -668,17 +692,8 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         return;
       }
       case 'txn': {
-        let items;
-        try {
-          tooManyVersionsOfOneRow(msg.versions);
-          items = msg.versions.map((w) => {
-            if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a transaction must carry its batch id');
-            return fromWire(engine, w);
-          });
-        } catch (e) {
-          conn.send({ t: 'reject', batchId: msg.batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
-          return;
-        }
+        const items = readBatch(conn, engine, msg.batchId, msg.versions);
+        if (!items) return;
         // Sent again after a reconnect, and already applied: say so again.
         const applied = items.length > 0 && items.every(({ table, version }) => engine.rowVersions(table, version.rowId).some((v) => v.versionId === version.versionId));
         if (!applied) {
@@ -687,36 +702,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
             conn.send({ t: 'reject', batchId: msg.batchId, code: 'TRANSACTION_CONFLICT', reason: conflict });
             return;
           }
-          if (!conn.policy!.unrestricted) {
-            const denied = checkWrites(conn, engine, items);
-            if (denied) {
-              conn.send({ t: 'reject', batchId: msg.batchId, code: 'PERMISSION_DENIED', reason: denied });
-              return;
-            }
-          }
+          if (deniedWrites(conn, engine, msg.batchId, items)) return;
         }
         // Accepted: from here on it is an ordinary batch, applied and fanned out.
         return applyBatch(conn, engine, msg.batchId, items);
       }
       case 'push': {
-        let items;
-        try {
-          tooManyVersionsOfOneRow(msg.versions);
-          items = msg.versions.map((w) => {
-            if (w.batchId !== msg.batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
-            return fromWire(engine, w);
-          });
-        } catch (e) {
-          conn.send({ t: 'reject', batchId: msg.batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
-          return;
-        }
-        if (!conn.policy!.unrestricted) {
-          const denied = checkWrites(conn, engine, items);
-          if (denied) {
-            conn.send({ t: 'reject', batchId: msg.batchId, code: 'PERMISSION_DENIED', reason: denied });
-            return;
-          }
-        }
+        const items = readBatch(conn, engine, msg.batchId, msg.versions);
+        if (!items || deniedWrites(conn, engine, msg.batchId, items)) return;
         return applyBatch(conn, engine, msg.batchId, items);
       }
     }

@@ -28,7 +28,7 @@ export function readControl(el: Control, col: ColumnSchema, forInsert = false): 
   const type = el instanceof HTMLInputElement ? el.type : '';
   if (col.type === 'boolean' && type === 'checkbox') return { ok: true, value: (el as HTMLInputElement).checked };
   if (col.type === 'array' && el instanceof HTMLSelectElement && el.multiple) {
-    return fit(col, [...el.selectedOptions].map((o) => itemFrom(o.value, col.items!)));
+    return fitColumn(col, [...el.selectedOptions].map((o) => itemFrom(o.value, col.items!)));
   }
   const text = el.value;
   if (text.trim() === '' && col.type !== 'string') {
@@ -41,7 +41,7 @@ export function readControl(el: Control, col: ColumnSchema, forInsert = false): 
     case 'string':
     case 'enum':
     case 'ref':
-      return fit(col, text);
+      return fitColumn(col, text);
     case 'boolean': {
       const t = text.trim().toLowerCase();
       if (t === 'true' || t === 'on' || t === '1' || t === 'yes') return { ok: true, value: true };
@@ -53,22 +53,22 @@ export function readControl(el: Control, col: ColumnSchema, forInsert = false): 
       const n = Number(text.trim());
       if (Number.isNaN(n)) return { ok: false, message: `Enter a number, not "${text}".` };
       if (col.type === 'int' && !Number.isInteger(n)) return { ok: false, message: `Enter a whole number, not "${text}".` };
-      return fit(col, n);
+      return fitColumn(col, n);
     }
     case 'timestamp': {
       const t = text.trim();
       const n = /^-?\d+$/.test(t) ? Number(t) : type === 'date' ? (el as HTMLInputElement).valueAsNumber : Date.parse(t);
       if (!Number.isFinite(n)) return { ok: false, message: `Enter a date and time, not "${text}".` };
-      return fit(col, n);
+      return fitColumn(col, n);
     }
     case 'json':
       try {
-        return fit(col, JSON.parse(text));
+        return fitColumn(col, JSON.parse(text));
       } catch {
         return { ok: false, message: 'Enter valid JSON.' };
       }
     case 'array':
-      return fit(col, text.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => itemFrom(x, col.items!)));
+      return fitColumn(col, text.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => itemFrom(x, col.items!)));
     case 'bytes':
       return { ok: false, message: 'A bytes column cannot be edited in a form.' };
   }
@@ -112,7 +112,7 @@ function itemFrom(text: string, items: ColumnSchema): unknown {
   return text;
 }
 
-function fit(col: ColumnSchema, value: unknown): ReadResult {
+function fitColumn(col: ColumnSchema, value: unknown): ReadResult {
   const problem = checkValue(col, value);
   return problem ? { ok: false, message: `The value ${problem}.` } : { ok: true, value };
 }

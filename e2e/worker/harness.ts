@@ -6,7 +6,7 @@
  *
  * Semantics kept from Vitest, as far as the suites rely on them: `describe` bodies run at once and
  * register; hooks of every enclosing `describe` run around each test (`beforeEach` outermost first,
- * `afterEach` innermost first, and always); `ctx.skip()` ends a test as skipped; a test fails on
+ * `afterEach` innermost first, and always); calling `skip` on the test context ends a test as skipped (the spec counts that as a failure); a test fails on
  * the first thrown error or rejected promise, or when it runs past its timeout.
  *
  * Platform-neutral on purpose: the Playwright specs load it in Node too, to list the cases a suite

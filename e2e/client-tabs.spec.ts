@@ -215,8 +215,20 @@ async function runScenario(sc: Scenario, baseURL: string | undefined): Promise<v
     const overlaps: string[] = [];
     let closedByItself = 0;
     let endedHolding = 0;
-    for (const e of log) {
+    // A worker the browser ended (its tab closed) releases its handles at once, but the monitor
+    // hears of its end through a lock callback that may run after the next leader's open. Sync
+    // access handles are exclusive, so a successful open proves such a worker no longer held them:
+    // it is not counted as an overlap. Workers that close the files themselves get no such credit.
+    const endedLater = (worker: string, after: number) =>
+      log.some((x, i) => i > after && x.worker === worker && x.event === 'ended') && !log.some((x, i) => i > after && x.worker === worker && x.event === 'close');
+    for (const [i, e] of log.entries()) {
       if (e.event === 'open') {
+        for (const h of [...holding]) {
+          if (endedLater(h, i)) {
+            holding.delete(h);
+            endedHolding++;
+          }
+        }
         if (holding.size > 0) overlaps.push(`${e.worker} opened at ${e.t} while ${[...holding].join(', ')} held the files`);
         holding.add(e.worker);
       } else if (e.event === 'close' && holding.delete(e.worker)) closedByItself++;

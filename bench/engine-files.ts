@@ -16,21 +16,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb, s, type Db } from '../server/index.ts';
+import { createDb, type Db } from '../server/index.ts';
 import type { DurableStore } from '../src/store/durable-store.ts';
 import { fmt, percentile, table } from './stats.ts';
 
-const app = s.defineApp({
-  projects: s.table({ name: s.string() }),
-  todos: s.table({
-    title: s.string(),
-    done: s.boolean(),
-    priority: s.int(),
-    due: s.timestamp(),
-    notes: s.string(),
-    projectId: s.ref('projects'),
-  }),
-});
+import { benchApp as app } from './todo-app.ts';
 type App = typeof app;
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);

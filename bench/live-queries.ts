@@ -6,20 +6,10 @@
  *
  *   npx tsx bench/live-queries.ts [sizes, default 10000,100000,1000000] [--updates 300]
  */
-import { s, createDb, type Db } from '../src/index.ts';
+import { createDb, type Db } from '../src/index.ts';
 import { fmt, summary, table } from './stats.ts';
 
-const app = s.defineApp({
-  projects: s.table({ name: s.string() }),
-  todos: s.table({
-    title: s.string(),
-    done: s.boolean(),
-    priority: s.int(),
-    due: s.timestamp(),
-    notes: s.string(),
-    projectId: s.ref('projects'),
-  }),
-});
+import { benchApp as app } from './todo-app.ts';
 
 const args = process.argv.slice(2);
 const sizes = (args.find((a) => /^\d/.test(a)) ?? '10000,100000,1000000').split(',').map(Number);

@@ -4,19 +4,9 @@
  * `window.bench` through `page.evaluate`; every timing is taken here, on the page.
  */
 import Dexie, { liveQuery } from 'dexie';
-import { createDb, s } from '../../worker/page/index.ts';
+import { createDb } from '../../worker/page/index.ts';
 
-const app = s.defineApp({
-  projects: s.table({ name: s.string() }),
-  todos: s.table({
-    title: s.string(),
-    done: s.boolean(),
-    priority: s.int(),
-    due: s.timestamp(),
-    notes: s.string(),
-    projectId: s.ref('projects'),
-  }),
-});
+import { benchApp as app } from '../todo-app.ts';
 
 const DUE0 = 1_700_000_000_000;
 const DUE_SPAN = 1e10;
@@ -152,7 +142,7 @@ const bench = {
     seed = 9;
     const picks = Array.from({ length: n }, () => st.ids[Math.floor(rand() * st.ids.length)]);
     // Warm-up.
-    for (let i = 0; i < 50; i++) { await st.engine.one(app.todos.where({ id: picks[i] })); await st.dx.todos.get(picks[i]); }
+    for (let i = 0; i < Math.min(50, n); i++) { await st.engine.one(app.todos.where({ id: picks[i] })); await st.dx.todos.get(picks[i]); }
     const eng: number[] = [];
     const dex: number[] = [];
     for (const id of picks) {

@@ -29,22 +29,26 @@ function mismatch(table: string, column: string, problem: string): never {
 /** Placeholders for session claims and outer-row columns in permission rules start with this. */
 export const PLACEHOLDER_PREFIX = '\u0000$';
 
-function checkLiteral(table: string, column: string, col: ColumnSchema, v: Value): void {
-  if (typeof v === 'string' && v.startsWith(PLACEHOLDER_PREFIX)) return; // resolved when the rule is evaluated
+function checkLiteral(table: string, column: string, col: ColumnSchema, v: Value, placeholders: boolean): void {
+  if (typeof v === 'string' && v.startsWith(PLACEHOLDER_PREFIX)) {
+    if (placeholders) return; // a permission rule's session/row value, filled in when it is evaluated
+    throw new JazzError('QUERY_INVALID', `${table}.${column}: session and row placeholders belong in permission rules, not in queries`, { table, column });
+  }
   const p = checkValue(col, v);
   if (p) mismatch(table, column, p);
 }
 
-export function checkExpr(schema: AppSchema, table: string, e: Expr): void {
+/** `placeholders`: allow `session.*`/`row.*` values (permission rules); queries that run may not have them. */
+export function checkExpr(schema: AppSchema, table: string, e: Expr, placeholders = true): void {
   switch (e.op) {
     case 'true':
       return;
     case 'and':
     case 'or':
-      for (const a of e.args) checkExpr(schema, table, a);
+      for (const a of e.args) checkExpr(schema, table, a, placeholders);
       return;
     case 'not':
-      checkExpr(schema, table, e.arg);
+      checkExpr(schema, table, e.arg, placeholders);
       return;
     case 'isNull':
       columnOf(schema, table, e.column);
@@ -55,17 +59,17 @@ export function checkExpr(schema: AppSchema, table: string, e: Expr): void {
         throw new JazzError('QUERY_INVALID', `${table}.${e.column} is a ${col.type} column and cannot be compared with ${e.cmp}; use eq, ne or in`, { table, column: e.column });
       }
       if (e.value === null) throw new JazzError('QUERY_INVALID', `${table}.${e.column}: compare with null through isNull`, { table, column: e.column });
-      checkLiteral(table, e.column, col, e.value);
+      checkLiteral(table, e.column, col, e.value, placeholders);
       return;
     }
     case 'in': {
       const col = columnOf(schema, table, e.column);
-      for (const v of e.values) if (v !== null) checkLiteral(table, e.column, col, v);
+      for (const v of e.values) if (v !== null) checkLiteral(table, e.column, col, v, placeholders);
       return;
     }
     case 'contains': {
       const col = columnOf(schema, table, e.column);
-      if (col.type === 'array') checkLiteral(table, e.column, col.items!, e.value);
+      if (col.type === 'array') checkLiteral(table, e.column, col.items!, e.value, placeholders);
       else if (col.type === 'string') {
         if (typeof e.value !== 'string') mismatch(table, e.column, `to look for must be a string, got ${describe(e.value)}`);
       } else {
@@ -85,7 +89,7 @@ export function isOrdered(col: ColumnSchema): boolean {
 
 export function checkQuery(schema: AppSchema, q: QueryAst): void {
   columnOf(schema, q.table, 'id'); // the table exists, even when no column is named
-  checkExpr(schema, q.table, q.where);
+  checkExpr(schema, q.table, q.where, false); // a query to run: no placeholders
   for (const o of q.orderBy) {
     const col = columnOf(schema, q.table, o.column);
     if (!isOrdered(col)) throw new JazzError('QUERY_INVALID', `cannot order by ${q.table}.${o.column}, a ${col.type} column`, { table: q.table, column: o.column });

@@ -1,19 +1,42 @@
 /**
- * `npm start`: the reference sync server in development mode on port 4000 (JAZZ_PORT to change),
- * storing under ./data, then a short tour of the engine as a client of it. The server keeps running
- * (Ctrl-C stops it cleanly). Once the demo app exists, this serves it too.
+ * `npm start`: builds the drop-in script (`npm run build`, about 2 s), then runs the demo (demo/)
+ * on the reference sync server at http://localhost:4000/ (JAZZ_PORT to change), storing under
+ * ./data (JAZZ_DATA). See server/demo.ts. Ctrl-C stops it cleanly.
+ *
+ * The engine's tour as a Node client: `npx tsx server/example.ts`.
  */
-import { startSyncServer } from './sync-server.ts';
-import { runTour } from './example.ts';
+import { spawnSync } from 'node:child_process';
+import { startDemoServer } from './demo.ts';
 
 const port = Number(process.env.JAZZ_PORT ?? 4000);
-const server = await startSyncServer({ port, dataDir: process.env.JAZZ_DATA ?? './data', dev: true });
-console.log(`jazz server (development mode) on ${server.url}, data in ${process.env.JAZZ_DATA ?? './data'}`);
-console.log('  ⚠ development mode: anonymous clients, schemas adopted from clients. Never expose it.\n');
-await runTour(server.url);
-console.log(`\nThe server keeps running on ${server.url}; press Ctrl-C to stop it.`);
+const dataDir = process.env.JAZZ_DATA ?? './data';
+
+console.log('building dist/jazz.js and its workers…');
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('npm run build failed; see above');
+  process.exit(1);
+}
+
+let demo;
+try {
+  demo = await startDemoServer({ port, dataDir, distDir: './dist' });
+} catch (e) {
+  console.error(`jazz demo: ${(e as Error).message}`);
+  process.exit(1);
+}
+console.log(`
+jazz demo: ${demo.url}
+  Open it, sign in as one user; open it again in another browser profile or a private window and
+  sign in as someone else. Data is kept in ${dataDir}; the sync endpoint is ws://localhost:${demo.port}/apps/demo/ws.
+  ⚠ The demo's sign-in hands a token to anyone for any name. Never expose this server.
+  Ctrl-C stops it.`);
+
+let stopping = false;
 const stop = async () => {
-  await server.close();
+  if (stopping) return;
+  stopping = true;
+  await demo.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop());

@@ -63,6 +63,11 @@ export interface SyncServerOptions {
   readonly maxSubscriptions?: number;
   /** Most messages one connection may send per second, averaged over 10 s (default 1000). */
   readonly maxMessagesPerSecond?: number;
+  /**
+   * Other HTTP routes (a static site, a sign-in endpoint): called for every request the server has
+   * no route of its own for; answer it and return true, or return false for the server's 404.
+   */
+  readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface SyncServer {
@@ -74,6 +79,11 @@ export interface SyncServer {
   stats(): { apps: number; connections: number };
   /** The engine of an app, once it has a schema (for tests and embedding). */
   engineOf(appId: string): Engine | undefined;
+  /**
+   * Publishes an app's schema (and its permissions) from the embedding code, as the admin routes do:
+   * the same schema again is a no-op, a different one throws `SCHEMA_INVALID` (it needs a migration).
+   */
+  publish(appId: string, schema: AppSchema, permissions?: Permissions): void;
 }
 
 const VERSIONS_PER_FRAME = 2000;
@@ -240,6 +250,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     }
   };
 
+  const setPermissions = (app: AppState, p: Permissions): void => {
+    checkPermissions(app.schema!, p);
+    if (p.schemaHash !== app.hash) throw new JazzError('SCHEMA_INVALID', `these permissions are for schema ${p.schemaHash}, the app has ${app.hash}`);
+    app.permissions = p;
+    if (!opts.inMemory) fs.writeFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), JSON.stringify(p));
+    for (const c of app.conns) if (c.session) setPolicy(c);
+  };
+
   const readBody = (req: http.IncomingMessage, done: (body: string) => void): void => {
     let body = '';
     req.setEncoding('utf8');
@@ -268,12 +286,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
           readBody(req, (body) => {
             try {
               if (!app.engine) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
-              const p = JSON.parse(body) as Permissions;
-              checkPermissions(app.schema!, p);
-              if (p.schemaHash !== app.hash) throw new JazzError('SCHEMA_INVALID', `these permissions are for schema ${p.schemaHash}, the app has ${app.hash}`);
-              app.permissions = p;
-              if (!opts.inMemory) fs.writeFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), JSON.stringify(p));
-              for (const c of app.conns) if (c.session) setPolicy(c);
+              setPermissions(app, JSON.parse(body) as Permissions);
               json(200, { ok: true });
             } catch (e) {
               json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
@@ -295,6 +308,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         return;
       }
     }
+    if (opts.onRequest?.(req, res)) return;
     json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema' });
   });
 
@@ -730,6 +744,12 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
     stats,
     engineOf: (appId) => apps.get(appId)?.engine,
+    publish: (appId, schema, permissions) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(appId)) throw new JazzError('SCHEMA_INVALID', `an app id is 1 to 64 letters, digits, "_" or "-", got "${appId}"`);
+      const app = appFor(appId);
+      publishSchema(app, schema);
+      if (permissions) setPermissions(app, permissions);
+    },
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {

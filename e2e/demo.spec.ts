@@ -1,0 +1,243 @@
+/**
+ * The demo app (demo/, issue 7) as its users meet it: `npm run build`'s files and demo/ served by
+ * the demo's own server (server/demo.ts: the reference sync server with the demo's permissions and
+ * sign-in), started here in the test's process on a free port of 127.0.0.1 with its data in .tmp/.
+ * Alice and Bob each get their own browser context (two devices).
+ *
+ * - What one adds, edits, comments on and deletes shows in the other's page; a private note never
+ *   reaches the other's DOM, database or any WebSocket frame sent to the other's page (every frame
+ *   is scanned; the same scan finds the note in the owner's frames, so it can fail).
+ * - The server stops: both keep working, the status says offline with a pending count, the server
+ *   comes back on the same port and data, both converge with nothing lost.
+ * - Reload with the server gone: the service worker opens the app with its data, and writes made
+ *   then reach the other user once the server is back.
+ * - TARGETS.md S4: markup in a task title or a comment shows as text and runs nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { startDemoServer, DEMO_APP_ID, type DemoServer } from '../server/demo.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+let dist: string;
+let data: string;
+let demo: DemoServer | undefined;
+let port = 0;
+const contexts: BrowserContext[] = [];
+/** Every WebSocket frame each user's pages received. */
+const frames: Record<string, Buffer[]> = {};
+const errors: string[] = [];
+
+async function serverUp(): Promise<DemoServer> {
+  demo = await startDemoServer({ port, dataDir: data, distDir: dist, log: () => {} });
+  port = demo.port;
+  return demo;
+}
+
+async function serverDown(): Promise<void> {
+  await demo?.close();
+  demo = undefined;
+}
+
+test.beforeAll(async () => {
+  dist = mkdtempSync(join(resolve('.tmp'), 'e2e-demo-dist-'));
+  data = mkdtempSync(join(resolve('.tmp'), 'e2e-demo-data-'));
+  execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: dist }, stdio: 'pipe' });
+  await serverUp();
+});
+
+test.afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await serverDown();
+  rmSync(dist, { recursive: true, force: true });
+  rmSync(data, { recursive: true, force: true });
+});
+
+/** A new device (browser context) signed in as `user`; `device` names its frames in `frames`. */
+async function openAs(browser: Browser, user: 'alice' | 'bob', device: string = user): Promise<Page> {
+  const seen: Buffer[] = (frames[device] = []);
+  const context = await browser.newContext({ baseURL: `http://localhost:${port}` });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`${device}: ${e.message}`));
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => seen.push(Buffer.isBuffer(f.payload) ? f.payload : Buffer.from(f.payload))));
+  await page.goto(`/?user=${user}`);
+  await expect(page.locator('jazz-status')).toHaveAttribute('connection', 'online');
+  await expect(page.locator('.task').first()).toBeVisible();
+  return page;
+}
+
+/** The task rows' titles (the inputs' current values), in order. */
+const titles = (page: Page) => page.locator('.task input.title').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+
+/** The note rows' texts, in order. */
+const notes = (page: Page) => page.locator('.note textarea').evaluateAll((els) => els.map((e) => (e as HTMLTextAreaElement).value));
+
+async function addTask(page: Page, title: string): Promise<void> {
+  await page.fill('#new-task input[name=title]', title);
+  await page.press('#new-task input[name=title]', 'Enter');
+  await expect.poll(() => titles(page)).toContain(title);
+}
+
+/** The `.task` row whose title input holds `title`. */
+async function rowIndex(page: Page, title: string): Promise<number> {
+  return (await titles(page)).indexOf(title);
+}
+
+async function checkbox(page: Page, title: string) {
+  const i = await rowIndex(page, title);
+  expect(i, `a row titled "${title}"`).toBeGreaterThanOrEqual(0);
+  return page.locator('.task').nth(i).locator('input[type=checkbox]');
+}
+
+async function settled(page: Page): Promise<void> {
+  await expect(page.locator('jazz-status')).toHaveAttribute('connection', 'online');
+  await expect(page.locator('jazz-status')).toHaveAttribute('pending', '0');
+}
+
+/** What the page's own database holds of a table (through the element's `.db`). */
+function rows(page: Page, table: string): Promise<Record<string, unknown>[]> {
+  return page.evaluate(async (t) => {
+    const db = (document.querySelector('jazz-db') as any).db;
+    return db.all(db.app[t]);
+  }, table);
+}
+
+let alice: Page;
+let bob: Page;
+
+test('two users on one board: adds, edits, comments and deletes show on both; private notes stay private', async ({ browser }) => {
+  alice = await openAs(browser, 'alice');
+  bob = await openAs(browser, 'bob');
+
+  // Add on one side, see on the other.
+  await addTask(alice, 'Write the release notes');
+  await expect.poll(() => titles(bob)).toContain('Write the release notes');
+  await addTask(bob, 'Book the venue');
+  await expect.poll(() => titles(alice)).toContain('Book the venue');
+
+  // Tick and rename.
+  await (await checkbox(bob, 'Write the release notes')).check();
+  await expect(await checkbox(alice, 'Write the release notes')).toBeChecked();
+  const i = await rowIndex(alice, 'Book the venue');
+  const title = alice.locator('.task').nth(i).locator('input.title');
+  await title.fill('Book the big venue');
+  await title.press('Enter');
+  await expect.poll(() => titles(bob)).toContain('Book the big venue');
+  await expect.poll(() => titles(bob)).not.toContain('Book the venue');
+
+  // A comment from Bob shows under Alice's task.
+  const j = await rowIndex(bob, 'Book the big venue');
+  const row = bob.locator('.task').nth(j);
+  await row.locator('summary').click();
+  await row.locator('jazz-form input[name=body]').fill('Ask for the hall with windows');
+  await row.locator('jazz-form input[name=body]').press('Enter');
+  const aliceRow = alice.locator('.task').nth(await rowIndex(alice, 'Book the big venue'));
+  await aliceRow.locator('summary').click();
+  await expect(aliceRow.locator('.comment')).toHaveText(['bob Ask for the hall with windows']);
+
+  // Delete on one side, gone on the other; undo brings it back to both.
+  await addTask(alice, 'Temporary');
+  await expect.poll(() => titles(bob)).toContain('Temporary');
+  await bob.locator('.task').nth(await rowIndex(bob, 'Temporary')).locator('[jazz-action=delete]').click();
+  await expect.poll(() => titles(alice)).not.toContain('Temporary');
+  await bob.locator('.undo [jazz-action=restore]').click();
+  await expect.poll(() => titles(alice)).toContain('Temporary');
+
+  // Private notes: each user's own, never the other's.
+  const secret = `alice-private-${Date.now().toString(36)}-canary`;
+  await alice.fill('.notes textarea[name=text]', secret);
+  await alice.click('.notes jazz-form button');
+  await bob.fill('.notes textarea[name=text]', 'bob has a note too');
+  await bob.click('.notes jazz-form button');
+  await expect.poll(() => notes(alice)).toEqual([secret]);
+  await expect.poll(() => notes(bob)).toEqual(['bob has a note too']);
+  await settled(alice);
+  await settled(bob);
+  // The server has both notes (so Alice's was there to leak) ...
+  const engine = demo!.sync.engineOf(DEMO_APP_ID)!;
+  const serverNotes = [...engine.rowIds('notes')].map((id) => engine.getRowById(engine.table('notes'), id)!['text']);
+  expect(serverNotes.sort()).toEqual([secret, 'bob has a note too'].sort());
+  // ... and another change after it, so every frame Bob could be sent has been sent.
+  await addTask(alice, 'After the notes');
+  await expect.poll(() => titles(bob)).toContain('After the notes');
+  expect(await bob.content()).not.toContain(secret);
+  expect((await rows(bob, 'notes')).map((n) => n['text'])).toEqual(['bob has a note too']);
+  const needle = Buffer.from(secret);
+  expect(frames.bob!.length).toBeGreaterThan(5);
+  expect(frames.bob!.filter((f) => f.includes(needle)).length, 'frames to Bob carrying Alice\'s note').toBe(0);
+  // The scan does find it where it belongs: Alice's second device receives her note.
+  const phone = await openAs(browser, 'alice', 'alice-phone');
+  await expect.poll(() => notes(phone)).toEqual([secret]);
+  expect(frames['alice-phone']!.some((f) => f.includes(needle))).toBe(true);
+  await phone.context().close();
+  expect(errors).toEqual([]);
+});
+
+test('the server stops: both keep working offline with a pending count, then converge', async () => {
+  await serverDown();
+  for (const page of [alice, bob]) await expect(page.locator('jazz-status')).not.toHaveAttribute('connection', 'online');
+
+  await addTask(alice, 'Written offline by Alice');
+  await addTask(bob, 'Written offline by Bob');
+  await (await checkbox(bob, 'Temporary')).check();
+  await expect(alice.locator('jazz-status')).not.toHaveAttribute('pending', '0');
+  await expect(bob.locator('jazz-status')).not.toHaveAttribute('pending', '0');
+  expect(await titles(alice)).not.toContain('Written offline by Bob');
+
+  await serverUp();
+  await settled(alice);
+  await settled(bob);
+  for (const page of [alice, bob]) {
+    await expect.poll(() => titles(page)).toContain('Written offline by Alice');
+    await expect.poll(() => titles(page)).toContain('Written offline by Bob');
+    await expect(await checkbox(page, 'Temporary')).toBeChecked();
+  }
+  const norm = (rs: Record<string, unknown>[]) => rs.map((r) => JSON.stringify([r['id'], r['title'], r['done'], r['assignee'] ?? null])).sort();
+  await expect.poll(async () => norm(await rows(alice, 'tasks'))).toEqual(norm(await rows(bob, 'tasks')));
+  const engine = demo!.sync.engineOf(DEMO_APP_ID)!;
+  expect([...engine.rowIds('tasks')].length).toBe((await rows(alice, 'tasks')).length);
+  expect(errors).toEqual([]);
+});
+
+test('reload with the server gone: the service worker opens the app with its data', async () => {
+  await alice.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await expect.poll(() => alice.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  const before = await titles(alice);
+  await serverDown();
+  await alice.reload();
+  await expect(alice.locator('.task').first()).toBeVisible();
+  await expect.poll(() => titles(alice)).toEqual(before);
+  await expect(alice.locator('jazz-status')).not.toHaveAttribute('connection', 'online');
+  await expect(alice.locator('.me .user')).toHaveText('alice');
+
+  // Work goes on, and reaches Bob once the server is back.
+  await addTask(alice, 'Written after an offline reload');
+  await serverUp();
+  await expect.poll(() => titles(bob), { timeout: 20_000 }).toContain('Written after an offline reload');
+  await settled(alice);
+  expect(errors).toEqual([]);
+});
+
+test('TARGETS.md S4: markup in a title or a comment is shown as text and runs nothing', async () => {
+  const img = '<img src=x onerror="window.__pwned = 1">';
+  const script = '<script>window.__pwned = 2</script>';
+  await addTask(alice, img);
+  await addTask(alice, script);
+  await expect.poll(() => titles(bob)).toContain(img);
+  await expect.poll(() => titles(bob)).toContain(script);
+  const row = bob.locator('.task').nth(await rowIndex(bob, img));
+  await row.locator('summary').click();
+  await row.locator('jazz-form input[name=body]').fill(script);
+  await row.locator('jazz-form input[name=body]').press('Enter');
+  const aliceRow = alice.locator('.task').nth(await rowIndex(alice, img));
+  await aliceRow.locator('summary').click();
+  await expect(aliceRow.locator('.comment .body')).toHaveText([script]);
+  for (const page of [alice, bob]) {
+    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+    expect(await page.locator('.task-list img, .task-list script').count()).toBe(0);
+  }
+  expect(errors).toEqual([]);
+});

@@ -8,6 +8,10 @@ import { createDb } from '../../worker/page/index.ts';
 
 import { benchApp as app } from '../todo-app.ts';
 
+/** The worker script: `?worker=<url>` (bench/browser.ts passes the built jazz-worker.js), else from source. */
+const workerParam = new URLSearchParams(location.search).get('worker');
+const workerOpt = workerParam ? { workerUrl: new URL(workerParam, location.href) } : {};
+
 const DUE0 = 1_700_000_000_000;
 const DUE_SPAN = 1e10;
 let seed = 42;
@@ -75,7 +79,7 @@ const bench = {
   },
 
   async setup(n: number, durability: string) {
-    st.engine = createDb({ app, driver: { type: 'opfs', dbName: 'bench' } });
+    st.engine = createDb({ app, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
     await st.engine.ready;
     st.status = st.engine.status;
     await Dexie.delete('bench-dexie');
@@ -222,7 +226,7 @@ const bench = {
   async cold(which: 'engine' | 'dexie') {
     const t0 = performance.now();
     if (which === 'engine') {
-      const db = createDb({ app, driver: { type: 'opfs', dbName: 'bench' } });
+      const db = createDb({ app, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
       const first = await new Promise<number>((resolve) => {
         const stop = db.subscribeAll(app.todos.orderBy('title').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
       });

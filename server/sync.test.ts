@@ -49,6 +49,17 @@ describe('sync through the reference server', () => {
     await until(() => !a.syncStatus.syncing);
   });
 
+  it('a write that changes nothing resolves at every tier (it has nothing to push)', async () => {
+    const s = await server();
+    const a = client(s);
+    const h = a.insert(app.todos, { title: 'short-lived' });
+    await a.delete(app.todos, h.id).wait({ tier: 'global' });
+    const again = a.delete(app.todos, h.id); // already deleted: writes nothing
+    const settled = await Promise.race([again.wait({ tier: 'global' }).then(() => 'resolved'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+    expect(settled).toBe('resolved');
+    await again.wait({ tier: 'edge' });
+  });
+
   it('holds the first result until the query settled at the asked tier', async () => {
     const s = await server();
     const a = client(s);

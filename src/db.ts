@@ -228,7 +228,11 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return (opts) => {
       const tier = opts?.tier ?? 'local';
       if (tier === 'local') return result.durable;
-      if ((tier === 'edge' || tier === 'global') && this.#sync) return this.#sync.waitBatch(result.batchId, tier);
+      if ((tier === 'edge' || tier === 'global') && this.#sync) {
+        // A write that changed nothing (deleting a deleted row) was never pushed: there is nothing
+        // for the server to confirm, and nothing it could refuse.
+        return result.written === 0 ? result.durable : this.#sync.waitBatch(result.batchId, tier);
+      }
       if (tier === 'edge' || tier === 'global') {
         return Promise.reject(new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`));
       }

@@ -294,11 +294,19 @@ export class LocalDb {
         abort = () => reject(new JazzError('QUERY_INVALID', 'the transaction was abandoned (its function threw)'));
       });
       decided.catch(() => {});
+      // `db.transaction` calls its function before it returns (synchronously), so the function
+      // must not touch `done` (it would throw "Cannot access 'done' before initialization" and
+      // every page transaction would fail): it hands over its `tx`, registered once `done` exists.
+      let begun!: (tx: Transaction) => void;
+      const started = new Promise<Transaction>((r) => (begun = r));
       const done = db.transaction(async (tx) => {
-        this.#txs.set(id, { tx, commit, abort, done });
-        resolveBegin(id);
+        begun(tx);
         const ops = await decided;
         tx.ops.push(...ops);
+      });
+      void started.then((tx) => {
+        this.#txs.set(id, { tx, commit, abort, done });
+        resolveBegin(id);
       });
       done.then(
         () => this.#txs.delete(id),

@@ -25,6 +25,12 @@ export interface OpenOptions {
   readonly workerUrl?: string;
   /** Where the page is (default /e2e/client.html on the e2e server). */
   readonly url?: string;
+  /** A sync server for the database (`createDb`'s `server`, e.g. `ws://127.0.0.1:4000`); none by default. */
+  readonly server?: string;
+  /** The app on that server (`createDb`'s `appId`). */
+  readonly appId?: string;
+  /** The sync client's reconnect backoff (`createDb`'s `backoff`). */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
 /** Loads the client page and opens a database on it; resolves once the worker has opened it. */
@@ -39,6 +45,9 @@ export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
         app,
         driver: { type: opts.driver ?? 'opfs', dbName: opts.dbName },
         ...(opts.workerUrl ? { workerUrl: new URL(opts.workerUrl, location.href) } : {}),
+        ...(opts.server !== undefined ? { server: opts.server } : {}),
+        ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
       });
       await db.ready;
       window.t = { app, db };

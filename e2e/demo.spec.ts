@@ -128,6 +128,11 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   await expect.poll(() => titles(bob)).toContain('Book the big venue');
   await expect.poll(() => titles(bob)).not.toContain('Book the venue');
 
+  // Bob assigns a task to Alice: it shows in her "Assigned to me", with its project's name.
+  await bob.locator('.task').nth(await rowIndex(bob, 'Book the big venue')).locator('select').selectOption('alice');
+  await expect(alice.locator('.mine-task')).toHaveText(['Book the big venue in Welcome']);
+  await expect(bob.locator('.mine-task')).toHaveCount(0);
+
   // A comment from Bob shows under Alice's task.
   const j = await rowIndex(bob, 'Book the big venue');
   const row = bob.locator('.task').nth(j);

@@ -10,6 +10,7 @@ const scenarios: Record<string, string[]> = {
   store: ['bench/store.ts'],
   'engine-files': ['bench/engine-files.ts'],
   browser: ['bench/browser.ts'],
+  dom: ['bench/dom.ts'],
 };
 const only = process.argv[2];
 for (const [name, args] of Object.entries(scenarios)) {

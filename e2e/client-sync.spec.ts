@@ -26,6 +26,7 @@ import { expect, test, type Browser, type BrowserContext, type Page } from '@pla
 import { launchOptions } from './support/chromium.ts';
 import { openClient, type OpenOptions } from './support/client-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 // Playwright launches Chromium with --disable-back-forward-cache; test 4 needs the real cache.
 test.use({ launchOptions: { ...launchOptions(), ignoreDefaultArgs: ['--disable-back-forward-cache'] } });
@@ -333,16 +334,10 @@ test('two devices race a read-modify-write transaction: one commits, the other g
   }
 });
 
-/** A small seeded generator (mulberry32), as in client-tabs.spec.ts. */
+/** An integer in [0, n) from a seeded generator. */
 function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 /** A write a device makes offline; rows are named by index (`shared` rows exist on both, `own` rows are the device's inserts). */

@@ -27,20 +27,15 @@ import { chromium, expect, test, type BrowserContext, type Page } from '@playwri
 import { launchOptions } from './support/chromium.ts';
 import { SCHEMA } from './support/client-page.ts';
 import type { HolderEvent } from './worker/protocol.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 const WORKER = '/e2e/worker/holders.worker.ts';
 const TAKEOVER_LIMIT_MS = 2_000;
 
-/** A small seeded generator (mulberry32). */
+/** An integer in [0, n) from a seeded generator. */
 function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 interface Scenario {

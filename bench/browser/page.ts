@@ -7,37 +7,16 @@ import Dexie, { liveQuery } from 'dexie';
 import { createDb } from '../../worker/page/index.ts';
 
 import { benchApp as app } from '../todo-app.ts';
+import { DUE0, DUE_SPAN, makeRows, rand, reseed, word } from '../rows.ts';
 
 /** The worker script: `?worker=<url>` (bench/browser.ts passes the built jazz-worker.js), else from source. */
 const workerParam = new URLSearchParams(location.search).get('worker');
 const workerOpt = workerParam ? { workerUrl: new URL(workerParam, location.href) } : {};
 
-const DUE0 = 1_700_000_000_000;
-const DUE_SPAN = 1e10;
-let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function uuid(): string {
   return crypto.randomUUID();
-}
-
-/** The rows both sides load: generated once, same content (Dexie gets the engine's ids). */
-function makeRows(n: number, projects: string[]) {
-  seed = 42;
-  const rows = [];
-  for (let i = 0; i < n; i++) {
-    rows.push({
-      title: `${word()} ${word()} ${word()}`,
-      done: rand() < 0.5,
-      priority: Math.floor(rand() * 10),
-      due: DUE0 + Math.floor(rand() * DUE_SPAN),
-      notes: 'n'.repeat(60 + Math.floor(rand() * 80)),
-      projectId: projects[Math.floor(rand() * projects.length)]!,
-    });
-  }
-  return rows;
 }
 
 const st: any = {};
@@ -120,7 +99,7 @@ const bench = {
   },
 
   async updates(n: number) {
-    seed = 7;
+    reseed(7);
     const picks = Array.from({ length: n }, () => Math.floor(rand() * st.ids.length));
     const eng: number[] = [];
     const dex: number[] = [];
@@ -143,7 +122,7 @@ const bench = {
   },
 
   async reads(n: number) {
-    seed = 9;
+    reseed(9);
     const picks = Array.from({ length: n }, () => st.ids[Math.floor(rand() * st.ids.length)]);
     // Warm-up.
     for (let i = 0; i < Math.min(50, n); i++) { await st.engine.one(app.todos.where({ id: picks[i] })); await st.dx.todos.get(picks[i]); }
@@ -197,7 +176,7 @@ const bench = {
     while (windows.filter(Boolean).length < 20) await sleep(5);
     await settle();
     const firstMs = performance.now() - t0s;
-    seed = 11;
+    reseed(11);
     const times: number[] = [];
     let missed = 0;
     for (let k = 0; k < n; k++) {

@@ -9,41 +9,9 @@
  * returns.
  */
 
-export const DUE0 = 1_700_000_000_000;
-const DUE_SPAN = 1e10;
+import { rand, reseed } from '../rows.ts';
 
-let seed = 42;
-export const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-export const reseed = (s: number): void => {
-  seed = s;
-};
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
-
-export interface TodoRow {
-  title: string;
-  done: boolean;
-  priority: number;
-  due: number;
-  notes: string;
-  projectId: string;
-}
-
-/** The same rows as bench/browser/page.ts (seed 42): ~200 bytes, 100 projects. */
-export function makeRows(n: number, projects: readonly string[]): TodoRow[] {
-  seed = 42;
-  const rows: TodoRow[] = [];
-  for (let i = 0; i < n; i++) {
-    rows.push({
-      title: `${word()} ${word()} ${word()}`,
-      done: rand() < 0.5,
-      priority: Math.floor(rand() * 10),
-      due: DUE0 + Math.floor(rand() * DUE_SPAN),
-      notes: 'n'.repeat(60 + Math.floor(rand() * 80)),
-      projectId: projects[Math.floor(rand() * projects.length)]!,
-    });
-  }
-  return rows;
-}
+export { DUE0, rand, reseed, makeRows, type TodoRow } from '../rows.ts';
 
 /** The JSON form of bench/todo-app.ts. */
 export const SCHEMA_JSON = {

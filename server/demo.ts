@@ -113,7 +113,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     sync.publish(DEMO_APP_ID, schema, permissions);
   } catch (e) {
     await sync.close();
-    throw new Error(`${(e as Error).message}. The demo's schema changed since this data folder was made: delete ${opts.dataDir ?? 'it'} to start afresh.`);
+    // A data folder from an older demo (another schema) or an older storage format.
+    throw new Error(`${(e as Error).message}\nThe data folder ${opts.dataDir ?? ''} was made by an older version of the demo: delete it to start afresh.`);
   }
   await seed(sync);
   return {

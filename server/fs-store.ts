@@ -12,7 +12,7 @@ export interface FileStoreOptions {
   pageSize?: number;
   /** Page cache budget in bytes (default 32 MiB). */
   cacheBytes?: number;
-  /** Checkpoint once the WAL holds this many bytes (default 8 MiB). */
+  /** Checkpoint once the WAL holds this many bytes (default 32 MiB, see src/store/durable-store.ts). */
   checkpointWalBytes?: number;
 }
 

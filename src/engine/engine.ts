@@ -24,12 +24,16 @@ import { IdGenerator, cryptoRandom, newClientId, uuidToBytes, isUuid, type Rando
 import type { RowObject } from '../rows/row-codec.ts';
 import {
   DELETED_SLOT,
+  decodeSingle,
   decodeVersion,
   decodeVisible,
   decodeVisibleRow,
   digestHex,
+  encodeSingle,
   encodeVersion,
   encodeVisible,
+  isSingle,
+  singleVersionId,
   makeMask,
   mergeVersion,
   valuesEqual,
@@ -145,6 +149,8 @@ export class Engine {
   readonly #kw = new KeyWriter(128);
   readonly #bw = new ByteWriter(512);
   readonly #rejected = new Set<string>();
+  /** Versions planned for rows whose ids were just made here (no history can exist for them). */
+  readonly #freshVersions = new WeakSet<RowVersion>();
   /** Callbacks run once after the current write has been applied (microtask). */
   #afterWrite: (() => void)[] = [];
   #flushScheduled = false;
@@ -243,19 +249,58 @@ export class Engine {
     return bytes && decodeVisible(bytes, t.cat);
   }
 
-  /** Every version of a row, in key order (by version id). */
+  /**
+   * Every version of a row, in key order (by version id). A row with a single version keeps it in
+   * its visible entry instead of a history entry (see encodeSingle).
+   */
   history(t: TableRuntime, id: string): RowVersion[] {
-    const p = historyPrefix(new KeyWriter(), t.no, uuidToBytes(id)).finish();
+    const idBytes = uuidToBytes(id);
+    const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
     const out: RowVersion[] = [];
     for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) out.push(decodeVersion(e.value, t.cat));
+    const inline = this.#inlineVersion(t, idBytes, id);
+    if (inline && !out.some((v) => v.versionId === inline.versionId)) out.push(inline);
     return out;
+  }
+
+  /** The version a single-version row keeps in its visible entry, if it is one. */
+  #inlineVersion(t: TableRuntime, idBytes: Uint8Array, id: string): RowVersion | undefined {
+    const vb = this.store.get(visibleKey(this.#kw, t.no, idBytes));
+    return vb && isSingle(vb) ? decodeSingle(vb, t.cat, id) : undefined;
+  }
+
+  /** Whether the row holds this version (in history or as its single version). */
+  #knows(t: TableRuntime, idBytes: Uint8Array, versionId: string): boolean {
+    const vb = this.store.get(visibleKey(this.#kw, t.no, idBytes));
+    if (vb && isSingle(vb)) return singleVersionId(vb) === versionId;
+    return this.store.get(historyKey(this.#kw, t.no, idBytes, versionId)) !== undefined;
   }
 
   /** Every version of every row of a table (history order: by row id, then version id). */
   *versions(table: string): IterableIterator<RowVersion> {
     const t = this.table(table);
-    const p = new KeyWriter().uint(t.no).uint(K_HISTORY).finish();
-    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield decodeVersion(e.value, t.cat);
+    // History entries and single-version visible entries, merged by row id (a row has one or the other).
+    const hp = new KeyWriter().uint(t.no).uint(K_HISTORY).finish();
+    const vp = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
+    const hs = this.store.scan({ gte: hp, lt: prefixEnd(hp) });
+    const vs = this.store.scan({ gte: vp, lt: prefixEnd(vp) });
+    // Both keys hold the row id right after their prefix, as an id part (tag, 16 bytes).
+    const rowOf = (key: Uint8Array, at: number) => key.subarray(at + 1, at + 17);
+    let h = hs.next();
+    let v = vs.next();
+    while (!h.done || !v.done) {
+      if (!v.done && !isSingle(v.value.value)) {
+        v = vs.next();
+        continue;
+      }
+      if (v.done || (!h.done && compareIds(rowOf(h.value.key, hp.length), rowOf(v.value.key, vp.length)) <= 0)) {
+        yield decodeVersion(h.value!.value, t.cat);
+        h = hs.next();
+      } else {
+        yield decodeSingle(v.value.value, t.cat, bytesToUuidCached(rowOf(v.value.key, vp.length)));
+        v = vs.next();
+      }
+    }
   }
 
   /** Ids of every row with a visible entry (deleted ones too). */
@@ -369,6 +414,7 @@ export class Engine {
         values,
       };
       planned.push({ t, v });
+      if (op.kind === 'insert' && (op.id === undefined || op.fresh) && !overlay.has(`${t.no}:${id}`)) this.#freshVersions.add(v);
       overlay.set(`${t.no}:${id}`, { deleted, values, heads: [v.versionId] });
     }
     return { batchId, ids, versions: planned.map(({ t, v }) => ({ table: t.name, version: v })) };
@@ -382,7 +428,7 @@ export class Engine {
     try {
       const touched = new Set<TableRuntime>();
       for (const { t, v } of planned) {
-        this.#apply(tx, t, v, true);
+        this.#apply(tx, t, v, true, this.#freshVersions.has(v));
         touched.add(t);
         record.v.push([t.no, v.rowId, v.versionId]);
       }
@@ -438,21 +484,47 @@ export class Engine {
     return decodeVersion(bytes, this.table(table).cat);
   }
 
-  /** Applies one version inside `tx`; false when it was already known or its batch is rejected. */
-  #apply(tx: KvTransaction, t: TableRuntime, v: RowVersion, local = false): boolean {
+  /**
+   * Applies one version inside `tx`; false when it was already known or its batch is rejected.
+   * `fresh`: the row id was just made here, so the row has no history yet.
+   */
+  #apply(tx: KvTransaction, t: TableRuntime, v: RowVersion, local = false, fresh = false): boolean {
     const idBytes = uuidToBytes(v.rowId);
-    const hkey = historyKey(this.#kw, t.no, idBytes, v.versionId);
-    // A version written here just now is new by construction; received ones may be repeats.
-    if (!local && this.store.get(hkey) !== undefined) return false;
-    if (this.#rejected.has(v.batchId)) return false;
-    tx.put(hkey, encodeVersion(this.#bw, t.cat, v));
     const vkey = visibleKey(this.#kw, t.no, idBytes);
-    const oldBytes = this.store.get(vkey);
+    const oldBytes = fresh ? undefined : this.store.get(vkey);
+    // A version written here just now is new by construction; received ones may be repeats.
+    if (!local) {
+      if (oldBytes && isSingle(oldBytes)) {
+        if (singleVersionId(oldBytes) === v.versionId) return false;
+      } else if (this.store.get(historyKey(this.#kw, t.no, idBytes, v.versionId)) !== undefined) return false;
+    }
+    if (this.#rejected.has(v.batchId)) return false;
+    if (!oldBytes && (fresh || !this.#hasHistory(t, idBytes))) {
+      // The row's first version: it alone is the visible entry, with no history entry.
+      const { state } = mergeVersion(t.cat, undefined, v, () => false);
+      tx.put(vkey, encodeSingle(this.#bw, t.cat, v, true));
+      this.#rowChanged(tx, t, idBytes, v.rowId, undefined, state);
+      return true;
+    }
     const old = oldBytes && decodeVisible(oldBytes, t.cat);
+    if (oldBytes && isSingle(oldBytes)) this.#toHistory(tx, t, idBytes, oldBytes, v.rowId);
+    tx.put(historyKey(this.#kw, t.no, idBytes, v.versionId), encodeVersion(this.#bw, t.cat, v, true));
     const { state, changed } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
-    tx.put(vkey, encodeVisible(this.#bw, t.cat, state));
+    tx.put(vkey, encodeVisible(this.#bw, t.cat, state, true));
     if (changed) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
     return true;
+  }
+
+  /** Moves the version a single-version visible entry holds into history (a second one is coming). */
+  #toHistory(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, single: Uint8Array, rowId: string): void {
+    const first = decodeSingle(single, t.cat, rowId);
+    tx.put(historyKey(this.#kw, t.no, idBytes, first.versionId), encodeVersion(this.#bw, t.cat, first, true));
+  }
+
+  #hasHistory(t: TableRuntime, idBytes: Uint8Array): boolean {
+    const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
+    for (const _ of this.store.scan({ gte: p, lt: prefixEnd(p) })) return true;
+    return false;
   }
 
   #rowChanged(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, id: string, old: VisibleState | undefined, next: VisibleState): void {
@@ -480,15 +552,17 @@ export class Engine {
     for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
       if (decodeVersion(e.value, t.cat).parents.includes(versionId)) return true;
     }
-    return false;
+    const inline = this.#inlineVersion(t, idBytes, '');
+    return inline !== undefined && inline.parents.includes(versionId);
   }
 
   #updateIndexes(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, oldRow: RowObject | undefined, newRow: RowObject | undefined): void {
     const kw = this.#kw;
     if (!oldRow !== !newRow) {
       kw.reset(t.manifestPrefix).id(idBytes);
-      if (newRow) tx.put(kw.finish(), EMPTY);
-      else tx.delete(kw.finish());
+      // Views of the key writer: the store copies what it keeps (KvStore contract).
+      if (newRow) tx.put(kw.view(), EMPTY);
+      else tx.delete(kw.view());
     }
     for (const c of t.cat.columns) {
       const ov = oldRow?.[c.name];
@@ -497,10 +571,10 @@ export class Engine {
       const prefix = t.indexPrefixes.get(c.name)!;
       const item = c.schema.type === 'array' ? c.schema.items! : c.schema;
       if (oldRow) {
-        for (const x of indexValues(c.schema, ov)) tx.delete(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).finish());
+        for (const x of indexValues(c.schema, ov)) tx.delete(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view());
       }
       if (newRow) {
-        for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).finish(), EMPTY);
+        for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view(), EMPTY);
       }
     }
   }
@@ -518,7 +592,7 @@ export class Engine {
       const key = `${t.no}:${v.rowId}`;
       const before = overlay.has(key) ? overlay.get(key) : this.getVisibleState(t, v.rowId);
       const idBytes = uuidToBytes(v.rowId);
-      const known = this.store.get(historyKey(this.#kw, t.no, idBytes, v.versionId)) !== undefined;
+      const known = this.#knows(t, idBytes, v.versionId);
       const after = known ? before! : mergeVersion(t.cat, before, v, () => this.#hasChild(t, idBytes, v.versionId)).state;
       overlay.set(key, after);
       out.push({ table, rowId: v.rowId, before, after, known });
@@ -594,8 +668,13 @@ export class Engine {
     for (const [tno, rowId, vid] of rec.v) {
       const t = [...this.tables.values()].find((x) => x.no === tno);
       if (!t) continue;
-      const bytes = this.store.get(historyKey(this.#kw, t.no, uuidToBytes(rowId), vid));
+      const idBytes = uuidToBytes(rowId);
+      const bytes = this.store.get(historyKey(this.#kw, t.no, idBytes, vid));
       if (bytes) out.push({ table: t.name, version: decodeVersion(bytes, t.cat) });
+      else {
+        const inline = this.#inlineVersion(t, idBytes, rowId);
+        if (inline && inline.versionId === vid) out.push({ table: t.name, version: inline });
+      }
     }
     return out;
   }
@@ -643,6 +722,9 @@ export class Engine {
   /** Rebuilds a row's visible state from its history, leaving out versions of rejected batches. */
   #recompute(tx: KvTransaction, t: TableRuntime, rowId: string): void {
     const idBytes = uuidToBytes(rowId);
+    // A single-version entry is rewritten below; its version moves to history first.
+    const current = this.store.get(visibleKey(this.#kw, t.no, idBytes));
+    if (current && isSingle(current)) this.#toHistory(tx, t, idBytes, current, rowId);
     const versions = this.history(t, rowId).filter((v) => !this.#rejected.has(v.batchId));
     versions.sort((a, b) => a.ts - b.ts);
     let state: VisibleState | undefined;
@@ -681,6 +763,11 @@ export class Engine {
 function tierMax(a: Tier, b: Tier): Tier {
   const order: Tier[] = ['local', 'edge', 'global'];
   return order[Math.max(order.indexOf(a), order.indexOf(b))]!;
+}
+
+function compareIds(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 /** Row ids are converted to text on every materialisation; a small cache keeps that cheap. */

@@ -5,6 +5,11 @@
  *   child i holds the keys k with keys[i-1] <= k < keys[i]. All leaves are at the same depth; there
  *   are no sibling links (a sibling link would force every copy to ripple sideways), so cursors
  *   keep a root-to-leaf stack.
+ * - A leaf in memory is its page image (`Leaf`): a slot array and cells, searched and changed in
+ *   place, with no object per key. Loading one is a checksum and a bounds check (no decoding),
+ *   writing one a copy. Cell bytes never change once written (replaced and moved cells become
+ *   garbage until the page is compacted into a new buffer), so the key and value views that reads
+ *   return stay valid. Branches, few and small, stay decoded (arrays of keys and children).
  * - Copy-on-write: a page that is not fresh (a durable superblock may reach it) is never changed in
  *   place. The first change after a checkpoint copies the path from the root to a newly allocated
  *   page each and frees the old ones (see pager.ts for when freed pages come back).
@@ -13,12 +18,18 @@
  *   would make its cell larger, or is larger than a quarter page, lives in a chain of overflow
  *   pages and the cell keeps (head page, length).
  * - Separators are suffix-truncated (the shortest prefix of the right key that still sorts above
- *   the left one), and a leaf filled by appending at the right edge splits off only the new cell,
- *   so sequential loads fill pages almost completely.
+ *   the left one). A leaf split by a sequential insert (at the end of the page, or right after the
+ *   previous insert into it) splits at the new key instead of the middle, so runs of increasing
+ *   keys fill pages completely, also when several runs grow side by side in different parts of the
+ *   tree (the engine's history, visible rows and index groups, each keyed by time-ordered ids).
+ * - Puts come in interleaved streams (see `fingerSlot`); each remembers its last leaf and skips the
+ *   descent when the next key falls in the same leaf.
  * - Deletes merge a page that falls under a quarter full into a neighbour when both fit in one.
  *
  * Page layouts (after the 16-byte header: crc, type, count, a, b):
- *   leaf:     cells [u16 key length][u32 value length | 0x8000_0000 if overflow][key][value | u32 head]
+ *   leaf:     a = b = 0; u16 cell offsets (one per entry, in key order) from byte 16, cells packed
+ *             at the end of the page: [u16 key length][u32 value length | 0x8000_0000 if overflow]
+ *             [key][value | u32 head]; unused and garbage bytes in between
  *   branch:   a = child 0; cells [u16 key length][u32 child][key]
  *   overflow: a = next page (0 at the end), b = bytes in this page; data
  */
@@ -37,52 +48,271 @@ export interface Overflow {
 export type StoredValue = Uint8Array | Overflow;
 
 const OVERFLOW_FLAG = 0x8000_0000;
-const CELL_OVERHEAD = 6;
 
 export function isOverflow(v: StoredValue): v is Overflow {
   return !(v instanceof Uint8Array);
 }
 
+/** Leaf cell cost in a page: u16 slot + u16 key length + u32 value length word. */
+const LEAF_OVERHEAD = 8;
+/** Branch cell cost: u16 key length + u32 child. */
+const BRANCH_OVERHEAD = 6;
+
+function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function setU16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = v >>> 8;
+}
+
+function setU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
+/** Bytes of the cell at `off` (without its slot). */
+function cellBytes(b: Uint8Array, off: number): number {
+  const w = u32(b, off + 2);
+  return 6 + u16(b, off) + (w & OVERFLOW_FLAG ? 4 : w);
+}
+
+/**
+ * A leaf held as its page image: a slot array of u16 cell offsets after the header, growing up,
+ * and the cells packed at the end of the page, growing down. Cell bytes are never changed once
+ * written (a replaced or deleted cell becomes garbage; compacting, splitting and merging build a
+ * new buffer), so the key and value views it hands out stay valid for as long as anyone holds
+ * them; only the slot array and the header change in place.
+ */
 export class Leaf implements CachedPage {
   id: number;
   dirty = false;
   ref = false;
-  keys: Uint8Array[];
-  vals: StoredValue[];
+  buf: Uint8Array;
+  /** Number of cells. */
+  n: number;
+  /** Offset of the lowest cell: [16 + 2n, top) is free. */
+  top: number;
+  /** What the live cells need: PAGE_HEADER + Σ (slot + cell). */
   bytes: number;
+  /** Index of the last insert (in memory only): the next one right after it looks sequential. */
+  lastInsert = -1;
+  /** Length of the prefix every key here shares (that of the first and last), -1 until computed. */
+  pfx = -1;
 
-  constructor(id: number, keys: Uint8Array[], vals: StoredValue[], bytes: number) {
+  constructor(id: number, buf: Uint8Array, n: number, top: number, bytes: number) {
     this.id = id;
-    this.keys = keys;
-    this.vals = vals;
+    this.buf = buf;
+    this.n = n;
+    this.top = top;
     this.bytes = bytes;
   }
 
+  static empty(id: number, pageSize: number): Leaf {
+    return new Leaf(id, new Uint8Array(pageSize), 0, pageSize, PAGE_HEADER);
+  }
+
   clone(id: number): Leaf {
-    return new Leaf(id, this.keys.slice(), this.vals.slice(), this.bytes);
+    const copy = new Leaf(id, this.buf.slice(), this.n, this.top, this.bytes);
+    copy.lastInsert = this.lastInsert;
+    copy.pfx = this.pfx;
+    return copy;
+  }
+
+  #off(i: number): number {
+    return u16(this.buf, PAGE_HEADER + 2 * i);
+  }
+
+  keyAt(i: number): Uint8Array {
+    const off = this.#off(i);
+    return this.buf.subarray(off + 6, off + 6 + u16(this.buf, off));
+  }
+
+  valAt(i: number): StoredValue {
+    const b = this.buf;
+    const off = this.#off(i);
+    const at = off + 6 + u16(b, off);
+    const w = u32(b, off + 2);
+    if (w & OVERFLOW_FLAG) return { head: u32(b, at), length: w & 0x7fff_ffff };
+    return b.subarray(at, at + w);
+  }
+
+  /** The page bytes cell i costs (slot included). */
+  sizeAt(i: number): number {
+    return 2 + cellBytes(this.buf, this.#off(i));
+  }
+
+  /** Whether cell i holds exactly `key`. */
+  equalsAt(i: number, key: Uint8Array): boolean {
+    const b = this.buf;
+    const off = this.#off(i);
+    const kl = u16(b, off);
+    if (kl !== key.length) return false;
+    const base = off + 6;
+    for (let j = kl - 1; j >= 0; j--) if (b[base + j] !== key[j]) return false;
+    return true;
+  }
+
+  /** The first index whose key is >= `key` (`strict`: > key); see `search`. */
+  search(key: Uint8Array, strict: boolean): number {
+    const b = this.buf;
+    const count = this.n;
+    if (count === 0) return 0;
+    const kl = key.length;
+    // Every key here shares the first `p` bytes; compare those once. A key that differs in them
+    // sorts before or after the whole page; otherwise every probe below starts after them.
+    const first = this.#off(0);
+    let p = this.pfx;
+    if (p < 0) {
+      const last = this.#off(count - 1);
+      const fl = u16(b, first);
+      const ll = u16(b, last);
+      const n = fl < ll ? fl : ll;
+      p = 0;
+      while (p < n && b[first + 6 + p] === b[last + 6 + p]) p++;
+      this.pfx = p;
+    }
+    const m = p < kl ? p : kl;
+    let d = 0;
+    while (d < m && b[first + 6 + d] === key[d]) d++;
+    if (d < p) return d === kl || key[d]! < b[first + 6 + d]! ? 0 : count;
+    let lo = 0;
+    let hi = count;
+    let lcpLo = p;
+    let lcpHi = p;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = PAGE_HEADER + 2 * mid;
+      const off = b[s]! | (b[s + 1]! << 8);
+      const ml = b[off]! | (b[off + 1]! << 8);
+      const base = off + 6;
+      const n = ml < kl ? ml : kl;
+      let i = lcpLo < lcpHi ? lcpLo : lcpHi;
+      while (i < n && b[base + i] === key[i]) i++;
+      const c = i < n ? b[base + i]! - key[i]! : ml - kl;
+      if (c < 0 || (strict && c === 0)) {
+        lo = mid + 1;
+        lcpLo = i;
+      } else {
+        hi = mid;
+        lcpHi = i;
+      }
+    }
+    return lo;
+  }
+
+  /** Writes a cell below `top` (compacting first when the gap is short); returns its offset. */
+  #writeCell(key: Uint8Array, value: StoredValue, newSlots: number): number {
+    const inline = value instanceof Uint8Array;
+    const size = 6 + key.length + (inline ? value.length : 4);
+    if (this.top - size < PAGE_HEADER + 2 * (this.n + newSlots)) this.compact();
+    const b = this.buf;
+    const off = this.top - size;
+    assert(off >= PAGE_HEADER + 2 * (this.n + newSlots), `leaf ${this.id} has no room for a cell`);
+    setU16(b, off, key.length);
+    b.set(key, off + 6);
+    const at = off + 6 + key.length;
+    if (inline) {
+      setU32(b, off + 2, value.length);
+      b.set(value, at);
+    } else {
+      setU32(b, off + 2, (OVERFLOW_FLAG | value.length) >>> 0);
+      setU32(b, at, value.head);
+    }
+    this.top = off;
+    return off;
+  }
+
+  /** Inserts a cell at index i. The caller has checked that `bytes` stays within the page. */
+  insertAt(i: number, key: Uint8Array, value: StoredValue): void {
+    const off = this.#writeCell(key, value, 1);
+    const b = this.buf;
+    const s = PAGE_HEADER + 2 * i;
+    if (i < this.n) b.copyWithin(s + 2, s, PAGE_HEADER + 2 * this.n);
+    setU16(b, s, off);
+    if (i === 0 || i === this.n) this.pfx = -1;
+    this.n++;
+    this.bytes += cellSize(key, value);
+    this.lastInsert = i;
+  }
+
+  /** Points slot i at a new cell (same key, new value). The caller has checked the size. */
+  replaceAt(i: number, key: Uint8Array, value: StoredValue): void {
+    const s = PAGE_HEADER + 2 * i;
+    if (this.top - PAGE_HEADER - 2 * this.n >= 6 + key.length + (value instanceof Uint8Array ? value.length : 4)) {
+      const old = this.sizeAt(i);
+      setU16(this.buf, s, this.#writeCell(key, value, 0));
+      this.bytes += cellSize(key, value) - old;
+    } else {
+      // Compacting must leave the old cell out: remove it first.
+      this.removeAt(i);
+      this.insertAt(i, key, value);
+    }
+  }
+
+  removeAt(i: number): void {
+    if (i === 0 || i === this.n - 1) this.pfx = -1;
+    this.bytes -= this.sizeAt(i);
+    const s = PAGE_HEADER + 2 * i;
+    this.buf.copyWithin(s, s + 2, PAGE_HEADER + 2 * this.n);
+    this.n--;
+  }
+
+  /** Appends a copy of cell j of `src` (whose key sorts after every key here). */
+  appendCell(src: Leaf, j: number): void {
+    const from = src.#off(j);
+    const size = cellBytes(src.buf, from);
+    if (this.top - size < PAGE_HEADER + 2 * (this.n + 1)) this.compact();
+    const off = this.top - size;
+    assert(off >= PAGE_HEADER + 2 * (this.n + 1), `leaf ${this.id} has no room for a cell`);
+    this.buf.set(src.buf.subarray(from, from + size), off);
+    setU16(this.buf, PAGE_HEADER + 2 * this.n, off);
+    this.pfx = -1;
+    this.top = off;
+    this.n++;
+    this.bytes += 2 + size;
+  }
+
+  /** Keeps the first `n` entries (the others' cells become garbage). */
+  truncate(n: number): void {
+    for (let i = n; i < this.n; i++) this.bytes -= this.sizeAt(i);
+    this.n = n;
+    if (this.lastInsert >= n) this.lastInsert = -1;
+    this.pfx = -1;
+  }
+
+  /** Moves the live cells into a new buffer, packed at its end (views of the old one stay valid). */
+  compact(): void {
+    const old = this.buf;
+    const P = old.length;
+    const b = new Uint8Array(P);
+    let top = P;
+    for (let i = 0; i < this.n; i++) {
+      const off = this.#off(i);
+      const size = cellBytes(old, off);
+      top -= size;
+      b.set(old.subarray(off, off + size), top);
+      setU16(b, PAGE_HEADER + 2 * i, top);
+    }
+    this.buf = b;
+    this.top = top;
   }
 
   encode(out: Uint8Array, view: DataView): void {
+    out.set(this.buf);
+    view.setUint32(0, 0, true);
     view.setUint8(4, PageType.leaf);
-    view.setUint16(6, this.keys.length, true);
-    let at = PAGE_HEADER;
-    for (let i = 0; i < this.keys.length; i++) {
-      const k = this.keys[i]!;
-      const v = this.vals[i]!;
-      view.setUint16(at, k.length, true);
-      if (v instanceof Uint8Array) {
-        view.setUint32(at + 2, v.length, true);
-        out.set(k, at + 6);
-        out.set(v, at + 6 + k.length);
-        at += 6 + k.length + v.length;
-      } else {
-        view.setUint32(at + 2, (OVERFLOW_FLAG | v.length) >>> 0, true);
-        out.set(k, at + 6);
-        view.setUint32(at + 6 + k.length, v.head, true);
-        at += 10 + k.length;
-      }
-    }
-    assert(at === this.bytes, `leaf ${this.id} size ${at} != ${this.bytes}`);
+    view.setUint8(5, 0);
+    view.setUint16(6, this.n, true);
+    view.setUint32(8, 0, true);
+    view.setUint32(12, 0, true);
   }
 }
 
@@ -93,6 +323,8 @@ export class Branch implements CachedPage {
   keys: Uint8Array[];
   children: number[];
   bytes: number;
+  /** Length of the prefix all keys share; -1 until computed. Reset whenever `keys` changes. */
+  pfx = -1;
 
   constructor(id: number, keys: Uint8Array[], children: number[], bytes: number) {
     this.id = id;
@@ -107,8 +339,10 @@ export class Branch implements CachedPage {
 
   encode(out: Uint8Array, view: DataView): void {
     view.setUint8(4, PageType.branch);
+    view.setUint8(5, 0);
     view.setUint16(6, this.keys.length, true);
     view.setUint32(8, this.children[0]!, true);
+    view.setUint32(12, 0, true);
     let at = PAGE_HEADER;
     for (let i = 0; i < this.keys.length; i++) {
       const k = this.keys[i]!;
@@ -118,6 +352,7 @@ export class Branch implements CachedPage {
       at += 6 + k.length;
     }
     assert(at === this.bytes, `branch ${this.id} size ${at} != ${this.bytes}`);
+    out.fill(0, at);
   }
 }
 
@@ -136,9 +371,12 @@ export class OverflowPage implements CachedPage {
 
   encode(out: Uint8Array, view: DataView): void {
     view.setUint8(4, PageType.overflow);
+    view.setUint8(5, 0);
+    view.setUint16(6, 0, true);
     view.setUint32(8, this.next, true);
     view.setUint32(12, this.data.length, true);
     out.set(this.data, PAGE_HEADER);
+    out.fill(0, PAGE_HEADER + this.data.length);
   }
 }
 
@@ -151,27 +389,21 @@ export function decodePage(id: number, bytes: Uint8Array, view: DataView): Cache
   const size = bytes.length;
   const bad = (): JazzError => corrupt(`page ${id} has a malformed layout`, { page: id });
   if (type === PageType.leaf) {
-    const keys: Uint8Array[] = new Array(count);
-    const vals: StoredValue[] = new Array(count);
-    let at = PAGE_HEADER;
+    // Zero-copy: the page image is the leaf. Check every cell lies inside the page.
+    const slotsEnd = PAGE_HEADER + 2 * count;
+    if (slotsEnd > size) throw bad();
+    let top = size;
+    let live = 0;
     for (let i = 0; i < count; i++) {
-      if (at + 6 > size) throw bad();
-      const kl = view.getUint16(at, true);
-      const vi = view.getUint32(at + 2, true);
-      const start = at + 6;
-      if (start + kl > size) throw bad();
-      keys[i] = bytes.slice(start, start + kl);
-      if (vi & OVERFLOW_FLAG) {
-        if (start + kl + 4 > size) throw bad();
-        vals[i] = { head: view.getUint32(start + kl, true), length: vi & 0x7fff_ffff };
-        at = start + kl + 4;
-      } else {
-        if (start + kl + vi > size) throw bad();
-        vals[i] = bytes.slice(start + kl, start + kl + vi);
-        at = start + kl + vi;
-      }
+      const off = bytes[PAGE_HEADER + 2 * i]! | (bytes[PAGE_HEADER + 2 * i + 1]! << 8);
+      if (off < slotsEnd || off + 6 > size) throw bad();
+      const cell = cellBytes(bytes, off);
+      if (off + cell > size) throw bad();
+      live += cell;
+      if (off < top) top = off;
     }
-    return new Leaf(id, keys, vals, at);
+    if (live > size - top) throw bad();
+    return new Leaf(id, bytes, count, top, slotsEnd + live);
   }
   if (type === PageType.branch) {
     const keys: Uint8Array[] = new Array(count);
@@ -210,6 +442,27 @@ export interface Position {
 
 export type SeekMode = 'first' | 'last' | 'ge' | 'gt' | 'le' | 'lt';
 
+/** The last leaf a stream of puts went to, with the separators bounding it: lo <= key < hi. */
+interface Finger {
+  leaf: Leaf;
+  lo: Uint8Array | undefined;
+  hi: Uint8Array | undefined;
+  structure: number;
+}
+
+const FINGERS = 32;
+
+/**
+ * Which finger a key uses: a hash of its first 12 bytes, which in the engine's keyspace name the
+ * table, the kind of entry and the index column, so each stream of keys has its own.
+ */
+function fingerSlot(key: Uint8Array): number {
+  const n = key.length < 12 ? key.length : 12;
+  let h = 0;
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + key[i]!) | 0;
+  return (h ^ (h >>> 5)) & (FINGERS - 1);
+}
+
 export class BTree {
   readonly pager: Pager;
   root: number;
@@ -220,13 +473,21 @@ export class BTree {
   readonly maxKey: number;
   readonly maxInlineValue: number;
   readonly #body: number;
+  /** Bumped whenever a branch or the root changes (splits, merges, copies): fingers go stale. */
+  #structure = 0;
+  /**
+   * Per stream of keys, the leaf its last put went to. The engine's puts come in interleaved
+   * streams (history, visible rows, each index), several of them appending in key order, so the
+   * next put of a stream often lands in the same leaf: it skips the descent from the root.
+   */
+  readonly #fingers: (Finger | undefined)[] = new Array<Finger | undefined>(FINGERS);
 
   constructor(pager: Pager, root: number) {
     this.pager = pager;
     this.root = root;
     this.#body = pager.pageSize - PAGE_HEADER;
     this.maxCell = Math.floor(this.#body / 3);
-    this.maxKey = Math.min(0xffff, this.maxCell - CELL_OVERHEAD - 4);
+    this.maxKey = Math.min(0xffff, this.maxCell - LEAF_OVERHEAD - 4);
     this.maxInlineValue = Math.floor(pager.pageSize / 4);
   }
 
@@ -242,7 +503,7 @@ export class BTree {
 
   /** Whether a value of this length goes inline next to a key of this length. */
   inline(keyLength: number, valueLength: number): boolean {
-    return valueLength <= this.maxInlineValue && CELL_OVERHEAD + keyLength + valueLength <= this.maxCell;
+    return valueLength <= this.maxInlineValue && LEAF_OVERHEAD + keyLength + valueLength <= this.maxCell;
   }
 
   writeOverflow(bytes: Uint8Array): Overflow {
@@ -251,7 +512,7 @@ export class BTree {
     const ids: number[] = [];
     for (let i = 0; i < n; i++) ids.push(this.pager.allocate());
     for (let i = 0; i < n; i++) {
-      this.pager.add(new OverflowPage(ids[i]!, ids[i + 1] ?? 0, bytes.subarray(i * chunk, (i + 1) * chunk)));
+      this.pager.add(new OverflowPage(ids[i]!, ids[i + 1] ?? 0, bytes.slice(i * chunk, (i + 1) * chunk)));
     }
     return { head: ids[0]!, length: bytes.length };
   }
@@ -290,51 +551,93 @@ export class BTree {
   get(key: Uint8Array): StoredValue | undefined {
     if (this.root === 0) return undefined;
     let node = this.#node(this.root);
-    while (node instanceof Branch) node = this.#node(node.children[upperBound(node.keys, key)]!);
-    const i = lowerBound(node.keys, key);
-    return i < node.keys.length && compareBytes(node.keys[i]!, key) === 0 ? node.vals[i] : undefined;
+    while (node instanceof Branch) node = this.#node(node.children[branchSearch(node, key)]!);
+    const i = node.search(key, false);
+    return i < node.n && node.equalsAt(i, key) ? node.valAt(i) : undefined;
   }
 
-  /** Sets `key` to `value` (both owned by the tree from now on); returns the value it replaced. */
+  /**
+   * Sets `key` to `value`; returns the value it replaced. The tree copies both (an inline value's
+   * bytes go into the leaf), so the caller may reuse its buffers.
+   */
   put(key: Uint8Array, value: StoredValue): StoredValue | undefined {
     this.version++;
     const cell = cellSize(key, value);
     assert(cell <= this.maxCell, 'cell too large');
+    const P = this.pager.pageSize;
     if (this.root === 0) {
-      const leaf = new Leaf(this.pager.allocate(), [key], [value], PAGE_HEADER + cell);
+      const leaf = Leaf.empty(this.pager.allocate(), P);
+      leaf.insertAt(0, key, value);
       this.pager.add(leaf);
       this.root = leaf.id;
+      this.#structure++;
       return undefined;
     }
-    const { path, leaf: found } = this.#descend(key);
-    const leaf = this.#writablePath(path, found);
-    const i = lowerBound(leaf.keys, key);
-    let old: StoredValue | undefined;
-    if (i < leaf.keys.length && compareBytes(leaf.keys[i]!, key) === 0) {
-      old = leaf.vals[i];
-      leaf.bytes += cell - cellSize(leaf.keys[i]!, old!);
-      leaf.vals[i] = value;
-    } else {
-      leaf.keys.splice(i, 0, key);
-      leaf.vals.splice(i, 0, value);
-      leaf.bytes += cell;
+    const slot = fingerSlot(key);
+    const f = this.#fingers[slot];
+    if (f !== undefined && f.structure === this.#structure) {
+      // The same leaf as this stream's last put, if the key is within its bounds and the leaf is
+      // still the cached, writable page (not copied, split, merged or evicted since).
+      const leaf = f.leaf;
+      if (
+        leaf.dirty &&
+        this.pager.peek(leaf.id) === leaf &&
+        this.pager.isFresh(leaf.id) &&
+        (f.lo === undefined || compareBytes(key, f.lo) >= 0) &&
+        (f.hi === undefined || compareBytes(key, f.hi) < 0)
+      ) {
+        leaf.ref = true;
+        const i = leaf.search(key, false);
+        if (i < leaf.n && leaf.equalsAt(i, key)) {
+          if (leaf.bytes - leaf.sizeAt(i) + cell <= P) {
+            const old = leaf.valAt(i);
+            leaf.replaceAt(i, key, value);
+            return old;
+          }
+        } else if (leaf.bytes + cell <= P) {
+          leaf.insertAt(i, key, value);
+          return undefined;
+        }
+      }
     }
-    if (leaf.bytes > this.pager.pageSize) this.#splitLeaf(path, leaf, i);
-    return old;
+    const path: PathStep[] = [];
+    let lo: Uint8Array | undefined;
+    let hi: Uint8Array | undefined;
+    let node = this.#node(this.root);
+    while (node instanceof Branch) {
+      const idx = branchSearch(node, key);
+      if (idx > 0) lo = node.keys[idx - 1];
+      if (idx < node.keys.length) hi = node.keys[idx];
+      path.push({ node, idx });
+      node = this.#node(node.children[idx]!);
+    }
+    const leaf = this.#writablePath(path, node);
+    const i = leaf.search(key, false);
+    if (i < leaf.n && leaf.equalsAt(i, key)) {
+      const old = leaf.valAt(i);
+      if (leaf.bytes - leaf.sizeAt(i) + cell <= P) {
+        leaf.replaceAt(i, key, value);
+        this.#fingers[slot] = { leaf, lo, hi, structure: this.#structure };
+      } else this.#splitLeaf(path, leaf, i, key, value, true);
+      return old;
+    }
+    if (leaf.bytes + cell <= P) {
+      leaf.insertAt(i, key, value);
+      this.#fingers[slot] = { leaf, lo, hi, structure: this.#structure };
+    } else this.#splitLeaf(path, leaf, i, key, value, false);
+    return undefined;
   }
 
   /** Removes `key`; returns the value it had, or undefined (and changes nothing) if missing. */
   delete(key: Uint8Array): StoredValue | undefined {
     if (this.root === 0) return undefined;
     const { path, leaf: found } = this.#descend(key);
-    const i = lowerBound(found.keys, key);
-    if (i >= found.keys.length || compareBytes(found.keys[i]!, key) !== 0) return undefined;
+    const i = found.search(key, false);
+    if (i >= found.n || !found.equalsAt(i, key)) return undefined;
     this.version++;
     const leaf = this.#writablePath(path, found);
-    const old = leaf.vals[i]!;
-    leaf.bytes -= cellSize(leaf.keys[i]!, old);
-    leaf.keys.splice(i, 1);
-    leaf.vals.splice(i, 1);
+    const old = leaf.valAt(i);
+    leaf.removeAt(i);
     this.#rebalance(path, leaf);
     return old;
   }
@@ -343,7 +646,7 @@ export class BTree {
     const path: PathStep[] = [];
     let node = this.#node(this.root);
     while (node instanceof Branch) {
-      const idx = upperBound(node.keys, key);
+      const idx = branchSearch(node, key);
       path.push({ node, idx });
       node = this.#node(node.children[idx]!);
     }
@@ -370,6 +673,7 @@ export class BTree {
       return node;
     }
     const copy = node.clone(this.pager.allocate()) as T;
+    this.#structure++;
     this.pager.free(node.id);
     this.pager.add(copy);
     if (parent === undefined) this.root = copy.id;
@@ -377,30 +681,69 @@ export class BTree {
     return copy;
   }
 
-  #splitLeaf(path: PathStep[], leaf: Leaf, inserted: number): void {
-    const n = leaf.keys.length;
-    let at: number;
-    const rightEdge = inserted === n - 1 && path.every((s) => s.idx === s.node.children.length - 1);
-    if (rightEdge && n > 1) {
-      at = n - 1; // appending: leave the left page full
-    } else {
-      at = splitPoint(leaf.keys.map((k, i) => cellSize(k, leaf.vals[i]!)), leaf.bytes - PAGE_HEADER);
+  /**
+   * Puts (key, value) at index i of a leaf it does not fit in (`replace`: over entry i), splitting
+   * it: the entries from the split point on are copied to a new right sibling, and the left page
+   * keeps the rest (the moved cells stay behind as garbage until it is next compacted).
+   */
+  #splitLeaf(path: PathStep[], leaf: Leaf, i: number, key: Uint8Array, value: StoredValue, replace: boolean): void {
+    this.#structure++;
+    const n = leaf.n;
+    const count = replace ? n : n + 1;
+    const cell = cellSize(key, value);
+    // Entry j of the list with the new entry in place: the new one at i, else leaf entry phys(j).
+    const phys = (j: number): number => (!replace && j > i ? j - 1 : j);
+    const sizeOf = (j: number): number => (j === i ? cell : leaf.sizeAt(phys(j)));
+    const P = this.pager.pageSize;
+    const total = leaf.bytes - PAGE_HEADER + cell - (replace ? leaf.sizeAt(i) : 0);
+    const fits = (at: number): boolean => {
+      let left = 0;
+      for (let j = 0; j < at; j++) left += sizeOf(j);
+      return left <= P - PAGE_HEADER && total - left <= P - PAGE_HEADER;
+    };
+    let at = -1;
+    if (!replace && count > 1 && (i === count - 1 || i === leaf.lastInsert + 1)) {
+      // Sequential inserts (time-ordered ids; a run of keys growing inside an index group or
+      // before another key range): the new key ends the left page, or starts the right one when
+      // it is the last, so runs pack pages full instead of leaving each half empty behind them.
+      if (i < count - 1 && fits(i + 1)) at = i + 1;
+      else if (i >= 1 && fits(i)) at = i;
     }
-    const rightKeys = leaf.keys.splice(at);
-    const rightVals = leaf.vals.splice(at);
-    let rightBytes = PAGE_HEADER;
-    for (let i = 0; i < rightKeys.length; i++) rightBytes += cellSize(rightKeys[i]!, rightVals[i]!);
-    leaf.bytes -= rightBytes - PAGE_HEADER;
-    const right = new Leaf(this.pager.allocate(), rightKeys, rightVals, rightBytes);
+    if (at < 0) {
+      let acc = 0;
+      at = count - 1;
+      for (let j = 0; j < count; j++) {
+        acc += sizeOf(j);
+        if (acc >= total / 2) {
+          at = Math.min(Math.max(j + 1, 1), count - 1);
+          break;
+        }
+      }
+    }
+    const right = Leaf.empty(this.pager.allocate(), P);
+    for (let j = at; j < count; j++) {
+      if (j === i) right.insertAt(right.n, key, value);
+      else right.appendCell(leaf, phys(j));
+    }
+    if (i >= at) {
+      leaf.truncate(at); // the new entry went right; the leaf's entries [0, at) stay
+    } else if (replace) {
+      leaf.truncate(at);
+      leaf.replaceAt(i, key, value);
+    } else {
+      leaf.truncate(at - 1);
+      leaf.insertAt(i, key, value);
+    }
+    assert(leaf.bytes <= P && right.bytes <= P, 'a split leaf overflows its page');
     this.pager.add(right);
-    const sep = separator(leaf.keys[leaf.keys.length - 1]!, rightKeys[0]!);
+    const sep = separator(leaf.keyAt(leaf.n - 1), right.keyAt(0));
     this.#insertSeparator(path, path.length - 1, leaf.id, sep, right.id);
   }
 
   /** Inserts (sep, right) after the child `left` in the branch at `level` (or grows a new root). */
   #insertSeparator(path: PathStep[], level: number, left: number, sep: Uint8Array, right: number): void {
     if (level < 0) {
-      const root = new Branch(this.pager.allocate(), [sep], [left, right], PAGE_HEADER + CELL_OVERHEAD + sep.length);
+      const root = new Branch(this.pager.allocate(), [sep], [left, right], PAGE_HEADER + BRANCH_OVERHEAD + sep.length);
       this.pager.add(root);
       this.root = root.id;
       return;
@@ -408,17 +751,17 @@ export class BTree {
     const step = path[level]!;
     const node = step.node;
     node.keys.splice(step.idx, 0, sep);
+    node.pfx = -1;
     node.children.splice(step.idx + 1, 0, right);
-    node.bytes += CELL_OVERHEAD + sep.length;
+    node.bytes += BRANCH_OVERHEAD + sep.length;
     if (node.bytes <= this.pager.pageSize) return;
     // Split the branch: the middle key moves up.
     const n = node.keys.length;
-    const rightEdge = step.idx === n - 1 && path.slice(0, level).every((s) => s.idx === s.node.children.length - 1);
     let m: number;
-    if (rightEdge && n > 1) m = n - 1;
+    if (step.idx === n - 1 && n > 1) m = n - 1; // appending, as for leaves
     else {
       m = splitPoint(
-        node.keys.map((k) => CELL_OVERHEAD + k.length),
+        node.keys.map((k) => BRANCH_OVERHEAD + k.length),
         node.bytes - PAGE_HEADER,
       );
       if (m >= n) m = n - 1;
@@ -426,10 +769,11 @@ export class BTree {
     const up = node.keys[m]!;
     const rightKeys = node.keys.splice(m + 1);
     node.keys.pop();
+    node.pfx = -1;
     const rightChildren = node.children.splice(m + 1);
     let rightBytes = PAGE_HEADER;
-    for (const k of rightKeys) rightBytes += CELL_OVERHEAD + k.length;
-    node.bytes -= rightBytes - PAGE_HEADER + CELL_OVERHEAD + up.length;
+    for (const k of rightKeys) rightBytes += BRANCH_OVERHEAD + k.length;
+    node.bytes -= rightBytes - PAGE_HEADER + BRANCH_OVERHEAD + up.length;
     const sibling = new Branch(this.pager.allocate(), rightKeys, rightChildren, rightBytes);
     this.pager.add(sibling);
     this.#insertSeparator(path, level - 1, node.id, up, sibling.id);
@@ -437,11 +781,12 @@ export class BTree {
 
   /** After a delete: drops empty pages, merges small ones into a neighbour, shrinks the root. */
   #rebalance(path: PathStep[], leaf: Leaf): void {
+    this.#structure++;
     const quarter = this.pager.pageSize / 4;
     let node: Node = leaf;
     for (let level = path.length; level > 0; level--) {
       const { node: parent, idx } = path[level - 1]!;
-      const empty = node instanceof Leaf ? node.keys.length === 0 : node.children.length === 0;
+      const empty = node instanceof Leaf ? node.n === 0 : node.children.length === 0;
       if (empty) {
         this.#removeChild(parent, idx);
         this.pager.free(node.id);
@@ -462,19 +807,20 @@ export class BTree {
       const merged =
         leftNode instanceof Leaf
           ? leftNode.bytes + rightNode.bytes - PAGE_HEADER
-          : leftNode.bytes + rightNode.bytes - PAGE_HEADER + CELL_OVERHEAD + sep.length;
+          : leftNode.bytes + rightNode.bytes - PAGE_HEADER + BRANCH_OVERHEAD + sep.length;
       if (merged > this.pager.pageSize) return;
       const left = this.#writable(leftNode, { node: parent, idx: li });
       if (left instanceof Leaf && rightNode instanceof Leaf) {
-        left.keys.push(...rightNode.keys);
-        left.vals.push(...rightNode.vals);
+        for (let j = 0; j < rightNode.n; j++) left.insertAt(left.n, rightNode.keyAt(j), rightNode.valAt(j));
       } else if (left instanceof Branch && rightNode instanceof Branch) {
         left.keys.push(sep, ...rightNode.keys);
+        left.pfx = -1;
         left.children.push(...rightNode.children);
       } else {
         throw corrupt('sibling pages of different kinds', { page: rightNode.id });
       }
-      left.bytes = merged;
+      if (left instanceof Branch) left.bytes = merged;
+      assert(left.bytes === merged, 'merged size');
       this.#removeChild(parent, li + 1);
       this.pager.free(rightNode.id);
       node = parent;
@@ -491,7 +837,7 @@ export class BTree {
       this.root = root.children[0]!;
       root = this.#node(this.root);
     }
-    if (root instanceof Leaf && root.keys.length === 0) {
+    if (root instanceof Leaf && root.n === 0) {
       this.pager.free(root.id);
       this.root = 0;
     }
@@ -500,8 +846,9 @@ export class BTree {
   #removeChild(parent: Branch, idx: number): void {
     if (parent.keys.length > 0) {
       const k = idx > 0 ? idx - 1 : 0;
-      parent.bytes -= CELL_OVERHEAD + parent.keys[k]!.length;
+      parent.bytes -= BRANCH_OVERHEAD + parent.keys[k]!.length;
       parent.keys.splice(k, 1);
+      parent.pfx = -1;
     }
     parent.children.splice(idx, 1);
   }
@@ -515,7 +862,7 @@ export class BTree {
     let node = this.#node(this.root);
     while (node instanceof Branch) {
       const idx =
-        mode === 'first' ? 0 : mode === 'last' ? node.children.length - 1 : upperBound(node.keys, key!);
+        mode === 'first' ? 0 : mode === 'last' ? node.children.length - 1 : branchSearch(node, key!);
       path.push({ node, idx });
       node = this.#node(node.children[idx]!);
     }
@@ -525,31 +872,31 @@ export class BTree {
         idx = 0;
         break;
       case 'last':
-        idx = node.keys.length - 1;
+        idx = node.n - 1;
         break;
       case 'ge':
-        idx = lowerBound(node.keys, key!);
+        idx = node.search(key!, false);
         break;
       case 'gt':
-        idx = upperBound(node.keys, key!);
+        idx = node.search(key!, true);
         break;
       case 'le':
-        idx = upperBound(node.keys, key!) - 1;
+        idx = node.search(key!, true) - 1;
         break;
       case 'lt':
-        idx = lowerBound(node.keys, key!) - 1;
+        idx = node.search(key!, false) - 1;
         break;
     }
     const pos: Position = { path, leaf: node, idx };
     const forward = mode === 'first' || mode === 'ge' || mode === 'gt';
-    if (idx < 0 || idx >= node.keys.length) return forward ? this.#nextLeaf(pos) : this.#prevLeaf(pos);
+    if (idx < 0 || idx >= node.n) return forward ? this.#nextLeaf(pos) : this.#prevLeaf(pos);
     return pos;
   }
 
   /** Moves to the next entry; undefined at the end. */
   next(pos: Position): Position | undefined {
     pos.idx++;
-    return pos.idx < pos.leaf.keys.length ? pos : this.#nextLeaf(pos);
+    return pos.idx < pos.leaf.n ? pos : this.#nextLeaf(pos);
   }
 
   prev(pos: Position): Position | undefined {
@@ -571,7 +918,7 @@ export class BTree {
       }
       pos.leaf = node;
       pos.idx = 0;
-      if (node.keys.length > 0) return pos;
+      if (node.n > 0) return pos;
     }
   }
 
@@ -588,8 +935,8 @@ export class BTree {
         node = this.#node(node.children[node.children.length - 1]!);
       }
       pos.leaf = node;
-      pos.idx = node.keys.length - 1;
-      if (node.keys.length > 0) return pos;
+      pos.idx = node.n - 1;
+      if (node.n > 0) return pos;
     }
   }
 
@@ -614,14 +961,14 @@ export class BTree {
       if (page instanceof Leaf) {
         if (leafDepth === -1) leafDepth = depth;
         if (leafDepth !== depth) throw corrupt(`leaf ${id} is at depth ${depth}, others at ${leafDepth}`, { page: id });
-        if (page.keys.length === 0 && depth > 0) throw corrupt(`leaf ${id} is empty`, { page: id });
+        if (page.n === 0 && depth > 0) throw corrupt(`leaf ${id} is empty`, { page: id });
         if (page.bytes > pageSize) throw corrupt(`leaf ${id} overflows its page`, { page: id });
-        for (let i = 0; i < page.keys.length; i++) {
-          const k = page.keys[i]!;
-          if (i > 0 && compareBytes(page.keys[i - 1]!, k) >= 0) throw corrupt(`leaf ${id} is out of order`, { page: id });
+        for (let i = 0; i < page.n; i++) {
+          const k = page.keyAt(i);
+          if (i > 0 && compareBytes(page.keyAt(i - 1), k) >= 0) throw corrupt(`leaf ${id} is out of order`, { page: id });
           if (lo && compareBytes(k, lo) < 0) throw corrupt(`leaf ${id} holds a key below its range`, { page: id });
           if (hi && compareBytes(k, hi) >= 0) throw corrupt(`leaf ${id} holds a key above its range`, { page: id });
-          const v = page.vals[i]!;
+          const v = page.valAt(i);
           if (!(v instanceof Uint8Array)) {
             let at = 0;
             let o = v.head;
@@ -661,32 +1008,49 @@ export class BTree {
 }
 
 export function cellSize(key: Uint8Array, value: StoredValue): number {
-  return CELL_OVERHEAD + key.length + (value instanceof Uint8Array ? value.length : 4);
+  return LEAF_OVERHEAD + key.length + (value instanceof Uint8Array ? value.length : 4);
 }
 
 /**
- * The first index i with keys[i] >= key (`strict`: keys[i] > key).
+ * The child of a branch that holds `key`: the first index i with keys[i] > key.
  *
  * Binary search that skips prefixes already known to match: every key between the bounds shares
  * with `key` at least the shorter of the prefixes it shares with the two bounds (the keys are
- * sorted), so each comparison starts there. Keys in a page share long prefixes (table, column,
- * and for an index often the value: `'n'.repeat(100)`), and comparing those bytes again at every
- * step was the largest cost of a B+tree descent.
+ * sorted), so each comparison starts there; and every key of the branch shares the prefix of its
+ * first and last keys, compared once. Keys in a page share long prefixes (table, column, and for
+ * an index often the value: `'n'.repeat(100)`), and comparing those bytes again at every step was
+ * the largest cost of a B+tree descent. Leaves do the same on their page image (`Leaf.search`).
  */
-function search(keys: Uint8Array[], key: Uint8Array, strict: boolean): number {
-  let lo = 0;
-  let hi = keys.length;
-  let lcpLo = 0; // common prefix of key and keys[lo - 1] (0 when lo = 0)
-  let lcpHi = 0; // common prefix of key and keys[hi] (0 when hi = keys.length)
+function branchSearch(node: Branch, key: Uint8Array): number {
+  const keys = node.keys;
+  const count = keys.length;
+  if (count === 0) return 0;
   const kl = key.length;
+  const first = keys[0]!;
+  let p = node.pfx;
+  if (p < 0) {
+    const last = keys[count - 1]!;
+    const n = first.length < last.length ? first.length : last.length;
+    p = 0;
+    while (p < n && first[p] === last[p]) p++;
+    node.pfx = p;
+  }
+  const m = p < kl ? p : kl;
+  let d = 0;
+  while (d < m && first[d] === key[d]) d++;
+  if (d < p) return d === kl || key[d]! < first[d]! ? 0 : count;
+  let lo = 0;
+  let hi = count;
+  let lcpLo = p; // common prefix of key and keys[lo - 1]
+  let lcpHi = p; // common prefix of key and keys[hi]
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const m = keys[mid]!;
-    const n = m.length < kl ? m.length : kl;
+    const mk = keys[mid]!;
+    const n = mk.length < kl ? mk.length : kl;
     let i = lcpLo < lcpHi ? lcpLo : lcpHi;
-    while (i < n && m[i] === key[i]) i++;
-    const c = i < n ? m[i]! - key[i]! : m.length - kl;
-    if (c < 0 || (strict && c === 0)) {
+    while (i < n && mk[i] === key[i]) i++;
+    const c = i < n ? mk[i]! - key[i]! : mk.length - kl;
+    if (c <= 0) {
       lo = mid + 1;
       lcpLo = i;
     } else {
@@ -695,16 +1059,6 @@ function search(keys: Uint8Array[], key: Uint8Array, strict: boolean): number {
     }
   }
   return lo;
-}
-
-/** The first index i with keys[i] >= key. */
-function lowerBound(keys: Uint8Array[], key: Uint8Array): number {
-  return search(keys, key, false);
-}
-
-/** The first index i with keys[i] > key. */
-function upperBound(keys: Uint8Array[], key: Uint8Array): number {
-  return search(keys, key, true);
 }
 
 /** Index where the right half starts: the first cell at which the left half reaches half the bytes. */

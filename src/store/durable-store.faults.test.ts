@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Faults, MemoryBlockFile } from './blockfile.ts';
 import { crc32c } from './checksum.ts';
 import { openDurableStore, type DurableStore } from './durable-store.ts';
-import { SUPERBLOCK_BYTES, encodeSuperblock } from './superblock.ts';
+import { FORMAT_VERSION, SUPERBLOCK_BYTES, encodeSuperblock } from './superblock.ts';
 import type { KvStore } from './types.ts';
 
 const enc = new TextEncoder();
@@ -138,10 +138,10 @@ describe('file format', () => {
       walStart: 0,
       walSeq: 1,
     });
-    sb[8] = 2; // format version 2
+    sb[8] = FORMAT_VERSION + 1; // a newer format version
     new DataView(sb.buffer).setUint32(SUPERBLOCK_BYTES - 4, crc32c(sb, 0, 0, SUPERBLOCK_BYTES - 4), true);
     expect(() => openDurableStore({ data: MemoryBlockFile.fromImage(sb), wal: new MemoryBlockFile() })).toThrow(
-      expect.objectContaining({ code: 'STORAGE_FORMAT', message: expect.stringContaining('version 2') }),
+      expect.objectContaining({ code: 'STORAGE_FORMAT', message: expect.stringContaining(`version ${FORMAT_VERSION + 1}`) }),
     );
   });
 

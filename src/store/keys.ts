@@ -180,6 +180,11 @@ export class KeyWriter {
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#len);
   }
+
+  /** The bytes written so far, without a copy: valid until this writer is written again. */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
 }
 
 export function encodeKey(parts: readonly KeyPart[]): Uint8Array {

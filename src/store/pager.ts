@@ -35,7 +35,7 @@ export interface CachedPage {
   dirty: boolean;
   /** CLOCK reference bit. */
   ref: boolean;
-  /** Writes the page body (everything after the CRC word) into `out`, a zeroed page buffer. */
+  /** Writes the whole page but its CRC word into `out` (a page buffer, not necessarily zeroed). */
   encode(out: Uint8Array, view: DataView): void;
 }
 
@@ -104,6 +104,11 @@ export class Pager {
     }
     page.ref = true;
     return page;
+  }
+
+  /** The cached page, or undefined when it is not in the cache (nothing is read). */
+  peek(id: number): CachedPage | undefined {
+    return this.#cache.get(id);
   }
 
   /** Decodes the page from the file, bypassing the cache (for integrity checks). */
@@ -272,10 +277,12 @@ export class Pager {
     dirty.sort((a, b) => a.id - b.id);
     const P = this.pageSize;
     const maxRun = Math.max(1, Math.floor((1 << 20) / P));
+    // One buffer for every run: encode() fills a whole page, so nothing of the last run remains.
+    const run = new Uint8Array(Math.min(dirty.length, maxRun) * P);
     for (let i = 0; i < dirty.length; ) {
       let j = i + 1;
       while (j < dirty.length && j - i < maxRun && dirty[j]!.id === dirty[j - 1]!.id + 1) j++;
-      const buf = new Uint8Array((j - i) * P);
+      const buf = run.subarray(0, (j - i) * P);
       for (let x = i; x < j; x++) {
         assert(this.#fresh.has(dirty[x]!.id), `dirty page ${dirty[x]!.id} is not fresh`);
         this.#encodeInto(dirty[x]!, buf, (x - i) * P);

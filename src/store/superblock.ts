@@ -18,7 +18,8 @@
 import { crc32c } from './checksum.ts';
 
 export const SUPERBLOCK_BYTES = 512;
-export const FORMAT_VERSION = 1;
+/** 2: leaves are slotted page images (btree.ts); 1 had cells back to back. No migration: nothing was released. */
+export const FORMAT_VERSION = 2;
 const MAGIC = [0x4a, 0x5a, 0x45, 0x4c, 0x53, 0x54, 0x4f, 0x52]; // "JZELSTOR"
 
 export interface Superblock {

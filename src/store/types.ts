@@ -16,6 +16,7 @@
  *   the store is written: an iterator continues after the last key it yielded, seeing the
  *   current state from there on.
  * - Returned `Uint8Array`s belong to the caller only until the next write; copy what you keep.
+ * - `put` copies the key and value it is given: the caller may reuse those buffers once it returns.
  */
 export interface KvStore {
   get(key: Uint8Array): Uint8Array | undefined;

@@ -20,9 +20,6 @@ import type { BlockFile } from './blockfile.ts';
 export const WAL_HEADER = 20;
 const MAGIC = 0x3152574a; // "JWR1" little-endian
 
-/** One operation of a commit: a put (value) or a delete (null). */
-export type WalOp = readonly [key: Uint8Array, value: Uint8Array | null];
-
 export interface WalCursor {
   /** Offset where the next record goes. */
   offset: number;
@@ -38,49 +35,74 @@ export interface Replay {
   readonly cursor: WalCursor;
 }
 
-/** Builds the records for each commit's `ops`, in order, as one buffer; advances `cursor` past them. */
-export function encodeRecords(cursor: WalCursor, commits: readonly (readonly WalOp[])[]): Uint8Array {
-  let total = 0;
-  const lengths: number[] = new Array(commits.length);
-  for (let c = 0; c < commits.length; c++) {
-    const ops = commits[c]!;
-    let len = 0;
-    for (let i = 0; i < ops.length; i++) {
-      const k = ops[i]![0];
-      const v = ops[i]![1];
-      len += 1 + varintSize(k.length) + k.length + (v ? varintSize(v.length) + v.length : 0);
-    }
-    lengths[c] = len;
-    total += WAL_HEADER + len;
+/**
+ * One commit's record, built as its operations are made: the header's 20 bytes are reserved at the
+ * front and filled by `sealRecords` once the record's place in the log is known. Building it in
+ * place saves copying every key and value once more at commit.
+ */
+export class WalRecord {
+  buf: Uint8Array;
+  len = WAL_HEADER;
+  /** Operations in the record. */
+  count = 0;
+
+  constructor(capacity = 512) {
+    this.buf = new Uint8Array(Math.max(capacity, WAL_HEADER));
   }
-  const out = new Uint8Array(total);
-  let start = 0;
-  for (let c = 0; c < commits.length; c++) {
-    const ops = commits[c]!;
-    let at = start + WAL_HEADER;
-    for (let i = 0; i < ops.length; i++) {
-      const k = ops[i]![0];
-      const v = ops[i]![1];
-      out[at++] = v ? 1 : 2;
-      at = putVarint(out, at, k.length);
-      at = copy(out, at, k);
-      if (v) {
-        at = putVarint(out, at, v.length);
-        at = copy(out, at, v);
-      }
+
+  /** Appends a put (a value) or a delete (null); returns the offset of the key's bytes in `buf`. */
+  add(key: Uint8Array, value: Uint8Array | null): number {
+    const need = 1 + 5 + key.length + (value ? 5 + value.length : 0);
+    if (this.len + need > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.len + need) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
     }
-    putU32(out, start, MAGIC);
-    putU32(out, start + 4, cursor.salt);
-    putU32(out, start + 8, cursor.seq);
-    putU32(out, start + 12, lengths[c]!);
-    const crc = crc32c(out, crc32c(out, cursor.crc, start, start + 16), start + WAL_HEADER, at);
-    putU32(out, start + 16, crc);
+    const out = this.buf;
+    let at = this.len;
+    out[at++] = value ? 1 : 2;
+    at = putVarint(out, at, key.length);
+    const keyAt = at;
+    at = copy(out, at, key);
+    if (value) {
+      at = putVarint(out, at, value.length);
+      at = copy(out, at, value);
+    }
+    this.len = at;
+    this.count++;
+    return keyAt;
+  }
+}
+
+/**
+ * Fills in the headers of `records` (in commit order) as the next records of the log, and returns
+ * their bytes as one buffer (a single record's own buffer, without a copy); advances `cursor`.
+ */
+export function sealRecords(cursor: WalCursor, records: readonly WalRecord[]): Uint8Array {
+  let total = 0;
+  for (const r of records) {
+    const out = r.buf;
+    putU32(out, 0, MAGIC);
+    putU32(out, 4, cursor.salt);
+    putU32(out, 8, cursor.seq);
+    putU32(out, 12, r.len - WAL_HEADER);
+    const crc = crc32c(out, crc32c(out, cursor.crc, 0, 16), WAL_HEADER, r.len);
+    putU32(out, 16, crc);
     cursor.seq = (cursor.seq + 1) >>> 0;
     cursor.crc = crc;
-    start = at;
+    total += r.len;
   }
   cursor.offset += total;
-  return out;
+  if (records.length === 1) return records[0]!.buf.subarray(0, total);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const r of records) {
+    all.set(r.buf.subarray(0, r.len), at);
+    at += r.len;
+  }
+  return all;
 }
 
 function putU32(out: Uint8Array, at: number, n: number): void {
@@ -117,7 +139,7 @@ export function replay(file: BlockFile, salt: number, start: number, seq: number
   return { payloads, cursor };
 }
 
-/** Calls `each` for every operation of a payload, in order. */
+/** Calls `each` for every operation of a payload, in order (with views into `payload`). */
 export function decodeOps(payload: Uint8Array, each: (key: Uint8Array, value: Uint8Array | null) => void): void {
   let at = 0;
   const pos = { at: 0 };
@@ -126,13 +148,13 @@ export function decodeOps(payload: Uint8Array, each: (key: Uint8Array, value: Ui
     pos.at = at;
     const kl = getVarint(payload, pos);
     at = pos.at;
-    const key = payload.slice(at, at + kl);
+    const key = payload.subarray(at, at + kl);
     at += kl;
     if (type === 1) {
       pos.at = at;
       const vl = getVarint(payload, pos);
       at = pos.at;
-      each(key, payload.slice(at, at + vl));
+      each(key, payload.subarray(at, at + vl));
       at += vl;
     } else {
       each(key, null);
@@ -140,10 +162,10 @@ export function decodeOps(payload: Uint8Array, each: (key: Uint8Array, value: Ui
   }
 }
 
-/** Copies `src` into `out` at `at`; a plain loop beats `set` for the short arrays of most rows. */
+/** Copies `src` into `out` at `at`; a plain loop beats `set` for short keys. */
 function copy(out: Uint8Array, at: number, src: Uint8Array): number {
   const n = src.length;
-  if (n > 256) out.set(src, at);
+  if (n > 32) out.set(src, at);
   else for (let i = 0; i < n; i++) out[at + i] = src[i]!;
   return at + n;
 }

@@ -13,10 +13,11 @@
  * transaction before `complete`). Timings are taken on the page with performance.now().
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
-import { createServer } from 'vite';
+import { createServer, type Plugin } from 'vite';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { fmt, summary, table, percentile } from './stats.ts';
 
@@ -33,8 +34,39 @@ const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const profile = fileURLToPath(new URL(`../.tmp/bench-browser-profile-${process.pid}`, import.meta.url));
 
+// The built files under /.tmp/bench-dist-<pid>/ are served as a static host would (bytes as they
+// are, ETag, revalidated): Vite's dev transform would add a ~1 MB inline source map to
+// jazz-worker.js, and the worker's cold start would time that instead of the file users load.
+const DIST_PATH = `/.tmp/bench-dist-${process.pid}/`;
+const staticDist: Plugin = {
+  name: 'bench-static-dist',
+  configureServer(s) {
+    s.middlewares.use((req, res, next) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      if (!path.startsWith(DIST_PATH) || !path.endsWith('.js')) return next();
+      const file = fileURLToPath(new URL(`..${path}`, import.meta.url));
+      let body: Buffer;
+      try {
+        body = readFileSync(file);
+      } catch {
+        return next();
+      }
+      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+      res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('ETag', etag);
+      if (req.headers['if-none-match'] === etag) {
+        res.statusCode = 304;
+        return res.end();
+      }
+      res.setHeader('Content-Type', 'text/javascript');
+      res.end(body);
+    });
+  },
+};
+
 const server = await createServer({
   configFile: false,
+  plugins: [staticDist],
   root,
   cacheDir: fileURLToPath(new URL('../.tmp/vite-bench-browser', import.meta.url)),
   clearScreen: false,
@@ -46,12 +78,12 @@ await server.listen();
 const addr = server.httpServer!.address();
 const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 // The worker as users run it: `npm run build`'s jazz-worker.js (one module, minified), served by
-// the same dev server. SOURCE_WORKER=1 loads it from source instead (every module unbundled).
+// the same server as a static file (above). SOURCE_WORKER=1 loads it from source instead (every module unbundled).
 let url = `${base}/bench/browser/index.html`;
 if (process.env['SOURCE_WORKER'] !== '1') {
   const dist = fileURLToPath(new URL(`../.tmp/bench-dist-${process.pid}`, import.meta.url));
   execFileSync('npm', ['run', '--silent', 'build'], { env: { ...process.env, JAZZ_DIST: dist }, stdio: 'pipe' });
-  url += `?worker=${encodeURIComponent(`/.tmp/bench-dist-${process.pid}/jazz-worker.js`)}`;
+  url += `?worker=${encodeURIComponent(`${DIST_PATH}jazz-worker.js`)}`;
   process.on('exit', () => rmSync(dist, { recursive: true, force: true }));
 }
 

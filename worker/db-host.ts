@@ -21,6 +21,8 @@ import { Election } from './election.ts';
 import { LeaderServer } from './leader-server.ts';
 import type { Link } from './link.ts';
 import { LocalDb } from './local-db.ts';
+import { prefetchStore } from './open-store.ts';
+import type { OpfsFiles } from './opfs-blockfile.ts';
 import { RemoteLeader } from './remote-leader.ts';
 import {
   PROTOCOL_VERSION,
@@ -90,6 +92,8 @@ export class DbHost implements WorkerApi {
   #status: WorkerStatus | undefined;
   #auth: Credentials | undefined;
   #opened: { resolve: (s: WorkerStatus) => void; reject: (e: unknown) => void; settled: boolean } | undefined;
+  /** The store's files, looked up during the first election; used if this worker leads at once. */
+  #found: Promise<OpfsFiles | undefined> | undefined;
   #closed = false;
 
   async open(config: OpenConfig): Promise<WorkerStatus> {
@@ -105,6 +109,8 @@ export class DbHost implements WorkerApi {
       this.#attach(this.#lead().backend);
     } else {
       this.#elect();
+      // Looking the files up (no file is opened) overlaps the election; the leader opens them.
+      this.#found = prefetchStore(config.driver, config.dbName);
     }
     return opened;
   }
@@ -155,7 +161,9 @@ export class DbHost implements WorkerApi {
     void db.onStatus((s) => this.#setStatus(backend, s));
     void db.onRejected((key, e) => this.#rejected(key, e));
     const { broker: _broker, ...rest } = config;
-    db.open({ ...rest, ...(this.#auth ? { auth: this.#auth } : {}) }).then(
+    const found = this.#found;
+    this.#found = undefined;
+    db.open({ ...rest, ...(this.#auth ? { auth: this.#auth } : {}) }, found).then(
       (s) => this.#setStatus(backend, s),
       (e: unknown) => this.#openFailed(e),
     );
@@ -163,6 +171,7 @@ export class DbHost implements WorkerApi {
   }
 
   #follow(leader: string, link: Link): void {
+    this.#found = undefined; // a takeover later looks the files up again
     const remote = new RemoteLeader(leader, link);
     const backend: Backend = {
       role: 'follower',

@@ -68,19 +68,25 @@ export class Election {
     return this.#server !== undefined;
   }
 
-  /** Joins: holds the peer lock, listens, queues for the leader's lock and asks who leads. */
+  /**
+   * Joins: queues for the leader's lock and, at the same time, takes the peer lock; once that is
+   * held, listens and asks who leads. A leader needs no peer lock of its own (followers learn that
+   * it went from the leader's lock), so a free leader's lock is not kept waiting for it; following
+   * does wait for it, as the leader drops a follower whose peer lock it is granted.
+   */
   async start(): Promise<void> {
     const locks = navigator.locks;
+    locks
+      .request(`jazz:${this.#dbName}`, { signal: this.#abort.signal }, () => this.#lead())
+      .catch(() => {}); // aborted by retire
     await new Promise<void>((granted, failed) => {
       locks.request(this.#peerLock(this.id), () => (granted(), this.#released)).catch(failed);
     });
     if (this.#retired) return;
     this.#control.onmessage = (e: MessageEvent<ControlMessage>) => this.#onControl(e.data);
+    // Started here: what the broker sent a leader before (its followers' ports) waits in the port.
     if (this.#broker) this.#broker.onmessage = (e: MessageEvent<BrokerEvent>) => this.#onBroker(e.data);
-    locks
-      .request(`jazz:${this.#dbName}`, { signal: this.#abort.signal }, () => this.#lead())
-      .catch(() => {}); // aborted by retire
-    this.#ask();
+    if (!this.#server) this.#ask();
   }
 
   /**

@@ -28,6 +28,7 @@ import type { AppSchema } from '../src/schema/schema.ts';
 import type { KvStore } from '../src/store/types.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { openStore } from './open-store.ts';
+import type { OpfsFiles } from './opfs-blockfile.ts';
 import { wsConnector } from './ws-connector.ts';
 import { toWireError } from './wire-errors.ts';
 import {
@@ -86,20 +87,23 @@ export class LocalDb {
   readonly #rejectionSinks = new Set<RejectionSink>();
   #stopSyncStatus: (() => void) | undefined;
 
-  /** Opens the database (once); resolves with its status. */
-  async open(config: OpenConfig): Promise<WorkerStatus> {
+  /**
+   * Opens the database (once); resolves with its status. `found`: the store's files, looked up
+   * while this worker waited for the lock (`prefetchStore`).
+   */
+  async open(config: OpenConfig, found?: Promise<OpfsFiles | undefined>): Promise<WorkerStatus> {
     if (this.#current) throw new JazzError('QUERY_INVALID', 'this database is already open');
     this.#config = config;
-    this.#current = this.#openDb(config);
+    this.#current = this.#openDb(config, config.driver, found);
     await this.#current;
     return this.status();
   }
 
-  async #openStore(driver: DriverStatus['requested'], dbName: string): ReturnType<typeof openStore> {
+  async #openStore(driver: DriverStatus['requested'], dbName: string, found: OpfsFiles | undefined): ReturnType<typeof openStore> {
     const deadline = Date.now() + LOCKED_RETRY_MS;
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       try {
-        return await openStore(driver, dbName);
+        return await openStore(driver, dbName, found);
       } catch (e) {
         if (!(e instanceof JazzError) || e.code !== 'STORAGE_LOCKED' || Date.now() > deadline || this.#closed) throw e;
         await new Promise((r) => setTimeout(r, delay));
@@ -107,8 +111,8 @@ export class LocalDb {
     }
   }
 
-  async #openDb(config: OpenConfig, driver: DriverStatus['requested'] = config.driver): Promise<AnyDb> {
-    const opened = await this.#openStore(driver, config.dbName);
+  async #openDb(config: OpenConfig, driver: DriverStatus['requested'], found?: Promise<OpfsFiles | undefined>): Promise<AnyDb> {
+    const opened = await this.#openStore(driver, config.dbName, await found);
     if (this.#closed) {
       await opened.store.close();
       throw new JazzError('CLOSED', 'the database was closed while it opened');

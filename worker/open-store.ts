@@ -11,7 +11,7 @@
 import type { KvStore } from '../src/store/types.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import { JazzError } from '../src/util/errors.ts';
-import { openOpfsStore } from './opfs-blockfile.ts';
+import { findOpfsFiles, openOpfsStore, type OpfsFiles } from './opfs-blockfile.ts';
 import { openIdbStore } from './idb-store.ts';
 import type { DriverStatus, DriverType } from './protocol.ts';
 
@@ -36,7 +36,16 @@ export function idbUnavailable(): string | undefined {
   return typeof indexedDB === 'undefined' ? 'IndexedDB is not available' : undefined;
 }
 
-export async function openStore(requested: DriverType, dbName: string): Promise<OpenedStore> {
+/**
+ * What can be looked up of the store before this worker knows it leads, without opening or creating
+ * anything (`findOpfsFiles`): the OPFS files of an existing database. Undefined for other drivers.
+ */
+export function prefetchStore(requested: DriverType, dbName: string): Promise<OpfsFiles | undefined> | undefined {
+  return requested === 'opfs' && !opfsUnavailable() ? findOpfsFiles(dbName) : undefined;
+}
+
+/** Opens the store (see the top of the file); `found` is what `prefetchStore` found, if anything. */
+export async function openStore(requested: DriverType, dbName: string, found?: OpfsFiles): Promise<OpenedStore> {
   const reasons: string[] = [];
   const status = (used: DriverType): DriverStatus => ({
     requested,
@@ -48,7 +57,7 @@ export async function openStore(requested: DriverType, dbName: string): Promise<
     const why = opfsUnavailable();
     if (!why) {
       try {
-        return { store: await openOpfsStore(dbName), driver: status('opfs') };
+        return { store: await openOpfsStore(dbName, {}, found), driver: status('opfs') };
       } catch (e) {
         if (!cannotRun(e)) throw e;
         reasons.push(`opfs: ${(e as Error).message}`);

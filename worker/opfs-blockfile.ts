@@ -45,6 +45,11 @@ export class OpfsBlockFile implements BlockFile {
     } catch (e) {
       throw convert(e, 'open', path);
     }
+    return OpfsBlockFile.openHandle(file, path);
+  }
+
+  /** Opens `file` with an exclusive sync access handle (as `open`, for a handle already looked up). */
+  static async openHandle(file: FileSystemFileHandle, path: string): Promise<OpfsBlockFile> {
     if (typeof file.createSyncAccessHandle !== 'function') {
       throw new JazzError(
         'STORAGE_IO',
@@ -152,27 +157,80 @@ export type OpfsStoreOptions = Omit<DurableStoreOptions, 'data' | 'wal'>;
 /** The OPFS folder that holds every database's folder. */
 export const OPFS_ROOT = 'jazz';
 
+/** The files of a database, looked up ahead of opening them (`findOpfsFiles`). */
+export interface OpfsFiles {
+  readonly data: FileSystemFileHandle;
+  readonly wal: FileSystemFileHandle;
+}
+
+/**
+ * Looks up the files of an existing database `dbName` without creating or opening anything: a
+ * worker does this while it waits to learn whether it leads, so that the leader has only the
+ * sync access handles left to open (only the leader opens them: they are exclusive). Undefined
+ * when the database does not exist yet or OPFS is not there (`openOpfsStore` then looks for
+ * itself and says why).
+ */
+export async function findOpfsFiles(dbName: string): Promise<OpfsFiles | undefined> {
+  try {
+    checkName(dbName);
+    const root = await navigator.storage.getDirectory();
+    const folder = await (await root.getDirectoryHandle(OPFS_ROOT)).getDirectoryHandle(dbName);
+    const [data, wal] = await Promise.all([folder.getFileHandle('data'), folder.getFileHandle('wal')]);
+    return { data, wal };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Opens the database `dbName` from OPFS, creating it when missing: the folder `jazz/<dbName>/`
  * holds the pages in `data` and the write-ahead log in `wal`. Worker-only (sync access handles).
+ * `found` are its files if `findOpfsFiles` found them already (looked up again if they cannot be
+ * opened for any reason but another holder).
  *
  * Throws `STORAGE_LOCKED` when another tab or worker has the database open, `STORAGE_IO` when OPFS
  * is unavailable, and `STORAGE_FORMAT` / `STORAGE_CORRUPT` when the files are not a readable database.
  * `TypeError` for a name OPFS cannot hold (empty, ".", "..", or containing "/" or "\").
  */
-export async function openOpfsStore(dbName: string, options: OpfsStoreOptions = {}): Promise<DurableStore> {
-  const folder = await databaseFolder(dbName, true);
+export async function openOpfsStore(dbName: string, options: OpfsStoreOptions = {}, found?: OpfsFiles): Promise<DurableStore> {
   const base = `${OPFS_ROOT}/${dbName}`;
-  const data = await OpfsBlockFile.open(folder, 'data', `${base}/data`);
-  let wal: OpfsBlockFile | undefined;
+  let files: [OpfsBlockFile, OpfsBlockFile] | undefined;
+  if (found) {
+    try {
+      files = await openBoth(found, base);
+    } catch (e) {
+      if (e instanceof JazzError && e.code === 'STORAGE_LOCKED') throw e;
+    }
+  }
+  if (!files) {
+    const folder = await databaseFolder(dbName, true);
+    const handle = async (name: string): Promise<FileSystemFileHandle> => {
+      try {
+        return await folder.getFileHandle(name, { create: true });
+      } catch (e) {
+        throw convert(e, 'open', `${base}/${name}`);
+      }
+    };
+    const [data, wal] = await Promise.all([handle('data'), handle('wal')]);
+    files = await openBoth({ data, wal }, base);
+  }
+  const [data, wal] = files;
   try {
-    wal = await OpfsBlockFile.open(folder, 'wal', `${base}/wal`);
     return openDurableStore({ data, wal, ...options });
   } catch (e) {
-    wal?.close();
+    wal.close();
     data.close();
     throw e;
   }
+}
+
+/** Opens both files' sync access handles at once; on a failure, closes the one that opened. */
+async function openBoth(files: OpfsFiles, base: string): Promise<[OpfsBlockFile, OpfsBlockFile]> {
+  const [data, wal] = await Promise.allSettled([OpfsBlockFile.openHandle(files.data, `${base}/data`), OpfsBlockFile.openHandle(files.wal, `${base}/wal`)]);
+  if (data.status === 'fulfilled' && wal.status === 'fulfilled') return [data.value, wal.value];
+  if (data.status === 'fulfilled') data.value.close();
+  if (wal.status === 'fulfilled') wal.value.close();
+  throw data.status === 'rejected' ? data.reason : (wal as PromiseRejectedResult).reason;
 }
 
 /**

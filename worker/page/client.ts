@@ -205,7 +205,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly ready: Promise<void>;
   readonly #worker: Worker;
   readonly #remote: Comlink.Remote<WorkerApi>;
-  /** The remote once open: every call chains on it, so calls reach the worker in call order. */
+  /** The remote once open (and the page's status listeners registered); rejects if the database could not open. */
   readonly #api: Promise<Comlink.Remote<WorkerApi>>;
   readonly #ids = new IdGenerator();
   readonly #pending = new Set<PendingWrite>();
@@ -216,6 +216,8 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   #workerStatus: WorkerStatus | undefined;
   #storagePersisted: boolean | undefined;
   #openError: WireError | null = null;
+  /** Whether `open` has answered: `yes`, `failed`, or `no` while it has not. */
+  #open: 'no' | 'yes' | 'failed' = 'no';
   #closed = false;
   readonly #onPageHide: (() => void) | undefined;
   readonly #onPageShow: ((e: PageTransitionEvent) => void) | undefined;
@@ -246,33 +248,42 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       window.addEventListener('pagehide', this.#onPageHide);
       window.addEventListener('pageshow', this.#onPageShow);
     }
+    if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
+    const config = {
+      protocol: PROTOCOL_VERSION,
+      schema: opts.app.$schema,
+      driver: driver.type,
+      dbName,
+      ...(opts.server !== undefined ? { server: opts.server } : {}),
+      ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(broker ? { broker } : {}),
+    };
+    const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
+    // Sent at once, behind `open` (the worker takes calls in order and holds them until the
+    // database is open), so no round trip waits for another.
+    const listening = Promise.all([
+      remote.onStatus(Comlink.proxy((s: WorkerStatus) => {
+        this.#workerStatus = s;
+        this.#emitStatus();
+      })),
+      remote.onRejected(Comlink.proxy((key: string | undefined, e: WireError) => this.#rejected(key, e))),
+    ]);
+    listening.catch(() => {});
     this.#api = (async () => {
-      if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
-      const config = {
-        protocol: PROTOCOL_VERSION,
-        schema: opts.app.$schema,
-        driver: driver.type,
-        dbName,
-        ...(opts.server !== undefined ? { server: opts.server } : {}),
-        ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
-        ...(opts.auth ? { auth: opts.auth } : {}),
-        ...(opts.backoff ? { backoff: opts.backoff } : {}),
-        ...(broker ? { broker } : {}),
-      };
-      const status = await Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
+      const status = await opened;
       this.#workerStatus = status;
       if (status.driver.fallbackReason) {
         console.warn(`jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`);
       }
-      await remote.onStatus(Comlink.proxy((s: WorkerStatus) => {
-        this.#workerStatus = s;
-        this.#emitStatus();
-      }));
-      await remote.onRejected(Comlink.proxy((key: string | undefined, e: WireError) => this.#rejected(key, e)));
+      await Promise.race([listening, failedToLoad]);
+      this.#open = 'yes';
       this.#emitStatus();
       return remote;
     })();
     this.#api.catch((e: unknown) => {
+      this.#open = 'failed';
       this.#openError = e instanceof JazzError ? e.toJSON() : { name: 'Error', code: '', message: String(e), details: {} };
       this.#emitStatus();
     });
@@ -285,7 +296,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   get status(): DbStatus {
     const w = this.#workerStatus;
     return {
-      ready: w !== undefined,
+      ready: this.#open === 'yes',
       driver: w?.driver ?? null,
       persistent: w?.driver.persistent ?? false,
       storagePersisted: this.#storagePersisted,
@@ -338,9 +349,18 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
 
   // ─── writes ───────────────────────────────────────────────────────────────
 
+  /**
+   * Sends a call at once, also while the worker is still opening: calls reach it in the order they
+   * are made, behind `open`, and wait there for the database. Until `open` has answered, a call
+   * settles only after it, so a database that failed to open rejects with the reason.
+   */
   #call<T>(fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new JazzError('CLOSED', 'the database is closed; open it again with createDb'));
-    return this.#api.then(fn);
+    if (this.#open === 'yes') return fn(this.#remote);
+    if (this.#open === 'failed') return this.#api.then(fn);
+    const answer = fn(this.#remote);
+    answer.catch(() => {});
+    return this.#api.then(() => answer);
   }
 
   #send(ops: WriteOp[]): { key: string; wait: (opts?: WaitOptions) => Promise<void> } {

@@ -186,4 +186,19 @@ describe('engine: range plans', () => {
     expect(db.allSync(app.todos.where({ due: { gt: 5, lt: 5 } }))).toEqual([]);
     expect(db.allSync(app.todos.where('due >= 29990 and due <= 29995 and due > 29991')).map((r) => r.due)).toEqual([29992, 29993, 29994, 29995]);
   });
+
+  it('a wide condition under a limit is counted only as far as a lookup could still win', () => {
+    const { store: counting, scans } = countingStore();
+    const db = createDb({ app, store: counting });
+    db.batch((b) => {
+      for (let i = 0; i < 30000; i++) b.insert(app.todos, { title: `t${String(i).padStart(5, '0')}`, priority: i % 10 });
+    });
+    // priority >= 1 matches 27,000 rows: a lookup would lose to walking the title index for 20.
+    const q = app.todos.where({ priority: { gte: 1 } }).orderBy('title').limit(20);
+    scans.reset();
+    expect(planQuery(db.engine, db.engine.table('todos'), q.ast)).toMatchObject({ kind: 'scan' });
+    // A lookup wins only while count² ≤ 20 × 30,000, so counting stops near √600,000 ≈ 775.
+    expect(scans.count).toBeLessThanOrEqual(776);
+    expect(db.allSync(q).map((r) => r.title)).toEqual(Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(5, '0')}`).filter((_, i) => i % 10 !== 0).slice(0, 20));
+  });
 });

@@ -38,16 +38,20 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     if (c.op === 'in' && c.column === 'id') return { kind: 'ids', ids: c.values.filter((v): v is string => typeof v === 'string') };
   }
   const window = q.limit === undefined ? Infinity : (q.offset ?? 0) + q.limit;
+  const size = Math.max(t.liveCount, 1);
+  // The largest lookup that could win (see useLookup below): counting past it decides nothing, and
+  // a wide condition (`priority >= 0`) would otherwise walk LOOKUP_CAP index entries per query.
+  const worth = window === Infinity ? Math.ceil(size / 2) : Math.floor(Math.sqrt(window * size));
+  const cap = Math.min(LOOKUP_CAP, worth + 1);
   let best: { ranges: KeyRange[]; count: number; conjunct: Expr } | undefined;
   for (const c of withMergedRanges(conjuncts)) {
     const ranges = rangesFor(t, c);
     if (!ranges) continue;
-    const count = countRanges(engine, ranges, best ? Math.min(best.count, LOOKUP_CAP) : LOOKUP_CAP);
+    const count = countRanges(engine, ranges, best ? Math.min(best.count, cap) : cap);
     if (!best || count < best.count) best = { ranges, count, conjunct: c };
   }
   const scan = scanPlan(t, q);
-  if (best && best.count < LOOKUP_CAP) {
-    const size = Math.max(t.liveCount, 1);
+  if (best && best.count < cap) {
     const useLookup = window === Infinity ? best.count < size / 2 : best.count * best.count <= window * size;
     if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
   }

@@ -180,18 +180,23 @@ const VISIBLE_FORMAT = 1;
 const VISIBLE_SINGLE = 2;
 const rowScratch = new ByteWriter(256);
 
+/** Both visible layouts start alike: format | deleted | row length + row. */
+function beginVisible(w: ByteWriter, table: CatalogueTable, format: number, deleted: boolean, values: RowVersion['values']): void {
+  const rowW = rowScratch.reset();
+  writeRow(rowW, table, values);
+  w.reset();
+  w.u8(format);
+  w.u8(deleted ? 1 : 0);
+  w.varint(rowW.len);
+  w.raw(rowW.buf.subarray(0, rowW.len));
+}
+
 /**
  * Visible entry layout: format | deleted | row length + row | maxTs | digest | stamps | heads.
  * The row comes first so a read can decode it without touching the merge bookkeeping.
  */
 export function encodeVisible(w: ByteWriter, table: CatalogueTable, s: VisibleState, view = false): Uint8Array {
-  const rowW = rowScratch.reset();
-  writeRow(rowW, table, s.values);
-  w.reset();
-  w.u8(VISIBLE_FORMAT);
-  w.u8(s.deleted ? 1 : 0);
-  w.varint(rowW.len);
-  w.raw(rowW.buf.subarray(0, rowW.len));
+  beginVisible(w, table, VISIBLE_FORMAT, s.deleted, s.values);
   w.f64(s.maxTs);
   w.room(8);
   w.view.setUint32(w.len, s.digest[0], true);
@@ -239,13 +244,7 @@ const SINGLE_MAIN = 4;
  * 4 the branch is main (then absent).
  */
 export function encodeSingle(w: ByteWriter, table: CatalogueTable, v: RowVersion, view = false): Uint8Array {
-  const rowW = rowScratch.reset();
-  writeRow(rowW, table, v.values);
-  w.reset();
-  w.u8(VISIBLE_SINGLE);
-  w.u8(v.deleted ? 1 : 0);
-  w.varint(rowW.len);
-  w.raw(rowW.buf.subarray(0, rowW.len));
+  beginVisible(w, table, VISIBLE_SINGLE, v.deleted, v.values);
   const dot = v.versionId.lastIndexOf('.');
   const authorIsClient = dot > 0 && v.author.length === dot && v.versionId.startsWith(v.author);
   const batchUuid = isUuid(v.batchId);

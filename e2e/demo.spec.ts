@@ -13,11 +13,11 @@
  *   then reach the other user once the server is back.
  * - TARGETS.md S4: markup in a task title or a comment shows as text and runs nothing.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { startDemoServer, DEMO_APP_ID, type DemoServer } from '../server/demo.ts';
+import { buildDist } from './support/static-dist.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -42,9 +42,8 @@ async function serverDown(): Promise<void> {
 }
 
 test.beforeAll(async () => {
-  dist = mkdtempSync(join(resolve('.tmp'), 'e2e-demo-dist-'));
+  dist = buildDist('e2e-demo-dist-');
   data = mkdtempSync(join(resolve('.tmp'), 'e2e-demo-data-'));
-  execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: dist }, stdio: 'pipe' });
   await serverUp();
 });
 

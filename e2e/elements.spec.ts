@@ -4,18 +4,11 @@
  * only of elements and drives it as a user would: clicks, typing, keyboard focus.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { SCHEMA as CLIENT_SCHEMA } from './support/client-page.ts';
 
+// The client specs' schema, with one more text column for the field tests.
 const SCHEMA = JSON.stringify({
-  tables: {
-    projects: { name: 'string' },
-    todos: {
-      title: 'string',
-      done: { type: 'boolean', default: false },
-      priority: { type: 'int', optional: true },
-      note: { type: 'string', optional: true },
-      projectId: { ref: 'projects', optional: true },
-    },
-  },
+  tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
 });
 
 /** Loads the page and puts `body` inside a `<jazz-db>` with the schema above. */

@@ -141,7 +141,7 @@ export class DbHost implements WorkerApi {
     let stopped = false;
     const backend: Backend = {
       role: 'leader',
-      call: (call) => runLocal(db, call),
+      call: (call) => db.call(call),
       subscribe: (sub, ast, tier, sink) => {
         const id = db.subscribe(ast, tier, sink);
         subs.set(sub, id);
@@ -395,32 +395,5 @@ export class DbHost implements WorkerApi {
       this.#backend = undefined;
       await backend?.close();
     }
-  }
-}
-
-/** A call run on the leader's own database. */
-function runLocal(db: LocalDb, call: PeerCall): Promise<unknown> {
-  switch (call.op) {
-    case 'write':
-      return db.write(call.key, call.ops);
-    case 'wait':
-      return db.wait(call.key, call.tier);
-    case 'all':
-      return db.all(call.ast, call.tier);
-    case 'txBegin':
-      return db.txBegin();
-    case 'txRead':
-      return db.txRead(call.tx, call.ast);
-    case 'txCommit':
-      return db.txCommit(call.tx, call.key, call.ops);
-    case 'txAbort':
-      return db.txAbort(call.tx);
-    case 'status':
-      return db.status();
-    case 'setAuth':
-      return db.setAuth(call.auth);
-    case 'subscribe':
-    case 'unsubscribe':
-      return Promise.reject(new Error('subscriptions go through Backend.subscribe'));
   }
 }

@@ -10,7 +10,6 @@
  * - `stop()` (the leader retires) ends every link without another word: an answer cut off would
  *   be an error on a page, while silence makes the follower resend to the next leader.
  */
-import { unreachable } from '../src/util/assert.ts';
 import type { Link, PeerMessage } from './link.ts';
 import type { LocalDb } from './local-db.ts';
 import type { PeerCall, PeerEvent } from './protocol.ts';
@@ -82,12 +81,6 @@ export class LeaderServer {
   async #run(peer: Peer, call: PeerCall): Promise<unknown> {
     const db = this.#db;
     switch (call.op) {
-      case 'write':
-        return db.write(call.key, call.ops);
-      case 'wait':
-        return db.wait(call.key, call.tier);
-      case 'all':
-        return db.all(call.ast, call.tier);
       case 'subscribe': {
         const old = peer.subs.get(call.sub);
         void old?.then((n) => db.unsubscribe(n)).catch(() => {});
@@ -108,8 +101,6 @@ export class LeaderServer {
         peer.txs.add(tx);
         return tx;
       }
-      case 'txRead':
-        return db.txRead(call.tx, call.ast);
       case 'txCommit':
         try {
           return await db.txCommit(call.tx, call.key, call.ops);
@@ -119,12 +110,9 @@ export class LeaderServer {
       case 'txAbort':
         peer.txs.delete(call.tx);
         return db.txAbort(call.tx);
-      case 'status':
-        return db.status();
-      case 'setAuth':
-        return db.setAuth(call.auth);
       default:
-        return unreachable(call);
+        // Calls with nothing to remember per follower.
+        return db.call(call);
     }
   }
 }

@@ -36,6 +36,7 @@ import {
   type Credentials,
   type DriverStatus,
   type OpenConfig,
+  type PeerCall,
   type QueryAst,
   type RejectionSink,
   type StatusSink,
@@ -176,6 +177,36 @@ export class LocalDb {
     this.#current.catch(() => {
       this.#recovering = false;
     });
+  }
+
+  /**
+   * Runs a call that needs no bookkeeping of its caller's (this tab's, or a follower's through
+   * the leader server): subscriptions are the callers' own business.
+   */
+  call(call: PeerCall): Promise<unknown> {
+    switch (call.op) {
+      case 'write':
+        return this.write(call.key, call.ops);
+      case 'wait':
+        return this.wait(call.key, call.tier);
+      case 'all':
+        return this.all(call.ast, call.tier);
+      case 'txBegin':
+        return this.txBegin();
+      case 'txRead':
+        return this.txRead(call.tx, call.ast);
+      case 'txCommit':
+        return this.txCommit(call.tx, call.key, call.ops);
+      case 'txAbort':
+        return this.txAbort(call.tx);
+      case 'status':
+        return this.status();
+      case 'setAuth':
+        return this.setAuth(call.auth);
+      case 'subscribe':
+      case 'unsubscribe':
+        return Promise.reject(new Error('subscriptions go through LocalDb.subscribe'));
+    }
   }
 
   async write(key: string, ops: readonly WriteOp[]): Promise<void> {

@@ -1,0 +1,67 @@
+/**
+ * `npm run build` into a fresh folder under .tmp/ (JAZZ_DIST), and that folder served as a plain
+ * static site would serve it: node:http, no Vite, no transform. Used by the specs that check the
+ * drop-in files the way a page without a bundler loads them.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+
+/** Runs `npm run build` into a new folder `.tmp/<prefix>…` and returns its path. */
+export function buildDist(prefix: string): string {
+  const dir = mkdtempSync(join(resolve('.tmp'), prefix));
+  execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: dir }, stdio: 'pipe' });
+  return dir;
+}
+
+export interface StaticDist {
+  readonly dir: string;
+  readonly origin: string;
+  /** Every path requested, in order. */
+  readonly served: string[];
+  /** `jazz.js: 74540 B, 24654 B gzipped; …` for the named files. */
+  sizes(files: readonly string[]): string;
+  close(): Promise<void>;
+}
+
+/** Builds, adds `pages` (file name → HTML; `index.html` answers `/`), and serves the folder on 127.0.0.1. */
+export async function serveDist(prefix: string, pages: Readonly<Record<string, string>>): Promise<StaticDist> {
+  const dir = buildDist(prefix);
+  for (const [name, html] of Object.entries(pages)) writeFileSync(join(dir, name), html);
+  const served: string[] = [];
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    served.push(path);
+    const file = join(dir, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(dir)) return void res.writeHead(403).end();
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+    } catch {
+      return void res.writeHead(404).end();
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  return {
+    dir,
+    origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    served,
+    sizes: (files) =>
+      files
+        .map((f) => {
+          const raw = readFileSync(join(dir, f));
+          return `${f}: ${raw.length} B, ${gzipSync(raw, { level: 9 }).length} B gzipped`;
+        })
+        .join('; '),
+    close: async () => {
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

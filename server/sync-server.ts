@@ -87,6 +87,11 @@ export interface SyncServer {
 }
 
 const VERSIONS_PER_FRAME = 2000;
+/** What an app id may be (it names files in the data folder and appears in URLs). */
+const APP_ID = '[A-Za-z0-9_-]{1,64}';
+const ADMIN_ROUTE = new RegExp(`^/apps/(${APP_ID})/admin/(schema|permissions)$`);
+const WS_ROUTE = new RegExp(`^/apps/(${APP_ID})/ws$`);
+const WHOLE_APP_ID = new RegExp(`^${APP_ID}$`);
 
 class AppState {
   readonly id: string;
@@ -276,7 +281,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...stats() });
-    const admin = /^\/apps\/([A-Za-z0-9_-]{1,64})\/admin\/(schema|permissions)$/.exec(url.pathname);
+    const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
       if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
       const app = appFor(admin[1]!);
@@ -315,7 +320,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/apps\/([A-Za-z0-9_-]{1,64})\/ws$/.exec(url.pathname);
+    const m = WS_ROUTE.exec(url.pathname);
     const origin = req.headers.origin;
     if (!m) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
@@ -745,7 +750,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     stats,
     engineOf: (appId) => apps.get(appId)?.engine,
     publish: (appId, schema, permissions) => {
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(appId)) throw new JazzError('SCHEMA_INVALID', `an app id is 1 to 64 letters, digits, "_" or "-", got "${appId}"`);
+      if (!WHOLE_APP_ID.test(appId)) throw new JazzError('SCHEMA_INVALID', `an app id is 1 to 64 letters, digits, "_" or "-", got "${appId}"`);
       const app = appFor(appId);
       publishSchema(app, schema);
       if (permissions) setPermissions(app, permissions);

@@ -77,7 +77,8 @@ describe('credentials over time', () => {
     cleanups.push(() => db.close());
     await db.insert(app.todos, { title: 'before expiry' }).wait({ tier: 'global' });
     await expect.poll(() => db.syncStatus.lastError?.code, { timeout: 5000 }).toBe('TOKEN_EXPIRED');
-    expect(db.syncStatus.state).toBe('offline');
+    // The server sends its error frame, then closes: the state follows the close a moment later.
+    await expect.poll(() => db.syncStatus.state, { timeout: 2000 }).toBe('offline');
     const pending = db.insert(app.todos, { title: 'while expired' });
     expect(db.syncStatus.pendingBatches).toBe(1);
     db.setAuth({ token: await token(60) });

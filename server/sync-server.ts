@@ -331,10 +331,16 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       return;
     }
     // Outside development mode only apps with a published schema exist: no state for made-up ids.
+    // The upgrade is accepted and closed with a code and an error frame, because a browser sees
+    // nothing of an HTTP 404 answered to a WebSocket upgrade but a connection that failed.
     const app = appFor(m[1]!);
     if (!opts.dev && !app.engine) {
       forget(app);
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const message = `this server has no app "${app.id}": publish its schema (POST /apps/${app.id}/admin/schema with the admin secret) or run the server with --dev`;
+        ws.send(encodeMessage({ t: 'error', code: 'UNKNOWN_APP', message }));
+        ws.close(CloseCode.unknownApp, closeReason(`unknown app "${app.id}"`));
+      });
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, app));

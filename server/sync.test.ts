@@ -105,3 +105,18 @@ describe('sync through the reference server', () => {
     expect(seen).toEqual(['before', 'while down']);
   });
 });
+
+describe('a server that cannot take this client', () => {
+  it('says that the app is unknown, and how to create it, instead of "unreachable"', async () => {
+    const s = await startSyncServer({ port: 0, inMemory: true, dev: false, log: () => {} });
+    cleanups.push(() => s.close());
+    const a = client(s);
+    await until(() => a.syncStatus.lastError !== undefined);
+    expect(a.syncStatus.lastError).toMatchObject({ code: 'UNKNOWN_APP' });
+    expect(a.syncStatus.lastError!.message).toMatch(/no app "test".*publish its schema.*--dev/);
+    expect(a.syncStatus.state).not.toBe('online');
+    // The made-up app id left nothing behind on the server.
+    await until(() => s.stats().connections === 0);
+    expect(s.stats().apps).toBe(0);
+  });
+});

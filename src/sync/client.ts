@@ -170,7 +170,9 @@ export class SyncClient {
 
   #scheduleReconnect(code: number): void {
     if (code === CloseCode.unauthorized) return; // wait for setAuth
-    const slow = code === CloseCode.versionMismatch || code === CloseCode.schemaMismatch;
+    // A server that says the app, our protocol or our schema is wrong will say so again for a
+    // while: retry slowly (someone has to publish the app or deploy an update).
+    const slow = code === CloseCode.versionMismatch || code === CloseCode.schemaMismatch || code === CloseCode.unknownApp;
     const initial = this.#opts.backoff?.initialMs ?? 250;
     const max = this.#opts.backoff?.maxMs ?? 10_000;
     const base = Math.min(max, initial * 2 ** this.#attempt) * (slow ? 4 : 1);

@@ -22,6 +22,8 @@ export const CloseCode = {
   protocolError: 4400,
   unauthorized: 4401,
   forbidden: 4403,
+  /** The server has no app by that id (publish its schema, or run the server in dev mode). */
+  unknownApp: 4404,
   schemaMismatch: 4409,
   tooLarge: 4413,
   versionMismatch: 4426,

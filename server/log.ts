@@ -25,14 +25,17 @@
  *     `message-failed`     error app, client, type, err                 (a message the server could
  *                               not handle: a bug, never the client's fault)
  *     `storage-failed`     error app, batchId, err
+ *     `admin-refused`      warn  app, route, remote                     (no or wrong admin secret)
+ *     `schema-published`, `permissions-published`: info, app, schemaHash (through the admin routes)
  *     `schema-adopted`, `permissions-not-applied`: info and warn, once per app
  *     `upgrade-refused`    debug app, status, origin                   (unknown app, origin not allowed)
- * - Repeats are rate-limited by key (`RepeatLimiter`): failures (`message-failed`,
- *   `storage-failed`) by message type and error code, at most one record per key a minute, so a
- *   failure that every retry hits logs its stack once, not once per retry; sign-in failures by app
- *   and code, refusals by app, client and code, at most 20 records per key a minute. What a limit
- *   holds back is not lost from sight: when the key's minute ends, one record with
- *   `repeats: N` says how many were not logged one by one (without a stack).
+ * - Repeats are rate-limited by key (`RepeatLimiter`). Failures: `message-failed` by message type
+ *   and error code, `storage-failed` by app and error code, at most one record per key a minute,
+ *   so a failure that every retry hits logs its stack once, not once per retry. Refusals: sign-in
+ *   failures by app and code, refused batches by app, client and code, refused admin requests by
+ *   app, at most 20 records per key a minute. What a limit holds back is not lost from sight: when
+ *   the key's minute ends, one record with `repeats: N` says how many were not logged one by one
+ *   (without a stack).
  */
 import { pino } from 'pino';
 
@@ -173,6 +176,7 @@ export interface ServerLog {
   connectionClosed(c: ConnFields & { code: number; cause?: string; seconds: number }): void;
   signInFailed(c: ConnFields & { code: string; reason: string; remote?: string }): void;
   batchRejected(c: ConnFields & { batchId: string; code: string; reason: string }): void;
+  adminRefused(c: { app: string; route: string; remote: string }): void;
   messageFailed(c: ConnFields & { type: string }, err: unknown): void;
   storageFailed(app: string, batchId: string, err: unknown): void;
   /** Logs the counts the rate limits still hold; stops their timers. */
@@ -192,6 +196,7 @@ export function serverLog(logger: Logger, opts: { intervalMs?: number } = {}): S
     signInFailed: (c) => refusals.log('warn', `sign-in\u0000${c.app}\u0000${c.code}`, { event: 'sign-in-failed', ...c }, 'sign-in failed'),
     batchRejected: (c) =>
       refusals.log(c.code === 'TRANSACTION_CONFLICT' ? 'info' : 'warn', `reject\u0000${c.app}\u0000${c.client ?? ''}\u0000${c.code}`, { event: 'batch-rejected', ...c }, 'batch refused'),
+    adminRefused: (c) => refusals.log('warn', `admin\u0000${c.app}`, { event: 'admin-refused', ...c }, 'admin request refused: no or wrong admin secret'),
     messageFailed: (c, err) => failures.log('error', `message\u0000${c.type}\u0000${codeOf(err)}`, { event: 'message-failed', ...c, err }, `the server failed to handle a ${c.type} message`),
     storageFailed: (app, batchId, err) => failures.log('error', `storage\u0000${app}\u0000${codeOf(err)}`, { event: 'storage-failed', app, batchId, err }, 'storing a batch failed'),
     close: () => {

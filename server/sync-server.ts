@@ -302,7 +302,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...stats() });
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
-      if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) {
+        events.adminRefused({ app: admin[1]!, route: `${req.method} ${admin[2]}`, remote: req.socket.remoteAddress ?? '' });
+        return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      }
       const app = appFor(admin[1]!);
       if (admin[2] === 'permissions') {
         if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
@@ -311,6 +314,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
             try {
               if (!app.engine) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
               setPermissions(app, JSON.parse(body) as Permissions);
+              logger.info({ event: 'permissions-published', app: app.id, schemaHash: app.hash }, `permissions published for app "${app.id}"`);
               json(200, { ok: true });
             } catch (e) {
               json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
@@ -324,6 +328,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         readBody(req, (body) => {
           try {
             publishSchema(app, schemaFromJSON(JSON.parse(body)));
+            logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
             json(200, { hash: app.hash });
           } catch (e) {
             json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });

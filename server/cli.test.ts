@@ -248,7 +248,7 @@ describe('the CLI as a child process', () => {
     const denied = db.insert(app.todos, { title: 'not allowed' });
     await expect(denied.wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
 
-    await expect.poll(() => cli.records().filter((r) => r.event === 'batch-rejected')).toHaveLength(1);
+    await expect.poll(() => cli.records().filter((r) => r.event === 'batch-rejected'), { timeout: 10_000 }).toHaveLength(1);
     const rejected = cli.records().find((r) => r.event === 'batch-rejected')!;
     expect(rejected).toMatchObject({ level: 40, app: 'cli', code: 'PERMISSION_DENIED', batchId: denied.batchId, reason: expect.stringMatching(/todos: insert denied/) });
     const opened = cli.records().find((r) => r.event === 'connection-opened')!;
@@ -257,7 +257,7 @@ describe('the CLI as a child process', () => {
     expect(cli.records()[0]).toMatchObject({ event: 'server-started', permissionsFile: path.join(dir, 'p.js'), permissionsFor: app.$hash, dev: true });
 
     await db.close();
-    await expect.poll(() => cli.records().filter((r) => r.event === 'connection-closed')).toHaveLength(1);
+    await expect.poll(() => cli.records().filter((r) => r.event === 'connection-closed'), { timeout: 10_000 }).toHaveLength(1);
     expect(await cli.stop()).toBe(0);
   });
 
@@ -294,19 +294,19 @@ describe('the CLI as a child process', () => {
     expect((await admin('permissions', JSON.stringify(permissions))).status).toBe(200);
     expect(await (await admin('schema')).json()).toMatchObject({ hash: app.$hash });
     expect(await (await admin('permissions')).json()).toEqual(permissions);
-    await expect.poll(() => first.records().map((r) => r.event).filter((e) => /^(schema|permissions)-published$|^admin-refused$/.test(e as string))).toEqual(['admin-refused', 'schema-published', 'permissions-published']);
+    await expect.poll(() => first.records().map((r) => r.event).filter((e) => /^(schema|permissions)-published$|^admin-refused$/.test(e as string)), { timeout: 10_000 }).toEqual(['admin-refused', 'schema-published', 'permissions-published']);
     expect(first.records().find((r) => r.event === 'schema-published')).toMatchObject({ app: 'todos', schemaHash: app.$hash });
 
     const intruder = createDb({ app, server: first.url, appId: 'todos', auth: { token: 'not.a.jwt' }, backoff: { initialMs: 20, maxMs: 200 } });
     cleanups.push(() => intruder.close());
-    await expect.poll(() => first.records().filter((r) => r.event === 'sign-in-failed')).toHaveLength(1);
+    await expect.poll(() => first.records().filter((r) => r.event === 'sign-in-failed'), { timeout: 10_000 }).toHaveLength(1);
     expect(first.records().find((r) => r.event === 'sign-in-failed')).toMatchObject({ level: 40, app: 'todos', code: 'UNAUTHORIZED' });
     await intruder.close();
 
     const ann = createDb({ app, server: first.url, appId: 'todos', auth: { token: await token('ann') }, backoff: { initialMs: 20, maxMs: 200 } });
     await ann.insert(app.todos, { title: 'allowed' }).wait({ tier: 'global' });
     await expect(ann.insert(app.todos, { title: 'nope' }).wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
-    expect(first.records().find((r) => r.event === 'connection-opened')).toMatchObject({ app: 'todos', user: 'ann' });
+    await expect.poll(() => first.records().find((r) => r.event === 'connection-opened'), { timeout: 10_000 }).toMatchObject({ app: 'todos', user: 'ann' });
     await ann.close();
     expect(await first.stop()).toBe(0);
 

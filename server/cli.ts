@@ -350,7 +350,10 @@ export interface RunningCli {
   readonly logger: Logger;
 }
 
-/** Starts the server as the flags say and prints the banner; undefined after `--help`. */
+/**
+ * Starts the server as the flags say and prints the banner; SIGINT and SIGTERM close it and exit.
+ * Undefined after `--help`.
+ */
 export async function main(argv = process.argv.slice(2)): Promise<RunningCli | undefined> {
   const config = parseServerArgs(argv, process.env, process.cwd(), process.stdout.isTTY === true);
   if (config.flags.help) {
@@ -361,6 +364,17 @@ export async function main(argv = process.argv.slice(2)): Promise<RunningCli | u
   const permissions = config.permissionsFile ? await loadPermissions(config.permissionsFile) : undefined;
   const apps = appsOnDisk(config.options.dataDir);
   const server = await startSyncServer({ ...config.options, logger, ...(permissions ? { permissions } : {}) });
+  // Before the banner: whoever reads it may stop the server at once.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'server-stopping', signal }, `${signal}: shutting down`);
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   console.log(banner({ url: server.url, port: server.port, config, apps, ...(permissions ? { permissions } : {}) }));
   logger.info(
     {
@@ -378,23 +392,8 @@ export async function main(argv = process.argv.slice(2)): Promise<RunningCli | u
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (running) => {
-      if (!running) return;
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        running.logger.info({ event: 'server-stopping', signal }, `${signal}: shutting down`);
-        await running.server.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-    },
-    (e) => {
-      console.error(`jazz server: ${e instanceof Error ? e.message : String(e)}`);
-      process.exit(1);
-    },
-  );
+  main().catch((e) => {
+    console.error(`jazz server: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
 }

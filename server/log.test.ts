@@ -94,7 +94,7 @@ describe('a running server logs', () => {
     expect(clientId).toMatch(/.{8}/);
     expect(records.some((r) => r.event === 'connection-closed')).toBe(false);
     await db.close();
-    await expect.poll(() => records.filter((r) => r.event === 'connection-closed').length).toBe(1);
+    await expect.poll(() => records.filter((r) => r.event === 'connection-closed').length, { timeout: 10_000 }).toBe(1);
     expect(opened[0]).toMatchObject({ level: 30, app: 'logged', client: clientId, user: `anon:${clientId}`, role: 'user', remote: '127.0.0.1' });
     const closed = records.find((r) => r.event === 'connection-closed')!;
     expect(closed).toMatchObject({ app: 'logged', client: clientId, user: `anon:${clientId}` });
@@ -114,7 +114,7 @@ describe('a running server logs', () => {
     expect(failed[0]).toMatchObject({ level: 40, app: 'logged', client: 'bad-0', code: 'UNAUTHORIZED', remote: '127.0.0.1' });
     expect(JSON.stringify(records)).not.toContain('not.a.token');
     // Every refused connection still has its close record, with the code the server sent.
-    await expect.poll(() => records.filter((r) => r.event === 'connection-closed').length).toBe(25);
+    await expect.poll(() => records.filter((r) => r.event === 'connection-closed').length, { timeout: 10_000 }).toBe(25);
     expect(records.find((r) => r.event === 'connection-closed')).toMatchObject({ code: CloseCode.unauthorized, cause: 'UNAUTHORIZED' });
     await s.close();
     closed = true;
@@ -128,7 +128,7 @@ describe('a running server logs', () => {
     const s = await startSyncServer({ port: 0, inMemory: true, dev: true, log: (l) => lines.push(l) });
     cleanups.push(() => s.close());
     expect(await closeOf(s.url, encodeFrame({ t: 'ping' }))).toBe(CloseCode.protocolError);
-    await expect.poll(() => lines.length).toBe(1);
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(1);
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  connection closed event=connection-closed app=logged code=4\d{3} cause=PROTOCOL seconds=/);
   });
 

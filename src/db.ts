@@ -21,13 +21,13 @@ import { JazzError } from './util/errors.ts';
 import type { RandomSource } from './rows/ids.ts';
 import type { AppSchema } from './schema/schema.ts';
 import { checkQuery } from './query/validate.ts';
-import { SyncClient, type SyncStatus } from './sync/client.ts';
+import { SyncClient, type BatchRejection, type SyncStatus } from './sync/client.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
 
-export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector };
+export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
 export type DriverConfig = { readonly type: 'memory' };
 
@@ -176,24 +176,35 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   readonly engine: Engine;
   readonly #subs = new Set<Subscription<any>>();
   readonly #sync: SyncClient | undefined;
-  readonly #rejectedListeners = new Set<(e: JazzError) => void>();
+  readonly #rejectedListeners = new Set<(r: BatchRejection) => void>();
 
   constructor(app: A, engine: Engine, sync?: Omit<ConstructorParameters<typeof SyncClient>[1], 'onRejected'>) {
     this.app = app;
     this.engine = engine;
     if (sync) {
-      this.#sync = new SyncClient(engine, { ...sync, onRejected: (_, e) => this.#rejected(e) });
+      this.#sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
       this.#sync.start();
     }
   }
 
-  #rejected(e: JazzError): void {
-    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${e.message}`);
-    for (const l of this.#rejectedListeners) l(e);
+  #rejected(r: BatchRejection): void {
+    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${r.message} (${r.code}, batch ${r.batchId})`);
+    for (const l of this.#rejectedListeners) {
+      try {
+        l(r);
+      } catch (e) {
+        console.error('jazz-elements: an onRejected listener threw', e);
+      }
+    }
   }
 
-  /** Told whenever the server rejects a batch (it has been undone locally by then). */
-  onRejected(listener: (e: JazzError) => void): () => void {
+  /**
+   * Told whenever a batch will never be applied: the server refused it, or it is too large for the
+   * server's frames. `{ code, message, batchId, error }`: `code` says why (`PERMISSION_DENIED`,
+   * `TOO_LARGE`, `INTERNAL`, `TYPE_MISMATCH`, ...); the batch has been undone here by then, and its
+   * waiters got `error` (code `BATCH_REJECTED`). Returns a function that stops listening.
+   */
+  onRejected(listener: (rejection: BatchRejection) => void): () => void {
     this.#rejectedListeners.add(listener);
     return () => this.#rejectedListeners.delete(listener);
   }
@@ -217,8 +228,12 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return { persistent: this.engine.store.persistent };
   }
 
-  #write(ops: WriteOp[]): WriteResult {
-    const result = this.engine.write(ops);
+  /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
+  #write(ops: WriteOp[], batchId?: string): WriteResult {
+    const planned = this.engine.planWrite(ops, batchId);
+    // A write that could never be sent fails now, before it is applied.
+    if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
+    const result = this.engine.applyPlanned(planned);
     // A write that changed nothing (deleting a deleted row) has no batch to push.
     if (result.written > 0) this.#sync?.pushed(result.batchId);
     return result;
@@ -268,11 +283,14 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return this.#handle(this.#write([{ kind: 'restore', table: tableName(table), id }]));
   }
 
-  /** Writes applied together with one fate: all of them or none. */
-  batch(fn: (b: BatchWriter) => void): BatchHandle {
+  /**
+   * Writes applied together with one fate: all of them or none. `batchId`: name the batch with a
+   * fresh UUID made elsewhere (the browser's page does, so the id is known before the worker runs it).
+   */
+  batch(fn: (b: BatchWriter) => void, opts: { batchId?: string } = {}): BatchHandle {
     const writer = new BatchWriter(() => this.engine.newRowId());
     fn(writer);
-    const result = this.#write(writer.ops);
+    const result = this.#write(writer.ops, opts.batchId);
     result.durable.catch(() => {});
     return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
   }
@@ -377,10 +395,13 @@ class Subscription<R> {
     this.#engine = engine;
     if (settled) {
       this.#held = true;
-      void settled.then(() => {
-        this.#held = false;
-        this.#schedule();
-      });
+      settled.then(
+        () => {
+          this.#held = false;
+          this.#schedule();
+        },
+        (e: unknown) => this.#fail(e),
+      );
     }
     this.#callback = callback;
     this.#opts = opts;

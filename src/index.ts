@@ -19,6 +19,8 @@ export type {
   Tier,
   Delta,
   OutRow,
+  SyncStatus,
+  BatchRejection,
 } from './db.ts';
 export { QueryBuilder } from './query/builder.ts';
 export type { WhereInput, IncludeInput } from './query/builder.ts';

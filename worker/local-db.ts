@@ -124,10 +124,10 @@ export class LocalDb {
     await db.engine.ready;
     this.#db = db;
     this.#stopSyncStatus = db.onSyncStatus(() => this.#emitStatus());
-    db.onRejected((e) => {
-      const batchId = e.details['batchId'];
-      const wire = toWireError(e);
-      for (const s of this.#rejectionSinks) void s(typeof batchId === 'string' ? batchId : undefined, wire);
+    db.onRejected((r) => {
+      // The page named the batch (its key is the engine's batch id); the error carries the reason.
+      const wire = toWireError(r.error);
+      for (const s of this.#rejectionSinks) void s(r.batchId, wire);
     });
     return db;
   }
@@ -218,7 +218,7 @@ export class LocalDb {
     }
     let handle;
     try {
-      handle = batchWithId(db, key, ops);
+      handle = db.batch((b) => void b.ops.push(...ops), { batchId: key });
     } catch (e) {
       this.#storageFailed(e);
       throw e;
@@ -425,25 +425,6 @@ export class LocalDb {
 }
 
 const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
-
-/**
- * `db.batch` with the page's key as the engine's batch id. The engine takes a batch id
- * (`engine.write(ops, batchId)`); `Db.batch` does not pass one yet and is the only way that also
- * tells the sync client about the batch, so the engine's `write` is wrapped for this one call.
- * Remove when `Db.batch` takes a batch id (src/db.ts).
- */
-function batchWithId(db: AnyDb, key: string, ops: readonly WriteOp[]): BatchHandle {
-  const engine = db.engine;
-  const write = engine.write;
-  engine.write = (o, batchId) => write.call(engine, o, batchId ?? key);
-  try {
-    return db.batch((b) => {
-      b.ops.push(...ops);
-    });
-  } finally {
-    delete (engine as { write?: unknown }).write;
-  }
-}
 
 /**
  * A query builder around an AST from the page, checked against the schema first: `Db.all` and

@@ -17,11 +17,11 @@ import type { QueryAst } from '../src/query/ast.ts';
 import type { AppSchema } from '../src/schema/schema.ts';
 import type { Credentials } from '../src/sync/protocol.ts';
 import type { WriteOp, Tier } from '../src/engine/engine.ts';
-import type { SyncStatus } from '../src/sync/client.ts';
+import type { BatchRejection, SyncStatus } from '../src/sync/client.ts';
 
 export const PROTOCOL_VERSION = 2;
 
-export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst };
+export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection };
 
 /** Where the data lives: OPFS (durable B+tree + WAL), IndexedDB (memory + persisted commits) or memory. */
 export type DriverType = 'opfs' | 'idb' | 'memory';

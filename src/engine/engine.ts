@@ -330,6 +330,12 @@ export class Engine {
     return this.store.get(historyKey(this.#kw, t.no, idBytes, versionId)) !== undefined;
   }
 
+  /** Whether the row holds this version (received or written here). */
+  hasVersion(table: string, rowId: string, versionId: string): boolean {
+    const t = this.table(table);
+    return isUuid(rowId) && this.#knows(t, uuidToBytes(rowId), versionId);
+  }
+
   /** Every version of every row of a table (history order: by row id, then version id). */
   *versions(table: string): IterableIterator<RowVersion> {
     const t = this.table(table);
@@ -385,10 +391,7 @@ export class Engine {
    * nothing is written. Returns at once with the ids; `durable` resolves at tier `local`.
    */
   write(ops: readonly WriteOp[], batchId?: string): WriteResult {
-    const planned = this.planWrite(ops, batchId);
-    const { ids, versions } = planned;
-    batchId = planned.batchId;
-    return this.#applyLocal(batchId, ids, versions);
+    return this.applyPlanned(this.planWrite(ops, batchId));
   }
 
   /**
@@ -474,7 +477,8 @@ export class Engine {
     return { batchId, ids, versions: planned.map(({ t, v }) => ({ table: t.name, version: v })) };
   }
 
-  #applyLocal(batchId: string, ids: string[], versions: { table: string; version: RowVersion }[]): WriteResult {
+  /** Applies what `planWrite` planned, as `write` does (for callers that check a plan first). */
+  applyPlanned({ batchId, ids, versions }: { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] }): WriteResult {
     const planned = versions.map(({ table, version }) => ({ t: this.table(table), v: version }));
     if (planned.length === 0) return { batchId, ids, durable: this.store.flush(), written: 0 };
     const record: BatchRecord = { s: 'pending', tier: 'local', v: [] };

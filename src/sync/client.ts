@@ -5,7 +5,14 @@
  *   subscription (anti-entropy: the server resends what we lack) and re-pushes every batch in the
  *   durable outbox that the server has not acknowledged. Pushing twice is harmless.
  * - Local writes are pushed as they happen; acknowledgements move their batches to `edge`/`global`,
- *   rejections undo them (engine.rejectBatch) and fail their waiters with `BATCH_REJECTED`.
+ *   rejections undo them (engine.rejectBatch), fail their waiters with `BATCH_REJECTED` and are
+ *   reported (`onRejected`). A rejected batch is settled for good: it leaves the outbox, so the
+ *   batches after it go through.
+ * - A frame has a size limit (the server says its own in `welcome`). A write whose push frame would
+ *   pass the limit fails when it is written (`checkWrite`, `TOO_LARGE`), so it never reaches the
+ *   outbox; a batch already in the outbox that a server with a smaller limit cannot take is
+ *   rejected here with `TOO_LARGE` instead of being sent (it would close the connection and come
+ *   back with every reconnect).
  * - Versions from the server are applied to the engine like any other (idempotent).
  * - When the connection drops it retries with exponential backoff and jitter. A server that says
  *   our protocol or schema is wrong is retried slowly; bad credentials wait for `setAuth`.
@@ -13,7 +20,8 @@
 import type { Engine, Tier } from '../engine/engine.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery } from './protocol.ts';
+import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireVersion } from './protocol.ts';
+import { encodedSize } from './codec.ts';
 import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
 import type { Connector, Transport } from './transport.ts';
@@ -40,8 +48,22 @@ export interface SyncClientOptions {
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly random?: () => number;
-  /** Told when a batch the server rejected was undone. */
-  readonly onRejected?: (batchId: string, error: JazzError) => void;
+  /** Told when a batch the server rejected (or that could never be sent) was undone. */
+  readonly onRejected?: (rejection: BatchRejection) => void;
+  /** The frame limit to assume until a server says its own (default 16 MiB). */
+  readonly maxFrameBytes?: number;
+}
+
+/**
+ * A batch that will never be applied, undone here by the time this is reported: the server refused
+ * it (`code` says why: `PERMISSION_DENIED`, `TOO_LARGE`, `INTERNAL`, `TYPE_MISMATCH`, ...), or it is
+ * too large for the server's frames. Its waiters got `error` (code `BATCH_REJECTED`).
+ */
+export interface BatchRejection {
+  readonly code: string;
+  readonly message: string;
+  readonly batchId: string;
+  readonly error: JazzError;
 }
 
 const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
@@ -54,6 +76,8 @@ interface RemoteSub {
   readonly have: () => HaveEntry[];
   settled: boolean;
   readonly waiters: (() => void)[];
+  /** The server refused the query: its `settled` rejects. */
+  readonly fail: (e: JazzError) => void;
 }
 
 export class SyncClient {
@@ -73,12 +97,38 @@ export class SyncClient {
   readonly #txns = new Map<string, { message: ClientMessage; items: { table: string; version: RowVersion }[]; resolve: () => void; reject: (e: unknown) => void }>();
   readonly #statusListeners = new Set<(s: SyncStatus) => void>();
   #pending: number;
+  /** The largest frame the server takes, as far as this client knows. */
+  #maxFrame: number;
 
   constructor(engine: Engine, opts: SyncClientOptions) {
     this.#engine = engine;
     this.#opts = opts;
     this.#auth = opts.auth ?? {};
     this.#pending = engine.outbox().length;
+    this.#maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** The frame limit writes are checked against (the server's, once it said). */
+  get maxFrameBytes(): number {
+    return this.#maxFrame;
+  }
+
+  /**
+   * Throws `TOO_LARGE` when these versions, pushed as one batch, would not fit in a frame: call
+   * before a write is applied, so a write that could never be sent fails at once and leaves nothing.
+   */
+  checkWrite(batchId: string, items: readonly { table: string; version: RowVersion }[]): void {
+    const size = this.#frameSize({ t: 'push', batchId, versions: items.map(({ table, version }) => toWire(this.#engine, table, version)) });
+    if (size > this.#maxFrame) throw tooLarge(size, this.#maxFrame, batchId);
+  }
+
+  /** The encoded size of a message; a value the codec cannot carry (nested too deep) counts as infinite. */
+  #frameSize(m: ClientMessage): number {
+    try {
+      return encodedSize(m);
+    } catch {
+      return Infinity;
+    }
   }
 
   get url(): string {
@@ -200,6 +250,7 @@ export class SyncClient {
       case 'welcome':
         this.#attempt = 0;
         this.#lastError = undefined;
+        if (m.maxFrameBytes !== undefined) this.#maxFrame = m.maxFrameBytes;
         this.#setState('online');
         for (const s of this.#subs.values()) this.#send({ t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have() }, transport);
         this.#pushOutbox();
@@ -259,19 +310,20 @@ export class SyncClient {
           txn.reject(new JazzError(code, code === 'TRANSACTION_CONFLICT' ? `the transaction conflicted with another write and was not applied: ${m.reason}; run it again` : `the transaction was refused: ${m.reason}`, { batchId: m.batchId }));
           return;
         }
-        const err = new JazzError('BATCH_REJECTED', `the server rejected a batch: ${m.reason}`, { batchId: m.batchId, code: m.code });
-        void this.#engine.rejectBatch(m.batchId, m.reason).then(() => {
-          this.#pending = this.#engine.outbox().length;
-          this.#emitStatus();
-        });
-        this.#settleBatch(m.batchId, 'global', err);
-        this.#opts.onRejected?.(m.batchId, err);
+        this.#rejectBatch(m.batchId, m.code, `the server rejected a batch: ${m.reason}`);
         return;
       }
-      case 'error':
+      case 'error': {
         this.#lastError = { code: m.code, message: m.message };
+        const sub = m.sub !== undefined ? this.#subs.get(m.sub) : undefined;
+        if (sub && !sub.settled) {
+          // The server will not run this query (it is invalid there, or too many): it never settles.
+          this.#subs.delete(m.sub!);
+          sub.fail(new JazzError(m.code === 'QUERY_INVALID' || m.code === 'UNKNOWN_COLUMN' || m.code === 'UNKNOWN_TABLE' ? m.code : 'QUERY_INVALID', m.message));
+        }
         this.#emitStatus();
         return;
+      }
       case 'drop':
         void this.#engine.purgeRows(m.rows.map(([table, rowId]) => ({ table, rowId }))).catch((e) => console.error('jazz-elements: forgetting rows failed', e));
         return;
@@ -293,13 +345,38 @@ export class SyncClient {
     else this.#batchWaiters.delete(batchId);
   }
 
+  /**
+   * Undoes a batch that will never be applied, settles its waiters with the error and reports it.
+   * It leaves the outbox for good, so nothing queues behind it.
+   */
+  #rejectBatch(batchId: string, code: string, message: string): void {
+    const error = new JazzError('BATCH_REJECTED', message, { batchId, reason: code });
+    void this.#engine.rejectBatch(batchId, message).then(
+      () => {
+        this.#pending = this.#engine.outbox().length;
+        this.#emitStatus();
+      },
+      (e: unknown) => console.error('jazz-elements: undoing a rejected batch failed', e),
+    );
+    this.#settleBatch(batchId, 'global', error);
+    this.#opts.onRejected?.({ code, message, batchId, error });
+  }
+
   #pushOutbox(): void {
     for (const batchId of this.#engine.outbox()) this.#pushBatch(batchId);
   }
 
   #pushBatch(batchId: string): void {
-    const versions = this.#engine.batchVersions(batchId).map(({ table, version }) => toWire(this.#engine, table, version));
-    this.#send({ t: 'push', batchId, versions });
+    const versions: WireVersion[] = this.#engine.batchVersions(batchId).map(({ table, version }) => toWire(this.#engine, table, version));
+    const message: ClientMessage = { t: 'push', batchId, versions };
+    const size = this.#frameSize(message);
+    if (size > this.#maxFrame) {
+      // Written under a larger limit than this server's: sending it would only close the connection.
+      const e = tooLarge(size, this.#maxFrame, batchId);
+      this.#rejectBatch(batchId, 'TOO_LARGE', e.message);
+      return;
+    }
+    this.#send(message);
   }
 
   /** A local batch was written: push it now if online (else it waits in the outbox). */
@@ -328,6 +405,8 @@ export class SyncClient {
    */
   transaction(batchId: string, reads: HaveEntry[], queries: TxnQuery[], items: { table: string; version: RowVersion }[]): Promise<void> {
     const message: ClientMessage = { t: 'txn', batchId, reads, queries, versions: items.map(({ table, version }) => toWire(this.#engine, table, version)) };
+    const size = this.#frameSize(message);
+    if (size > this.#maxFrame) return Promise.reject(tooLarge(size, this.#maxFrame, batchId));
     return new Promise((resolve, reject) => {
       this.#txns.set(batchId, { message, items, resolve, reject });
       if (this.#state === 'online') this.#send(message);
@@ -337,9 +416,14 @@ export class SyncClient {
   /** Asks the server for a query's rows (and their changes from then on). */
   subscribe(query: QueryAst, tier: Tier, have: () => HaveEntry[] = () => []): { id: number; settled: Promise<void> } {
     const id = this.#nextSubId++;
-    const sub: RemoteSub = { id, query, tier, have, settled: false, waiters: [] };
+    let fail: (e: JazzError) => void = () => {};
+    const sub: RemoteSub = { id, query, tier, have, settled: false, waiters: [], fail: (e) => fail(e) };
     this.#subs.set(id, sub);
-    const settled = new Promise<void>((resolve) => sub.waiters.push(resolve));
+    const settled = new Promise<void>((resolve, reject) => {
+      sub.waiters.push(resolve);
+      fail = reject;
+    });
+    settled.catch(() => {}); // a subscription nobody waits on may fail unobserved
     if (this.#state === 'online') this.#send({ t: 'sub', id, query, tier, have: have() });
     return { id, settled };
   }
@@ -348,4 +432,14 @@ export class SyncClient {
     if (!this.#subs.delete(id)) return;
     if (this.#state === 'online') this.#send({ t: 'unsub', id });
   }
+}
+
+function tooLarge(size: number, max: number, batchId: string): JazzError {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 1)} MiB`;
+  const what = size === Infinity ? 'a value nested too deeply to encode' : mib(size);
+  return new JazzError(
+    'TOO_LARGE',
+    `this write takes ${what} to send, and the server takes frames of at most ${mib(max)}; split it into smaller writes (a value may be up to a little less than the limit)`,
+    { batchId, size: size === Infinity ? null : size, maxFrameBytes: max },
+  );
 }

@@ -21,7 +21,11 @@ export class ProtocolError extends Error {
   }
 }
 
-const MAX_DEPTH = 32;
+/**
+ * Nesting allowed in a frame: a JSON column may nest 64 deep (schema.ts) and a version puts it four
+ * levels down (message, versions, version, values); the rest is margin.
+ */
+const MAX_DEPTH = 72;
 /** The largest integer whose zigzag form (2v) is still a safe integer. */
 const MAX_ZIGZAG = 2 ** 52 - 1;
 
@@ -69,6 +73,62 @@ export function encodeValue(w: ByteWriter, v: unknown, depth = 0): void {
     return;
   }
   throw new ProtocolError(`cannot encode a ${typeof v}`);
+}
+
+/** How many bytes `encodeValue` writes for `v`, without writing them (same checks, same errors). */
+export function encodedSize(v: unknown, depth = 0): number {
+  if (depth > MAX_DEPTH) throw new ProtocolError('value nested too deeply');
+  if (v === null || v === undefined) return 1;
+  switch (typeof v) {
+    case 'boolean':
+      return 1;
+    case 'number':
+      if (Number.isSafeInteger(v) && v >= -MAX_ZIGZAG - 1 && v <= MAX_ZIGZAG && !Object.is(v, -0)) return 1 + varintSize(v >= 0 ? v * 2 : -v * 2 - 1);
+      return 9;
+    case 'string':
+      return 1 + stringSize(v);
+  }
+  if (v instanceof Uint8Array) return 1 + varintSize(v.length) + v.length;
+  if (Array.isArray(v)) {
+    let n = 1 + varintSize(v.length);
+    for (const x of v) n += encodedSize(x, depth + 1);
+    return n;
+  }
+  if (typeof v === 'object') {
+    let n = 1;
+    let count = 0;
+    for (const [k, x] of Object.entries(v as object)) {
+      if (x === undefined) continue;
+      count++;
+      n += stringSize(k) + encodedSize(x, depth + 1);
+    }
+    return n + varintSize(count);
+  }
+  throw new ProtocolError(`cannot encode a ${typeof v}`);
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** A string as `ByteWriter.string` writes it: varint length + UTF-8. */
+function stringSize(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3; // the rest of the BMP, and a lone surrogate (encoded as U+FFFD)
+  }
+  return varintSize(bytes) + bytes;
 }
 
 export function decodeValue(r: ByteReader, depth = 0): WireValue {

@@ -15,6 +15,12 @@ import { HLC_COUNTER } from '../clock/hlc.ts';
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The largest frame a server takes unless configured otherwise (16 MiB). A server says its own in
+ * `welcome`; a client checks every write against the one it knows (this, until a server said).
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 2 ** 20;
+
 /** WebSocket close codes (4000–4999 are the application's). */
 export const CloseCode = {
   normal: 1000,
@@ -82,12 +88,25 @@ export type ClientMessage =
   | { readonly t: 'ping' };
 
 export type ServerMessage =
-  | { readonly t: 'welcome'; readonly protocol: number; readonly serverId: string; readonly role: string }
+  | {
+      readonly t: 'welcome';
+      readonly protocol: number;
+      readonly serverId: string;
+      readonly role: string;
+      /** The largest frame this server takes (absent from older servers: the default). */
+      readonly maxFrameBytes?: number;
+    }
   | { readonly t: 'versions'; readonly versions: readonly WireVersion[] }
   | { readonly t: 'settled'; readonly id: number; readonly tier: Tier }
   | { readonly t: 'ack'; readonly batchId: string; readonly tier: Tier }
+  /**
+   * A pushed batch or transaction the server will not apply, and why: `PERMISSION_DENIED`,
+   * `TRANSACTION_CONFLICT`, `TOO_LARGE`, `INTERNAL` (the server failed; it is not retried), or the
+   * code of the check the versions failed (`TYPE_MISMATCH`, `UNKNOWN_COLUMN`, `BATCH_REJECTED`, ...).
+   */
   | { readonly t: 'reject'; readonly batchId: string; readonly code: string; readonly reason: string }
-  | { readonly t: 'error'; readonly code: string; readonly message: string }
+  /** An error; with `sub`, about that subscription only (it will not settle). */
+  | { readonly t: 'error'; readonly code: string; readonly message: string; readonly sub?: number }
   /** Rows this client may no longer hold (they left its read scope): forget them. */
   | { readonly t: 'drop'; readonly rows: readonly (readonly [string, string])[] }
   | { readonly t: 'pong' };
@@ -119,6 +138,17 @@ function str(o: Obj, k: string, max = 10_000): string {
   if (typeof v !== 'string') throw new ProtocolError(`field "${k}" must be a string`);
   if (v.length > max) throw new ProtocolError(`field "${k}" is too long`);
   return v;
+}
+/**
+ * Version and batch ids: 1 to 128 printable ASCII characters. They become parts of store keys,
+ * which have a bounded length, and appear in log lines and error messages.
+ */
+function checkName(v: string, k: string): string {
+  if (v.length === 0 || v.length > 128 || !/^[\x21-\x7e]+$/.test(v)) throw new ProtocolError(`field "${k}" must be 1 to 128 printable ASCII characters`);
+  return v;
+}
+function name(o: Obj, k: string): string {
+  return checkName(str(o, k, 128), k);
 }
 function num(o: Obj, k: string): number {
   const v = o[k];
@@ -173,11 +203,11 @@ export function decodeVersion(v: WireValue, maxTs = Number.MAX_SAFE_INTEGER): Wi
   return {
     table: str(o, 'table', 200),
     rowId: str(o, 'rowId', 64),
-    versionId: str(o, 'versionId', 200),
-    parents: strs(o, 'parents', 1000),
+    versionId: name(o, 'versionId'),
+    parents: strs(o, 'parents', 1000).map((p) => checkName(p, 'parents')),
     ts: timestamp(o, 'ts', maxTs),
     author: str(o, 'author', 1000),
-    batchId: str(o, 'batchId', 200),
+    batchId: name(o, 'batchId'),
     deleted: bool(o, 'deleted'),
     changed: strs(o, 'changed', 10_000),
     values: plain(values) as Record<string, unknown>,
@@ -219,11 +249,11 @@ export function decodeClientMessage(bytes: Uint8Array, now: number = Date.now())
     case 'unsub':
       return { t: 'unsub', id: int(o, 'id') };
     case 'push':
-      return { t: 'push', batchId: str(o, 'batchId', 200), versions: arr(o, 'versions').map(version) };
+      return { t: 'push', batchId: name(o, 'batchId'), versions: arr(o, 'versions').map(version) };
     case 'txn':
       return {
         t: 'txn',
-        batchId: str(o, 'batchId', 200),
+        batchId: name(o, 'batchId'),
         reads: decodeHave({ have: o.reads ?? [] }),
         queries: arr(o, 'queries', 1000).map((q) => {
           const qo = obj(q, 'a transaction query');
@@ -242,7 +272,13 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
   const o = obj(decodeFrame(bytes), 'a message');
   switch (o.t) {
     case 'welcome':
-      return { t: 'welcome', protocol: int(o, 'protocol'), serverId: str(o, 'serverId'), role: str(o, 'role') };
+      return {
+        t: 'welcome',
+        protocol: int(o, 'protocol'),
+        serverId: str(o, 'serverId'),
+        role: str(o, 'role'),
+        ...(o.maxFrameBytes !== undefined && o.maxFrameBytes !== null ? { maxFrameBytes: int(o, 'maxFrameBytes') } : {}),
+      };
     case 'versions':
       return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map((v) => decodeVersion(v)) };
     case 'settled':
@@ -252,7 +288,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     case 'reject':
       return { t: 'reject', batchId: str(o, 'batchId'), code: str(o, 'code'), reason: str(o, 'reason') };
     case 'error':
-      return { t: 'error', code: str(o, 'code'), message: str(o, 'message') };
+      return { t: 'error', code: str(o, 'code'), message: str(o, 'message'), ...(o.sub !== undefined && o.sub !== null ? { sub: int(o, 'sub') } : {}) };
     case 'pong':
       return { t: 'pong' };
     case 'drop':

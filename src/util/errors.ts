@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ROW_EXISTS'
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
+  | 'TOO_LARGE'
   | 'TRANSACTION_CONFLICT'
   | 'PERMISSION_DENIED'
   | 'CLOSED'

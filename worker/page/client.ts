@@ -24,6 +24,7 @@ import type { AppSchema } from '../../src/schema/schema.ts';
 import { JazzError } from '../../src/util/errors.ts';
 import {
   PROTOCOL_VERSION,
+  type BatchRejection,
   type Credentials,
   type DriverStatus,
   type DriverType,
@@ -212,7 +213,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #subs = new Set<() => void>();
   readonly #statusListeners = new Set<(s: DbStatus) => void>();
   readonly #errorListeners = new Set<(e: unknown) => void>();
-  readonly #rejectedListeners = new Set<(e: JazzError, batchId: string | undefined) => void>();
+  readonly #rejectedListeners = new Set<(rejection: BatchRejection, batchId: string) => void>();
   #workerStatus: WorkerStatus | undefined;
   #storagePersisted: boolean | undefined;
   #openError: WireError | null = null;
@@ -331,16 +332,31 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return () => this.#errorListeners.delete(listener);
   }
 
-  /** Told whenever the server rejects a batch (undone locally by then). */
-  onRejected(listener: (e: JazzError, batchId: string | undefined) => void): () => void {
+  /**
+   * Told whenever a batch will never be applied: the server refused it, or it is too large for the
+   * server's frames. `{ code, message, batchId, error }`: `code` says why (`PERMISSION_DENIED`,
+   * `TOO_LARGE`, `INTERNAL`, `TYPE_MISMATCH`, ...), `batchId` is the write handle's `batchId`, and
+   * the batch has been undone by then (its waiters got `error`, code `BATCH_REJECTED`). The batch id
+   * is also passed second, as before. Returns a function that stops listening.
+   */
+  onRejected(listener: (rejection: BatchRejection, batchId: string) => void): () => void {
     this.#rejectedListeners.add(listener);
     return () => this.#rejectedListeners.delete(listener);
   }
 
   #rejected(key: string | undefined, w: WireError): void {
-    const e = fromWireError(w) as JazzError;
-    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${e.message}`);
-    for (const l of this.#rejectedListeners) l(e, key);
+    const error = fromWireError(w) as JazzError;
+    const batchId = key ?? String(error.details['batchId'] ?? '');
+    const reason = error.details['reason'];
+    const rejection: BatchRejection = { code: typeof reason === 'string' && reason ? reason : error.code, message: error.message, batchId, error };
+    if (this.#rejectedListeners.size === 0) console.warn(`jazz-elements: ${rejection.message} (${rejection.code}, batch ${batchId})`);
+    for (const l of this.#rejectedListeners) {
+      try {
+        l(rejection, batchId);
+      } catch (e) {
+        console.error('jazz-elements: an onRejected listener threw', e);
+      }
+    }
   }
 
   setAuth(auth: Credentials): void {

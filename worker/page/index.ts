@@ -17,7 +17,7 @@ export type {
   SubscriptionUpdate,
   SubscribeOptions,
 } from './client.ts';
-export type { DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError } from '../protocol.ts';
+export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError } from '../protocol.ts';
 export { s, appFromSchema } from '../../src/schema/builder.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue } from '../../src/schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from '../../src/schema/schema.ts';

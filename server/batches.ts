@@ -1,0 +1,221 @@
+/**
+ * Batches and transactions pushed by clients: checked, applied whole or refused whole, fanned out.
+ *
+ * - A batch is read against the schema (unknown tables or columns, values of the wrong type, too
+ *   many versions of one row: refused with that check's code), judged by the user's write rules
+ *   (`PERMISSION_DENIED`), applied in one store transaction, and acknowledged once durable.
+ * - Nothing a batch carries can make the server fail the connection: an unexpected error while
+ *   handling one refuses that batch with `INTERNAL` (its stack logged once a minute at most), so
+ *   the client undoes it and its later batches go through. Only a store that cannot write
+ *   (`STORAGE_*`) is not the batch's fault: the connection is closed with `STORAGE` and the client
+ *   keeps the batch and retries later, as it does when the server is down.
+ * - A version the server already stores is not applied again and not judged again (it was judged
+ *   when it was first stored): a batch whose versions are all stored is acknowledged again. That
+ *   is how a client whose acknowledgement was lost learns its batch's fate.
+ * - After a batch, the pusher holds the rows it wrote, if it may read them now: it gets the rest of
+ *   their histories (it may have written offline on top of an older state); rows it may not read
+ *   (any more) it is told to drop. Every other holder of a row gets the new versions, or `drop`
+ *   when the row left its scope. All of it through the read gate (read-gate.ts).
+ * - A transaction is a batch the authority accepts only if what it read is unchanged: the digest
+ *   of every row it read, and the ids of every query's result (re-run with the user's read rules).
+ *   Messages of a connection are handled in order and the server is single-threaded, so of several
+ *   conflicting transactions exactly one is accepted.
+ */
+import type { Engine } from '../src/engine/engine.ts';
+import type { RowVersion } from '../src/rows/version.ts';
+import { buildGraph } from '../src/query/graph.ts';
+import { checkQuery } from '../src/query/validate.ts';
+import type { QueryAst } from '../src/query/ast.ts';
+import type { ClientMessage, HaveEntry, WireVersion } from '../src/sync/protocol.ts';
+import { CloseCode } from '../src/sync/protocol.ts';
+import { fromWire } from '../src/sync/versions.ts';
+import { JazzError } from '../src/util/errors.ts';
+import type { Conn } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import { hold, holdersOf, holds, unhold } from './holdings.ts';
+import { historyFor, readVerdict, rowOf, sendVersions, versionFor } from './read-gate.ts';
+import { recheckDependents } from './subscriptions.ts';
+
+type Items = { table: string; version: RowVersion }[];
+type PushMessage = Extract<ClientMessage, { t: 'push' }>;
+type TxnMessage = Extract<ClientMessage, { t: 'txn' }>;
+
+/**
+ * Merging many versions of one row out of order costs the square of their number (each looks for
+ * its children in the row's history); one batch may carry at most this many per row.
+ */
+const MAX_VERSIONS_PER_ROW = 256;
+
+export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void {
+  contained(ctx, conn, msg.batchId, 'push', () => {
+    const engine = conn.app.engine!;
+    const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
+    if (!items) return;
+    if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
+    applyBatch(ctx, conn, engine, msg.batchId, items);
+  });
+}
+
+export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void {
+  contained(ctx, conn, msg.batchId, 'txn', () => {
+    const engine = conn.app.engine!;
+    const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
+    if (!items) return;
+    // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
+    if (!allStored(engine, items)) {
+      const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
+      if (conflict) return reject(ctx, conn, msg.batchId, 'TRANSACTION_CONFLICT', conflict);
+      if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
+    }
+    // Accepted: from here on it is an ordinary batch, applied and fanned out.
+    applyBatch(ctx, conn, engine, msg.batchId, items);
+  });
+}
+
+/** Refuses a pushed batch or transaction: tells the client, and the log. */
+export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: string, reason: string): void {
+  conn.send({ t: 'reject', batchId, code, reason });
+  ctx.events.batchRejected({ ...conn.who, batchId, code, reason });
+}
+
+/** Runs the handling of one batch; whatever it throws refuses that batch and nothing else (see the top). */
+function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof JazzError && (e.code.startsWith('STORAGE_') || e.code === 'CLOSED')) {
+      ctx.events.storageFailed(conn.app.id, batchId, e);
+      conn.fail(CloseCode.serverError, 'STORAGE', 'the server cannot store data right now; the client keeps its writes and retries');
+      return;
+    }
+    ctx.events.messageFailed({ ...conn.who, type }, e);
+    reject(ctx, conn, batchId, 'INTERNAL', `the server failed to apply this batch (${e instanceof Error ? e.message : String(e)}); it was not applied`);
+  }
+}
+
+/** The versions of a pushed batch or transaction, checked against the schema; refuses it if not. */
+function readBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, versions: readonly WireVersion[]): Items | undefined {
+  try {
+    const counts = new Map<string, number>();
+    for (const v of versions) {
+      const n = (counts.get(v.rowId) ?? 0) + 1;
+      if (n > MAX_VERSIONS_PER_ROW) throw new JazzError('BATCH_REJECTED', `a batch may write at most ${MAX_VERSIONS_PER_ROW} versions of one row`);
+      counts.set(v.rowId, n);
+    }
+    return versions.map((w) => {
+      if (w.batchId !== batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
+      return fromWire(engine, w);
+    });
+  } catch (e) {
+    reject(ctx, conn, batchId, e instanceof JazzError ? e.code : 'INVALID', e instanceof Error ? e.message : String(e));
+    return undefined;
+  }
+}
+
+/** Whether the server stores every version already (a batch sent again). */
+function allStored(engine: Engine, items: Items): boolean {
+  return items.length > 0 && items.every(({ table, version }) => engine.hasVersion(table, version.rowId, version.versionId));
+}
+
+/** Refuses the batch (and says true) if the user's permissions forbid one of its writes. */
+function deniedWrites(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): boolean {
+  const policy = conn.policy!;
+  if (policy.unrestricted) return false;
+  for (const p of engine.previewVersions(items)) {
+    if (p.known) continue; // stored already: applying it again changes nothing (see the top)
+    const before = p.before && !p.before.deleted ? rowOf(p.rowId, p.before) : undefined;
+    const after = !p.after.deleted ? rowOf(p.rowId, p.after) : undefined;
+    let denied: string | undefined;
+    if (!p.before) {
+      if (!policy.canInsert(p.table, rowOf(p.rowId, p.after))) denied = `${p.table}: insert denied (no allowInsert rule matches the new row ${p.rowId})`;
+    } else if (before && !after) {
+      if (!policy.canDelete(p.table, before)) denied = `${p.table}: delete denied (no allowDelete rule matches row ${p.rowId})`;
+    } else if (!policy.canUpdate(p.table, rowOf(p.rowId, p.before), rowOf(p.rowId, p.after))) {
+      denied = `${p.table}: update denied (no allowUpdate rule matches row ${p.rowId} before and after)`;
+    }
+    if (denied) {
+      reject(ctx, conn, batchId, 'PERMISSION_DENIED', denied);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Applies an accepted batch, settles what the pusher and the rows' holders receive, acknowledges it once durable. */
+function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): void {
+  const app = conn.app;
+  const { new: fresh, durable } = engine.applyVersions(items);
+  // The pusher: the rows it wrote, if it may read them now, with the rest of their histories.
+  const pushed = new Set(items.map((i) => i.version.versionId));
+  const catchUp: WireVersion[] = [];
+  const pusherDrops: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const { table, version } of items) {
+    const k = `${table}\u0000${version.rowId}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (readVerdict(conn, table, version.rowId).verdict !== 'readable') {
+      if (holds(conn, table, version.rowId)) {
+        unhold(conn, table, version.rowId);
+        pusherDrops.push([table, version.rowId]);
+      }
+      continue;
+    }
+    if (!hold(conn, table, version.rowId, ctx.maxHeldRows)) continue;
+    catchUp.push(...(historyFor(conn, table, version.rowId, pushed) ?? []));
+  }
+  sendVersions(conn, catchUp);
+  if (pusherDrops.length) conn.send({ t: 'drop', rows: pusherDrops });
+  // Every other connection that holds the rows: the new versions, or drop.
+  const perConn = new Map<Conn, WireVersion[]>();
+  const drops = new Map<Conn, [string, string][]>();
+  for (const { table, version } of fresh) {
+    const holders = holdersOf(app, table, version.rowId);
+    if (!holders) continue;
+    for (const other of [...holders]) {
+      if (other === conn) continue;
+      const v = readVerdict(other, table, version.rowId);
+      if (v.verdict !== 'readable') {
+        // The row left this user's scope: tell them to forget it, and stop sending it.
+        unhold(other, table, version.rowId);
+        let d = drops.get(other);
+        if (!d) drops.set(other, (d = []));
+        d.push([table, version.rowId]);
+        continue;
+      }
+      let list = perConn.get(other);
+      if (!list) perConn.set(other, (list = []));
+      list.push(versionFor(other, engine, table, version, v.state));
+    }
+  }
+  for (const [other, list] of perConn) sendVersions(other, list);
+  for (const [other, rows] of drops) other.send({ t: 'drop', rows });
+  if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+  durable.then(
+    () => conn.send({ t: 'ack', batchId, tier: 'global' }),
+    (e) => {
+      ctx.events.storageFailed(app.id, batchId, e);
+      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+    },
+  );
+}
+
+/** Why a transaction cannot be accepted (something it read changed), or undefined. */
+function txnConflict(conn: Conn, engine: Engine, reads: readonly HaveEntry[], queries: readonly { query: QueryAst; ids: readonly string[] }[]): string | undefined {
+  for (const [table, rowId, digest] of reads) {
+    if (!engine.tables.has(table)) return `unknown table ${table}`;
+    if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${table} row ${rowId} changed since it was read`;
+  }
+  for (const { query, ids } of queries) {
+    try {
+      checkQuery(conn.app.schema!, query);
+    } catch (e) {
+      return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const g = buildGraph(engine, query, { attach: false, onChange: () => {}, readFilter: (t) => conn.policy!.readFilter(t) });
+    const now = g.view.all.map((r) => r.id);
+    g.destroy();
+    if (now.length !== ids.length || now.some((id, i) => id !== ids[i])) return `the result of a query on ${query.table} changed since it was read`;
+  }
+  return undefined;
+}

@@ -1,0 +1,22 @@
+/**
+ * What the sync server's modules share: its settings, its log and its apps. Made once by
+ * `startSyncServer` and passed to the handlers (handshake.ts, subscriptions.ts, batches.ts,
+ * http-routes.ts), so each module states what it needs instead of closing over the server's state.
+ */
+import type { Apps } from './apps.ts';
+import type { Authenticator } from './auth.ts';
+import type { ServerLog } from './log.ts';
+
+export interface ServerContext {
+  readonly serverId: string;
+  /** Development mode: anonymous clients, a client's schema is adopted. */
+  readonly dev: boolean;
+  readonly apps: Apps;
+  readonly events: ServerLog;
+  readonly authenticate: Authenticator;
+  /** Largest frame a client may send (and is told about in `welcome`). */
+  readonly maxFrameBytes: number;
+  readonly maxSubscriptions: number;
+  readonly maxHeldRows: number;
+  readonly maxMessagesPerSecond: number;
+}

@@ -1,0 +1,94 @@
+/**
+ * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
+ *
+ *   GET  /health                          { ok: true, apps, connections }
+ *   GET  /apps/:appId/admin/schema        { hash, schema } or 404 NO_SCHEMA
+ *   POST /apps/:appId/admin/schema        publishes the schema (JSON form): { hash }
+ *   GET  /apps/:appId/admin/permissions   the permissions, or 404 NO_PERMISSIONS
+ *   POST /apps/:appId/admin/permissions   publishes permissions (for the app's schema hash)
+ *
+ * Admin routes need `Authorization: Bearer <admin secret>` (401 otherwise, and a log record);
+ * a bad body is 400 with `{ error: code, message }`. Anything else goes to the embedder's
+ * `onRequest`, then 404.
+ */
+import type * as http from 'node:http';
+import { canonicalSchemaJSON, schemaFromJSON } from '../src/schema/schema.ts';
+import type { Permissions } from '../src/policy/define.ts';
+import { JazzError } from '../src/util/errors.ts';
+import { APP_ID, type AppState } from './apps.ts';
+import type { ServerContext } from './context.ts';
+
+const ADMIN_ROUTE = new RegExp(`^/apps/(${APP_ID})/admin/(schema|permissions)$`);
+/** Admin request bodies: schemas and permissions are small. */
+const MAX_BODY = 1_000_000;
+
+export interface RouteHooks {
+  readonly adminSecret: string | undefined;
+  readonly stats: () => Record<string, number>;
+  /** New permissions are in force: rebuild the app's connections' evaluators. */
+  readonly permissionsChanged: (app: AppState) => void;
+  readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+}
+
+export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const logger = ctx.events.logger;
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const fail = (e: unknown) => json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
+    if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...hooks.stats() });
+    const admin = ADMIN_ROUTE.exec(url.pathname);
+    if (admin) {
+      if (!hooks.adminSecret || req.headers.authorization !== `Bearer ${hooks.adminSecret}`) {
+        ctx.events.adminRefused({ app: admin[1]!, route: `${req.method} ${admin[2]}`, remote: req.socket.remoteAddress ?? '' });
+        return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      }
+      const app = ctx.apps.get(admin[1]!);
+      if (admin[2] === 'permissions') {
+        if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
+        if (req.method === 'POST') {
+          return readBody(req, (body) => {
+            try {
+              ctx.apps.setPermissions(app, JSON.parse(body) as Permissions);
+              hooks.permissionsChanged(app);
+              logger.info({ event: 'permissions-published', app: app.id, schemaHash: app.hash }, `permissions published for app "${app.id}"`);
+              json(200, { ok: true });
+            } catch (e) {
+              fail(e);
+            }
+          });
+        }
+      } else {
+        if (req.method === 'GET') return app.schema ? json(200, { hash: app.hash, schema: JSON.parse(canonicalSchemaJSON(app.schema)) }) : json(404, { error: 'NO_SCHEMA' });
+        if (req.method === 'POST') {
+          return readBody(req, (body) => {
+            try {
+              ctx.apps.publishSchema(app, schemaFromJSON(JSON.parse(body)));
+              logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
+              json(200, { hash: app.hash });
+            } catch (e) {
+              fail(e);
+            } finally {
+              ctx.apps.forget(app);
+            }
+          });
+        }
+      }
+    }
+    if (hooks.onRequest?.(req, res)) return;
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
+  };
+}
+
+function readBody(req: http.IncomingMessage, done: (body: string) => void): void {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => {
+    body += c;
+    if (body.length > MAX_BODY) req.destroy();
+  });
+  req.on('end', () => done(body));
+}

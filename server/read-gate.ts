@@ -1,0 +1,105 @@
+/**
+ * What a connection may receive: the one gate every row version passes on its way from the server
+ * to a client. Subscription results and their changes, the history sent after a push, the rows
+ * resent after a `have` digest differs, versions forwarded to the rows' holders and accepted
+ * transactions all go through `historyFor` / `versionFor`, which ask the user's read rule at that
+ * moment: never from a cached verdict, and never skipped because the client already knows a
+ * version (a client can claim anything).
+ *
+ * The rule, for a user whose permissions restrict reads (admin and peer sessions, and apps without
+ * permissions, receive everything):
+ * - A row is sent only while its current state passes the read rule. Otherwise the client gets
+ *   nothing of it (and, if it held the row, `drop`: holdings.ts and the callers).
+ * - Each version of the row is sent whole when the row as that version wrote it (its snapshot)
+ *   passes the read rule too, or when it is the current row. A version written while the row was
+ *   out of the user's scope (someone else's data: another tenant's title, a note before it was
+ *   shared) is sent with only the fields it still decides in the current row, whose values the
+ *   user reads in the row anyway; its other fields are left out (not marked as changed, no value).
+ * - Every version id is sent, so the client holds the same set of versions as the server: the same
+ *   digest (anti-entropy settles), the same heads, the same visible row byte for byte, because the
+ *   winner of every field is there. Only the history of the row before it entered the user's scope
+ *   is partial, which is the point.
+ */
+import type { Engine, TableRuntime } from '../src/engine/engine.ts';
+import { valuesEqual, type RowVersion, type VisibleState } from '../src/rows/version.ts';
+import type { RowObject } from '../src/rows/row-codec.ts';
+import type { WireVersion } from '../src/sync/protocol.ts';
+import { encodedSize } from '../src/sync/codec.ts';
+import { DELETED_FIELD, toWire } from '../src/sync/versions.ts';
+import type { Conn } from './connection.ts';
+
+/** A visible state as a row object, for permission checks. */
+export function rowOf(id: string, state: VisibleState): RowObject {
+  return { id, ...state.values } as RowObject;
+}
+
+/**
+ * Whether the connection may read the row now: `readable` with its current state, `denied`, or
+ * `unknown` (the server has no version of it).
+ */
+export function readVerdict(conn: Conn, table: string, rowId: string): { readonly verdict: 'readable'; readonly state: VisibleState } | { readonly verdict: 'denied' | 'unknown' } {
+  const engine = conn.app.engine!;
+  const t = engine.tables.get(table);
+  const state = t && engine.getVisibleState(t, rowId);
+  if (!state) return { verdict: 'unknown' };
+  return conn.policy!.canRead(table, rowOf(rowId, state)) ? { verdict: 'readable', state } : { verdict: 'denied' };
+}
+
+/**
+ * Every version of the row as this connection may receive it (but those in `skip`), or undefined
+ * when it may not read the row now or the row is unknown.
+ */
+export function historyFor(conn: Conn, table: string, rowId: string, skip?: ReadonlySet<string>): WireVersion[] | undefined {
+  const v = readVerdict(conn, table, rowId);
+  if (v.verdict !== 'readable') return undefined;
+  const engine = conn.app.engine!;
+  const out: WireVersion[] = [];
+  for (const version of engine.rowVersions(table, rowId)) {
+    if (!skip?.has(version.versionId)) out.push(versionFor(conn, engine, table, version, v.state));
+  }
+  return out;
+}
+
+/**
+ * One version of a row whose current state (`state`) the connection may read, as it may receive
+ * it: whole, or with only the fields it decides in the current row (see the top of the file).
+ */
+export function versionFor(conn: Conn, engine: Engine, table: string, version: RowVersion, state: VisibleState): WireVersion {
+  const wire = toWire(engine, table, version);
+  const policy = conn.policy!;
+  if (policy.unrestricted) return wire;
+  const t = engine.table(table);
+  if (isCurrent(t, version, state) || policy.canRead(table, { id: version.rowId, ...version.values } as RowObject)) return wire;
+  const decides = new Set<string>();
+  for (const c of t.cat.columns) if (state.stamps[c.no]?.vid === version.versionId) decides.add(c.name);
+  const values: Record<string, unknown> = {};
+  for (const name of decides) if (wire.values[name] !== undefined) values[name] = wire.values[name];
+  return { ...wire, changed: wire.changed.filter((f) => f === DELETED_FIELD || decides.has(f)), values };
+}
+
+/** Whether the version's snapshot is the current row (a row's only version is, and often its newest). */
+function isCurrent(t: TableRuntime, version: RowVersion, state: VisibleState): boolean {
+  for (const c of t.cat.columns) if (!valuesEqual(version.values[c.name] ?? null, state.values[c.name] ?? null)) return false;
+  return true;
+}
+
+/** Versions per frame, and bytes per frame (a larger version goes alone). */
+const VERSIONS_PER_FRAME = 2000;
+const FRAME_BYTES = 1 << 20;
+
+/** Sends versions in frames of at most 2,000 versions and about 1 MiB (a larger version alone). */
+export function sendVersions(conn: Conn, versions: readonly WireVersion[]): void {
+  let frame: WireVersion[] = [];
+  let bytes = 0;
+  for (const v of versions) {
+    const n = encodedSize(v);
+    if (frame.length > 0 && (bytes + n > FRAME_BYTES || frame.length >= VERSIONS_PER_FRAME)) {
+      conn.send({ t: 'versions', versions: frame });
+      frame = [];
+      bytes = 0;
+    }
+    frame.push(v);
+    bytes += n;
+  }
+  if (frame.length > 0) conn.send({ t: 'versions', versions: frame });
+}

@@ -8,14 +8,19 @@
  * field. The browser's own constraints (`required`, `min`, `pattern`, ...) are checked first; a
  * value that does not fit its column is shown on its control (`setCustomValidity`, then
  * `reportValidity`), fires `jazz-error`, and nothing is written. The message clears when the
- * control is edited.
+ * control is edited. A write the server rejects later fires `jazz-error` from this element with
+ * its `batchId`.
+ *
+ * The `state` attribute is `loading` (no database yet), `ready`, or `error`: no `<jazz-db>` around
+ * it (`NO_DATABASE`), its `<jazz-db>`'s own error, an unknown `table`, or a control named for no
+ * column of it (`UNKNOWN_COLUMN`, fired from that control); each is reported once with a
+ * `console.warn`.
  */
-import { ContextConsumer } from '@lit/context';
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, QueryBuilder, type BrowserDb, type DynamicApp } from '../worker/page/index.ts';
 import { isControl, readControl, writeControl, type Control } from './coerce.ts';
-import { jazzDbContext } from './context.ts';
-import { errorDetail, fire } from './events.ts';
+import { DbController } from './db-controller.ts';
+import { errorDetail, fire, report, type JazzErrorDetail } from './events.ts';
 
 const NOT_VALUES = new Set(['submit', 'button', 'reset', 'image', 'file']);
 
@@ -29,10 +34,11 @@ export class JazzFormElement extends ReactiveElement {
   /** The row to edit; without it the form inserts a new row. */
   declare rowId: string | undefined;
 
-  readonly #consumer = new ContextConsumer(this, { context: jazzDbContext, subscribe: true, callback: () => this.requestUpdate() });
-  #ownDb: BrowserDb<DynamicApp> | undefined;
+  readonly #ctl = new DbController(this);
   #busy = false;
   #loaded = '';
+  /** The mistake in the markup reported last (reported once). */
+  #reported = '';
 
   constructor() {
     super();
@@ -61,12 +67,11 @@ export class JazzFormElement extends ReactiveElement {
 
   /** The database: set directly, or the nearest `<jazz-db>`'s. */
   get db(): BrowserDb<DynamicApp> | undefined {
-    return this.#ownDb ?? this.#consumer.value;
+    return this.#ctl.db;
   }
 
   set db(db: BrowserDb<DynamicApp> | undefined) {
-    this.#ownDb = db;
-    this.requestUpdate();
+    this.#ctl.db = db;
   }
 
   protected override createRenderRoot(): HTMLElement {
@@ -75,10 +80,25 @@ export class JazzFormElement extends ReactiveElement {
 
   protected override updated(_changed: PropertyValues<this>): void {
     const db = this.db;
+    const mistake = db && this.#mistake(db);
+    if (mistake && mistake[1].message !== this.#reported) report(...mistake);
+    this.#reported = mistake ? mistake[1].message : '';
+    this.setAttribute('state', this.#ctl.problem() || mistake ? 'error' : db ? 'ready' : 'loading');
     const key = `${this.table}\u0000${this.rowId}`;
     if (!db || !this.table || !this.rowId || key === this.#loaded) return;
     this.#loaded = key;
     void this.#load(db, this.table, this.rowId);
+  }
+
+  /** A mistake in the markup, and where: an unknown table, or a control named for no column. */
+  #mistake(db: BrowserDb<DynamicApp>): [Element, JazzErrorDetail] | undefined {
+    const tables = db.app.$schema.tables;
+    const table = this.table ?? '';
+    const columns = tables[table]?.columns;
+    if (!columns) return [this, errorDetail(new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(tables).join(', ')}`, { table }), { attribute: 'table', position: 0 })];
+    const el = this.#controls().find((c) => !columns[c.name]);
+    if (el) return [el, errorDetail(new JazzError('UNKNOWN_COLUMN', `"${table}" has no column "${el.name}"`, { table, column: el.name }), { attribute: 'name' })];
+    return undefined;
   }
 
   async #load(db: BrowserDb<DynamicApp>, table: string, id: string): Promise<void> {
@@ -92,7 +112,7 @@ export class JazzFormElement extends ReactiveElement {
         writeControl(el, row[el.name], col);
       }
     } catch (e) {
-      fire(this, 'jazz-error', errorDetail(e, { attribute: 'row-id' }));
+      report(this, errorDetail(e, { attribute: 'row-id' }));
     }
   }
 
@@ -111,11 +131,17 @@ export class JazzFormElement extends ReactiveElement {
     const db = this.db;
     const table = this.table ?? '';
     if (!db || this.#busy) return false;
-    const schema = db.app.$schema.tables[table];
-    if (!schema) {
-      fire(this, 'jazz-error', errorDetail(new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(db.app.$schema.tables).join(', ')}`, { table }), { attribute: 'table', position: 0 }));
+    const mistake = this.#mistake(db);
+    if (mistake) {
+      const [at, detail] = mistake;
+      if (at !== this) {
+        (at as Control).setCustomValidity(detail.message);
+        (at as Control).reportValidity();
+      }
+      report(at, detail);
       return false;
     }
+    const schema = db.app.$schema.tables[table]!;
     const controls = this.#controls();
     for (const el of controls) el.setCustomValidity('');
     for (const el of controls) if (!el.checkValidity()) return (el.reportValidity(), false);
@@ -142,6 +168,7 @@ export class JazzFormElement extends ReactiveElement {
     this.#busy = true;
     try {
       const handle = insert ? db.insert(table, values) : db.update(table, this.rowId!, values);
+      this.#ctl.wrote(handle.batchId, this);
       await handle.wait();
       if (insert) this.reset();
       return true;

@@ -82,6 +82,122 @@ test('<jazz-form> shows a value that does not fit its column on the input and wr
   expect(await page.locator('#add input[name=priority]').evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
 });
 
+/** Every row of `todos` in the page's database, oldest first (row ids are time-ordered), as [title, priority, note]. */
+async function todosInOrder(page: Page): Promise<unknown[][]> {
+  return page.evaluate(async () => {
+    const db = document.querySelector('jazz-db')!.db!;
+    const rows = await db.all(db.app['todos']!);
+    return [...rows].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => [r['title'], r['priority'], r['note']]);
+  });
+}
+
+/** A `<jazz-db>` whose worker answers nothing for `ms` (e2e/worker/slow-open.worker.ts): the database is not open yet. */
+const SLOW_OPEN = (ms: number): string => `driver="memory" worker-url="/e2e/worker/slow-open.worker.ts?hold=${ms}"`;
+
+test('<jazz-form>: 200 submits by keyboard with no waits, from before the database is open, are each stored once, in order', async ({ page }) => {
+  await mount(page, `<jazz-form id="add" table="todos"><input name="title"></jazz-form>`, SLOW_OPEN(2000));
+  // Whether the database was open at each Enter.
+  await page.evaluate(() => {
+    window.seen['open at submit'] = [];
+    document.addEventListener('keydown', (e) => e.key === 'Enter' && window.seen['open at submit'].push(document.querySelector('jazz-db')!.db!.status.ready), true);
+  });
+  await page.keyboard.press('Tab');
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.type(`todo ${i}`);
+    await page.keyboard.press('Enter');
+  }
+  const open: boolean[] = await page.evaluate(() => window.seen['open at submit']);
+  expect(open).toHaveLength(200);
+  expect(open[0]).toBe(false);
+  console.log(`[elements] ${open.filter((o) => !o).length} of 200 submits were made before the database was open`);
+  await expect(page.locator('#add input')).toHaveValue('');
+  await expect.poll(async () => (await todosInOrder(page)).length).toBe(200);
+  expect((await todosInOrder(page)).map((r) => r[0])).toEqual(Array.from({ length: 200 }, (_, i) => `todo ${i}`));
+  expect(await page.evaluate(() => window.seen['jazz-error'])).toEqual([]);
+});
+
+test('<jazz-form>: text typed while an insert is pending survives it', async ({ page }) => {
+  await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><button>Add</button></jazz-form>`, SLOW_OPEN(3000));
+  const input = page.locator('#add input');
+  await input.click();
+  await page.keyboard.type('first');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('second, half ty');
+  // The insert is still waiting for the database to open.
+  expect(await page.evaluate(() => document.querySelector('jazz-db')!.db!.status)).toMatchObject({ ready: false, pendingWrites: 1 });
+  await expect(page.locator('#todos li .title')).toHaveText(['first']);
+  await page.keyboard.type('ped');
+  await expect(input).toHaveValue('second, half typed');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#todos li .title')).toHaveText(['first', 'second, half typed']);
+});
+
+test('<jazz-form>: text is trimmed, and text that is empty after trimming is a mistake on its control unless the column may be empty', async ({ page }) => {
+  await mount(
+    page,
+    `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="note"><textarea name="priority"></textarea><button>Add</button></jazz-form>
+     <jazz-form id="blank" table="todos"><input name="title" jazz-allow-empty><button>Add blank</button></jazz-form>`,
+  );
+  await expect(page.locator('#todos')).toHaveAttribute('state', 'empty');
+  const title = page.locator('#add input[name=title]');
+  await title.fill('   ');
+  await page.locator('#add button').click();
+  expect(await title.evaluate((el: HTMLInputElement) => [el.validity.customError, el.validationMessage])).toEqual([true, 'Please fill in this field.']);
+  await expect(title).toHaveValue('   ');
+  expect(await errorsSeen(page)).toEqual(['input TYPE_MISMATCH']);
+  // Padded values are written trimmed; an empty optional column is null.
+  await title.fill('  buy milk \t');
+  await page.locator('#add input[name=note]').fill('   ');
+  await page.locator('#add textarea').fill(' 2\n');
+  await page.locator('#add button').click();
+  await expect(page.locator('#todos li .title')).toHaveText(['buy milk']);
+  // A control marked jazz-allow-empty writes the empty string to a string column.
+  await page.locator('#blank input').fill('  ');
+  await page.locator('#blank button').click();
+  await expect(page.locator('#todos li .title')).toHaveText(['', 'buy milk']);
+  // A row's field is trimmed too.
+  const note = page.locator('#todos li', { hasText: 'buy milk' }).locator('input.note');
+  await note.fill('  call first  ');
+  await note.press('Tab');
+  await expect.poll(() => todosInOrder(page)).toEqual([
+    ['buy milk', 2, 'call first'],
+    ['', null, null],
+  ]);
+  expect(await errorsSeen(page)).toHaveLength(1);
+});
+
+test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order; one that does not fit then goes back into its controls', async ({ page }) => {
+  await load(
+    page,
+    `<jazz-db id="db" driver="memory">${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form></jazz-db>`,
+  );
+  await expect(page.locator('#add')).toHaveAttribute('state', 'error');
+  const title = page.locator('#add input[name=title]');
+  const priority = page.locator('#add input[name=priority]');
+  for (const [t, p] of [['one', '1'], ['two', ''], ['three', '1.5']]) {
+    await title.fill(t!);
+    await priority.fill(p!);
+    await title.press('Enter');
+    // Taken and reset at once, though nothing can be written yet.
+    await expect(title).toHaveValue('');
+  }
+  await page.evaluate((schema) => (document.querySelector('jazz-db')!.schema = JSON.parse(schema)), SCHEMA);
+  await expect(page.locator('#add')).toHaveAttribute('state', 'ready');
+  await expect.poll(() => todosInOrder(page)).toEqual([
+    ['one', 1, null],
+    ['two', null, null],
+  ]);
+  // "1.5" is no int: that submit's values are back in the controls, with the message on the one at fault.
+  await expect(title).toHaveValue('three');
+  await expect(priority).toHaveValue('1.5');
+  expect(await priority.evaluate((el: HTMLInputElement) => el.validationMessage)).toContain('whole number');
+  expect(await errorsSeen(page)).toEqual(['db SCHEMA_MISSING', 'input TYPE_MISMATCH']);
+  // Fixed, it is written after the others.
+  await priority.fill('3');
+  await title.press('Enter');
+  await expect.poll(async () => (await todosInOrder(page)).map((r) => r[0])).toEqual(['one', 'two', 'three']);
+});
+
 test('toggling a checkbox patches its row in place; focus, caret, scroll and state in other rows survive', async ({ page }) => {
   await mount(page, TODO_LIST);
   const [, idB] = await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }, { title: 'c' }]);

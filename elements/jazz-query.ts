@@ -28,7 +28,7 @@
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
-import { isControl, readControl, writeControl } from './coerce.ts';
+import { hold, isControl, readControl, writeControl } from './coerce.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
@@ -268,7 +268,7 @@ export class JazzQueryElement extends ReactiveElement {
       fire(el, 'jazz-error', detail);
     };
     if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column}"`, { table: view.table, column }));
-    const read = readControl(el, col);
+    const read = readControl(hold(el), col);
     if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
     if (!('value' in read)) return;
     el.setCustomValidity('');

@@ -3,12 +3,12 @@
  * inside it, by the context protocol that `@lit/context` implements: a descendant dispatches a
  * `context-request` event that bubbles and is composed, so it reaches its `<jazz-db>` from inside
  * any number of shadow roots, and the `<jazz-db>` answers through the event's callback, again on
- * every change for a request that subscribed. Any consumer of the protocol (`@lit/context`'s
- * `ContextConsumer`, `@consume`) can consume these contexts.
+ * every change for a request that subscribed (with the same unsubscribe function every time, which
+ * is how `@lit/context`'s consumers tell a new provider from the old one).
  *
  * The provider is this file's `Provided` rather than `@lit/context`'s `ContextProvider`: it is all
- * `<jazz-db>` needs, in a third of the bytes of `jazz.js`. It announces itself with a
- * `context-provider` event when connected, so `@lit/context`'s `ContextRoot` works with it.
+ * `<jazz-db>` needs, for fewer bytes of `jazz.js`. Like that one it announces itself with a
+ * `context-provider` event when connected (what `@lit/context`'s `ContextRoot` listens for).
  */
 import { ContextEvent, createContext, type Context } from '@lit/context';
 import type { BrowserDb, DynamicApp } from '../worker/page/index.ts';

@@ -6,22 +6,26 @@
  * exactly those.
  *
  * Twice: in a persistent profile (what users have) and in an in-memory one (incognito), whose OPFS
- * is another implementation with its own failure modes (see worker/opfs-blockfile.ts).
+ * is another implementation with its own failure modes (see worker/opfs-blockfile.ts). The
+ * long-values contract (engine level, on the opfs and idb drivers' stores) runs in the persistent
+ * profile only.
  *
- * Replay the KV contract's random model with KV_CONTRACT_SEED=<seed> (its seed is printed).
+ * Replay the KV contract's random model with KV_CONTRACT_SEED=<seed>, the long-values contract's
+ * with LONG_VALUES_SEED=<seed> (both print theirs).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, expect, test, type BrowserContext } from '@playwright/test';
 import type { ContractReply, ContractRequest } from './worker/protocol.ts';
-import { BLOCKFILE_SUITE, STORE_SUITE } from './worker/suites.ts';
+import { BLOCKFILE_SUITE, LONG_VALUES_SUITE, STORE_SUITE } from './worker/suites.ts';
 import { suiteCases } from './support/cases.ts';
 import { launchOptions } from './support/chromium.ts';
 import { startWorker, type TestWorker } from './support/worker-client.ts';
 
 const cases = suiteCases();
-const seed = process.env['KV_CONTRACT_SEED'];
-const workerUrl = `/e2e/worker/contract.worker.ts${seed !== undefined ? `?KV_CONTRACT_SEED=${encodeURIComponent(seed)}` : ''}`;
+const seeds = new URLSearchParams();
+for (const name of ['KV_CONTRACT_SEED', 'LONG_VALUES_SEED']) if (process.env[name] !== undefined) seeds.set(name, process.env[name]!);
+const workerUrl = `/e2e/worker/contract.worker.ts${seeds.size ? `?${seeds}` : ''}`;
 
 for (const profile of ['persistent profile', 'in-memory profile'] as const) {
   test.describe(profile, () => {
@@ -55,9 +59,13 @@ for (const profile of ['persistent profile', 'in-memory profile'] as const) {
       for (const suite of [`${BLOCKFILE_SUITE} > BlockFile contract: `, `${STORE_SUITE} > KvStore contract: `]) {
         expect(cases.filter((name) => name.startsWith(suite)).length, suite).toBeGreaterThan(5);
       }
+      for (const driver of ['opfs', 'idb']) {
+        expect(cases.filter((name) => name.startsWith(`${LONG_VALUES_SUITE} > long values contract: ${driver} > `)).length, driver).toBe(2);
+      }
     });
 
-    for (const name of cases) {
+    // The long-values suite (tens of MiB per case) runs where users' data lives: the persistent profile.
+    for (const name of cases.filter((c) => profile === 'persistent profile' || !c.startsWith(LONG_VALUES_SUITE))) {
       test(name, async () => {
         const reply = await worker.request({ type: 'run', name });
         if (reply.type !== 'result') throw new Error(`the worker answered ${JSON.stringify(reply)}`);

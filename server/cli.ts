@@ -1,100 +1,397 @@
 /**
- * `npm run server -- --port 4000 --data ./data [--dev] [--in-memory] [--admin-secret S]`
- * Every flag also reads from the environment: JAZZ_PORT, JAZZ_DATA, JAZZ_DEV=1, JAZZ_IN_MEMORY=1,
- * JAZZ_ADMIN_SECRET, JAZZ_HOST, JAZZ_MAX_FRAME_BYTES, JAZZ_ALLOWED_ORIGINS (comma-separated),
- * JAZZ_PERMISSIONS, JAZZ_MAX_SUBSCRIPTIONS, JAZZ_MAX_MESSAGES_PER_SECOND, and the auth settings:
- * --jwt-public-key (file or PEM/JWK), --jwks-url, --jwt-algorithms, --jwt-audience, --jwt-issuer,
- * --backend-secret (JAZZ_JWT_PUBLIC_KEY, JAZZ_JWKS_URL, ..., JAZZ_BACKEND_SECRET).
- * --permissions ./permissions.js loads a module whose default export is definePermissions(...).
+ * The reference sync server from the command line: `npm run server -- [flags]` (or
+ * `npx tsx server/cli.ts [flags]`); `--help` lists every flag with its default.
+ *
+ * - One table, `FLAGS`, names every flag with its type, default and description; the parser and
+ *   `--help` are both made from it, so they cannot disagree.
+ * - `--flag value` and `--flag=value` both work for every flag; a boolean is `--dev` or
+ *   `--dev=true|false`. Every flag also reads `JAZZ_<NAME>` from the environment (`--max-frame-bytes`:
+ *   `JAZZ_MAX_FRAME_BYTES`); the flag wins. Secrets are better given that way: the command line
+ *   shows in `ps`.
+ * - Unknown flags, positional arguments, a flag given twice, a value that does not fit its type
+ *   (a port that is not a port, a level that is not a level) are errors that name the flag, and the
+ *   server does not start. Relative paths (`--data`, `--permissions`, `--jwt-public-key`) are
+ *   resolved against the working directory.
+ * - `--jwt-public-key` is the key itself when it starts with `-----BEGIN` (a PEM; literal `\n` from
+ *   an environment variable are accepted) or `{` (a JWK or JWKS), and otherwise a file to read.
+ * - The parser is our own rather than `node:util` `parseArgs`: that one refuses a value starting
+ *   with `-`, so `--jwt-public-key "-----BEGIN PUBLIC KEY-----..."` could not be written, and it
+ *   cannot report unknown flags with the list of valid ones. A value is the next argument unless
+ *   that argument is itself one of our flags (then the value is missing, which is an error).
+ * - The start banner (stdout, plain text, before any log record) says what is in force: the URL,
+ *   dev mode, the data folder and the apps found in it (schema hash and rules), the rules from
+ *   `--permissions`, the ways to sign in, the admin routes, the limits and the logging. Then the
+ *   server logs through pino (server/log.ts): JSON lines, or short human lines when stdout is a
+ *   terminal (`--log-format`), from `--log-level` up.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { startSyncServer, type SyncServerOptions } from './sync-server.ts';
-import { parseAuthFlags } from './auth.ts';
+import { startSyncServer, type SyncServer, type SyncServerOptions } from './sync-server.ts';
+import { DEFAULT_JWT_ALGORITHMS, parseAuthFlags } from './auth.ts';
+import { createLogger, LOG_LEVELS, type Logger, type LogFormat, type LogLevel } from './log.ts';
+import { schemaFromJSON, schemaHash } from '../src/schema/schema.ts';
 import type { Permissions } from '../src/policy/define.ts';
 
-export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SyncServerOptions {
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"`);
-    const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    if (inline !== undefined) flags.set(k, inline);
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(k, argv[++i]!);
-    else flags.set(k, true);
+type Kind = 'int' | 'string' | 'path' | 'list' | 'boolean' | 'choice' | 'key' | 'url';
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: Kind;
+  /** The value in force when the flag is absent; without one, `none` says what absence means. */
+  readonly default?: number | string | boolean | readonly string[];
+  readonly none?: string;
+  readonly help: string;
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  /** Read from the environment too (every flag but --help). */
+  readonly env?: false;
+}
+
+const MiB = 2 ** 20;
+
+export const FLAGS = [
+  { name: 'port', kind: 'int', min: 0, max: 65535, default: 4000, help: 'TCP port to listen on; 0 picks a free one.' },
+  { name: 'host', kind: 'string', default: '127.0.0.1', help: 'Address to listen on; 0.0.0.0 for every interface (put a TLS proxy in front).' },
+  { name: 'data', kind: 'path', none: './data, unless --in-memory', help: "Folder for the apps' databases, published schemas and published permissions." },
+  { name: 'in-memory', kind: 'boolean', default: false, help: 'Keep everything in memory, nothing survives a restart (instead of --data).' },
+  { name: 'dev', kind: 'boolean', default: false, help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server." },
+  { name: 'admin-secret', kind: 'string', none: 'none, the admin routes are closed', help: 'Opens the admin routes (schema and permissions publication) to `Authorization: Bearer <secret>`.' },
+  { name: 'permissions', kind: 'path', none: 'none', help: 'A module (.js, or .ts under tsx) whose default export is definePermissions(app, ...): the rules for apps with that schema, deny by default.' },
+  { name: 'allowed-origins', kind: 'list', none: 'any origin', help: 'Comma-separated origins allowed to open a WebSocket (browsers send Origin).' },
+  { name: 'max-frame-bytes', kind: 'int', min: 1024, default: 16 * MiB, help: 'Largest frame a client may send; a larger one closes its connection.' },
+  { name: 'max-subscriptions', kind: 'int', min: 1, default: 1000, help: 'Most subscriptions one connection may hold.' },
+  { name: 'max-messages-per-second', kind: 'int', min: 1, default: 1000, help: 'Most messages one connection may send per second, averaged over 10 s.' },
+  { name: 'max-held-rows', kind: 'int', min: 1, default: 1_000_000, help: "Most rows one connection may hold (bounds the server's memory per client)." },
+  { name: 'jwt-public-key', kind: 'key', none: 'none', help: "Verifies users' JWTs: a PEM public key itself (starts with -----BEGIN), a JWK or JWKS as JSON, or a file holding one." },
+  { name: 'jwks-url', kind: 'url', none: 'none', help: "Verifies users' JWTs against this JWKS endpoint instead (keys fetched on demand, cached)." },
+  { name: 'jwt-algorithms', kind: 'list', default: DEFAULT_JWT_ALGORITHMS, help: 'Comma-separated JWS algorithms accepted; asymmetric only (RS*, PS*, ES*, EdDSA).' },
+  { name: 'jwt-audience', kind: 'string', none: 'not checked', help: 'The "aud" a token must carry.' },
+  { name: 'jwt-issuer', kind: 'string', none: 'not checked', help: 'The "iss" a token must carry.' },
+  { name: 'backend-secret', kind: 'string', none: 'none', help: 'A secret that lets a backend connect as admin (or as a peer).' },
+  { name: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', help: 'Least severe records logged; debug adds refused WebSocket upgrades (unknown app, origin not allowed).' },
+  { name: 'log-format', kind: 'choice', choices: ['auto', 'json', 'pretty'], default: 'auto', help: 'json: one JSON object per line (pino); pretty: one short line per record; auto: pretty on a terminal, json otherwise.' },
+  { name: 'help', kind: 'boolean', default: false, env: false, help: 'Print this and exit.' },
+] as const satisfies readonly FlagSpec[];
+
+type Flag = (typeof FLAGS)[number];
+interface KindValue {
+  int: number;
+  string: string;
+  path: string;
+  list: readonly string[];
+  boolean: boolean;
+  choice: string;
+  key: string;
+  url: string;
+}
+/** The parsed flags: a flag with a default always has a value. */
+export type FlagValues = { [F in Flag as F['name']]: F extends { default: unknown } ? KindValue[F['kind']] : KindValue[F['kind']] | undefined };
+
+const BY_NAME = new Map<string, FlagSpec>(FLAGS.map((f) => [f.name, f]));
+const FLAG_WORD = /^--([a-z][a-z-]*)(=|$)/;
+
+export const envName = (flag: string): string => `JAZZ_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** The default as `--help` shows it. */
+export function defaultText(f: FlagSpec): string {
+  if (f.default === undefined) return f.none ?? 'none';
+  if (typeof f.default === 'boolean') return f.default ? 'on' : 'off';
+  return Array.isArray(f.default) ? f.default.join(',') : String(f.default);
+}
+
+const valueHint = (f: FlagSpec): string => (f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'int' ? ' <n>' : f.kind === 'path' ? ' <path>' : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`);
+
+export function helpText(): string {
+  const out = [
+    'usage: npm run server -- [flags]      (or: npx tsx server/cli.ts [flags])',
+    '',
+    'Write a flag as --name value or --name=value. Each one is also read from the environment',
+    'variable shown (the flag wins). Relative paths are resolved against the working directory.',
+    '',
+  ];
+  for (const f of FLAGS as readonly FlagSpec[]) {
+    out.push(`  --${f.name}${valueHint(f)}    default: ${defaultText(f)}${f.env === false ? '' : `    env: ${envName(f.name)}`}`);
+    out.push(`      ${f.help}`);
   }
-  const known = ['port', 'host', 'data', 'dev', 'in-memory', 'admin-secret', 'max-frame-bytes', 'allowed-origins', 'permissions', 'max-subscriptions', 'max-messages-per-second', 'jwt-public-key', 'jwks-url', 'jwt-algorithms', 'jwt-audience', 'jwt-issuer', 'backend-secret', 'help'];
-  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}; flags: ${known.map((x) => '--' + x).join(' ')}`);
-  const get = (k: string, e: string): string | undefined => {
-    const v = flags.get(k);
-    return typeof v === 'string' ? v : env[e];
+  out.push('', 'Without --dev: publish each app\'s schema (and permissions) through the admin routes, and give', 'a way to sign in (--jwt-public-key or --jwks-url). See the README, "Running the sync server".');
+  return out.join('\n');
+}
+
+function convert(f: FlagSpec, raw: string, source: string, cwd: string): KindValue[Kind] {
+  const bad = (what: string): never => {
+    throw new Error(`${source} ${what}, got ${JSON.stringify(raw.length > 60 ? raw.slice(0, 60) + '…' : raw)}`);
   };
-  const on = (k: string, e: string) => flags.get(k) === true || flags.get(k) === 'true' || env[e] === '1' || env[e] === 'true';
-  const port = Number(get('port', 'JAZZ_PORT') ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${get('port', 'JAZZ_PORT')}`);
-  const inMemory = on('in-memory', 'JAZZ_IN_MEMORY');
-  const dataDir = get('data', 'JAZZ_DATA') ?? (inMemory ? undefined : './data');
-  const origins = get('allowed-origins', 'JAZZ_ALLOWED_ORIGINS');
-  const maxFrame = get('max-frame-bytes', 'JAZZ_MAX_FRAME_BYTES');
-  const maxSubs = get('max-subscriptions', 'JAZZ_MAX_SUBSCRIPTIONS');
-  const maxRate = get('max-messages-per-second', 'JAZZ_MAX_MESSAGES_PER_SECOND');
-  const auth = parseAuthFlags(get);
-  return {
-    port,
-    host: get('host', 'JAZZ_HOST') ?? '127.0.0.1',
+  switch (f.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) bad('must be a whole number');
+      const n = Number(raw);
+      if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) bad(`must be between ${f.min ?? '-∞'} and ${f.max ?? '∞'}`);
+      return n;
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      return bad('must be true or false');
+    }
+    case 'choice':
+      return f.choices!.includes(raw) ? raw : bad(`must be one of ${f.choices!.join(', ')}`);
+    case 'list': {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return list.length ? list : bad('must list at least one value');
+    }
+    case 'path':
+      return raw.trim() ? path.resolve(cwd, raw) : bad('must be a path');
+    case 'key': {
+      const v = raw.trim();
+      if (!v) bad('must be a PEM key or a file');
+      return v.startsWith('-----BEGIN') || v.startsWith('{') ? v : path.resolve(cwd, v);
+    }
+    case 'url': {
+      let u: URL | undefined;
+      try {
+        u = new URL(raw);
+      } catch {
+        bad('must be a URL');
+      }
+      return u!.protocol === 'https:' || u!.protocol === 'http:' ? raw : bad('must be an http(s) URL');
+    }
+    case 'string':
+      return raw;
+  }
+}
+
+/**
+ * Reads the flags from `argv`, then the environment for the ones not given; checks and converts
+ * every value. Throws on anything it cannot take as written.
+ */
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): FlagValues {
+  const raw = new Map<string, { value: string; source: string }>();
+  const list = () => FLAGS.map((f) => `--${f.name}`).join(' ');
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = FLAG_WORD.exec(arg);
+    if (!m) throw new Error(`unexpected argument ${JSON.stringify(arg)}: every argument is a flag (--name value or --name=value); see --help`);
+    const name = m[1]!;
+    const f = BY_NAME.get(name);
+    if (!f) throw new Error(`unknown flag --${name}; the flags are: ${list()}`);
+    if (raw.has(name)) throw new Error(`--${name} is given twice`);
+    const inline = m[2] === '=' ? arg.slice(m[0].length) : undefined;
+    let value: string;
+    if (inline !== undefined) value = inline;
+    else if (f.kind === 'boolean') value = 'true';
+    else {
+      const next = argv[i + 1];
+      const nextFlag = next === undefined ? undefined : FLAG_WORD.exec(next);
+      if (next === undefined || (nextFlag && BY_NAME.has(nextFlag[1]!))) throw new Error(`--${name} needs a value${valueHint(f)}`);
+      value = next;
+      i++;
+    }
+    raw.set(name, { value, source: `--${name}` });
+  }
+  const values: Record<string, unknown> = {};
+  for (const f of FLAGS as readonly FlagSpec[]) {
+    let given = raw.get(f.name);
+    const fromEnv = f.env === false ? undefined : env[envName(f.name)];
+    if (!given && fromEnv !== undefined && fromEnv !== '') given = { value: fromEnv, source: envName(f.name) };
+    values[f.name] = given ? convert(f, given.value, given.source, cwd) : f.default;
+  }
+  return values as FlagValues;
+}
+
+/** What the command line asks for: the server's options and what the banner reports. */
+export interface CliConfig {
+  readonly flags: FlagValues;
+  /** Everything but the permissions (loaded by `loadPermissions`) and the logger. */
+  readonly options: SyncServerOptions;
+  readonly permissionsFile?: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), stdoutIsTerminal = false): CliConfig {
+  const flags = parseFlags(argv, env, cwd);
+  if (flags['in-memory'] && flags.data !== undefined) throw new Error('--data and --in-memory exclude each other: keep the databases in files or in memory');
+  if (flags['jwt-public-key'] !== undefined && flags['jwks-url'] !== undefined) throw new Error('give either --jwt-public-key or --jwks-url, not both');
+  const dataDir = flags['in-memory'] ? undefined : (flags.data ?? path.resolve(cwd, 'data'));
+  // auth.ts reads the key (a resolved file path, or the key itself) and checks the rest.
+  const auth = flags.help ? {} : parseAuthFlags((flag) => {
+    const v = (flags as Record<string, unknown>)[flag];
+    return Array.isArray(v) ? v.join(',') : (v as string | undefined);
+  });
+  const options: SyncServerOptions = {
+    port: flags.port,
+    host: flags.host,
     ...(dataDir !== undefined ? { dataDir } : {}),
-    inMemory,
-    dev: on('dev', 'JAZZ_DEV'),
-    ...(get('admin-secret', 'JAZZ_ADMIN_SECRET') ? { adminSecret: get('admin-secret', 'JAZZ_ADMIN_SECRET')! } : {}),
-    ...(maxFrame ? { maxFrameBytes: Number(maxFrame) } : {}),
-    ...(origins ? { allowedOrigins: origins.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-    ...(maxSubs ? { maxSubscriptions: Number(maxSubs) } : {}),
-    ...(maxRate ? { maxMessagesPerSecond: Number(maxRate) } : {}),
-    ...(Object.keys(auth).length ? { auth } : {}),
+    inMemory: flags['in-memory'],
+    dev: flags.dev,
+    ...(flags['admin-secret'] !== undefined ? { adminSecret: flags['admin-secret'] } : {}),
+    maxFrameBytes: flags['max-frame-bytes'],
+    ...(flags['allowed-origins'] !== undefined ? { allowedOrigins: flags['allowed-origins'] } : {}),
+    maxSubscriptions: flags['max-subscriptions'],
+    maxMessagesPerSecond: flags['max-messages-per-second'],
+    maxHeldRows: flags['max-held-rows'],
+    auth,
+  };
+  const format = flags['log-format'];
+  return {
+    flags,
+    options,
+    ...(flags.permissions !== undefined ? { permissionsFile: flags.permissions } : {}),
+    logLevel: flags['log-level'] as LogLevel,
+    logFormat: format === 'auto' ? (stdoutIsTerminal ? 'pretty' : 'json') : (format as LogFormat),
   };
 }
 
 /** Loads `--permissions`: a module whose default export is the result of definePermissions. */
 export async function loadPermissions(file: string): Promise<Permissions> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: Permissions };
-  if (!mod.default || typeof mod.default !== 'object' || !('tables' in mod.default)) {
+  if (!fs.existsSync(file)) throw new Error(`--permissions: no file ${file}`);
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { default?: Permissions };
+  if (!mod.default || typeof mod.default !== 'object' || typeof mod.default.schemaHash !== 'string' || !('tables' in mod.default)) {
     throw new Error(`--permissions ${file}: its default export must be definePermissions(app, ...)`);
   }
   return mod.default;
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
-  if (argv.includes('--help')) {
-    console.log('usage: npm run server -- [--port 4000] [--data ./data | --in-memory] [--dev] [--admin-secret S] [--allowed-origins a,b] [--max-frame-bytes N]');
-    return;
+/** An app found in the data folder: its published schema's hash, and whether it has published rules. */
+export interface AppOnDisk {
+  readonly id: string;
+  /** The schema hash, or why the schema file could not be read. */
+  readonly hash: string;
+  readonly readable: boolean;
+  readonly publishedPermissions: boolean;
+}
+
+/** The apps the server will serve from `dataDir` (`<appId>.schema.json`, as the admin route writes). */
+export function appsOnDisk(dataDir: string | undefined): AppOnDisk[] {
+  if (!dataDir || !fs.existsSync(dataDir)) return [];
+  const out: AppOnDisk[] = [];
+  for (const name of fs.readdirSync(dataDir).sort()) {
+    const m = /^([A-Za-z0-9_-]{1,64})\.schema\.json$/.exec(name);
+    if (!m) continue;
+    const id = m[1]!;
+    let hash: string;
+    let readable = true;
+    try {
+      hash = schemaHash(schemaFromJSON(JSON.parse(fs.readFileSync(path.join(dataDir, name), 'utf8'))));
+    } catch (e) {
+      hash = `unreadable (${e instanceof Error ? e.message : String(e)})`;
+      readable = false;
+    }
+    out.push({ id, hash, readable, publishedPermissions: fs.existsSync(path.join(dataDir, `${id}.permissions.json`)) });
   }
-  let opts = parseServerArgs(argv);
-  const permissionsFile = argv.includes('--permissions') ? argv[argv.indexOf('--permissions') + 1] : process.env.JAZZ_PERMISSIONS;
-  if (permissionsFile) opts = { ...opts, permissions: await loadPermissions(permissionsFile) };
-  const server = await startSyncServer(opts);
-  console.log(`jazz server listening on ${server.url}`);
-  console.log(`  storage:  ${opts.inMemory ? 'in memory (nothing survives a restart)' : `files under ${opts.dataDir}`}`);
-  console.log(`  admin:    ${opts.adminSecret ? 'enabled (Bearer secret)' : 'disabled (no --admin-secret)'}`);
-  console.log(`  origins:  ${opts.allowedOrigins ? opts.allowedOrigins.join(', ') : 'any'}`);
-  console.log(`  frames:   up to ${opts.maxFrameBytes ?? 16 * 2 ** 20} bytes`);
-  console.log(`  auth:     ${opts.auth?.jwtPublicKey ? 'JWT (public key)' : opts.auth?.jwksUrl ? `JWT (JWKS ${opts.auth.jwksUrl})` : 'no JWT verification configured'}${opts.auth?.backendSecret ? ', backend secret set' : ''}`);
-  console.log(`  rules:    ${opts.permissions ? `permissions from ${permissionsFile} (deny by default)` : 'no permissions loaded: every authenticated user may do everything'}`);
-  if (opts.dev) {
-    console.log('\n  ⚠ DEVELOPMENT MODE: anonymous clients, schemas adopted from clients, everything allowed. Never expose this server.\n');
+  return out;
+}
+
+export interface BannerFacts {
+  readonly url: string;
+  readonly port: number;
+  readonly config: CliConfig;
+  readonly permissions?: Permissions;
+  readonly apps: readonly AppOnDisk[];
+}
+
+/** The start banner: what is in force, each line a fact the server acts on. */
+export function banner({ url, port, config, permissions, apps }: BannerFacts): string {
+  const o = config.options;
+  const f = config.flags;
+  const file = config.permissionsFile;
+  const everything = `every authenticated user may do everything${o.dev ? ', anonymous clients too (dev mode)' : ''}`;
+  const rulesOf = (a: AppOnDisk): string => {
+    if (a.publishedPermissions) return `rules: published (${a.id}.permissions.json)`;
+    if (permissions && permissions.schemaHash === a.hash) return `rules: from ${file}`;
+    if (permissions) return `rules: users may do nothing (${file} is for schema ${permissions.schemaHash}); publish permissions for this schema`;
+    return `no rules: ${everything}`;
+  };
+  const host = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host;
+  const lines = [`jazz server listening on ${url}`, `  health:      http://${host}:${port}/health`];
+  lines.push(
+    o.dev
+      ? '  dev mode:    ON: clients without credentials get in anonymously, and an app without a schema adopts its first client\'s. Never expose this server.'
+      : '  dev mode:    off: every client signs in; an app exists once its schema is published (POST /apps/<appId>/admin/schema)',
+  );
+  lines.push(`  storage:     ${o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`);
+  if (apps.length === 0) lines.push(`  apps:        none yet${o.dev ? "; a client's first connection creates one (dev mode)" : '; publish a schema through the admin route'}`);
+  else {
+    const width = Math.max(...apps.map((a) => a.id.length));
+    apps.forEach((a, i) => lines.push(`  ${i === 0 ? 'apps:' : '     '}        ${a.id.padEnd(width)}  schema ${a.hash}; ${rulesOf(a)}`));
   }
+  if (permissions) {
+    lines.push(`  rules:       from ${file} for schema ${permissions.schemaHash} (${Object.keys(permissions.tables).length} tables), deny by default; apps with another schema deny users everything until their permissions are published`);
+  } else if (apps.some((a) => a.publishedPermissions)) {
+    lines.push(`  rules:       none from --permissions; apps with published permissions follow them, the others: ${everything}`);
+  } else {
+    lines.push(`  rules:       no rules: ${everything}; publish permissions or give --permissions to restrict`);
+  }
+  const auth = o.auth ?? {};
+  const ways: string[] = [];
+  if (auth.jwtPublicKey !== undefined) {
+    const raw = f['jwt-public-key']!;
+    ways.push(`JWT verified with the public key ${raw.startsWith('-----BEGIN') || raw.startsWith('{') ? 'given inline' : `from ${raw}`}`);
+  }
+  if (auth.jwksUrl !== undefined) ways.push(`JWT verified against the keys at ${auth.jwksUrl}`);
+  if (ways.length) {
+    ways[ways.length - 1] += ` (${f['jwt-algorithms'].join(', ')}; audience ${auth.jwtAudience ?? 'not checked'}, issuer ${auth.jwtIssuer ?? 'not checked'})`;
+  }
+  if (auth.backendSecret !== undefined) ways.push('backend secret (admin or peer)');
+  if (o.dev) ways.push('anonymous (dev mode)');
+  lines.push(`  sign-in:     ${ways.length ? ways.join('; ') : 'none configured: no client can connect (give --jwt-public-key or --jwks-url)'}`);
+  lines.push(`  admin:       ${o.adminSecret ? 'routes open to Authorization: Bearer <admin secret>' : 'routes closed (no --admin-secret)'}`);
+  lines.push(`  origins:     ${o.allowedOrigins ? o.allowedOrigins.join(', ') : 'any'}`);
+  lines.push(`  limits:      frames up to ${o.maxFrameBytes} bytes; per connection ${o.maxSubscriptions} subscriptions, ${o.maxMessagesPerSecond} messages/s, ${o.maxHeldRows} rows`);
+  lines.push(`  log:         ${config.logLevel} and above, ${config.logFormat === 'json' ? 'JSON lines' : 'one line per record'} on stdout`);
+  return lines.join('\n');
+}
+
+export interface RunningCli {
+  readonly server: SyncServer;
+  readonly logger: Logger;
+}
+
+/**
+ * Starts the server as the flags say and prints the banner; SIGINT and SIGTERM close it and exit.
+ * Undefined after `--help`.
+ */
+export async function main(argv = process.argv.slice(2)): Promise<RunningCli | undefined> {
+  const config = parseServerArgs(argv, process.env, process.cwd(), process.stdout.isTTY === true);
+  if (config.flags.help) {
+    console.log(helpText());
+    return undefined;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const permissions = config.permissionsFile ? await loadPermissions(config.permissionsFile) : undefined;
+  const apps = appsOnDisk(config.options.dataDir);
+  const server = await startSyncServer({ ...config.options, logger, ...(permissions ? { permissions } : {}) });
+  // Before the banner: whoever reads it may stop the server at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`jazz server: ${signal}, shutting down`);
+    logger.info({ event: 'server-stopping', signal }, `${signal}: shutting down`);
     await server.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  console.log(banner({ url: server.url, port: server.port, config, apps, ...(permissions ? { permissions } : {}) }));
+  logger.info(
+    {
+      event: 'server-started',
+      url: server.url,
+      dev: config.options.dev,
+      dataDir: config.options.dataDir ?? null,
+      apps: apps.map((a) => ({ id: a.id, schemaHash: a.hash, publishedPermissions: a.publishedPermissions })),
+      permissionsFile: config.permissionsFile ?? null,
+      permissionsFor: permissions?.schemaHash ?? null,
+    },
+    'server started',
+  );
+  return { server, logger };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((e) => {
     console.error(`jazz server: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

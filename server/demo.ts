@@ -20,6 +20,7 @@ import type * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { startSyncServer, type SyncServer } from './sync-server.ts';
+import type { Logger } from './log.ts';
 import { schemaFromJSON } from '../src/schema/schema.ts';
 import permissions, { schemaJSON } from '../demo/permissions.ts';
 
@@ -46,6 +47,8 @@ export interface DemoServerOptions {
   readonly dataDir?: string;
   /** The drop-in build (default ./dist). */
   readonly distDir?: string;
+  /** Where the sync server logs (see server/log.ts); default JSON lines on stdout. */
+  readonly logger?: Logger;
   readonly log?: (line: string) => void;
 }
 
@@ -107,6 +110,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     ...(opts.dataDir ? { dataDir: opts.dataDir } : { inMemory: true }),
     auth: { jwtPublicKey: JSON.stringify({ keys: [key.publicJwk] }), jwtAlgorithms: ['ES256'] },
     onRequest,
+    ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
   try {

@@ -608,7 +608,7 @@ describe('S3: fuzzed frames against a running server', () => {
   it(`survives ${FRAMES} fuzzed frames; the good clients keep syncing`, { timeout: 180_000 }, async () => {
     console.log(`fuzz seed ${SEED} (replay: JAZZ_FUZZ_SEED=${SEED} JAZZ_FUZZ_FRAMES=${FRAMES})`);
     const serverErrors: string[] = [];
-    const s: SyncServer = await startSyncServer({ port: 0, inMemory: true, dev: true, log: (l) => (/error|fail/i.test(l) ? serverErrors.push(l) : undefined) });
+    const s: SyncServer = await startSyncServer({ port: 0, inMemory: true, dev: true, log: (l) => (/^\S+ ERROR /.test(l) ? serverErrors.push(l) : undefined) });
     const a = createDb({ app, server: s.url, appId: APP_ID });
     const b = createDb({ app, server: s.url, appId: APP_ID });
     try {

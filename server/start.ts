@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { startDemoServer } from './demo.ts';
+import { createLogger } from './log.ts';
 
 const port = Number(process.env.JAZZ_PORT ?? 4000);
 const dataDir = process.env.JAZZ_DATA ?? './data';
@@ -20,7 +21,8 @@ if (build.status !== 0) {
 
 let demo;
 try {
-  demo = await startDemoServer({ port, dataDir, distDir: './dist' });
+  // The server's log: one short line per record at a terminal, JSON lines otherwise (server/log.ts).
+  demo = await startDemoServer({ port, dataDir, distDir: './dist', logger: createLogger({ format: process.stdout.isTTY ? 'pretty' : 'json' }) });
 } catch (e) {
   console.error(`jazz demo: ${(e as Error).message}`);
   process.exit(1);

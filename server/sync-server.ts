@@ -32,6 +32,7 @@ import { ProtocolError } from '../src/sync/codec.ts';
 import { fromWire, toWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { openFileStore } from './fs-store.ts';
+import { createLogger, lineLogger, serverLog, type Logger } from './log.ts';
 import { AuthError, createAuthenticator, type AuthOptions, type Session } from './auth.ts';
 import { PolicyEvaluator } from '../src/policy/evaluate.ts';
 import { checkPermissions, type Permissions } from '../src/policy/define.ts';
@@ -51,7 +52,12 @@ export interface SyncServerOptions {
   readonly maxFrameBytes?: number;
   /** Origins allowed to open a WebSocket; absent: any. */
   readonly allowedOrigins?: readonly string[];
-  /** Where to log (default: console). */
+  /**
+   * Where to log: a pino logger or anything with its four level methods (see log.ts for the events
+   * and their fields). Default: JSON lines on stdout at level info.
+   */
+  readonly logger?: Logger;
+  /** The older form, used when `logger` is absent: every record as one human-readable line. */
   readonly log?: (line: string) => void;
   /** How users prove who they are (JWT keys, backend secret). `dev` is passed on. */
   readonly auth?: Omit<AuthOptions, 'dev'>;
@@ -116,6 +122,10 @@ class Conn {
   readonly id = randomUUID();
   clientId = '';
   ready = false;
+  readonly since = Date.now();
+  remote: string | undefined;
+  /** What the server closed the connection with, for the log. */
+  closedWith: { code: number; cause: string } | undefined;
   session: Session | undefined;
   policy: PolicyEvaluator | undefined;
   /** Messages are handled one after another, even while one waits (authentication). */
@@ -139,6 +149,7 @@ class Conn {
   }
 
   fail(code: number, errorCode: string, message: string): void {
+    this.closedWith ??= { code, cause: errorCode };
     this.send({ t: 'error', code: errorCode, message });
     this.ws.close(code, closeReason(message));
   }
@@ -186,7 +197,15 @@ function touches(q: QueryAst, tables: Set<string>): boolean {
 }
 
 export async function startSyncServer(opts: SyncServerOptions = {}): Promise<SyncServer> {
-  const log = opts.log ?? ((l: string) => console.log(l));
+  const events = serverLog(opts.logger ?? (opts.log ? lineLogger(opts.log) : createLogger()));
+  const logger = events.logger;
+  /** Who a log record about this connection is about. */
+  const who = (conn: Conn) => ({ app: conn.app.id, ...(conn.clientId ? { client: conn.clientId } : {}), ...(conn.session ? { user: conn.session.userId } : {}) });
+  /** Refuses a pushed batch or transaction: tells the client, and the log. */
+  const reject = (conn: Conn, batchId: string, code: string, reason: string): void => {
+    conn.send({ t: 'reject', batchId, code, reason });
+    events.batchRejected({ ...who(conn), batchId, code, reason });
+  };
   const apps = new Map<string, AppState>();
   const serverId = randomUUID();
   const maxFrame = opts.maxFrameBytes ?? 16 * 2 ** 20;
@@ -207,7 +226,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       app.engine = Engine.open({ schema, store: openStore(app.id), author: `server:${serverId}` });
       if (opts.permissions) {
         if (opts.permissions.schemaHash === app.hash) app.permissions = opts.permissions;
-        else log(`jazz server: the permissions were written for schema ${opts.permissions.schemaHash}, app "${app.id}" has ${app.hash}; not applied (everything is denied to users until matching permissions are published)`);
+        else logger.warn({ event: 'permissions-not-applied', app: app.id, schemaHash: app.hash, permissionsFor: opts.permissions.schemaHash }, `the permissions were written for schema ${opts.permissions.schemaHash}, app "${app.id}" has ${app.hash}; not applied (everything is denied to users until matching permissions are published)`);
       }
       if (!opts.inMemory) {
         try {
@@ -283,7 +302,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...stats() });
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
-      if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      if (!opts.adminSecret || req.headers.authorization !== `Bearer ${opts.adminSecret}`) {
+        events.adminRefused({ app: admin[1]!, route: `${req.method} ${admin[2]}`, remote: req.socket.remoteAddress ?? '' });
+        return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      }
       const app = appFor(admin[1]!);
       if (admin[2] === 'permissions') {
         if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
@@ -292,6 +314,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
             try {
               if (!app.engine) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
               setPermissions(app, JSON.parse(body) as Permissions);
+              logger.info({ event: 'permissions-published', app: app.id, schemaHash: app.hash }, `permissions published for app "${app.id}"`);
               json(200, { ok: true });
             } catch (e) {
               json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
@@ -305,6 +328,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         readBody(req, (body) => {
           try {
             publishSchema(app, schemaFromJSON(JSON.parse(body)));
+            logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
             json(200, { hash: app.hash });
           } catch (e) {
             json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
@@ -327,6 +351,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       return;
     }
     if (opts.allowedOrigins && origin !== undefined && !opts.allowedOrigins.includes(origin)) {
+      logger.debug({ event: 'upgrade-refused', app: m[1], status: 403, origin }, 'WebSocket refused: origin not allowed');
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
@@ -335,6 +360,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     // nothing of an HTTP 404 answered to a WebSocket upgrade but a connection that failed.
     const app = appFor(m[1]!);
     if (!opts.dev && !app.engine) {
+      logger.debug({ event: 'upgrade-refused', app: app.id, status: 404 }, 'WebSocket refused: the app has no published schema');
       forget(app);
       wss.handleUpgrade(req, socket, head, (ws) => {
         const message = `this server has no app "${app.id}": publish its schema (POST /apps/${app.id}/admin/schema with the admin secret) or run the server with --dev`;
@@ -343,11 +369,12 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       });
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, app));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, app, req.socket.remoteAddress));
   });
 
-  const accept = (ws: WebSocket, app: AppState): void => {
+  const accept = (ws: WebSocket, app: AppState, remote: string | undefined): void => {
     const conn = new Conn(ws, app);
+    conn.remote = remote;
     app.conns.add(conn);
     const helloTimer = setTimeout(() => {
       if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
@@ -369,13 +396,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       conn.queue = conn.queue
         .then(() => (conn.ws.readyState === conn.ws.OPEN ? handle(conn, msg) : undefined))
         .catch((e) => {
-          log(`jazz server: error handling ${msg.t} from ${conn.clientId || conn.id}: ${e instanceof Error ? e.stack : String(e)}`);
+          events.messageFailed({ ...who(conn), type: msg.t }, e);
           conn.fail(CloseCode.serverError, 'SERVER', 'the server failed to handle a message');
         });
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', (code) => {
-      if (code === 1009) log(`jazz server: closed ${conn.clientId || conn.id}: frame larger than ${maxFrame} bytes`);
+      const cause = conn.closedWith?.cause ?? (code === 1009 ? `FRAME_TOO_LARGE (over ${maxFrame} bytes)` : undefined);
+      events.connectionClosed({ ...who(conn), code: conn.closedWith?.code ?? code, ...(cause ? { cause } : {}), seconds: Math.round((Date.now() - conn.since) / 100) / 10 });
       clearTimeout(helloTimer);
       drop(conn);
     });
@@ -539,7 +567,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     durable.then(
       () => conn.send({ t: 'ack', batchId: batchId, tier: 'global' }),
       (e) => {
-        log(`jazz server: storing batch ${batchId} failed: ${String(e)}`);
+        events.storageFailed(app.id, batchId, e);
         conn.send({ t: 'error', code: 'STORAGE', message: 'the server could not store a batch; it will be retried' });
       },
     );
@@ -577,7 +605,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         return fromWire(engine, w);
       });
     } catch (e) {
-      conn.send({ t: 'reject', batchId, code: e instanceof JazzError ? e.code : 'INVALID', reason: e instanceof Error ? e.message : String(e) });
+      reject(conn, batchId, e instanceof JazzError ? e.code : 'INVALID', e instanceof Error ? e.message : String(e));
       return undefined;
     }
   };
@@ -586,7 +614,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const deniedWrites = (conn: Conn, engine: Engine, batchId: string, items: Items): boolean => {
     if (conn.policy!.unrestricted) return false;
     const denied = checkWrites(conn, engine, items);
-    if (denied) conn.send({ t: 'reject', batchId, code: 'PERMISSION_DENIED', reason: denied });
+    if (denied) reject(conn, batchId, 'PERMISSION_DENIED', denied);
     return denied !== undefined;
   };
 
@@ -607,7 +635,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         }
         if (schemaHash(schema) !== msg.schemaHash) return conn.fail(CloseCode.protocolError, 'SCHEMA_INVALID', 'the schema does not match its hash');
         publishSchema(app, schema);
-        log(`jazz server: app "${app.id}" adopted the schema of client ${msg.clientId} (dev mode), hash ${app.hash}`);
+        logger.info({ event: 'schema-adopted', app: app.id, client: msg.clientId, schemaHash: app.hash }, `app "${app.id}" adopted the schema of a client (dev mode)`);
       }
       if (msg.schemaHash !== app.hash) {
         return conn.fail(CloseCode.schemaMismatch, 'SCHEMA_MISMATCH', `the client's schema (${msg.schemaHash}) differs from the app's (${app.hash}); migrations come with lenses`);
@@ -616,7 +644,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       try {
         session = await authenticate(msg.auth, msg.clientId);
       } catch (e) {
-        if (e instanceof AuthError) return conn.fail(CloseCode.unauthorized, e.code, e.message);
+        if (e instanceof AuthError) {
+          events.signInFailed({ app: app.id, client: msg.clientId, code: e.code, reason: e.message, ...(conn.remote ? { remote: conn.remote } : {}) });
+          return conn.fail(CloseCode.unauthorized, e.code, e.message);
+        }
         throw e;
       }
       conn.clientId = msg.clientId;
@@ -629,6 +660,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         conn.expiry.unref();
       }
       conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId, role: session.role });
+      events.connectionOpened({ ...who(conn), role: session.role, ...(conn.remote ? { remote: conn.remote } : {}) });
       return;
     }
     const engine = app.engine!;
@@ -724,7 +756,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         if (!applied) {
           const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
           if (conflict) {
-            conn.send({ t: 'reject', batchId: msg.batchId, code: 'TRANSACTION_CONFLICT', reason: conflict });
+            reject(conn, msg.batchId, 'TRANSACTION_CONFLICT', conflict);
             return;
           }
           if (deniedWrites(conn, engine, msg.batchId, items)) return;
@@ -773,6 +805,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         });
         wss.close();
         for (const app of apps.values()) await app.engine?.close();
+        events.close();
       })()),
   };
 }

@@ -19,6 +19,7 @@ export function suiteCases(): string[] {
     blockFile: unused,
     openFile: unused,
     openStore: unused,
+    openIdbStore: unused,
     cleanUp: unused,
   });
   cached = listCases();

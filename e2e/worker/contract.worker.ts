@@ -10,15 +10,20 @@ import type { BlockFile } from '../../src/store/blockfile.ts';
 import type { BlockFileUnderTest } from '../../src/store/testing/blockfile-contract.ts';
 import type { KvStore } from '../../src/store/types.ts';
 import { deleteOpfsStore, OpfsBlockFile, openOpfsStore } from '../../worker/opfs-blockfile.ts';
+import { deleteIdbStore, openIdbStore } from '../../worker/idb-store.ts';
 import { listCases, runCase } from './harness.ts';
 import { failure, type ContractReply, type ContractRequest } from './protocol.ts';
 import { registerSuites } from './suites.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-// Replaying a seed: the KV contract reads it from process.env, which workers do not have.
-const seed = new URL(scope.location.href).searchParams.get('KV_CONTRACT_SEED');
-if (seed !== null) globalThis.process = { env: { KV_CONTRACT_SEED: seed } };
+// Replaying a seed: the contracts read it from process.env, which workers do not have.
+const env: Record<string, string> = {};
+for (const name of ['KV_CONTRACT_SEED', 'LONG_VALUES_SEED']) {
+  const seed = new URL(scope.location.href).searchParams.get(name);
+  if (seed !== null) env[name] = seed;
+}
+globalThis.process = { env };
 
 const FILES = 'jazz-e2e';
 
@@ -30,6 +35,7 @@ const openFiles: BlockFile[] = [];
 const openStores: KvStore[] = [];
 const fileNames = new Set<string>();
 const dbNames = new Set<string>();
+const idbNames = new Set<string>();
 let counter = 0;
 
 async function folder(): Promise<FileSystemDirectoryHandle> {
@@ -72,6 +78,13 @@ registerSuites({
     return store;
   },
 
+  async openIdbStore(dbName) {
+    idbNames.add(dbName);
+    const store = await openIdbStore(dbName);
+    openStores.push(store);
+    return store;
+  },
+
   async cleanUp() {
     for (const handle of prepared?.handles ?? []) handle.close(); // closing twice is a no-op
     prepared = undefined;
@@ -90,6 +103,8 @@ registerSuites({
       if (name !== '' && name !== '.' && name !== '..' && !/[/\\]/.test(name)) await deleteOpfsStore(name);
     }
     dbNames.clear();
+    for (const name of idbNames) await deleteIdbStore(name);
+    idbNames.clear();
   },
 });
 

@@ -12,6 +12,7 @@ import type { BlockFile } from '../../src/store/blockfile.ts';
 import { runBlockFileContract, type BlockFileUnderTest } from '../../src/store/testing/blockfile-contract.ts';
 import { runKvContract } from '../../src/store/testing/kv-contract.ts';
 import type { KvStore } from '../../src/store/types.ts';
+import { runLongValuesContract } from '../../src/testing/long-values-contract.ts';
 
 /** The OPFS side of the suites; the worker gives real files, the spec's listing gives stubs. */
 export interface SuiteEnv {
@@ -26,12 +27,15 @@ export interface SuiteEnv {
   openFile(name: string): Promise<BlockFile>;
   /** `openOpfsStore(dbName)`. */
   openStore(dbName: string): Promise<KvStore>;
+  /** `openIdbStore(dbName)` (the `idb` driver's store). */
+  openIdbStore(dbName: string): Promise<KvStore>;
   /** After each case: closes what the case left open and deletes its files and databases. */
   cleanUp(): Promise<void>;
 }
 
 export const BLOCKFILE_SUITE = 'OPFS BlockFile in a dedicated worker';
 export const STORE_SUITE = 'durable store on OPFS in a dedicated worker';
+export const LONG_VALUES_SUITE = 'long values on the browser drivers in a dedicated worker';
 
 export function registerSuites(env: SuiteEnv): void {
   describe(BLOCKFILE_SUITE, () => {
@@ -128,5 +132,29 @@ export function registerSuites(env: SuiteEnv): void {
         await expect(env.openStore(bad)).rejects.toBeInstanceOf(TypeError);
       }
     });
+  });
+
+  describe(LONG_VALUES_SUITE, () => {
+    afterEach(() => env.cleanUp());
+    for (const [driver, openDriver] of [
+      ['opfs', (name: string) => env.openStore(name)],
+      ['idb', (name: string) => env.openIdbStore(name)],
+    ] as const) {
+      let n = 0;
+      const names = new WeakMap<KvStore, string>();
+      const open = async (dbName: string): Promise<KvStore> => {
+        const store = await openDriver(dbName);
+        names.set(store, dbName);
+        return store;
+      };
+      runLongValuesContract(
+        driver,
+        () => open(`long-${driver}-${n++}`),
+        async (store) => {
+          await store.close();
+          return open(names.get(store)!);
+        },
+      );
+    }
   });
 }

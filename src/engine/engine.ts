@@ -41,9 +41,13 @@ import {
   type VisibleState,
 } from '../rows/version.ts';
 import {
+  INDEX_FORMAT,
   K_HISTORY,
   K_VISIBLE,
+  MAIN_BRANCH,
   MANIFEST_COLUMN,
+  MAX_ENGINE_KEY_BYTES,
+  indexMayCut,
   historyKey,
   historyPrefix,
   indexPrefix,
@@ -199,15 +203,65 @@ export class Engine {
     const rejected: string[] = [];
     const rp = metaKey('rejected');
     for (const e of store.scan({ gte: rp, lt: prefixEnd(rp) })) rejected.push(utf8Decode(e.value));
+    if (store.maxKeyBytes !== undefined && store.maxKeyBytes < MAX_ENGINE_KEY_BYTES) {
+      throw new JazzError(
+        'STORAGE_FORMAT',
+        `this store takes keys of at most ${store.maxKeyBytes} bytes and the database needs ${MAX_ENGINE_KEY_BYTES}; use pages of 1 KiB or more (the default is 16 KiB)`,
+        { maxKeyBytes: store.maxKeyBytes },
+      );
+    }
     const engine = new Engine(opts, clientId, clockText ? Number(clockText) : 0, catalogue, counts, rejected);
     const catJSON = JSON.stringify(catalogue.json);
-    if (fresh || catJSON !== catText) {
+    const indexFormat = fresh ? INDEX_FORMAT : Number(get(metaKey('indexFormat')) ?? 1);
+    if (indexFormat > INDEX_FORMAT) {
+      throw new JazzError('STORAGE_FORMAT', `this database was written by a newer version (index format ${indexFormat}, this one reads ${INDEX_FORMAT}); update jazz-elements to open it`);
+    }
+    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT) {
       const tx = store.transaction();
-      tx.put(metaKey('clientId'), utf8Encode(clientId));
-      tx.put(metaKey('catalogue'), utf8Encode(catJSON));
+      try {
+        tx.put(metaKey('clientId'), utf8Encode(clientId));
+        tx.put(metaKey('catalogue'), utf8Encode(catJSON));
+        if (indexFormat < INDEX_FORMAT) engine.#cutLongIndexValues(tx);
+        tx.put(metaKey('indexFormat'), utf8Encode(String(INDEX_FORMAT)));
+      } catch (e) {
+        tx.rollback();
+        throw e;
+      }
       engine.ready = tx.commit();
     }
     return engine;
+  }
+
+  /**
+   * Index format 1 → 2: entries of long values held the whole value; they now hold a cut prefix
+   * (keyspace.ts). Rewrites exactly the entries whose key differs, from the live rows.
+   */
+  #cutLongIndexValues(tx: KvTransaction): void {
+    const whole = new KeyWriter(256);
+    const cut = new KeyWriter(256);
+    for (const t of this.tables.values()) {
+      const columns = t.cat.columns.filter((c) => indexMayCut(c.schema));
+      if (columns.length === 0) continue;
+      const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(MAIN_BRANCH).finish();
+      const rows: RowObject[] = [];
+      for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+        const row = decodeVisibleRow(e.value, t.cat, bytesToUuidCached(e.key.subarray(e.key.length - 16)));
+        if (row) rows.push(row);
+      }
+      for (const row of rows) {
+        const idBytes = uuidToBytes(row.id);
+        for (const c of columns) {
+          const prefix = t.indexPrefixes.get(c.name)!;
+          const item = c.schema.type === 'array' ? c.schema.items! : c.schema;
+          for (const x of indexValues(c.schema, row[c.name])) {
+            writeIndexValue(cut.reset(prefix), item, x);
+            if (!cut.cut) continue;
+            tx.delete(writeIndexValue(whole.reset(prefix), item, x, Infinity).id(idBytes).view());
+            tx.put(cut.id(idBytes).view(), EMPTY);
+          }
+        }
+      }
+    }
   }
 
   /** A new time-ordered row id. */

@@ -67,7 +67,11 @@ function scanPlan(t: TableRuntime, q: QueryAst): Plan {
   return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped };
 }
 
-/** The index ranges whose rows are exactly those matching `c`, or undefined if no index answers it. */
+/**
+ * The index ranges that hold every row matching `c` (exactly those, except where a long value was
+ * cut in the index: then also the other rows of its cut group, which the condition re-checks), or
+ * undefined if no index answers it.
+ */
 export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
   switch (c.op) {
     case 'cmp': {
@@ -75,17 +79,20 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       const col = t.cat.byName.get(c.column);
       if (!col || col.schema.type === 'array') return undefined;
       const p = t.indexPrefixes.get(c.column)!;
-      const at = writeIndexValue(new KeyWriter().reset(p), col.schema, c.value).finish();
+      const w = writeIndexValue(new KeyWriter().reset(p), col.schema, c.value);
+      const at = w.finish();
       const nonNull = new KeyWriter().reset(p).bool(false).finish(); // first non-null value
+      // A value cut in the index (keyspace.ts) names a group of entries that hold values above and
+      // below it: the range keeps the whole group and the rows settle it (the lookup re-checks).
       switch (c.cmp) {
         case 'eq':
           return [{ gte: at, lt: prefixEnd(at) }];
         case 'gt':
-          return [{ gte: prefixEnd(at), lt: prefixEnd(p) }];
+          return [{ gte: w.cut ? at : prefixEnd(at), lt: prefixEnd(p) }];
         case 'gte':
           return [{ gte: at, lt: prefixEnd(p) }];
         case 'lt':
-          return [{ gte: nonNull, lt: at }];
+          return [{ gte: nonNull, lt: w.cut ? prefixEnd(at) : at }];
         case 'lte':
           return [{ gte: nonNull, lt: prefixEnd(at) }];
       }

@@ -130,6 +130,9 @@ interface Waiter {
 
 class Store implements DurableStore {
   readonly persistent = true;
+  get maxKeyBytes(): number {
+    return this.#tree.maxKey;
+  }
   readonly #data: BlockFile;
   readonly #wal: BlockFile;
   readonly #pageSize: number;

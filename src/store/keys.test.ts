@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKey, encodeKey, prefixEnd, type KeyPart } from './keys.ts';
+import { KeyWriter, decodeKey, encodeKey, prefixEnd, type KeyPart } from './keys.ts';
+import { utf8Encode } from '../util/bytes.ts';
 import { compareBytes } from './types.ts';
 import { compareValues } from '../query/compare.ts';
 import { rng } from '../testing/fixtures.ts';
@@ -63,5 +64,68 @@ describe('tuple key codec', () => {
       expect(compareBytes(k, p)).toBeGreaterThan(0);
       expect(compareBytes(k, end)).toBeLessThan(0);
     }
+  });
+
+  describe('parts cut to a bounded length', () => {
+    const ALPHABET = ['a', 'b', '\u0000', '\u0001', 'é', '\uffff', '😀', 'z', '\u007f'];
+    const randomString = (r: () => number) => Array.from({ length: Math.floor(r() * 14) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]!).join('');
+    const randomBytes = (r: () => number) => Uint8Array.from({ length: Math.floor(r() * 14) }, () => [0, 1, 2, 0xff, 0x80][Math.floor(r() * 5)]!);
+    const cutKey = (v: string | Uint8Array, max: number) => {
+      const w = new KeyWriter().reset();
+      if (typeof v === 'string') w.string(v, max);
+      else w.bytes(v, max);
+      return { key: w.finish(), cut: w.cut };
+    };
+    /** The naive cut: the longest prefix of the value's bytes whose escaped length fits `max`. */
+    const naive = (v: string | Uint8Array, max: number) => {
+      const bytes = typeof v === 'string' ? utf8Encode(v) : v;
+      let len = 0;
+      let k = 0;
+      while (k < bytes.length && len + (bytes[k] === 0 ? 2 : 1) <= max) len += bytes[k++] === 0 ? 2 : 1;
+      return { prefix: bytes.subarray(0, k), cut: k < bytes.length };
+    };
+
+    it('keep order (a < b gives key(a) <= key(b)), tie only on a shared cut, and agree with a naive cut (randomised)', () => {
+      const seed = Math.floor(Math.random() * 1e9);
+      console.log(`cut key seed ${seed}`);
+      const r = rng(seed);
+      for (let i = 0; i < 20000; i++) {
+        const max = 1 + Math.floor(r() * 12);
+        const strings = r() < 0.5;
+        const a = strings ? randomString(r) : randomBytes(r);
+        const b = strings ? (r() < 0.3 ? (a as string) + randomString(r) : randomString(r)) : randomBytes(r);
+        const ka = cutKey(a, max);
+        const kb = cutKey(b, max);
+        const va = compareValues(a, b);
+        const kd = compareBytes(ka.key, kb.key);
+        const na = naive(a, max);
+        const ctx = { seed, i, a, b, max };
+        expect({ ...ctx, cut: ka.cut }).toEqual({ ...ctx, cut: na.cut });
+        if (va < 0) expect({ ...ctx, kd: kd <= 0 }).toEqual({ ...ctx, kd: true });
+        if (va > 0) expect({ ...ctx, kd: kd >= 0 }).toEqual({ ...ctx, kd: true });
+        if (kd === 0 && va !== 0) {
+          // Equal keys for different values: both were cut at the same prefix.
+          expect({ ...ctx, both: ka.cut && kb.cut }).toEqual({ ...ctx, both: true });
+        }
+        if (!ka.cut) expect(ka.key).toEqual(encodeKey([strings ? (a as string) : (a as Uint8Array)]));
+        else {
+          // A cut part decodes to its prefix; it sorts after the exact prefix, before anything longer.
+          const exactPrefix = new KeyWriter().reset().bytes(na.prefix).finish();
+          expect(compareBytes(ka.key.subarray(1), exactPrefix.subarray(1))).toBeGreaterThan(0);
+          expect(ka.key.length).toBeLessThanOrEqual(max + 3);
+        }
+      }
+    });
+
+    it('a long ASCII or non-ASCII string is cut at exactly max escaped bytes', () => {
+      for (const v of ['x'.repeat(1000), 'é'.repeat(1000), '😀'.repeat(1000), 'a\u0000'.repeat(500)]) {
+        const { key, cut } = cutKey(v, 256);
+        expect(cut).toBe(true);
+        expect(key.length).toBeLessThanOrEqual(256 + 3);
+        expect(key.subarray(0, key.length - 2)).toEqual(cutKey(utf8Encode(v), 256).key.subarray(0, key.length - 2).map((b, j) => (j === 0 ? 0x06 : b)));
+      }
+      expect(cutKey('x'.repeat(256), 256).cut).toBe(false);
+      expect(cutKey('x'.repeat(257), 256).cut).toBe(true);
+    });
   });
 });

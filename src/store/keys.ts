@@ -12,6 +12,14 @@
  *   0x07 ... 0x00 0x01  bytes, escaped the same way
  *   0x08 b1..b16        a 16-byte id (row ids, UUIDv7), raw
  * Every tag is below 0xFF, so `prefixEnd(p)` (p followed by 0xFF) is above every key that extends p.
+ *
+ * A string or bytes part may be cut to a bounded length (`string(v, max)`, `bytes(v, max)`): the
+ * longest prefix of the value whose escaped bytes fit in `max` is written, followed by 0x00 0x02
+ * instead of 0x00 0x01. The cut keeps order, weakly: if a < b then part(a) <= part(b), and two
+ * parts are equal only when both values were cut at the same prefix. A cut part sorts after the
+ * exact part of its prefix (0x02 > 0x01) and before any longer exact value (whose next byte is
+ * at least 0x01, or 0x00 0xFF); the cut never splits an escape pair. Whoever reads cut parts must
+ * settle ties between them against the full values (the engine's indexes do, against the row).
  */
 import { utf8Encode, utf8Decode } from '../util/bytes.ts';
 
@@ -38,10 +46,15 @@ const T_ID = 0x08;
 const f64 = new Float64Array(1);
 const f64bytes = new Uint8Array(f64.buffer);
 
+/** The terminator of a string or bytes part that was cut (`KeyWriter.string(v, max)`). */
+export const CUT_MARK = 0x02;
+
 /** Builds a key part by part into a growing buffer. Reuse one with `reset()` on hot paths. */
 export class KeyWriter {
   #buf: Uint8Array;
   #len = 0;
+  /** Whether a part written since the last `reset()` was cut to its maximum length. */
+  cut = false;
 
   constructor(capacity = 64) {
     this.#buf = new Uint8Array(capacity);
@@ -49,6 +62,7 @@ export class KeyWriter {
 
   reset(prefix?: Uint8Array): this {
     this.#len = 0;
+    this.cut = false;
     if (prefix) this.raw(prefix);
     return this;
   }
@@ -114,26 +128,32 @@ export class KeyWriter {
     return this;
   }
 
-  string(v: string): this {
+  /** `max`: write at most this many bytes of the escaped value, cut and marked (see the top). */
+  string(v: string, max = Infinity): this {
     // ASCII without NUL (most keys) is written straight in; anything else goes through UTF-8.
     const n = v.length;
-    this.#room(n + 3);
+    const m = n < max ? n : max;
+    this.#room(m + 3);
     const buf = this.#buf;
     let at = this.#len;
     buf[at++] = T_STRING;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < m; i++) {
       const c = v.charCodeAt(i);
-      if (c === 0 || c >= 0x80) return this.#escaped(T_STRING, utf8Encode(v));
+      if (c === 0 || c >= 0x80) return this.#escaped(T_STRING, utf8Encode(n > max ? v.slice(0, max + 2) : v), max);
       buf[at++] = c;
     }
+    // Past `max` ASCII characters the cut falls right there (whatever follows takes a byte or more).
+    const cut = m < n;
     buf[at++] = 0;
-    buf[at++] = 1;
+    buf[at++] = cut ? CUT_MARK : 1;
+    if (cut) this.cut = true;
     this.#len = at;
     return this;
   }
 
-  bytes(v: Uint8Array): this {
-    return this.#escaped(T_BYTES, v);
+  /** `max`: as for `string`. */
+  bytes(v: Uint8Array, max = Infinity): this {
+    return this.#escaped(T_BYTES, v, max);
   }
 
   id(v: Uint8Array): this {
@@ -160,18 +180,31 @@ export class KeyWriter {
     return this.id(p.id);
   }
 
-  #escaped(tag: number, v: Uint8Array): this {
-    this.#room(v.length * 2 + 3);
+  /**
+   * Writes `v` escaped, cut to `max` escaped bytes. A string longer than `max` UTF-16 units arrives
+   * as the UTF-8 of its first `max + 2` units only: those are more than `max` bytes, so it is cut,
+   * and a lone surrogate that the slice may have ended with lies past the cut.
+   */
+  #escaped(tag: number, v: Uint8Array, max: number): this {
+    const n = v.length;
+    this.#room(Math.min(n * 2, max) + 3);
     const buf = this.#buf;
     let at = this.#len;
     buf[at++] = tag;
-    for (let i = 0; i < v.length; i++) {
+    const limit = at + max;
+    let cut = false;
+    for (let i = 0; i < n; i++) {
       const b = v[i]!;
+      if (at + (b === 0 ? 2 : 1) > limit) {
+        cut = true;
+        break;
+      }
       buf[at++] = b;
       if (b === 0) buf[at++] = 0xff;
     }
     buf[at++] = 0;
-    buf[at++] = 1;
+    buf[at++] = cut ? CUT_MARK : 1;
+    if (cut) this.cut = true;
     this.#len = at;
     return this;
   }
@@ -234,7 +267,7 @@ export function decodeKey(key: Uint8Array): KeyPart[] {
           if (b === undefined) throw new Error('truncated key');
           if (b === 0) {
             const next = key[i++];
-            if (next === 1) break;
+            if (next === 1 || next === CUT_MARK) break; // a cut part decodes to its prefix
             if (next !== 0xff) throw new Error('bad escape in key');
           }
           out.push(b);

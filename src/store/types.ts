@@ -29,6 +29,11 @@ export interface KvStore {
   close(): Promise<void>;
   /** False for stores that lose their contents when closed (memory). */
   readonly persistent: boolean;
+  /**
+   * The longest key `put` takes (a longer one throws); absent: no limit. Values have no limit
+   * short of 2 GiB.
+   */
+  readonly maxKeyBytes?: number;
 }
 
 export interface KvTransaction {

@@ -9,7 +9,7 @@ import type { Plan } from '../plan.ts';
 import type { RowComparator } from '../compare.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
 import { KeyWriter, prefixEnd, trailingId } from '../../store/keys.ts';
-import { writeIndexValue } from '../../engine/keyspace.ts';
+import { indexMayCut, isCutEntry, writeIndexValue } from '../../engine/keyspace.ts';
 import { uuidToBytes, isUuid } from '../../rows/ids.ts';
 import { compareBytes } from '../../store/types.ts';
 
@@ -123,7 +123,7 @@ export class Source implements Input, ChangeListener {
         return;
       }
       case 'scan':
-        yield* plan.grouped ? this.#groupedScan(plan, start) : this.#scan(plan, start);
+        yield* this.#scan(plan, start);
         return;
     }
   }
@@ -160,61 +160,69 @@ export class Source implements Input, ChangeListener {
       const r = this.#engine.getRow(this.#t, id);
       if (!r || seen.has(r.id)) continue;
       seen.add(r.id);
-      rows.push(r);
+      // The ranges may hold more than the condition where a long value was cut in the index.
+      if (plan.predicate(r)) rows.push(r);
     }
     rows.sort(this.#cmp);
     return rows;
   }
 
+  /**
+   * Walks the first sort column's index (the manifest for id order) in order. Entries with equal
+   * values are sorted by the whole order in memory, a group at a time, wherever the index cannot
+   * order them itself: with several sort terms (`grouped`) for every value, and always for values
+   * cut in the index (keyspace.ts), whose group holds different values in row id order.
+   */
   *#scan(plan: Extract<Plan, { kind: 'scan' }>, start?: Start): Iterable<Row> {
-    const prefix = plan.column ? this.#t.indexPrefixes.get(plan.column.name)! : this.#t.manifestPrefix;
+    const col = plan.column;
+    const prefix = col ? this.#t.indexPrefixes.get(col.name)! : this.#t.manifestPrefix;
     const end = prefixEnd(prefix);
+    const mayCut = col !== null && indexMayCut(col.schema);
     let range: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; reverse?: boolean };
+    /** Rows before `start` (in the query's order) may come first: skip them. */
+    let skipToStart = false;
     if (!start) range = plan.reverse ? { gte: prefix, lt: end, reverse: true } : { gte: prefix, lt: end };
     else {
       const w = new KeyWriter().reset(prefix);
-      if (plan.column) writeIndexValue(w, plan.column.schema, start.row[plan.column.name]);
-      const at = w.id(uuidToBytes(start.row.id)).finish();
-      if (plan.reverse) range = start.exclusive ? { gte: prefix, lt: at, reverse: true } : { gte: prefix, lte: at, reverse: true };
-      else range = start.exclusive ? { gt: at, lt: end } : { gte: at, lt: end };
+      if (col) writeIndexValue(w, col.schema, start.row[col.name]);
+      if (col && (plan.grouped || w.cut)) {
+        // Start at the start row's group, which the index does not order by the query's order.
+        const at = w.finish();
+        range = plan.reverse ? { gte: prefix, lt: prefixEnd(at), reverse: true } : { gte: at, lt: end };
+        skipToStart = true;
+      } else {
+        const at = w.id(uuidToBytes(start.row.id)).finish();
+        if (plan.reverse) range = start.exclusive ? { gte: prefix, lt: at, reverse: true } : { gte: prefix, lte: at, reverse: true };
+        else range = start.exclusive ? { gt: at, lt: end } : { gte: at, lt: end };
+      }
     }
-    for (const e of this.#engine.store.scan(range)) {
-      const r = this.#engine.getRow(this.#t, trailingId(e.key).slice());
-      if (r) yield r;
-    }
-  }
-
-  /** Several sort terms: walk the first term's index a value at a time and sort each group. */
-  *#groupedScan(plan: Extract<Plan, { kind: 'scan' }>, start?: Start): Iterable<Row> {
-    const col = plan.column!;
-    const prefix = this.#t.indexPrefixes.get(col.name)!;
-    const end = prefixEnd(prefix);
-    let range;
-    if (!start) range = { gte: prefix, lt: end, reverse: plan.reverse };
-    else {
-      const at = writeIndexValue(new KeyWriter().reset(prefix), col.schema, start.row[col.name]).finish();
-      range = plan.reverse ? { gte: prefix, lt: prefixEnd(at), reverse: true } : { gte: at, lt: end };
-    }
+    const before = (r: Row): boolean => {
+      if (!skipToStart) return false;
+      const d = this.#cmp(r, start!.row);
+      if (d < 0 || (d === 0 && start!.exclusive)) return true;
+      skipToStart = false; // rows come in order from here on
+      return false;
+    };
     let group: Row[] = [];
     let groupValue: Uint8Array | undefined;
-    const flush = function* (this: Source): Iterable<Row> {
-      group.sort(this.#cmp);
-      for (const r of group) {
-        if (start) {
-          const d = this.#cmp(r, start.row);
-          if (d < 0 || (d === 0 && start.exclusive)) continue;
-        }
-        yield r;
-      }
-      group = [];
-    }.bind(this);
     for (const e of this.#engine.store.scan(range)) {
-      const value = e.key.subarray(prefix.length, e.key.length - 17);
-      if (groupValue && compareBytes(value, groupValue) !== 0) yield* flush();
-      if (!groupValue || group.length === 0) groupValue = value.slice();
+      const sortHere = plan.grouped || (mayCut && isCutEntry(e.key));
+      if (group.length > 0 || groupValue) {
+        const value = e.key.subarray(prefix.length, e.key.length - 17);
+        if (!sortHere || compareBytes(value, groupValue!) !== 0) {
+          group.sort(this.#cmp);
+          for (const r of group) if (!before(r)) yield r;
+          group = [];
+          groupValue = undefined;
+        }
+      }
       const r = this.#engine.getRow(this.#t, trailingId(e.key).slice());
-      if (r) group.push(r);
+      if (sortHere) {
+        groupValue ??= e.key.slice(prefix.length, e.key.length - 17);
+        if (r) group.push(r);
+      } else if (r && !before(r)) yield r;
     }
-    yield* flush();
+    group.sort(this.#cmp);
+    for (const r of group) if (!before(r)) yield r;
   }
 }

@@ -28,7 +28,13 @@ export default defineConfig(({ mode }) => {
     clearScreen: false,
     logLevel: 'warn',
     resolve: {
-      alias: worker ? [] : [{ find: /^\.\/worker-url\.ts$/, replacement: here('./worker/page/worker-url.dist.ts') }],
+      alias: worker
+        ? []
+        : [
+            { find: /^\.\/worker-url\.ts$/, replacement: here('./worker/page/worker-url.dist.ts') },
+            // Lit's stylesheet support, unused by the elements (see elements/no-styles.ts).
+            { find: /^\.\/css-tag\.js$/, replacement: here('./elements/no-styles.ts') },
+          ],
     },
     build: {
       outDir: process.env['JAZZ_DIST'] ?? here('./dist'),

@@ -1,7 +1,8 @@
 /**
  * The library build as a page without a bundler uses it: `npm run build`'s three Vite builds write
  * jazz.js, jazz-worker.js and jazz-broker.js to a folder under .tmp/, a plain static server (node:http, not Vite)
- * serves that folder, and a bare HTML page imports `./jazz.js`, writes, reads and subscribes.
+ * serves that folder, and a bare HTML page imports `./jazz.js`, writes, reads and subscribes. The
+ * gzipped sizes are printed and held to the budget: jazz.js ≤ 25 kB, jazz-worker.js ≤ 80 kB.
  */
 import { expect, test } from '@playwright/test';
 import { serveDist, type StaticDist } from './support/static-dist.ts';
@@ -60,4 +61,7 @@ test('dist/jazz.js works from a bare page on a plain static server', async ({ pa
   // The page loaded the three files (the broker is a SharedWorker) and nothing else of ours.
   expect(new Set(site.served.filter((p) => p.endsWith('.js')))).toEqual(new Set(['/jazz.js', '/jazz-worker.js', '/jazz-broker.js']));
   console.log(`[build] ${site.sizes(['jazz.js', 'jazz-worker.js', 'jazz-broker.js'])}`);
+  // The size budget of the drop-in files: the page's script 25 kB gzipped, the worker 80 kB.
+  expect(site.gzipped('jazz.js')).toBeLessThanOrEqual(25_000);
+  expect(site.gzipped('jazz-worker.js')).toBeLessThanOrEqual(80_000);
 });

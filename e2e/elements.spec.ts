@@ -1,34 +1,10 @@
 /**
- * The elements (elements/, DESIGN.md §10) in real Chromium, from source through `e2e/elements.html`,
+ * The elements (elements/) in real Chromium, from source through `e2e/elements.html`,
  * on the `memory` driver (every page load is a new, empty database). Each test writes a page made
  * only of elements and drives it as a user would: clicks, typing, keyboard focus.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { SCHEMA as CLIENT_SCHEMA } from './support/client-page.ts';
-
-// The client specs' schema, with one more text column for the field tests.
-const SCHEMA = JSON.stringify({
-  tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
-});
-
-/** Loads the page and puts `body` inside a `<jazz-db>` with the schema above. */
-async function mount(page: Page, body: string, db = 'driver="memory"'): Promise<void> {
-  await page.goto('/e2e/elements.html');
-  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  await page.evaluate(
-    ([schema, body, db]) => {
-      for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
-        window.seen[type] = [];
-        document.addEventListener(type, (e) => {
-          const d = (e as CustomEvent).detail as Record<string, unknown>;
-          window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
-        });
-      }
-      document.body.innerHTML = `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`;
-    },
-    [SCHEMA, body, db] as const,
-  );
-}
+import { errorsSeen, load, mount, SCHEMA } from './support/elements-page.ts';
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened). */
 async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
@@ -104,6 +80,122 @@ test('<jazz-form> shows a value that does not fit its column on the input and wr
   await page.locator('#add button').click();
   await expect(page.locator('#todos li .title')).toHaveText(['x']);
   expect(await page.locator('#add input[name=priority]').evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
+});
+
+/** Every row of `todos` in the page's database, oldest first (row ids are time-ordered), as [title, priority, note]. */
+async function todosInOrder(page: Page): Promise<unknown[][]> {
+  return page.evaluate(async () => {
+    const db = document.querySelector('jazz-db')!.db!;
+    const rows = await db.all(db.app['todos']!);
+    return [...rows].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => [r['title'], r['priority'], r['note']]);
+  });
+}
+
+/** A `<jazz-db>` whose worker answers nothing for `ms` (e2e/worker/slow-open.worker.ts): the database is not open yet. */
+const SLOW_OPEN = (ms: number): string => `driver="memory" worker-url="/e2e/worker/slow-open.worker.ts?hold=${ms}"`;
+
+test('<jazz-form>: 200 submits by keyboard with no waits, from before the database is open, are each stored once, in order', async ({ page }) => {
+  await mount(page, `<jazz-form id="add" table="todos"><input name="title"></jazz-form>`, SLOW_OPEN(2000));
+  // Whether the database was open at each Enter.
+  await page.evaluate(() => {
+    window.seen['open at submit'] = [];
+    document.addEventListener('keydown', (e) => e.key === 'Enter' && window.seen['open at submit'].push(document.querySelector('jazz-db')!.db!.status.ready), true);
+  });
+  await page.keyboard.press('Tab');
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.type(`todo ${i}`);
+    await page.keyboard.press('Enter');
+  }
+  const open: boolean[] = await page.evaluate(() => window.seen['open at submit']);
+  expect(open).toHaveLength(200);
+  expect(open[0]).toBe(false);
+  console.log(`[elements] ${open.filter((o) => !o).length} of 200 submits were made before the database was open`);
+  await expect(page.locator('#add input')).toHaveValue('');
+  await expect.poll(async () => (await todosInOrder(page)).length).toBe(200);
+  expect((await todosInOrder(page)).map((r) => r[0])).toEqual(Array.from({ length: 200 }, (_, i) => `todo ${i}`));
+  expect(await page.evaluate(() => window.seen['jazz-error'])).toEqual([]);
+});
+
+test('<jazz-form>: text typed while an insert is pending survives it', async ({ page }) => {
+  await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><button>Add</button></jazz-form>`, SLOW_OPEN(3000));
+  const input = page.locator('#add input');
+  await input.click();
+  await page.keyboard.type('first');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('second, half ty');
+  // The insert is still waiting for the database to open.
+  expect(await page.evaluate(() => document.querySelector('jazz-db')!.db!.status)).toMatchObject({ ready: false, pendingWrites: 1 });
+  await expect(page.locator('#todos li .title')).toHaveText(['first']);
+  await page.keyboard.type('ped');
+  await expect(input).toHaveValue('second, half typed');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#todos li .title')).toHaveText(['first', 'second, half typed']);
+});
+
+test('<jazz-form>: text is trimmed, and text that is empty after trimming is a mistake on its control unless the column may be empty', async ({ page }) => {
+  await mount(
+    page,
+    `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="note"><textarea name="priority"></textarea><button>Add</button></jazz-form>
+     <jazz-form id="blank" table="todos"><input name="title" jazz-allow-empty><button>Add blank</button></jazz-form>`,
+  );
+  await expect(page.locator('#todos')).toHaveAttribute('state', 'empty');
+  const title = page.locator('#add input[name=title]');
+  await title.fill('   ');
+  await page.locator('#add button').click();
+  expect(await title.evaluate((el: HTMLInputElement) => [el.validity.customError, el.validationMessage])).toEqual([true, 'Please fill in this field.']);
+  await expect(title).toHaveValue('   ');
+  expect(await errorsSeen(page)).toEqual(['input TYPE_MISMATCH']);
+  // Padded values are written trimmed; an empty optional column is null.
+  await title.fill('  buy milk \t');
+  await page.locator('#add input[name=note]').fill('   ');
+  await page.locator('#add textarea').fill(' 2\n');
+  await page.locator('#add button').click();
+  await expect(page.locator('#todos li .title')).toHaveText(['buy milk']);
+  // A control marked jazz-allow-empty writes the empty string to a string column.
+  await page.locator('#blank input').fill('  ');
+  await page.locator('#blank button').click();
+  await expect(page.locator('#todos li .title')).toHaveText(['', 'buy milk']);
+  // A row's field is trimmed too.
+  const note = page.locator('#todos li', { hasText: 'buy milk' }).locator('input.note');
+  await note.fill('  call first  ');
+  await note.press('Tab');
+  await expect.poll(() => todosInOrder(page)).toEqual([
+    ['buy milk', 2, 'call first'],
+    ['', null, null],
+  ]);
+  expect(await errorsSeen(page)).toHaveLength(1);
+});
+
+test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order; one that does not fit then goes back into its controls', async ({ page }) => {
+  await load(
+    page,
+    `<jazz-db id="db" driver="memory">${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form></jazz-db>`,
+  );
+  await expect(page.locator('#add')).toHaveAttribute('state', 'error');
+  const title = page.locator('#add input[name=title]');
+  const priority = page.locator('#add input[name=priority]');
+  for (const [t, p] of [['one', '1'], ['two', ''], ['three', '1.5']]) {
+    await title.fill(t!);
+    await priority.fill(p!);
+    await title.press('Enter');
+    // Taken and reset at once, though nothing can be written yet.
+    await expect(title).toHaveValue('');
+  }
+  await page.evaluate((schema) => (document.querySelector('jazz-db')!.schema = JSON.parse(schema)), SCHEMA);
+  await expect(page.locator('#add')).toHaveAttribute('state', 'ready');
+  await expect.poll(() => todosInOrder(page)).toEqual([
+    ['one', 1, null],
+    ['two', null, null],
+  ]);
+  // "1.5" is no int: that submit's values are back in the controls, with the message on the one at fault.
+  await expect(title).toHaveValue('three');
+  await expect(priority).toHaveValue('1.5');
+  expect(await priority.evaluate((el: HTMLInputElement) => el.validationMessage)).toContain('whole number');
+  expect(await errorsSeen(page)).toEqual(['db SCHEMA_MISSING', 'input TYPE_MISMATCH']);
+  // Fixed, it is written after the others.
+  await priority.fill('3');
+  await title.press('Enter');
+  await expect.poll(async () => (await todosInOrder(page)).map((r) => r[0])).toEqual(['one', 'two', 'three']);
 });
 
 test('toggling a checkbox patches its row in place; focus, caret, scroll and state in other rows survive', async ({ page }) => {
@@ -254,12 +346,14 @@ test('TARGETS.md S4: markup and script in values are shown as text and never run
   expect(await page.evaluate(() => window.seen['jazz-error'].map((e: { code: string }) => e.code))).toEqual(['TEMPLATE_INVALID']);
 });
 
-test('<jazz-status>, elements inside a shadow root find their <jazz-db>, and one outside any shows loading', async ({ page }) => {
-  await mount(page, `<jazz-status></jazz-status><shadow-host></shadow-host>`);
-  await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<jazz-query id="orphan" table="todos"><template>{{title}}</template><p slot="loading">Loading…</p><p slot="empty">none</p></jazz-query>'));
-  await expect(page.locator('#orphan')).toHaveAttribute('state', 'loading');
-  await expect(page.locator('#orphan [slot=loading]')).toBeVisible();
-  await expect(page.locator('#orphan [slot=empty]')).toBeHidden();
+test('<jazz-status> is a status that reads as words, and elements inside a shadow root find their <jazz-db>', async ({ page }) => {
+  // The worker holds the page's messages for a second: the status is seen before the database opens.
+  await mount(page, `<jazz-status></jazz-status><shadow-host></shadow-host>`, 'driver="memory" worker-url="/e2e/worker/slow-open.worker.ts?hold=1000"');
+  const status = page.locator('jazz-status');
+  const line = (): Promise<string | null> => status.evaluate((el) => el.shadowRoot!.textContent);
+  await expect(status).toHaveAttribute('connection', 'connecting');
+  expect(await line()).toBe('connecting, 0 pending');
+  await expect(page.getByRole('status')).toHaveCount(1);
   await page.evaluate(() => {
     customElements.define(
       'shadow-host',
@@ -272,15 +366,113 @@ test('<jazz-status>, elements inside a shadow root find their <jazz-db>, and one
   });
   await insert(page, 'todos', [{ title: 'deep' }]);
   await expect(page.locator('shadow-host i')).toHaveText(['deep']);
-  const status = page.locator('jazz-status');
   await expect(status).toHaveAttribute('driver', 'memory');
   await expect(status).toHaveAttribute('connection', 'local');
   await expect(status).toHaveAttribute('tab', 'leader');
   await expect(status).toHaveAttribute('pending', '0');
+  await expect(status).toHaveAttribute('state', 'ready');
   expect(await status.evaluate((el) => [...el.shadowRoot!.querySelectorAll('[part]')].map((p) => [p.getAttribute('part'), p.textContent]))).toEqual([
     ['connection local', 'local only'],
     ['pending', '0 pending'],
     ['role', 'leader'],
     ['driver', 'memory'],
   ]);
+  // Unstyled, and to assistive technology, it is one line of words (today's was "local only0 pendingleadermemory").
+  expect(await line()).toBe('local only, 0 pending, leader, memory');
+  await expect(status).toMatchAriaSnapshot('- status: local only, 0 pending, leader, memory');
+});
+
+test('an element with no <jazz-db> around it says so: jazz-error NO_DATABASE, a warning, state="error"; inside one it works', async ({ page }) => {
+  const warnings = await load(
+    page,
+    `<jazz-db driver="memory"><script type="application/json" slot="schema">${SCHEMA}</script></jazz-db>
+     <jazz-query id="q" table="todos"><template><li>{{title}}</li></template><p slot="loading">Loading…</p><p slot="empty">none</p><p slot="error">Broken: <span jazz-error-message></span></p></jazz-query>
+     <jazz-form id="f" table="todos"><input name="title"><button>Add</button></jazz-form>
+     <jazz-status id="st"></jazz-status>`,
+  );
+  for (const id of ['#q', '#f', '#st']) await expect(page.locator(id)).toHaveAttribute('state', 'error');
+  await expect(page.locator('#q [slot=error]')).toBeVisible();
+  await expect(page.locator('#q [slot=error]')).toContainText('<jazz-query> is not inside a <jazz-db>: put it inside one');
+  await expect(page.getByText('Loading…')).toBeHidden();
+  await expect(page.locator('#st')).toHaveAttribute('connection', 'error');
+  expect((await errorsSeen(page)).sort()).toEqual(['f NO_DATABASE', 'q NO_DATABASE', 'st NO_DATABASE']);
+  expect(warnings.filter((w) => w.includes('NO_DATABASE'))).toEqual([
+    expect.stringContaining('<jazz-query> is not inside'),
+    expect.stringContaining('<jazz-form> is not inside'),
+    expect.stringContaining('<jazz-status> is not inside'),
+  ]);
+  // Put inside the <jazz-db>, they work; nothing was reported twice.
+  await page.evaluate(() => document.querySelector('jazz-db')!.append(...document.querySelectorAll('#q, #f, #st')));
+  await expect(page.locator('#q')).toHaveAttribute('state', 'empty');
+  await expect(page.locator('#f')).toHaveAttribute('state', 'ready');
+  await expect(page.locator('#st')).toHaveAttribute('connection', 'local');
+  await page.locator('#f input').fill('found it');
+  await page.locator('#f button').click();
+  await expect(page.locator('#q li')).toHaveText(['found it']);
+  expect(await errorsSeen(page)).toHaveLength(3);
+  expect(warnings).toHaveLength(3);
+});
+
+test('a <jazz-db> with no schema, then a bad one: one jazz-error and one warning each, the elements inside show it; a good one opens', async ({ page }) => {
+  const warnings = await load(
+    page,
+    `<jazz-db id="db" driver="memory">
+       <jazz-query id="q" table="todos"><template><li>{{title}}</li></template><p slot="loading">Loading…</p><p slot="error">Broken: <span jazz-error-message></span></p></jazz-query>
+       <jazz-status id="st"></jazz-status>
+     </jazz-db>`,
+  );
+  // Today's "Loading…" and "connecting" forever, with nothing in the console, are gone.
+  await expect(page.locator('#db')).toHaveAttribute('state', 'error');
+  await expect(page.locator('#q')).toHaveAttribute('state', 'error');
+  await expect(page.locator('#q [slot=error]')).toContainText('<jazz-db> has no schema: put <script type="application/json" slot="schema">');
+  await expect(page.getByText('Loading…')).toBeHidden();
+  await expect(page.locator('#st')).toHaveAttribute('connection', 'error');
+  await expect(page.locator('#st')).toHaveAttribute('state', 'error');
+  expect(await page.locator('#st').evaluate((el) => el.shadowRoot!.querySelector('[part~=connection]')!.getAttribute('title'))).toContain('has no schema');
+  expect(await errorsSeen(page)).toEqual(['db SCHEMA_MISSING']);
+  expect(warnings).toEqual([expect.stringContaining('SCHEMA_MISSING: <jazz-db> has no schema')]);
+
+  await page.evaluate(() => (document.querySelector('jazz-db')!.schema = { tables: { todos: { title: 'strin' } } }));
+  await expect(page.locator('#q [slot=error]')).toContainText('todos.title: unknown column type "strin"');
+  expect(await errorsSeen(page)).toEqual(['db SCHEMA_MISSING', 'db SCHEMA_INVALID']);
+  expect(await page.evaluate(() => window.seen['jazz-error'][1].attribute)).toBe('schema');
+
+  await page.evaluate((schema) => (document.querySelector('jazz-db')!.schema = JSON.parse(schema)), SCHEMA);
+  await expect(page.locator('#db')).toHaveAttribute('state', 'ready');
+  await expect(page.locator('#q')).toHaveAttribute('state', 'empty');
+  await expect(page.locator('#st')).toHaveAttribute('connection', 'local');
+  expect(await errorsSeen(page)).toHaveLength(2);
+  expect(warnings).toHaveLength(2);
+});
+
+test('markup that names a column the table does not have is an error, not an empty render', async ({ page }) => {
+  const warnings = await mount(
+    page,
+    `<jazz-query id="typo" table="todos"><template><li>{{titel}}</li></template><p slot="error"></p></jazz-query>
+     <jazz-query id="deep" table="todos" include="project"><template><li title="{{project.nme}}">x</li></template></jazz-query>
+     <jazz-query id="each" table="projects"><template><section><template jazz-each="todosViaProject"><i>{{titl}}</i></template></section></template></jazz-query>
+     <jazz-query id="sel" table="todos" select="title"><template><li>{{title}} <input type="checkbox" jazz-field="done"></li></template></jazz-query>
+     <jazz-query id="fine" table="todos" include="project"><template><li>{{id}} {{title}} {{project.name}}</li></template></jazz-query>
+     <jazz-form id="form" table="todos"><input id="titel" name="titel"><button>Add</button></jazz-form>`,
+  );
+  await expect(page.locator('#fine')).toHaveAttribute('state', 'empty');
+  for (const id of ['#typo', '#deep', '#each', '#sel', '#form']) await expect(page.locator(id)).toHaveAttribute('state', 'error');
+  await expect(page.locator('#typo [slot=error]')).toHaveText('the template binds "titel", but rows of "todos" have no "titel" (they have id, title, done, priority, projectId, note); fix the template, or include or select it');
+  const errors = await page.evaluate(() => window.seen['jazz-error']);
+  expect(errors).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ target: 'typo', code: 'UNKNOWN_COLUMN', message: expect.stringContaining('binds "titel"') }),
+      expect.objectContaining({ target: 'deep', code: 'UNKNOWN_COLUMN', message: expect.stringContaining('rows of "projects" have no "nme"') }),
+      expect.objectContaining({ target: 'each', code: 'UNKNOWN_COLUMN', message: expect.stringContaining('binds "titl"') }),
+      expect.objectContaining({ target: 'sel', code: 'UNKNOWN_COLUMN', message: expect.stringContaining('have no "done" (they have id, title)') }),
+      expect.objectContaining({ target: 'titel', code: 'UNKNOWN_COLUMN', attribute: 'name', message: '"todos" has no column "titel"' }),
+    ]),
+  );
+  expect(errors).toHaveLength(5);
+  expect(warnings).toHaveLength(5);
+  // A submit of the form says so again on its control, and writes nothing.
+  await page.locator('#form button').click();
+  expect(await page.locator('#titel').evaluate((el: HTMLInputElement) => el.validationMessage)).toBe('"todos" has no column "titel"');
+  expect(await errorsSeen(page)).toEqual(expect.arrayContaining(['titel UNKNOWN_COLUMN']));
+  expect(await page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).length)).toBe(0);
 });

@@ -1,16 +1,31 @@
 /**
- * Form controls ↔ column values, by the schema. `readControl` turns what a control holds into the
- * column's value (or says in words why it cannot: that text goes to `setCustomValidity`);
- * `writeControl` shows a value in a control. Used by `jazz-field` in rows and by `<jazz-form>`.
+ * Form controls ↔ column values, by the schema. `hold` reads what a control holds at one moment
+ * (a submit captures it before the form resets); `readControl` turns that into the column's value
+ * (or says in words why it cannot: that text goes to `setCustomValidity`); `writeControl` shows a
+ * value in a control. Used by `jazz-field` in rows and by `<jazz-form>`.
  *
- * Empty text means null for an optional column, "use the default" for a defaulted one on insert,
- * and is a mistake otherwise (except for strings, where it is the empty string).
+ * Text is trimmed at both ends (not a password's). Empty text (after trimming) means null for an
+ * optional column, "use the default" for a defaulted one on insert, and is a mistake otherwise
+ * ("Please fill in this field."), for strings too: a string column takes the empty string only
+ * from a control marked `jazz-allow-empty`.
  */
 import type { ColumnSchema } from '../worker/page/index.ts';
 import { checkValue } from '../src/schema/schema.ts';
 
 /** A form control the elements read and write. */
 export type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+/** What a control held when it was read. */
+export interface Held {
+  /** The control's `type`: `text`, `checkbox`, `select-one`, `select-multiple`, `textarea`, ... */
+  readonly type: string;
+  readonly value: string;
+  readonly checked: boolean;
+  /** The values of a select's selected options. */
+  readonly selected: readonly string[];
+  /** The control has `jazz-allow-empty`: empty text is the empty string for a string column. */
+  readonly allowEmpty: boolean;
+}
 
 export type ReadResult =
   | { readonly ok: true; readonly value: unknown }
@@ -23,41 +38,55 @@ export function isControl(el: Element): el is Control {
   return tag === 'input' || tag === 'select' || tag === 'textarea';
 }
 
-/** The column value a control holds. `forInsert`: an empty control may leave a defaulted column out. */
-export function readControl(el: Control, col: ColumnSchema, forInsert = false): ReadResult {
-  const type = el instanceof HTMLInputElement ? el.type : '';
-  if (col.type === 'boolean' && type === 'checkbox') return { ok: true, value: (el as HTMLInputElement).checked };
-  if (col.type === 'array' && el instanceof HTMLSelectElement && el.multiple) {
-    return fitColumn(col, [...el.selectedOptions].map((o) => itemFrom(o.value, col.items!)));
-  }
-  const text = el.value;
-  if (text.trim() === '' && col.type !== 'string') {
+/** What `el` holds now. */
+export function hold(el: Control): Held {
+  return {
+    type: el.type,
+    value: el.value,
+    checked: (el as HTMLInputElement).checked,
+    selected: el instanceof HTMLSelectElement ? [...el.selectedOptions].map((o) => o.value) : [],
+    allowEmpty: el.hasAttribute('jazz-allow-empty'),
+  };
+}
+
+/** Puts back into `el` what `hold` read from it. */
+export function putBack(el: Control, h: Held): void {
+  if (el instanceof HTMLSelectElement) for (const o of el.options) o.selected = h.selected.includes(o.value);
+  else if (h.type === 'checkbox' || h.type === 'radio') (el as HTMLInputElement).checked = h.checked;
+  else el.value = h.value;
+}
+
+/** The column value a control held. `forInsert`: an empty control may leave a defaulted column out. */
+export function readControl(h: Held, col: ColumnSchema, forInsert = false): ReadResult {
+  if (col.type === 'boolean' && h.type === 'checkbox') return { ok: true, value: h.checked };
+  if (col.type === 'array' && h.type === 'select-multiple') return fitColumn(col, h.selected.map((v) => itemFrom(v, col.items!)));
+  const text = h.type === 'password' ? h.value : h.value.trim();
+  if (text === '' && !(h.allowEmpty && col.type === 'string')) {
     if (col.optional) return { ok: true, value: null };
     if (forInsert && col.default !== undefined) return { ok: true, omit: true };
     return { ok: false, message: 'Please fill in this field.' };
   }
-  if (text === '' && col.type === 'string' && forInsert && col.default !== undefined) return { ok: true, omit: true };
   switch (col.type) {
     case 'string':
     case 'enum':
     case 'ref':
       return fitColumn(col, text);
     case 'boolean': {
-      const t = text.trim().toLowerCase();
+      const t = text.toLowerCase();
       if (t === 'true' || t === 'on' || t === '1' || t === 'yes') return { ok: true, value: true };
       if (t === 'false' || t === 'off' || t === '0' || t === 'no') return { ok: true, value: false };
       return { ok: false, message: `Enter true or false, not "${text}".` };
     }
     case 'int':
     case 'float': {
-      const n = Number(text.trim());
+      const n = Number(text);
       if (Number.isNaN(n)) return { ok: false, message: `Enter a number, not "${text}".` };
       if (col.type === 'int' && !Number.isInteger(n)) return { ok: false, message: `Enter a whole number, not "${text}".` };
       return fitColumn(col, n);
     }
     case 'timestamp': {
-      const t = text.trim();
-      const n = /^-?\d+$/.test(t) ? Number(t) : type === 'date' ? (el as HTMLInputElement).valueAsNumber : Date.parse(t);
+      // A date input's value parses as UTC midnight (its valueAsNumber), datetime-local as local time.
+      const n = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
       if (!Number.isFinite(n)) return { ok: false, message: `Enter a date and time, not "${text}".` };
       return fitColumn(col, n);
     }

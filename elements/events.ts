@@ -38,7 +38,8 @@ export interface JazzSettledDetail {
 
 /**
  * `jazz-error`: something the page wrote is wrong (a bad `where`, an unknown table or column, a
- * value that does not fit its column) or a write or query failed.
+ * value that does not fit its column, no `<jazz-db>` or no schema), a write or query failed, the
+ * server refused a batch, or the sync server reported a problem.
  */
 export interface JazzErrorDetail {
   /** The `JazzError` code (`QUERY_PARSE`, `UNKNOWN_COLUMN`, `TYPE_MISMATCH`, ...). */
@@ -48,6 +49,8 @@ export interface JazzErrorDetail {
   readonly attribute?: string;
   /** The 0-based offset of the mistake in that attribute's text. */
   readonly position?: number;
+  /** The write's `batchId` (its handle's), when the server rejected a batch. */
+  readonly batchId?: string;
   /** The error itself (a `JazzError` where the engine raised it). */
   readonly error: unknown;
 }
@@ -71,6 +74,32 @@ declare global {
 /** Dispatches one of the elements' events from `target`: bubbling, composed, not cancelable. */
 export function fire<K extends keyof JazzEventMap>(target: EventTarget, type: K, detail: JazzEventMap[K]['detail']): void {
   target.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+}
+
+/** A mistake only the elements can see (no `<jazz-db>` around an element, no schema): a code and what to do. */
+export class ElementError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ElementError';
+    this.code = code;
+  }
+}
+
+const warned = new Set<string>();
+
+/**
+ * Reports a mistake of the page's author or a failure of the network: `jazz-error` from `target`,
+ * and one `console.warn` per distinct code and message for the life of the page (an error that
+ * comes back on every retry or update is not repeated in the console).
+ */
+export function report(target: EventTarget, detail: JazzErrorDetail): void {
+  const key = `${detail.code}: ${detail.message}`;
+  if (!warned.has(key)) {
+    warned.add(key);
+    console.warn(`jazz-elements: ${key}`);
+  }
+  fire(target, 'jazz-error', detail);
 }
 
 /** The `jazz-error` detail for any thrown value; `attribute`/`position` locate a mistake in markup. */

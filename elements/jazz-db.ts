@@ -1,22 +1,33 @@
 /**
- * `<jazz-db app server driver db-name token>`: opens a database for everything inside it
- * (DESIGN.md §10). The schema is the JSON in a child `<script type="application/json"
- * slot="schema">`, or the `.schema` property (the JSON form, or an app from `s.defineApp`).
- * Descendants get the database through the context protocol (`jazzDbContext`), so an element
- * inside a shadow root finds it too.
+ * `<jazz-db app server driver db-name token>`: opens a database for everything inside it. The
+ * schema is the JSON in a child `<script type="application/json" slot="schema">`, or the `.schema`
+ * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
+ * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
  *
  * It renders nothing of its own (its children are the page's). Changing `app`, `server`,
  * `driver`, `db-name` or the schema closes the database and opens the new one; changing `token`
  * only hands the new credentials to the open one. Removing the element from the page closes it.
  *
- * Events: `jazz-status` (the database's `DbStatus`, whenever it changes) and `jazz-error` (the
- * schema is wrong, the database could not open, or a write nobody waited for failed).
+ * The `state` attribute is `loading` (opening), `ready` or `error`. Every mistake is reported as a
+ * `jazz-error` from here with a `console.warn` (once per distinct code and message):
+ *
+ * - No schema once the document has been parsed (`SCHEMA_MISSING`; a schema set or added later
+ *   still opens the database), or a bad one (`SCHEMA_INVALID`, `attribute: 'schema'`), or a bad
+ *   `driver`: `state="error"`, and the elements inside show the same error in their own error
+ *   state (through `jazzDbErrorContext`) without firing it again.
+ * - The database could not open, or a write nobody waited for failed.
+ * - The server rejected a batch (with its `batchId`; the element that wrote it fires one too).
+ * - The sync client's `lastError` (`UNKNOWN_APP`, `SCHEMA_MISMATCH`, `PROTOCOL_MISMATCH`,
+ *   `UNAUTHORIZED`, `UNREACHABLE`, ...): once per distinct error until sync is online again, not
+ *   on every retry. While such an error stands `state` is `error`, except for `UNREACHABLE`: being
+ *   offline is normal for a local-first page, and the data keeps working.
+ *
+ * Events: `jazz-status` (the database's `DbStatus`, whenever it changes) and `jazz-error`.
  */
-import { ContextProvider } from '@lit/context';
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { createDb, JazzError, s, type BrowserDb, type DriverType, type DynamicApp } from '../worker/page/index.ts';
-import { jazzDbContext } from './context.ts';
-import { errorDetail, fire } from './events.ts';
+import { createDb, JazzError, s, type BrowserDb, type DbStatus, type DriverType, type DynamicApp } from '../worker/page/index.ts';
+import { jazzDbContext, jazzDbErrorContext, Provided } from './context.ts';
+import { ElementError, errorDetail, fire, report, type JazzErrorDetail } from './events.ts';
 
 const DRIVERS: readonly DriverType[] = ['opfs', 'idb', 'memory'];
 
@@ -46,9 +57,14 @@ export class JazzDbElement extends ReactiveElement {
   /** The schema: the JSON form (object or text) or an app from `s.defineApp`; else the child script. */
   declare schema: unknown;
 
-  readonly #provider = new ContextProvider(this, { context: jazzDbContext, initialValue: undefined });
+  readonly #provider = new Provided(this, jazzDbContext, undefined);
+  readonly #errorProvider = new Provided<JazzErrorDetail | undefined>(this, jazzDbErrorContext, undefined);
   #db: BrowserDb<DynamicApp> | undefined;
   #openedWith = '';
+  /** The mistake that keeps the database closed (its code and message), reported once. */
+  #failedWith = '';
+  /** The sync errors reported since sync was last online. */
+  readonly #syncErrors = new Set<string>();
   #stop: (() => void)[] = [];
   #observer: MutationObserver | undefined;
 
@@ -63,6 +79,7 @@ export class JazzDbElement extends ReactiveElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#provider.announce();
     // The schema script may be parsed after this element is upgraded (or added later).
     this.#observer ??= new MutationObserver(() => this.requestUpdate());
     this.#observer.observe(this, { childList: true });
@@ -80,21 +97,28 @@ export class JazzDbElement extends ReactiveElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if (!this.isConnected) return;
-    const app = this.#app();
-    if (app === null) return; // a bad schema (reported)
-    if (app) this.#observer?.disconnect();
-    const key = JSON.stringify([app?.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl]);
+    let app: DynamicApp | undefined;
+    try {
+      app = this.#app();
+    } catch (e) {
+      return this.#fail(errorDetail(e, { attribute: 'schema' }));
+    }
+    if (!app) {
+      // The schema script may not be parsed yet: a mistake only once the document is.
+      if (document.readyState === 'loading') return void document.addEventListener('DOMContentLoaded', () => this.requestUpdate(), { once: true });
+      return this.#fail(errorDetail(new ElementError('SCHEMA_MISSING', '<jazz-db> has no schema: put <script type="application/json" slot="schema">{ "tables": { ... } }</script> inside it, or set its .schema property')));
+    }
+    this.#observer?.disconnect();
+    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl]);
     if (this.#db && key === this.#openedWith) {
       if (changed.has('token')) this.#db.setAuth(this.token ? { token: this.token } : {});
       return;
     }
-    this.#close();
-    if (!app) return;
     const driver = (this.driver ?? 'opfs') as DriverType;
     if (!DRIVERS.includes(driver)) {
-      fire(this, 'jazz-error', errorDetail(new JazzError('SCHEMA_INVALID', `driver must be one of ${DRIVERS.join(', ')}, got "${driver}"`), { attribute: 'driver', position: 0 }));
-      return;
+      return this.#fail(errorDetail(new JazzError('SCHEMA_INVALID', `driver must be one of ${DRIVERS.join(', ')}, got "${driver}"`), { attribute: 'driver', position: 0 }));
     }
+    this.#close();
     const db = createDb({
       app,
       driver: { type: driver, dbName: this.dbName || this.app || 'default' },
@@ -105,19 +129,26 @@ export class JazzDbElement extends ReactiveElement {
     });
     this.#db = db;
     this.#openedWith = key;
+    this.#failedWith = '';
     this.#stop.push(
-      db.onStatus((status) => fire(this, 'jazz-status', status)),
-      db.onError((e) => fire(this, 'jazz-error', errorDetail(e))),
-      db.onRejected((e) => fire(this, 'jazz-error', errorDetail(e))),
+      db.onStatus((status) => {
+        this.#syncError(status);
+        this.#showState();
+        fire(this, 'jazz-status', status);
+      }),
+      db.onError((e) => report(this, errorDetail(e))),
+      db.onRejected((e, batchId) => report(this, { ...errorDetail(e), ...(batchId ? { batchId } : {}) })),
     );
     db.ready.catch((e: unknown) => {
-      if (this.#db === db) fire(this, 'jazz-error', errorDetail(e));
+      if (this.#db === db) report(this, errorDetail(e));
     });
-    this.#provider.setValue(db);
+    this.#errorProvider.set(undefined);
+    this.#provider.set(db);
+    this.#showState();
   }
 
-  /** The app from `.schema` or the schema script; undefined when there is none, null when it is wrong. */
-  #app(): DynamicApp | undefined | null {
+  /** The app from `.schema` or the schema script; undefined when there is none; throws when it is wrong. */
+  #app(): DynamicApp | undefined {
     let source: unknown = this.schema;
     if (source === undefined) {
       const script = this.querySelector(':scope > script[slot="schema"]') ?? this.querySelector(':scope > script[type="application/json"]');
@@ -128,16 +159,36 @@ export class JazzDbElement extends ReactiveElement {
     try {
       return s.fromJSON(source);
     } catch (e) {
-      const error = e instanceof JazzError ? e : new JazzError('SCHEMA_INVALID', `the schema is not valid JSON: ${(e as Error).message}`);
-      // Report one bad schema once, not on every update.
-      const key = `bad:${String(source)}`;
-      if (this.#openedWith !== key) {
-        this.#close();
-        this.#openedWith = key;
-        fire(this, 'jazz-error', errorDetail(error, { attribute: 'schema' }));
-      }
-      return null;
+      throw e instanceof JazzError ? e : new JazzError('SCHEMA_INVALID', `the schema is not valid JSON: ${(e as Error).message}`);
     }
+  }
+
+  /** A mistake that keeps the database closed: reported once, shown here and in the elements inside. */
+  #fail(detail: JazzErrorDetail): void {
+    const key = `${detail.code}:${detail.message}`;
+    if (key === this.#failedWith) return;
+    this.#close();
+    this.#failedWith = key;
+    report(this, detail);
+    this.#errorProvider.set(detail);
+    this.#showState();
+  }
+
+  /** Reports the sync client's last error once per distinct code and message while it is not online. */
+  #syncError(status: DbStatus): void {
+    const e = status.sync?.lastError;
+    if (!e) return this.#syncErrors.clear();
+    const key = `${e.code}:${e.message}`;
+    if (this.#syncErrors.has(key)) return;
+    this.#syncErrors.add(key);
+    report(this, errorDetail(e));
+  }
+
+  #showState(): void {
+    const status = this.#db?.status;
+    const sync = status?.sync?.lastError;
+    const error = this.#failedWith || status?.error || (sync && sync.code !== 'UNREACHABLE');
+    this.setAttribute('state', error ? 'error' : status?.ready ? 'ready' : 'loading');
   }
 
   #close(): void {
@@ -145,8 +196,9 @@ export class JazzDbElement extends ReactiveElement {
     if (!db) return;
     this.#db = undefined;
     this.#openedWith = '';
+    this.#syncErrors.clear();
     for (const stop of this.#stop.splice(0)) stop();
-    this.#provider.setValue(undefined);
+    this.#provider.set(undefined);
     void db.close().catch(() => {});
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `<jazz-query table where order-by limit offset include select tier>`: a live query rendered into
  * the element's own light DOM (so page CSS applies), one copy of its `<template>` per row, keyed
- * by row id (DESIGN.md §10). A change patches only the rows it names: a changed row's bindings are
+ * by row id. A change patches only the rows it names: a changed row's bindings are
  * updated in place, a new row is inserted, a gone row removed, and rows are moved only when their
  * order changed (the fewest moves). Focus, selection, scroll and element state in other rows
  * survive.
@@ -10,25 +10,30 @@
  * hidden otherwise); the `state` attribute says which (`loading`, `ready`, `empty`, `error`). The
  * error slot gets the message (in its `[jazz-error-message]` descendant, else as its text) and
  * `data-code`/`data-attribute`/`data-position` attributes; without one the element adds a `<p>`.
+ * Errors: a bad attribute, a template that binds something the rows do not have (`{{titel}}`:
+ * `UNKNOWN_COLUMN`), a failed query, no `<jazz-db>` around it (`NO_DATABASE`); each is a
+ * `jazz-error` from this element with a `console.warn` once. When its `<jazz-db>` has no usable
+ * schema it shows that error too (the `<jazz-db>` fired it).
  *
  * In a row: `jazz-field="column"` on a control edits that column of the row (coerced by the
  * schema, written on `change`); `jazz-action="delete"` / `"restore"` on a button acts on the row.
  * A `jazz-action="restore"` button outside the rows restores the row deleted last through this
- * element (an undo), and is disabled while there is none.
+ * element (an undo), and is disabled while there is none. A write the server rejects later fires
+ * `jazz-error` (with its `batchId`) from the control or button that made it if it is still on the
+ * page, else from this element.
  *
  * `.query` (a query builder or AST) takes the place of the attributes and is used as it is; `.rows`
  * is the current result. With the attributes, relations that a `<template jazz-each>` names are
  * included without being listed in `include`.
  */
-import { ContextConsumer } from '@lit/context';
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
-import { isControl, readControl, writeControl } from './coerce.ts';
-import { jazzDbContext } from './context.ts';
-import { errorDetail, fire, type JazzErrorDetail, type JazzRow } from './events.ts';
+import { hold, isControl, readControl, writeControl } from './coerce.ts';
+import { DbController } from './db-controller.ts';
+import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
-import { compileTemplate, display, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
+import { checkBindings, compileTemplate, display, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
@@ -62,8 +67,7 @@ export class JazzQueryElement extends ReactiveElement {
   /** A query built in code (`app.todos.where(...)`, or its AST); when set, the attributes are not used. */
   declare query: QueryBuilder<any, any> | QueryAst | undefined;
 
-  readonly #consumer = new ContextConsumer(this, { context: jazzDbContext, subscribe: true, callback: () => this.requestUpdate() });
-  #ownDb: BrowserDb<DynamicApp> | undefined;
+  readonly #ctl = new DbController(this);
   #template: CompiledTemplate | undefined;
   #list: KeyedList<RowView> | undefined;
   #end: Comment | undefined;
@@ -85,12 +89,11 @@ export class JazzQueryElement extends ReactiveElement {
 
   /** The database: set directly, or the nearest `<jazz-db>`'s. */
   get db(): BrowserDb<DynamicApp> | undefined {
-    return this.#ownDb ?? this.#consumer.value;
+    return this.#ctl.db;
   }
 
   set db(db: BrowserDb<DynamicApp> | undefined) {
-    this.#ownDb = db;
-    this.requestUpdate();
+    this.#ctl.db = db;
   }
 
   /** The current result, in order (empty until the first result). */
@@ -119,14 +122,16 @@ export class JazzQueryElement extends ReactiveElement {
     this.#unsubscribe();
   }
 
-  protected override updated(_changed: PropertyValues<this>): void {
+  protected override updated(changed: PropertyValues<this>): void {
     if (!this.isConnected) return;
     const db = this.db;
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier]);
-    if (db === this.#subscribedDb && key === this.#subscribedTo && !_changed.has('query')) return;
+    const problem = this.#ctl.problem();
+    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, problem?.message]);
+    if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
-    this.#subscribe(db);
+    if (problem) this.#fail(problem, false);
+    else this.#subscribe(db);
   }
 
   #unsubscribe(): void {
@@ -137,10 +142,7 @@ export class JazzQueryElement extends ReactiveElement {
 
   #subscribe(db: BrowserDb<DynamicApp> | undefined): void {
     this.#unsubscribe();
-    if (!db) {
-      if (this.#state !== 'error') this.#showState('loading');
-      return;
-    }
+    if (!db) return this.#showState('loading');
     let ast: QueryAst;
     let tier: Tier | undefined;
     try {
@@ -162,6 +164,7 @@ export class JazzQueryElement extends ReactiveElement {
           throw e;
         }
       }
+      checkBindings(this.#template, db.app.$schema, ast);
       if (this.tier) {
         if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('QUERY_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
         tier = this.tier as Tier;
@@ -201,12 +204,13 @@ export class JazzQueryElement extends ReactiveElement {
     );
   }
 
-  #fail(detail: JazzErrorDetail): void {
+  /** Shows the error state; `own`: the mistake is this element's, so it reports it too. */
+  #fail(detail: JazzErrorDetail, own = true): void {
     this.#unsubscribe();
     this.#rows = [];
     this.#list?.clear();
     this.#showState('error', detail);
-    fire(this, 'jazz-error', detail);
+    if (own) report(this, detail);
   }
 
   #slot(name: string): HTMLElement[] {
@@ -264,13 +268,13 @@ export class JazzQueryElement extends ReactiveElement {
       fire(el, 'jazz-error', detail);
     };
     if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column}"`, { table: view.table, column }));
-    const read = readControl(el, col);
+    const read = readControl(hold(el), col);
     if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
     if (!('value' in read)) return;
     el.setCustomValidity('');
-    db.update(view.table, view.row.id, { [column]: read.value })
-      .wait()
-      .catch((error: unknown) => invalid(error));
+    const handle = db.update(view.table, view.row.id, { [column]: read.value });
+    this.#ctl.wrote(handle.batchId, el);
+    handle.wait().catch(invalid);
   }
 
   #onClick(e: Event): void {
@@ -289,11 +293,13 @@ export class JazzQueryElement extends ReactiveElement {
       const last = this.#deleted.pop();
       if (last) handle = db.restore(last.table, last.id);
     } else {
-      fire(button, 'jazz-error', errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete or restore, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete or restore, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
       return;
     }
     this.#syncUndo();
-    handle?.wait().catch((error: unknown) => fire(button, 'jazz-error', errorDetail(error)));
+    if (!handle) return;
+    this.#ctl.wrote(handle.batchId, button);
+    handle.wait().catch((error: unknown) => fire(button, 'jazz-error', errorDetail(error)));
   }
 
   /** Restore buttons outside the rows are enabled while there is a row to restore. */

@@ -1,30 +1,55 @@
 /**
- * `<jazz-status>`: the database's status in a line: online, connecting, offline (or `local` without
- * a server), writes pending, leader or follower tab, and the storage driver in use. It renders in
- * its shadow root, styleable from the page with CSS parts (`::part(connection)`, `::part(online)`,
- * `::part(offline)`, `::part(pending)`, `::part(role)`, `::part(driver)`), and mirrors the status
- * in attributes on itself (`connection`, `pending`, `tab` = leader or follower, `driver`) for selectors like
- * `jazz-status[connection="offline"]`. `.status` is the last `DbStatus`.
+ * `<jazz-status>`: the database's status in a line that reads as words, styled or not: the
+ * connection, writes pending, leader or follower tab, and the storage driver in use, separated by
+ * commas ("online, 2 pending, leader, opfs"). It has `role="status"`, so assistive technology
+ * announces its changes politely.
+ *
+ * The connection is `online`, `connecting`, `offline`, `local only` (no server), and in place of
+ * `offline` what someone has to do when the server refused this page: `update needed` (the server
+ * does not accept this app's schema or this client's protocol: `SCHEMA_MISMATCH`,
+ * `PROTOCOL_MISMATCH`), `unknown app` (the server has no such app: `UNKNOWN_APP`, `NO_SCHEMA`),
+ * `sign in needed` (`UNAUTHORIZED`, `TOKEN_EXPIRED`); `error` when there is no database (its
+ * `<jazz-db>` has no usable schema, or there is no `<jazz-db>`). The connection's `title` is the
+ * error's message.
+ *
+ * It renders in its shadow root, styleable from the page with CSS parts (`::part(connection)` plus
+ * one part named for the connection: `::part(online)`, `::part(offline)`, `::part(update-needed)`,
+ * `::part(unknown-app)`, `::part(sign-in-needed)`, `::part(error)`, ...; `::part(pending)`,
+ * `::part(role)`, `::part(driver)`), and mirrors the status in attributes on itself (`connection`
+ * = the same names, `pending`, `tab` = leader or follower, `driver`) for selectors like
+ * `jazz-status[connection="update-needed"]`, and `state` (`loading`, `ready`, or `error` when
+ * there is no database). `.status` is the last `DbStatus`.
  */
-import { ContextConsumer } from '@lit/context';
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import type { BrowserDb, DbStatus, DynamicApp } from '../worker/page/index.ts';
-import { jazzDbContext } from './context.ts';
+import { DbController } from './db-controller.ts';
+
+/** What the connection shows instead of `offline` when the server said why it will not sync. */
+const NEEDS: Readonly<Record<string, string>> = {
+  SCHEMA_MISMATCH: 'update-needed',
+  PROTOCOL_MISMATCH: 'update-needed',
+  UNKNOWN_APP: 'unknown-app',
+  NO_SCHEMA: 'unknown-app',
+  UNAUTHORIZED: 'sign-in-needed',
+  TOKEN_EXPIRED: 'sign-in-needed',
+};
+
+const PARTS = ['connection', 'pending', 'role', 'driver'];
 
 export class JazzStatusElement extends ReactiveElement {
-  readonly #consumer = new ContextConsumer(this, { context: jazzDbContext, subscribe: true, callback: () => this.requestUpdate() });
-  #ownDb: BrowserDb<DynamicApp> | undefined;
+  readonly #ctl = new DbController(this);
   #watching: BrowserDb<DynamicApp> | undefined;
   #unwatch: (() => void) | undefined;
   #status: DbStatus | undefined;
+  /** The parts' spans, with a text node before each but the first: ", ", or nothing before an empty part. */
+  #spans: HTMLElement[] | undefined;
 
   get db(): BrowserDb<DynamicApp> | undefined {
-    return this.#ownDb ?? this.#consumer.value;
+    return this.#ctl.db;
   }
 
   set db(db: BrowserDb<DynamicApp> | undefined) {
-    this.#ownDb = db;
-    this.requestUpdate();
+    this.#ctl.db = db;
   }
 
   /** The status shown (undefined without a database). */
@@ -34,6 +59,7 @@ export class JazzStatusElement extends ReactiveElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    if (!this.hasAttribute('role')) this.setAttribute('role', 'status');
     this.requestUpdate();
   }
 
@@ -56,32 +82,38 @@ export class JazzStatusElement extends ReactiveElement {
     });
   }
 
-  #parts: Record<'connection' | 'pending' | 'role' | 'driver', HTMLElement> | undefined;
-
   protected override update(changed: PropertyValues<this>): void {
     super.update(changed);
+    const problem = this.#ctl.problem();
     const s = this.#status;
-    const connection = !s || !s.ready ? 'connecting' : s.sync ? s.sync.state : 'local';
-    const pending = (s?.pendingWrites ?? 0) + (s?.sync?.pendingBatches ?? 0);
+    const sync = s?.sync;
+    const error = problem ?? sync?.lastError;
+    const connection = problem
+      ? 'error'
+      : !s || !s.ready
+        ? 'connecting'
+        : !sync
+          ? 'local'
+          : (sync.state !== 'online' && NEEDS[sync.lastError?.code ?? '']) || sync.state;
+    const pending = (s?.pendingWrites ?? 0) + (sync?.pendingBatches ?? 0);
     const role = s?.role ?? '';
     const driver = s?.driver?.used ?? '';
     const root = this.renderRoot;
-    const p = (this.#parts ??= {
-      connection: root.appendChild(document.createElement('span')),
-      pending: root.appendChild(document.createElement('span')),
-      role: root.appendChild(document.createElement('span')),
-      driver: root.appendChild(document.createElement('span')),
+    const spans = (this.#spans ??= PARTS.map((part, i) => {
+      if (i) root.append('');
+      const span = root.appendChild(document.createElement('span'));
+      span.setAttribute('part', part);
+      return span;
+    }));
+    const text = [connection === 'local' ? 'local only' : connection.replace(/-/g, ' '), `${pending} pending`, role, driver];
+    spans.forEach((span, i) => {
+      span.textContent = text[i]!;
+      if (i) (span.previousSibling as Text).data = text[i] ? ', ' : '';
     });
-    p.connection.setAttribute('part', `connection ${connection}`);
-    p.connection.textContent = connection === 'local' ? 'local only' : connection;
-    p.pending.setAttribute('part', 'pending');
-    p.pending.textContent = `${pending} pending`;
-    p.role.setAttribute('part', 'role');
-    p.role.textContent = role;
-    p.driver.setAttribute('part', 'driver');
-    p.driver.textContent = driver;
-    p.driver.title = s?.driver?.fallbackReason ?? '';
-    const mirror: Record<string, string> = { connection, pending: String(pending), tab: role, driver };
+    spans[0]!.setAttribute('part', `connection ${connection}`);
+    spans[0]!.title = error?.message ?? '';
+    spans[3]!.title = s?.driver?.fallbackReason ?? '';
+    const mirror: Record<string, string> = { state: problem ? 'error' : s?.ready ? 'ready' : 'loading', connection, pending: String(pending), tab: role, driver };
     for (const [name, value] of Object.entries(mirror)) {
       if (value) this.setAttribute(name, value);
       else this.removeAttribute(name);

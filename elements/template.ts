@@ -12,7 +12,7 @@
  * - `jazz-field="done"` on a control and `jazz-action="delete"` on a button: the element is
  *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events.
  */
-import type { IncludeAst } from '../worker/page/index.ts';
+import { JazzError, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
 import type { JazzRow } from './events.ts';
 import { KeyedList, type View } from './keyed-list.ts';
 
@@ -59,6 +59,35 @@ export function compileTemplate(template: HTMLTemplateElement): CompiledTemplate
     return { ...rest, path: pathOf(node, fragment) } as Located<Binding>;
   });
   return { fragment, bindings: located, relations };
+}
+
+/**
+ * Checks that every binding names something the query's rows have: `{{x}}`, `jazz-field="x"` and
+ * `jazz-each="x"` must be `id`, a column of the table (of `select`, when the query has one) or an
+ * included relation, and a path like `{{project.name}}` goes on in the included table. Throws an
+ * `UNKNOWN_COLUMN` `JazzError` for the first that does not, which would otherwise render empty.
+ */
+export function checkBindings(t: CompiledTemplate, schema: AppSchema, query: QueryAst): void {
+  for (const b of t.bindings) {
+    const paths = b.kind === 'text' ? [b.expr] : b.kind === 'attr' ? b.parts.filter((p) => typeof p !== 'string') : b.kind === 'field' ? [[b.column]] : b.kind === 'each' ? [[b.relation]] : [];
+    for (const path of paths) checkPath(path, schema, query);
+    const each = b.kind === 'each' && query.include?.[b.relation];
+    if (each) checkBindings(b.template, schema, each.query);
+  }
+}
+
+function checkPath(path: Expr, schema: AppSchema, query: QueryAst): void {
+  for (const name of path) {
+    const inc = query.include?.[name];
+    if (inc) {
+      query = inc.query;
+      continue;
+    }
+    const has = ['id', ...(query.select ?? Object.keys(schema.tables[query.table]!.columns))];
+    if (has.includes(name)) return;
+    const all = [...has, ...Object.keys(query.include ?? {})].join(', ');
+    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${all}); fix the template, or include or select it`, { table: query.table, column: name });
+  }
 }
 
 function walk(parent: Node, out: Binding[], relations: string[]): void {

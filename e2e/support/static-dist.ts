@@ -25,6 +25,8 @@ export interface StaticDist {
   readonly served: string[];
   /** `jazz.js: 74540 B, 24654 B gzipped; …` for the named files. */
   sizes(files: readonly string[]): string;
+  /** A file's size gzipped (level 9), in bytes. */
+  gzipped(file: string): number;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
   const dir = buildDist(prefix);
   for (const [name, html] of Object.entries(pages)) writeFileSync(join(dir, name), html);
   const served: string[] = [];
+  const gzipped = (f: string): number => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     served.push(path);
@@ -52,13 +55,8 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
     dir,
     origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
     served,
-    sizes: (files) =>
-      files
-        .map((f) => {
-          const raw = readFileSync(join(dir, f));
-          return `${f}: ${raw.length} B, ${gzipSync(raw, { level: 9 }).length} B gzipped`;
-        })
-        .join('; '),
+    sizes: (files) => files.map((f) => `${f}: ${readFileSync(join(dir, f)).length} B, ${gzipped(f)} B gzipped`).join('; '),
+    gzipped: (f) => gzipped(f),
     close: async () => {
       await new Promise((r) => server.close(r));
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * The reference sync server (server/sync-server.ts) inside a spec's Node process, for pages that
  * sync with it: on a free port of 127.0.0.1, in development mode (anonymous clients, the first
- * client's schema adopted), in memory or on files in a fresh folder under `.tmp/`. `stop` and
+ * client's schema adopted) unless `dev: false`, in memory or on files in a fresh folder under
+ * `.tmp/`. `publish` gives an app its schema and permissions up front, as an operator would. `stop` and
  * `start` take it down and bring it back on the same port and the same folder, so clients
  * reconnect to the same address and find what the server had; `dispose` stops it and deletes the
  * folder. The server's log is kept in `log` (printed by the spec when it helps).
@@ -9,11 +10,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Engine } from '../../src/engine/engine.ts';
+import type { Permissions } from '../../src/policy/define.ts';
+import type { AppSchema } from '../../src/schema/schema.ts';
 import { startSyncServer, type SyncServer } from '../../server/sync-server.ts';
 
 export interface TestSyncServerOptions {
   /** Keep the apps' databases in files (a folder under `.tmp/`) so a restart finds them. Default: in memory. */
   readonly persistent?: boolean;
+  /** Development mode (default true): anonymous clients, and an unknown app adopts its first client's schema. */
+  readonly dev?: boolean;
 }
 
 export class TestSyncServer {
@@ -21,8 +26,10 @@ export class TestSyncServer {
   readonly dataDir: string | undefined;
   #port = 0;
   #server: SyncServer | undefined;
+  readonly #dev: boolean;
 
   private constructor(opts: TestSyncServerOptions) {
+    this.#dev = opts.dev ?? true;
     if (opts.persistent) {
       const tmp = resolve('.tmp');
       mkdirSync(tmp, { recursive: true });
@@ -56,7 +63,7 @@ export class TestSyncServer {
     this.#server = await startSyncServer({
       port: this.#port,
       host: '127.0.0.1',
-      dev: true,
+      dev: this.#dev,
       ...(this.dataDir ? { dataDir: this.dataDir } : { inMemory: true }),
       log: (line) => this.log.push(line),
     });
@@ -73,6 +80,11 @@ export class TestSyncServer {
   /** The app's engine on the running server (undefined before a client brought its schema). */
   engineOf(appId: string): Engine | undefined {
     return this.#server?.engineOf(appId);
+  }
+
+  /** Publishes an app's schema (and permissions) on the running server, as its admin route does. */
+  publish(appId: string, schema: AppSchema, permissions?: Permissions): void {
+    this.#server!.publish(appId, schema, permissions);
   }
 
   /** Client connections open now. */

@@ -1,0 +1,48 @@
+/**
+ * Pages made of elements, for the elements specs: `e2e/elements.html` loads the drop-in entry from
+ * source (`elements/jazz.ts`), `load` writes the scenario's markup into it, and the elements'
+ * events are collected in the page as they bubble to `document` (`window.seen[type]`, each with
+ * the `target` that fired it: its id, else its tag).
+ */
+import type { Page } from '@playwright/test';
+import { SCHEMA as CLIENT_SCHEMA } from './client-page.ts';
+
+/** The client specs' schema, with one more text column for the field tests, as the JSON text a schema script holds. */
+export const SCHEMA = JSON.stringify({
+  tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
+});
+
+/**
+ * Loads the page, starts collecting the elements' events and sets the body to `html`. Returns the
+ * page's console warnings from jazz-elements, collected from then on (the dev server's Lit warns
+ * that it is in dev mode; that one is left out).
+ */
+export async function load(page: Page, html: string): Promise<string[]> {
+  const warnings: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'warning' && m.text().startsWith('jazz-elements:')) warnings.push(m.text());
+  });
+  await page.goto('/e2e/elements.html');
+  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
+  await page.evaluate((html) => {
+    for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
+      window.seen[type] = [];
+      document.addEventListener(type, (e) => {
+        const d = (e as CustomEvent).detail as Record<string, unknown>;
+        window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
+      });
+    }
+    document.body.innerHTML = html;
+  }, html);
+  return warnings;
+}
+
+/** Loads the page with `body` inside a `<jazz-db>` (with these attributes) holding `schema`; returns the console warnings. */
+export async function mount(page: Page, body: string, db = 'driver="memory"', schema = SCHEMA): Promise<string[]> {
+  return load(page, `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`);
+}
+
+/** The `jazz-error` events seen so far, as `target code` lines. */
+export async function errorsSeen(page: Page): Promise<string[]> {
+  return page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string }) => `${e.target} ${e.code}`));
+}

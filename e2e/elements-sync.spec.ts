@@ -61,18 +61,18 @@ test('a write the server refuses fires jazz-error, with its batchId, on the elem
     await input.fill('forbidden');
     await input.press('Enter');
     // Shown at once, taken back when the server refuses it.
-    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db BATCH_REJECTED', 'add BATCH_REJECTED']);
+    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db PERMISSION_DENIED', 'add PERMISSION_DENIED']);
     await expect(titles).toHaveText(['allowed']);
 
     const box = page.locator('#todos li', { hasText: 'allowed' }).locator('input');
     await box.click();
-    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db BATCH_REJECTED', 'add BATCH_REJECTED', 'jazz-db BATCH_REJECTED', 'input BATCH_REJECTED']);
+    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db PERMISSION_DENIED', 'add PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'input PERMISSION_DENIED']);
     await expect(box).not.toBeChecked();
 
     await page.locator('#todos li', { hasText: 'allowed' }).getByRole('button', { name: 'delete' }).click();
     await expect(titles).toHaveCount(0);
     await page.locator('#undo').click();
-    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db BATCH_REJECTED', 'add BATCH_REJECTED', 'jazz-db BATCH_REJECTED', 'input BATCH_REJECTED', 'jazz-db BATCH_REJECTED', 'undo BATCH_REJECTED']);
+    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db PERMISSION_DENIED', 'add PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'input PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'undo PERMISSION_DENIED']);
     await expect(titles).toHaveCount(0);
 
     // Each element's event names the batch the <jazz-db>'s names, and says why.

@@ -14,7 +14,8 @@
  *   is how a client whose acknowledgement was lost learns its batch's fate.
  * - After a batch, the pusher holds the rows it wrote, if it may read them now: it gets the rest of
  *   their histories (it may have written offline on top of an older state); rows it may not read
- *   (any more) it is told to drop. Every other holder of a row gets the new versions, or `drop`
+ *   (any more) it is told to drop, after the acknowledgement (a transaction's writer applies its
+ *   versions only then). Every other holder of a row gets the new versions, or `drop`
  *   when the row left its scope. All of it through the read gate (read-gate.ts).
  * - A transaction is a batch the authority accepts only if what it read is unchanged: the digest
  *   of every row it read, and the ids of every query's result (re-run with the user's read rules).
@@ -32,7 +33,7 @@ import { fromWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { Conn } from './connection.ts';
 import type { ServerContext } from './context.ts';
-import { hold, holdersOf, holds, unhold } from './holdings.ts';
+import { hold, holdersOf, unhold } from './holdings.ts';
 import { historyFor, readVerdict, rowOf, sendVersions, versionFor } from './read-gate.ts';
 import { recheckDependents } from './subscriptions.ts';
 
@@ -155,17 +156,16 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
     if (seen.has(k)) continue;
     seen.add(k);
     if (readVerdict(conn, table, version.rowId).verdict !== 'readable') {
-      if (holds(conn, table, version.rowId)) {
-        unhold(conn, table, version.rowId);
-        pusherDrops.push([table, version.rowId]);
-      }
+      // Whether it held the row or not: a transaction's writer applies its versions only once they
+      // are acknowledged, so the drop goes after the acknowledgement (below).
+      unhold(conn, table, version.rowId);
+      pusherDrops.push([table, version.rowId]);
       continue;
     }
     if (!hold(conn, table, version.rowId, ctx.maxHeldRows)) continue;
     catchUp.push(...(historyFor(conn, table, version.rowId, pushed) ?? []));
   }
   sendVersions(conn, catchUp);
-  if (pusherDrops.length) conn.send({ t: 'drop', rows: pusherDrops });
   // Every other connection that holds the rows: the new versions, or drop.
   const perConn = new Map<Conn, WireVersion[]>();
   const drops = new Map<Conn, [string, string][]>();
@@ -192,7 +192,10 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   for (const [other, rows] of drops) other.send({ t: 'drop', rows });
   if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
   durable.then(
-    () => conn.send({ t: 'ack', batchId, tier: 'global' }),
+    () => {
+      conn.send({ t: 'ack', batchId, tier: 'global' });
+      if (pusherDrops.length) conn.send({ t: 'drop', rows: pusherDrops });
+    },
     (e) => {
       ctx.events.storageFailed(app.id, batchId, e);
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');

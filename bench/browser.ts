@@ -1,5 +1,5 @@
 /**
- * TARGETS.md P1–P5, P7 in real Chromium (persistent profile), side by side in one run: raw OPFS
+ * P1–P5, P7 in real Chromium (persistent profile), side by side in one run: raw OPFS
  * sync-access-handle writes, the engine through the page client (worker/page, opfs driver, from
  * source through a Vite dev server as e2e/ does) and Dexie on IndexedDB.
  *

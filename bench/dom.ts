@@ -1,5 +1,5 @@
 /**
- * Issue 7's benchmark (TARGETS.md P4 at the DOM level): the time from a user's click that writes
+ * Issue 7's benchmark (P4 at the DOM level): the time from a user's click that writes
  * to the moment the DOM shows the change, with 20 `<jazz-query>` elements over ROWS todos, beside
  * the same page built on Dexie `liveQuery` (real Chromium, persistent profile).
  *

@@ -1,5 +1,5 @@
 /**
- * The whole engine on Node files (TARGETS.md P2, P3, P5, P7; issue 3), beside raw `fs` writes of
+ * The whole engine on Node files (P2, P3, P5, P7; issue 3), beside raw `fs` writes of
  * the same bytes in the same run. Run: `npx tsx bench/engine-files.ts` (RUNS=n repeats the bulk
  * load and the update runs; ROWS=n changes the table size).
  *

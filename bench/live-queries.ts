@@ -1,5 +1,5 @@
 /**
- * TARGETS.md P4 in Node, on the memory store: 20 live queries (filter + sort + limit 50, one
+ * P4 in Node, on the memory store: 20 live queries (filter + sort + limit 50, one
  * include) over tables of 10k / 100k / 1M rows. Measures the time from the write call to the last
  * subscription callback for one update, and for one batch touching all 20 queries, beside the time
  * to re-run the same 20 queries from scratch in the same process.

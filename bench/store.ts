@@ -1,5 +1,5 @@
 /**
- * Store benchmark on Node files (TARGETS.md P2, P3, P5, P7), beside raw `fs` writes of the same
+ * Store benchmark on Node files (P2, P3, P5, P7), beside raw `fs` writes of the same
  * bytes in the same run. Run: `npx tsx bench/store.ts` (RUNS=n to change the repetitions).
  *
  * Durability setting: every commit awaited at tier `local` (WAL fdatasync); raw baselines fsync at

@@ -1,5 +1,5 @@
 /**
- * TARGETS.md P6 in Node: the reference server runs in its own process on loopback; clients are
+ * P6 in Node: the reference server runs in its own process on loopback; clients are
  * real WebSocket clients in this process.
  * - write on client A → subscription callback on client B (p50, p95);
  * - one write fanned out to 100 subscribed clients: time until the last one has it (p50, p95);

@@ -1,4 +1,4 @@
-/** The schema every benchmark uses: ~200-byte todos with one ref to 100 projects (TARGETS.md). */
+/** The schema every benchmark uses: ~200-byte todos with one ref to 100 projects. */
 import { s } from '../src/schema/builder.ts';
 
 export const benchApp = s.defineApp({

@@ -1,5 +1,5 @@
 /**
- * TARGETS.md R4: Chromium killed with SIGKILL while a page writes, 20 times. Each round a browser
+ * R4: Chromium killed with SIGKILL while a page writes, 20 times. Each round a browser
  * opens the same persistent profile, the page first reads every row back, then writes
  * continuously (insert, `wait({ tier: 'local' })`, up to 16 in flight) and prints each write once
  * it is confirmed; after about a second the browser process (found by its --user-data-dir, the

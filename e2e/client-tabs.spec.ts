@@ -1,5 +1,5 @@
 /**
- * TARGETS.md R6: tabs of one database, with the leader's tab closed or reloaded at random.
+ * R6: tabs of one database, with the leader's tab closed or reloaded at random.
  *
  * A persistent profile (real OPFS). 2 to 8 pages open the same `opfs` database through the
  * watched worker (`e2e/worker/holders.worker.ts`, which logs every OPFS handle it opens and closes

@@ -11,7 +11,7 @@
  *   comes back on the same port and data, both converge with nothing lost.
  * - Reload with the server gone: the service worker opens the app with its data, and writes made
  *   then reach the other user once the server is back.
- * - TARGETS.md S4: markup in a task title or a comment shows as text and runs nothing.
+ * - S4: markup in a task title or a comment shows as text and runs nothing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -225,7 +225,7 @@ test('reload with the server gone: the service worker opens the app with its dat
   expect(errors).toEqual([]);
 });
 
-test('TARGETS.md S4: markup in a title or a comment is shown as text and runs nothing', async () => {
+test('S4: markup in a title or a comment is shown as text and runs nothing', async () => {
   const img = '<img src=x onerror="window.__pwned = 1">';
   const script = '<script>window.__pwned = 2</script>';
   await addTask(alice, img);

@@ -3,7 +3,7 @@
  * .tmp/, served by a plain `node:http` static server (not Vite, not the demo), and a bare HTML page
  * whose only script is `<script type="module" src="/jazz.js"></script>`. The page declares its data
  * with the elements; the test types into `<jazz-form>` and sees `<jazz-query>` react. Prints both
- * files' gzipped sizes (TARGETS.md P8).
+ * files' gzipped sizes (P8).
  */
 import { expect, test } from '@playwright/test';
 import { serveDist, type StaticDist } from './support/static-dist.ts';

@@ -1,5 +1,5 @@
 /**
- * The elements (DESIGN.md §10): `defineElements()` registers every tag; importing this module
+ * The elements: `defineElements()` registers every tag; importing this module
  * defines them when there is a `customElements` registry, and only then (so it can be imported in
  * Node, or before the page has one, without crashing).
  */

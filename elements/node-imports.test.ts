@@ -1,5 +1,5 @@
 /**
- * Every module of elements/ imports in Node without a DOM and without crashing (STYLE.md, like
+ * Every module of elements/ imports in Node without a DOM and without crashing (like
  * Lit's node-imports test): server rendering, tests and tools may load them. Lit's Node build
  * brings a minimal `customElements` registry, so the tags get defined there too.
  */

@@ -1,5 +1,5 @@
 /**
- * The safe template binder of `<jazz-query>` (DESIGN.md §10, TARGETS.md S4). A `<template>` is
+ * The safe template binder of `<jazz-query>` (S4). A `<template>` is
  * compiled once into a prepared fragment and a list of bindings; each row clones the fragment and
  * fills the bindings. Data only ever reaches the DOM as a text node's `data` or through
  * `setAttribute`, never as markup, so a value like `<img onerror=...>` shows as text:

@@ -1,5 +1,5 @@
 /**
- * TARGETS.md S2: tokens that must never get in (`alg: none`, HS/RS confusion, expired, wrong
+ * S2: tokens that must never get in (`alg: none`, HS/RS confusion, expired, wrong
  * audience or issuer, unknown key id, garbage) and the ones that must.
  */
 import { createHmac } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Who is connecting (DESIGN.md §8 handshake, issue 6): turns the credentials of a `hello` into a
+ * Who is connecting (the handshake, issue 6): turns the credentials of a `hello` into a
  * `Session` that permissions see.
  *
  * - A user's JWT is verified with `jose` against one configured public key (PEM, JWK or a JWKS as

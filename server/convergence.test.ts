@@ -1,5 +1,5 @@
 /**
- * TARGETS.md R5: at least 5 clients make random writes on shared rows while random clients lose
+ * R5: at least 5 clients make random writes on shared rows while random clients lose
  * their connection and the server restarts (on its durable files). After quiescence every client's
  * subscribed data equals the server's, and no acknowledged write is missing from the server.
  *

@@ -1,5 +1,5 @@
 /**
- * The engine killed with SIGKILL (issue 3, TARGETS.md R4 in Node): a child process writes through
+ * The engine killed with SIGKILL (issue 3, R4 in Node): a child process writes through
  * `createDb({ driver: { type: 'file' } })`, reports every write confirmed at tier `local`, and is
  * killed at a random moment, 20 times on the same database. After each kill the database reopens
  * with every confirmed row and update, and the engine agrees with itself: indexes, live queries,

@@ -1,5 +1,5 @@
 /**
- * TARGETS.md S3, black-box: 100,000 fuzzed frames (JAZZ_FUZZ_FRAMES) over many raw WebSockets
+ * S3, black-box: 100,000 fuzzed frames (JAZZ_FUZZ_FRAMES) over many raw WebSockets
  * against a running server while two good clients stay connected. The server must never throw,
  * every hostile connection must end with an application close code (4xxx) or 1009, the good
  * clients must still sync afterwards, and memory must stay bounded.

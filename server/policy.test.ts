@@ -1,5 +1,5 @@
 /**
- * TARGETS.md S1: a policy matrix over a multi-tenant schema. Every table × operation × role × two
+ * S1: a policy matrix over a multi-tenant schema. Every table × operation × role × two
  * tenants is tried through the real server; reads must return exactly the permitted rows and every
  * write must be applied or rejected exactly as the rules say. Every row of tenant B carries a canary
  * string, and every frame a tenant-A user receives is scanned for it, also while rows move between

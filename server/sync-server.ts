@@ -1,5 +1,5 @@
 /**
- * The reference sync server (DESIGN.md §8): Node's http plus the `ws` WebSocket library, running
+ * The reference sync server: Node's http plus the `ws` WebSocket library, running
  * the same engine as the clients. This file wires its parts together; each has its own module:
  *
  *   apps.ts           the apps: engines, schemas, permissions, data folder

@@ -1,5 +1,5 @@
 /**
- * The engine in src/ must not learn where it runs (DESIGN.md §3). `tsconfig.src.json` compiles it
+ * The engine in src/ must not learn where it runs. `tsconfig.src.json` compiles it
  * against ECMAScript plus src/platform.d.ts, which catches DOM and Node globals and imports; this
  * test catches what a type check cannot: reaching them through `globalThis`, `self` or `require`.
  */

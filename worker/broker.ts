@@ -1,5 +1,5 @@
 /**
- * The tab broker (DESIGN.md §9): a SharedWorker (`dist/jazz-broker.js`) that introduces the
+ * The tab broker: a SharedWorker (`dist/jazz-broker.js`) that introduces the
  * workers of one database to their current leader. Each page connects to it and hands its port to
  * its database worker. A leader registers; a follower asks to be connected to leader `id` and gets
  * one end of a new MessageChannel, the leader the other. From then on they talk directly.

@@ -1,5 +1,5 @@
 /**
- * One leader per database across tabs (DESIGN.md §9), run by each tab's database worker.
+ * One leader per database across tabs, run by each tab's database worker.
  *
  * - **The lock decides.** Every worker asks for the Web Lock `jazz:<dbName>`; the one holding it
  *   is the leader, the others wait in the lock's queue as candidates. The browser releases a lock

@@ -6,7 +6,7 @@
  *   worker, never on a page.
  * - A handle opened by `OpfsBlockFile.open` is exclusive ("readwrite" mode): while one is open, no
  *   other tab or worker can open the file, and a second opener gets `STORAGE_LOCKED`. That is the
- *   lock the durable store relies on; the leader election of DESIGN.md §9 decides who opens.
+ *   lock the durable store relies on; the leader election (election.ts) decides who opens.
  * - `flush()` is the handle's `flush()`, the durability barrier of the contract.
  * - Failures become `JazzError`s at this edge: `QuotaExceededError` → `STORAGE_QUOTA`, a file held
  *   elsewhere → `STORAGE_LOCKED`, everything else → `STORAGE_IO`.

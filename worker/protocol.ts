@@ -1,5 +1,5 @@
 /**
- * The page ↔ worker protocol in one place (STYLE.md: "the wire protocol in one types file").
+ * The page ↔ worker protocol in one place (every message type in one file).
  *
  * The page's client (`worker/page/client.ts`) calls the worker's `WorkerApi` through Comlink; the
  * worker calls back through the Comlink proxies the page hands it (`SubscriptionSink`,
@@ -138,7 +138,7 @@ export interface WorkerApi {
   close(): Promise<void>;
 }
 
-// ─── between tabs (DESIGN.md §9) ───────────────────────────────────────────────
+// ─── between tabs ───────────────────────────────────────────────
 //
 // One worker per database holds the Web Lock `jazz:<dbName>` and with it the storage: the leader.
 // The other tabs' workers (followers) forward their page's calls to it over a `Link`: a

@@ -1,5 +1,5 @@
 /**
- * The database's dedicated module worker (DESIGN.md §9): owns the engine of one database
+ * The database's dedicated module worker: owns the engine of one database
  * (`DbHost`) and answers the page's client through Comlink. Started by `worker/page/client.ts`;
  * built to `dist/jazz-worker.js`.
  */

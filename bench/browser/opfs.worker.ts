@@ -1,5 +1,5 @@
 /**
- * TARGETS.md P1: raw OPFS sync-access-handle writes in a dedicated worker, the ceiling.
+ * P1: raw OPFS sync-access-handle writes in a dedicated worker, the ceiling.
  * Message { mib } → { noFlushMiBs, flushEachMiBs, flushEach: number[] (ms per write+flush) }.
  */
 /// <reference lib="webworker" />

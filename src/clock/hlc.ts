@@ -1,5 +1,5 @@
 /**
- * The hybrid logical clock (DESIGN.md §4). A timestamp is one number: wall-clock milliseconds
+ * The hybrid logical clock. A timestamp is one number: wall-clock milliseconds
  * times 1024 plus a counter, so timestamps compare with `<` and fit a float64 exactly until the
  * year 2248. `tick()` is strictly increasing; `observe(ts)` moves the clock past every timestamp
  * it receives, so a version that causally follows another always has a larger timestamp. Ties

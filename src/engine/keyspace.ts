@@ -1,5 +1,5 @@
 /**
- * How the engine lays tables out in the ordered store (DESIGN.md §5). Tables and columns appear by
+ * How the engine lays tables out in the ordered store. Tables and columns appear by
  * their catalogue numbers; branch `main` is number 0.
  *
  *   [t, 1, rowId, versionId]            history: one row version

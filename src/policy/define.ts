@@ -1,5 +1,5 @@
 /**
- * Permissions, written in TypeScript with the shape of jazz-tools' `definePermissions` (DESIGN.md §7):
+ * Permissions, written in TypeScript with the shape of jazz-tools' `definePermissions`:
  *
  *   export default definePermissions(app, ({ policy, session, allowedTo, anyOf, exists }) => {
  *     policy.projects.allowRead.where({ ownerId: session.userId });

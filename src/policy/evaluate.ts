@@ -1,5 +1,5 @@
 /**
- * Evaluates permissions for one session (DESIGN.md §7). Placeholders are filled with the session's
+ * Evaluates permissions for one session. Placeholders are filled with the session's
  * values once; `exists` and `allowedTo` look other rows up through the engine's indexes when a row
  * is checked. Admin and peer sessions, and apps without permissions, are unrestricted.
  *

@@ -1,5 +1,5 @@
 /**
- * The query AST: plain, serialisable data (DESIGN.md §6). The TypeScript builder, the `where`
+ * The query AST: plain, serialisable data. The TypeScript builder, the `where`
  * object form and the `where` string grammar all produce it; it travels in subscriptions and
  * carries permissions. Column names are checked against the schema when a query is built.
  */

@@ -1,5 +1,5 @@
 /**
- * Compiles a query into its graph (DESIGN.md §6):
+ * Compiles a query into its graph:
  *
  *   Source (index scan / lookup / ids, in query order) → Filter → Take → Join per include → ResultView
  *

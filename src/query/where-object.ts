@@ -1,5 +1,5 @@
 /**
- * The `where` object form of the TypeScript API, turned into an `Expr` (DESIGN.md §6):
+ * The `where` object form of the TypeScript API, turned into an `Expr`:
  *
  * ```ts
  * { done: false, priority: { gte: 2, lt: 5 }, title: { contains: 'x' }, projectId: { in: [a, b] },

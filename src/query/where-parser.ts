@@ -1,5 +1,5 @@
 /**
- * The `where` string grammar (DESIGN.md §6): the text form used by HTML attributes, e.g.
+ * The `where` string grammar: the text form used by HTML attributes, e.g.
  * `where="done = false and priority > 2"`. It is tokenized and parsed by hand into an `Expr`,
  * never evaluated. Keywords are case-insensitive.
  *

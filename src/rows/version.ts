@@ -1,5 +1,5 @@
 /**
- * Row versions and visible rows (DESIGN.md §4).
+ * Row versions and visible rows.
  *
  * A row version is one flat record: engine fields (row id, version id, parents, branch, timestamp,
  * author, batch id, changed-field mask, deleted flag) followed by the user columns as the writer saw

@@ -1,5 +1,5 @@
 /**
- * `BlockFile`: the synchronous file the durable store runs on (DESIGN.md §5), and a memory
+ * `BlockFile`: the synchronous file the durable store runs on, and a memory
  * implementation that injects the faults real storage has.
  *
  * Implementations: memory (here, for tests), Node `fs` (`server/fs-blockfile.ts`), OPFS

@@ -1,5 +1,5 @@
 /**
- * Crash harness, part 1 (TARGETS.md R1): a crash at every write index of the 200-commit workload,
+ * Crash harness, part 1 (R1): a crash at every write index of the 200-commit workload,
  * under both sector sizes, cycling through the fates of unflushed writes; then the first half of
  * the random crash points (the other half runs in `crash.random.test.ts`, in parallel).
  *

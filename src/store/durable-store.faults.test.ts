@@ -1,5 +1,5 @@
 /**
- * Damaged superblocks (TARGETS.md R2), I/O and quota failures (R3), and format checks.
+ * Damaged superblocks (R2), I/O and quota failures (R3), and format checks.
  */
 import { describe, expect, it } from 'vitest';
 import { Faults, MemoryBlockFile } from './blockfile.ts';

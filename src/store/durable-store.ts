@@ -1,6 +1,6 @@
 /**
  * The durable `KvStore`: a copy-on-write B+tree in a data file, a write-ahead log in a second file,
- * and A/B superblocks (DESIGN.md §5, issue 3).
+ * and A/B superblocks (issue 3).
  *
  * ## Files
  *

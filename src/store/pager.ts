@@ -14,7 +14,7 @@
  * - `freedLast`: reachable from G-1 only; reusable once the next checkpoint is durable;
  * - `flPages`: the pages holding G's free list.
  * Keeping G-1's pages intact for one more checkpoint means either superblock opens a whole tree,
- * which is what lets a damaged superblock fall back to the other one (TARGETS.md R2).
+ * which is what lets a damaged superblock fall back to the other one (R2).
  *
  * The cache holds decoded pages up to `cacheBytes` (P9). Eviction is CLOCK (second chance) and runs
  * only at safe points (`evict()`, called by the store between operations), so a page a caller is

@@ -1,5 +1,5 @@
 /**
- * Superblocks A and B: the first 512 bytes of pages 0 and 1 of the data file (DESIGN.md §5).
+ * Superblocks A and B: the first 512 bytes of pages 0 and 1 of the data file.
  *
  * A checkpoint writes generation g + 1 into slot (g + 1) % 2 while slot g % 2 stays intact, so a
  * crash at any moment leaves at least one valid superblock. On open the valid one with the highest

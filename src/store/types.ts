@@ -1,5 +1,5 @@
 /**
- * The ordered key-value store the engine runs on (DESIGN.md §5).
+ * The ordered key-value store the engine runs on.
  *
  * Contract, for every implementation (memory now, the B+tree over a BlockFile next):
  * - Keys and values are byte strings; keys are ordered by unsigned byte-wise comparison

@@ -1,5 +1,5 @@
 /**
- * The sync client (DESIGN.md §8): one connection to one server, kept up in the background.
+ * The sync client: one connection to one server, kept up in the background.
  *
  * - On connect it says hello (protocol, client id, credentials, schema), then replays every active
  *   subscription (anti-entropy: the server resends what we lack) and re-pushes every batch in the

@@ -1,5 +1,5 @@
 /**
- * Every message between a client and a server, in one place (DESIGN.md §8). Frames are encoded with
+ * Every message between a client and a server, in one place. Frames are encoded with
  * `codec.ts`; the first field of every message is its type `t`. Decoding checks every field's type
  * and turns anything unexpected into a `ProtocolError`, so the server can close just that
  * connection with a clear code.

@@ -1,6 +1,6 @@
 /**
  * The page's database: the engine's `Db` API (README.md) over a dedicated worker that owns the
- * engine and its storage (DESIGN.md §9). The page never blocks on storage:
+ * engine and its storage. The page never blocks on storage:
  *
  * - Writes return their handle at once. Row ids and the batch id are generated here (UUIDv7, the
  *   engine's own generator), so `insert(...).id` is known before the worker has seen the write;
@@ -578,7 +578,7 @@ function connectBroker(url: string | URL | false | undefined): MessagePort | und
 /**
  * Opens a database in the browser: a dedicated worker owns the engine and the storage. Tabs that
  * open the same database share it: one tab's worker leads (holds the files, runs sync) and the
- * others reach it (DESIGN.md §9); `status.role` says which this tab is.
+ * others reach it; `status.role` says which this tab is.
  */
 export function createDb<A extends { readonly $schema: AppSchema }>(opts: BrowserCreateDbOptions<A>): BrowserDb<A> {
   return new BrowserDb(opts);

@@ -1,6 +1,6 @@
 /**
  * One live query's result on the page, patched by the worker's deltas so the page never waits for
- * storage to show it (DESIGN.md §9).
+ * storage to show it.
  *
  * Order: the page re-derives positions with the query's own comparator (`rowComparator`, the order
  * the engine uses: orderBy terms, then id), so a delta carries only the rows that changed, never

@@ -1,5 +1,5 @@
 /**
- * Join nests related rows into each row (include, DESIGN.md's ArraySubquery). Every parent row gets
+ * Join nests related rows into each row (include, the array subquery). Every parent row gets
  * its own small graph over the related table — `id = parent.ref` for a forward ref, `ref = parent.id`
  * for a reverse relation, plus the include's own where/order/limit/includes. Join listens to the
  * related table once and routes each change only to the graphs of the parents it concerns (by the

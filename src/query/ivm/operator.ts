@@ -1,5 +1,5 @@
 /**
- * The incremental query graph (DESIGN.md §6). Rows flow through operators two ways:
+ * The incremental query graph. Rows flow through operators two ways:
  * - `fetch` pulls rows from upstream in the query's order, optionally starting at a row; used to
  *   hydrate a query and to refill a window when a row leaves it.
  * - `push` sends a change downstream as it happens; each operator turns the change into the

@@ -1,5 +1,5 @@
 /**
- * The crash harness (TARGETS.md R1), shared by `crash.test.ts` and `crash.random.test.ts`: a fixed
+ * The crash harness (R1), shared by `crash.test.ts` and `crash.random.test.ts`: a fixed
  * 200-commit workload on memory files that crash at a chosen write, under every sector size and
  * fate of unflushed writes. After each crash the files are reopened from what survived, and:
  * - the integrity check passes;

@@ -4,6 +4,8 @@
  *
  * - a write the server refuses reaches the page as a `jazz-error` on the `<jazz-db>` and on the
  *   element that wrote it (the form, the row's checkbox, the undo button), with its `batchId`;
+ * - a batch the server cannot store is refused (`INTERNAL`) and logged once, and the 100 writes
+ *   made after it reach another device;
  * - a server that does not accept the app's schema, or has no such app, is reported once however
  *   often the client retries, `<jazz-db state="error">`, and `<jazz-status>` says what is needed
  *   (`update needed`, `unknown app`) instead of `offline`.
@@ -89,6 +91,33 @@ test('a write the server refuses fires jazz-error, with its batchId, on the elem
     // One warning per distinct message (the edit and the undo were refused in the same words).
     expect(warnings).toEqual([expect.stringContaining('insert denied'), expect.stringContaining('update denied')]);
   } finally {
+    await server.dispose();
+  }
+});
+
+test('a batch the server cannot store: refused, a jazz-error on the page, one log line; the 100 writes after it reach another device', async ({ page, browser }) => {
+  const server = await TestSyncServer.start();
+  const other = await browser.newContext();
+  try {
+    server.publish('poison', app.$schema);
+    server.failValuesContaining('poison', 'POISON');
+    await mount(page, `<jazz-form id="add" table="todos"><input name="title"><button>Add</button></jazz-form>`, `app="poison" server="${server.url}" driver="memory"`);
+    const b = await other.newPage();
+    await mount(b, `<jazz-query id="todos" table="todos" order-by="title"><template><li>{{title}}</li></template></jazz-query>`, `app="poison" server="${server.url}" driver="memory"`);
+    const input = page.locator('#add input');
+    await input.fill('POISON pill');
+    await input.press('Enter');
+    const titles = Array.from({ length: 100 }, (_, i) => `ok ${String(i).padStart(3, '0')}`);
+    for (const t of titles) {
+      await input.fill(t);
+      await input.press('Enter');
+    }
+    await expect(b.locator('#todos li')).toHaveCount(100, { timeout: 20_000 });
+    await expect(b.locator('#todos li')).toHaveText(titles);
+    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db INTERNAL', 'add INTERNAL']);
+    expect(server.log.filter((l) => l.includes('batch refused'))).toEqual([expect.stringContaining('INTERNAL')]);
+  } finally {
+    await other.close();
     await server.dispose();
   }
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDb, startSyncServer, type SyncServer } from './index.ts';
 import { todoApp as app } from '../src/testing/fixtures.ts';
 import type { BatchRejection, Db } from '../src/db.ts';
-import type { KvStore } from '../src/store/types.ts';
+import { failValuesContaining } from './testing/failing-store.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -34,34 +34,12 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-/** Makes the store fail every commit that holds `marker` (a server that cannot store one value). */
-function poison(store: KvStore, marker: string): void {
-  const bytes = new TextEncoder().encode(marker);
-  const has = (v: Uint8Array) => {
-    outer: for (let i = 0; i + bytes.length <= v.length; i++) {
-      for (let j = 0; j < bytes.length; j++) if (v[i + j] !== bytes[j]) continue outer;
-      return true;
-    }
-    return false;
-  };
-  const transaction = store.transaction.bind(store);
-  store.transaction = () => {
-    const tx = transaction();
-    const put = tx.put.bind(tx);
-    tx.put = (k, v) => {
-      if (has(v)) throw new Error(`this store cannot hold a value with ${marker} in it`);
-      put(k, v);
-    };
-    return tx;
-  };
-}
-
 describe('refused writes never wedge a client', () => {
   it('a batch the server fails to store is refused (INTERNAL), undone, reported once; the 100 writes after it all arrive', async () => {
     const s = await server();
     const a = client(s.url);
     await a.insert(app.todos, { title: 'first' }).wait({ tier: 'global' });
-    poison(s.engineOf('test')!.store, 'POISON');
+    failValuesContaining(s.engineOf('test')!.store, 'POISON');
     const b = client(s.url);
     let seen: string[] = [];
     b.subscribeAll(app.todos.orderBy('title'), ({ all }) => (seen = all.map((r) => r.title as string)));

@@ -13,6 +13,7 @@ import type { Engine } from '../../src/engine/engine.ts';
 import type { Permissions } from '../../src/policy/define.ts';
 import type { AppSchema } from '../../src/schema/schema.ts';
 import { startSyncServer, type SyncServer } from '../../server/sync-server.ts';
+import { failValuesContaining } from '../../server/testing/failing-store.ts';
 
 export interface TestSyncServerOptions {
   /** Keep the apps' databases in files (a folder under `.tmp/`) so a restart finds them. Default: in memory. */
@@ -85,6 +86,11 @@ export class TestSyncServer {
   /** Publishes an app's schema (and permissions) on the running server, as its admin route does. */
   publish(appId: string, schema: AppSchema, permissions?: Permissions): void {
     this.#server!.publish(appId, schema, permissions);
+  }
+
+  /** Makes the app's store fail every commit that holds a value containing `marker` (server/testing/failing-store.ts). */
+  failValuesContaining(appId: string, marker: string): void {
+    failValuesContaining(this.engineOf(appId)!.store, marker);
   }
 
   /** Client connections open now. */

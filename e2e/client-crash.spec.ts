@@ -4,16 +4,19 @@
  * continuously (insert, `wait({ tier: 'local' })`, up to 16 in flight) and prints each write once
  * it is confirmed; after about a second the browser process (found by its --user-data-dir, the
  * one without --type=) gets SIGKILL. After every relaunch, every write the test saw confirmed must
- * be there, with its value. Messages still in flight when the browser dies are simply not counted:
+ * be there, with its value (every 50th write has a 20 KB title, found again through its index).
+ * Messages still in flight when the browser dies are simply not counted:
  * the check is over confirmations the test heard, all of which the page had at `local`.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, expect, test } from '@playwright/test';
+import { chromium, expect, test, type Page } from '@playwright/test';
 import { launchOptions } from './support/chromium.ts';
 import { openClient } from './support/client-page.ts';
 
 const ROUNDS = 20;
+/** The shared prefix of the long titles: their index entries are cut, and they live in overflow pages. */
+const LONG = 'L'.repeat(20_000);
 const WRITE_MS = 1000;
 
 let profileDir: string;
@@ -41,6 +44,20 @@ function browserPid(userDataDir: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Every row's [id, title], long titles as `LONG+<rest>` (only when they hold the whole prefix),
+ * and the long titles read through the title index in order.
+ */
+function readBack(page: Page): Promise<{ rows: [string, string][]; longByIndex: string[] }> {
+  return page.evaluate(async (LONG) => {
+    const { app, db } = window.t;
+    const short = (t: string) => (t.startsWith(LONG) ? `LONG+${t.slice(LONG.length)}` : t);
+    const rows = (await db.all(app.todos)).map((r: any) => [r.id, short(r.title)]) as [string, string][];
+    const longByIndex = (await db.all(app.todos.where({ title: { gte: LONG, lt: 'M' } }).orderBy('title'))).map((r: any) => short(r.title));
+    return { rows, longByIndex };
+  }, LONG);
+}
+
 test('every write confirmed at local survives SIGKILL of the browser, 20 times', async ({ baseURL }) => {
   test.setTimeout(ROUNDS * 8_000);
   /** id → title of every write the test heard confirmed. */
@@ -53,38 +70,42 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
     page.on('console', (m) => {
       const text = m.text();
       if (!text.startsWith('confirmed ')) return;
-      const [, id, title] = text.split(' ');
-      confirmed.set(id!, title!);
+      const [, id, title, long] = text.split(' ');
+      confirmed.set(id!, long === '1' ? `LONG+${title!}` : title!);
       heard++;
     });
     await openClient(page, { dbName: 'crash' });
-    const rows = await page.evaluate(async () => {
-      const { app, db } = window.t;
-      return (await db.all(app.todos)).map((r: any) => [r.id, r.title]) as [string, string][];
-    });
+    const { rows, longByIndex } = await readBack(page);
     const present = new Map(rows);
     const lost = [...confirmed].filter(([id, title]) => present.get(id) !== title);
     expect(lost, `round ${round}: confirmed writes missing after the kill`).toEqual([]);
+    // The long titles, found through their (cut) index entries, in order.
+    expect(longByIndex, `round ${round}: long titles by their index`).toEqual(rows.map(([, t]) => t).filter((t) => t.startsWith('LONG+')).sort());
 
     // Write until killed. Not awaited: the loop runs in the page until the browser dies.
-    await page.evaluate((round) => {
-      const { app, db } = window.t;
-      let seq = 0;
-      let inFlight = 0;
-      const pump = (): void => {
-        while (inFlight < 16) {
-          const title = `r${round}-${seq++}`;
-          const h = db.insert(app.todos, { title, priority: seq % 100 });
-          inFlight++;
-          h.wait({ tier: 'local' }).then(() => {
-            console.log(`confirmed ${h.id} ${title}`);
-            inFlight--;
-            pump();
-          });
-        }
-      };
-      pump();
-    }, round);
+    await page.evaluate(
+      ({ round, LONG }) => {
+        const { app, db } = window.t;
+        let seq = 0;
+        let inFlight = 0;
+        const pump = (): void => {
+          while (inFlight < 16) {
+            const title = `r${round}-${seq++}`;
+            // Every 50th write has a long title (20 KB sharing its prefix with the others).
+            const long = seq % 50 === 0;
+            const h = db.insert(app.todos, { title: long ? LONG + title : title, priority: seq % 100 });
+            inFlight++;
+            h.wait({ tier: 'local' }).then(() => {
+              console.log(`confirmed ${h.id} ${title} ${long ? 1 : 0}`);
+              inFlight--;
+              pump();
+            });
+          }
+        };
+        pump();
+      },
+      { round, LONG },
+    );
     await page.waitForTimeout(WRITE_MS);
     const pid = browserPid(profileDir);
     expect(pid, 'the browser process of the profile').toBeDefined();
@@ -100,10 +121,7 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     await openClient(page, { dbName: 'crash' });
-    const rows = await page.evaluate(async () => {
-      const { app, db } = window.t;
-      return (await db.all(app.todos)).map((r: any) => [r.id, r.title]) as [string, string][];
-    });
+    const { rows } = await readBack(page);
     const present = new Map(rows);
     expect([...confirmed].filter(([id, title]) => present.get(id) !== title)).toEqual([]);
   } finally {

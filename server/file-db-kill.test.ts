@@ -3,7 +3,8 @@
  * `createDb({ driver: { type: 'file' } })`, reports every write confirmed at tier `local`, and is
  * killed at a random moment, 20 times on the same database. After each kill the database reopens
  * with every confirmed row and update, and the engine agrees with itself: indexes, live queries,
- * counts and the clock match a from-scratch evaluation of the visible rows.
+ * counts and the clock match a from-scratch evaluation of the visible rows, long values included
+ * (20 KB titles whose index entries are cut, 64 KiB of JSON).
  * (The store-level version of this test is in fs-store.test.ts.)
  */
 import { spawn } from 'node:child_process';
@@ -16,6 +17,9 @@ import { createDb } from './index.ts';
 import { todoApp as app, rng } from '../src/testing/fixtures.ts';
 import { evaluate } from '../src/testing/reference.ts';
 import type { DurableStore } from '../src/store/durable-store.ts';
+
+/** The prefix of the writer's long titles (testing/kill-engine-writer.ts). */
+const LONG = 'L'.repeat(20_000);
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jazz-file-db-kill-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -56,6 +60,7 @@ describe('the engine killed with SIGKILL while writing (20 rounds)', () => {
     const updated = new Map<string, number>();
     let clientId: string | undefined;
     let clock = 0;
+    let longRows = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const delay = 10 + Math.floor(next() * 250);
       const lines = await runAndKill(child, file, round, delay);
@@ -107,6 +112,10 @@ describe('the engine killed with SIGKILL while writing (20 rounds)', () => {
           app.todos.where({ due: { isNull: false } }).orderBy('due', 'desc').limit(20),
           app.todos.where({ title: { gte: `r${round}` } }).orderBy('title').limit(40),
           app.projects.orderBy('name').limit(10).include({ todosViaProject: app.todos.orderBy('title') }),
+          // Long values: titles that share a 20 KB prefix (cut in the index), ordered and ranged on.
+          app.todos.where({ title: { gt: LONG } }).orderBy('title', 'desc').limit(15),
+          app.todos.where({ title: { gte: `${LONG}r${round}` } }).orderBy('title').limit(15),
+          app.todos.where({ tags: { contains: 'long' } }).orderBy('title').limit(30),
         ];
         const live: unknown[][] = qs.map(() => []);
         const stops = qs.map((q, k) => db.subscribeAll(q, ({ all }) => (live[k] = [...all])));
@@ -117,6 +126,9 @@ describe('the engine killed with SIGKILL while writing (20 rounds)', () => {
           expect(db.allSync(q), `${label}: query ${k}`).toEqual(expected);
           expect(live[k], `${label}: live query ${k}`).toEqual(expected);
         });
+        const long = todos.filter((r) => r.title.startsWith(LONG));
+        for (const r of long) expect((r.meta as { text: string }).text.length, `${label}: long row ${r.id}`).toBe(64 * 1024);
+        longRows = Math.max(longRows, long.length);
         expect(db.engine.table('todos').liveCount, label).toBe(todos.length);
         expect(db.engine.table('projects').liveCount, label).toBe(projects.length);
       } finally {
@@ -124,6 +136,7 @@ describe('the engine killed with SIGKILL while writing (20 rounds)', () => {
       }
     }
     expect(acked.size).toBeGreaterThan(100);
+    expect(longRows).toBeGreaterThan(5);
     expect(updated.size).toBeGreaterThan(10);
     console.log(`[engine kill test] ${acked.size} confirmed rows and ${updated.size} updated rows over ${ROUNDS} kills, none lost (seed ${seed})`);
   }, 120_000);

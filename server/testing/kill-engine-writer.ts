@@ -4,6 +4,7 @@
  * `local`:
  *   `ack <rowId>`        a row it inserted (single inserts and batches with a new project);
  *   `upd <rowId> <n>`    an update that set the row's priority to n (n grows per row).
+ * Every thirteenth write or so carries long values (a 20 KB title, a long tag, 64 KiB of JSON).
  * argv[3] names the round; titles carry it so rows of different rounds are told apart.
  */
 import { createDb } from '../index.ts';
@@ -14,6 +15,8 @@ const [file, round] = [process.argv[2]!, process.argv[3]!];
 const db = createDb({ app, driver: { type: 'file', path: file, pageSize: 4096, checkpointWalBytes: 128 * 1024 } });
 process.stdout.write('ready\n');
 
+/** The prefix of the long titles (file-db-kill.test.ts checks them). */
+const LONG = 'L'.repeat(20_000);
 const mine: string[] = [];
 const priority = new Map<string, number>();
 let i = 0;
@@ -40,6 +43,13 @@ for (;;) {
         return db.update(app.todos, id, { priority: n, done: n % 2 === 0 }).wait({ tier: 'local' }).then(() => void process.stdout.write(`upd ${id} ${n}\n`));
       }),
     );
+  } else if (i % 13 === 7) {
+    // A long value: a title sharing a 20 KB prefix with the others (its index entry is cut), a
+    // long tag, 64 KiB of JSON. They live in overflow pages and in the WAL like everything else.
+    const h = db.insert(app.todos, { title: `${LONG}r${round}-${i}`, tags: [`${LONG}${i}`, 'long'], meta: { text: 'm'.repeat(64 * 1024), i } });
+    await h.wait({ tier: 'local' });
+    mine.push(h.id);
+    process.stdout.write(`ack ${h.id}\n`);
   } else {
     const h = db.insert(app.todos, { title: `r${round}-${i}`, meta: { i }, due: 1_700_000_000_000 + i });
     await h.wait({ tier: 'local' });

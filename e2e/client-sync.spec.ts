@@ -20,6 +20,9 @@
  *    syncing both ways. Then the same handlers through synthetic events on a page that keeps
  *    running, which can write while retired (a real cached page is frozen).
  *
+ * 5. Long values: a 5 MiB title and titles that share a 20 KB prefix reach the other device (OPFS
+ *    on both) and order the same there.
+ *
  * Timings (write to confirmation, to the other device, reconnects) are printed with `[sync]`.
  */
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
@@ -237,6 +240,41 @@ test('a row inserted, updated, deleted on one device appears, changes, disappear
     }
     console.log(`[sync] A's insert: local ${ins.local.toFixed(0)} ms, global ${ins.global.toFixed(0)} ms; seen on B after: insert ${insertSeen} ms, update ${updateSeen} ms, delete ${deleteSeen} ms`);
     expect(devices.flatMap((d) => d.problems)).toEqual([]);
+  } finally {
+    await closeAll(devices, server);
+  }
+});
+
+test('long values sync between browsers: a 5 MiB title and titles sharing a 20 KB prefix, ordered the same on both', async ({ browser, baseURL }) => {
+  const server = await TestSyncServer.start();
+  const appId = newAppId('long');
+  const devices: Device[] = [];
+  try {
+    const a = await openDevice(browser, baseURL, 'A', { server: server.url, appId, driver: DURABLE });
+    devices.push(a);
+    const b = await openDevice(browser, baseURL, 'B', { server: server.url, appId, driver: DURABLE });
+    devices.push(b);
+    const ids = await a.page.evaluate(async () => {
+      const { app, db } = window.t;
+      const prefix = 'p'.repeat(20_000);
+      const hs = [db.insert(app.todos, { title: 'é'.repeat((5 << 20) / 2) }), ...['b', 'a', 'c', ''].map((t, i) => db.insert(app.todos, { title: prefix + t, priority: i }))];
+      await Promise.all(hs.map((h: any) => h.wait({ tier: 'global' })));
+      return hs.map((h: any) => h.id);
+    });
+    await waitLive(b, 'rows.length === 5', 'the long rows');
+    const ordered = (d: Device) =>
+      d.page.evaluate(async () => {
+        const { app, db } = window.t;
+        const prefix = 'p'.repeat(20_000);
+        const rows = await db.all(app.todos.where({ title: { gte: prefix, lt: 'q' } }).orderBy('title', 'desc').limit(3));
+        const big = (await db.all(app.todos.where({ priority: { isNull: true } })))[0];
+        return { order: rows.map((r: any) => r.title.slice(20_000)), big: [big.title.length, big.title.charCodeAt(0)] };
+      });
+    const onA = await ordered(a);
+    expect(onA).toEqual({ order: ['c', 'b', 'a'], big: [(5 << 20) / 2, 0xe9] });
+    expect(await ordered(b)).toEqual(onA);
+    expect(serverRows(server, appId).map((r) => r.id).sort()).toEqual([...ids].sort());
+    for (const d of devices) expect(d.problems).toEqual([]);
   } finally {
     await closeAll(devices, server);
   }

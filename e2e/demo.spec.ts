@@ -158,12 +158,17 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   await bob.click('.notes jazz-form button');
   await expect.poll(() => notes(alice)).toEqual([secret]);
   await expect.poll(() => notes(bob)).toEqual(['bob has a note too']);
+  // A note as long as the field allows, in Japanese (2,000 characters, 6,000 bytes), is kept too.
+  const long = 'あいうえおかきくけこ'.repeat(200);
+  await alice.fill('.notes textarea[name=text]', long);
+  await alice.click('.notes jazz-form button');
+  await expect.poll(() => notes(alice)).toEqual([long, secret]);
   await settled(alice);
   await settled(bob);
-  // The server has both notes (so Alice's was there to leak) ...
+  // The server has all the notes (so Alice's were there to leak) ...
   const engine = demo!.sync.engineOf(DEMO_APP_ID)!;
   const serverNotes = [...engine.rowIds('notes')].map((id) => engine.getRowById(engine.table('notes'), id)!['text']);
-  expect(serverNotes.sort()).toEqual([secret, 'bob has a note too'].sort());
+  expect(serverNotes.sort()).toEqual([secret, long, 'bob has a note too'].sort());
   // ... and another change after it, so every frame Bob could be sent has been sent.
   await addTask(alice, 'After the notes');
   await expect.poll(() => titles(bob)).toContain('After the notes');
@@ -174,7 +179,7 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   expect(frames.bob!.filter((f) => f.includes(needle)).length, 'frames to Bob carrying Alice\'s note').toBe(0);
   // The scan does find it where it belongs: Alice's second device receives her note.
   const phone = await openAs(browser, 'alice', 'alice-phone');
-  await expect.poll(() => notes(phone)).toEqual([secret]);
+  await expect.poll(() => notes(phone)).toEqual([long, secret]);
   expect(frames['alice-phone']!.some((f) => f.includes(needle))).toBe(true);
   await phone.context().close();
   expect(errors).toEqual([]);

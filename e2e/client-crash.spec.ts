@@ -4,7 +4,7 @@
  * continuously (insert, `wait({ tier: 'local' })`, up to 16 in flight) and prints each write once
  * it is confirmed; after about a second the browser process (found by its --user-data-dir, the
  * one without --type=) gets SIGKILL. After every relaunch, every write the test saw confirmed must
- * be there, with its value (every 50th write has a 20 KB title, found again through its index).
+ * be there, with its value (every 100th write has a 20 KB title, found again through its index).
  * Messages still in flight when the browser dies are simply not counted:
  * the check is over confirmations the test heard, all of which the page had at `local`.
  */
@@ -59,7 +59,7 @@ function readBack(page: Page): Promise<{ rows: [string, string][]; longByIndex: 
 }
 
 test('every write confirmed at local survives SIGKILL of the browser, 20 times', async ({ baseURL }) => {
-  test.setTimeout(ROUNDS * 8_000);
+  test.setTimeout(ROUNDS * 12_000);
   /** id → title of every write the test heard confirmed. */
   const confirmed = new Map<string, string>();
   const perRound: number[] = [];
@@ -91,8 +91,8 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
         const pump = (): void => {
           while (inFlight < 16) {
             const title = `r${round}-${seq++}`;
-            // Every 50th write has a long title (20 KB sharing its prefix with the others).
-            const long = seq % 50 === 0;
+            // Every 100th write has a long title (20 KB sharing its prefix with the others).
+            const long = seq % 100 === 0;
             const h = db.insert(app.todos, { title: long ? LONG + title : title, priority: seq % 100 });
             inFlight++;
             h.wait({ tier: 'local' }).then(() => {

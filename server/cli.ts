@@ -60,7 +60,7 @@ export const FLAGS = [
   { name: 'admin-secret', kind: 'string', none: 'none, the admin routes are closed', help: 'Opens the admin routes (schema and permissions publication) to `Authorization: Bearer <secret>`.' },
   { name: 'permissions', kind: 'path', none: 'none', help: 'A module (.js, or .ts under tsx) whose default export is definePermissions(app, ...): the rules for apps with that schema, deny by default.' },
   { name: 'allowed-origins', kind: 'list', none: 'any origin', help: 'Comma-separated origins allowed to open a WebSocket (browsers send Origin).' },
-  { name: 'max-frame-bytes', kind: 'int', min: 1024, default: 16 * MiB, help: 'Largest frame a client may send; a larger one closes its connection.' },
+  { name: 'max-frame-bytes', kind: 'int', min: 1024, default: 16 * MiB, help: 'Largest frame a client may send. Clients learn it when they connect and refuse larger writes (TOO_LARGE); a larger frame closes its connection.' },
   { name: 'max-subscriptions', kind: 'int', min: 1, default: 1000, help: 'Most subscriptions one connection may hold.' },
   { name: 'max-messages-per-second', kind: 'int', min: 1, default: 1000, help: 'Most messages one connection may send per second, averaged over 10 s.' },
   { name: 'max-held-rows', kind: 'int', min: 1, default: 1_000_000, help: "Most rows one connection may hold (bounds the server's memory per client)." },

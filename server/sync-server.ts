@@ -108,7 +108,9 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     maxMessagesPerSecond: opts.maxMessagesPerSecond ?? 1000,
   };
   const { apps } = ctx;
-  const stats = () => ({ apps: apps.size, connections: [...apps.values()].reduce((n, a) => n + a.conns.size, 0) });
+  // Open connections: a socket whose client said goodbye is not counted while its TCP connection
+  // winds down (a page frozen in the back/forward cache may never finish that part).
+  const stats = () => ({ apps: apps.size, connections: [...apps.values()].reduce((n, a) => n + [...a.conns].filter((c) => c.ws.readyState === c.ws.OPEN).length, 0) });
   const permissionsChanged = (app: AppState) => {
     for (const c of app.conns) if (c.session) c.setPolicy();
   };

@@ -153,7 +153,7 @@ export function runLongValuesContract(name: string, open: () => KvStore | Promis
       const model = new Map<string, Row>();
       const tables = () => new Map([['notes', model as Map<string, Record<string, unknown>>]]);
       const write = (fn: () => void) => fn();
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 30; i++) {
         const v = randomValues();
         write(() => {
           const { id } = db.insert(longApp.notes, v as never);
@@ -220,7 +220,7 @@ export function runLongValuesContract(name: string, open: () => KvStore | Promis
       };
       await checkAll('after loading');
 
-      for (let step = 0; step < 30; step++) {
+      for (let step = 0; step < 20; step++) {
         const ids = [...model.keys()];
         const k = r();
         if (k < 0.5) {
@@ -246,7 +246,7 @@ export function runLongValuesContract(name: string, open: () => KvStore | Promis
           const want = expected(e.q);
           if (JSON.stringify(e.rows) !== JSON.stringify(want)) expect({ step, seed, query: e.q, live: e.rows }).toEqual({ step, seed, query: e.q, live: want });
         }
-        if (step % 15 === 14) await checkAll(`step ${step}`);
+        if (step % 10 === 9) await checkAll(`step ${step}`);
       }
 
       if (reopen) {

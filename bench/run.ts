@@ -11,10 +11,12 @@ const scenarios: Record<string, string[]> = {
   'engine-files': ['bench/engine-files.ts'],
   browser: ['bench/browser.ts'],
   dom: ['bench/dom.ts'],
+  // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
+  revisions: ['bench/revisions.ts'],
 };
 const only = process.argv[2];
 for (const [name, args] of Object.entries(scenarios)) {
-  if (only && only !== name) continue;
+  if (only ? only !== name : name === 'revisions') continue;
   console.log(`\n═══ ${name}`);
   const r = spawnSync('npx', ['tsx', ...args, ...process.argv.slice(3)], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = 1;

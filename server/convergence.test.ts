@@ -14,6 +14,7 @@ import { todoApp as app, rng } from '../src/testing/fixtures.ts';
 import type { Db } from '../src/db.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Connector, Transport } from '../src/sync/transport.ts';
+import { until } from '../src/testing/until.ts';
 
 const SEEDS = Number(process.env.JAZZ_SYNC_SEEDS ?? 100);
 const OPS = Number(process.env.JAZZ_SYNC_OPS ?? 1000);
@@ -24,13 +25,8 @@ mkdirSync('.tmp', { recursive: true });
 const root = mkdtempSync(join('.tmp', 'r5-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits for `cond` (20 s at most), naming `what` if it does not come. */
+const waitFor = (cond: () => boolean, what: string, ms = 20_000) => until(cond, ms, what);
 
 /** A connector whose live connections the test can cut, as a network would. */
 function cuttable(): { connect: Connector; cut: () => void } {
@@ -110,10 +106,10 @@ async function runSeed(seed: number): Promise<void> {
       if (r() < 0.1) await new Promise((res) => setTimeout(res, 0));
     }
     // Quiescence: everyone online with an empty outbox, then let the last versions travel.
-    await until(() => clients.every(({ db }) => db.syncStatus.state === 'online' && db.syncStatus.pendingBatches === 0), 'every client online with nothing pending');
+    await waitFor(() => clients.every(({ db }) => db.syncStatus.state === 'online' && db.syncStatus.pendingBatches === 0), 'every client online with nothing pending');
     const serverEngine = server.engineOf('r5')!;
     const serverRows = () => plain(serverSide(serverEngine));
-    await until(() => views.every((v) => v.rows === serverRows()), 'every client to equal the server', 20_000).catch(() => {});
+    await waitFor(() => views.every((v) => v.rows === serverRows()), 'every client to equal the server', 20_000).catch(() => {});
     const expected = serverRows();
     for (let i = 0; i < clients.length; i++) {
       expect(JSON.parse(views[i]!.rows), `client ${i} (seed ${seed})`).toEqual(JSON.parse(expected));

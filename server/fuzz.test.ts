@@ -24,6 +24,8 @@ import { CloseCode, PROTOCOL_VERSION, decodeClientMessage, decodeServerMessage }
 import { canonicalSchemaJSON } from '../src/schema/schema.ts';
 import { toHex } from '../src/util/bytes.ts';
 import { ByteWriter } from '../src/util/binary.ts';
+import { until } from '../src/testing/until.ts';
+const waitFor = (cond: () => boolean, ms = 10_000) => until(cond, ms);
 
 const FRAMES = Number(process.env.JAZZ_FUZZ_FRAMES ?? 100_000);
 const SEED = Number(process.env.JAZZ_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -590,14 +592,6 @@ async function within<T>(p: Promise<T>, ms: number, explain: () => string): Prom
   }
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function heapMiB(): number {
   gc();
   gc();
@@ -618,7 +612,7 @@ describe('S3: fuzzed frames against a running server', () => {
       let bTitles: string[] = [];
       b.subscribeAll(app.todos.where({ done: true, title: 'from a' }), ({ all }) => (bTitles = all.map((x) => x.title as string)));
       await a.insert(app.todos, { title: 'before the fuzz', meta: { nested: { list: [1, 'two', { three: true }] } } }).wait({ tier: 'global' });
-      await until(() => aRows === 1);
+      await waitFor(() => aRows === 1);
       const heapBefore = heapMiB();
       // A few frames over the 16 MiB limit.
       const oversized = [new Uint8Array(16 * 2 ** 20 + 1), encodeFrame({ t: 'push', batchId: 'big', versions: [], pad: new Uint8Array(17 * 2 ** 20) })];
@@ -680,7 +674,7 @@ describe('S3: fuzzed frames against a running server', () => {
       // The good clients are still there and still sync, both ways, at tier global.
       const step = (what: string) => console.log(`fuzz: ${what} at +${Date.now() - t0} ms`);
       step('checking the good clients');
-      await until(() => s.stats().connections === 2);
+      await waitFor(() => s.stats().connections === 2);
       expect(a.syncStatus.state).toBe('online');
       expect(b.syncStatus.state).toBe('online');
       // A JSON number past 2^52 must round-trip (the codec once sent it as a varint its decoder refused).
@@ -689,12 +683,12 @@ describe('S3: fuzzed frames against a running server', () => {
       a.onSyncStatus((st) => statusLog.push(JSON.stringify(st)));
       await within(h.wait({ tier: 'global' }), 15_000, () => `a's write was not acknowledged; a's status changes: ${statusLog.slice(-5).join(' ')}; now ${JSON.stringify(a.syncStatus)}`);
       step('a wrote at global');
-      await until(() => bTitles.includes('from a'));
+      await waitFor(() => bTitles.includes('from a'));
       step('b saw it');
       let aSeesB = false;
       a.subscribeAll(app.todos.where({ title: 'from b' }), ({ all }) => (aSeesB = all.length === 1));
       await b.insert(app.todos, { title: 'from b' }).wait({ tier: 'global' });
-      await until(() => aSeesB);
+      await waitFor(() => aSeesB);
       step('a saw b');
       const stored = s.engineOf(APP_ID)!.rowVersions('todos', h.id);
       expect(stored.at(-1)?.values.meta).toEqual({ after: ['fuzz'], big: 2 ** 53 - 1 });

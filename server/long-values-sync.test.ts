@@ -12,19 +12,13 @@ import { createDb, startSyncServer, type SyncServer } from './index.ts';
 import { longApp as app } from '../src/testing/long-values-contract.ts';
 import { Db } from '../src/db.ts';
 import type { QueryBuilder } from '../src/query/builder.ts';
+import { until } from '../src/testing/until.ts';
+const waitFor = (cond: () => boolean, ms = 30_000) => until(cond, ms);
 
 const dir = mkdtempSync(join(tmpdir(), 'jazz-long-sync-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const MiB = 1 << 20;
-
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Rows as comparable text: long values as their length and a hash. */
 function summary(rows: readonly Record<string, unknown>[]): string[] {
@@ -95,7 +89,7 @@ describe('long values sync between clients and survive a reopen', () => {
 
       // A change to a long value travels as well.
       await writer.update(app.notes, writes[5]!.id, { title: prefix + 'c' }).wait({ tier: 'global' });
-      await until(() => reader.engine.getRowById(reader.engine.table('notes'), writes[5]!.id)?.title === prefix + 'c');
+      await waitFor(() => reader.engine.getRowById(reader.engine.table('notes'), writes[5]!.id)?.title === prefix + 'c');
 
       // Everything closes and reopens from its files: the server, then both clients.
       await Promise.all(opened.splice(0).map((db) => db.close()));

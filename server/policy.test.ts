@@ -11,6 +11,7 @@ import { createDb, startSyncServer, wsConnector, s, type SyncServer } from './in
 import { definePermissions } from '../src/policy/define.ts';
 import type { Db } from '../src/db.ts';
 import type { Connector } from '../src/sync/transport.ts';
+import { until } from '../src/testing/until.ts';
 
 const app = s.defineApp({
   orgs: s.table({ name: s.string() }),
@@ -76,13 +77,6 @@ const admin = () => {
   return db;
 };
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 let backend: Db<typeof app>;
 const tenants: Record<'A' | 'B', { org: string }> = { A: { org: '' }, B: { org: '' } };

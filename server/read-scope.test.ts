@@ -11,6 +11,7 @@ import { definePermissions } from '../src/policy/define.ts';
 import { decodeServerMessage, type ServerMessage } from '../src/sync/protocol.ts';
 import type { Db } from '../src/db.ts';
 import type { Connector } from '../src/sync/transport.ts';
+import { until } from '../src/testing/until.ts';
 
 const app = s.defineApp({
   projects: s.table({ name: s.string() }),
@@ -67,13 +68,6 @@ async function user(sub: string, tenant: string) {
   return { db, frames, leaks, control, reconnect };
 }
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 const settle = () => new Promise((r) => setTimeout(r, 150));
 const versionsOf = (frames: ServerMessage[], rowId: string) => frames.flatMap((m) => (m.t === 'versions' ? m.versions.filter((v) => v.rowId === rowId) : []));
 const dropped = (frames: ServerMessage[], rowId: string) => frames.some((m) => m.t === 'drop' && m.rows.some(([, id]) => id === rowId));

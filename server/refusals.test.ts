@@ -7,6 +7,8 @@ import { createDb, startSyncServer, type SyncServer } from './index.ts';
 import { todoApp as app } from '../src/testing/fixtures.ts';
 import type { BatchRejection, Db } from '../src/db.ts';
 import { failValuesContaining } from './testing/failing-store.ts';
+import { until } from '../src/testing/until.ts';
+const waitFor = (cond: () => boolean, ms = 10_000) => until(cond, ms);
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -24,14 +26,6 @@ function client(url: string, extra: Record<string, unknown> = {}): Db<typeof app
   const db = createDb({ app, server: url, appId: 'test', backoff: { initialMs: 20, maxMs: 200 }, ...extra });
   cleanups.push(() => db.close());
   return db;
-}
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('refused writes never wedge a client', () => {
@@ -53,7 +47,7 @@ describe('refused writes never wedge a client', () => {
     );
     const titles = Array.from({ length: 100 }, (_, i) => `ok ${String(i).padStart(3, '0')}`);
     for (const t of titles) a.insert(app.todos, { title: t });
-    await until(() => seen.length === 101);
+    await waitFor(() => seen.length === 101);
     expect(seen).toEqual(['first', ...titles]);
     expect(await refused).toBe('BATCH_REJECTED');
     expect(rejections).toEqual([expect.objectContaining({ code: 'INTERNAL', batchId: bad.batchId })]);
@@ -61,7 +55,7 @@ describe('refused writes never wedge a client', () => {
     // Undone on the writer, nowhere else.
     expect(a.engine.getRowById(a.engine.table('todos'), bad.id)).toBeUndefined();
     expect(await a.all(app.todos)).toHaveLength(101);
-    await until(() => a.syncStatus.pendingBatches === 0);
+    await waitFor(() => a.syncStatus.pendingBatches === 0);
     expect(a.syncStatus.state).toBe('online');
     // The log: the refusal once, the failure's stack once; the connection was never closed for it.
     expect(s.lines.filter((l) => l.includes('batch refused'))).toHaveLength(1);
@@ -108,7 +102,7 @@ describe('refused writes never wedge a client', () => {
     const s = await server({ maxSubscriptions: 1 });
     const a = client(s.url);
     const stop = a.subscribeAll(app.todos, () => {}, { tier: 'global' });
-    await until(() => a.syncStatus.state === 'online' && !a.syncStatus.syncing);
+    await waitFor(() => a.syncStatus.state === 'online' && !a.syncStatus.syncing);
     await expect(a.all(app.projects, { tier: 'edge' })).rejects.toMatchObject({ code: 'QUERY_INVALID', message: expect.stringContaining('at most 1 subscriptions') });
     stop();
     await expect(a.all(app.projects, { tier: 'edge' })).resolves.toEqual([]);

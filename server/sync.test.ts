@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDb, startSyncServer, type SyncServer } from './index.ts';
 import { todoApp as app } from '../src/testing/fixtures.ts';
 import type { Db } from '../src/db.ts';
+import { until } from '../src/testing/until.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -18,14 +19,6 @@ function client(s: SyncServer | string, extra: Record<string, unknown> = {}): Db
   const db = createDb({ app, server: typeof s === 'string' ? s : s.url, appId: 'test', backoff: { initialMs: 20, maxMs: 200 }, ...extra });
   cleanups.push(() => db.close());
   return db;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('sync through the reference server', () => {

@@ -16,6 +16,7 @@
  */
 import { crc32c } from './checksum.ts';
 import type { BlockFile } from './blockfile.ts';
+import { varintSize } from '../util/binary.ts';
 
 export const WAL_HEADER = 20;
 const MAGIC = 0x3152574a; // "JWR1" little-endian
@@ -170,14 +171,6 @@ function copy(out: Uint8Array, at: number, src: Uint8Array): number {
   return at + n;
 }
 
-function varintSize(n: number): number {
-  let s = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    s++;
-  }
-  return s;
-}
 
 function putVarint(out: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {

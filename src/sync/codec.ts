@@ -9,7 +9,7 @@
  * Decoding never trusts its input: every length is checked against what is left, nesting is
  * limited, and any problem is a `ProtocolError`, never a crash or a huge allocation.
  */
-import { ByteReader, ByteWriter } from '../util/binary.ts';
+import { ByteReader, ByteWriter, varintSize } from '../util/binary.ts';
 import { utf8Decode } from '../util/bytes.ts';
 
 export type WireValue = null | boolean | number | string | Uint8Array | WireValue[] | { [k: string]: WireValue };
@@ -107,14 +107,6 @@ export function encodedSize(v: unknown, depth = 0): number {
   throw new ProtocolError(`cannot encode a ${typeof v}`);
 }
 
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
 
 /** A string as `ByteWriter.string` writes it: varint length + UTF-8. */
 function stringSize(s: string): number {

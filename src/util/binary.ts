@@ -3,6 +3,16 @@ import { utf8Decode } from './bytes.ts';
 
 const encoder = new TextEncoder();
 
+/** Bytes of the unsigned LEB128 form of `v` (as `ByteWriter.varint` writes it). */
+export function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
 export class ByteWriter {
   buf: Uint8Array;
   view: DataView;

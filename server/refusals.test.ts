@@ -107,4 +107,22 @@ describe('refused writes never wedge a client', () => {
     stop();
     await expect(a.all(app.projects, { tier: 'edge' })).resolves.toEqual([]);
   });
+
+  it('a query the server fails to run fails that read, and the connection stays up', async () => {
+    const s = await server();
+    const a = client(s.url);
+    await a.insert(app.projects, { name: 'p' }).wait({ tier: 'global' });
+    const store = s.engineOf('test')!.store;
+    const scan = store.scan.bind(store);
+    let broken = true;
+    store.scan = (range) => {
+      if (broken) throw new Error('the index is unreadable');
+      return scan(range);
+    };
+    await expect(a.all(app.projects, { tier: 'edge' })).rejects.toMatchObject({ code: 'QUERY_INVALID', message: expect.stringContaining('failed to run this query') });
+    broken = false;
+    await expect(a.all(app.projects, { tier: 'edge' })).resolves.toHaveLength(1);
+    expect(s.lines.filter((l) => l.includes('connection closed'))).toEqual([]);
+    expect(s.lines.filter((l) => /ERROR/.test(l))).toHaveLength(1);
+  });
 });

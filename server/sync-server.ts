@@ -14,9 +14,9 @@
  * - `GET /apps/:appId/ws` upgrades to the sync protocol. An app the server does not have is
  *   accepted and closed at once with 4404 and an `UNKNOWN_APP` error frame (a browser sees nothing
  *   of an HTTP status answered to an upgrade).
- * - A malformed or oversized frame closes that connection with an error code; a message the server
- *   fails to handle closes it with 4500 (batches never do: they are refused instead); nothing else
- *   is affected.
+ * - A malformed or oversized frame closes that connection with an error code. A batch the server
+ *   fails to apply is refused, a query it fails to run fails that subscription; any other message
+ *   it fails to handle closes the connection with 4500. Nothing else is affected.
  */
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -192,7 +192,15 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       case 'ping':
         return conn.send({ t: 'pong' });
       case 'sub':
-        return handleSub(ctx, conn, msg);
+        try {
+          return handleSub(ctx, conn, msg);
+        } catch (e) {
+          // A query the server fails to run is that subscription's failure, not the connection's.
+          events.messageFailed({ ...conn.who, type: msg.t }, e);
+          conn.subs.get(msg.id)?.graph.destroy();
+          conn.subs.delete(msg.id);
+          return conn.send({ t: 'error', code: 'INTERNAL', message: `subscription ${msg.id}: the server failed to run this query (${e instanceof Error ? e.message : String(e)})`, sub: msg.id });
+        }
       case 'unsub':
         return handleUnsub(conn, msg.id);
       case 'push':

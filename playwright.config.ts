@@ -1,14 +1,16 @@
 /**
- * The browser tests (the `*.spec.ts` files of e2e/) in real Chromium. `npm test` runs them after Vitest;
- * alone: `npx playwright test`. See e2e/README.md.
+ * The browser tests (the `*.spec.ts` files of e2e/) in real Chromium, and the cross-engine part
+ * (e2e/engines/) in Firefox and WebKitGTK too. `npm test` runs them after Vitest; alone:
+ * `npx playwright test` (one engine: `--project firefox`). See e2e/README.md.
  */
 import { defineConfig, devices } from '@playwright/test';
 import { launchOptions } from './e2e/support/chromium.ts';
+import type { EngineOptions } from './e2e/engines/fixtures.ts';
 
 // Set by the web server's "ready" line (see `wait` below) before the test workers start.
 const port = process.env['JAZZ_E2E_PORT'];
 
-export default defineConfig({
+export default defineConfig<EngineOptions>({
   testDir: './e2e',
   testMatch: '**/*.spec.ts',
   // The specs list the contract suites' cases in Node through the same `vitest` alias the worker
@@ -32,8 +34,13 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
+      testIgnore: '**/engines/**',
       use: { ...devices['Desktop Chrome'], launchOptions: launchOptions() },
     },
+    // Driven by e2e/support/engines.ts (puppeteer-core, WebKitWebDriver), not by Playwright.
+    { name: 'firefox', testMatch: ['**/engines/*.spec.ts', '**/engines/firefox/*.spec.ts'], use: { engineName: 'firefox' } },
+    { name: 'webkit', testMatch: ['**/engines/*.spec.ts', '**/engines/webkit/*.spec.ts'], use: { engineName: 'webkit' } },
+    { name: 'firefox+webkit', testMatch: '**/engines/across/*.spec.ts' },
   ],
   webServer: {
     command: 'node e2e/serve.mjs',

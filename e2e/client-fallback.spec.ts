@@ -5,19 +5,10 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { openClient } from './support/client-page.ts';
+import { roundTrip as inPage } from './support/scenarios.ts';
 
-async function roundTrip(page: Page): Promise<{ status: any; titles: string[]; live: string[] }> {
-  return page.evaluate(async () => {
-    const { app, db } = window.t;
-    let live: string[] = [];
-    const stop = db.subscribeAll(app.todos.orderBy('title'), ({ all }: any) => (live = all.map((r: any) => r.title)));
-    db.insert(app.todos, { title: 'b' });
-    await db.insert(app.todos, { title: 'a' }).wait({ tier: 'local' });
-    const titles = (await db.all(app.todos.orderBy('title'))).map((r: any) => r.title);
-    await new Promise((r) => setTimeout(r, 30));
-    stop();
-    return { status: db.status, titles, live };
-  });
+async function roundTrip(page: Page): ReturnType<typeof inPage> {
+  return page.evaluate(inPage);
 }
 
 test('opfs without sync access handles falls back to idb and says why', async ({ page }) => {

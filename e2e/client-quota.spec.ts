@@ -7,24 +7,11 @@
  */
 import { expect, test } from '@playwright/test';
 import { openClient } from './support/client-page.ts';
+import { quotaRoundTrip } from './support/scenarios.ts';
 
 test('a quota error rejects the write, keeps nothing of it, and the database carries on', async ({ page }) => {
   await openClient(page, { dbName: `quota-${Date.now()}`, driver: 'idb', workerUrl: '/e2e/worker/quota.worker.ts' });
-  const r = await page.evaluate(async () => {
-    const { app, db } = window.t;
-    let live: string[] = [];
-    db.subscribeAll(app.todos.orderBy('title'), ({ all }: any) => (live = all.map((x: any) => x.title)));
-    await db.insert(app.todos, { title: 'before' }).wait();
-    let error: unknown;
-    try {
-      await db.insert(app.todos, { title: 'QUOTA-TRIGGER' }).wait();
-    } catch (e) {
-      error = { code: (e as { code?: string }).code, isJazz: e instanceof window.jazz.JazzError };
-    }
-    await db.insert(app.todos, { title: 'after' }).wait();
-    await new Promise((res) => setTimeout(res, 50));
-    return { error, rows: (await db.all(app.todos.orderBy('title'))).map((x: any) => x.title), live, status: db.status };
-  });
+  const r = await page.evaluate(quotaRoundTrip);
   expect(r.error).toEqual({ code: 'STORAGE_QUOTA', isJazz: true });
   expect(r.rows).toEqual(['after', 'before']);
   expect(r.live).toEqual(['after', 'before']);

@@ -4,6 +4,7 @@
  * for the spec's later `page.evaluate` calls.
  */
 import type { Page } from '@playwright/test';
+import type { EnginePage } from './engines.ts';
 
 /** The schema the client specs use. */
 export const SCHEMA = {
@@ -31,15 +32,23 @@ export interface OpenOptions {
   readonly appId?: string;
   /** The sync client's reconnect backoff (`createDb`'s `backoff`). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Keep the page's console warnings from before `createDb` on, in `window.t.warnings`. */
+  readonly collectWarnings?: boolean;
 }
 
 /** Loads the client page and opens a database on it; resolves once the worker has opened it. */
-export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
+export async function openClient(page: Page | EnginePage, opts: OpenOptions): Promise<void> {
   await page.goto(opts.url ?? '/e2e/client.html');
-  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  await page.evaluate(
+  // Firefox and WebKit pages (support/engines.ts) evaluate the same functions as Playwright's.
+  await (page as Page).evaluate(pageReady);
+  await (page as Page).evaluate(
     async ([schema, opts]) => {
       const { createDb, s } = window.jazz;
+      const warnings: string[] = [];
+      if (opts.collectWarnings) {
+        const warn = console.warn.bind(console);
+        console.warn = (...args: unknown[]) => (warnings.push(args.map(String).join(' ')), warn(...args));
+      }
       const app = s.fromJSON(schema as never);
       const db = createDb({
         app,
@@ -50,8 +59,16 @@ export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
       });
       await db.ready;
-      window.t = { app, db };
+      window.t = { app, db, warnings };
     },
     [SCHEMA, opts] as const,
   );
+}
+
+/** Resolves in the page once its harness script has run (`data-ready="yes"` on the root). */
+export function pageReady(): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): unknown => (document.documentElement.dataset['ready'] === 'yes' ? resolve() : setTimeout(check, 10));
+    check();
+  });
 }

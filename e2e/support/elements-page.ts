@@ -24,17 +24,23 @@ export async function load(page: Page, html: string): Promise<string[]> {
   });
   await page.goto('/e2e/elements.html');
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  await page.evaluate((html) => {
-    for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
-      window.seen[type] = [];
-      document.addEventListener(type, (e) => {
-        const d = (e as CustomEvent).detail as Record<string, unknown>;
-        window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
-      });
-    }
-    document.body.innerHTML = html;
-  }, html);
+  await page.evaluate(startPage, html);
   return warnings;
+}
+
+/**
+ * In the page: collects the elements' events in `window.seen[type]` and sets the body to `html`.
+ * Self-contained, so any engine's page can evaluate it (e2e/engines/ do, through support/engines.ts).
+ */
+export function startPage(html: string): void {
+  for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
+    window.seen[type] = [];
+    document.addEventListener(type, (e) => {
+      const d = (e as CustomEvent).detail as Record<string, unknown>;
+      window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
+    });
+  }
+  document.body.innerHTML = html;
 }
 
 /** Loads the page with `body` inside a `<jazz-db>` (with these attributes) holding `schema`; returns the console warnings. */

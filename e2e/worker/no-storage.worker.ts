@@ -4,5 +4,5 @@
  */
 import '../../worker/worker.ts';
 
-delete (FileSystemFileHandle.prototype as { createSyncAccessHandle?: unknown }).createSyncAccessHandle;
+if (typeof FileSystemFileHandle !== 'undefined') delete (FileSystemFileHandle.prototype as { createSyncAccessHandle?: unknown }).createSyncAccessHandle;
 Object.defineProperty(self, 'indexedDB', { value: undefined, configurable: true });

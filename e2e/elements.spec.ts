@@ -4,7 +4,7 @@
  * only of elements and drives it as a user would: clicks, typing, keyboard focus.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { errorsSeen, load, mount, SCHEMA } from './support/elements-page.ts';
+import { errorsSeen, load, mount, SCHEMA, TODO_LIST } from './support/elements-page.ts';
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened). */
 async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
@@ -19,16 +19,6 @@ async function insert(page: Page, table: string, rows: Record<string, unknown>[]
     [table, rows] as const,
   );
 }
-
-const TODO_LIST = `
-  <jazz-query id="todos" table="todos" order-by="done, title">
-    <template><li data-id="{{id}}" class="todo"><input type="checkbox" jazz-field="done"><span class="title">{{title}}</span>
-      <input class="note" jazz-field="note"><div class="scroller" style="height:20px;overflow:auto"><div style="height:200px">x</div></div>
-      <button jazz-action="delete">delete</button></li></template>
-    <p slot="loading">Loading…</p>
-    <p slot="empty">Nothing to do.</p>
-    <button id="undo" jazz-action="restore">undo</button>
-  </jazz-query>`;
 
 test('rows render, the loading and empty slots show in turn, and a write through <jazz-form> appears', async ({ page }) => {
   await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><input name="priority" type="number"><button>Add</button></jazz-form>`);

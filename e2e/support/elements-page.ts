@@ -5,12 +5,24 @@
  * the `target` that fired it: its id, else its tag).
  */
 import type { Page } from '@playwright/test';
-import { SCHEMA as CLIENT_SCHEMA } from './client-page.ts';
+import { pageReady, SCHEMA as CLIENT_SCHEMA } from './client-page.ts';
+import type { EnginePage } from './engines.ts';
 
 /** The client specs' schema, with one more text column for the field tests, as the JSON text a schema script holds. */
 export const SCHEMA = JSON.stringify({
   tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
 });
+
+/** A todo list: a row per todo with a checkbox and a text field, a scroller, delete; slots; an undo button. */
+export const TODO_LIST = `
+  <jazz-query id="todos" table="todos" order-by="done, title">
+    <template><li data-id="{{id}}" class="todo"><input type="checkbox" jazz-field="done"><span class="title">{{title}}</span>
+      <input class="note" jazz-field="note"><div class="scroller" style="height:20px;overflow:auto"><div style="height:200px">x</div></div>
+      <button jazz-action="delete">delete</button></li></template>
+    <p slot="loading">Loading…</p>
+    <p slot="empty">Nothing to do.</p>
+    <button id="undo" jazz-action="restore">undo</button>
+  </jazz-query>`;
 
 /**
  * Loads the page, starts collecting the elements' events and sets the body to `html`. Returns the
@@ -46,6 +58,13 @@ export function startPage(html: string): void {
 /** Loads the page with `body` inside a `<jazz-db>` (with these attributes) holding `schema`; returns the console warnings. */
 export async function mount(page: Page, body: string, db = 'driver="memory"', schema = SCHEMA): Promise<string[]> {
   return load(page, `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`);
+}
+
+/** `mount` on a Firefox or WebKit page (support/engines.ts), where warnings are not collected. */
+export async function mountOn(page: EnginePage, body: string, db = 'driver="memory"', schema = SCHEMA): Promise<void> {
+  await page.goto('/e2e/elements.html');
+  await page.evaluate(pageReady);
+  await page.evaluate(startPage, `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`);
 }
 
 /** The `jazz-error` events seen so far, as `target code` lines. */

@@ -42,6 +42,8 @@ export interface EnginePage {
   type(selector: string, text: string): Promise<void>;
   /** Presses a key in the element. */
   press(selector: string, key: 'Enter' | 'Tab'): Promise<void>;
+  /** Types `text` into whatever has focus, at its caret, key by key. */
+  keys(text: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -160,6 +162,10 @@ class FirefoxPage implements EnginePage {
   async press(selector: string, key: 'Enter' | 'Tab'): Promise<void> {
     await this.page.focus(selector);
     await this.page.keyboard.press(key);
+  }
+
+  async keys(text: string): Promise<void> {
+    await this.page.keyboard.type(text);
   }
 
   async close(): Promise<void> {
@@ -330,6 +336,11 @@ class WebKitPage implements EnginePage {
 
   async press(selector: string, key: 'Enter' | 'Tab'): Promise<void> {
     await this.type(selector, KEYS[key]);
+  }
+
+  async keys(text: string): Promise<void> {
+    const actions = [...text].flatMap((value) => [{ type: 'keyDown', value }, { type: 'keyUp', value }]);
+    await this.session.on(this.handle, 'POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
   }
 
   async close(): Promise<void> {

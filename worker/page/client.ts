@@ -241,10 +241,13 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     const broker = driver.type === 'memory' ? undefined : connectBroker(opts.brokerUrl);
     if (driver.type !== 'memory' && typeof window !== 'undefined') {
       // A leaving page hands the storage on at once (its worker closes the files, then lets go of
-      // the lock); one restored from the back/forward cache rejoins.
-      this.#onPageHide = () => void remote.retire().catch(() => {});
+      // the lock); one restored from the back/forward cache rejoins. A page left before its
+      // database opened ends its worker instead, and reloads if it is restored: WebKit keeps a
+      // cached page's worker suspended, and with it the lock and an IndexedDB open half done,
+      // which no later tab of the database could get past (worker/README.md, "Tabs").
+      this.#onPageHide = () => (this.#open == 'no' ? this.#worker.terminate() : void remote.retire().catch(() => {}));
       this.#onPageShow = (e) => {
-        if (e.persisted) void remote.resume().catch(() => {});
+        if (e.persisted) this.#open == 'no' ? location.reload() : void remote.resume().catch(() => {});
       };
       window.addEventListener('pagehide', this.#onPageHide);
       window.addEventListener('pageshow', this.#onPageShow);

@@ -29,6 +29,7 @@ import { expect, test, type Browser, type BrowserContext, type Page } from '@pla
 import { launchOptions } from './support/chromium.ts';
 import { openClient, type OpenOptions } from './support/client-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
+import { newAppId, norm, serverRows, type Row } from './support/sync-rows.ts';
 import { mulberry32 } from '../src/util/random.ts';
 
 // Playwright launches Chromium with --disable-back-forward-cache; test 4 needs the real cache.
@@ -53,33 +54,6 @@ interface Device {
   readonly page: Page;
   /** Page errors and console errors (the browser's own "WebSocket connection failed" lines aside). */
   readonly problems: string[];
-}
-
-/** A row as compared across devices and the server. */
-interface Row {
-  id: string;
-  title: string;
-  done: boolean;
-  priority: number | null;
-  projectId: string | null;
-}
-
-function norm(rows: readonly Record<string, unknown>[]): Row[] {
-  return rows
-    .map((r) => ({
-      id: r['id'] as string,
-      title: r['title'] as string,
-      done: r['done'] as boolean,
-      priority: (r['priority'] as number | null | undefined) ?? null,
-      projectId: (r['projectId'] as string | null | undefined) ?? null,
-    }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-let appNo = 0;
-/** A fresh app id per test, so the server's apps never mix. */
-function newAppId(name: string): string {
-  return `sync-${name}-${Date.now().toString(36)}-${appNo++}`;
 }
 
 /**
@@ -129,19 +103,6 @@ async function waitLive(d: Device, pred: string, what: string): Promise<void> {
 
 function syncStatus(d: Device): Promise<{ state: string; pendingBatches: number } | null> {
   return d.page.evaluate(() => window.t.db.status.sync);
-}
-
-/** The live rows of the app's todos on the server, as `norm` shapes them. */
-function serverRows(server: TestSyncServer, appId: string): Row[] {
-  const engine = server.engineOf(appId);
-  if (!engine) throw new Error(`the server has no app ${appId}`);
-  const t = engine.table('todos');
-  const rows = [];
-  for (const id of engine.rowIds('todos')) {
-    const row = engine.getRowById(t, id);
-    if (row) rows.push(row as Record<string, unknown>);
-  }
-  return norm(rows);
 }
 
 async function closeAll(devices: Device[], server: TestSyncServer): Promise<void> {

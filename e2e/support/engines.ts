@@ -40,6 +40,8 @@ export interface EnginePage {
   click(selector: string): Promise<void>;
   /** Types `text` into the element (focusing it first), key by key. */
   type(selector: string, text: string): Promise<void>;
+  /** Empties the text field, then types `text` into it. */
+  fill(selector: string, text: string): Promise<void>;
   /** Presses a key in the element. */
   press(selector: string, key: 'Enter' | 'Tab'): Promise<void>;
   /** Types `text` into whatever has focus, at its caret, key by key. */
@@ -166,6 +168,10 @@ class FirefoxPage implements EnginePage {
 
   async keys(text: string): Promise<void> {
     await this.page.keyboard.type(text);
+  }
+
+  async fill(selector: string, text: string): Promise<void> {
+    await this.page.locator(selector).fill(text);
   }
 
   async close(): Promise<void> {
@@ -327,7 +333,10 @@ class WebKitPage implements EnginePage {
   }
 
   async click(selector: string): Promise<void> {
-    await this.session.on(this.handle, 'POST', `/element/${await this.#element(selector)}/click`, {});
+    const el = await this.#element(selector);
+    // WebKitWebDriver clicks where an element below the fold was, not where it scrolled to.
+    await this.session.on(this.handle, 'POST', '/execute/sync', { script: 'arguments[0].scrollIntoView({ block: "center" })', args: [{ [ELEMENT]: el }] });
+    await this.session.on(this.handle, 'POST', `/element/${el}/click`, {});
   }
 
   async type(selector: string, text: string): Promise<void> {
@@ -336,6 +345,11 @@ class WebKitPage implements EnginePage {
 
   async press(selector: string, key: 'Enter' | 'Tab'): Promise<void> {
     await this.type(selector, KEYS[key]);
+  }
+
+  async fill(selector: string, text: string): Promise<void> {
+    await this.session.on(this.handle, 'POST', `/element/${await this.#element(selector)}/clear`, {});
+    await this.type(selector, text);
   }
 
   async keys(text: string): Promise<void> {

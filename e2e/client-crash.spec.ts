@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { launchOptions } from './support/chromium.ts';
 import { openClient } from './support/client-page.ts';
+import { readBackInPage, writeUntilKilled } from './support/scenarios.ts';
 
 const ROUNDS = 20;
 /** The shared prefix of the long titles: their index entries are cut, and they live in overflow pages. */
@@ -44,18 +45,9 @@ function browserPid(userDataDir: string): number | undefined {
   return undefined;
 }
 
-/**
- * Every row's [id, title], long titles as `LONG+<rest>` (only when they hold the whole prefix),
- * and the long titles read through the title index in order.
- */
-function readBack(page: Page): Promise<{ rows: [string, string][]; longByIndex: string[] }> {
-  return page.evaluate(async (LONG) => {
-    const { app, db } = window.t;
-    const short = (t: string) => (t.startsWith(LONG) ? `LONG+${t.slice(LONG.length)}` : t);
-    const rows = (await db.all(app.todos)).map((r: any) => [r.id, short(r.title)]) as [string, string][];
-    const longByIndex = (await db.all(app.todos.where({ title: { gte: LONG, lt: 'M' } }).orderBy('title'))).map((r: any) => short(r.title));
-    return { rows, longByIndex };
-  }, LONG);
+/** Every row's [id, title] and the long titles by their index (support/scenarios.ts). */
+function readBack(page: Page): ReturnType<typeof readBackInPage> {
+  return page.evaluate(readBackInPage, LONG);
 }
 
 test('every write confirmed at local survives SIGKILL of the browser, 20 times', async ({ baseURL }) => {
@@ -83,29 +75,7 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
     expect(longByIndex, `round ${round}: long titles by their index`).toEqual(rows.map(([, t]) => t).filter((t) => t.startsWith('LONG+')).sort());
 
     // Write until killed. Not awaited: the loop runs in the page until the browser dies.
-    await page.evaluate(
-      ({ round, LONG }) => {
-        const { app, db } = window.t;
-        let seq = 0;
-        let inFlight = 0;
-        const pump = (): void => {
-          while (inFlight < 16) {
-            const title = `r${round}-${seq++}`;
-            // Every 100th write has a long title (20 KB sharing its prefix with the others).
-            const long = seq % 100 === 0;
-            const h = db.insert(app.todos, { title: long ? LONG + title : title, priority: seq % 100 });
-            inFlight++;
-            h.wait({ tier: 'local' }).then(() => {
-              console.log(`confirmed ${h.id} ${title} ${long ? 1 : 0}`);
-              inFlight--;
-              pump();
-            });
-          }
-        };
-        pump();
-      },
-      { round, LONG },
-    );
+    await page.evaluate(writeUntilKilled, { round, LONG });
     await page.waitForTimeout(WRITE_MS);
     const pid = browserPid(profileDir);
     expect(pid, 'the browser process of the profile').toBeDefined();

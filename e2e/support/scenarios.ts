@@ -36,3 +36,40 @@ export async function quotaRoundTrip(): Promise<{ error: unknown; rows: string[]
   await new Promise((res) => setTimeout(res, 50));
   return { error, rows: (await db.all(app.todos.orderBy('title'))).map((x: any) => x.title), live, status: db.status };
 }
+
+/**
+ * The crash tests' reader: every row's [id, title], long titles (those holding the whole prefix
+ * `LONG`) as `LONG+<rest>`, and the long titles read through the title index, in order.
+ */
+export async function readBackInPage(LONG: string): Promise<{ rows: [string, string][]; longByIndex: string[] }> {
+  const { app, db } = window.t;
+  const short = (t: string) => (t.startsWith(LONG) ? `LONG+${t.slice(LONG.length)}` : t);
+  const rows = (await db.all(app.todos)).map((r: any) => [r.id, short(r.title)]) as [string, string][];
+  const longByIndex = (await db.all(app.todos.where({ title: { gte: LONG, lt: 'M' } }).orderBy('title'))).map((r: any) => short(r.title));
+  return { rows, longByIndex };
+}
+
+/**
+ * The crash tests' writer: inserts for ever (up to 16 in flight, every 100th with the long title
+ * `LONG + title`), printing `confirmed <id> <title> <1 if long>` once each is confirmed at `local`.
+ * Returns at once; the loop runs until the browser dies.
+ */
+export function writeUntilKilled({ round, LONG }: { round: number; LONG: string }): void {
+  const { app, db } = window.t;
+  let seq = 0;
+  let inFlight = 0;
+  const pump = (): void => {
+    while (inFlight < 16) {
+      const title = `r${round}-${seq++}`;
+      const long = seq % 100 === 0;
+      const h = db.insert(app.todos, { title: long ? LONG + title : title, priority: seq % 100 });
+      inFlight++;
+      h.wait({ tier: 'local' }).then(() => {
+        console.log(`confirmed ${h.id} ${title} ${long ? 1 : 0}`);
+        inFlight--;
+        pump();
+      });
+    }
+  };
+  pump();
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: the type checks (including the purity check of src/), then every test suite: Vitest,
-// then the browser tests (Playwright, real Chromium). Ends with one plain summary line,
-// "N passed, N failed", that CI reads.
+// then the browser tests (Playwright: real Chromium, and the cross-engine part in Firefox and
+// WebKitGTK too). Ends with one plain summary line, "N passed, N failed", that CI reads.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { missing } from '../e2e/support/find-engines.mjs';
 
 const steps = [];
 let passed = 0;
@@ -45,19 +46,27 @@ try {
   failed++;
 }
 
-// 3. Browser tests (Playwright in Chromium), counted from the JSON report playwright.config.ts writes.
-//    No Chromium is a failure, never a skip: CI installs it (.ci/run), a developer must too.
+// 3. Browser tests (Playwright), counted from the JSON report playwright.config.ts writes: the
+//    Chromium projects, and Firefox and WebKitGTK (e2e/engines/, driven by e2e/support/engines.ts).
+//    A missing browser is a failure, never a skip: CI installs them (.ci/run), a developer must too.
+//    Without Chromium the Firefox and WebKit projects still run; a missing Firefox or WebKitGTK
+//    fails each of its tests with what to install.
 const chromium = await findChromium();
+const engines = missingEngines();
+for (const m of engines) console.error(`\n── ${m}`);
+const projects = [];
 if (!chromium.path) {
-  console.error(`\n── browser tests: FAILED, no Chromium found (${chromium.looked}).
+  console.error(`\n── browser tests in Chromium: FAILED, no Chromium found (${chromium.looked}).
    Install it: apt-get update && apt-get install -y chromium   (Debian/Ubuntu; .ci/run does this)
    or point CHROMIUM_PATH at a Chromium binary, or, where browser downloads work: npx playwright install chromium`);
   steps.push({ name: 'browser tests (Chromium missing)', ok: false, seconds: 0 });
   failed++;
-} else {
+  projects.push('--project=firefox', '--project=webkit', '--project=firefox+webkit');
+}
+{
   const pwReport = '.tmp/playwright-report.json';
   rmSync(pwReport, { force: true });
-  run(`browser tests (${chromium.path})`, 'npx', ['playwright', 'test'], { CHROMIUM_PATH: chromium.path });
+  run(`browser tests (${chromium.path ?? 'no Chromium'}; Firefox, WebKitGTK)`, 'npx', ['playwright', 'test', ...projects], chromium.path ? { CHROMIUM_PATH: chromium.path } : {});
   try {
     const json = JSON.parse(readFileSync(pwReport, 'utf8'));
     const { expected = 0, unexpected = 0, flaky = 0, skipped = 0 } = json.stats ?? {};
@@ -93,4 +102,9 @@ async function findChromium() {
   }
   const path = candidates.find((p) => p && existsSync(p));
   return { path, looked: candidates.join(', ') || 'nowhere' };
+}
+
+/** What is missing of Firefox and WebKitGTK (e2e/support/find-engines.mjs), with what to install. */
+function missingEngines() {
+  return ['firefox', 'webkit'].map((e) => missing(e)).filter(Boolean).map((m) => `${m}; its tests will fail`);
 }

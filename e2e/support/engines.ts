@@ -21,10 +21,10 @@
  * one, click, type and press keys as a user would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { INSTALL, firefoxPath, miniBrowserPath, missing } from './find-engines.mjs';
 import puppeteer, { type Browser as PptrBrowser, type BrowserContext as PptrContext, type Page as PptrPage } from 'puppeteer-core';
 
 export type EngineName = 'firefox' | 'webkit';
@@ -55,52 +55,7 @@ export interface EngineDevice {
   close(): Promise<void>;
 }
 
-// ─── finding the browsers ──────────────────────────────────────────────────
-
-const INSTALL = {
-  firefox: 'apt-get update && apt-get install -y firefox-esr   (or set FIREFOX_PATH)',
-  webkit: 'apt-get update && apt-get install -y webkit2gtk-driver xvfb',
-} as const;
-
-/** The Firefox binary: `FIREFOX_PATH`, else Debian's. */
-export function firefoxPath(): string | undefined {
-  const p = process.env['FIREFOX_PATH'] || '/usr/lib/firefox-esr/firefox-esr';
-  return existsSync(p) ? p : undefined;
-}
-
-/** WebKitGTK's MiniBrowser (in Debian's libwebkit2gtk, under /usr/lib/<arch>/webkit2gtk-4.x/). */
-export function miniBrowserPath(): string | undefined {
-  if (process.env['MINIBROWSER_PATH']) return process.env['MINIBROWSER_PATH'];
-  for (const lib of ['/usr/lib', '/usr/libexec']) {
-    let dirs: string[] = [];
-    try {
-      dirs = readdirSync(lib);
-    } catch {
-      continue;
-    }
-    for (const d of dirs) {
-      for (const sub of [join(lib, d), lib]) {
-        for (const api of ['webkit2gtk-4.1', 'webkit2gtk-4.0', 'webkitgtk-6.0']) {
-          const p = join(sub, api, 'MiniBrowser');
-          if (existsSync(p)) return p;
-        }
-      }
-    }
-  }
-  return undefined;
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin').split(':')) if (dir && existsSync(join(dir, name))) return join(dir, name);
-  return undefined;
-}
-
-/** What is missing to run `engine`, with how to install it, or undefined when nothing is. */
-export function missing(engine: EngineName): string | undefined {
-  if (engine === 'firefox') return firefoxPath() ? undefined : `Firefox is not installed (looked for ${process.env['FIREFOX_PATH'] || '/usr/lib/firefox-esr/firefox-esr'}): ${INSTALL.firefox}`;
-  const lacking = [!onPath('WebKitWebDriver') && 'WebKitWebDriver', !miniBrowserPath() && 'MiniBrowser', !onPath('Xvfb') && 'Xvfb'].filter(Boolean);
-  return lacking.length ? `WebKitGTK cannot run here (${lacking.join(', ')} missing): ${INSTALL.webkit}` : undefined;
-}
+// ─── finding the browsers (find-engines.mjs) ─────────────────────────────────
 
 function required(engine: EngineName): void {
   const why = missing(engine);

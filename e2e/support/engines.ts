@@ -160,6 +160,9 @@ export function xDisplay(): Promise<string> {
     p.once('error', (e) => reject(new Error(`Xvfb did not start (${e.message}): ${INSTALL.webkit}`)));
     p.once('exit', (code) => reject(new Error(`Xvfb ended (${code}): ${err.slice(-500)}`)));
     process.once('exit', () => p.kill());
+    // Never what keeps this process alive (a bench run ends when its work does).
+    p.unref();
+    for (const s of [p.stderr, p.stdio[3]]) (s as unknown as { unref?: () => void }).unref?.();
   });
   return xvfb;
 }

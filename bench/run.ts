@@ -11,6 +11,8 @@ const scenarios: Record<string, string[]> = {
   'engine-files': ['bench/engine-files.ts'],
   browser: ['bench/browser.ts'],
   dom: ['bench/dom.ts'],
+  // P3 and P4 in Firefox and WebKitGTK beside Dexie there (issue 19).
+  engines: ['bench/engines.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

@@ -3,8 +3,30 @@
  * on the `memory` driver (every page load is a new, empty database). Each test writes a page made
  * only of elements and drives it as a user would: clicks, typing, keyboard focus.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test as base, type Page } from '@playwright/test';
 import { errorsSeen, load, mount, SCHEMA, TODO_LIST } from './support/elements-page.ts';
+
+/**
+ * One page per test worker, loaded anew by every test (`load` navigates it to elements.html, a new
+ * document with a new `memory` database): a new context and page per test cost about a second of
+ * each test's three (a renderer process to start, every module fetched again), for no isolation
+ * these tests need. Listeners a test added go with it.
+ */
+const test = base.extend<object, { workerPage: Page }>({
+  workerPage: [
+    async ({ browser }, use, info) => {
+      const context = await browser.newContext({ ...(info.project.use.baseURL ? { baseURL: info.project.use.baseURL } : {}) });
+      await use(await context.newPage());
+      await context.close();
+    },
+    { scope: 'worker' },
+  ],
+  page: async ({ workerPage }, use) => {
+    await use(workerPage);
+    workerPage.removeAllListeners();
+    await workerPage.goto('about:blank');
+  },
+});
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened). */
 async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {

@@ -12,6 +12,8 @@ import { DUE0, DUE_SPAN, makeRows, rand, reseed, word } from '../rows.ts';
 /** The worker script: `?worker=<url>` (bench/browser.ts passes the built jazz-worker.js), else from source. */
 const workerParam = new URLSearchParams(location.search).get('worker');
 const workerOpt = workerParam ? { workerUrl: new URL(workerParam, location.href) } : {};
+/** The engine's driver: `?driver=idb` (bench/engines.ts, for WebKitGTK, which has no OPFS), else opfs. */
+const driverType = (new URLSearchParams(location.search).get('driver') ?? 'opfs') as 'opfs' | 'idb';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,7 +60,7 @@ const bench = {
   },
 
   async setup(n: number, durability: string) {
-    st.engine = createDb({ app, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
+    st.engine = createDb({ app, driver: { type: driverType, dbName: 'bench' }, ...workerOpt });
     await st.engine.ready;
     st.status = st.engine.status;
     await Dexie.delete('bench-dexie');
@@ -205,7 +207,7 @@ const bench = {
   async cold(which: 'engine' | 'dexie') {
     const t0 = performance.now();
     if (which === 'engine') {
-      const db = createDb({ app, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
+      const db = createDb({ app, driver: { type: driverType, dbName: 'bench' }, ...workerOpt });
       const first = await new Promise<number>((resolve) => {
         const stop = db.subscribeAll(app.todos.orderBy('title').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
       });
@@ -223,3 +225,24 @@ const bench = {
 
 (window as any).bench = bench;
 document.documentElement.dataset['ready'] = 'yes';
+
+/**
+ * `?auto=<rows>,<updates>,<live>&report=<url>`: runs setup, both loads, P3 and P4 by itself and
+ * posts the timings to `report` (bench/engines.ts: a browser it cannot drive, such as MiniBrowser
+ * on a disk-backed profile outside WebDriver, runs the page this way).
+ */
+const auto = new URLSearchParams(location.search).get('auto');
+if (auto) {
+  const [rows, updates, live] = auto.split(',').map(Number) as [number, number, number];
+  const report = (body: unknown) => fetch(new URLSearchParams(location.search).get('report')!, { method: 'POST', mode: 'no-cors', body: JSON.stringify(body) });
+  (async () => {
+    const setup = await bench.setup(rows, 'strict');
+    await bench.loadEngine();
+    await bench.loadDexie();
+    const p3 = await bench.updates(updates);
+    const p4engine = await bench.live(live, 'engine', 150);
+    const p4dexie = await bench.live(live, 'dexie', 150);
+    await bench.close();
+    return { userAgent: navigator.userAgent, driver: setup.driver, p3, p4engine, p4dexie };
+  })().then(report, (e: unknown) => report({ failed: String(e) }));
+}

@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
-import { createServer, type Plugin } from 'vite';
+import type { Plugin } from 'vite';
+import { benchServer } from './vite-server.ts';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { fmt, summary, table, percentile } from './stats.ts';
 
@@ -31,7 +32,6 @@ const DURABILITY = process.env['DEXIE_DURABILITY'] ?? 'strict';
 const QUIET = Number(process.env['QUIET'] ?? 150);
 const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const profile = fileURLToPath(new URL(`../.tmp/bench-browser-profile-${process.pid}`, import.meta.url));
 
 // The built files under /.tmp/bench-dist-<pid>/ are served as a static host would (bytes as they
@@ -64,19 +64,7 @@ const staticDist: Plugin = {
   },
 };
 
-const server = await createServer({
-  configFile: false,
-  plugins: [staticDist],
-  root,
-  cacheDir: fileURLToPath(new URL('../.tmp/vite-bench-browser', import.meta.url)),
-  clearScreen: false,
-  logLevel: 'warn',
-  optimizeDeps: { noDiscovery: true, entries: [], include: ['dexie'] },
-  server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-});
-await server.listen();
-const addr = server.httpServer!.address();
-const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+const { server, base } = await benchServer('browser', [staticDist]);
 // The worker as users run it: `npm run build`'s jazz-worker.js (one module, minified), served by
 // the same server as a static file (above). SOURCE_WORKER=1 loads it from source instead (every module unbundled).
 let url = `${base}/bench/browser/index.html`;

@@ -15,27 +15,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
 import { launchFirefox, launchMiniBrowser, reportServer } from '../e2e/support/engines.ts';
 import { fmt, summary, table } from './stats.ts';
+import { benchServer } from './vite-server.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
 const UPDATES = Number(process.env['UPDATES'] ?? 1000);
 const LIVE = Number(process.env['LIVE'] ?? 60);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const server = await createServer({
-  configFile: false,
-  root,
-  cacheDir: fileURLToPath(new URL('../.tmp/vite-bench-engines', import.meta.url)),
-  clearScreen: false,
-  logLevel: 'warn',
-  optimizeDeps: { noDiscovery: true, entries: [], include: ['dexie'] },
-  server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-});
-await server.listen();
-const addr = server.httpServer!.address();
-const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+const { server, base } = await benchServer('engines');
 
 interface Result {
   userAgent: string;

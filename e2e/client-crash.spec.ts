@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { launchOptions } from './support/chromium.ts';
 import { openClient } from './support/client-page.ts';
-import { readBackInPage, writeUntilKilled } from './support/scenarios.ts';
+import { heardConfirmed, readBackInPage, writeUntilKilled } from './support/scenarios.ts';
 
 const ROUNDS = 20;
 /** The shared prefix of the long titles: their index entries are cut, and they live in overflow pages. */
@@ -59,13 +59,7 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
     const context = await chromium.launchPersistentContext(profileDir, { ...launchOptions(), baseURL });
     const page = context.pages()[0] ?? (await context.newPage());
     let heard = 0;
-    page.on('console', (m) => {
-      const text = m.text();
-      if (!text.startsWith('confirmed ')) return;
-      const [, id, title, long] = text.split(' ');
-      confirmed.set(id!, long === '1' ? `LONG+${title!}` : title!);
-      heard++;
-    });
+    page.on('console', (m) => void (heardConfirmed(m.text(), confirmed) && heard++));
     await openClient(page, { dbName: 'crash' });
     const { rows, longByIndex } = await readBack(page);
     const present = new Map(rows);

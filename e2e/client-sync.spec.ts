@@ -30,6 +30,7 @@ import { launchOptions } from './support/chromium.ts';
 import { openClient, type OpenOptions } from './support/client-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
 import { newAppId, norm, serverRows, type Row } from './support/sync-rows.ts';
+import { projectBatch } from './support/scenarios.ts';
 import { mulberry32 } from '../src/util/random.ts';
 
 // Playwright launches Chromium with --disable-back-forward-cache; test 4 needs the real cache.
@@ -151,15 +152,7 @@ test('a row inserted, updated, deleted on one device appears, changes, disappear
     const updateSeen = Date.now() - t1;
 
     // A batch written on B (a project and a todo that refers to it) reaches A whole.
-    const batch = await b.page.evaluate(async () => {
-      const { app, db } = window.t;
-      const h = db.batch((w: any) => {
-        const p = w.insert(app.projects, { name: 'groceries' });
-        w.insert(app.todos, { title: 'eggs', projectId: p.id });
-      });
-      await h.wait({ tier: 'global' });
-      return { ids: h.ids };
-    });
+    const batch = { ids: await b.page.evaluate(projectBatch) };
     await expect.poll(() => syncStatus(b)).toMatchObject({ state: 'online', pendingBatches: 0 });
     await waitLive(a, `rows.some((r) => r.title === 'eggs' && r.projectId === ${JSON.stringify(batch.ids[0])})`, "B's batch");
     // A subscribes to todos only, so it holds no project yet: a read at tier `global` settles the

@@ -4,7 +4,7 @@
  * only of elements and drives it as a user would: clicks, typing, keyboard focus.
  */
 import { expect, test as base, type Page } from '@playwright/test';
-import { errorsSeen, load, mount, SCHEMA, TODO_LIST } from './support/elements-page.ts';
+import { errorsSeen, insertRows, load, mount, rowState, SCHEMA, TODO_LIST, toggleRows } from './support/elements-page.ts';
 
 /**
  * One page per test worker, loaded anew by every test (`load` navigates it to elements.html, a new
@@ -30,16 +30,7 @@ const test = base.extend<object, { workerPage: Page }>({
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened). */
 async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
-  return page.evaluate(
-    async ([table, rows]) => {
-      const db = document.querySelector('jazz-db')!.db!;
-      await db.ready;
-      const handles = rows.map((r) => db.insert(table, r));
-      await Promise.all(handles.map((h) => h.wait()));
-      return handles.map((h) => h.id);
-    },
-    [table, rows] as const,
-  );
+  return page.evaluate(insertRows, [table, rows] as const);
 }
 
 test('rows render, the loading and empty slots show in turn, and a write through <jazz-form> appears', async ({ page }) => {
@@ -228,26 +219,9 @@ test('toggling a checkbox patches its row in place; focus, caret, scroll and sta
 
   // Toggle a's checkbox (and c's) with the keyboard-free API a user's click would use: a's row
   // moves to the end (order-by="done, title"); b's row must not be touched.
-  await page.evaluate(() => {
-    for (const i of [0, 2]) {
-      const box = document.querySelectorAll<HTMLInputElement>('#todos li input[type=checkbox]')[i]!;
-      box.checked = !box.checked;
-      box.dispatchEvent(new Event('change', { bubbles: true }));
-    }
-  });
+  await page.evaluate(toggleRows, [0, 2]);
   await expect(li.locator('.title')).toHaveText(['b', 'a', 'c']);
-  const after = await page.evaluate(() => {
-    const rows = [...document.querySelectorAll<HTMLElement & { mark?: string }>('#todos li')];
-    const focused = document.activeElement as HTMLInputElement;
-    return {
-      marks: rows.map((r) => r.mark),
-      checked: rows.map((r) => r.querySelector<HTMLInputElement>('input[type=checkbox]')!.checked),
-      focusedRow: focused.closest('li')?.querySelector('.title')?.textContent,
-      value: focused.value,
-      selection: [focused.selectionStart, focused.selectionEnd],
-      scroll: rows[0]!.querySelector<HTMLElement>('.scroller')!.scrollTop,
-    };
-  });
+  const after = await page.evaluate(rowState);
   expect(after).toEqual({ marks: ['b', 'a', 'c'], checked: [false, true, true], focusedRow: 'b', value: 'half typed', selection: [2, 6], scroll: 50 });
   // Keep typing: the caret is where it was.
   await page.keyboard.type('!');

@@ -17,6 +17,7 @@ let data: string;
 let demo: DemoServer;
 
 test.beforeAll(async () => {
+  test.setTimeout(120_000); // `npm run build`, beside the other specs
   dist = buildDist('e2e-demo-dist-');
   data = mkdtempSync(join(resolve('.tmp'), 'e2e-demo-data-'));
   demo = await startDemoServer({ port: 0, dataDir: data, distDir: dist, log: () => {} });
@@ -43,6 +44,7 @@ async function signIn(page: EnginePage, user: string): Promise<void> {
 }
 
 test('two users on one board: adds, ticks, renames, comments, deletes and undo show on both; private notes stay private', async ({ engine }) => {
+  test.setTimeout(120_000);
   const alice = await engine.page();
   const bob = await engine.page();
   await signIn(alice, 'alice');

@@ -6,22 +6,13 @@
  * the rows in place while a text field of another row keeps its focus, caret, scroll and state;
  * markup and script in data stay text; `<jazz-status>` is one line of words.
  */
-import { mountOn, TODO_LIST } from '../support/elements-page.ts';
+import { insertRows, mountOn, rowState, TODO_LIST, toggleRows } from '../support/elements-page.ts';
 import type { EnginePage } from '../support/engines.ts';
 import { expect, test } from './fixtures.ts';
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened); their ids. */
 function insert(page: EnginePage, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
-  return page.evaluate(
-    async ([table, rows]) => {
-      const db = document.querySelector('jazz-db')!.db!;
-      await db.ready;
-      const handles = rows.map((r) => db.insert(table, r));
-      await Promise.all(handles.map((h) => h.wait()));
-      return handles.map((h) => h.id);
-    },
-    [table, rows] as const,
-  );
+  return page.evaluate(insertRows, [table, rows] as const);
 }
 
 const titles = (page: EnginePage): Promise<string[]> => page.evaluate(() => [...document.querySelectorAll('#todos li .title')].map((e) => e.textContent!));
@@ -57,26 +48,9 @@ test('rows render; <jazz-form> inserts from the keyboard; a toggle patches the r
   await page.evaluate(() => (document.activeElement as HTMLInputElement).setSelectionRange(2, 6));
   // Toggle a's and c's checkboxes (as a click would, without moving the focus): a moves to the
   // end (order-by="done, title"); b's row must not be touched.
-  await page.evaluate(() => {
-    for (const i of [0, 2]) {
-      const box = document.querySelectorAll<HTMLInputElement>('#todos li input[type=checkbox]')[i]!;
-      box.checked = !box.checked;
-      box.dispatchEvent(new Event('change', { bubbles: true }));
-    }
-  });
+  await page.evaluate(toggleRows, [0, 2]);
   await page.waitFor(() => [...document.querySelectorAll('#todos li .title')].map((e) => e.textContent).join() === 'b,a,c', null, 'the rows reordered');
-  const after = await page.evaluate(() => {
-    const rows = [...document.querySelectorAll<HTMLElement & { mark?: string }>('#todos li')];
-    const focused = document.activeElement as HTMLInputElement;
-    return {
-      marks: rows.map((r) => r.mark),
-      checked: rows.map((r) => r.querySelector<HTMLInputElement>('input[type=checkbox]')!.checked),
-      focusedRow: focused.closest('li')?.querySelector('.title')?.textContent,
-      value: focused.value,
-      selection: [focused.selectionStart, focused.selectionEnd],
-      scroll: rows[0]!.querySelector<HTMLElement>('.scroller')!.scrollTop,
-    };
-  });
+  const after = await page.evaluate(rowState);
   expect(after).toEqual({ marks: ['b', 'a', 'c'], checked: [false, true, true], focusedRow: 'b', value: 'half typed', selection: [2, 6], scroll: 50 });
   // Typing goes on where the caret was; leaving the field writes its column (jazz-field), and a
   // real click on a checkbox writes `done`.

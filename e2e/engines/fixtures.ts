@@ -7,8 +7,10 @@
  * - `engine.device(name?)` opens a device: a storage partition of its own (a Firefox user context,
  *   or a MiniBrowser of its own). `engine.page(name?)` is a page on a new device. Both default to
  *   the project's engine, and are closed after the test.
- * - One Firefox per test worker serves every test of that worker (a launch costs seconds); a
- *   WebKit device is a MiniBrowser of its own anyway.
+ * - Launches are shared (each costs seconds): one Firefox per test worker serves every test of
+ *   that worker (a device is a user context in it), and one MiniBrowser session per test worker
+ *   is the first WebKit device of every test (its windows are closed after the test; the tests
+ *   use database names of their own). Further WebKit devices of a test are sessions of their own.
  */
 import { test as base } from '@playwright/test';
 import type { Browser } from 'puppeteer-core';
@@ -24,7 +26,7 @@ export interface EngineOptions {
   engineName: EngineName;
 }
 
-export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sharedFirefox: () => Promise<Browser> }>({
+export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sharedFirefox: () => Promise<Browser>; sharedWebkit: (baseURL: string) => Promise<EngineDevice> }>({
   engineName: ['firefox', { option: true, scope: 'worker' }],
   sharedFirefox: [
     async ({}, use) => {
@@ -34,10 +36,25 @@ export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sha
     },
     { scope: 'worker' },
   ],
-  engine: async ({ engineName, sharedFirefox, baseURL }, use) => {
+  sharedWebkit: [
+    async ({}, use) => {
+      let device: Promise<EngineDevice> | undefined;
+      await use((baseURL) => (device ??= webkitDevice(baseURL)));
+      if (device) await (await device).close().catch(() => {});
+    },
+    { scope: 'worker' },
+  ],
+  engine: async ({ engineName, sharedFirefox, sharedWebkit, baseURL }, use) => {
     const opened: EngineDevice[] = [];
+    let webkitShared = false;
     const device = async (name: EngineName = engineName): Promise<EngineDevice> => {
-      const d = name === 'firefox' ? firefoxDevice(await sharedFirefox(), baseURL!) : await webkitDevice(baseURL!);
+      let d: EngineDevice;
+      if (name === 'firefox') d = firefoxDevice(await sharedFirefox(), baseURL!);
+      else if (webkitShared) d = await webkitDevice(baseURL!);
+      else {
+        webkitShared = true;
+        d = lease(await sharedWebkit(baseURL!));
+      }
       opened.push(d);
       return d;
     };
@@ -47,3 +64,16 @@ export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sha
 });
 
 export { expect } from '@playwright/test';
+
+/** The shared device for one test: its pages close after the test, the device stays. */
+function lease(device: EngineDevice): EngineDevice {
+  const pages: EnginePage[] = [];
+  return {
+    newPage: async () => {
+      const page = await device.newPage();
+      pages.push(page);
+      return page;
+    },
+    close: async () => void (await Promise.all(pages.map((p) => p.close()))),
+  };
+}

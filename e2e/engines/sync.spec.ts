@@ -7,6 +7,7 @@
  * The Chromium spec (client-sync.spec.ts) has more; Firefox against WebKit is engines/across/.
  */
 import { TestSyncServer } from '../support/sync-server.ts';
+import { projectBatch } from '../support/scenarios.ts';
 import { newAppId, serverRows } from '../support/sync-rows.ts';
 import { expect, test } from './fixtures.ts';
 import { openSyncDevice, views, waitLive } from './sync-device.ts';
@@ -32,15 +33,7 @@ test('two devices sync through the reference server: inserts, updates, deletes a
     }, id);
     await waitLive(b, (rows) => rows.length === 1 && rows[0].done === true && rows[0].priority === 5, 'the update');
     // A batch written on B (a project and a todo that refers to it) reaches A whole.
-    const batch = await b.page.evaluate(async () => {
-      const { app, db } = window.t;
-      const h = db.batch((w: any) => {
-        const p = w.insert(app.projects, { name: 'groceries' });
-        w.insert(app.todos, { title: 'eggs', projectId: p.id });
-      });
-      await h.wait({ tier: 'global' });
-      return h.ids as string[];
-    });
+    const batch = await b.page.evaluate(projectBatch);
     await waitLive(a, (rows) => rows.some((r) => r.title === 'eggs' && r.projectId !== null), "B's batch");
     expect(await a.page.evaluate(() => window.t.live.find((r: any) => r.title === 'eggs').projectId)).toBe(batch[0]);
     await a.page.evaluate(async (id) => {

@@ -60,6 +60,41 @@ export async function mount(page: Page, body: string, db = 'driver="memory"', sc
   return load(page, `<jazz-db ${db}><script type="application/json" slot="schema">${schema}</script>${body}</jazz-db>`);
 }
 
+/**
+ * In the page, for the keyed-patching tests: each `#todos` row's expando `mark` and checkbox, and
+ * the focused field's row, value, selection, and the first row's scroller position.
+ */
+export function rowState(): { marks: unknown[]; checked: boolean[]; focusedRow: unknown; value: string; selection: unknown[]; scroll: number } {
+  const rows = [...document.querySelectorAll<HTMLElement & { mark?: string }>('#todos li')];
+  const focused = document.activeElement as HTMLInputElement;
+  return {
+    marks: rows.map((r) => r.mark),
+    checked: rows.map((r) => r.querySelector<HTMLInputElement>('input[type=checkbox]')!.checked),
+    focusedRow: focused.closest('li')?.querySelector('.title')?.textContent,
+    value: focused.value,
+    selection: [focused.selectionStart, focused.selectionEnd],
+    scroll: rows[0]!.querySelector<HTMLElement>('.scroller')!.scrollTop,
+  };
+}
+
+/** In the page: toggles the checkboxes of rows `indexes` of `#todos` as a click would, without moving the focus. */
+export function toggleRows(indexes: number[]): void {
+  for (const i of indexes) {
+    const box = document.querySelectorAll<HTMLInputElement>('#todos li input[type=checkbox]')[i]!;
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+}
+
+/** In the page: inserts `rows` into `table` through the `<jazz-db>`'s database, each waited for; their ids. */
+export async function insertRows([table, rows]: readonly [string, readonly Record<string, unknown>[]]): Promise<string[]> {
+  const db = document.querySelector('jazz-db')!.db!;
+  await db.ready;
+  const handles = rows.map((r) => db.insert(table, r));
+  await Promise.all(handles.map((h) => h.wait()));
+  return handles.map((h) => h.id);
+}
+
 /** `mount` on a Firefox or WebKit page (support/engines.ts), where warnings are not collected. */
 export async function mountOn(page: EnginePage, body: string, db = 'driver="memory"', schema = SCHEMA): Promise<void> {
   await page.goto('/e2e/elements.html');

@@ -190,6 +190,7 @@ const KEYS = { Enter: '\uE007', Tab: '\uE004' } as const;
 /** One W3C WebDriver session of MiniBrowser, through a WebKitWebDriver of its own. */
 class WebKitSession {
   #current: string | undefined;
+  readonly #first: string;
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -199,6 +200,7 @@ class WebKitSession {
     first: string,
   ) {
     this.#current = first;
+    this.#first = first;
   }
 
   static async start(): Promise<WebKitSession> {
@@ -235,20 +237,19 @@ class WebKitSession {
         await wd(this.url, 'POST', `/session/${this.id}/window`, { handle });
         this.#current = handle;
       }
-      return wd(this.url, method, `/session/${this.id}${path}`, body);
+      const value = await wd(this.url, method, `/session/${this.id}${path}`, body);
+      if (method === 'DELETE' && path === '/window') this.#current = undefined; // closed: none is current
+      return value;
     };
     const r = this.#queue.then(run, run);
     this.#queue = r.catch(() => {});
     return r;
   }
 
+  /** A new window, opened from the session's first (blank) one, which is never closed. */
   async newWindow(): Promise<string> {
-    const w = (await wd(this.url, 'POST', `/session/${this.id}/window/new`, { type: 'tab' })) as { handle: string };
+    const w = (await this.on(this.#first, 'POST', '/window/new', { type: 'tab' })) as { handle: string };
     return w.handle;
-  }
-
-  get firstWindow(): string {
-    return this.#current!;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
+import { expect } from '@playwright/test';
+
 /**
  * Page-side steps that the Chromium specs and the Firefox and WebKit ones (e2e/engines/) run
  * alike: each is self-contained (no closure), so any engine's page can evaluate it, on a page
- * where `openClient` (support/client-page.ts) has put `{ app, db }` in `window.t`.
+ * where `openClient` (support/client-page.ts) has put `{ app, db }` in `window.t`; and the checks
+ * of their results that the specs share.
  */
 
 /** Two inserts, read back and seen by a live query, with the status and the warnings collected so far. */
@@ -72,4 +75,32 @@ export function writeUntilKilled({ round, LONG }: { round: number; LONG: string 
     }
   };
   pump();
+}
+
+/** What `quotaRoundTrip` must find: the write refused with STORAGE_QUOTA, nothing of it kept, the rest going on. */
+export function expectQuotaHandled(r: Awaited<ReturnType<typeof quotaRoundTrip>>): void {
+  expect(r.error).toEqual({ code: 'STORAGE_QUOTA', isJazz: true });
+  expect(r.rows).toEqual(['after', 'before']);
+  expect(r.live).toEqual(['after', 'before']);
+  expect(r.status.lastStorageError).toMatchObject({ code: 'STORAGE_QUOTA' });
+  expect(r.status.driver).toMatchObject({ used: 'idb', persistent: true });
+}
+
+/** Takes a console line of `writeUntilKilled` into `confirmed` (id → title); true if it was one. */
+export function heardConfirmed(text: string, confirmed: Map<string, string>): boolean {
+  if (!text.startsWith('confirmed ')) return false;
+  const [, id, title, long] = text.split(' ');
+  confirmed.set(id!, long === '1' ? `LONG+${title!}` : title!);
+  return true;
+}
+
+/** Writes a project and a todo that refers to it in one batch, waits at `global`; their ids. */
+export async function projectBatch(): Promise<string[]> {
+  const { app, db } = window.t;
+  const h = db.batch((w: any) => {
+    const p = w.insert(app.projects, { name: 'groceries' });
+    w.insert(app.todos, { title: 'eggs', projectId: p.id });
+  });
+  await h.wait({ tier: 'global' });
+  return h.ids;
 }

@@ -7,11 +7,11 @@
  * must be there with its value, and the long titles are found through their index in order. The
  * page's steps are the Chromium spec's (client-crash.spec.ts, support/scenarios.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openClient } from '../../support/client-page.ts';
 import { firefoxDevice, launchFirefox } from '../../support/engines.ts';
-import { readBackInPage, writeUntilKilled } from '../../support/scenarios.ts';
+import { heardConfirmed, readBackInPage, writeUntilKilled } from '../../support/scenarios.ts';
 import { expect, test } from '../fixtures.ts';
 
 const ROUNDS = 10;
@@ -29,13 +29,7 @@ test('every write confirmed at local survives SIGKILL of Firefox, 10 times', asy
       const browser = await launchFirefox({ profile });
       const page = await firefoxDevice(browser, baseURL!, true).newPage();
       let heard = 0;
-      (page as unknown as { page: import('puppeteer-core').Page }).page.on('console', (m) => {
-        const text = m.text();
-        if (!text.startsWith('confirmed ')) return;
-        const [, id, title, long] = text.split(' ');
-        confirmed.set(id!, long === '1' ? `LONG+${title!}` : title!);
-        heard++;
-      });
+      (page as unknown as { page: import('puppeteer-core').Page }).page.on('console', (m) => void (heardConfirmed(m.text(), confirmed) && heard++));
       await openClient(page, { dbName: 'crash' });
       const { rows, longByIndex } = await page.evaluate(readBackInPage, LONG);
       const present = new Map(rows);
@@ -53,11 +47,15 @@ test('every write confirmed at local survives SIGKILL of Firefox, 10 times', asy
       const exited = new Promise((r) => firefox.once('exit', r));
       firefox.kill('SIGKILL');
       await exited;
+      // puppeteer puts the profile's own user.js back once it sees Firefox gone: let it finish
+      // before the next launch backs it up again.
+      for (let i = 0; i < 200 && existsSync(join(profile, 'user.js.puppeteer')); i++) await new Promise((r) => setTimeout(r, 25));
       perRound.push(heard);
     }
     console.log(`[crash:firefox] confirmed writes heard per round: ${perRound.join(' ')}; ${confirmed.size} in all`);
     expect(Math.min(...perRound)).toBeGreaterThan(0);
   } finally {
-    rmSync(profile, { recursive: true, force: true });
+    // Firefox's last processes can still be writing to the profile for a moment after it closed.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 });

@@ -13,6 +13,7 @@ const scenarios: Record<string, string[]> = {
   dom: ['bench/dom.ts'],
   // P3 and P4 in Firefox and WebKitGTK beside Dexie there (issue 19).
   engines: ['bench/engines.ts'],
+  lenses: ['bench/lenses.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

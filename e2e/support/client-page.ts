@@ -34,6 +34,10 @@ export interface OpenOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Keep the page's console warnings from before `createDb` on, in `window.t.warnings`. */
   readonly collectWarnings?: boolean;
+  /** Another schema (its JSON form) instead of `SCHEMA`. */
+  readonly schema?: unknown;
+  /** Migrations (their JSON form) for `createDb`. */
+  readonly migrations?: readonly unknown[];
 }
 
 /** Loads the client page and opens a database on it; resolves once the worker has opened it. */
@@ -49,9 +53,10 @@ export async function openClient(page: Page | EnginePage, opts: OpenOptions): Pr
         const warn = console.warn.bind(console);
         console.warn = (...args: unknown[]) => (warnings.push(args.map(String).join(' ')), warn(...args));
       }
-      const app = s.fromJSON(schema as never);
+      const app = s.fromJSON((opts.schema ?? schema) as never);
       const db = createDb({
         app,
+        ...(opts.migrations ? { migrations: opts.migrations } : {}),
         driver: { type: opts.driver ?? 'opfs', dbName: opts.dbName },
         ...(opts.workerUrl ? { workerUrl: new URL(opts.workerUrl, location.href) } : {}),
         ...(opts.server !== undefined ? { server: opts.server } : {}),

@@ -11,7 +11,9 @@
  * Durability is the promise a write returns (tier `local`).
  */
 import type { AppSchema } from '../schema/schema.ts';
-import { Catalogue, type CatalogueJSON, type CatalogueTable } from '../schema/catalogue.ts';
+import { Catalogue, type CatalogueColumn, type CatalogueTable } from '../schema/catalogue.ts';
+import { SchemaView } from '../schema/view.ts';
+import type { Migration } from '../lens/migration.ts';
 import { normaliseInsert, normalisePatch } from '../schema/values.ts';
 import type { KvStore, KvTransaction } from '../store/types.ts';
 import { KeyWriter } from '../store/keys.ts';
@@ -56,10 +58,16 @@ import {
   visibleKey,
   writeIndexValue,
 } from './keyspace.ts';
-import { prefixEnd } from '../store/keys.ts';
+import { decodeKey, prefixEnd } from '../store/keys.ts';
 
 export interface EngineOptions {
+  /** The current schema version: the engine's names are its names. */
   readonly schema: AppSchema;
+  /**
+   * Migrations connecting the versions the store was written with (and others to serve) to the
+   * current one; the store keeps every version and migration it was given (catalogue.ts).
+   */
+  readonly migrations?: readonly Migration[];
   readonly store: KvStore;
   /** Wall clock in ms (tests pass a fake one). */
   readonly wall?: () => number;
@@ -126,6 +134,11 @@ export class TableRuntime {
   readonly indexPrefixes: ReadonlyMap<string, Uint8Array>;
   liveCount = 0;
   readonly listeners = new Set<ChangeListener>();
+  /**
+   * Columns whose index is still being built (added by a schema version to a table that had rows):
+   * queries do not read those indexes until they are complete (plan.ts), writes keep them current.
+   */
+  readonly pendingIndexes = new Set<string>();
 
   constructor(cat: CatalogueTable) {
     this.cat = cat;
@@ -193,8 +206,8 @@ export class Engine {
     if (!clientId) clientId = newClientId(opts.random ?? cryptoRandom);
     const clockText = get(metaKey('clock'));
     const catText = get(metaKey('catalogue'));
-    const previous = catText ? (JSON.parse(catText) as CatalogueJSON) : undefined;
-    const catalogue = Catalogue.build(opts.schema, previous);
+    const previous = catText ? (JSON.parse(catText) as unknown) : undefined;
+    const catalogue = Catalogue.open(opts.schema, previous, opts.migrations);
     const counts = new Map<number, number>();
     for (const t of catalogue.tables.values()) {
       const c = get(metaKey('count', t.no));
@@ -216,20 +229,83 @@ export class Engine {
     if (indexFormat > INDEX_FORMAT) {
       throw new JazzError('STORAGE_FORMAT', `this database was written by a newer version (index format ${indexFormat}, this one reads ${INDEX_FORMAT}); update jazz-elements to open it`);
     }
-    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT) {
+    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT || catalogue.added.length > 0) {
       const tx = store.transaction();
       try {
         tx.put(metaKey('clientId'), utf8Encode(clientId));
         tx.put(metaKey('catalogue'), utf8Encode(catJSON));
         if (indexFormat < INDEX_FORMAT) engine.#cutLongIndexValues(tx);
         tx.put(metaKey('indexFormat'), utf8Encode(String(INDEX_FORMAT)));
+        // Columns a new version added to tables with rows: their indexes are built in the background.
+        for (const { table, col } of catalogue.added) tx.put(metaKey('indexPending', table.no, col.no), EMPTY);
       } catch (e) {
         tx.rollback();
         throw e;
       }
       engine.ready = tx.commit();
     }
+    engine.#buildPendingIndexes();
     return engine;
+  }
+
+  /**
+   * Builds the indexes of columns a schema version added to tables that had rows (see
+   * `TableRuntime.pendingIndexes`), a chunk of rows per task, so opening after an upgrade never
+   * waits for it: until a column's index is complete, queries read around it. Where it got to is in
+   * the store (meta 'indexPending': the last row id done), so a build interrupted by a close or a
+   * crash goes on at the next open. Each row's entry is its value now (its fill, unless a write set
+   * the column since); writes meanwhile keep the entries of the rows they touch.
+   */
+  #buildPendingIndexes(): void {
+    const p = metaKey('indexPending');
+    const pending: { t: TableRuntime; col: CatalogueColumn; key: Uint8Array; after: Uint8Array | undefined }[] = [];
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+      const parts = decodeKey(e.key);
+      const tno = (parts[2] as { uint: number }).uint;
+      const cno = (parts[3] as { uint: number }).uint;
+      const t = [...this.tables.values()].find((x) => x.no === tno);
+      const col = t?.cat.columnsByNo.find((c) => c.no === cno);
+      if (!t || !col) continue;
+      t.pendingIndexes.add(col.name);
+      pending.push({ t, col, key: e.key.slice(), after: e.value.length === 16 ? e.value.slice() : undefined });
+    }
+    const CHUNK = 2000;
+    const step = (): void => {
+      if (this.#closed) return;
+      const job = pending[0];
+      if (!job) return;
+      const { t, col } = job;
+      const prefix = t.indexPrefixes.get(col.name)!;
+      const item = col.schema.type === 'array' ? col.schema.items! : col.schema;
+      const range = job.after ? { gt: new KeyWriter(32).reset(t.manifestPrefix).id(job.after).finish(), lt: prefixEnd(t.manifestPrefix) } : { gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) };
+      const ids: Uint8Array[] = [];
+      for (const e of this.store.scan(range)) {
+        ids.push(e.key.slice(e.key.length - 16));
+        if (ids.length === CHUNK) break;
+      }
+      try {
+        const tx = this.store.transaction();
+        const kw = new KeyWriter(64);
+        for (const id of ids) {
+          const row = this.getRow(t, id);
+          if (!row) continue;
+          for (const x of indexValues(col.schema, row[col.name])) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
+        }
+        if (ids.length < CHUNK) {
+          tx.delete(job.key);
+          pending.shift();
+          t.pendingIndexes.delete(col.name);
+        } else {
+          job.after = ids[ids.length - 1]!;
+          tx.put(job.key, job.after);
+        }
+        tx.commit().catch(() => {}); // a store failure surfaces on the next write; the build resumes at the next open
+      } catch {
+        return; // the store stopped or a transaction is open (cannot be: writes commit in their call)
+      }
+      if (pending.length) setTimeout(step, 0);
+    };
+    if (pending.length) setTimeout(step, 0);
   }
 
   /**
@@ -262,6 +338,15 @@ export class Engine {
         }
       }
     }
+  }
+
+  readonly #views = new Map<string, SchemaView>();
+
+  /** The engine as a schema version sees it (default: the current one); `MIGRATION_INVALID` for one it does not know. */
+  view(hash: string = this.catalogue.current): SchemaView {
+    let v = this.#views.get(hash);
+    if (!v) this.#views.set(hash, (v = new SchemaView(this.catalogue, hash)));
+    return v;
   }
 
   /** A new time-ordered row id. */
@@ -398,7 +483,7 @@ export class Engine {
    * Turns writes into row versions without applying them (checks included). `write` applies them
    * at once; a transaction sends them to the authority first.
    */
-  planWrite(ops: readonly WriteOp[], givenBatchId?: string): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
+  planWrite(ops: readonly WriteOp[], givenBatchId?: string, view: SchemaView = this.view()): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
     // A batch id made elsewhere (the page, for a worker) must be a fresh UUID; it names the batch's fate.
     if (givenBatchId !== undefined && (!isUuid(givenBatchId) || this.batchRecord(givenBatchId))) {
@@ -415,7 +500,9 @@ export class Engine {
       return s && { deleted: s.deleted, values: s.values, heads: s.heads };
     };
     for (const op of ops) {
-      const t = this.table(op.table);
+      // Tables and columns are named as the writer's version names them (the current one by default).
+      const vt = view.table(op.table);
+      const t = this.table(vt.table.name);
       let id: string;
       let values: Record<string, unknown>;
       let slots: number[];
@@ -423,28 +510,28 @@ export class Engine {
       let parents: string[] = [];
       if (op.kind === 'insert' || op.kind === 'upsert') {
         id = op.id ?? this.#ids.next();
-        if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: t.name });
+        if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: vt.name });
         const cur = op.kind === 'insert' && (op.id === undefined || op.fresh) ? undefined : current(t, id);
         if (cur && !cur.deleted) {
-          if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${t.name} already has a row ${id}; use update or upsert`, { table: t.name, id });
-          const patch = normalisePatch(t.cat, op.values);
+          if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${vt.name} already has a row ${id}; use update or upsert`, { table: vt.name, id });
+          const patch = normalisePatch(vt, op.values);
           values = { ...cur.values, ...patch };
           slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
           parents = cur.heads;
         } else {
-          values = normaliseInsert(t.cat, op.values);
-          slots = [DELETED_SLOT, ...t.cat.columns.map((c) => c.no)];
+          values = normaliseInsert(vt, op.values);
+          slots = [DELETED_SLOT, ...vt.columns.map((c) => c.col.no)];
           parents = cur?.heads ?? [];
         }
       } else {
         id = op.id;
         const cur = current(t, id);
-        if (!cur) throw new JazzError('ROW_NOT_FOUND', `${t.name} has no row ${id}`, { table: t.name, id });
+        if (!cur) throw new JazzError('ROW_NOT_FOUND', `${vt.name} has no row ${id}`, { table: vt.name, id });
         parents = cur.heads;
         values = cur.values;
         if (op.kind === 'update') {
-          if (cur.deleted) throw new JazzError('ROW_DELETED', `${t.name} row ${id} is deleted; restore it before updating`, { table: t.name, id });
-          const patch = normalisePatch(t.cat, op.values);
+          if (cur.deleted) throw new JazzError('ROW_DELETED', `${vt.name} row ${id} is deleted; restore it before updating`, { table: vt.name, id });
+          const patch = normalisePatch(vt, op.values);
           values = { ...cur.values, ...patch };
           slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
           deleted = false;
@@ -815,6 +902,14 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     await this.store.close();
+  }
+
+  /**
+   * Lets go of the store without closing it, for a new engine opened on the same store (a server
+   * app whose schema changed): this one refuses every call from now on (`CLOSED`).
+   */
+  release(): void {
+    this.#closed = true;
   }
 }
 

@@ -88,6 +88,11 @@ export class ElementError extends Error {
 
 const warned = new Set<string>();
 
+/** Forgets which warnings were given (for tests that reuse one page; not in index.ts's exports). */
+export function forgetWarnings(): void {
+  warned.clear();
+}
+
 /**
  * Reports a mistake of the page's author or a failure of the network: `jazz-error` from `target`,
  * and one `console.warn` per distinct code and message for the life of the page (an error that

@@ -32,8 +32,9 @@ import { hold, isControl, readControl, writeControl } from './coerce.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
+import { loadMore, loadVirtual, more, virtual } from './lazy.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
-import { checkBindings, compileTemplate, display, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
+import { checkBindings, compileTemplate, display, hooks, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
@@ -48,6 +49,9 @@ export class JazzQueryElement extends ReactiveElement {
     include: { type: String },
     select: { type: String },
     tier: { type: String },
+    into: { type: String },
+    virtual: { type: Boolean },
+    whereRoute: { type: String, attribute: 'where-route' },
     query: { attribute: false },
   };
 
@@ -64,6 +68,12 @@ export class JazzQueryElement extends ReactiveElement {
   declare select: string | undefined;
   /** `local` (default), `edge` or `global`: the first result waits until settled at that tier. */
   declare tier: string | undefined;
+  /** The id of the element the rows go into (a `<ul>`, `<tbody>`, `<select>`): valid markup, no element between a list and its items. */
+  declare into: string | undefined;
+  /** Renders only the rows on screen (virtual.ts). */
+  declare virtual: boolean;
+  /** `#/active: done = false; #/completed: done = true`: a `where` ANDed in while the URL matches (more.ts). */
+  declare whereRoute: string | undefined;
   /** A query built in code (`app.todos.where(...)`, or its AST); when set, the attributes are not used. */
   declare query: QueryBuilder<any, any> | QueryAst | undefined;
 
@@ -80,12 +90,14 @@ export class JazzQueryElement extends ReactiveElement {
   readonly #deleted: { table: string; id: string }[] = [];
   #errorSlot: HTMLElement | undefined;
   #ctx: RowContext = { table: '', include: undefined };
-
-  constructor() {
-    super();
-    this.addEventListener('change', (e) => this.#onChange(e));
-    this.addEventListener('click', (e) => this.#onClick(e));
-  }
+  /** Where the click and change listeners are: the root the rows are in (they may be outside this element). */
+  #root: Node | undefined;
+  /** Bumped when the page state a `where` follows changes (more.ts). */
+  #page = 0;
+  #stopPage: (() => void) | undefined;
+  #virt: { set(rows: readonly JazzRow[]): void } | undefined;
+  readonly #change = (e: Event): void => this.#onChange(e);
+  readonly #click = (e: Event): void => this.#onClick(e);
 
   /** The database: set directly, or the nearest `<jazz-db>`'s. */
   get db(): BrowserDb<DynamicApp> | undefined {
@@ -107,6 +119,9 @@ export class JazzQueryElement extends ReactiveElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#root = this.getRootNode();
+    this.#root.addEventListener('change', this.#change);
+    this.#root.addEventListener('click', this.#click);
     if (!this.#end) {
       this.#end = document.createComment(' jazz-query rows ');
       this.append(this.#end);
@@ -119,6 +134,8 @@ export class JazzQueryElement extends ReactiveElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#root?.removeEventListener('change', this.#change);
+    this.#root?.removeEventListener('click', this.#click);
     this.#unsubscribe();
   }
 
@@ -126,7 +143,7 @@ export class JazzQueryElement extends ReactiveElement {
     if (!this.isConnected) return;
     const db = this.db;
     const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, problem?.message]);
+    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.whereRoute, this.#page, problem?.message]);
     if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
@@ -136,7 +153,8 @@ export class JazzQueryElement extends ReactiveElement {
 
   #unsubscribe(): void {
     this.#stop?.();
-    this.#stop = undefined;
+    this.#stopPage?.();
+    this.#stop = this.#stopPage = undefined;
     this.#generation++;
   }
 
@@ -146,18 +164,30 @@ export class JazzQueryElement extends ReactiveElement {
     let ast: QueryAst;
     let tier: Tier | undefined;
     try {
-      if (!this.#template) {
-        const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
-        if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
-        this.#template = compileTemplate(t);
+      const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
+      if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
+      // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
+      const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
+      const loads = [(!hooks && usesMore(t)) || ((follows || this.into || this.virtual) && !more) ? loadMore() : 0, this.virtual && !virtual ? loadVirtual() : 0].filter(Boolean);
+      if (loads.length) {
+        const generation = this.#generation;
+        Promise.all(loads).then(
+          () => generation === this.#generation && this.#subscribe(db),
+          (e: unknown) => this.#fail(errorDetail(e)),
+        );
+        return;
       }
+      this.#template ??= compileTemplate(t);
       const relations = this.#template.relations;
       if (this.query) ast = 'ast' in this.query ? this.query.ast : this.query;
       else {
         const include = [this.include ?? '', ...relations].filter(Boolean).join(', ');
         try {
-          const { table, where, orderBy, limit, offset, select } = this;
-          ast = queryFromAttributes(db.app.$schema, { table, where, orderBy, limit, offset, select, include }).ast;
+          const { table, orderBy, limit, offset, select } = this;
+          const page = follows ? more!.followPage(this, this.where, this.whereRoute, () => (this.#page++, this.requestUpdate())) : undefined;
+          this.#stopPage = page?.stop;
+          ast = queryFromAttributes(db.app.$schema, { table, where: page ? page.where : this.where, orderBy, limit, offset, select, include }).ast;
+          if (page) ast = page.apply(db.app.$schema, ast);
         } catch (e) {
           // A relation the template asked for is the template's mistake, not the attribute's.
           if (e instanceof AttributeError && e.attribute === 'include' && e.position > (this.include ?? '').length) throw new AttributeError(e.error, 'jazz-each', 0);
@@ -176,17 +206,27 @@ export class JazzQueryElement extends ReactiveElement {
     const table = ast.table;
     const generation = this.#generation;
     let first = true;
-    this.#ctx = { table, include: ast.include };
+    this.#ctx = { table, include: ast.include, owner: this, remove: (view, by) => this.#act('delete', view, by) };
     // Views made from now on belong to this query; rows a previous query shows stay until the
     // new result replaces them (no flash of nothing), and are kept if they are in it.
-    this.#list ??= new KeyedList(this.#end!, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
+    if (!this.#list) {
+      let end: Node;
+      try {
+        end = this.into || this.virtual ? more!.rowsEnd(this, this.into) : this.#end!;
+      } catch (e) {
+        return this.#fail(errorDetail(e));
+      }
+      this.#list = new KeyedList(end, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
+      if (this.virtual) this.#virt = new virtual!.VirtualRows(end.parentElement!, this.#list);
+    }
     if (this.#state === 'error') this.#showState('loading');
     this.#stop = db.subscribeAll(
       ast,
       ({ all, delta }) => {
         if (generation !== this.#generation) return;
         this.#rows = all;
-        this.#list!.set(all);
+        if (this.#virt) this.#virt.set(all);
+        else this.#list!.set(all);
         this.#showState(all.length ? 'ready' : 'empty');
         fire(this, 'jazz-results', { table, rows: all });
         fire(this, 'jazz-change', { table, added: delta.added, removed: delta.removed, changed: delta.changed });
@@ -255,35 +295,40 @@ export class JazzQueryElement extends ReactiveElement {
 
   #onChange(e: Event): void {
     const el = e.target as Element;
-    if (!isControl(el) || !el.hasAttribute('jazz-field') || el.closest('jazz-query') !== this) return;
     const view = viewOf(el);
     const db = this.db;
-    if (!view || !db) return;
-    const column = el.getAttribute('jazz-field')!.trim();
-    const col = this.#column(view.table, column);
+    // A row's jazz-field control, or the control that edits the row in place (jazz-edit).
+    const column = el.getAttribute('jazz-field') ?? el.getAttribute('jazz-edit');
+    if (!isControl(el) || column === null || view?.ctx.owner !== this || !db) return;
+    const col = this.#column(view.table, column.trim());
     const invalid = (error: unknown): void => {
       const detail = errorDetail(error, { attribute: 'jazz-field' });
       el.setCustomValidity(detail.message);
       el.reportValidity();
       fire(el, 'jazz-error', detail);
     };
-    if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column}"`, { table: view.table, column }));
+    if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column.trim()}"`, { table: view.table, column }));
     const read = readControl(hold(el), col);
     if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
     if (!('value' in read)) return;
     el.setCustomValidity('');
-    const handle = db.update(view.table, view.row.id, { [column]: read.value });
+    const handle = db.update(view.table, view.row.id, { [column.trim()]: read.value });
     this.#ctl.wrote(handle.batchId, el);
     handle.wait().catch(invalid);
   }
 
   #onClick(e: Event): void {
     const button = (e.target as Element).closest?.('[jazz-action]');
-    if (!button || button.closest('jazz-query') !== this || (button as HTMLButtonElement).disabled) return;
+    const view = button ? viewOf(button) : undefined;
+    // A row's button (its rows may be in another element: `into`), or one of this element's own.
+    if (!button || (view ? view.ctx.owner !== this : button.closest('jazz-query') !== this) || (button as HTMLButtonElement).disabled) return;
+    this.#act(button.getAttribute('jazz-action')!.trim(), view, button);
+  }
+
+  #act(action: string, view: RowView | undefined, button: Element): void {
     const db = this.db;
-    if (!db) return;
-    const action = button.getAttribute('jazz-action')!.trim();
-    const view = viewOf(button);
+    // `edit` is more.ts's (it starts editing the row in place).
+    if (!db || action === 'edit') return;
     let handle;
     if (action === 'delete' && view) {
       handle = db.delete(view.table, view.row.id);
@@ -305,7 +350,7 @@ export class JazzQueryElement extends ReactiveElement {
   /** Restore buttons outside the rows are enabled while there is a row to restore. */
   #syncUndo(): void {
     for (const b of this.querySelectorAll<HTMLButtonElement>('[jazz-action="restore"]')) {
-      if (!viewOf(b) && b.closest('jazz-query') === this) b.disabled = this.#deleted.length === 0;
+      if (!viewOf(b) && b.closest('jazz-query') === this) b.disabled = !this.#deleted.length;
     }
   }
 

@@ -3,8 +3,15 @@
  * source (`elements/jazz.ts`), `load` writes the scenario's markup into it, and the elements'
  * events are collected in the page as they bubble to `document` (`window.seen[type]`, each with
  * the `target` that fired it: its id, else its tag).
+ *
+ * Loading the page (about 150 modules from source, then the database's worker) is most of what a
+ * short test costs, so a spec may reuse one page for many tests (`test` from here gives a
+ * worker-scoped `shared` page): `load` then empties the body (the old `<jazz-db>` closes its
+ * database), forgets the warnings and events seen, resets the URL's hash and search, and writes
+ * the new markup, with a `db-name` of its own on every `<jazz-db>` that has none, so each test
+ * starts with an empty database as on a new page.
  */
-import type { Page } from '@playwright/test';
+import { test as base, type Page } from '@playwright/test';
 import { SCHEMA as CLIENT_SCHEMA } from './client-page.ts';
 
 /** The client specs' schema, with one more text column for the field tests, as the JSON text a schema script holds. */
@@ -12,28 +19,48 @@ export const SCHEMA = JSON.stringify({
   tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
 });
 
+const EVENTS = ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status'];
+
+/** The warnings array `load` returned last, per page: the page's one console listener fills it. */
+const current = new WeakMap<Page, string[]>();
+let mounts = 0;
+
 /**
- * Loads the page, starts collecting the elements' events and sets the body to `html`. Returns the
- * page's console warnings from jazz-elements, collected from then on (the dev server's Lit warns
- * that it is in dev mode; that one is left out).
+ * Loads the page (or reuses it, see above), starts collecting the elements' events and sets the
+ * body to `html`. Returns the page's console warnings from jazz-elements, collected from then on
+ * (the dev server's Lit warns that it is in dev mode; that one is left out).
  */
 export async function load(page: Page, html: string): Promise<string[]> {
   const warnings: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'warning' && m.text().startsWith('jazz-elements:')) warnings.push(m.text());
-  });
-  await page.goto('/e2e/elements.html');
-  await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  await page.evaluate((html) => {
-    for (const type of ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status']) {
-      window.seen[type] = [];
-      document.addEventListener(type, (e) => {
-        const d = (e as CustomEvent).detail as Record<string, unknown>;
-        window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
-      });
-    }
-    document.body.innerHTML = html;
-  }, html);
+  const fresh = !current.has(page);
+  current.set(page, warnings);
+  if (fresh) {
+    page.on('console', (m) => {
+      if (m.type() === 'warning' && m.text().startsWith('jazz-elements:')) current.get(page)?.push(m.text());
+    });
+    await page.goto('/e2e/elements.html');
+    await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
+  }
+  const named = html.replace(/<jazz-db(?![^>]*\bdb-name=)/g, () => `<jazz-db db-name="mount-${++mounts}"`);
+  await page.evaluate(
+    ([html, events, fresh]) => {
+      document.body.replaceChildren();
+      window.forgetWarnings();
+      history.replaceState(null, '', location.pathname);
+      delete window.__pwned;
+      for (const type of events) window.seen[type] = [];
+      if (fresh) {
+        for (const type of events) {
+          document.addEventListener(type, (e) => {
+            const d = (e as CustomEvent).detail as Record<string, unknown>;
+            window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
+          });
+        }
+      }
+      document.body.innerHTML = html;
+    },
+    [named, EVENTS, fresh] as const,
+  );
   return warnings;
 }
 
@@ -46,3 +73,15 @@ export async function mount(page: Page, body: string, db = 'driver="memory"', sc
 export async function errorsSeen(page: Page): Promise<string[]> {
   return page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string }) => `${e.target} ${e.code}`));
 }
+
+/** Playwright's `test` with `shared`: one page per test worker, reused by `load` across tests. */
+export const test = base.extend<object, { shared: Page }>({
+  shared: [
+    async ({ browser }, use, workerInfo) => {
+      const page = await browser.newPage({ baseURL: workerInfo.project.use.baseURL });
+      await use(page);
+      await page.close();
+    },
+    { scope: 'worker' },
+  ],
+});

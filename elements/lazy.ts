@@ -1,0 +1,28 @@
+/**
+ * The parts of the elements a page may not need, loaded when it first uses them: a dynamic
+ * `import()` that the build turns into a file beside `jazz.js` (vite.config.ts), found relative
+ * to it, so a static page still needs only its one script tag.
+ *
+ * - `more.ts` (`jazz-more.js`): template conditions, classes and attributes, formatters, editing
+ *   in place, queries that follow the page, and the elements `<jazz-count>`, `<jazz-nav>` and
+ *   `<jazz-status>`. Loaded when one of those tags is on the page (index.ts watches for them)
+ *   or a `<jazz-query>` uses one of those features.
+ * - `virtual.ts` (`jazz-virtual.js`): `<jazz-query virtual>`'s virtualizer.
+ */
+import type * as More from './more.ts';
+import type * as Virtual from './virtual.ts';
+
+/** more.ts once loaded. */
+export let more: typeof More | undefined;
+/** virtual.ts once loaded. */
+export let virtual: typeof Virtual | undefined;
+let loadingMore: Promise<unknown> | undefined;
+let loadingVirtual: Promise<unknown> | undefined;
+
+export function loadMore(): Promise<unknown> {
+  return (loadingMore ??= import('./more.ts').then((m) => (more = m)));
+}
+
+export function loadVirtual(): Promise<unknown> {
+  return (loadingVirtual ??= import('./virtual.ts').then((m) => (virtual = m)));
+}

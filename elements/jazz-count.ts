@@ -63,7 +63,8 @@ export class JazzCountElement extends ReactiveElement {
   #generation = 0;
   /** The rows counted, by id: their ids and the columns the aggregates and fields read. */
   readonly #rows = new Map<string, JazzRow>();
-  #sum = 0;
+  /** The running totals of the `sum` and `avg` columns. */
+  #totals = { sum: 0, avg: 0 };
   #template: CompiledTemplate | null | undefined;
   #list: KeyedList<RowView> | undefined;
   #end: Comment | undefined;
@@ -175,20 +176,27 @@ export class JazzCountElement extends ReactiveElement {
     const read = [...new Set([...AGGREGATES.map((a) => this[a]?.trim()), ...this.#fields].filter((c): c is string => !!c))];
     const query: QueryAst = { ...ast, select: read };
     const generation = this.#generation;
+    this.setAttribute('state', 'loading');
     this.#rows.clear();
-    this.#sum = 0;
+    this.#totals = { sum: 0, avg: 0 };
     this.#stop = db.subscribeAll(
       query,
       ({ delta }) => {
         if (generation !== this.#generation) return;
-        const s = this.sum?.trim() || this.avg?.trim();
-        const num = (r: JazzRow | undefined): number => (s && typeof r?.[s] === 'number' ? (r[s] as number) : 0);
+        const totals = this.#totals;
+        const add = (r: JazzRow | undefined, sign: number): void => {
+          for (const a of ['sum', 'avg'] as const) {
+            const v = r?.[this[a]?.trim() ?? ''];
+            if (typeof v === 'number') totals[a] += sign * v;
+          }
+        };
         for (const r of delta.removed) {
-          this.#sum -= num(this.#rows.get(r.id));
+          add(this.#rows.get(r.id), -1);
           this.#rows.delete(r.id);
         }
         for (const r of [...delta.added, ...delta.changed]) {
-          this.#sum += num(r) - num(this.#rows.get(r.id));
+          add(this.#rows.get(r.id), -1);
+          add(r, 1);
           this.#rows.set(r.id, r);
         }
         this.#show();
@@ -203,8 +211,9 @@ export class JazzCountElement extends ReactiveElement {
     const n = rows.length;
     const out: Record<string, unknown> = { id: '', count: n };
     const values = (c: string | undefined): unknown[] => (c ? rows.map((r) => r[c.trim()]).filter((v) => v !== null && v !== undefined) : []);
-    if (this.sum) out['sum'] = this.#sum;
-    if (this.avg) out['avg'] = n ? this.#sum / n : null;
+    if (this.sum) out['sum'] = this.#totals.sum;
+    const counted = values(this.avg).length;
+    if (this.avg) out['avg'] = counted ? this.#totals.avg / counted : null;
     for (const a of ['min', 'max'] as const) {
       const vs = values(this[a]);
       out[a] = vs.length ? vs.reduce((x, y) => ((a === 'min' ? (y as number) < (x as number) : (y as number) > (x as number)) ? y : x)) : null;

@@ -19,7 +19,7 @@
 import { JazzError, QueryBuilder, type AppSchema, type ColumnSchema, type Expr, type QueryAst, type Value } from '../worker/page/index.ts';
 import { checkValue } from '../src/schema/schema.ts';
 import { splitOutside } from './format.ts';
-import { AttributeError } from './query-attributes.ts';
+import { AttributeError, columnPosition } from './query-attributes.ts';
 
 const MARK = '\u0000$page:';
 const TRUE: Expr = { op: 'true' };
@@ -94,7 +94,7 @@ export function followPage(host: Element, where: string | undefined, route: stri
           routed = QueryBuilder.forTable(schema, ast.table).where(r.text).ast.where;
         } catch (e) {
           const at = (e as JazzError).details?.['position'];
-          throw new AttributeError(e as JazzError, 'where-route', r.pos + (typeof at === 'number' ? at : 0));
+          throw new AttributeError(e as JazzError, 'where-route', r.pos + (typeof at === 'number' ? at : columnPosition(r.text, e as JazzError)));
         }
         // The first route that matches is the one; the others are only checked.
         if (matched || !routeMatches(r.key)) continue;

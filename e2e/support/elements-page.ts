@@ -78,7 +78,8 @@ export async function errorsSeen(page: Page): Promise<string[]> {
 export const test = base.extend<object, { shared: Page }>({
   shared: [
     async ({ browser }, use, workerInfo) => {
-      const page = await browser.newPage({ baseURL: workerInfo.project.use.baseURL });
+      // en-US and UTC: dates and numbers read the same on every machine.
+      const page = await browser.newPage({ baseURL: workerInfo.project.use.baseURL, locale: 'en-US', timezoneId: 'UTC' });
       await use(page);
       await page.close();
     },

@@ -39,12 +39,9 @@ export function defineElements(registry: CustomElementRegistry | undefined = glo
   if (!registry) return;
   for (const [tag, cls] of Object.entries(ELEMENTS)) if (!registry.get(tag)) registry.define(tag, cls);
   if (typeof document === 'undefined') return;
-  const has = (n: Node): unknown => n instanceof Element && (n.matches(LAZY) || n.querySelector(LAZY));
-  if (has(document.documentElement)) return void loadMore();
-  const watch = new MutationObserver((records) => {
-    if (records.some((r) => [...r.addedNodes].some(has))) watch.disconnect(), loadMore();
-  });
+  const watch = new MutationObserver(() => document.querySelector(LAZY) && (watch.disconnect(), loadMore()));
   watch.observe(document, { childList: true, subtree: true });
+  if (document.querySelector(LAZY)) watch.disconnect(), loadMore();
 }
 
 declare global {

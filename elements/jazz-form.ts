@@ -27,10 +27,11 @@
  * `console.warn`.
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { JazzError, QueryBuilder, type BrowserDb, type DynamicApp } from '../worker/page/index.ts';
+import { JazzError, type BrowserDb, type DynamicApp } from '../worker/page/index.ts';
 import { hold, isControl, putBack, readControl, writeControl, type Control, type Held } from './coerce.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail } from './events.ts';
+import { loadMore, more } from './lazy.ts';
 
 /** One submit: what the controls held, and what the reset after an insert left in them. */
 interface Submit {
@@ -109,7 +110,9 @@ export class JazzFormElement extends ReactiveElement {
     const key = `${this.table}\u0000${this.rowId}`;
     if (!this.table || !this.rowId || key === this.#loaded) return;
     this.#loaded = key;
-    void this.#load(db, this.table, this.rowId);
+    // Showing the row is more.ts's (lazy.ts): a form that edits a row loads it first.
+    const { table, rowId } = this;
+    void loadMore().then(() => more!.showRow(this, db, table, rowId, this.#controls()));
   }
 
   /** A mistake in the markup, and where: an unknown table, or a control named for no column. */
@@ -121,21 +124,6 @@ export class JazzFormElement extends ReactiveElement {
     const el = this.#controls().find((c) => !columns[c.name]);
     if (el) return [el, errorDetail(new JazzError('UNKNOWN_COLUMN', `"${table}" has no column "${el.name}"`, { table, column: el.name }), { attribute: 'name' })];
     return undefined;
-  }
-
-  async #load(db: BrowserDb<DynamicApp>, table: string, id: string): Promise<void> {
-    try {
-      const row = await db.one(QueryBuilder.forTable(db.app.$schema, table).where({ id }));
-      if (!row) throw new JazzError('ROW_NOT_FOUND', `${table} has no row ${id}`, { table, id });
-      const columns = db.app.$schema.tables[table]!.columns;
-      for (const el of this.#controls()) {
-        const col = columns[el.name];
-        if (!col) continue;
-        writeControl(el, row[el.name], col);
-      }
-    } catch (e) {
-      report(this, errorDetail(e, { attribute: 'row-id' }));
-    }
   }
 
   /** The named controls that belong to this form (not to a form nested in it). */

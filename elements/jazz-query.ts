@@ -32,9 +32,9 @@ import { hold, isControl, readControl, writeControl } from './coerce.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
-import { loadMore, loadVirtual, more, virtual } from './lazy.ts';
+import { loadMore, more } from './lazy.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
-import { checkBindings, compileTemplate, display, hooks, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
+import { checkBindings, compileTemplate, display, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
@@ -168,13 +168,14 @@ export class JazzQueryElement extends ReactiveElement {
       if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
       // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
       const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
-      const loads = [(!hooks && usesMore(t)) || ((follows || this.into || this.virtual) && !more) ? loadMore() : 0, this.virtual && !virtual ? loadVirtual() : 0].filter(Boolean);
-      if (loads.length) {
+      if ((usesMore(t) || follows || this.into || this.virtual) && !more?.ready(this.virtual)) {
         const generation = this.#generation;
-        Promise.all(loads).then(
-          () => generation === this.#generation && this.#subscribe(db),
-          (e: unknown) => this.#fail(errorDetail(e)),
-        );
+        loadMore()
+          .then(() => more!.ready(this.virtual, true))
+          .then(
+            () => generation === this.#generation && this.#subscribe(db),
+            (e: unknown) => this.#fail(errorDetail(e)),
+          );
         return;
       }
       this.#template ??= compileTemplate(t);
@@ -210,14 +211,12 @@ export class JazzQueryElement extends ReactiveElement {
     // Views made from now on belong to this query; rows a previous query shows stay until the
     // new result replaces them (no flash of nothing), and are kept if they are in it.
     if (!this.#list) {
-      let end: Node;
+      const list = (end: Node): KeyedList<RowView> => new KeyedList(end, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
       try {
-        end = this.into || this.virtual ? more!.rowsEnd(this, this.into) : this.#end!;
+        [this.#list, this.#virt] = this.into || this.virtual ? more!.rows(this, this.into, this.virtual, list) : [list(this.#end!)];
       } catch (e) {
         return this.#fail(errorDetail(e));
       }
-      this.#list = new KeyedList(end, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
-      if (this.virtual) this.#virt = new virtual!.VirtualRows(end.parentElement!, this.#list);
     }
     if (this.#state === 'error') this.#showState('loading');
     this.#stop = db.subscribeAll(

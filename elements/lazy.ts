@@ -7,22 +7,15 @@
  *   in place, queries that follow the page, and the elements `<jazz-count>`, `<jazz-nav>` and
  *   `<jazz-status>`. Loaded when one of those tags is on the page (index.ts watches for them)
  *   or a `<jazz-query>` uses one of those features.
- * - `virtual.ts` (`jazz-virtual.js`): `<jazz-query virtual>`'s virtualizer.
+ * - `virtual.ts` (`jazz-virtual.js`): `<jazz-query virtual>`'s virtualizer, loaded in turn by
+ *   more.ts (`ready`).
  */
 import type * as More from './more.ts';
-import type * as Virtual from './virtual.ts';
 
 /** more.ts once loaded. */
 export let more: typeof More | undefined;
-/** virtual.ts once loaded. */
-export let virtual: typeof Virtual | undefined;
-let loadingMore: Promise<unknown> | undefined;
-let loadingVirtual: Promise<unknown> | undefined;
+let loading: Promise<unknown> | undefined;
 
 export function loadMore(): Promise<unknown> {
-  return (loadingMore ??= import('./more.ts').then((m) => (more = m)));
-}
-
-export function loadVirtual(): Promise<unknown> {
-  return (loadingVirtual ??= import('./virtual.ts').then((m) => (virtual = m)));
+  return (loading ??= import('./more.ts').then((m) => (more = m)));
 }

@@ -15,7 +15,30 @@ import { each, rowExtra } from './row-extras.ts';
 import { setHooks } from './template.ts';
 
 export { followPage } from './page-where.ts';
-export { rowsEnd } from './row-extras.ts';
+export { showRow } from './row-extras.ts';
+import { rowsEnd } from './row-extras.ts';
+import type { KeyedList } from './keyed-list.ts';
+import type { RowView } from './template.ts';
+import type * as Virtual from './virtual.ts';
+
+let virtual: typeof Virtual | undefined;
+let loadingVirtual: Promise<unknown> | undefined;
+
+/**
+ * Whether what a `<jazz-query>` needs of the lazy parts is here: more.ts is, and virtual.ts when
+ * it is `virtual`. With `load`, a promise that it will be (virtual.ts loaded).
+ */
+export function ready(isVirtual: boolean, load?: true): boolean | Promise<unknown> {
+  if (!load) return !isVirtual || !!virtual;
+  return isVirtual ? (loadingVirtual ??= import('./virtual.ts').then((m) => (virtual = m))) : true;
+}
+
+/** The list of a `<jazz-query>` whose rows go `into` another element, or are `virtual`, and its virtualizer. */
+export function rows(query: Element, into: string | undefined, isVirtual: boolean, list: (end: Node) => KeyedList<RowView>): [KeyedList<RowView>, Virtual.VirtualRows?] {
+  const end = rowsEnd(query, into);
+  const made = list(end);
+  return [made, isVirtual ? new virtual!.VirtualRows(end.parentElement!, made) : undefined];
+}
 export { JazzCountElement, JazzNavElement, JazzStatusElement };
 
 setHooks({ attr: rowExtra, pipe, each });

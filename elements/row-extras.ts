@@ -16,10 +16,11 @@
  *   field saves (written like a `jazz-field`, on `change`: trimmed and coerced by the schema), Escape
  *   cancels, and with `jazz-empty="delete"` saving an empty text deletes the row.
  */
-import { parseWhere, type AppSchema, type Expr, type QueryAst } from '../worker/page/index.ts';
+import { parseWhere, QueryBuilder, type AppSchema, type BrowserDb, type DynamicApp, type Expr, type QueryAst } from '../worker/page/index.ts';
 import { checkExpr } from '../src/query/validate.ts';
 import { compilePredicate, type Predicate } from '../src/query/predicate.ts';
-import { writeControl } from './coerce.ts';
+import { writeControl, type Control } from './coerce.ts';
+import { errorDetail, report } from './events.ts';
 import { AttributeError, columnPosition } from './query-attributes.ts';
 import { splitOutside } from './format.ts';
 import { KeyedList } from './keyed-list.ts';
@@ -241,4 +242,16 @@ export function rowsEnd(query: Element, into: string | undefined): Node {
   const target = into ? (query.getRootNode() as Document | ShadowRoot).getElementById(into) : query.appendChild(document.createElement('div'));
   if (!target) throw new AttributeError(new JazzError('QUERY_INVALID', `into="${into}" names no element: give the list (<ul>, <tbody>, <select>, ...) that id`), 'into', 0);
   return target.appendChild(document.createComment(' jazz-query rows '));
+}
+
+/** `<jazz-form row-id>`: shows the row in the form's controls (a mistake is the form's `jazz-error`, `attribute: 'row-id'`). */
+export async function showRow(form: Element, db: BrowserDb<DynamicApp>, table: string, id: string, controls: readonly Control[]): Promise<void> {
+  try {
+    const row = await db.one(QueryBuilder.forTable(db.app.$schema, table).where({ id }));
+    if (!row) throw new JazzError('ROW_NOT_FOUND', `${table} has no row ${id}`, { table, id });
+    const columns = db.app.$schema.tables[table]!.columns;
+    for (const el of controls) if (columns[el.name]) writeControl(el, row[el.name], columns[el.name]);
+  } catch (e) {
+    report(form, errorDetail(e, { attribute: 'row-id' }));
+  }
 }

@@ -54,9 +54,9 @@ export function setHooks(h: Hooks): void {
   hooks = h;
 }
 
-/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing. */
+/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, elements. */
 export function usesMore(t: HTMLTemplateElement): boolean {
-  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each)=|jazz-action="\s*edit|<jazz-(count|nav|status)/.test(t.innerHTML);
+  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each)=|action="\s*edit|<jazz-/.test(t.innerHTML);
 }
 
 type Binding =

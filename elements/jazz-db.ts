@@ -4,9 +4,14 @@
  * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
  * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
  *
+ * Migrations (a page deployed with a newer schema, or a tab still on an older one beside it) go in
+ * a child `<script type="application/json" slot="migrations">` holding a JSON array of them (what
+ * `s.defineMigration` returns, or the CLI writes); a bad one is `MIGRATION_INVALID`.
+ *
  * It renders nothing of its own (its children are the page's). Changing `app`, `server`,
- * `driver`, `db-name` or the schema closes the database and opens the new one; changing `token`
- * only hands the new credentials to the open one. Removing the element from the page closes it.
+ * `driver`, `db-name`, the schema or the migrations closes the database and opens the new one;
+ * changing `token` only hands the new credentials to the open one. Removing the element from the
+ * page closes it.
  *
  * The `state` attribute is `loading` (opening), `ready` or `error`. Every mistake is reported as a
  * `jazz-error` from here with a `console.warn` (once per distinct code and message):
@@ -109,7 +114,16 @@ export class JazzDbElement extends ReactiveElement {
       return this.#fail(errorDetail(new ElementError('SCHEMA_MISSING', '<jazz-db> has no schema: put <script type="application/json" slot="schema">{ "tables": { ... } }</script> inside it, or set its .schema property')));
     }
     this.#observer?.disconnect();
-    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl]);
+    // Migrations: a JSON array in <script type="application/json" slot="migrations">.
+    const migrationsText = this.querySelector(':scope > script[slot="migrations"]')?.textContent ?? '';
+    let migrations: unknown[] = [];
+    try {
+      if (migrationsText.trim()) migrations = JSON.parse(migrationsText);
+      if (!Array.isArray(migrations)) throw new Error('it must hold a JSON array of migrations');
+    } catch (e) {
+      return this.#fail(errorDetail(new JazzError('MIGRATION_INVALID', `the migrations script is not valid: ${(e as Error).message}`), { attribute: 'migrations' }));
+    }
+    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText]);
     if (this.#db && key === this.#openedWith) {
       if (changed.has('token')) this.#db.setAuth(this.token ? { token: this.token } : {});
       return;
@@ -121,6 +135,7 @@ export class JazzDbElement extends ReactiveElement {
     this.#close();
     const db = createDb({
       app,
+      migrations,
       driver: { type: driver, dbName: this.dbName || this.app || 'default' },
       ...(this.server ? { server: this.server } : {}),
       ...(this.app ? { appId: this.app } : {}),
@@ -151,7 +166,7 @@ export class JazzDbElement extends ReactiveElement {
   #app(): DynamicApp | undefined {
     let source: unknown = this.schema;
     if (source === undefined) {
-      const script = this.querySelector(':scope > script[slot="schema"]') ?? this.querySelector(':scope > script[type="application/json"]');
+      const script = this.querySelector(':scope > script[slot="schema"]') ?? this.querySelector(':scope > script[type="application/json"]:not([slot])');
       if (!script) return undefined;
       source = script.textContent ?? '';
     }

@@ -9,6 +9,12 @@
  *   own, an app without matching ones denies everything to users (deny by default).
  * - An id that never got a schema is not kept once its last connection is gone (`forget`), so
  *   made-up ids cost nothing.
+ * - Schema versions: an app has a current version (the last published, `<appId>.schema.json`) and
+ *   every older one its migrations connect (kept in the app's store with the migrations, see
+ *   src/schema/catalogue.ts). Publishing another version, or migrations, opens a new engine on the
+ *   same store (the old one is released, not closed), so the data stays where it is; the caller
+ *   then closes the app's connections, which reconnect to the new engine. Clients of any known
+ *   version are served in their own version's shape (their connection's view).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +22,8 @@ import { Engine } from '../src/engine/engine.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import type { KvStore } from '../src/store/types.ts';
 import { canonicalSchemaJSON, schemaFromJSON, schemaHash, type AppSchema } from '../src/schema/schema.ts';
+import { VersionGraph } from '../src/schema/versions.ts';
+import type { Migration } from '../src/lens/migration.ts';
 import { checkPermissions, type Permissions } from '../src/policy/define.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { openFileStore } from './fs-store.ts';
@@ -32,6 +40,8 @@ export class AppState {
   schema: AppSchema | undefined;
   hash: string | undefined;
   permissions: Permissions | undefined;
+  /** Rules were in force once: the app never goes back to none (in-memory servers keep no file of them). */
+  hadPermissions = false;
   readonly conns = new Set<Conn>();
   /** Which connections hold which rows (see holdings.ts). */
   readonly holders = new Map<string, Set<Conn>>();
@@ -97,17 +107,41 @@ export class Apps {
     if (!app.engine && app.conns.size === 0) this.#apps.delete(app.id);
   }
 
-  /** Gives the app its schema: the same again is a no-op, a different one throws `SCHEMA_INVALID`. */
-  publishSchema(app: AppState, schema: AppSchema): void {
+  /**
+   * Makes `schema` the app's current version, with `migrations` connecting it to the versions the
+   * app has (or adds migrations to the current one). Returns whether the app's engine changed (its
+   * connections must then reconnect); nothing changes when the schema and migrations are known
+   * already. A version with no path from the app's is `MIGRATION_INVALID`, and changes nothing.
+   */
+  publishSchema(app: AppState, schema: AppSchema, migrations: readonly Migration[] = []): boolean {
+    const hash = schemaHash(schema);
     if (app.engine) {
-      if (schemaHash(schema) !== app.hash) throw new JazzError('SCHEMA_INVALID', 'this app already has a different schema; changing it needs a migration');
-      return;
-    }
-    this.#ensureEngine(app, schema);
+      const known = app.engine.catalogue.json.migrations;
+      const fresh = migrations.filter((m) => !known.some((k) => k.from === m.from && k.to === m.to));
+      if (hash === app.hash && fresh.length === 0) return false;
+      this.#reopen(app, schema, fresh);
+    } else this.#ensureEngine(app, schema, migrations);
     if (!this.#opts.inMemory) {
       fs.mkdirSync(this.#opts.dataDir!, { recursive: true });
       fs.writeFileSync(path.join(this.#opts.dataDir!, `${app.id}.schema.json`), canonicalSchemaJSON(schema));
     }
+    return true;
+  }
+
+  /**
+   * A client brought a version the app does not know, with migrations (development mode): the app
+   * takes it as its current version when it follows the current one along the migrations, else it
+   * only learns it. Returns whether the engine changed; `MIGRATION_INVALID` when no path connects it.
+   */
+  adopt(app: AppState, schema: AppSchema, migrations: readonly Migration[]): boolean {
+    const graph = new VersionGraph();
+    for (const m of [...app.engine!.catalogue.json.migrations, ...migrations]) graph.addMigration(m);
+    const hash = graph.addSchema(schema);
+    graph.addSchema(app.schema!);
+    if (!graph.path(app.hash!, hash)) {
+      throw new JazzError('MIGRATION_INVALID', `schema version ${hash} has no migrations connecting it to app "${app.id}"'s ${app.hash}`, { version: hash });
+    }
+    return this.publishSchema(app, graph.newer(app.hash!, hash) ? schema : app.schema!, migrations);
   }
 
   /** Replaces the app's permissions (checked against its schema) and keeps them in the data folder. */
@@ -116,6 +150,7 @@ export class Apps {
     checkPermissions(app.schema, p);
     if (p.schemaHash !== app.hash) throw new JazzError('SCHEMA_INVALID', `these permissions are for schema ${p.schemaHash}, the app has ${app.hash}`);
     app.permissions = p;
+    app.hadPermissions = true;
     if (!this.#opts.inMemory) fs.writeFileSync(path.join(this.#opts.dataDir!, `${app.id}.permissions.json`), JSON.stringify(p));
   }
 
@@ -127,12 +162,31 @@ export class Apps {
     return this.#opts.inMemory ? createMemoryStore() : openFileStore(path.join(this.#opts.dataDir!, `${appId}.db`));
   }
 
-  #ensureEngine(app: AppState, schema: AppSchema): void {
-    if (app.engine) return;
-    const opts = this.#opts;
+  /** A new engine on the app's store, for another current version or more migrations. */
+  #reopen(app: AppState, schema: AppSchema, migrations: readonly Migration[]): void {
+    const old = app.engine!;
+    const engine = Engine.open({ schema, migrations, store: old.store, author: `server:${this.#opts.serverId}` });
+    old.release();
+    app.engine = engine;
+    const changed = schemaHash(schema) !== app.hash;
     app.schema = schema;
     app.hash = schemaHash(schema);
-    app.engine = Engine.open({ schema, store: this.#openStore(app.id), author: `server:${opts.serverId}` });
+    if (changed) this.#loadPermissions(app);
+  }
+
+  #ensureEngine(app: AppState, schema: AppSchema, migrations: readonly Migration[] = []): void {
+    if (app.engine) return;
+    app.schema = schema;
+    app.hash = schemaHash(schema);
+    app.engine = Engine.open({ schema, migrations, store: this.#openStore(app.id), author: `server:${this.#opts.serverId}` });
+    this.#loadPermissions(app);
+  }
+
+  /** The permissions written for the app's current version: the server's, else the published ones, else (once the server has any) none allowed. */
+  #loadPermissions(app: AppState): void {
+    const opts = this.#opts;
+    const schema = app.schema!;
+    app.permissions = undefined;
     if (opts.permissions) {
       if (opts.permissions.schemaHash === app.hash) app.permissions = opts.permissions;
       else {
@@ -142,16 +196,24 @@ export class Apps {
         );
       }
     }
+    let published = false;
     if (!opts.inMemory) {
       try {
         const text = fs.readFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), 'utf8');
         const p = JSON.parse(text) as Permissions;
-        checkPermissions(schema, p);
-        app.permissions = p;
+        published = true;
+        // Published for an earlier version: not in force for this one (publish them again).
+        if (p.schemaHash === app.hash) {
+          checkPermissions(schema, p);
+          app.permissions = p;
+        }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     }
-    if (opts.permissions && !app.permissions) app.permissions = { schemaHash: app.hash, tables: {} }; // deny by default
+    // An app that had rules never runs without them: until rules for this version are published,
+    // users may do nothing.
+    if ((opts.permissions || published || app.hadPermissions) && !app.permissions) app.permissions = { schemaHash: app.hash!, tables: {} };
+    if (app.permissions) app.hadPermissions = true;
   }
 }

@@ -34,7 +34,7 @@ import { JazzError } from '../src/util/errors.ts';
 import type { Conn } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { hold, holdersOf, unhold } from './holdings.ts';
-import { historyFor, readVerdict, rowOf, sendVersions, versionFor } from './read-gate.ts';
+import { historyFor, readVerdict, rowOf, sendDrop, sendVersions, versionFor } from './read-gate.ts';
 import { recheckDependents } from './subscriptions.ts';
 
 type Items = { table: string; version: RowVersion }[];
@@ -105,7 +105,7 @@ function readBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: stri
     }
     return versions.map((w) => {
       if (w.batchId !== batchId) throw new JazzError('BATCH_REJECTED', 'every version of a batch must carry its batch id');
-      return fromWire(engine, w);
+      return fromWire(engine, w, conn.view);
     });
   } catch (e) {
     reject(ctx, conn, batchId, e instanceof JazzError ? e.code : 'INVALID', e instanceof Error ? e.message : String(e));
@@ -189,12 +189,12 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
     }
   }
   for (const [other, list] of perConn) sendVersions(other, list);
-  for (const [other, rows] of drops) other.send({ t: 'drop', rows });
+  for (const [other, rows] of drops) sendDrop(other, rows);
   if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
   durable.then(
     () => {
       conn.send({ t: 'ack', batchId, tier: 'global' });
-      if (pusherDrops.length) conn.send({ t: 'drop', rows: pusherDrops });
+      sendDrop(conn, pusherDrops);
     },
     (e) => {
       ctx.events.storageFailed(app.id, batchId, e);
@@ -205,13 +205,17 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
 
 /** Why a transaction cannot be accepted (something it read changed), or undefined. */
 function txnConflict(conn: Conn, engine: Engine, reads: readonly HaveEntry[], queries: readonly { query: QueryAst; ids: readonly string[] }[]): string | undefined {
-  for (const [table, rowId, digest] of reads) {
-    if (!engine.tables.has(table)) return `unknown table ${table}`;
-    if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${table} row ${rowId} changed since it was read`;
+  const view = conn.view!;
+  for (const [name, rowId, digest] of reads) {
+    const table = view.tables.get(name)?.table.name;
+    if (table === undefined) return `unknown table ${name}`;
+    if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${name} row ${rowId} changed since it was read`;
   }
-  for (const { query, ids } of queries) {
+  for (const { query: q, ids } of queries) {
+    let query: QueryAst;
     try {
-      checkQuery(conn.app.schema!, query);
+      checkQuery(view.schema, q);
+      query = view.query(q);
     } catch (e) {
       return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
     }

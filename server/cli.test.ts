@@ -290,7 +290,7 @@ describe('the CLI as a child process', () => {
     const admin = (route: string, body?: string, secret = 'adm1n') => fetch(`${http}/apps/todos/admin/${route}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${secret}` }, ...(body === undefined ? {} : { body }) });
     expect((await admin('schema', canonicalSchemaJSON(app.$schema), 'wrong')).status).toBe(401);
     const published = await admin('schema', canonicalSchemaJSON(app.$schema));
-    expect(await published.json()).toEqual({ hash: app.$hash });
+    expect(await published.json()).toEqual({ hash: app.$hash, versions: [app.$hash] });
     expect((await admin('permissions', JSON.stringify(permissions))).status).toBe(200);
     expect(await (await admin('schema')).json()).toMatchObject({ hash: app.$hash });
     expect(await (await admin('permissions')).json()).toEqual(permissions);

@@ -12,6 +12,7 @@ import type { Graph } from '../src/query/graph.ts';
 import type { QueryAst } from '../src/query/ast.ts';
 import { encodeMessage, type ServerMessage } from '../src/sync/protocol.ts';
 import { PolicyEvaluator } from '../src/policy/evaluate.ts';
+import type { SchemaView } from '../src/schema/view.ts';
 import type { AppState } from './apps.ts';
 import type { Session } from './auth.ts';
 
@@ -37,6 +38,8 @@ export class Conn {
   closedWith: { code: number; cause: string } | undefined;
   session: Session | undefined;
   policy: PolicyEvaluator | undefined;
+  /** The client's schema version: everything it sends and receives is in its names (after hello). */
+  view: SchemaView | undefined;
   /** Messages are handled one after another, even while one waits (authentication). */
   queue: Promise<void> = Promise.resolve();
   expiry: NodeJS.Timeout | undefined;

@@ -3,7 +3,8 @@
  * `startSyncServer` and passed to the handlers (handshake.ts, subscriptions.ts, batches.ts,
  * http-routes.ts), so each module states what it needs instead of closing over the server's state.
  */
-import type { Apps } from './apps.ts';
+import type { Apps, AppState } from './apps.ts';
+import type { Conn } from './connection.ts';
 import type { Authenticator } from './auth.ts';
 import type { ServerLog } from './log.ts';
 
@@ -19,4 +20,9 @@ export interface ServerContext {
   readonly maxSubscriptions: number;
   readonly maxHeldRows: number;
   readonly maxMessagesPerSecond: number;
+  /**
+   * The app's engine was replaced (another schema version or more migrations): its connections
+   * (but `except`) are closed with 1012 and reconnect to the new one.
+   */
+  readonly engineReplaced: (app: AppState, except?: Conn) => void;
 }

@@ -2,8 +2,10 @@
  * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
  *
  *   GET  /health                          { ok: true, apps, connections }
- *   GET  /apps/:appId/admin/schema        { hash, schema } or 404 NO_SCHEMA
- *   POST /apps/:appId/admin/schema        publishes the schema (JSON form): { hash }
+ *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
+ *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
+ *                                         { hash, versions }; a version connected by migrations
+ *                                         becomes the current one, its clients reconnect
  *   GET  /apps/:appId/admin/permissions   the permissions, or 404 NO_PERMISSIONS
  *   POST /apps/:appId/admin/permissions   publishes permissions (for the app's schema hash)
  *
@@ -13,6 +15,7 @@
  */
 import type * as http from 'node:http';
 import { canonicalSchemaJSON, schemaFromJSON } from '../src/schema/schema.ts';
+import { migrationFromJSON } from '../src/lens/migration.ts';
 import type { Permissions } from '../src/policy/define.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { APP_ID, type AppState } from './apps.ts';
@@ -27,6 +30,8 @@ export interface RouteHooks {
   readonly stats: () => Record<string, number>;
   /** New permissions are in force: rebuild the app's connections' evaluators. */
   readonly permissionsChanged: (app: AppState) => void;
+  /** The app's engine was replaced (a new schema version): its connections reconnect. */
+  readonly engineReplaced: (app: AppState) => void;
   readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
@@ -62,13 +67,21 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
           });
         }
       } else {
-        if (req.method === 'GET') return app.schema ? json(200, { hash: app.hash, schema: JSON.parse(canonicalSchemaJSON(app.schema)) }) : json(404, { error: 'NO_SCHEMA' });
+        if (req.method === 'GET') {
+          if (!app.schema) return json(404, { error: 'NO_SCHEMA' });
+          const cat = app.engine!.catalogue.json;
+          return json(200, { hash: app.hash, schema: JSON.parse(canonicalSchemaJSON(app.schema)), versions: Object.keys(cat.versions), migrations: cat.migrations });
+        }
         if (req.method === 'POST') {
           return readBody(req, (body) => {
             try {
-              ctx.apps.publishSchema(app, schemaFromJSON(JSON.parse(body)));
+              // The schema (JSON form), or { schema, migrations: [...] }.
+              const parsed = JSON.parse(body) as { schema?: unknown; migrations?: unknown };
+              const wrapped = parsed && typeof parsed === 'object' && 'schema' in parsed && !('tables' in parsed);
+              const migrations = wrapped && Array.isArray(parsed.migrations) ? parsed.migrations.map((m) => migrationFromJSON(m)) : [];
+              if (ctx.apps.publishSchema(app, schemaFromJSON(wrapped ? parsed.schema : parsed), migrations)) hooks.engineReplaced(app);
               logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
-              json(200, { hash: app.hash });
+              json(200, { hash: app.hash, versions: Object.keys(app.engine!.catalogue.json.versions) });
             } catch (e) {
               fail(e);
             } finally {

@@ -65,16 +65,27 @@ export function historyFor(conn: Conn, table: string, rowId: string, skip?: Read
  * it: whole, or with only the fields it decides in the current row (see the top of the file).
  */
 export function versionFor(conn: Conn, engine: Engine, table: string, version: RowVersion, state: VisibleState): WireVersion {
-  const wire = toWire(engine, table, version);
+  // In the client's schema version's names and columns (its view).
+  const wire = toWire(engine, table, version, conn.view);
   const policy = conn.policy!;
   if (policy.unrestricted) return wire;
   const t = engine.table(table);
   if (isCurrent(t, version, state) || policy.canRead(table, { id: version.rowId, ...version.values } as RowObject)) return wire;
   const decides = new Set<string>();
-  for (const c of t.cat.columns) if (state.stamps[c.no]?.vid === version.versionId) decides.add(c.name);
+  for (const c of conn.view!.ofInternal(table)!.columns) if (state.stamps[c.col.no]?.vid === version.versionId) decides.add(c.name);
   const values: Record<string, unknown> = {};
   for (const name of decides) if (wire.values[name] !== undefined) values[name] = wire.values[name];
   return { ...wire, changed: wire.changed.filter((f) => f === DELETED_FIELD || decides.has(f)), values };
+}
+
+/** Tells the client to forget rows (given in internal names), in its version's names. */
+export function sendDrop(conn: Conn, rows: readonly (readonly [string, string])[]): void {
+  const out: [string, string][] = [];
+  for (const [table, id] of rows) {
+    const name = conn.view?.tableName(table);
+    if (name !== undefined) out.push([name, id]);
+  }
+  if (out.length) conn.send({ t: 'drop', rows: out });
 }
 
 /** Whether the version's snapshot is the current row (a row's only version is, and often its newest). */

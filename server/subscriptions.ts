@@ -11,6 +11,9 @@
  *
  * A query the server will not run (invalid here, or one too many) gets an `error` frame naming
  * the subscription (`sub`); the connection stays open.
+ *
+ * Queries, `have` entries and drops are in the client's schema version (its connection's view);
+ * the graphs run in the engine's names.
  */
 import { buildGraph } from '../src/query/graph.ts';
 import { checkQuery } from '../src/query/validate.ts';
@@ -22,7 +25,7 @@ import type { AppState } from './apps.ts';
 import type { Conn, ServerSub } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { hold, holdingOf, holds, unhold } from './holdings.ts';
-import { historyFor, readVerdict, sendVersions } from './read-gate.ts';
+import { historyFor, readVerdict, sendDrop, sendVersions } from './read-gate.ts';
 
 type SubMessage = Extract<ClientMessage, { t: 'sub' }>;
 
@@ -33,14 +36,18 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     conn.send({ t: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', message: `subscription ${msg.id}: at most ${ctx.maxSubscriptions} subscriptions per connection`, sub: msg.id });
     return;
   }
+  const view = conn.view!;
+  let query: QueryAst;
   try {
-    checkQuery(conn.app.schema!, msg.query);
+    // Written in the client's schema version; run in the engine's names.
+    checkQuery(view.schema, msg.query);
+    query = view.query(msg.query);
   } catch (e) {
     conn.send({ t: 'error', code: e instanceof JazzError ? e.code : 'QUERY_INVALID', message: `subscription ${msg.id}: ${e instanceof Error ? e.message : String(e)}`, sub: msg.id });
     return;
   }
   const build = () =>
-    buildGraph(engine, msg.query, {
+    buildGraph(engine, query, {
       attach: true,
       readFilter: (t) => conn.policy!.readFilter(t),
       onChange: () => {
@@ -49,18 +56,18 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
         engine.schedule(flush);
       },
     });
-  const sub: ServerSub = { graph: undefined as never, query: msg.query, first: true, scheduled: false };
+  const sub: ServerSub = { graph: undefined as never, query, first: true, scheduled: false };
   const flush = () => {
     sub.scheduled = false;
     if (conn.subs.get(msg.id) !== sub) return;
-    const view = sub.graph.view;
+    const result = sub.graph.view;
     const out: WireVersion[] = [];
     if (sub.first) {
-      view.clearDelta();
-      collect(ctx, conn, msg.query, view.all, out);
+      result.clearDelta();
+      collect(ctx, conn, query, result.all, out);
     } else {
-      const d = view.takeDelta();
-      collect(ctx, conn, msg.query, [...d.added, ...d.changed], out);
+      const d = result.takeDelta();
+      collect(ctx, conn, query, [...d.added, ...d.changed], out);
     }
     sendVersions(conn, out);
     if (sub.first) {
@@ -76,7 +83,7 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     sub.graph = build();
     sub.graph.view.clearDelta();
     const out: WireVersion[] = [];
-    collect(ctx, conn, msg.query, sub.graph.view.all, out);
+    collect(ctx, conn, query, sub.graph.view.all, out);
     sendVersions(conn, out);
   };
   conn.subs.set(msg.id, sub);
@@ -84,8 +91,9 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
   // versions differ from ours (this is how a returning client learns what it missed).
   const stale: WireVersion[] = [];
   const gone: [string, string][] = [];
-  for (const [table, rowId, digest] of msg.have) {
-    if (!engine.tables.has(table)) continue;
+  for (const [name, rowId, digest] of msg.have) {
+    const table = view.tables.get(name)?.table.name;
+    if (table === undefined) continue;
     const v = readVerdict(conn, table, rowId);
     if (v.verdict === 'denied') {
       unhold(conn, table, rowId);
@@ -95,7 +103,7 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     hold(conn, table, rowId, ctx.maxHeldRows);
     if (v.verdict === 'readable' && engine.rowDigest(table, rowId) !== digest) stale.push(...(historyFor(conn, table, rowId) ?? []));
   }
-  if (gone.length) conn.send({ t: 'drop', rows: gone });
+  sendDrop(conn, gone);
   sendVersions(conn, stale);
   sub.scheduled = true;
   engine.schedule(flush);
@@ -147,7 +155,7 @@ export function recheckDependents(app: AppState, changed: ReadonlySet<string>): 
         gone.push([table, rowId]);
       }
     }
-    if (gone.length) conn.send({ t: 'drop', rows: gone });
+    sendDrop(conn, gone);
     for (const sub of conn.subs.values()) if (touches(sub.query, affected)) sub.restart?.();
   }
 }

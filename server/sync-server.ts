@@ -26,6 +26,7 @@ import type { AppSchema } from '../src/schema/schema.ts';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, decodeClientMessage, encodeMessage, type ClientMessage } from '../src/sync/protocol.ts';
 import { ProtocolError } from '../src/sync/codec.ts';
 import type { Permissions } from '../src/policy/define.ts';
+import type { Migration } from '../src/lens/migration.ts';
 import { unreachable } from '../src/util/assert.ts';
 import { createLogger, lineLogger, serverLog, type Logger } from './log.ts';
 import { createAuthenticator, type AuthOptions } from './auth.ts';
@@ -86,9 +87,11 @@ export interface SyncServer {
   engineOf(appId: string): Engine | undefined;
   /**
    * Publishes an app's schema (and its permissions) from the embedding code, as the admin routes do:
-   * the same schema again is a no-op, a different one throws `SCHEMA_INVALID` (it needs a migration).
+   * the same schema again is a no-op; another one becomes the app's current version when
+   * `migrations` (or those the app has) connect it, else `MIGRATION_INVALID`. The app's clients
+   * reconnect, each still served in its own version.
    */
-  publish(appId: string, schema: AppSchema, permissions?: Permissions): void;
+  publish(appId: string, schema: AppSchema, permissions?: Permissions, migrations?: readonly Migration[]): void;
 }
 
 const WS_ROUTE = new RegExp(`^/apps/(${APP_ID})/ws$`);
@@ -106,6 +109,9 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     maxSubscriptions: opts.maxSubscriptions ?? 1000,
     maxHeldRows: opts.maxHeldRows ?? 1_000_000,
     maxMessagesPerSecond: opts.maxMessagesPerSecond ?? 1000,
+    engineReplaced: (app, except) => {
+      for (const c of app.conns) if (c !== except) c.ws.close(1012, 'the app changed: reconnect');
+    },
   };
   const { apps } = ctx;
   // Open connections: a socket whose client said goodbye is not counted while its TCP connection
@@ -115,7 +121,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     for (const c of app.conns) if (c.session) c.setPolicy();
   };
 
-  const server = http.createServer(requestHandler(ctx, { adminSecret: opts.adminSecret, stats, permissionsChanged, ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) }));
+  const server = http.createServer(requestHandler(ctx, { adminSecret: opts.adminSecret, stats, permissionsChanged, engineReplaced: (app) => ctx.engineReplaced(app), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.maxFrameBytes, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -224,10 +230,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
     stats,
     engineOf: (appId) => apps.peek(appId)?.engine,
-    publish: (appId, schema, permissions) => {
+    publish: (appId, schema, permissions, migrations) => {
       const app = apps.get(appId);
       try {
-        apps.publishSchema(app, schema);
+        if (apps.publishSchema(app, schema, migrations)) ctx.engineReplaced(app);
       } finally {
         apps.forget(app);
       }

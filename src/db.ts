@@ -22,6 +22,9 @@ import type { RandomSource } from './rows/ids.ts';
 import type { AppSchema } from './schema/schema.ts';
 import { checkQuery } from './query/validate.ts';
 import { SyncClient, type BatchRejection, type SyncStatus } from './sync/client.ts';
+import type { SchemaView } from './schema/view.ts';
+import { migrationFromJSON, type Migration } from './lens/migration.ts';
+import { TRUE } from './query/ast.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
@@ -35,6 +38,12 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly app: A;
   /** Where the data lives. `memory` keeps nothing after close. */
   readonly driver?: DriverConfig;
+  /**
+   * Migrations (`s.defineMigration`, or their JSON form) connecting the schema versions the data
+   * was written with to `app`'s: a database written by an older (or newer) version of the app is
+   * read in `app`'s shape. Adding tables, or columns that are optional or have a default, needs none.
+   */
+  readonly migrations?: readonly (Migration | string)[];
   /** Advanced: run on this store instead of the driver's (the Node entry passes its file store). */
   readonly store?: KvStore;
   /** Recorded as the author of every version written here. */
@@ -149,8 +158,10 @@ export class Transaction extends BatchWriter {
   /** Reads a query's result and records it: if it differs at commit time, the transaction fails. */
   async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
     const rows = this.#db.allSync(query);
-    for (const e of haveOf(this.#db.engine, query.ast, rows)) this.reads.set(`${e[0]}\u0000${e[1]}`, e);
-    this.queries.push({ query: query.ast, ids: rows.map((r) => r.id as string) });
+    // Recorded in the engine's names, which the server reads them in.
+    const internal = this.#db.view.query(query.ast);
+    for (const e of haveOf(this.#db.engine, internal, rows)) this.reads.set(`${e[0]}\u0000${e[1]}`, e);
+    this.queries.push({ query: internal, ids: rows.map((r) => r.id as string) });
     return rows;
   }
 
@@ -171,20 +182,53 @@ function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAs
   return q;
 }
 
+/** What the views of one database share: its subscriptions, its sync client and its listeners. */
+interface Shared {
+  readonly subs: Set<Subscription<any>>;
+  sync: SyncClient | undefined;
+  readonly rejectedListeners: Set<(r: BatchRejection) => void>;
+}
+
 export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
   readonly app: A;
   readonly engine: Engine;
-  readonly #subs = new Set<Subscription<any>>();
-  readonly #sync: SyncClient | undefined;
-  readonly #rejectedListeners = new Set<(r: BatchRejection) => void>();
+  /** The schema version this Db reads and writes in (the engine's current one, unless made by `as`). */
+  readonly view: SchemaView;
+  readonly #shared: Shared;
 
-  constructor(app: A, engine: Engine, sync?: Omit<ConstructorParameters<typeof SyncClient>[1], 'onRejected'>) {
+  constructor(app: A, engine: Engine, sync?: Omit<ConstructorParameters<typeof SyncClient>[1], 'onRejected'>, view?: SchemaView, shared?: Shared) {
     this.app = app;
     this.engine = engine;
-    if (sync) {
-      this.#sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
-      this.#sync.start();
+    this.view = view ?? engine.view();
+    this.#shared = shared ?? { subs: new Set(), sync: undefined, rejectedListeners: new Set() };
+    if (sync && !shared) {
+      this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
+      this.#shared.sync.start();
     }
+  }
+
+  get #sync(): SyncClient | undefined {
+    return this.#shared.sync;
+  }
+
+  get #subs(): Set<Subscription<any>> {
+    return this.#shared.subs;
+  }
+
+  get #rejectedListeners(): Set<(r: BatchRejection) => void> {
+    return this.#shared.rejectedListeners;
+  }
+
+  /**
+   * The same database as another schema version reads and writes it: its tables, columns and
+   * names, its defaults for what it lacks (for a tab or a client still on an older version, or a
+   * newer one). `MIGRATION_INVALID` for a version the database does not know (open it with the
+   * migrations that connect it).
+   */
+  as<B extends { readonly $schema: AppSchema }>(app: B): Db<B> {
+    const hash = schemaHash(app.$schema);
+    if (hash === this.view.hash) return this as unknown as Db<B>;
+    return new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
   }
 
   #rejected(r: BatchRejection): void {
@@ -230,7 +274,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
   #write(ops: WriteOp[], batchId?: string): WriteResult {
-    const planned = this.engine.planWrite(ops, batchId);
+    const planned = this.engine.planWrite(ops, batchId, this.view);
     // A write that could never be sent fails now, before it is applied.
     if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
     const result = this.engine.applyPlanned(planned);
@@ -307,21 +351,37 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
-    const { batchId, versions } = this.engine.planWrite(tx.ops);
+    const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view);
     await this.#sync.transaction(batchId, [...tx.reads.values()], tx.queries, versions);
     return result;
   }
 
   /** The query's result: at once from local data, or once it has settled at `tier`. */
-  async all<Q extends QueryBuilder<any, any>>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
-    await this.#settle(query.ast, opts.tier);
+  async all<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
+    await this.#settle(this.#internal(query), opts.tier);
     return this.allSync(query);
   }
 
-  async #settle(ast: QueryAst, tier: Tier | undefined): Promise<void> {
+  /** A query in this Db's version, checked, in the engine's internal names. */
+  #internal(query: QueryBuilder<any, any> | QueryAst): QueryAst {
+    return this.view.query(toAst(query, this.view.schema));
+  }
+
+  /**
+   * What the server is asked for: the query itself, as the sync client speaks the engine's current
+   * version. A query of an older or newer view that names columns the current version lacks is
+   * widened to its whole table (the server sends more rows than it needs, never fewer).
+   */
+  #remoteAst(internal: QueryAst): QueryAst {
+    if (this.view.hash === this.engine.catalogue.current) return internal;
+    return { table: internal.table, where: TRUE, orderBy: [] };
+  }
+
+  async #settle(internal: QueryAst, tier: Tier | undefined): Promise<void> {
     if (!tier || tier === 'local') return;
     if (!this.#sync) throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${tier}"; pass server to createDb or read at tier "local"`);
-    const { id, settled } = this.#sync.subscribe(ast, tier, () => haveOf(this.engine, ast, this.allSync(ast)));
+    const remote = this.#remoteAst(internal);
+    const { id, settled } = this.#sync.subscribe(remote, tier, () => haveOf(this.engine, remote, this.#rows(remote)));
     try {
       await settled;
     } finally {
@@ -329,11 +389,19 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     }
   }
 
+  /** The rows of a query in internal names, as the engine has them (for digests). */
+  #rows(internal: QueryAst): OutRow[] {
+    const g = buildGraph(this.engine, internal, { attach: false, onChange: () => {} });
+    const rows = g.view.all.slice();
+    g.destroy();
+    return rows;
+  }
+
   /** The query's current result, computed synchronously. */
   allSync<Q extends QueryBuilder<any, any>>(query: Q | QueryAst): OutRowOf<Q>[] {
-    const ast = toAst(query, this.app.$schema);
+    const ast = this.#internal(query);
     this.#checkOpen();
-    const g = buildGraph(this.engine, ast, { attach: false, onChange: () => {} });
+    const g = buildGraph(this.engine, ast, { attach: false, onChange: () => {}, columns: (t) => this.view.columns(t) });
     const rows = g.view.all.slice();
     g.destroy();
     return rows as OutRowOf<Q>[];
@@ -350,14 +418,16 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * function that stops the subscription.
    */
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
-    const ast = toAst(query, this.app.$schema);
+    const ast = this.#internal(query);
     this.#checkOpen();
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
     }
     let sub: Subscription<OutRowOf<Q>> | undefined;
-    const remote = this.#sync?.subscribe(ast, opts.tier ?? 'local', () => haveOf(this.engine, ast, sub?.rows ?? []));
-    sub = new Subscription<OutRowOf<Q>>(this.engine, ast, callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
+    const remoteAst = this.#remoteAst(ast);
+    // Projected rows keep their ids and include names, which is all the digests need.
+    const remote = this.#sync?.subscribe(remoteAst, opts.tier ?? 'local', () => haveOf(this.engine, remoteAst, remoteAst === ast ? (sub?.rows ?? []) : this.#rows(remoteAst)));
+    sub = new Subscription<OutRowOf<Q>>(this.engine, ast, (t) => this.view.columns(t), callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
       this.#subs.delete(sub!);
       if (remote) this.#sync!.unsubscribe(remote.id);
     });
@@ -391,7 +461,15 @@ class Subscription<R> {
   /** The first delivery waits for this (the query settling at the asked-for tier). */
   #held = false;
 
-  constructor(engine: Engine, ast: QueryAst, callback: (u: SubscriptionUpdate<R>) => void, opts: SubscribeOptions, settled: Promise<void> | undefined, onStop: () => void) {
+  constructor(
+    engine: Engine,
+    ast: QueryAst,
+    columns: (table: string) => readonly (readonly [string, string])[] | undefined,
+    callback: (u: SubscriptionUpdate<R>) => void,
+    opts: SubscribeOptions,
+    settled: Promise<void> | undefined,
+    onStop: () => void,
+  ) {
     this.#engine = engine;
     if (settled) {
       this.#held = true;
@@ -406,7 +484,7 @@ class Subscription<R> {
     this.#callback = callback;
     this.#opts = opts;
     this.#onStop = onStop;
-    this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule() });
+    this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule(), columns });
     this.#graph.source.onFail = (e) => this.#fail(e);
     this.#schedule();
   }
@@ -468,7 +546,8 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     }
     store = createMemoryStore();
   }
-  const engine = Engine.open({ schema: opts.app.$schema, store, author: opts.author, wall: opts.wall, random: opts.random });
+  const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
+  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, author: opts.author, wall: opts.wall, random: opts.random });
   if (opts.server === undefined) return new Db(opts.app, engine);
   if (!opts.connect) {
     throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');
@@ -479,6 +558,7 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     connect: opts.connect,
     schemaJSON: canonicalSchemaJSON(opts.app.$schema),
     schemaHash: schemaHash(opts.app.$schema),
+    ...(engine.catalogue.json.migrations.length ? { migrationsJSON: JSON.stringify(engine.catalogue.json.migrations) } : {}),
     ...(opts.auth ? { auth: opts.auth } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
   });

@@ -1,7 +1,15 @@
 /**
  * jazz-elements: a local-first relational database. The engine's public surface.
  */
-export { s, appFromSchema } from './schema/builder.ts';
+import { s as schemaBuilder } from './schema/builder.ts';
+import { migrationBuilder } from './lens/builder.ts';
+
+/** The schema builder, with the migration builder (`s.defineMigration`, `s.renameFrom`, `s.add.*`, `s.drop.*`). */
+export const s = Object.freeze({ ...schemaBuilder, ...migrationBuilder });
+export { appFromSchema } from './schema/builder.ts';
+export { defineMigration, migrationFromJSON } from './lens/migration.ts';
+export type { Migration, MigrationDefinition } from './lens/migration.ts';
+export type { LensOp } from './lens/ops.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue, ColumnBuilder, TableBuilder } from './schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from './schema/schema.ts';
 export { schemaHash, schemaFromJSON } from './schema/schema.ts';

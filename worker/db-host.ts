@@ -172,7 +172,8 @@ export class DbHost implements WorkerApi {
 
   #follow(leader: string, link: Link): void {
     this.#found = undefined; // a takeover later looks the files up again
-    const remote = new RemoteLeader(leader, link);
+    const config = this.#config!;
+    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}) });
     const backend: Backend = {
       role: 'follower',
       call: (call) => remote.call(call),

@@ -9,6 +9,8 @@
  *   queries are stopped and its open transactions aborted.
  * - `stop()` (the leader retires) ends every link without another word: an answer cut off would
  *   be an error on a page, while silence makes the follower resend to the next leader.
+ * - A follower may run another schema version of the app (a tab not reloaded since a deploy, or a
+ *   newer one): its hello says which, and its calls run in that version (`LocalDb`'s views).
  */
 import type { Link, PeerMessage } from './link.ts';
 import type { LocalDb } from './local-db.ts';
@@ -20,6 +22,8 @@ interface Peer {
   /** The follower's subscription id → the one in `LocalDb`. */
   readonly subs: Map<number, Promise<number>>;
   readonly txs: Set<number>;
+  /** The follower's schema version, once the leader knows it (its hello; undefined: the leader's own). */
+  version: Promise<string | undefined>;
 }
 
 export class LeaderServer {
@@ -37,10 +41,17 @@ export class LeaderServer {
   addPeer(id: string, link: Link): void {
     if (this.#stopped) return link.close();
     this.drop(id);
-    const peer: Peer = { link, subs: new Map(), txs: new Set() };
+    const peer: Peer = { link, subs: new Map(), txs: new Set(), version: Promise.resolve(undefined) };
     this.#peers.set(id, peer);
     link.onMessage((msg: PeerMessage) => {
-      if (this.#stopped || this.#peers.get(id) !== peer || msg.kind !== 'call') return;
+      if (this.#stopped || this.#peers.get(id) !== peer) return;
+      if (msg.kind === 'hello') {
+        // Calls wait for the version (the leader may have to learn it first: LocalDb.learn).
+        peer.version = msg.schema ? this.#db.learn(msg.schema, msg.migrations ?? []) : Promise.resolve(undefined);
+        peer.version.catch(() => {});
+        return;
+      }
+      if (msg.kind !== 'call') return;
       this.#run(peer, msg.call).then(
         (value) => this.#post(peer, { kind: 'reply', id: msg.id, ok: true, value }),
         (e: unknown) => this.#post(peer, { kind: 'reply', id: msg.id, ok: false, error: toWireError(e) }),
@@ -80,11 +91,12 @@ export class LeaderServer {
 
   async #run(peer: Peer, call: PeerCall): Promise<unknown> {
     const db = this.#db;
+    const version = await peer.version;
     switch (call.op) {
       case 'subscribe': {
         const old = peer.subs.get(call.sub);
         void old?.then((n) => db.unsubscribe(n)).catch(() => {});
-        const local = db.subscribe(call.ast, call.tier, (message) => this.#post(peer, { kind: 'sub', sub: call.sub, message }));
+        const local = db.subscribe(call.ast, call.tier, (message) => this.#post(peer, { kind: 'sub', sub: call.sub, message }), version);
         peer.subs.set(call.sub, local);
         local.catch(() => peer.subs.delete(call.sub));
         await local;
@@ -97,7 +109,7 @@ export class LeaderServer {
         return undefined;
       }
       case 'txBegin': {
-        const tx = await db.txBegin();
+        const tx = await db.txBegin(version);
         peer.txs.add(tx);
         return tx;
       }
@@ -112,7 +124,7 @@ export class LeaderServer {
         return db.txAbort(call.tx);
       default:
         // Calls with nothing to remember per follower.
-        return db.call(call);
+        return db.call(call, version);
     }
   }
 }

@@ -24,7 +24,8 @@
 import { createDb, type BatchHandle, type Db, type Transaction } from '../src/db.ts';
 import { QueryBuilder } from '../src/query/builder.ts';
 import { checkQuery } from '../src/query/validate.ts';
-import type { AppSchema } from '../src/schema/schema.ts';
+import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
+import type { Migration } from '../src/lens/migration.ts';
 import type { KvStore } from '../src/store/types.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { openStore } from './open-store.ts';
@@ -54,11 +55,15 @@ interface Sub {
   readonly ast: QueryAst;
   readonly tier: Tier | undefined;
   readonly sink: SubscriptionSink;
+  /** The schema version of the tab that subscribed (undefined: this database's own). */
+  readonly version: string | undefined;
   stop: (() => void) | undefined;
 }
 
 interface Tx {
   readonly tx: Transaction;
+  /** The view the transaction began in (its tab's schema version). */
+  readonly db: AnyDb;
   commit(ops: readonly WriteOp[]): void;
   abort(): void;
   readonly done: Promise<void>;
@@ -135,6 +140,7 @@ export class LocalDb {
   #createDb(config: OpenConfig, store: KvStore): AnyDb {
     return createDb({
       app: { $schema: config.schema },
+      ...(config.migrations?.length ? { migrations: config.migrations as Migration[] } : {}),
       store,
       ...(config.server !== undefined ? { server: config.server, connect: wsConnector } : {}),
       ...(config.appId !== undefined ? { appId: config.appId } : {}),
@@ -153,9 +159,33 @@ export class LocalDb {
   #storageFailed(e: unknown): void {
     if (!(e instanceof JazzError) || (e.code !== 'STORAGE_QUOTA' && e.code !== 'STORAGE_IO')) return;
     if (this.#recovering || this.#closed || !this.#config) return;
-    this.#recovering = true;
     this.#lastStorageError = toWireError(e);
-    const config = this.#config;
+    this.#reopen();
+  }
+
+  /**
+   * Another tab runs a schema version this database does not know: learn it (its migrations join
+   * this tab's, the database reopens with them, every live query starts again) and return its hash.
+   * `MIGRATION_INVALID` when nothing connects it.
+   */
+  async learn(schema: AppSchema, migrations: readonly unknown[]): Promise<string> {
+    const db = await this.#ready();
+    const hash = schemaHash(schema);
+    if (db.engine.catalogue.knows(hash)) return hash;
+    const config = this.#config!;
+    const known = new Set((config.migrations ?? []).map((m) => JSON.stringify(m)));
+    this.#config = { ...config, migrations: [...(config.migrations ?? []), ...migrations.filter((m) => !known.has(JSON.stringify(m)))] };
+    const next = await this.#reopen();
+    if (!next.engine.catalogue.knows(hash)) {
+      throw new JazzError('MIGRATION_INVALID', `another tab runs schema version ${hash}, which no migration connects to this database's; reload it`, { version: hash });
+    }
+    return hash;
+  }
+
+  /** Closes the database and opens it again (with the current config), resubscribing every live query. */
+  #reopen(): Promise<AnyDb> {
+    this.#recovering = true;
+    const config = this.#config!;
     const old = this.#db;
     this.#current = (async () => {
       for (const s of this.#subs.values()) {
@@ -177,22 +207,29 @@ export class LocalDb {
     this.#current.catch(() => {
       this.#recovering = false;
     });
+    return this.#current;
+  }
+
+  /** The database as a tab of schema version `version` reads and writes it (undefined: its own). */
+  #as(db: AnyDb, version: string | undefined): AnyDb {
+    if (version === undefined || version === db.view.hash) return db;
+    return db.as({ $schema: db.engine.catalogue.graph.schemas.get(version)! });
   }
 
   /**
    * Runs a call that needs no bookkeeping of its caller's (this tab's, or a follower's through
    * the leader server): subscriptions are the callers' own business.
    */
-  call(call: PeerCall): Promise<unknown> {
+  call(call: PeerCall, version?: string): Promise<unknown> {
     switch (call.op) {
       case 'write':
-        return this.write(call.key, call.ops);
+        return this.write(call.key, call.ops, version);
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':
-        return this.all(call.ast, call.tier);
+        return this.all(call.ast, call.tier, version);
       case 'txBegin':
-        return this.txBegin();
+        return this.txBegin(version);
       case 'txRead':
         return this.txRead(call.tx, call.ast);
       case 'txCommit':
@@ -209,8 +246,8 @@ export class LocalDb {
     }
   }
 
-  async write(key: string, ops: readonly WriteOp[]): Promise<void> {
-    const db = await this.#ready();
+  async write(key: string, ops: readonly WriteOp[], version?: string): Promise<void> {
+    const db = this.#as(await this.#ready(), version);
     if (db.engine.batchRecord(key)) {
       // Applied already (a resend after a leader change): answer once it is durable.
       await db.engine.store.flush();
@@ -267,22 +304,23 @@ export class LocalDb {
     });
   }
 
-  async all(ast: QueryAst, tier?: Tier): Promise<WireRow[]> {
-    const db = await this.#ready();
-    return (await db.all(builder(db, ast), tier ? { tier } : {})) as WireRow[];
+  async all(ast: QueryAst, tier?: Tier, version?: string): Promise<WireRow[]> {
+    const db = this.#as(await this.#ready(), version);
+    return (await db.all(ast, tier ? { tier } : {})) as WireRow[];
   }
 
-  async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<number> {
-    const db = await this.#ready();
-    checkQuery(db.app.$schema, ast);
+  async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink, version?: string): Promise<number> {
+    const db = this.#as(await this.#ready(), version);
+    checkQuery(db.view.schema, ast);
     const id = this.#nextSub++;
-    const sub: Sub = { ast, tier, sink, stop: undefined };
+    const sub: Sub = { ast, tier, sink, version, stop: undefined };
     this.#subs.set(id, sub);
     this.#start(db, sub);
     return id;
   }
 
-  #start(db: AnyDb, sub: Sub): void {
+  #start(base: AnyDb, sub: Sub): void {
+    const db = this.#as(base, sub.version);
     let first = true;
     const sendOrder = !pageCanOrder(sub.ast);
     sub.stop = db.subscribeAll(
@@ -318,8 +356,8 @@ export class LocalDb {
     sub?.stop?.();
   }
 
-  async txBegin(): Promise<number> {
-    const db = await this.#ready();
+  async txBegin(version?: string): Promise<number> {
+    const db = this.#as(await this.#ready(), version);
     const id = this.#nextTx++;
     return new Promise<number>((resolveBegin, rejectBegin) => {
       let commit!: (ops: readonly WriteOp[]) => void;
@@ -340,7 +378,7 @@ export class LocalDb {
         tx.ops.push(...ops);
       });
       void started.then((tx) => {
-        this.#txs.set(id, { tx, commit, abort, done });
+        this.#txs.set(id, { tx, db, commit, abort, done });
         resolveBegin(id);
       });
       done.then(
@@ -360,8 +398,8 @@ export class LocalDb {
   }
 
   async txRead(id: number, ast: QueryAst): Promise<WireRow[]> {
-    const db = await this.#ready();
-    return (await this.#tx(id).tx.all(builder(db, ast))) as WireRow[];
+    const tx = this.#tx(id);
+    return (await tx.tx.all(builder(tx.db, ast))) as WireRow[];
   }
 
   async txCommit(id: number, key: string, ops: readonly WriteOp[]): Promise<void> {
@@ -432,7 +470,7 @@ const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
  * swapping the AST keeps its prototype and so its `instanceof`.)
  */
 function builder(db: AnyDb, ast: QueryAst): QueryBuilder<any, any> {
-  checkQuery(db.app.$schema, ast);
-  const base = QueryBuilder.forTable(db.app.$schema, ast.table);
+  checkQuery(db.view.schema, ast);
+  const base = QueryBuilder.forTable(db.view.schema, ast.table);
   return Object.assign(Object.create(QueryBuilder.prototype) as QueryBuilder<any, any>, { schema: base.schema, ast });
 }

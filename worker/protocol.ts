@@ -28,7 +28,13 @@ export type DriverType = 'opfs' | 'idb' | 'memory';
 
 export interface OpenConfig {
   readonly protocol: number;
+  /** This tab's schema version: its calls, rows and errors are in its names. */
   readonly schema: AppSchema;
+  /**
+   * Migrations (their JSON form) connecting the versions the database holds, or the other tabs
+   * run, to `schema`; checked by the worker (a bad one fails the open with `MIGRATION_INVALID`).
+   */
+  readonly migrations?: readonly unknown[];
   readonly driver: DriverType;
   readonly dbName: string;
   readonly server?: string;
@@ -158,8 +164,13 @@ export type PeerCall =
   | { readonly op: 'status' }
   | { readonly op: 'setAuth'; readonly auth: Credentials };
 
-/** Follower → leader. */
-export type PeerRequest = { readonly kind: 'hello' } | { readonly kind: 'call'; readonly id: number; readonly call: PeerCall };
+/**
+ * Follower → leader. `hello` says the follower's schema version (and its migrations): the leader
+ * runs that follower's calls in its version, learning the version first if it is new to it.
+ */
+export type PeerRequest =
+  | { readonly kind: 'hello'; readonly schema?: AppSchema; readonly migrations?: readonly unknown[] }
+  | { readonly kind: 'call'; readonly id: number; readonly call: PeerCall };
 
 /** Leader → follower. */
 export type PeerEvent =

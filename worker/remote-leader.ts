@@ -6,6 +6,7 @@
 import type { Link, PeerMessage } from './link.ts';
 import type { PeerCall, QueryAst, SubscriptionSink, Tier, WireError, WorkerStatus } from './protocol.ts';
 import { fromWireError } from './wire-errors.ts';
+import type { AppSchema } from '../src/schema/schema.ts';
 
 export class RemoteLeader {
   readonly leader: string;
@@ -16,11 +17,12 @@ export class RemoteLeader {
   onStatus: ((s: WorkerStatus) => void) | undefined;
   onRejected: ((key: string | undefined, error: WireError) => void) | undefined;
 
-  constructor(leader: string, link: Link) {
+  /** `version`: this tab's schema and migrations, for the leader to answer in its names. */
+  constructor(leader: string, link: Link, version: { schema: AppSchema; migrations?: readonly unknown[] }) {
     this.leader = leader;
     this.#link = link;
     link.onMessage((m: PeerMessage) => this.#receive(m));
-    link.post({ kind: 'hello' });
+    link.post({ kind: 'hello', schema: version.schema, ...(version.migrations ? { migrations: version.migrations } : {}) });
   }
 
   call(call: PeerCall): Promise<unknown> {

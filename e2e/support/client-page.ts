@@ -31,6 +31,10 @@ export interface OpenOptions {
   readonly appId?: string;
   /** The sync client's reconnect backoff (`createDb`'s `backoff`). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Another schema (its JSON form) instead of `SCHEMA`. */
+  readonly schema?: unknown;
+  /** Migrations (their JSON form) for `createDb`. */
+  readonly migrations?: readonly unknown[];
 }
 
 /** Loads the client page and opens a database on it; resolves once the worker has opened it. */
@@ -40,9 +44,10 @@ export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
   await page.evaluate(
     async ([schema, opts]) => {
       const { createDb, s } = window.jazz;
-      const app = s.fromJSON(schema as never);
+      const app = s.fromJSON((opts.schema ?? schema) as never);
       const db = createDb({
         app,
+        ...(opts.migrations ? { migrations: opts.migrations } : {}),
         driver: { type: opts.driver ?? 'opfs', dbName: opts.dbName },
         ...(opts.workerUrl ? { workerUrl: new URL(opts.workerUrl, location.href) } : {}),
         ...(opts.server !== undefined ? { server: opts.server } : {}),

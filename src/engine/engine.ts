@@ -11,7 +11,9 @@
  * Durability is the promise a write returns (tier `local`).
  */
 import type { AppSchema } from '../schema/schema.ts';
-import { Catalogue, type CatalogueJSON, type CatalogueTable } from '../schema/catalogue.ts';
+import { Catalogue, type CatalogueTable } from '../schema/catalogue.ts';
+import { SchemaView } from '../schema/view.ts';
+import type { Migration } from '../lens/migration.ts';
 import { normaliseInsert, normalisePatch } from '../schema/values.ts';
 import type { KvStore, KvTransaction } from '../store/types.ts';
 import { KeyWriter } from '../store/keys.ts';
@@ -59,7 +61,13 @@ import {
 import { prefixEnd } from '../store/keys.ts';
 
 export interface EngineOptions {
+  /** The current schema version: the engine's names are its names. */
   readonly schema: AppSchema;
+  /**
+   * Migrations connecting the versions the store was written with (and others to serve) to the
+   * current one; the store keeps every version and migration it was given (catalogue.ts).
+   */
+  readonly migrations?: readonly Migration[];
   readonly store: KvStore;
   /** Wall clock in ms (tests pass a fake one). */
   readonly wall?: () => number;
@@ -193,8 +201,8 @@ export class Engine {
     if (!clientId) clientId = newClientId(opts.random ?? cryptoRandom);
     const clockText = get(metaKey('clock'));
     const catText = get(metaKey('catalogue'));
-    const previous = catText ? (JSON.parse(catText) as CatalogueJSON) : undefined;
-    const catalogue = Catalogue.build(opts.schema, previous);
+    const previous = catText ? (JSON.parse(catText) as unknown) : undefined;
+    const catalogue = Catalogue.open(opts.schema, previous, opts.migrations);
     const counts = new Map<number, number>();
     for (const t of catalogue.tables.values()) {
       const c = get(metaKey('count', t.no));
@@ -216,13 +224,14 @@ export class Engine {
     if (indexFormat > INDEX_FORMAT) {
       throw new JazzError('STORAGE_FORMAT', `this database was written by a newer version (index format ${indexFormat}, this one reads ${INDEX_FORMAT}); update jazz-elements to open it`);
     }
-    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT) {
+    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT || catalogue.added.length > 0) {
       const tx = store.transaction();
       try {
         tx.put(metaKey('clientId'), utf8Encode(clientId));
         tx.put(metaKey('catalogue'), utf8Encode(catJSON));
         if (indexFormat < INDEX_FORMAT) engine.#cutLongIndexValues(tx);
         tx.put(metaKey('indexFormat'), utf8Encode(String(INDEX_FORMAT)));
+        engine.#indexAddedColumns(tx);
       } catch (e) {
         tx.rollback();
         throw e;
@@ -230,6 +239,25 @@ export class Engine {
       engine.ready = tx.commit();
     }
     return engine;
+  }
+
+  /**
+   * Columns a new schema version added to tables that hold rows: every live row reads the column's
+   * fill (it predates the column), so its index gets one entry per row with that value. The rows
+   * come from the manifest; nothing is decoded.
+   */
+  #indexAddedColumns(tx: KvTransaction): void {
+    const kw = new KeyWriter(64);
+    for (const { table, col } of this.catalogue.added) {
+      const t = this.tables.get(table.name);
+      if (!t || t.liveCount === 0) continue;
+      const prefix = t.indexPrefixes.get(col.name)!;
+      const item = col.schema.type === 'array' ? col.schema.items! : col.schema;
+      const values = indexValues(col.schema, col.fill);
+      const ids: Uint8Array[] = [];
+      for (const e of this.store.scan({ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) })) ids.push(e.key.slice(e.key.length - 16));
+      for (const id of ids) for (const x of values) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
+    }
   }
 
   /**
@@ -262,6 +290,15 @@ export class Engine {
         }
       }
     }
+  }
+
+  readonly #views = new Map<string, SchemaView>();
+
+  /** The engine as a schema version sees it (default: the current one); `MIGRATION_INVALID` for one it does not know. */
+  view(hash: string = this.catalogue.current): SchemaView {
+    let v = this.#views.get(hash);
+    if (!v) this.#views.set(hash, (v = new SchemaView(this.catalogue, hash)));
+    return v;
   }
 
   /** A new time-ordered row id. */
@@ -398,7 +435,7 @@ export class Engine {
    * Turns writes into row versions without applying them (checks included). `write` applies them
    * at once; a transaction sends them to the authority first.
    */
-  planWrite(ops: readonly WriteOp[], givenBatchId?: string): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
+  planWrite(ops: readonly WriteOp[], givenBatchId?: string, view: SchemaView = this.view()): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
     // A batch id made elsewhere (the page, for a worker) must be a fresh UUID; it names the batch's fate.
     if (givenBatchId !== undefined && (!isUuid(givenBatchId) || this.batchRecord(givenBatchId))) {
@@ -415,7 +452,9 @@ export class Engine {
       return s && { deleted: s.deleted, values: s.values, heads: s.heads };
     };
     for (const op of ops) {
-      const t = this.table(op.table);
+      // Tables and columns are named as the writer's version names them (the current one by default).
+      const vt = view.table(op.table);
+      const t = this.table(vt.table.name);
       let id: string;
       let values: Record<string, unknown>;
       let slots: number[];
@@ -423,28 +462,28 @@ export class Engine {
       let parents: string[] = [];
       if (op.kind === 'insert' || op.kind === 'upsert') {
         id = op.id ?? this.#ids.next();
-        if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: t.name });
+        if (op.id !== undefined && !isUuid(op.id)) throw new JazzError('TYPE_MISMATCH', `"${String(op.id)}" is not a row id (a UUID string)`, { table: vt.name });
         const cur = op.kind === 'insert' && (op.id === undefined || op.fresh) ? undefined : current(t, id);
         if (cur && !cur.deleted) {
-          if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${t.name} already has a row ${id}; use update or upsert`, { table: t.name, id });
-          const patch = normalisePatch(t.cat, op.values);
+          if (op.kind === 'insert') throw new JazzError('ROW_EXISTS', `${vt.name} already has a row ${id}; use update or upsert`, { table: vt.name, id });
+          const patch = normalisePatch(vt, op.values);
           values = { ...cur.values, ...patch };
           slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
           parents = cur.heads;
         } else {
-          values = normaliseInsert(t.cat, op.values);
-          slots = [DELETED_SLOT, ...t.cat.columns.map((c) => c.no)];
+          values = normaliseInsert(vt, op.values);
+          slots = [DELETED_SLOT, ...vt.columns.map((c) => c.col.no)];
           parents = cur?.heads ?? [];
         }
       } else {
         id = op.id;
         const cur = current(t, id);
-        if (!cur) throw new JazzError('ROW_NOT_FOUND', `${t.name} has no row ${id}`, { table: t.name, id });
+        if (!cur) throw new JazzError('ROW_NOT_FOUND', `${vt.name} has no row ${id}`, { table: vt.name, id });
         parents = cur.heads;
         values = cur.values;
         if (op.kind === 'update') {
-          if (cur.deleted) throw new JazzError('ROW_DELETED', `${t.name} row ${id} is deleted; restore it before updating`, { table: t.name, id });
-          const patch = normalisePatch(t.cat, op.values);
+          if (cur.deleted) throw new JazzError('ROW_DELETED', `${vt.name} row ${id} is deleted; restore it before updating`, { table: vt.name, id });
+          const patch = normalisePatch(vt, op.values);
           values = { ...cur.values, ...patch };
           slots = Object.keys(patch).map((c) => t.cat.byName.get(c)!.no);
           deleted = false;
@@ -815,6 +854,14 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     await this.store.close();
+  }
+
+  /**
+   * Lets go of the store without closing it, for a new engine opened on the same store (a server
+   * app whose schema changed): this one refuses every call from now on (`CLOSED`).
+   */
+  release(): void {
+    this.#closed = true;
   }
 }
 

@@ -34,6 +34,12 @@ export interface GraphOptions {
   readonly onChange: () => void;
   /** A row check per table (the read permission of a session); applied at every level. */
   readonly readFilter?: (table: string) => Predicate | undefined;
+  /**
+   * How result rows of a table look to the reader: (output name, internal name) pairs of the
+   * columns it has, or undefined to return rows as stored (a schema version's view, view.ts).
+   * Applied at every level.
+   */
+  readonly columns?: (table: string) => readonly (readonly [string, string])[] | undefined;
 }
 
 export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Graph {
@@ -47,8 +53,8 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   if (allowed) head = new Filter(head, allowed);
   if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
   if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
-  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts.readFilter);
-  const view = new ResultView(head, cmp, shaper(q), opts.onChange);
+  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts.readFilter, opts.columns);
+  const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table)), opts.onChange);
   if (opts.attach) source.attach();
   view.hydrate();
   return {
@@ -58,14 +64,17 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   };
 }
 
-/** Projects a row to what the query returns: `id`, the selected columns (all by default), includes. */
-function shaper(q: QueryAst): (row: Row) => OutRow {
+/**
+ * Projects a row to what the query returns: `id`, the selected columns (all by default), includes;
+ * with `columns` (a schema version's view), only its columns, under its names.
+ */
+export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readonly (readonly [string, string])[]): (row: Row) => OutRow {
   const includes = Object.keys(q.include ?? {});
-  if (!q.select) return (row) => Object.freeze(row) as OutRow;
-  const cols = q.select;
+  if (!q.select && !columns) return (row) => Object.freeze(row) as OutRow;
+  const pairs = columns ? (q.select ? columns.filter(([, internal]) => q.select!.includes(internal)) : columns) : q.select!.map((c) => [c, c] as const);
   return (row) => {
     const out: Record<string, unknown> = { id: row.id };
-    for (const c of cols) out[c] = row[c];
+    for (const [name, internal] of pairs) out[name] = row[internal];
     for (const i of includes) out[i] = row[i];
     return Object.freeze(out) as OutRow;
   };

@@ -78,15 +78,16 @@ export function readRow(r: ByteReader, table: CatalogueTable, out: RowObject): R
   const bitmapAt = r.pos;
   r.pos += (slots + 7) >> 3;
   const byNo = table.columnsByNo;
-  // Fill nulls first in schema order so every row object has the same shape.
-  for (const c of table.columns) out[c.name] = null;
+  // Fill first in schema order so every row object has the same shape: null, or for a column
+  // numbered after the row was stored (added by a later schema version), the column's fill.
+  for (const c of table.columns) out[c.name] = c.no < slots ? null : copy(c.fill);
   let ci = 0;
   for (let no = 0; no < slots; no++) {
     if (!(r.buf[bitmapAt + (no >> 3)]! & (1 << (no & 7)))) continue;
     while (ci < byNo.length && byNo[ci]!.no < no) ci++;
     const c = byNo[ci];
     if (c && c.no === no) out[c.name] = readValue(r, c.schema);
-    else throw new RangeError(`row holds retired column ${no}; a migration is needed to read it`);
+    else throw new RangeError(`row holds column ${no}, which the catalogue does not know: the store is damaged`);
   }
   return out;
 }
@@ -124,4 +125,10 @@ function readValue(r: ByteReader, col: ColumnSchema): unknown {
 export function skipRow(r: ByteReader, table: CatalogueTable): void {
   const tmp: RowObject = { id: '' };
   readRow(r, table, tmp);
+}
+
+/** A fill value for one row (objects are copied: rows are frozen and handed out). */
+function copy(v: unknown): unknown {
+  if (v === null || v === undefined || typeof v !== 'object') return v ?? null;
+  return v instanceof Uint8Array ? v.slice() : JSON.parse(JSON.stringify(v));
 }

@@ -1,9 +1,10 @@
 /**
- * Checks and normalises values on their way into the engine: unknown columns, missing required
- * values and wrong types are typed errors; Dates become epoch milliseconds; defaults fill in.
+ * Checks and normalises values on their way into the engine, through the writer's schema version
+ * (`ViewTable`): unknown columns, missing required values and wrong types are typed errors; Dates
+ * become epoch milliseconds; defaults fill in; names become internal ones (catalogue.ts).
  * Nothing is written unless every value of every write in the batch passes.
  */
-import type { CatalogueTable } from './catalogue.ts';
+import type { ViewTable } from './catalogue.ts';
 import { checkValue, describe } from './schema.ts';
 import { JazzError } from '../util/errors.ts';
 
@@ -12,7 +13,7 @@ function normalise(v: unknown, type: string): unknown {
   return v;
 }
 
-function checkKnown(table: CatalogueTable, input: Readonly<Record<string, unknown>>): void {
+function checkKnown(table: ViewTable, input: Readonly<Record<string, unknown>>): void {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new JazzError('TYPE_MISMATCH', `a row of "${table.name}" must be an object of columns, got ${describe(input)}`, { table: table.name });
   }
@@ -24,7 +25,7 @@ function checkKnown(table: CatalogueTable, input: Readonly<Record<string, unknow
   }
 }
 
-function checkOne(table: CatalogueTable, name: string, v: unknown): unknown {
+function checkOne(table: ViewTable, name: string, v: unknown): unknown {
   const c = table.byName.get(name)!;
   v = normalise(v, c.schema.type);
   if (v === null || v === undefined) {
@@ -38,8 +39,11 @@ function checkOne(table: CatalogueTable, name: string, v: unknown): unknown {
   return v;
 }
 
-/** A full row for an insert: every column, defaults applied, absent optionals null. */
-export function normaliseInsert(table: CatalogueTable, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/**
+ * A full row for an insert, in internal names: every column of the version (defaults applied,
+ * absent optionals null), and the columns it does not have with the values its writes give them.
+ */
+export function normaliseInsert(table: ViewTable, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
   checkKnown(table, input);
   const out: Record<string, unknown> = {};
   for (const c of table.columns) {
@@ -48,24 +52,25 @@ export function normaliseInsert(table: CatalogueTable, input: Readonly<Record<st
     if (v === undefined && !c.schema.optional) {
       throw new JazzError('MISSING_VALUE', `${table.name}.${c.name} is required; give it a value or declare a default`, { table: table.name, column: c.name });
     }
-    out[c.name] = checkOne(table, c.name, v);
+    out[c.col.name] = checkOne(table, c.name, v);
   }
+  for (const f of table.fills) out[f.col.name] = structuredCopy(f.value);
   return out;
 }
 
-/** The columns an update sets (undefined entries are ignored; null clears an optional column). */
-export function normalisePatch(table: CatalogueTable, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/** The columns an update sets, in internal names (undefined entries are ignored; null clears an optional column). */
+export function normalisePatch(table: ViewTable, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
   checkKnown(table, input);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input)) {
     if (k === 'id' || v === undefined) continue;
-    out[k] = checkOne(table, k, v);
+    out[table.byName.get(k)!.col.name] = checkOne(table, k, v);
   }
   return out;
 }
 
 function structuredCopy(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
+  if (v === null || v === undefined || typeof v !== 'object') return v ?? null;
   if (v instanceof Uint8Array) return v.slice();
   return JSON.parse(JSON.stringify(v));
 }

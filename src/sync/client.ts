@@ -45,6 +45,8 @@ export interface SyncClientOptions {
   readonly connect: Connector;
   readonly schemaJSON: string;
   readonly schemaHash: string;
+  /** The migrations the client knows, as JSON (an array), for a server in development mode to adopt. */
+  readonly migrationsJSON?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly random?: () => number;
@@ -192,7 +194,18 @@ export class SyncClient {
     const transport = this.#opts.connect(this.url, {
       open: () => {
         opened = true;
-        this.#send({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: this.#engine.clientId, schemaHash: this.#opts.schemaHash, schema: this.#opts.schemaJSON, auth: this.#auth }, transport);
+        this.#send(
+          {
+            t: 'hello',
+            protocol: PROTOCOL_VERSION,
+            clientId: this.#engine.clientId,
+            schemaHash: this.#opts.schemaHash,
+            schema: this.#opts.schemaJSON,
+            ...(this.#opts.migrationsJSON ? { migrations: this.#opts.migrationsJSON } : {}),
+            auth: this.#auth,
+          },
+          transport,
+        );
       },
       message: (data) => {
         if (this.#transport !== transport) return;
@@ -295,10 +308,10 @@ export class SyncClient {
           }
           return;
         }
-        void this.#engine.confirmBatch(m.batchId, m.tier).then(() => {
-          this.#pending = this.#engine.outbox().length;
-          this.#emitStatus();
-        });
+        void this.#engine.confirmBatch(m.batchId, m.tier).then(
+          () => this.#outboxChanged(),
+          (e: unknown) => console.error('jazz-elements: recording an acknowledgement failed', e),
+        );
         this.#settleBatch(m.batchId, m.tier, undefined);
         return;
       }
@@ -352,14 +365,18 @@ export class SyncClient {
   #rejectBatch(batchId: string, code: string, message: string): void {
     const error = new JazzError('BATCH_REJECTED', message, { batchId, reason: code });
     void this.#engine.rejectBatch(batchId, message).then(
-      () => {
-        this.#pending = this.#engine.outbox().length;
-        this.#emitStatus();
-      },
+      () => this.#outboxChanged(),
       (e: unknown) => console.error('jazz-elements: undoing a rejected batch failed', e),
     );
     this.#settleBatch(batchId, 'global', error);
     this.#opts.onRejected?.({ code, message, batchId, error });
+  }
+
+  /** The outbox changed (a batch was acknowledged or undone): count it again, unless the database closed meanwhile. */
+  #outboxChanged(): void {
+    if (this.#engine.closed) return;
+    this.#pending = this.#engine.outbox().length;
+    this.#emitStatus();
   }
 
   #pushOutbox(): void {

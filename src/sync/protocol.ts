@@ -71,7 +71,12 @@ export interface Credentials {
 }
 
 export type ClientMessage =
-  | { readonly t: 'hello'; readonly protocol: number; readonly clientId: string; readonly schemaHash: string; readonly schema: string; readonly auth: Credentials }
+  /**
+   * The catalogue lane: `schema` is the client's schema version (its JSON), `migrations` (JSON, an
+   * array) the migrations it knows, so a server in development mode can adopt a newer version.
+   * Everything the client sends and receives after it is in its version's names.
+   */
+  | { readonly t: 'hello'; readonly protocol: number; readonly clientId: string; readonly schemaHash: string; readonly schema: string; readonly migrations?: string; readonly auth: Credentials }
   /**
    * `have`: the rows the client already holds for this query (its local result, includes too), each
    * with the digest of its versions. The server resends only rows whose digest differs, and keeps
@@ -242,7 +247,15 @@ export function decodeClientMessage(bytes: Uint8Array, now: number = Date.now())
       const schemaHash = str(o, 'schemaHash', 100);
       // A hash is printable ASCII; the server quotes it back in error messages and close reasons.
       if (!/^[\x21-\x7e]*$/.test(schemaHash)) throw new ProtocolError('field "schemaHash" must be printable ASCII');
-      return { t: 'hello', protocol: int(o, 'protocol'), clientId: str(o, 'clientId', 200), schemaHash, schema: str(o, 'schema', 1_000_000), auth: creds };
+      return {
+        t: 'hello',
+        protocol: int(o, 'protocol'),
+        clientId: str(o, 'clientId', 200),
+        schemaHash,
+        schema: str(o, 'schema', 1_000_000),
+        ...(o.migrations !== undefined && o.migrations !== null ? { migrations: str(o, 'migrations', 4_000_000) } : {}),
+        auth: creds,
+      };
     }
     case 'sub':
       return { t: 'sub', id: int(o, 'id'), query: decodeQuery(o.query, 0), tier: tier(o, 'tier'), have: decodeHave(o) };

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
   | 'TOO_LARGE'
+  | 'MIGRATION_INVALID'
   | 'TRANSACTION_CONFLICT'
   | 'PERMISSION_DENIED'
   | 'CLOSED'

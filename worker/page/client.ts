@@ -50,6 +50,11 @@ export interface BrowserDriverConfig {
 
 export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly app: A;
+  /**
+   * Migrations (`s.defineMigration`'s JSON form, as objects or text) connecting the schema versions
+   * the database was written with (or other tabs run) to `app`'s; checked in the worker.
+   */
+  readonly migrations?: readonly unknown[];
   readonly driver?: BrowserDriverConfig;
   /** A sync server, e.g. `ws://localhost:4000`. */
   readonly server?: string;
@@ -255,6 +260,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       schema: opts.app.$schema,
       driver: driver.type,
       dbName,
+      ...(opts.migrations?.length ? { migrations: opts.migrations.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)) } : {}),
       ...(opts.server !== undefined ? { server: opts.server } : {}),
       ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
       ...(opts.auth ? { auth: opts.auth } : {}),

@@ -9,7 +9,7 @@ import type { Engine, ChangeListener, RowChange, TableRuntime } from '../../engi
 import type { IncludeAst } from '../ast.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
 import type { OutRow } from './view.ts';
-import { buildGraph, type Graph } from '../graph.ts';
+import { buildGraph, shaper, type Graph } from '../graph.ts';
 import type { Predicate } from '../predicate.ts';
 
 /** The related rows of one parent, kept current. */
@@ -42,15 +42,17 @@ class GraphRelated implements Related {
 class RowRelated implements Related {
   #row: OutRow | undefined;
   readonly #onChange: () => void;
-  constructor(row: Row | undefined, onChange: () => void) {
-    this.#row = row && (Object.freeze(row) as OutRow);
+  readonly #shape: (row: Row) => OutRow;
+  constructor(row: Row | undefined, onChange: () => void, shape: (row: Row) => OutRow) {
+    this.#shape = shape;
+    this.#row = row && shape(row);
     this.#onChange = onChange;
   }
   get rows(): readonly OutRow[] {
     return this.#row ? [this.#row] : [];
   }
   push(change: RowChange): void {
-    this.#row = change.row && (Object.freeze(change.row) as OutRow);
+    this.#row = change.row && this.#shape(change.row);
     this.#onChange();
   }
   destroy(): void {}
@@ -79,9 +81,22 @@ export class Join implements Input, Output {
 
   readonly #readFilter: ((table: string) => Predicate | undefined) | undefined;
 
-  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst, readFilter?: (table: string) => Predicate | undefined) {
+  readonly #columns: ((table: string) => readonly (readonly [string, string])[] | undefined) | undefined;
+  /** A plain forward include's row as the reader sees it (see GraphOptions.columns). */
+  readonly #shape: (row: Row) => OutRow;
+
+  constructor(
+    input: Input,
+    engine: Engine,
+    name: string,
+    inc: IncludeAst,
+    readFilter?: (table: string) => Predicate | undefined,
+    columns?: (table: string) => readonly (readonly [string, string])[] | undefined,
+  ) {
     this.#input = input;
     this.#readFilter = readFilter;
+    this.#columns = columns;
+    this.#shape = shaper({}, columns?.(inc.query.table));
     this.#engine = engine;
     this.#name = name;
     this.#inc = inc;
@@ -115,10 +130,18 @@ export class Join implements Input, Output {
     if (key !== null) {
       const onChange = () => this.#childChanged(parent.id);
       if (this.#plainForward) {
-        child.related = new RowRelated(this.#engine.getRowById(this.#childTable, key), onChange);
+        child.related = new RowRelated(this.#engine.getRowById(this.#childTable, key), onChange, this.#shape);
       } else {
         const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
-        child.related = new GraphRelated(buildGraph(this.#engine, this.#inc.query, { extra: { op: 'cmp', column, cmp: 'eq', value: key }, attach: false, onChange, ...(this.#readFilter ? { readFilter: this.#readFilter } : {}) }));
+        child.related = new GraphRelated(
+          buildGraph(this.#engine, this.#inc.query, {
+            extra: { op: 'cmp', column, cmp: 'eq', value: key },
+            attach: false,
+            onChange,
+            ...(this.#readFilter ? { readFilter: this.#readFilter } : {}),
+            ...(this.#columns ? { columns: this.#columns } : {}),
+          }),
+        );
       }
       let set = this.#byKey.get(key);
       if (!set) this.#byKey.set(key, (set = new Set()));

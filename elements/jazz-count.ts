@@ -27,7 +27,7 @@ import { hold, isControl, readControl, writeControl } from './coerce.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
-import { followPage, type Following } from './page-where.ts';
+import { follow, unfollow } from './page-where.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
 import { checkBindings, compileTemplate, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
@@ -58,7 +58,6 @@ export class JazzCountElement extends ReactiveElement {
   readonly #ctl = new DbController(this);
   #key = '';
   #stop: (() => void) | undefined;
-  #page: Following | undefined;
   #changes = 0;
   #generation = 0;
   /** The rows counted, by id: their ids and the columns the aggregates and fields read. */
@@ -107,8 +106,8 @@ export class JazzCountElement extends ReactiveElement {
 
   #unsubscribe(): void {
     this.#stop?.();
-    this.#page?.stop();
-    this.#stop = this.#page = undefined;
+    unfollow(this);
+    this.#stop = undefined;
     this.#generation++;
   }
 
@@ -138,10 +137,9 @@ export class JazzCountElement extends ReactiveElement {
 
   #subscribe(db: BrowserDb<DynamicApp>): void {
     const schema = db.app.$schema;
+    const attributes = { table: this.table, where: this.where };
     const follows = this.whereRoute || this.where?.includes('{{');
-    const page = (this.#page = follows ? followPage(this, this.where, this.whereRoute, () => (this.#changes++, this.requestUpdate())) : undefined);
-    let ast = queryFromAttributes(schema, { table: this.table, where: page ? page.where : this.where }).ast;
-    if (page) ast = page.apply(schema, ast);
+    const ast = follows ? follow(this, schema, attributes, this.whereRoute, () => (this.#changes++, this.requestUpdate())) : queryFromAttributes(schema, attributes).ast;
     const table = (this.#table = ast.table);
     const columns = schema.tables[table]!.columns;
     for (const a of AGGREGATES) {

@@ -94,7 +94,6 @@ export class JazzQueryElement extends ReactiveElement {
   #root: Node | undefined;
   /** Bumped when the page state a `where` follows changes (more.ts). */
   #page = 0;
-  #stopPage: (() => void) | undefined;
   #virt: { set(rows: readonly JazzRow[]): void } | undefined;
   readonly #change = (e: Event): void => this.#onChange(e);
   readonly #click = (e: Event): void => this.#onClick(e);
@@ -153,8 +152,8 @@ export class JazzQueryElement extends ReactiveElement {
 
   #unsubscribe(): void {
     this.#stop?.();
-    this.#stopPage?.();
-    this.#stop = this.#stopPage = undefined;
+    more?.unfollow(this);
+    this.#stop = undefined;
     this.#generation++;
   }
 
@@ -185,10 +184,8 @@ export class JazzQueryElement extends ReactiveElement {
         const include = [this.include ?? '', ...relations].filter(Boolean).join(', ');
         try {
           const { table, orderBy, limit, offset, select } = this;
-          const page = follows ? more!.followPage(this, this.where, this.whereRoute, () => (this.#page++, this.requestUpdate())) : undefined;
-          this.#stopPage = page?.stop;
-          ast = queryFromAttributes(db.app.$schema, { table, where: page ? page.where : this.where, orderBy, limit, offset, select, include }).ast;
-          if (page) ast = page.apply(db.app.$schema, ast);
+          const attributes = { table, where: this.where, orderBy, limit, offset, select, include };
+          ast = follows ? more!.follow(this, db.app.$schema, attributes, this.whereRoute, () => (this.#page++, this.requestUpdate())) : queryFromAttributes(db.app.$schema, attributes).ast;
         } catch (e) {
           // A relation the template asked for is the template's mistake, not the attribute's.
           if (e instanceof AttributeError && e.attribute === 'include' && e.position > (this.include ?? '').length) throw new AttributeError(e.error, 'jazz-each', 0);
@@ -337,7 +334,7 @@ export class JazzQueryElement extends ReactiveElement {
       const last = this.#deleted.pop();
       if (last) handle = db.restore(last.table, last.id);
     } else {
-      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete or restore, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore or edit, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
       return;
     }
     this.#syncUndo();

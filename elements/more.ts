@@ -14,7 +14,7 @@ import { JazzStatusElement } from './jazz-status.ts';
 import { each, rowExtra } from './row-extras.ts';
 import { setHooks } from './template.ts';
 
-export { followPage } from './page-where.ts';
+export { follow, unfollow } from './page-where.ts';
 export { showRow } from './row-extras.ts';
 import { rowsEnd } from './row-extras.ts';
 import type { KeyedList } from './keyed-list.ts';

@@ -19,7 +19,7 @@
 import { JazzError, QueryBuilder, type AppSchema, type ColumnSchema, type Expr, type QueryAst, type Value } from '../worker/page/index.ts';
 import { checkValue } from '../src/schema/schema.ts';
 import { splitOutside } from './format.ts';
-import { AttributeError, columnPosition } from './query-attributes.ts';
+import { AttributeError, columnPosition, queryFromAttributes, type QueryAttributes } from './query-attributes.ts';
 
 const MARK = '\u0000$page:';
 const TRUE: Expr = { op: 'true' };
@@ -172,4 +172,25 @@ function fit(col: ColumnSchema, raw: string): Value | typeof NONE | undefined {
   else if (col.type === 'int' || col.type === 'float') v = Number(text);
   else if (col.type === 'timestamp') v = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
   return checkValue(col, v) ? NONE : v;
+}
+
+/** What each element follows now, to stop it. */
+const following = new WeakMap<Element, Following>();
+
+/**
+ * The query of `host`'s attributes, with the page's values in it and its `where-route` applied;
+ * `changed` is called once what it reads changes (the host builds it again). Stops what `host`
+ * followed before.
+ */
+export function follow(host: Element, schema: AppSchema, attributes: QueryAttributes, route: string | undefined, changed: () => void): QueryAst {
+  unfollow(host);
+  const page = followPage(host, attributes.where ?? undefined, route, changed);
+  following.set(host, page);
+  return page.apply(schema, queryFromAttributes(schema, { ...attributes, where: page.where }).ast);
+}
+
+/** Stops following the page for `host`. */
+export function unfollow(host: Element): void {
+  following.get(host)?.stop();
+  following.delete(host);
 }

@@ -11,6 +11,7 @@ const scenarios: Record<string, string[]> = {
   'engine-files': ['bench/engine-files.ts'],
   browser: ['bench/browser.ts'],
   dom: ['bench/dom.ts'],
+  lenses: ['bench/lenses.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

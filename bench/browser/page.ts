@@ -6,7 +6,7 @@
 import Dexie, { liveQuery } from 'dexie';
 import { createDb } from '../../worker/page/index.ts';
 
-import { benchApp as app } from '../todo-app.ts';
+import { benchApp as app, upgradeTo } from '../todo-app.ts';
 import { DUE0, DUE_SPAN, makeRows, rand, reseed, word } from '../rows.ts';
 
 /** The worker script: `?worker=<url>` (bench/browser.ts passes the built jazz-worker.js), else from source. */
@@ -218,6 +218,25 @@ const bench = {
     });
     st.dx = dx;
     return { ms: first - t0, sinceNavigation: first };
+  },
+
+  /**
+   * P5u: after a browser restart, open the database as schema version `k + 1` (k ≥ 1; see
+   * upgradeTo in bench/todo-app.ts) → first 50 rows by the renamed column. The first such open of a
+   * version is the upgrade; bench/browser.ts opens the same version again for the comparison.
+   */
+  async coldVersion(k: number) {
+    const { app: vk, migrations } = upgradeTo(k);
+    const t0 = performance.now();
+    const db = createDb({ app: vk, migrations, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
+    const first = await new Promise<number>((resolve, reject) => {
+      const stop = db.subscribeAll(vk.todos.orderBy('label').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
+      db.ready.catch(reject);
+    });
+    st.engine = db;
+    const sample = await db.all(vk.todos.orderBy('label').limit(1));
+    if (typeof sample[0]?.label !== 'string' || sample[0]?.[`tag${k}`] !== '') throw new Error(`the upgraded row is not in v${k + 1}'s shape: ${JSON.stringify(sample[0])}`);
+    return { ms: first - t0 };
   },
 };
 

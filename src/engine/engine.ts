@@ -11,7 +11,7 @@
  * Durability is the promise a write returns (tier `local`).
  */
 import type { AppSchema } from '../schema/schema.ts';
-import { Catalogue, type CatalogueTable } from '../schema/catalogue.ts';
+import { Catalogue, type CatalogueColumn, type CatalogueTable } from '../schema/catalogue.ts';
 import { SchemaView } from '../schema/view.ts';
 import type { Migration } from '../lens/migration.ts';
 import { normaliseInsert, normalisePatch } from '../schema/values.ts';
@@ -58,7 +58,7 @@ import {
   visibleKey,
   writeIndexValue,
 } from './keyspace.ts';
-import { prefixEnd } from '../store/keys.ts';
+import { decodeKey, prefixEnd } from '../store/keys.ts';
 
 export interface EngineOptions {
   /** The current schema version: the engine's names are its names. */
@@ -134,6 +134,11 @@ export class TableRuntime {
   readonly indexPrefixes: ReadonlyMap<string, Uint8Array>;
   liveCount = 0;
   readonly listeners = new Set<ChangeListener>();
+  /**
+   * Columns whose index is still being built (added by a schema version to a table that had rows):
+   * queries do not read those indexes until they are complete (plan.ts), writes keep them current.
+   */
+  readonly pendingIndexes = new Set<string>();
 
   constructor(cat: CatalogueTable) {
     this.cat = cat;
@@ -231,33 +236,76 @@ export class Engine {
         tx.put(metaKey('catalogue'), utf8Encode(catJSON));
         if (indexFormat < INDEX_FORMAT) engine.#cutLongIndexValues(tx);
         tx.put(metaKey('indexFormat'), utf8Encode(String(INDEX_FORMAT)));
-        engine.#indexAddedColumns(tx);
+        // Columns a new version added to tables with rows: their indexes are built in the background.
+        for (const { table, col } of catalogue.added) tx.put(metaKey('indexPending', table.no, col.no), EMPTY);
       } catch (e) {
         tx.rollback();
         throw e;
       }
       engine.ready = tx.commit();
     }
+    engine.#buildPendingIndexes();
     return engine;
   }
 
   /**
-   * Columns a new schema version added to tables that hold rows: every live row reads the column's
-   * fill (it predates the column), so its index gets one entry per row with that value. The rows
-   * come from the manifest; nothing is decoded.
+   * Builds the indexes of columns a schema version added to tables that had rows (see
+   * `TableRuntime.pendingIndexes`), a chunk of rows per task, so opening after an upgrade never
+   * waits for it: until a column's index is complete, queries read around it. Where it got to is in
+   * the store (meta 'indexPending': the last row id done), so a build interrupted by a close or a
+   * crash goes on at the next open. Each row's entry is its value now (its fill, unless a write set
+   * the column since); writes meanwhile keep the entries of the rows they touch.
    */
-  #indexAddedColumns(tx: KvTransaction): void {
-    const kw = new KeyWriter(64);
-    for (const { table, col } of this.catalogue.added) {
-      const t = this.tables.get(table.name);
-      if (!t || t.liveCount === 0) continue;
+  #buildPendingIndexes(): void {
+    const p = metaKey('indexPending');
+    const pending: { t: TableRuntime; col: CatalogueColumn; key: Uint8Array; after: Uint8Array | undefined }[] = [];
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+      const parts = decodeKey(e.key);
+      const tno = (parts[2] as { uint: number }).uint;
+      const cno = (parts[3] as { uint: number }).uint;
+      const t = [...this.tables.values()].find((x) => x.no === tno);
+      const col = t?.cat.columnsByNo.find((c) => c.no === cno);
+      if (!t || !col) continue;
+      t.pendingIndexes.add(col.name);
+      pending.push({ t, col, key: e.key.slice(), after: e.value.length === 16 ? e.value.slice() : undefined });
+    }
+    const CHUNK = 2000;
+    const step = (): void => {
+      if (this.#closed) return;
+      const job = pending[0];
+      if (!job) return;
+      const { t, col } = job;
       const prefix = t.indexPrefixes.get(col.name)!;
       const item = col.schema.type === 'array' ? col.schema.items! : col.schema;
-      const values = indexValues(col.schema, col.fill);
+      const range = job.after ? { gt: new KeyWriter(32).reset(t.manifestPrefix).id(job.after).finish(), lt: prefixEnd(t.manifestPrefix) } : { gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) };
       const ids: Uint8Array[] = [];
-      for (const e of this.store.scan({ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) })) ids.push(e.key.slice(e.key.length - 16));
-      for (const id of ids) for (const x of values) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
-    }
+      for (const e of this.store.scan(range)) {
+        ids.push(e.key.slice(e.key.length - 16));
+        if (ids.length === CHUNK) break;
+      }
+      try {
+        const tx = this.store.transaction();
+        const kw = new KeyWriter(64);
+        for (const id of ids) {
+          const row = this.getRow(t, id);
+          if (!row) continue;
+          for (const x of indexValues(col.schema, row[col.name])) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
+        }
+        if (ids.length < CHUNK) {
+          tx.delete(job.key);
+          pending.shift();
+          t.pendingIndexes.delete(col.name);
+        } else {
+          job.after = ids[ids.length - 1]!;
+          tx.put(job.key, job.after);
+        }
+        tx.commit().catch(() => {}); // a store failure surfaces on the next write; the build resumes at the next open
+      } catch {
+        return; // the store stopped or a transaction is open (cannot be: writes commit in their call)
+      }
+      if (pending.length) setTimeout(step, 0);
+    };
+    if (pending.length) setTimeout(step, 0);
   }
 
   /**

@@ -178,6 +178,45 @@ describe('an engine across schema versions', () => {
     await back.close();
   });
 
+  it('builds the index of an added column in the background: queries read around it meanwhile, writes keep it, a close resumes it', async () => {
+    const f = files();
+    const db1 = createDb({ app: v1, store: f.open() });
+    const ids: string[] = [];
+    for (let n = 0; n < 5000; n += 500) {
+      db1.batch((b) => {
+        for (let i = 0; i < 500; i++) ids.push(b.insert(v1.todos, { title: `t${String(n + i).padStart(5, '0')}`, priority: i % 3 }).id);
+      });
+    }
+    await settle(db1);
+    await db1.close();
+    const db2 = createDb({ app: v2, migrations: [m12], store: f.reopen() });
+    const todos = db2.engine.table('todos');
+    expect([...todos.pendingIndexes]).toEqual(['done']);
+    // Before the build: right answers without the index, ordered by the column too.
+    db2.update(v2.todos, ids[10]!, { done: true });
+    db2.update(v2.todos, ids[4000]!, { done: true });
+    expect((await db2.all(v2.todos.where({ done: true }))).map((r) => r.id)).toEqual([ids[10], ids[4000]]);
+    expect((await db2.all(v2.todos.orderBy('done', 'desc').limit(2))).map((r) => r.id)).toEqual([ids[4000], ids[10]]);
+    // Closed before it finished: the next open goes on from where it was.
+    await settle(db2);
+    await db2.close();
+    const db3 = createDb({ app: v2, migrations: [m12], store: f.reopen() });
+    const t3 = db3.engine.table('todos');
+    for (let i = 0; i < 200 && t3.pendingIndexes.size; i++) await new Promise((r) => setTimeout(r, 5));
+    expect([...t3.pendingIndexes]).toEqual([]);
+    const entries = (value: boolean) => {
+      const p = t3.indexPrefixes.get('done')!;
+      let n = 0;
+      for (const e of db3.engine.store.scan({ gte: p, lt: new Uint8Array([...p, 0xff]) })) if (e.key[p.length] === (value ? 0x03 : 0x02)) n++;
+      return n;
+    };
+    expect(entries(true)).toBe(2);
+    expect(entries(false)).toBe(4998);
+    expect((await db3.all(v2.todos.where({ done: true }).orderBy('name'))).map((r) => r.id)).toEqual([ids[10], ids[4000]]);
+    expect(await db3.all(v2.todos.where({ done: false }))).toHaveLength(4998);
+    await db3.close();
+  });
+
   it('follows a chain of migrations (v1 → v2 → v3) either way, with a renamed table', async () => {
     const f = files();
     const db1 = createDb({ app: v1, store: f.open() });

@@ -61,6 +61,10 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
 function scanPlan(t: TableRuntime, q: QueryAst): Plan {
   const first = q.orderBy[0];
   if (!first || first.column === 'id') return { kind: 'scan', column: null, reverse: first?.direction === 'desc', grouped: false };
+  if (t.pendingIndexes.has(first.column)) {
+    // Its index is still being built (a column a new schema version added): read every row, sort.
+    return { kind: 'lookup', ranges: [{ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) }], predicate: () => true, estimate: t.liveCount, conjunct: { op: 'true' } };
+  }
   const col = t.cat.byName.get(first.column)!;
   // Several sort terms: rows equal on the first are sorted in memory, group by group.
   const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
@@ -73,6 +77,8 @@ function scanPlan(t: TableRuntime, q: QueryAst): Plan {
  * undefined if no index answers it.
  */
 export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
+  // An index still being built (Engine: pendingIndexes) answers nothing yet.
+  if ('column' in c && t.pendingIndexes.has(c.column)) return undefined;
   switch (c.op) {
     case 'cmp': {
       if (c.cmp === 'ne' || c.column === 'id') return undefined;

@@ -17,7 +17,7 @@
  *   checked against the schema when the query is built, matching or not.
  */
 import { JazzError, QueryBuilder, type AppSchema, type ColumnSchema, type Expr, type QueryAst, type Value } from '../worker/page/index.ts';
-import { checkValue } from '../src/schema/schema.ts';
+import { readControl } from './coerce.ts';
 import { splitOutside } from './format.ts';
 import { AttributeError, columnPosition, queryFromAttributes, type QueryAttributes } from './query-attributes.ts';
 
@@ -163,15 +163,14 @@ function placeholder(v: unknown): number {
 
 const NONE = Symbol('no row');
 
-/** The page's text as a value of `col`: undefined when empty (match every row), NONE when it does not fit. */
+/**
+ * The page's text as a value of `col`, read as a form control's text is (coerce.ts): undefined
+ * when empty (match every row), NONE when it does not fit.
+ */
 function fit(col: ColumnSchema, raw: string): Value | typeof NONE | undefined {
-  const text = raw.trim();
-  if (text === '') return undefined;
-  let v: Value = text;
-  if (col.type === 'boolean') v = text === 'true' || text === 'on' || text === '1' || text === 'yes' ? true : text === 'false' || text === 'off' || text === '0' || text === 'no' ? false : text;
-  else if (col.type === 'int' || col.type === 'float') v = Number(text);
-  else if (col.type === 'timestamp') v = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
-  return checkValue(col, v) ? NONE : v;
+  if (raw.trim() === '') return undefined;
+  const read = readControl({ type: 'text', value: raw, checked: false, selected: [], allowEmpty: false }, col);
+  return read.ok && 'value' in read ? (read.value as Value) : NONE;
 }
 
 /** What each element follows now, to stop it. */

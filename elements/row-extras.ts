@@ -23,7 +23,7 @@ import { writeControl, type Control } from './coerce.ts';
 import { errorDetail, report } from './events.ts';
 import { AttributeError, columnPosition } from './query-attributes.ts';
 import { splitOutside } from './format.ts';
-import { KeyedList } from './keyed-list.ts';
+import { KeyedList, nodesOf } from './keyed-list.ts';
 import { checkBindings, checkPath, compileTemplate, RowView, TemplateError, type Extra, type RowContext } from './template.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { JazzRow } from './events.ts';
@@ -169,14 +169,7 @@ function editor(column: string): Extra {
       const el = node as HTMLInputElement;
       el.hidden = true;
       let editing = false;
-      const tops = (): Element[] => {
-        const out: Element[] = [];
-        for (let n: Node | null = view.first; n; n = n.nextSibling) {
-          if (n instanceof Element) out.push(n);
-          if (n === view.last) break;
-        }
-        return out;
-      };
+      const tops = (): Element[] => nodesOf(view).filter((n): n is Element => n instanceof Element);
       const end = (): void => {
         if (!editing) return;
         editing = false;

@@ -8,7 +8,7 @@ import { createDb, startSyncServer, type SyncServer } from './index.ts';
 import { todoApp as app, rng } from '../src/testing/fixtures.ts';
 import { decodeFrame, encodeFrame } from '../src/sync/codec.ts';
 import { CloseCode, PROTOCOL_VERSION } from '../src/sync/protocol.ts';
-import { canonicalSchemaJSON } from '../src/schema/schema.ts';
+import { canonicalSchemaJSON, schemaFromJSON, schemaHash } from '../src/schema/schema.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -53,7 +53,11 @@ describe('hostile frames', () => {
     expect((await exchange(s.url, ['text frame'])).code).toBe(CloseCode.protocolError);
     expect((await exchange(s.url, [encodeFrame({ t: 'sub', id: 1, query: {}, tier: 'edge' })], false)).code).toBe(CloseCode.protocolError); // no hello
     expect((await exchange(s.url, [encodeFrame({ ...Object.fromEntries([['t', 'hello']]), protocol: 99, clientId: 'x', schemaHash: 'x', schema: '{}', auth: {} })], false)).code).toBe(CloseCode.versionMismatch);
-    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: 'other', schema: '{"tables":{}}', auth: {} })], false)).code).toBe(CloseCode.schemaMismatch);
+    // A schema that does not match its hash is bad input; a well-formed version with no lens path to
+    // the app's is a schema mismatch (even in dev mode, which adopts only versions it can connect).
+    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: 'other', schema: '{"tables":{}}', auth: {} })], false)).code).toBe(CloseCode.protocolError);
+    const unrelated = schemaFromJSON({ tables: { notes: { body: 'string' } } });
+    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: schemaHash(unrelated), schema: canonicalSchemaJSON(unrelated), auth: {} })], false)).code).toBe(CloseCode.schemaMismatch);
 
     // A push whose values do not fit the schema is rejected whole, and the connection stays.
     const bad = await new Promise<{ t: string }>((resolve) => {

@@ -28,6 +28,7 @@ import { TRUE } from './query/ast.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
+import { authorOf } from './sync/author.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
@@ -46,8 +47,12 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly migrations?: readonly (Migration | string)[];
   /** Advanced: run on this store instead of the driver's (the Node entry passes its file store). */
   readonly store?: KvStore;
-  /** Recorded as the author of every version written here. */
-  readonly author?: string;
+  /**
+   * Gone: the author of a write is the user the credentials (`auth`) name, which the server checks
+   * (sync/author.ts). Passing it is refused. To write on behalf of a user with the backend secret,
+   * use `db.onBehalfOf(userId)`.
+   */
+  readonly author?: never;
   /** A sync server to talk to, e.g. `ws://localhost:4000`. Without one the database is local only. */
   readonly server?: string;
   /** The app's id on the server (default `default`). */
@@ -186,6 +191,8 @@ function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAs
 interface Shared {
   readonly subs: Set<Subscription<any>>;
   sync: SyncClient | undefined;
+  /** The credentials the database was opened with, or last given (setAuth). */
+  auth: Credentials | undefined;
   readonly rejectedListeners: Set<(r: BatchRejection) => void>;
 }
 
@@ -200,7 +207,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     this.app = app;
     this.engine = engine;
     this.view = view ?? engine.view();
-    this.#shared = shared ?? { subs: new Set(), sync: undefined, rejectedListeners: new Set() };
+    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set() };
     if (sync && !shared) {
       this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
       this.#shared.sync.start();
@@ -228,7 +235,9 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   as<B extends { readonly $schema: AppSchema }>(app: B): Db<B> {
     const hash = schemaHash(app.$schema);
     if (hash === this.view.hash) return this as unknown as Db<B>;
-    return new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
+    const d = new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
+    d.#behalf = this.#behalf;
+    return d;
   }
 
   #rejected(r: BatchRejection): void {
@@ -262,10 +271,34 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return this.#sync?.onStatus(listener) ?? (() => {});
   }
 
-  /** Replaces the credentials (a refreshed token) without losing pending writes. */
+  /**
+   * Replaces the credentials (a refreshed token) without losing pending writes. Later writes are
+   * made as the user the new credentials name; writes already made keep their author (a batch
+   * written as another user than the new session's is refused by the server: AUTHOR_MISMATCH).
+   */
   setAuth(auth: Credentials): void {
+    this.engine.setAuthor(authorOf(auth, this.engine.clientId));
+    this.#shared.auth = auth;
     this.#sync?.setAuth(auth);
   }
+
+  /**
+   * This database writing on behalf of another user: versions written through it name `userId` as
+   * their author and record who really wrote them (`via`). Only the backend secret may (`admin`); a
+   * user's client is refused at once. Reads are the same as this database's.
+   */
+  onBehalfOf(userId: string): Db<A> {
+    if (typeof userId !== 'string' || userId === '') throw new JazzError('TYPE_MISMATCH', 'onBehalfOf takes a user id (a non-empty string)');
+    if (this.#shared.auth?.secret === undefined || this.#shared.auth.role === 'peer') {
+      throw new JazzError('PERMISSION_DENIED', 'only a database opened with the backend secret (admin) may write on behalf of a user');
+    }
+    const d = new Db(this.app, this.engine, undefined, this.view, this.#shared);
+    d.#behalf = userId;
+    return d;
+  }
+
+  /** The user this view writes on behalf of (onBehalfOf), or undefined for the engine's own author. */
+  #behalf: string | undefined;
 
   /** Which driver holds the data, and whether it survives a close. */
   get storage(): { persistent: boolean } {
@@ -274,7 +307,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
   #write(ops: WriteOp[], batchId?: string): WriteResult {
-    const planned = this.engine.planWrite(ops, batchId, this.view);
+    const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf);
     // A write that could never be sent fails now, before it is applied.
     if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
     const result = this.engine.applyPlanned(planned);
@@ -351,7 +384,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
-    const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view);
+    const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
     await this.#sync.transaction(batchId, [...tx.reads.values()], tx.queries, versions);
     return result;
   }
@@ -546,8 +579,12 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     }
     store = createMemoryStore();
   }
+  if ((opts as { author?: unknown }).author !== undefined) {
+    throw new JazzError('QUERY_INVALID', 'createDb no longer takes author: a write\'s author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)');
+  }
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
-  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, author: opts.author, wall: opts.wall, random: opts.random });
+  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });
+  engine.setAuthor(authorOf(opts.auth, engine.clientId));
   if (opts.server === undefined) return new Db(opts.app, engine);
   if (!opts.connect) {
     throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');

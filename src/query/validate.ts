@@ -11,15 +11,47 @@ import type { Expr, QueryAst, Value } from './ast.ts';
 /** The pseudo-column every table has. */
 export const ID_COLUMN: ColumnSchema = Object.freeze({ type: 'ref' as const, ref: '' });
 
+/** The system fields every row has (rows/version.ts SYS_FIELDS): user ids and timestamps. */
+const SYS_COLUMNS: Readonly<Record<string, ColumnSchema>> = Object.freeze({
+  $createdBy: Object.freeze({ type: 'string' as const }),
+  $createdAt: Object.freeze({ type: 'timestamp' as const }),
+  $updatedBy: Object.freeze({ type: 'string' as const }),
+  $updatedAt: Object.freeze({ type: 'timestamp' as const }),
+});
+
+/** Whether a name is one of the system fields (`$createdBy`, `$createdAt`, `$updatedBy`, `$updatedAt`). */
+export function isSystemField(name: string): boolean {
+  return name.charCodeAt(0) === 36 && Object.hasOwn(SYS_COLUMNS, name);
+}
+
 export function columnOf(schema: AppSchema, table: string, column: string): ColumnSchema {
   const t = Object.hasOwn(schema.tables, table) ? schema.tables[table] : undefined;
   if (!t) throw new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(schema.tables).join(', ')}`, { table });
   if (column === 'id') return { ...ID_COLUMN, ref: table };
-  const c = Object.hasOwn(t.columns, column) ? t.columns[column] : undefined;
+  const c = Object.hasOwn(t.columns, column) ? t.columns[column] : isSystemField(column) ? SYS_COLUMNS[column] : undefined;
   if (!c) {
-    throw new JazzError('UNKNOWN_COLUMN', `table "${table}" has no column "${column}"; it has id, ${Object.keys(t.columns).join(', ')}`, { table, column });
+    const sys = column.startsWith('$') ? ` (system fields: ${Object.keys(SYS_COLUMNS).join(', ')})` : '';
+    throw new JazzError('UNKNOWN_COLUMN', `table "${table}" has no column "${column}"; it has id, ${Object.keys(t.columns).join(', ')}${sys}`, { table, column });
   }
   return c;
+}
+
+/** Whether a query reads system fields anywhere (where, order, select, includes aside). */
+export function readsSystemFields(q: Pick<QueryAst, 'where' | 'orderBy' | 'select'>, extra?: Expr): boolean {
+  const inExpr = (e: Expr): boolean => {
+    switch (e.op) {
+      case 'true':
+        return false;
+      case 'and':
+      case 'or':
+        return e.args.some(inExpr);
+      case 'not':
+        return inExpr(e.arg);
+      default:
+        return isSystemField(e.column);
+    }
+  };
+  return inExpr(q.where) || (extra !== undefined && inExpr(extra)) || q.orderBy.some((o) => isSystemField(o.column)) || (q.select?.some(isSystemField) ?? false);
 }
 
 function mismatch(table: string, column: string, problem: string): never {

@@ -34,7 +34,7 @@ import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from '.
 import { KeyedList } from './keyed-list.ts';
 import { loadMore, more } from './lazy.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
-import { checkBindings, compileTemplate, display, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
+import { checkBindings, compileTemplate, display, withSystemFields, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
@@ -192,6 +192,7 @@ export class JazzQueryElement extends ReactiveElement {
           throw e;
         }
       }
+      ast = withSystemFields(t, ast);
       checkBindings(this.#template, db.app.$schema, ast);
       if (this.tier) {
         if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('QUERY_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);

@@ -13,7 +13,7 @@
  * - `jazz-field="done"` on a control and `jazz-action="delete"` on a button: the element is
  *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events.
  */
-import { JazzError, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
+import { JazzError, SYS_FIELDS, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
 import type { JazzRow } from './events.ts';
 import type { View } from './keyed-list.ts';
 
@@ -115,12 +115,27 @@ export function checkPath(path: Expr, schema: AppSchema, query: QueryAst): void 
       query = inc.query;
       continue;
     }
-    const has = ['id', ...(query.select ?? Object.keys(schema.tables[query.table]!.columns))];
+    const all = !query.select || query.select.includes('*');
+    const has = ['id', ...(query.select ?? []), ...(all ? Object.keys(schema.tables[query.table]!.columns) : [])];
     if (has.includes(name)) return;
-    const all = [...has, ...Object.keys(query.include ?? {})].join(', ');
-    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${all}); fix the template, or include or select it`, { table: query.table, column: name });
+    const names = [...has, ...Object.keys(query.include ?? {})].filter((n) => n !== '*').join(', ');
+    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${names}); fix the template, or include or select it`, { table: query.table, column: name });
   }
 }
+
+/**
+ * Adds the system fields to what the query and its includes select when the template names one
+ * (`{{$createdAt | date}}`, `jazz-if="$createdBy = …"`), since rows carry them only when asked for.
+ */
+export function withSystemFields(t: HTMLTemplateElement, q: QueryAst): QueryAst {
+  return /\$(cre|upd)ated(At|By)\b/.test(t.innerHTML) ? sys(q) : q;
+}
+
+const sys = (q: QueryAst): QueryAst => ({
+  ...q,
+  select: [...(q.select ?? ['*']), ...SYS_FIELDS],
+  include: q.include && Object.fromEntries(Object.entries(q.include).map(([k, i]) => [k, { ...i, query: sys(i.query) }])),
+});
 
 function walk(parent: Node, out: Binding[], relations: string[]): void {
   for (let node = parent.firstChild; node; ) {

@@ -38,14 +38,13 @@ import {
   isSingle,
   singleVersionId,
   sysValues,
-  SYS_FIELDS,
-  type SysValues,
   makeMask,
   mergeVersion,
   valuesEqual,
   type RowVersion,
   type VisibleState,
 } from '../rows/version.ts';
+import { SYS_FIELDS, type SysValues } from '../rows/system-fields.ts';
 import {
   INDEX_FORMAT,
   K_HISTORY,

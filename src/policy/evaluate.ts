@@ -15,7 +15,8 @@ import { relationsOf } from '../schema/schema.ts';
 import { Source } from '../query/ivm/source.ts';
 import { rowComparator } from '../query/compare.ts';
 import { unreachable } from '../util/assert.ts';
-import { isSystemField, readsSystemFields } from '../query/validate.ts';
+import { readsSystemFields } from '../query/validate.ts';
+import { isSysField } from '../rows/system-fields.ts';
 import { placeholder, type Action, type Permissions, type PolicyExpr } from './define.ts';
 
 export type Role = 'user' | 'admin' | 'peer';
@@ -153,7 +154,7 @@ export class PolicyEvaluator {
           const stored = this.#engine.getRowById(t, row.id, true);
           if (!stored) return p(row);
           const sys: Record<string, unknown> = {};
-          for (const k in stored) if (isSystemField(k)) sys[k] = stored[k];
+          for (const k in stored) if (isSysField(k)) sys[k] = stored[k];
           return p({ ...row, ...sys });
         };
       }

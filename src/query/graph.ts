@@ -12,7 +12,8 @@ import type { Expr, QueryAst } from './ast.ts';
 import { planQuery } from './plan.ts';
 import { rowComparator } from './compare.ts';
 import { compilePredicate, type Predicate } from './predicate.ts';
-import { isSystemField, readsSystemFields } from './validate.ts';
+import { readsSystemFields } from './validate.ts';
+import { isSysField, SYS_FIELDS } from '../rows/system-fields.ts';
 import { Source } from './ivm/source.ts';
 import { Filter } from './ivm/filter.ts';
 import { Take } from './ivm/take.ts';
@@ -79,18 +80,21 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
  */
 export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readonly (readonly [string, string])[], sys = false): (row: Row) => OutRow {
   const includes = Object.keys(q.include ?? {});
-  if (!q.select && !columns) {
-    if (!sys) return (row) => Object.freeze(row) as OutRow;
+  const star = q.select?.includes('*') ?? false;
+  if ((!q.select || star) && !columns) {
+    const keep = q.select?.filter(isSysField) ?? [];
+    if (!sys || keep.length === SYS_FIELDS.length) return (row) => Object.freeze(row) as OutRow;
     return (row) => {
       const out: Record<string, unknown> = {};
-      for (const k in row) if (!isSystemField(k)) out[k] = row[k];
+      for (const k in row) if (!isSysField(k) || keep.includes(k)) out[k] = row[k];
       return Object.freeze(out) as OutRow;
     };
   }
+  const sysPairs = (q.select ?? []).filter(isSysField).map((c) => [c, c] as const);
   const pairs = columns
-    ? q.select
-      ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...q.select.filter(isSystemField).map((c) => [c, c] as const)]
-      : columns
+    ? q.select && !star
+      ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...sysPairs]
+      : [...columns, ...sysPairs]
     : q.select!.map((c) => [c, c] as const);
   return (row) => {
     const out: Record<string, unknown> = { id: row.id };

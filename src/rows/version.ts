@@ -17,6 +17,9 @@ import { ByteReader, ByteWriter } from '../util/binary.ts';
 import { readRow, writeRow, type RowObject } from './row-codec.ts';
 import { bytesToUuid, isUuid, uuidToBytes } from './ids.ts';
 import { compareStrings } from '../util/bytes.ts';
+import { hlcMillis } from '../clock/hlc.ts';
+import type { SysValues } from './system-fields.ts';
+
 
 export const DELETED_SLOT = 0;
 
@@ -143,21 +146,8 @@ function earlier(a: SysStamp, b: SysStamp): boolean {
   return a.ts !== b.ts ? a.ts < b.ts : compareStrings(a.vid, b.vid) < 0;
 }
 
-/**
- * The system fields every row has besides its columns, made from its versions alone (so every
- * replica agrees): who created it and when, who changed it last and when. Authors are user ids;
- * times are epoch milliseconds inside the engine (the query layer hands out `Date`s).
- */
-export const SYS_FIELDS = ['$createdBy', '$createdAt', '$updatedBy', '$updatedAt'] as const;
-export type SysField = (typeof SYS_FIELDS)[number];
-export type SysValues = { [K in SysField]: K extends `${string}At` ? number : string };
-
-export function isSysField(name: string): name is SysField {
-  return name.charCodeAt(0) === 36 /* $ */ && (SYS_FIELDS as readonly string[]).includes(name);
-}
-
 export function sysValues(s: Pick<VisibleState, 'created' | 'updated'>): SysValues {
-  return { $createdBy: s.created.author, $createdAt: s.created.ts, $updatedBy: s.updated.author, $updatedAt: s.updated.ts };
+  return { $createdBy: s.created.author, $createdAt: hlcMillis(s.created.ts), $updatedBy: s.updated.author, $updatedAt: hlcMillis(s.updated.ts) };
 }
 
 /**
@@ -305,6 +295,7 @@ const SINGLE_AUTHOR_IS_CLIENT = 1;
 const SINGLE_BATCH_UUID = 2;
 const SINGLE_MAIN = 4;
 const SINGLE_VIA = 8;
+const SINGLE_AUTHOR_IS_ANON_CLIENT = 16;
 
 /**
  * The visible entry of a row whose history holds exactly one version, `v`: the version itself,
@@ -316,26 +307,34 @@ const SINGLE_VIA = 8;
  *   2 | deleted | row length + row | flags | version id | parents | [branch] | ts | [author] | [via] | batch id | mask
  *
  * Flags: 1 the author is the client of the version id; 2 the batch id is a UUID, 16 raw bytes;
- * 4 the branch is main (then absent); 8 the version has a `via`.
+ * 4 the branch is main (then absent); 8 the version has a `via`; 16 the author is `anon:` and the
+ * client of the version id (the author of a device that has not signed in).
  */
 export function encodeSingle(w: ByteWriter, table: CatalogueTable, v: RowVersion, view = false): Uint8Array {
   beginVisible(w, table, VISIBLE_SINGLE, v.deleted, v.values);
   const dot = v.versionId.lastIndexOf('.');
   const authorIsClient = dot > 0 && v.author.length === dot && v.versionId.startsWith(v.author);
+  const authorIsAnon = dot > 0 && v.author.length === dot + 5 && v.author.startsWith('anon:') && v.versionId.startsWith(v.author.slice(5));
   const batchUuid = isUuid(v.batchId);
   const main = v.branch === 'main';
-  w.u8((authorIsClient ? SINGLE_AUTHOR_IS_CLIENT : 0) | (batchUuid ? SINGLE_BATCH_UUID : 0) | (main ? SINGLE_MAIN : 0) | (v.via ? SINGLE_VIA : 0));
+  w.u8((authorIsClient ? SINGLE_AUTHOR_IS_CLIENT : 0) | (authorIsAnon ? SINGLE_AUTHOR_IS_ANON_CLIENT : 0) | (batchUuid ? SINGLE_BATCH_UUID : 0) | (main ? SINGLE_MAIN : 0) | (v.via ? SINGLE_VIA : 0));
   w.string(v.versionId);
   w.varint(v.parents.length);
   for (const p of v.parents) w.string(p);
   if (!main) w.string(v.branch);
   w.f64(v.ts);
-  if (!authorIsClient) w.string(v.author);
+  if (!authorIsClient && !authorIsAnon) w.string(v.author);
   if (v.via) w.string(v.via);
   if (batchUuid) w.raw(uuidToBytes(v.batchId));
   else w.string(v.batchId);
   w.bytes(v.mask);
   return view ? w.buf.subarray(0, w.len) : w.finish();
+}
+
+function singleAuthor(flags: number, versionId: string, r: ByteReader): string {
+  if (flags & SINGLE_AUTHOR_IS_CLIENT) return versionId.slice(0, versionId.lastIndexOf('.'));
+  if (flags & SINGLE_AUTHOR_IS_ANON_CLIENT) return `anon:${versionId.slice(0, versionId.lastIndexOf('.'))}`;
+  return r.string();
 }
 
 /** Whether a visible entry holds its row's only version (encodeSingle). */
@@ -368,7 +367,7 @@ export function decodeSingle(bytes: Uint8Array, table: CatalogueTable, rowId: st
   for (let i = 0; i < n; i++) parents.push(r.string());
   const branch = flags & SINGLE_MAIN ? 'main' : r.string();
   const ts = r.f64();
-  const author = flags & SINGLE_AUTHOR_IS_CLIENT ? versionId.slice(0, versionId.lastIndexOf('.')) : r.string();
+  const author = singleAuthor(flags, versionId, r);
   const via = flags & SINGLE_VIA ? r.string() : undefined;
   const batchId = flags & SINGLE_BATCH_UUID ? bytesToUuid(r.raw(16)) : r.string();
   const mask = r.bytes().slice();
@@ -409,8 +408,9 @@ function sysOfEntry(bytes: Uint8Array, at: number): SysValues {
     for (let i = 0; i < n; i++) r.string();
     if (!(flags & SINGLE_MAIN)) r.string();
     const ts = r.f64();
-    const author = flags & SINGLE_AUTHOR_IS_CLIENT ? versionId.slice(0, versionId.lastIndexOf('.')) : r.string();
-    return { $createdBy: author, $createdAt: ts, $updatedBy: author, $updatedAt: ts };
+    const author = singleAuthor(flags, versionId, r);
+    const ms = hlcMillis(ts);
+    return { $createdBy: author, $createdAt: ms, $updatedBy: author, $updatedAt: ms };
   }
   if (bytes[0] !== VISIBLE_FORMAT) throw new RangeError('unknown visible row format');
   const r = new ByteReader(bytes, at + 16);

@@ -28,4 +28,6 @@ export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp
 // it would be 0.6 kB gzipped of jazz.js's 25 kB.
 export { parseWhere } from '../../src/query/where-parser.ts';
 export { JazzError, QueryParseError } from '../../src/util/errors.ts';
+export { SYS_FIELDS } from '../../src/rows/system-fields.ts';
+export type { SysField, SysValues } from '../../src/rows/system-fields.ts';
 export type { ErrorCode } from '../../src/util/errors.ts';

@@ -30,6 +30,10 @@ import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
 import { authorOf } from './sync/author.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
+import { asOfMillis, queryAsOf, tablesOf } from './history/as-of.ts';
+import { conflictsOf, historyOf, revertBatchOps, revertOps, type FieldConflict, type HistoryEntry } from './history/history.ts';
+import type { ViewTable } from './schema/catalogue.ts';
+import { isUuid } from './rows/ids.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -96,6 +100,8 @@ export interface SubscriptionUpdate<R> {
 export interface ReadOptions {
   /** Hold the result until the query has settled at this tier (default `local`: no wait). */
   readonly tier?: Tier;
+  /** Answer as the data stood at this moment (a Date or epoch milliseconds): src/history/as-of.ts. */
+  readonly asOf?: Date | number;
 }
 
 export interface SubscribeOptions {
@@ -103,6 +109,8 @@ export interface SubscribeOptions {
   readonly tier?: Tier;
   /** Called if the query fails after it started (its callback is not called again). */
   readonly onError?: (error: unknown) => void;
+  /** Follow the query as it stood at this moment: the result changes only if versions from before it arrive. */
+  readonly asOf?: Date | number;
 }
 
 type TableRef = QueryBuilder<any, any> | string;
@@ -391,8 +399,55 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** The query's result: at once from local data, or once it has settled at `tier`. */
   async all<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
+    const ms = opts.asOf === undefined ? undefined : asOfMillis(opts.asOf);
     await this.#settle(this.#internal(query), opts.tier);
-    return this.allSync(query);
+    return ms === undefined ? this.allSync(query) : this.#allAsOf(this.#internal(query), ms);
+  }
+
+  #allAsOf<R>(internal: QueryAst, ms: number): R[] {
+    this.#checkOpen();
+    return queryAsOf(this.engine, internal, ms, (t) => this.view.columns(t)).map((r) => Object.freeze(r)) as R[];
+  }
+
+  /** subscribeAll with `asOf`: answered again whenever a table it reads gets a version. */
+  #subscribeAsOf<R>(internal: QueryAst, ms: number, callback: (update: SubscriptionUpdate<R>) => void, opts: SubscribeOptions): () => void {
+    let prev = new Map<string, R>();
+    let stopped = false;
+    let queued = false;
+    let started = false;
+    const run = () => {
+      queued = false;
+      if (stopped || this.engine.closed) return;
+      let all: R[];
+      try {
+        all = this.#allAsOf<R>(internal, ms);
+      } catch (e) {
+        stop();
+        if (opts.onError) opts.onError(e);
+        else console.error('jazz-elements: an as-of query failed and was stopped', e);
+        return;
+      }
+      const next = new Map(all.map((r) => [(r as { id: string }).id, r]));
+      const added = all.filter((r) => !prev.has((r as { id: string }).id));
+      const removed = [...prev.values()].filter((r) => !next.has((r as { id: string }).id));
+      const changed = all.filter((r) => prev.has((r as { id: string }).id) && JSON.stringify(prev.get((r as { id: string }).id)) !== JSON.stringify(r));
+      const first = !started;
+      started = true;
+      prev = next;
+      if (first || added.length || removed.length || changed.length) callback({ all, delta: { added, removed, changed } });
+    };
+    const later = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(run);
+    };
+    const unwatch = [...tablesOf(internal)].map((t) => this.engine.watchHistory(t, '*', later));
+    const stop = () => {
+      stopped = true;
+      for (const u of unwatch) u();
+    };
+    void this.#settle(internal, opts.tier).then(later, (e: unknown) => (opts.onError ? opts.onError(e) : console.error(e)));
+    return stop;
   }
 
   /** A query in this Db's version, checked, in the engine's internal names. */
@@ -453,6 +508,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = this.#internal(query);
     this.#checkOpen();
+    if (opts.asOf !== undefined) return this.#subscribeAsOf(ast, asOfMillis(opts.asOf), callback, opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
     }
@@ -470,6 +526,82 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   #checkOpen(): void {
     if (this.engine.closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
+  }
+
+  // ─── history ──────────────────────────────────────────────────────────────
+
+  /** This schema version's table, and the id checked: the start of every history call. */
+  #rowOf(table: TableRef, id: string): ViewTable {
+    this.#checkOpen();
+    const vt = this.view.table(tableName(table));
+    if (!isUuid(id)) throw new JazzError('TYPE_MISMATCH', `a row id is a UUID, got ${JSON.stringify(String(id)).slice(0, 60)}`, { table: vt.name, id });
+    return vt;
+  }
+
+  /**
+   * The row's versions as this replica holds them, oldest first: who wrote each, when, what it
+   * changed, its batch and how far that batch got (src/history/history.ts). Empty for a row never
+   * seen here.
+   */
+  async history(table: TableRef, id: string): Promise<HistoryEntry[]> {
+    return historyOf(this.engine, this.#rowOf(table, id), id);
+  }
+
+  /** Calls `callback` with the row's history now (in a microtask) and whenever it changes. */
+  subscribeHistory(table: TableRef, id: string, callback: (entries: HistoryEntry[]) => void): () => void {
+    const vt = this.#rowOf(table, id);
+    let stopped = false;
+    let queued = false;
+    const run = () => {
+      queued = false;
+      if (!stopped && !this.engine.closed) callback(historyOf(this.engine, vt, id));
+    };
+    const later = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(run);
+    };
+    const unwatch = this.engine.watchHistory(vt.table.name, id, later);
+    later();
+    return () => {
+      stopped = true;
+      unwatch();
+    };
+  }
+
+  /**
+   * The row's fields whose concurrent edits lost under last-writer-wins: per field the winning
+   * version and the losing ones, with values and authors. The same on every replica that holds
+   * the same versions; empty once someone has written the field again after seeing them all.
+   */
+  async conflicts(table: TableRef, id: string): Promise<FieldConflict[]> {
+    return conflictsOf(this.engine, this.#rowOf(table, id), id);
+  }
+
+  /**
+   * Writes a new version that makes the row read as it did just after version `to` (one of its
+   * `history`): the fields that differ now, a restore if it was deleted since, or a delete. The
+   * old versions stay; the revert is an ordinary write with its own author and batch.
+   */
+  async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
+    const vt = this.#rowOf(table, id);
+    if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
+    const result = this.#write(revertOps(this.engine, vt, id, opts.to));
+    result.durable.catch(() => {});
+    return { id, batchId: result.batchId, wait: this.#waiter(result) };
+  }
+
+  /**
+   * Undoes a batch (a write's `batchId`) as one new batch: each field it set goes back to the
+   * value it replaced unless it was set again since, rows it created are deleted and rows it
+   * deleted restored. Works for any batch this replica holds, written here or received.
+   */
+  async revertBatch(batchId: string): Promise<BatchHandle> {
+    this.#checkOpen();
+    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
+    const result = this.#write(revertBatchOps(this.engine, this.view, batchId));
+    result.durable.catch(() => {});
+    return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
   }
 
   /** Stops every subscription, makes everything durable and releases the storage. */

@@ -201,6 +201,7 @@ export class Engine {
   readonly #kw = new KeyWriter(128);
   readonly #bw = new ByteWriter(512);
   readonly #rejected = new Set<string>();
+  readonly #historyWatchers = new Map<string, Set<() => void>>();
   /** Versions planned for rows whose ids were just made here (no history can exist for them). */
   readonly #freshVersions = new WeakSet<RowVersion>();
   /** Callbacks run once after the current write has been applied (microtask). */
@@ -498,6 +499,37 @@ export class Engine {
     return this.store.get(historyKey(this.#kw, t.no, idBytes, versionId)) !== undefined;
   }
 
+  /** Whether a batch was rejected (its versions stay in history, out of the visible state). */
+  isRejected(batchId: string): boolean {
+    return this.#rejected.has(batchId);
+  }
+
+  /**
+   * Calls `fn` whenever the row's history changes: a version stored (also one that changes
+   * nothing visible, like a concurrent edit that lost) or a batch of it rejected; `rowId` `*`:
+   * any row of the table. Returns a function that stops it.
+   */
+  watchHistory(table: string, rowId: string, fn: () => void): () => void {
+    const key = `${this.table(table).no}:${rowId}`;
+    let set = this.#historyWatchers.get(key);
+    if (!set) this.#historyWatchers.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.#historyWatchers.get(key) === set) this.#historyWatchers.delete(key);
+    };
+  }
+
+  /** Tells the watchers of a row's history, after the current writes (once per tick). */
+  #historyChanged(t: TableRuntime, rowId: string): void {
+    for (const key of [`${t.no}:${rowId}`, `${t.no}:*`]) {
+      const set = this.#historyWatchers.get(key);
+      if (set) this.schedule(() => {
+        for (const fn of set) fn();
+      });
+    }
+  }
+
   /** Whether the row holds this version (received or written here). */
   hasVersion(table: string, rowId: string, versionId: string): boolean {
     const t = this.table(table);
@@ -735,6 +767,7 @@ export class Engine {
       const { state } = mergeVersion(t.cat, undefined, v, () => false);
       tx.put(vkey, encodeSingle(this.#bw, t.cat, v, true));
       this.#rowChanged(tx, t, idBytes, v.rowId, undefined, state);
+      if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
       return true;
     }
     const old = oldBytes && decodeVisible(oldBytes, t.cat);
@@ -743,6 +776,7 @@ export class Engine {
     const { state, changed, sysChanged } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
     tx.put(vkey, encodeVisible(this.#bw, t.cat, state, true));
     if (changed || sysChanged) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
+    if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
     return true;
   }
 
@@ -955,6 +989,7 @@ export class Engine {
           if (!t || seen.has(`${tno}:${rowId}`)) continue;
           seen.add(`${tno}:${rowId}`);
           this.#recompute(tx, t, rowId);
+          this.#historyChanged(t, rowId);
           touched.add(t);
         }
         this.#putBookkeeping(tx, touched);

@@ -12,6 +12,7 @@ const scenarios: Record<string, string[]> = {
   browser: ['bench/browser.ts'],
   dom: ['bench/dom.ts'],
   lenses: ['bench/lenses.ts'],
+  history: ['bench/history.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

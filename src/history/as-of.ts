@@ -6,22 +6,25 @@
  * answered over those states with the same predicate and order as live queries.
  *
  * Decisions:
- * - No index helps here (indexes hold the present), so an as-of query reads the whole history of
- *   every table it names, once per call: linear in the versions held. Live queries stay the fast
- *   path; this is for looking back. `npm run bench -- history` measures it beside the same query now.
+ * - No index holds the past, so an as-of query reads every row of the tables it names (a query
+ *   limited to ids, `id = x`, reads only those): rows unchanged since the moment as they are now,
+ *   rows changed since merged again from their history. Live queries stay the fast path; this is
+ *   for looking back. `npm run bench -- history` measures it beside the same query now.
  * - It answers from what this replica holds, which is what its user may read now (a client only
- *   holds rows the server let it read).
+ *   holds rows the server let it read), and only that: a client holds the rows its live queries
+ *   have asked for since it started following them, so a row created and deleted while nothing
+ *   here followed it is not in its past.
  * - A forward include whose target does not match the include's own query gives null, a reverse
  *   include an array, as in live queries.
  */
 import type { Engine } from '../engine/engine.ts';
-import type { QueryAst } from '../query/ast.ts';
+import type { Expr, QueryAst } from '../query/ast.ts';
 import { compilePredicate } from '../query/predicate.ts';
 import { rowComparator } from '../query/compare.ts';
 import { shaper } from '../query/graph.ts';
 import type { OutRow } from '../query/ivm/view.ts';
-import type { RowVersion } from '../rows/version.ts';
-import { sysValues } from '../rows/version.ts';
+import { sysValues, type VisibleState } from '../rows/version.ts';
+import { isUuid } from '../rows/ids.ts';
 import { HLC_COUNTER } from '../clock/hlc.ts';
 import { JazzError } from '../util/errors.ts';
 import { mergeAll } from './history.ts';
@@ -45,27 +48,40 @@ export function tablesOf(q: QueryAst, out = new Set<string>()): Set<string> {
   return out;
 }
 
-/** The rows of a table at a moment, by id (system fields included). */
-export function rowsAt(engine: Engine, table: string, ms: number): Map<string, Row> {
+/**
+ * The rows of a table at a moment, by id (system fields included); only those of `ids` when given.
+ * A row whose newest version is from before the moment reads as it is now; one created after it
+ * is skipped; only the others are merged again from their history.
+ */
+export function rowsAt(engine: Engine, table: string, ms: number, ids?: readonly string[]): Map<string, Row> {
   const limit = ms * HLC_COUNTER + (HLC_COUNTER - 1);
-  const cat = engine.table(table).cat;
+  const t = engine.table(table);
   const out = new Map<string, Row>();
-  let group: RowVersion[] = [];
-  const flush = () => {
-    const kept = group.filter((v) => v.ts <= limit && !engine.isRejected(v.batchId));
-    group = [];
-    if (kept.length === 0) return;
-    const state = mergeAll(cat, kept);
-    if (!state || state.deleted) return;
-    const id = kept[0]!.rowId;
-    out.set(id, { id, ...state.values, ...sysValues(state) });
+  const take = (id: string, now: VisibleState) => {
+    if (now.created.ts > limit) return;
+    const state = now.maxTs <= limit ? now : mergeAll(t.cat, engine.history(t, id).filter((v) => v.ts <= limit && !engine.isRejected(v.batchId)));
+    if (state && !state.deleted) out.set(id, { id, ...state.values, ...sysValues(state) });
   };
-  for (const v of engine.versions(table)) {
-    if (group.length && group[0]!.rowId !== v.rowId) flush();
-    group.push(v);
-  }
-  flush();
+  if (ids) {
+    for (const id of ids) {
+      const now = isUuid(id) ? engine.getVisibleState(t, id) : undefined;
+      if (now) take(id, now);
+    }
+  } else for (const { id, state } of engine.visibleStates(table)) take(id, state);
   return out;
+}
+
+/** The row ids a where clause is limited to (`id = x`, `id in [...]`, ANDed with anything), if it is. */
+function idsOf(e: Expr): string[] | undefined {
+  if (e.op === 'cmp' && e.column === 'id' && e.cmp === 'eq' && typeof e.value === 'string') return [e.value];
+  if (e.op === 'in' && e.column === 'id') return e.values.filter((v): v is string => typeof v === 'string');
+  if (e.op === 'and') {
+    for (const a of e.args) {
+      const ids = idsOf(a);
+      if (ids) return ids;
+    }
+  }
+  return undefined;
 }
 
 /** The query's result at `ms`, in the schema version's names (`columns`). */
@@ -76,6 +92,8 @@ export function queryAsOf(engine: Engine, q: QueryAst, ms: number, columns: Colu
     if (!m) tables.set(t, (m = rowsAt(engine, t, ms)));
     return m;
   };
+  // The top query limited to some ids reads only those rows (its includes read their tables whole).
+  const ids = idsOf(q.where);
   const groups = new Map<string, Map<unknown, Row[]>>();
   const run = (q: QueryAst, candidates: Iterable<Row>): OutRow[] => {
     const pred = compilePredicate(q.where);
@@ -112,5 +130,5 @@ export function queryAsOf(engine: Engine, q: QueryAst, ms: number, columns: Colu
       return shape(row);
     });
   };
-  return run(q, rowsOf(q.table).values());
+  return run(q, (ids && !tables.has(q.table) ? rowsAt(engine, q.table, ms, ids) : rowsOf(q.table)).values());
 }

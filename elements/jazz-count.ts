@@ -23,7 +23,8 @@
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type AppSchema, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst } from '../worker/page/index.ts';
-import { hold, isControl, readControl, writeControl } from './coerce.ts';
+import { readControl, writeControl } from './coerce.ts';
+import { hold, isControl } from './controls.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';

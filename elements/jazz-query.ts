@@ -17,6 +17,9 @@
  *
  * In a row: `jazz-field="column"` on a control edits that column of the row (coerced by the
  * schema, written on `change`); `jazz-action="delete"` / `"restore"` on a button acts on the row.
+ * Both are the lazy part's (more.ts, row-extras.ts): a template with `jazz-field` loads it before
+ * its first row, as for the other lazy features; one with a `jazz-action` (or a `jazz-action`
+ * button in the element) loads it in the background, and a click before it is here waits for it.
  * A `jazz-action="restore"` button outside the rows restores the row deleted last through this
  * element (an undo), and is disabled while there is none. A write the server rejects later fires
  * `jazz-error` (with its `batchId`) from the control or button that made it if it is still on the
@@ -27,8 +30,8 @@
  * included without being listed in `include`.
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { JazzError, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
-import { hold, isControl, readControl, writeControl } from './coerce.ts';
+import { JazzError, type BrowserDb, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
+import { isControl } from './controls.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
@@ -177,6 +180,8 @@ export class JazzQueryElement extends ReactiveElement {
           );
         return;
       }
+      // What a jazz-action does is more.ts's too: loaded now, in the background (the rows do not wait).
+      if (!more && (t.innerHTML.includes('jazz-action') || this.querySelector('[jazz-action]'))) loadMore().catch(() => {});
       this.#template ??= compileTemplate(t);
       const relations = this.#template.relations;
       if (this.query) ast = 'ast' in this.query ? this.query.ast : this.query;
@@ -278,40 +283,21 @@ export class JazzQueryElement extends ReactiveElement {
     }
   }
 
-  #column(table: string, column: string): ColumnSchema | undefined {
-    return this.db?.app.$schema.tables[table]?.columns[column];
-  }
-
-  /** Shows a row's value in a `jazz-field` element: a control's value, or any other element's text. */
+  /**
+   * Shows a row's value in a `jazz-field` element: a control's value (more.ts's: a template with
+   * `jazz-field` loads it before its first row), or any other element's text.
+   */
   #showField(view: RowView, el: Element, column: string, value: unknown): void {
     if (isControl(el)) {
       el.setCustomValidity('');
-      writeControl(el, column === 'id' ? view.row.id : value, this.#column(view.table, column));
+      more!.writeControl(el, column === 'id' ? view.row.id : value, this.db?.app.$schema.tables[view.table]?.columns[column]);
     } else el.textContent = display(value);
   }
 
+  /** A row's `jazz-field` control, or the control that edits the row in place (`jazz-edit`), changed: more.ts saves it. */
   #onChange(e: Event): void {
-    const el = e.target as Element;
-    const view = viewOf(el);
     const db = this.db;
-    // A row's jazz-field control, or the control that edits the row in place (jazz-edit).
-    const column = el.getAttribute('jazz-field') ?? el.getAttribute('jazz-edit');
-    if (!isControl(el) || column === null || view?.ctx.owner !== this || !db) return;
-    const col = this.#column(view.table, column.trim());
-    const invalid = (error: unknown): void => {
-      const detail = errorDetail(error, { attribute: 'jazz-field' });
-      el.setCustomValidity(detail.message);
-      el.reportValidity();
-      fire(el, 'jazz-error', detail);
-    };
-    if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column.trim()}"`, { table: view.table, column }));
-    const read = readControl(hold(el), col);
-    if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
-    if (!('value' in read)) return;
-    el.setCustomValidity('');
-    const handle = db.update(view.table, view.row.id, { [column.trim()]: read.value });
-    this.#ctl.wrote(handle.batchId, el);
-    handle.wait().catch(invalid);
+    if (db) more?.saveField(e.target as Element, this, db, (batchId, el) => this.#ctl.wrote(batchId, el));
   }
 
   #onClick(e: Event): void {
@@ -322,26 +308,16 @@ export class JazzQueryElement extends ReactiveElement {
     this.#act(button.getAttribute('jazz-action')!.trim(), view, button);
   }
 
+  /**
+   * Does a `jazz-action`: more.ts's (row-extras.ts `act`), loaded first when nothing loaded it yet,
+   * actions done in the order of the clicks. `edit` is more.ts's too (it starts editing in place).
+   */
   #act(action: string, view: RowView | undefined, button: Element): void {
     const db = this.db;
-    // `edit` is more.ts's (it starts editing the row in place).
     if (!db || action === 'edit') return;
-    let handle;
-    if (action === 'delete' && view) {
-      handle = db.delete(view.table, view.row.id);
-      this.#deleted.push({ table: view.table, id: view.row.id });
-    } else if (action === 'restore' && view) handle = db.restore(view.table, view.row.id);
-    else if (action === 'restore') {
-      const last = this.#deleted.pop();
-      if (last) handle = db.restore(last.table, last.id);
-    } else {
-      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore or edit, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
-      return;
-    }
-    this.#syncUndo();
-    if (!handle) return;
-    this.#ctl.wrote(handle.batchId, button);
-    handle.wait().catch((error: unknown) => fire(button, 'jazz-error', errorDetail(error)));
+    const act = (): void => more!.act(db, action, view, button, this.#deleted, (batchId) => this.#ctl.wrote(batchId, button), () => this.#syncUndo());
+    if (more) act();
+    else loadMore().then(act, (e: unknown) => report(button, errorDetail(e)));
   }
 
   /** Restore buttons outside the rows are enabled while there is a row to restore. */

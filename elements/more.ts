@@ -1,9 +1,13 @@
 /**
  * The lazy part of the elements (`jazz-more.js` beside `jazz.js`; lazy.ts loads it): what a page
- * may not need, kept out of the 25 kB that every page loads first. Loading it
+ * may not need, kept out of the 25 kB budget (24 kB with room to grow) that every page loads
+ * first. Loading it
  *
  * - gives the template binder its extras (template.ts `setHooks`): formatters (format.ts),
  *   conditions, classes, boolean attributes and editing in place (row-extras.ts);
+ * - gives `<jazz-query>` its `jazz-field` controls (coerce.ts `writeControl`, row-extras.ts
+ *   `saveField`) and what a `jazz-action` does (`act`);
+ * - gives `<jazz-form>` its checks and writes (form-submit.ts) and the load of `row-id`'s row;
  * - gives `<jazz-query>` and `<jazz-count>` queries that follow the page (page-where.ts);
  * - defines `<jazz-count>`, `<jazz-nav>` and `<jazz-status>`.
  */
@@ -15,7 +19,9 @@ import { each, rowExtra } from './row-extras.ts';
 import { setHooks } from './template.ts';
 
 export { follow, unfollow } from './page-where.ts';
-export { showRow } from './row-extras.ts';
+export { act, saveField, showRow } from './row-extras.ts';
+export { writeControl } from './coerce.ts';
+export { formMistake, formValues, formWrite } from './form-submit.ts';
 import { rowsEnd } from './row-extras.ts';
 import type { KeyedList } from './keyed-list.ts';
 import type { RowView } from './template.ts';

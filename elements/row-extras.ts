@@ -15,16 +15,19 @@
  *   button, a double-click (or Enter or F2 when focused) on anything else. Enter or leaving the
  *   field saves (written like a `jazz-field`, on `change`: trimmed and coerced by the schema), Escape
  *   cancels, and with `jazz-empty="delete"` saving an empty text deletes the row.
+ * - **A `<jazz-query>`'s fields and actions**: saving a `jazz-field` control (or an editor) on
+ *   `change` (`saveField`), and `jazz-action="delete"` / `"restore"` (`act`); the query calls them.
  */
 import { parseWhere, QueryBuilder, type AppSchema, type BrowserDb, type DynamicApp, type Expr, type QueryAst } from '../worker/page/index.ts';
 import { checkExpr } from '../src/query/validate.ts';
 import { compilePredicate, type Predicate } from '../src/query/predicate.ts';
-import { writeControl, type Control } from './coerce.ts';
-import { errorDetail, report } from './events.ts';
+import { readControl, writeControl } from './coerce.ts';
+import { hold, isControl, type Control } from './controls.ts';
+import { errorDetail, fire, report } from './events.ts';
 import { AttributeError, columnPosition } from './query-attributes.ts';
 import { splitOutside } from './format.ts';
 import { KeyedList, nodesOf } from './keyed-list.ts';
-import { checkBindings, checkPath, compileTemplate, RowView, TemplateError, type Extra, type RowContext } from './template.ts';
+import { checkBindings, checkPath, compileTemplate, RowView, TemplateError, viewOf, type Extra, type RowContext } from './template.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { JazzRow } from './events.ts';
 
@@ -247,4 +250,56 @@ export async function showRow(form: Element, db: BrowserDb<DynamicApp>, table: s
   } catch (e) {
     report(form, errorDetail(e, { attribute: 'row-id' }));
   }
+}
+
+/**
+ * A `change` of a row's `jazz-field` control, or of its `jazz-edit` editor, in `owner`'s rows (a
+ * `<jazz-query>`): the column's new value, trimmed and coerced by the schema (coerce.ts), written
+ * to the row. A value that does not fit, or a write that fails, shows on the control and fires
+ * `jazz-error` from it; `wrote` is the owner's `DbController.wrote`.
+ */
+export function saveField(el: Element, owner: Element, db: BrowserDb<DynamicApp>, wrote: (batchId: string, by: Element) => void): void {
+  const view = viewOf(el);
+  const column = el.getAttribute('jazz-field') ?? el.getAttribute('jazz-edit');
+  if (!isControl(el) || column === null || view?.ctx.owner !== owner) return;
+  const col = db.app.$schema.tables[view.table]?.columns[column.trim()];
+  const invalid = (error: unknown): void => {
+    const detail = errorDetail(error, { attribute: 'jazz-field' });
+    el.setCustomValidity(detail.message);
+    el.reportValidity();
+    fire(el, 'jazz-error', detail);
+  };
+  if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column.trim()}"`, { table: view.table, column }));
+  const read = readControl(hold(el), col);
+  if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
+  if (!('value' in read)) return;
+  el.setCustomValidity('');
+  const handle = db.update(view.table, view.row.id, { [column.trim()]: read.value });
+  wrote(handle.batchId, el);
+  handle.wait().catch(invalid);
+}
+
+/**
+ * A `<jazz-query>`'s `jazz-action` other than `edit`: `delete` the button's row (remembered in
+ * `deleted`, the query's undo list), `restore` it, or, on a button outside the rows, restore the
+ * row deleted last. `wrote` is the query's `DbController.wrote` for the button; `syncUndo`
+ * enables the query's restore buttons while there is a row to restore.
+ */
+export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | undefined, button: Element, deleted: { table: string; id: string }[], wrote: (batchId: string) => void, syncUndo: () => void): void {
+  let handle;
+  if (action === 'delete' && view) {
+    handle = db.delete(view.table, view.row.id);
+    deleted.push({ table: view.table, id: view.row.id });
+  } else if (action === 'restore' && view) handle = db.restore(view.table, view.row.id);
+  else if (action === 'restore') {
+    const last = deleted.pop();
+    if (last) handle = db.restore(last.table, last.id);
+  } else {
+    report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore or edit, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+    return;
+  }
+  syncUndo();
+  if (!handle) return;
+  wrote(handle.batchId);
+  handle.wait().catch((error: unknown) => fire(button, 'jazz-error', errorDetail(error)));
 }

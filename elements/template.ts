@@ -11,7 +11,8 @@
  * - `<template jazz-each="todosViaProject">`: the included rows, keyed by id, in place (made by
  *   more.ts, row-extras.ts).
  * - `jazz-field="done"` on a control and `jazz-action="delete"` on a button: the element is
- *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events.
+ *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events (with
+ *   more.ts: a control's value is coerce.ts's, so `jazz-field` is one of `usesMore`'s features).
  */
 import { JazzError, SYS_FIELDS, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
 import type { JazzRow } from './events.ts';
@@ -54,9 +55,9 @@ export function setHooks(h: Hooks): void {
   hooks = h;
 }
 
-/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, elements. */
+/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, `jazz-field`, elements. */
 export function usesMore(t: HTMLTemplateElement): boolean {
-  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each)=|action="\s*edit|<jazz-/.test(t.innerHTML);
+  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each|field)=|action="\s*edit|<jazz-/.test(t.innerHTML);
 }
 
 type Binding =

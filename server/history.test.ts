@@ -155,6 +155,10 @@ describe('conflicts', () => {
     ann.update(app.todos, id, { title: 'Plan the launch' });
     now += 60_000;
     ben.update(app.todos, id, { title: 'Plan the party', priority: 2 }); // later: wins the title
+    // Ben's list marks rows with conflicts (on request), also when all that arrives is an edit that
+    // lost (Ann's, older than his): his row does not change, its conflicts do.
+    let shown: readonly Record<string, unknown>[] = [];
+    const off = ben.subscribeAll(app.todos.where({ id }), ({ all }) => (shown = all), { conflicts: true });
     srv = await startSyncServer({ port, dataDir, dev: true, log: () => {} });
     cleanups.push(() => srv.close());
     await eventually(async () => (await ann.history(app.todos, id)).length === 3 && (await ben.history(app.todos, id)).length === 3);
@@ -169,6 +173,9 @@ describe('conflicts', () => {
       },
     ]);
     expect((await ann.one(app.todos.where({ id })))!.title).toBe('Plan the party');
+    expect((await ann.all(app.todos.where({ id }), { conflicts: true }))[0]!.$conflicts).toEqual(seenByAnn);
+    await eventually(async () => (shown[0]?.$conflicts as unknown[] | undefined)?.length === 1);
+    expect(shown[0]!.$conflicts).toEqual(seenByAnn);
     // Ann picks her title back by reverting to her version; Ben's priority stays.
     now += 60_000;
     const mine = seenByAnn[0]!.losers[0]!.versionId;
@@ -178,6 +185,8 @@ describe('conflicts', () => {
       // Written after seeing both sides: no longer a conflict anywhere.
       await eventually(async () => (await db.conflicts(app.todos, id)).length === 0);
     }
+    await eventually(async () => (shown[0]?.$conflicts as unknown[] | undefined)?.length === 0);
+    off();
     const e = srv.engineOf('hist')!;
     expect(e.getRowById(e.table('todos'), id)).toMatchObject({ title: 'Plan the launch', priority: 1 });
   });

@@ -102,6 +102,11 @@ export interface ReadOptions {
   readonly tier?: Tier;
   /** Answer as the data stood at this moment (a Date or epoch milliseconds): src/history/as-of.ts. */
   readonly asOf?: Date | number;
+  /**
+   * Add `$conflicts` to each row: its fields whose concurrent edits lost (`db.conflicts`), empty
+   * when none. It reads each row's history, so ask for it where it is shown.
+   */
+  readonly conflicts?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -111,6 +116,8 @@ export interface SubscribeOptions {
   readonly onError?: (error: unknown) => void;
   /** Follow the query as it stood at this moment: the result changes only if versions from before it arrive. */
   readonly asOf?: Date | number;
+  /** Add `$conflicts` to each row (see ReadOptions.conflicts), kept current as the rows change. */
+  readonly conflicts?: boolean;
 }
 
 type TableRef = QueryBuilder<any, any> | string;
@@ -401,7 +408,14 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   async all<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
     const ms = opts.asOf === undefined ? undefined : asOfMillis(opts.asOf);
     await this.#settle(this.#internal(query), opts.tier);
-    return ms === undefined ? this.allSync(query) : this.#allAsOf(this.#internal(query), ms);
+    const rows = ms === undefined ? this.allSync(query) : this.#allAsOf<OutRowOf<Q>>(this.#internal(query), ms);
+    return opts.conflicts ? this.#withConflicts(toAst(query, this.view.schema).table, rows) : rows;
+  }
+
+  /** The rows, each with `$conflicts` (its fields whose concurrent edits lost). */
+  #withConflicts<R>(table: string, rows: readonly R[]): R[] {
+    const vt = this.view.table(table);
+    return rows.map((r) => Object.freeze({ ...r, $conflicts: conflictsOf(this.engine, vt, (r as { id: string }).id) }) as R);
   }
 
   #allAsOf<R>(internal: QueryAst, ms: number): R[] {
@@ -508,6 +522,36 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = this.#internal(query);
     this.#checkOpen();
+    // With conflicts: rows carry $conflicts, and a version that changes only them (an edit that
+    // lost, arriving late) is reported as a change of its row.
+    let last: readonly Record<string, unknown>[] = [];
+    let unwatch = () => {};
+    if (opts.conflicts) {
+      const table = toAst(query, this.view.schema).table;
+      const inner = callback;
+      callback = ({ all, delta }) => {
+        const withC = this.#withConflicts(table, all);
+        const changed = new Set(delta.changed.map((r) => (r as { id: string }).id));
+        last = withC as Record<string, unknown>[];
+        inner({ all: withC, delta: { added: this.#withConflicts(table, delta.added), removed: delta.removed, changed: withC.filter((r) => changed.has((r as { id: string }).id)) } });
+      };
+      let queued = false;
+      // (An as-of subscription answers again at every version of its tables anyway.)
+      if (opts.asOf === undefined) unwatch = this.engine.watchHistory(ast.table, '*', () => {
+        if (queued || !sub) return;
+        queued = true;
+        queueMicrotask(() => {
+          queued = false;
+          if (!sub || !this.#subs.has(sub)) return;
+          const before = new Map(last.map((r) => [r.id as string, JSON.stringify(r.$conflicts)]));
+          const now = this.#withConflicts(table, sub.rows) as Record<string, unknown>[];
+          const moved = now.filter((r) => before.has(r.id as string) && before.get(r.id as string) !== JSON.stringify(r.$conflicts));
+          if (moved.length === 0) return;
+          last = now;
+          inner({ all: now as never, delta: { added: [], removed: [], changed: moved as never } });
+        });
+      });
+    }
     if (opts.asOf !== undefined) return this.#subscribeAsOf(ast, asOfMillis(opts.asOf), callback, opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
@@ -518,6 +562,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     const remote = this.#sync?.subscribe(remoteAst, opts.tier ?? 'local', () => haveOf(this.engine, remoteAst, remoteAst === ast ? (sub?.rows ?? []) : this.#rows(remoteAst)));
     sub = new Subscription<OutRowOf<Q>>(this.engine, ast, (t) => this.view.columns(t), callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
       this.#subs.delete(sub!);
+      unwatch();
       if (remote) this.#sync!.unsubscribe(remote.id);
     });
     this.#subs.add(sub);

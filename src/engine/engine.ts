@@ -563,11 +563,11 @@ export class Engine {
     }
   }
 
-  /** Every row's visible state (deleted ones too), in row id order. */
-  *visibleStates(table: string): IterableIterator<{ id: string; state: VisibleState }> {
+  /** Every row's visible entry (deleted ones too), in row id order; the bytes are the store's: read, do not keep. */
+  *visibleEntries(table: string): IterableIterator<{ id: string; bytes: Uint8Array }> {
     const t = this.table(table);
     const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
-    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield { id: bytesToUuidCached(e.key.subarray(e.key.length - 16)), state: decodeVisible(e.value, t.cat) };
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield { id: bytesToUuidCached(e.key.subarray(e.key.length - 16)), bytes: e.value };
   }
 
   /** Ids of every row with a visible entry (deleted ones too). */

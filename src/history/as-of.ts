@@ -23,7 +23,7 @@ import { compilePredicate } from '../query/predicate.ts';
 import { rowComparator } from '../query/compare.ts';
 import { shaper } from '../query/graph.ts';
 import type { OutRow } from '../query/ivm/view.ts';
-import { sysValues, type VisibleState } from '../rows/version.ts';
+import { decodeVisibleRow, sysValues, visibleSpan } from '../rows/version.ts';
 import { isUuid } from '../rows/ids.ts';
 import { HLC_COUNTER } from '../clock/hlc.ts';
 import { JazzError } from '../util/errors.ts';
@@ -57,17 +57,24 @@ export function rowsAt(engine: Engine, table: string, ms: number, ids?: readonly
   const limit = ms * HLC_COUNTER + (HLC_COUNTER - 1);
   const t = engine.table(table);
   const out = new Map<string, Row>();
-  const take = (id: string, now: VisibleState) => {
-    if (now.created.ts > limit) return;
-    const state = now.maxTs <= limit ? now : mergeAll(t.cat, engine.history(t, id).filter((v) => v.ts <= limit && !engine.isRejected(v.batchId)));
+  const take = (id: string, bytes: Uint8Array) => {
+    const span = visibleSpan(bytes);
+    if (span.createdTs > limit) return; // created after the moment
+    if (span.maxTs <= limit) {
+      // Unchanged since: as it is now.
+      const row = decodeVisibleRow(bytes, t.cat, id, true);
+      if (row) out.set(id, row as Row);
+      return;
+    }
+    const state = mergeAll(t.cat, engine.history(t, id).filter((v) => v.ts <= limit && !engine.isRejected(v.batchId)));
     if (state && !state.deleted) out.set(id, { id, ...state.values, ...sysValues(state) });
   };
   if (ids) {
     for (const id of ids) {
-      const now = isUuid(id) ? engine.getVisibleState(t, id) : undefined;
-      if (now) take(id, now);
+      const bytes = isUuid(id) ? engine.visibleBytes(t, id) : undefined;
+      if (bytes) take(id, bytes);
     }
-  } else for (const { id, state } of engine.visibleStates(table)) take(id, state);
+  } else for (const { id, bytes } of engine.visibleEntries(table)) take(id, bytes);
   return out;
 }
 

@@ -398,6 +398,30 @@ export function decodeVisibleRow(bytes: Uint8Array, table: CatalogueTable, id: s
   return row;
 }
 
+/**
+ * The span of a visible entry's versions, read without decoding the rest: the first version's
+ * timestamp and the newest's (the same for a single-version entry), and whether the row is deleted.
+ */
+export function visibleSpan(bytes: Uint8Array): { createdTs: number; maxTs: number; deleted: boolean } {
+  const r = new ByteReader(bytes, 2);
+  const len = r.varint();
+  r.pos += len;
+  const deleted = bytes[1] === 1;
+  if (bytes[0] === VISIBLE_SINGLE) {
+    const flags = r.u8();
+    r.string();
+    const n = r.varint();
+    for (let i = 0; i < n; i++) r.string();
+    if (!(flags & SINGLE_MAIN)) r.string();
+    const ts = r.f64();
+    return { createdTs: ts, maxTs: ts, deleted };
+  }
+  if (bytes[0] !== VISIBLE_FORMAT) throw new RangeError('unknown visible row format');
+  const maxTs = r.f64();
+  r.pos += 8; // digest
+  return { createdTs: r.f64(), maxTs, deleted };
+}
+
 /** The system fields of a visible entry whose row ends at `at`. */
 function sysOfEntry(bytes: Uint8Array, at: number): SysValues {
   if (bytes[0] === VISIBLE_SINGLE) {

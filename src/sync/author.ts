@@ -12,6 +12,7 @@
  * server accepts from the same client after it signs in (writes made on this device before then).
  */
 import type { Credentials } from './protocol.ts';
+import { fromBase64, utf8Decode } from '../util/bytes.ts';
 
 export function authorOf(auth: Credentials | undefined, clientId: string): string {
   if (auth?.secret !== undefined) return auth.role === 'peer' ? `peer:${clientId}` : 'admin';
@@ -25,10 +26,9 @@ export function subjectOf(token: string): string | undefined {
   const part = token.split('.')[1];
   if (!part) return undefined;
   try {
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
-    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    const json = new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
+    const bytes = fromBase64(part);
+    if (!bytes) return undefined;
+    const sub = (JSON.parse(utf8Decode(bytes)) as { sub?: unknown }).sub;
     return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
   } catch {
     return undefined;

@@ -4,8 +4,8 @@
  * to it, so a static page still needs only its one script tag.
  *
  * - `more.ts` (`jazz-more.js`): template conditions, classes and attributes, formatters, editing
- *   in place, queries that follow the page, and the elements `<jazz-count>`, `<jazz-nav>` and
- *   `<jazz-status>`. Loaded when one of those tags is on the page (index.ts watches for them)
+ *   in place, queries that follow the page, and the elements `<jazz-count>`, `<jazz-history>`,
+ *   `<jazz-nav>` and `<jazz-status>`. Loaded when one of those tags is on the page (index.ts watches for them)
  *   or a `<jazz-query>` uses one of those features.
  * - `virtual.ts` (`jazz-virtual.js`): `<jazz-query virtual>`'s virtualizer, loaded in turn by
  *   more.ts (`ready`).

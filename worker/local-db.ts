@@ -225,7 +225,7 @@ export class LocalDb {
   call(call: PeerCall, version?: string): Promise<unknown> {
     switch (call.op) {
       case 'write':
-        return this.write(call.key, call.ops, version);
+        return this.write(call.key, call.ops, version).then(() => undefined); // the page knows its ids
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':

@@ -4,7 +4,7 @@
  *
  * | event          | fired by                         | detail                 |
  * | -------------- | -------------------------------- | ---------------------- |
- * | `jazz-results` | `<jazz-query>`                   | `JazzResultsDetail`    |
+ * | `jazz-results` | `<jazz-query>`, `<jazz-history>` | `JazzResultsDetail`    |
  * | `jazz-change`  | `<jazz-query>`                   | `JazzChangeDetail`     |
  * | `jazz-settled` | `<jazz-query>`                   | `JazzSettledDetail`    |
  * | `jazz-error`   | every element                    | `JazzErrorDetail`      |

@@ -3,8 +3,8 @@
  * defines them when there is a `customElements` registry, and only then (so it can be imported in
  * Node, or before the page has one, without crashing).
  *
- * `<jazz-db>`, `<jazz-query>` and `<jazz-form>` are defined at once. `<jazz-count>`, `<jazz-nav>`
- * and `<jazz-status>` are in the lazy part (more.ts, `jazz-more.js`): it is loaded as soon as one
+ * `<jazz-db>`, `<jazz-query>` and `<jazz-form>` are defined at once. `<jazz-count>`,
+ * `<jazz-history>`, `<jazz-nav>` and `<jazz-status>` are in the lazy part (more.ts, `jazz-more.js`): it is loaded as soon as one
  * of those tags is in the document (now or later; a MutationObserver watches until then), and
  * defines them; an element waits for its definition as any custom element does. A page that puts
  * them only inside shadow roots calls `loadMore()` itself.
@@ -32,7 +32,7 @@ export const ELEMENTS = {
 } as const;
 
 /** The tags more.ts defines. */
-const LAZY = 'jazz-count,jazz-nav,jazz-status';
+const LAZY = 'jazz-count,jazz-history,jazz-nav,jazz-status';
 
 /** Registers every tag not registered yet (idempotent), and loads more.ts once a tag of it is on the page. */
 export function defineElements(registry: CustomElementRegistry | undefined = globalThis.customElements): void {

@@ -21,20 +21,19 @@
  * and this element keeps the count and sum by the same deltas (min, max and the common value of a
  * field are recomputed over the rows it holds, their ids and the named columns only).
  */
-import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type AppSchema, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst } from '../worker/page/index.ts';
 import { readControl, writeControl } from './coerce.ts';
 import { hold, isControl } from './controls.ts';
-import { DbController } from './db-controller.ts';
-import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
+import { errorDetail, fire, report, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
+import { LiveElement } from './live-element.ts';
 import { follow, unfollow } from './page-where.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
 import { checkBindings, compileTemplate, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
 
-export class JazzCountElement extends ReactiveElement {
+export class JazzCountElement extends LiveElement {
   static override properties = {
     table: { type: String },
     where: { type: String },
@@ -56,11 +55,7 @@ export class JazzCountElement extends ReactiveElement {
   declare min: string | undefined;
   declare max: string | undefined;
 
-  readonly #ctl = new DbController(this);
-  #key = '';
-  #stop: (() => void) | undefined;
   #changes = 0;
-  #generation = 0;
   /** The rows counted, by id: their ids and the columns the aggregates and fields read. */
   readonly #rows = new Map<string, JazzRow>();
   /** The running totals of the `sum` and `avg` columns. */
@@ -77,66 +72,21 @@ export class JazzCountElement extends ReactiveElement {
     this.addEventListener('click', (e) => this.#onClick(e));
   }
 
-  get db(): BrowserDb<DynamicApp> | undefined {
-    return this.#ctl.db;
-  }
-
-  set db(db: BrowserDb<DynamicApp> | undefined) {
-    this.#ctl.db = db;
-  }
-
   /** The number of rows (undefined before the first result). */
   get count(): number | undefined {
     return this.hasAttribute('count') ? this.#rows.size : undefined;
   }
 
-  protected override createRenderRoot(): HTMLElement {
-    return this;
+  protected override key(): unknown[] {
+    return [this.table, this.where, this.whereRoute, ...AGGREGATES.map((a) => this[a]), this.#changes];
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.#key = '';
-    this.requestUpdate();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.#unsubscribe();
-  }
-
-  #unsubscribe(): void {
-    this.#stop?.();
+  protected override unsubscribe(): void {
+    super.unsubscribe();
     unfollow(this);
-    this.#stop = undefined;
-    this.#generation++;
   }
 
-  protected override updated(_changed: PropertyValues<this>): void {
-    if (!this.isConnected) return;
-    const db = this.db;
-    const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.whereRoute, ...AGGREGATES.map((a) => this[a]), this.#changes, problem?.message, !!db]);
-    if (key === this.#key) return;
-    this.#key = key;
-    this.#unsubscribe();
-    if (problem) return this.#fail(problem, false);
-    if (!db) return this.setAttribute('state', 'loading');
-    try {
-      this.#subscribe(db);
-    } catch (e) {
-      this.#fail(errorDetail(e));
-    }
-  }
-
-  #fail(detail: JazzErrorDetail, own = true): void {
-    this.#unsubscribe();
-    this.setAttribute('state', 'error');
-    this.title = detail.message;
-    if (own) report(this, detail);
-  }
-
-  #subscribe(db: BrowserDb<DynamicApp>): void {
+  protected override subscribe(db: BrowserDb<DynamicApp>): void {
     const schema = db.app.$schema;
     const attributes = { table: this.table, where: this.where };
     const follows = this.whereRoute || this.where?.includes('{{');
@@ -174,14 +124,14 @@ export class JazzCountElement extends ReactiveElement {
     }
     const read = [...new Set([...AGGREGATES.map((a) => this[a]?.trim()), ...this.#fields].filter((c): c is string => !!c))];
     const query: QueryAst = { ...ast, select: read };
-    const generation = this.#generation;
+    const generation = this.generation;
     this.setAttribute('state', 'loading');
     this.#rows.clear();
     this.#totals = { sum: 0, avg: 0 };
-    this.#stop = db.subscribeAll(
+    this.stop = db.subscribeAll(
       query,
       ({ delta }) => {
-        if (generation !== this.#generation) return;
+        if (generation !== this.generation) return;
         const totals = this.#totals;
         const add = (r: JazzRow | undefined, sign: number): void => {
           for (const a of ['sum', 'avg'] as const) {
@@ -200,7 +150,7 @@ export class JazzCountElement extends ReactiveElement {
         }
         this.#show();
       },
-      { onError: (e) => generation === this.#generation && this.#fail(errorDetail(e)) },
+      { onError: (e) => generation === this.generation && this.fail(errorDetail(e)) },
     );
   }
 
@@ -238,7 +188,7 @@ export class JazzCountElement extends ReactiveElement {
     const ids = [...this.#rows.keys()];
     if (!ids.length) return;
     const handle = write(ids);
-    this.#ctl.wrote(handle.batchId, el);
+    this.ctl.wrote(handle.batchId, el);
     handle.wait().catch((e: unknown) => fire(el, 'jazz-error', errorDetail(e)));
   }
 

@@ -1,5 +1,5 @@
 /**
- * `<jazz-query table where order-by limit offset include select tier>`: a live query rendered into
+ * `<jazz-query table where order-by limit offset include select tier as-of>`: a live query rendered into
  * the element's own light DOM (so page CSS applies), one copy of its `<template>` per row, keyed
  * by row id. A change patches only the rows it names: a changed row's bindings are
  * updated in place, a new row is inserted, a gone row removed, and rows are moved only when their
@@ -24,6 +24,9 @@
  * element (an undo), and is disabled while there is none. A write the server rejects later fires
  * `jazz-error` (with its `batchId`) from the control or button that made it if it is still on the
  * page, else from this element.
+ *
+ * `as-of` shows the rows as they stood at a moment (an ISO date or epoch milliseconds; the engine's
+ * `asOf`): they change only if versions from before it arrive.
  *
  * `.query` (a query builder or AST) takes the place of the attributes and is used as it is; `.rows`
  * is the current result. With the attributes, relations that a `<template jazz-each>` names are
@@ -52,6 +55,7 @@ export class JazzQueryElement extends ReactiveElement {
     include: { type: String },
     select: { type: String },
     tier: { type: String },
+    asOf: { type: String, attribute: 'as-of' },
     into: { type: String },
     virtual: { type: Boolean },
     whereRoute: { type: String, attribute: 'where-route' },
@@ -71,6 +75,8 @@ export class JazzQueryElement extends ReactiveElement {
   declare select: string | undefined;
   /** `local` (default), `edge` or `global`: the first result waits until settled at that tier. */
   declare tier: string | undefined;
+  /** Show the rows as they stood at this moment: an ISO date (`2024-05-01T12:00Z`) or epoch milliseconds. */
+  declare asOf: string | undefined;
   /** The id of the element the rows go into (a `<ul>`, `<tbody>`, `<select>`): valid markup, no element between a list and its items. */
   declare into: string | undefined;
   /** Renders only the rows on screen (virtual.ts). */
@@ -145,7 +151,7 @@ export class JazzQueryElement extends ReactiveElement {
     if (!this.isConnected) return;
     const db = this.db;
     const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.whereRoute, this.#page, problem?.message]);
+    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.asOf, this.whereRoute, this.#page, problem?.message]);
     if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
@@ -165,6 +171,7 @@ export class JazzQueryElement extends ReactiveElement {
     if (!db) return this.#showState('loading');
     let ast: QueryAst;
     let tier: Tier | undefined;
+    let asOf: number | undefined;
     try {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
       if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
@@ -203,6 +210,10 @@ export class JazzQueryElement extends ReactiveElement {
         if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('QUERY_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
         tier = this.tier as Tier;
       }
+      if (this.asOf) {
+        asOf = /^\d+$/.test(this.asOf) ? +this.asOf : Date.parse(this.asOf);
+        if (isNaN(asOf)) throw new AttributeError(new JazzError('QUERY_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
+      }
     } catch (e) {
       this.#fail(errorDetail(e));
       return;
@@ -238,7 +249,8 @@ export class JazzQueryElement extends ReactiveElement {
         }
       },
       {
-        ...(tier ? { tier } : {}),
+        tier,
+        asOf,
         onError: (e) => {
           if (generation === this.#generation) this.#fail(errorDetail(e));
         },

@@ -5,9 +5,9 @@
  *
  * - `more.ts` (`jazz-more.js`): template conditions, classes and attributes, formatters, editing
  *   in place, `jazz-field` controls, what `jazz-action` does, queries that follow the page,
- *   `<jazz-form>`'s checks and writes, and the elements `<jazz-count>`, `<jazz-nav>` and
- *   `<jazz-status>`. Loaded when one of those tags is on the page (index.ts watches for them),
- *   a `<jazz-query>` uses one of those features, or a `<jazz-form>` is connected.
+ *   `<jazz-form>`'s checks and writes, and the elements `<jazz-count>`, `<jazz-history>`,
+ *   `<jazz-nav>` and `<jazz-status>`. Loaded when one of those tags is on the page (index.ts
+ *   watches for them), a `<jazz-query>` uses one of those features, or a `<jazz-form>` is connected.
  * - `virtual.ts` (`jazz-virtual.js`): `<jazz-query virtual>`'s virtualizer, loaded in turn by
  *   more.ts (`ready`).
  */

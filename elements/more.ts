@@ -9,10 +9,11 @@
  *   `saveField`) and what a `jazz-action` does (`act`);
  * - gives `<jazz-form>` its checks and writes (form-submit.ts) and the load of `row-id`'s row;
  * - gives `<jazz-query>` and `<jazz-count>` queries that follow the page (page-where.ts);
- * - defines `<jazz-count>`, `<jazz-nav>` and `<jazz-status>`.
+ * - defines `<jazz-count>`, `<jazz-history>`, `<jazz-nav>` and `<jazz-status>`.
  */
 import { pipe } from './format.ts';
 import { JazzCountElement } from './jazz-count.ts';
+import { JazzHistoryElement } from './jazz-history.ts';
 import { JazzNavElement } from './jazz-nav.ts';
 import { JazzStatusElement } from './jazz-status.ts';
 import { each, rowExtra } from './row-extras.ts';
@@ -45,17 +46,18 @@ export function rows(query: Element, into: string | undefined, isVirtual: boolea
   const made = list(end);
   return [made, isVirtual ? new virtual!.VirtualRows(end.parentElement!, made) : undefined];
 }
-export { JazzCountElement, JazzNavElement, JazzStatusElement };
+export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement };
 
 setHooks({ attr: rowExtra, pipe, each });
 
-const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement };
+const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-history': JazzHistoryElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement };
 const registry = globalThis.customElements;
 for (const [tag, cls] of Object.entries(LAZY_ELEMENTS)) if (registry && !registry.get(tag)) registry.define(tag, cls);
 
 declare global {
   interface HTMLElementTagNameMap {
     'jazz-count': JazzCountElement;
+    'jazz-history': JazzHistoryElement;
     'jazz-nav': JazzNavElement;
     'jazz-status': JazzStatusElement;
   }

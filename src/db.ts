@@ -629,11 +629,19 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * old versions stay; the revert is an ordinary write with its own author and batch.
    */
   async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
-    const vt = this.#rowOf(table, id);
-    if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
-    const result = this.#write(revertOps(this.engine, vt, id, opts.to));
+    const result = this.#write(this.revertOps(table, id, opts));
     result.durable.catch(() => {});
     return { id, batchId: result.batchId, wait: this.#waiter(result) };
+  }
+
+  /**
+   * The writes `revert` makes, for a caller that applies them itself as a batch it names (the
+   * browser's worker, under the page's batch id: `db.batch(..., { batchId })`).
+   */
+  revertOps(table: TableRef, id: string, opts: { to: string }): WriteOp[] {
+    const vt = this.#rowOf(table, id);
+    if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
+    return revertOps(this.engine, vt, id, opts.to);
   }
 
   /**
@@ -642,11 +650,16 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * deleted restored. Works for any batch this replica holds, written here or received.
    */
   async revertBatch(batchId: string): Promise<BatchHandle> {
-    this.#checkOpen();
-    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
-    const result = this.#write(revertBatchOps(this.engine, this.view, batchId));
+    const result = this.#write(this.revertBatchOps(batchId));
     result.durable.catch(() => {});
     return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
+  }
+
+  /** The writes `revertBatch` makes (see `revertOps`). */
+  revertBatchOps(batchId: string): WriteOp[] {
+    this.#checkOpen();
+    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
+    return revertBatchOps(this.engine, this.view, batchId);
   }
 
   /** Stops every subscription, makes everything durable and releases the storage. */

@@ -44,7 +44,11 @@ export default defineConfig(({ mode }) => {
       minify: 'oxc',
       // Vite keeps whitespace in an ES library (so a consumer's bundler can tree-shake with the
       // pure annotations); these files are the end product, loaded as they are, so minify fully.
-      rolldownOptions: { output: { minify: true } },
+      // The page's lazy parts (elements/lazy.ts) are chunks beside jazz.js, named for their module
+      // (jazz-more.js, jazz-virtual.js) and found relative to it, like the worker.
+      // `allow-extension`: what the entry shares with a lazy part stays in jazz.js (which gets
+      // internal exports for it) instead of going to a third, shared chunk every page would load.
+      rolldownOptions: { preserveEntrySignatures: 'allow-extension', output: { minify: true, ...(worker ? {} : { chunkFileNames: 'jazz-[name].js' }) } },
       sourcemap: true,
       reportCompressedSize: false,
       lib: {

@@ -14,6 +14,7 @@ const scenarios: Record<string, string[]> = {
   // P3 and P4 in Firefox and WebKitGTK beside Dexie there (issue 19).
   engines: ['bench/engines.ts'],
   lenses: ['bench/lenses.ts'],
+  history: ['bench/history.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

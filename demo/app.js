@@ -73,6 +73,7 @@ async function openBoard(me) {
   });
 
   const projects = document.querySelector('#projects');
+  const projectList = document.querySelector('#project-list');
   const tasks = document.querySelector('#tasks');
   const newTask = document.querySelector('#new-task');
   const title = document.querySelector('#project-title');
@@ -82,7 +83,7 @@ async function openBoard(me) {
   const show = (rows) => {
     const project = rows.find((p) => p.id === open) ?? rows[0];
     document.querySelector('.tasks').hidden = !project;
-    for (const b of projects.querySelectorAll('.project')) b.setAttribute('aria-current', String(b.dataset.project === project?.id));
+    for (const b of projectList.querySelectorAll('.project')) b.setAttribute('aria-current', String(b.dataset.project === project?.id));
     if (!project) return;
     title.textContent = project.name;
     if (project.id === shown) return;
@@ -94,7 +95,7 @@ async function openBoard(me) {
     newTask.hidden = false;
   };
   projects.addEventListener('jazz-results', (e) => show(e.detail.rows));
-  projects.addEventListener('click', (e) => {
+  projectList.addEventListener('click', (e) => {
     const button = e.target.closest('.project');
     if (!button) return;
     open = button.dataset.project;

@@ -4,8 +4,9 @@
 //
 // Network first, the cache when the network fails (or takes more than 3 s): online, a reload always
 // gets the current files; offline, the last ones. The sign-in and the sync socket are never cached.
-const CACHE = 'jazz-demo-v1';
-const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'schema.json', 'manifest.webmanifest', 'icon.svg', 'jazz.js', 'jazz-worker.js', 'jazz-broker.js'];
+const CACHE = 'jazz-demo-v2';
+// jazz-more.js is the drop-in's lazy part the board uses (formatters, conditions, editing, <jazz-status>).
+const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'schema.json', 'manifest.webmanifest', 'icon.svg', 'jazz.js', 'jazz-more.js', 'jazz-worker.js', 'jazz-broker.js'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -12,8 +12,13 @@
  * - Reload with the server gone: the service worker opens the app with its data, and writes made
  *   then reach the other user once the server is back.
  * - S4: markup in a task title or a comment shows as text and runs nothing.
+ * - People: the status in their words (also offline), a refused change announced with what
+ *   happened to it, projects renamed and deleted (and undone), comment counts, every row's controls
+ *   named for their row; at 1280 px and at 390 px (no horizontal scroll) no serious or critical
+ *   axe-core violation; and a keyboard-only walk through every feature.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
 import { join, resolve } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { startDemoServer, DEMO_APP_ID, type DemoServer } from '../server/demo.ts';
@@ -147,7 +152,7 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   await expect.poll(() => titles(bob)).toContain('Temporary');
   await bob.locator('.task').nth(await rowIndex(bob, 'Temporary')).locator('[jazz-action=delete]').click();
   await expect.poll(() => titles(alice)).not.toContain('Temporary');
-  await bob.locator('.undo [jazz-action=restore]').click();
+  await bob.locator('.tasks .undo [jazz-action=restore]').click();
   await expect.poll(() => titles(alice)).toContain('Temporary');
 
   // Private notes: each user's own, never the other's.
@@ -190,6 +195,7 @@ test('the server stops: both keep working offline with a pending count, then con
   for (const page of [alice, bob]) await expect(page.locator('jazz-status')).not.toHaveAttribute('connection', 'online');
 
   await addTask(alice, 'Written offline by Alice');
+  await expect(alice.locator('jazz-status')).toHaveText(/^Offline · \d+ changes? saved on this device, not synced yet/);
   await addTask(bob, 'Written offline by Bob');
   await (await checkbox(bob, 'Temporary')).check();
   await expect(alice.locator('jazz-status')).not.toHaveAttribute('pending', '0');
@@ -248,5 +254,128 @@ test('S4: markup in a title or a comment is shown as text and runs nothing', asy
     expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
     expect(await page.locator('.task-list img, .task-list script').count()).toBe(0);
   }
+  expect(errors).toEqual([]);
+});
+
+/** Presses Tab (Shift+Tab with `back`) until the focused element's accessible name is `name`; fails after 200. */
+async function tabTo(page: Page, name: string | RegExp, back = false): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el ? (el.getAttribute('aria-label') ?? el.textContent ?? '').trim() : '';
+    });
+    if (typeof name === 'string' ? focused === name : name.test(focused)) return;
+  }
+  throw new Error(`no control named ${String(name)} within 200 Tabs`);
+}
+
+async function axe(page: Page, label: string): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  console.log(`[demo] axe at ${label}: ${violations.length} violations (${violations.map((v) => `${v.id}:${v.impact}`).join(', ') || 'none'})`);
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`), `axe at ${label}`).toEqual([]);
+}
+
+test('people: the status in their words, every row control named for its row, comment counts, projects renamed and deleted', async () => {
+  await settled(alice);
+  await expect(alice.locator('jazz-status')).toHaveText('All changes saved and synced');
+  await expect(alice.getByRole('status')).toHaveCount(1);
+  await addTask(alice, 'Write press release');
+  for (const name of ['Done: ‘Write press release’', 'Title of ‘Write press release’', 'Assignee of ‘Write press release’', 'Delete ‘Write press release’', 'Comment on ‘Write press release’']) {
+    await expect(alice.getByLabel(name, { exact: true }), name).toHaveCount(1);
+  }
+  const row = alice.locator('.task').nth(await rowIndex(alice, 'Write press release'));
+  await expect(row.locator('summary .count')).toHaveText('0');
+  await row.locator('summary').click();
+  await row.getByLabel('Comment on ‘Write press release’', { exact: true }).fill('First draft is in the folder');
+  await row.getByLabel('Comment on ‘Write press release’', { exact: true }).press('Enter');
+  await expect(row.locator('summary .count')).toHaveText('1');
+  await expect(bob.locator('.task').nth(await rowIndex(bob, 'Write press release')).locator('summary .count')).toHaveText('1');
+
+  // Rename a project in place, on both; delete one and undo it.
+  await alice.getByRole('button', { name: 'Rename project ‘Welcome’' }).click();
+  await expect(alice.getByLabel('New name of project ‘Welcome’', { exact: true })).toBeFocused();
+  await alice.keyboard.press('Control+A');
+  await alice.keyboard.type('Launch');
+  await alice.keyboard.press('Enter');
+  await expect(alice.locator('#project-title')).toHaveText('Launch');
+  await expect(bob.locator('.project')).toHaveText(['Launch']);
+  await alice.fill('.projects jazz-form input', 'Scratch');
+  await alice.press('.projects jazz-form input', 'Enter');
+  await expect(bob.locator('.project')).toHaveText(['Launch', 'Scratch']);
+  await alice.getByRole('button', { name: 'Delete project ‘Scratch’' }).click();
+  await expect(bob.locator('.project')).toHaveText(['Launch']);
+  await alice.locator('.projects .undo button').click();
+  await expect(bob.locator('.project')).toHaveText(['Launch', 'Scratch']);
+  expect(errors).toEqual([]);
+});
+
+test('a change the server refuses is announced, saying it was undone on this device', async () => {
+  // A comment in someone else's name (the permissions refuse it): the page's hidden field is
+  // changed as a tampered page would.
+  const row = alice.locator('.task').nth(await rowIndex(alice, 'Write press release'));
+  await row.locator('jazz-form input[name=author]').evaluate((el: HTMLInputElement) => el.setAttribute('value', 'bob'));
+  await row.getByLabel('Comment on ‘Write press release’', { exact: true }).fill('Signed as Bob');
+  await row.getByLabel('Comment on ‘Write press release’', { exact: true }).press('Enter');
+  const refused = alice.getByRole('alert');
+  await expect(refused).toHaveText(/The server refused a change \(you are not allowed to make it\); it was undone on this device\./);
+  await expect(row.locator('.comment .body')).toHaveText(['First draft is in the folder']);
+  await expect(bob.locator('.comment .body', { hasText: 'Signed as Bob' })).toHaveCount(0);
+  await row.locator('jazz-form input[name=author]').evaluate((el: HTMLInputElement) => el.setAttribute('value', 'alice'));
+});
+
+test('at 1280 px and at 390 px: no horizontal scroll and no serious or critical axe-core violation', async () => {
+  for (const [width, height] of [
+    [1280, 900],
+    [390, 844],
+  ] as const) {
+    await alice.setViewportSize({ width, height });
+    await expect(alice.locator('.task').first()).toBeVisible();
+    expect(await alice.evaluate(() => document.documentElement.scrollWidth), `scroll width at ${width} px`).toBeLessThanOrEqual(width);
+    await alice.locator('.task details').first().evaluate((d: HTMLDetailsElement) => (d.open = true));
+    await axe(alice, `${width} px`);
+  }
+});
+
+test('keyboard only, at 390 px: add, tick, rename, assign, comment, delete and undo, add a note', async () => {
+  const page = alice;
+  await page.keyboard.press('Escape');
+  await page.locator('body').focus();
+  await tabTo(page, 'New task');
+  await page.keyboard.type('Walk through by keyboard');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => titles(bob)).toContain('Walk through by keyboard');
+  await tabTo(page, 'Done: ‘Walk through by keyboard’');
+  await page.keyboard.press('Space');
+  await expect.poll(async () => (await rows(bob, 'tasks')).find((t) => t['title'] === 'Walk through by keyboard')?.['done']).toBe(true);
+  await tabTo(page, 'Title of ‘Walk through by keyboard’');
+  await page.keyboard.press('End');
+  await page.keyboard.type(' again');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => titles(bob)).toContain('Walk through by keyboard again');
+  await tabTo(page, 'Assignee of ‘Walk through by keyboard again’');
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(async () => (await rows(bob, 'tasks')).find((t) => t['title'] === 'Walk through by keyboard again')?.['assignee']).toBe('alice');
+  await tabTo(page, 'Comments 0 on ‘Walk through by keyboard again’');
+  await page.keyboard.press('Enter');
+  await tabTo(page, 'Comment on ‘Walk through by keyboard again’');
+  await page.keyboard.type('Done without a mouse');
+  await page.keyboard.press('Enter');
+  await expect(bob.locator('.comment .body', { hasText: 'Done without a mouse' })).toHaveCount(1);
+  await tabTo(page, 'Delete ‘Walk through by keyboard again’', true);
+  await page.keyboard.press('Enter');
+  await expect.poll(() => titles(bob)).not.toContain('Walk through by keyboard again');
+  await tabTo(page, 'Undo delete');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => titles(bob)).toContain('Walk through by keyboard again');
+  await tabTo(page, 'New note');
+  await page.keyboard.type('Typed, not clicked');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => notes(page)).toContain('Typed, not clicked');
+  // Focus is visible wherever it lands.
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+  expect(outline).not.toBe('none');
   expect(errors).toEqual([]);
 });

@@ -1,39 +1,19 @@
 /**
  * The elements (elements/) in real Chromium, from source through `e2e/elements.html`,
- * on the `memory` driver (every page load is a new, empty database). Each test writes a page made
- * only of elements and drives it as a user would: clicks, typing, keyboard focus.
+ * on the `memory` driver (every mount is a new, empty database). Each test writes a page made
+ * only of elements and drives it as a user would: clicks, typing, keyboard focus. The tests share
+ * one page (`shared`, see support/elements-page.ts: loading it was most of each test's time); the
+ * one that installs listeners of its own has a page to itself.
  */
-import { expect, test as base, type Page } from '@playwright/test';
-import { errorsSeen, insertRows, load, mount, rowState, SCHEMA, TODO_LIST, toggleRows } from './support/elements-page.ts';
-
-/**
- * One page per test worker, loaded anew by every test (`load` navigates it to elements.html, a new
- * document with a new `memory` database): a new context and page per test cost about a second of
- * each test's three (a renderer process to start, every module fetched again), for no isolation
- * these tests need. Listeners a test added go with it.
- */
-const test = base.extend<object, { workerPage: Page }>({
-  workerPage: [
-    async ({ browser }, use, info) => {
-      const context = await browser.newContext({ ...(info.project.use.baseURL ? { baseURL: info.project.use.baseURL } : {}) });
-      await use(await context.newPage());
-      await context.close();
-    },
-    { scope: 'worker' },
-  ],
-  page: async ({ workerPage }, use) => {
-    await use(workerPage);
-    workerPage.removeAllListeners();
-    await workerPage.goto('about:blank');
-  },
-});
+import { expect, type Page } from '@playwright/test';
+import { errorsSeen, insertRows, load, mount, rowState, SCHEMA, test, TODO_LIST, toggleRows } from './support/elements-page.ts';
 
 /** Inserts rows through the page's database (the one `<jazz-db>` opened). */
 async function insert(page: Page, table: string, rows: Record<string, unknown>[]): Promise<string[]> {
   return page.evaluate(insertRows, [table, rows] as const);
 }
 
-test('rows render, the loading and empty slots show in turn, and a write through <jazz-form> appears', async ({ page }) => {
+test('rows render, the loading and empty slots show in turn, and a write through <jazz-form> appears', async ({ shared: page }) => {
   await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><input name="priority" type="number"><button>Add</button></jazz-form>`);
   const q = page.locator('#todos');
   await expect(q).toHaveAttribute('state', 'empty');
@@ -65,7 +45,7 @@ test('rows render, the loading and empty slots show in turn, and a write through
   expect(seen['jazz-error']).toEqual([]);
 });
 
-test('<jazz-form> shows a value that does not fit its column on the input and writes nothing', async ({ page }) => {
+test('<jazz-form> shows a value that does not fit its column on the input and writes nothing', async ({ shared: page }) => {
   await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form>`);
   await expect(page.locator('#todos')).toHaveAttribute('state', 'empty');
   await page.locator('#add input[name=title]').fill('x');
@@ -119,7 +99,7 @@ test('<jazz-form>: 200 submits by keyboard with no waits, from before the databa
   expect(await page.evaluate(() => window.seen['jazz-error'])).toEqual([]);
 });
 
-test('<jazz-form>: text typed while an insert is pending survives it', async ({ page }) => {
+test('<jazz-form>: text typed while an insert is pending survives it', async ({ shared: page }) => {
   await mount(page, `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title" required><button>Add</button></jazz-form>`, SLOW_OPEN(3000));
   const input = page.locator('#add input');
   await input.click();
@@ -135,7 +115,7 @@ test('<jazz-form>: text typed while an insert is pending survives it', async ({ 
   await expect(page.locator('#todos li .title')).toHaveText(['first', 'second, half typed']);
 });
 
-test('<jazz-form>: text is trimmed, and text that is empty after trimming is a mistake on its control unless the column may be empty', async ({ page }) => {
+test('<jazz-form>: text is trimmed, and text that is empty after trimming is a mistake on its control unless the column may be empty', async ({ shared: page }) => {
   await mount(
     page,
     `${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="note"><textarea name="priority"></textarea><button>Add</button></jazz-form>
@@ -169,7 +149,7 @@ test('<jazz-form>: text is trimmed, and text that is empty after trimming is a m
   expect(await errorsSeen(page)).toHaveLength(1);
 });
 
-test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order; one that does not fit then goes back into its controls', async ({ page }) => {
+test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order; one that does not fit then goes back into its controls', async ({ shared: page }) => {
   await load(
     page,
     `<jazz-db id="db" driver="memory">${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form></jazz-db>`,
@@ -201,7 +181,7 @@ test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order
   await expect.poll(async () => (await todosInOrder(page)).map((r) => r[0])).toEqual(['one', 'two', 'three']);
 });
 
-test('toggling a checkbox patches its row in place; focus, caret, scroll and state in other rows survive', async ({ page }) => {
+test('toggling a checkbox patches its row in place; focus, caret, scroll and state in other rows survive', async ({ shared: page }) => {
   await mount(page, TODO_LIST);
   const [, idB] = await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }, { title: 'c' }]);
   const li = page.locator('#todos li');
@@ -236,7 +216,7 @@ test('toggling a checkbox patches its row in place; focus, caret, scroll and sta
   ]);
 });
 
-test('delete and restore buttons', async ({ page }) => {
+test('delete and restore buttons', async ({ shared: page }) => {
   await mount(page, TODO_LIST);
   await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }]);
   const titles = page.locator('#todos li .title');
@@ -254,7 +234,7 @@ test('delete and restore buttons', async ({ page }) => {
   await expect(page.locator('#undo')).toBeDisabled();
 });
 
-test('jazz-each repeats an include inside a row, and a forward include binds {{project.name}}', async ({ page }) => {
+test('jazz-each repeats an include inside a row, and a forward include binds {{project.name}}', async ({ shared: page }) => {
   await mount(
     page,
     `<jazz-query id="projects" table="projects" order-by="name">
@@ -278,7 +258,7 @@ test('jazz-each repeats an include inside a row, and a forward include binds {{p
   await expect.poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).filter((r) => r['done']).map((r) => r['title']))).toEqual(['mail']);
 });
 
-test('a bad where, an unknown table or column shows in the error slot with its position; the rest keeps working', async ({ page }) => {
+test('a bad where, an unknown table or column shows in the error slot with its position; the rest keeps working', async ({ shared: page }) => {
   await mount(
     page,
     `<jazz-query id="bad" table="todos" where="done = false and (priority >> 2)"><template><p>{{title}}</p></template><p slot="error">Broken: <b jazz-error-message></b></p><p slot="empty">none</p></jazz-query>
@@ -311,7 +291,7 @@ test('a bad where, an unknown table or column shows in the error slot with its p
   await expect(page.locator('#bad [slot=error]')).toBeHidden();
 });
 
-test('S4: markup and script in values are shown as text and never run', async ({ page }) => {
+test('S4: markup and script in values are shown as text and never run', async ({ shared: page }) => {
   await mount(page, `<jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}" data-note="{{note}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`);
   const evil = ['<img src=x onerror=window.__pwned=1>', '<script>window.__pwned=1</script>', '"><img src=x onerror=window.__pwned=1>'];
   await insert(page, 'todos', evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })));
@@ -332,7 +312,7 @@ test('S4: markup and script in values are shown as text and never run', async ({
   expect(await page.evaluate(() => window.seen['jazz-error'].map((e: { code: string }) => e.code))).toEqual(['TEMPLATE_INVALID']);
 });
 
-test('<jazz-status> is a status that reads as words, and elements inside a shadow root find their <jazz-db>', async ({ page }) => {
+test('<jazz-status> is a status that reads as words, and elements inside a shadow root find their <jazz-db>', async ({ shared: page }) => {
   // The worker holds the page's messages for a second: the status is seen before the database opens.
   await mount(page, `<jazz-status></jazz-status><shadow-host></shadow-host>`, 'driver="memory" worker-url="/e2e/worker/slow-open.worker.ts?hold=1000"');
   const status = page.locator('jazz-status');
@@ -341,7 +321,7 @@ test('<jazz-status> is a status that reads as words, and elements inside a shado
   expect(await line()).toBe('connecting, 0 pending');
   await expect(page.getByRole('status')).toHaveCount(1);
   await page.evaluate(() => {
-    customElements.define(
+    if (!customElements.get('shadow-host')) customElements.define(
       'shadow-host',
       class extends HTMLElement {
         connectedCallback(): void {
@@ -368,7 +348,7 @@ test('<jazz-status> is a status that reads as words, and elements inside a shado
   await expect(status).toMatchAriaSnapshot('- status: local only, 0 pending, leader, memory');
 });
 
-test('an element with no <jazz-db> around it says so: jazz-error NO_DATABASE, a warning, state="error"; inside one it works', async ({ page }) => {
+test('an element with no <jazz-db> around it says so: jazz-error NO_DATABASE, a warning, state="error"; inside one it works', async ({ shared: page }) => {
   const warnings = await load(
     page,
     `<jazz-db driver="memory"><script type="application/json" slot="schema">${SCHEMA}</script></jazz-db>
@@ -399,7 +379,7 @@ test('an element with no <jazz-db> around it says so: jazz-error NO_DATABASE, a 
   expect(warnings).toHaveLength(3);
 });
 
-test('a <jazz-db> with no schema, then a bad one: one jazz-error and one warning each, the elements inside show it; a good one opens', async ({ page }) => {
+test('a <jazz-db> with no schema, then a bad one: one jazz-error and one warning each, the elements inside show it; a good one opens', async ({ shared: page }) => {
   const warnings = await load(
     page,
     `<jazz-db id="db" driver="memory">
@@ -431,7 +411,7 @@ test('a <jazz-db> with no schema, then a bad one: one jazz-error and one warning
   expect(warnings).toHaveLength(2);
 });
 
-test('markup that names a column the table does not have is an error, not an empty render', async ({ page }) => {
+test('markup that names a column the table does not have is an error, not an empty render', async ({ shared: page }) => {
   const warnings = await mount(
     page,
     `<jazz-query id="typo" table="todos"><template><li>{{titel}}</li></template><p slot="error"></p></jazz-query>

@@ -1,8 +1,10 @@
 /**
- * Form controls ↔ column values, by the schema. `hold` reads what a control holds at one moment
- * (a submit captures it before the form resets); `readControl` turns that into the column's value
- * (or says in words why it cannot: that text goes to `setCustomValidity`); `writeControl` shows a
- * value in a control. Used by `jazz-field` in rows and by `<jazz-form>`.
+ * Form controls ↔ column values, by the schema (lazy: part of more.ts). What a control holds at one
+ * moment is read by controls.ts's `hold` (in `jazz.js`: a submit captures it before the form
+ * resets); `readControl` turns that into the column's value (or says in words why it cannot: that
+ * text goes to `setCustomValidity`); `writeControl` shows a value in a control; `putBack` restores
+ * what `hold` read. Used by `jazz-field` in rows, `<jazz-count>`, queries that follow the page and
+ * `<jazz-form>`'s submits (form-submit.ts).
  *
  * Text is trimmed at both ends (not a password's). Empty text (after trimming) means null for an
  * optional column, "use the default" for a defaulted one on insert, and is a mistake otherwise
@@ -11,43 +13,13 @@
  */
 import type { ColumnSchema } from '../worker/page/index.ts';
 import { checkValue } from '../src/schema/schema.ts';
-
-/** A form control the elements read and write. */
-export type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-
-/** What a control held when it was read. */
-export interface Held {
-  /** The control's `type`: `text`, `checkbox`, `select-one`, `select-multiple`, `textarea`, ... */
-  readonly type: string;
-  readonly value: string;
-  readonly checked: boolean;
-  /** The values of a select's selected options. */
-  readonly selected: readonly string[];
-  /** The control has `jazz-allow-empty`: empty text is the empty string for a string column. */
-  readonly allowEmpty: boolean;
-}
+import type { Control, Held } from './controls.ts';
 
 export type ReadResult =
   | { readonly ok: true; readonly value: unknown }
   /** Nothing given for a column with a default: leave it out of an insert. */
   | { readonly ok: true; readonly omit: true }
   | { readonly ok: false; readonly message: string };
-
-export function isControl(el: Element): el is Control {
-  const tag = el.localName;
-  return tag === 'input' || tag === 'select' || tag === 'textarea';
-}
-
-/** What `el` holds now. */
-export function hold(el: Control): Held {
-  return {
-    type: el.type,
-    value: el.value,
-    checked: (el as HTMLInputElement).checked,
-    selected: el instanceof HTMLSelectElement ? [...el.selectedOptions].map((o) => o.value) : [],
-    allowEmpty: el.hasAttribute('jazz-allow-empty'),
-  };
-}
 
 /** Puts back into `el` what `hold` read from it. */
 export function putBack(el: Control, h: Held): void {

@@ -4,7 +4,7 @@
  *
  * | event          | fired by                         | detail                 |
  * | -------------- | -------------------------------- | ---------------------- |
- * | `jazz-results` | `<jazz-query>`                   | `JazzResultsDetail`    |
+ * | `jazz-results` | `<jazz-query>`, `<jazz-history>` | `JazzResultsDetail`    |
  * | `jazz-change`  | `<jazz-query>`                   | `JazzChangeDetail`     |
  * | `jazz-settled` | `<jazz-query>`                   | `JazzSettledDetail`    |
  * | `jazz-error`   | every element                    | `JazzErrorDetail`      |
@@ -87,6 +87,11 @@ export class ElementError extends Error {
 }
 
 const warned = new Set<string>();
+
+/** Forgets which warnings were given (for tests that reuse one page; not in index.ts's exports). */
+export function forgetWarnings(): void {
+  warned.clear();
+}
 
 /**
  * Reports a mistake of the page's author or a failure of the network: `jazz-error` from `target`,

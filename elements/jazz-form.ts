@@ -21,19 +21,26 @@
  * error on its control and fires `jazz-error`. A write the server rejects later fires `jazz-error`
  * from this element with its `batchId`.
  *
- * The `state` attribute is `loading` (no database yet), `ready`, or `error`: no `<jazz-db>` around
- * it (`NO_DATABASE`), its `<jazz-db>`'s own error, an unknown `table`, or a control named for no
- * column of it (`UNKNOWN_COLUMN`, fired from that control); each is reported once with a
- * `console.warn`.
+ * What must happen at once is here, in `jazz.js`: taking the submit, the browser's constraints,
+ * reading the controls and the reset. Coercing, checking the markup, writing and putting values
+ * back are the lazy part's (form-submit.ts in `jazz-more.js`), which the element loads as soon as
+ * it is connected; a submit made before it is here waits for it, in order, as it waits for the
+ * database (so, like that one, a value that does not fit is then put back after the reset).
+ *
+ * The `state` attribute is `loading` (no database yet, or the lazy part not loaded yet), `ready`,
+ * or `error`: no `<jazz-db>` around it (`NO_DATABASE`), its `<jazz-db>`'s own error, the lazy part
+ * failed to load, an unknown `table`, or a control named for no column of it (`UNKNOWN_COLUMN`,
+ * fired from that control); each is reported once with a `console.warn`.
  */
-import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { JazzError, QueryBuilder, type BrowserDb, type DynamicApp } from '../worker/page/index.ts';
-import { hold, isControl, putBack, readControl, writeControl, type Control, type Held } from './coerce.ts';
+import { ReactiveElement } from '@lit/reactive-element';
+import type { BrowserDb, DynamicApp } from '../worker/page/index.ts';
+import { hold, isControl, type Control, type Held } from './controls.ts';
 import { DbController } from './db-controller.ts';
-import { errorDetail, fire, report, type JazzErrorDetail } from './events.ts';
+import { errorDetail, report, type JazzErrorDetail } from './events.ts';
+import { loadMore, more } from './lazy.ts';
 
 /** One submit: what the controls held, and what the reset after an insert left in them. */
-interface Submit {
+export interface Submit {
   readonly table: string;
   readonly rowId: string | undefined;
   readonly held: readonly (readonly [Control, Held])[];
@@ -57,7 +64,9 @@ export class JazzFormElement extends ReactiveElement {
   #loaded = '';
   /** The mistake in the markup reported last (reported once). */
   #reported = '';
-  /** Submits made before there was a database, oldest first. */
+  /** Why the lazy part (form-submit.ts) could not be loaded. */
+  #lost: JazzErrorDetail | undefined;
+  /** Submits made before there was a database and the lazy part, oldest first. */
   readonly #waiting: Submit[] = [];
 
   constructor() {
@@ -98,44 +107,28 @@ export class JazzFormElement extends ReactiveElement {
     return this;
   }
 
-  protected override updated(_changed: PropertyValues<this>): void {
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // The checks and writes are the lazy part's (form-submit.ts): loaded now, in the background.
+    if (!more)
+      loadMore().then(
+        () => this.requestUpdate(),
+        (e: unknown) => (report(this, (this.#lost = errorDetail(e))), this.requestUpdate()),
+      );
+  }
+
+  protected override updated(): void {
     const db = this.db;
-    const mistake = db && this.#mistake(db);
+    const mistake = db && more?.formMistake(this, db, this.table ?? '', this.#controls());
     if (mistake && mistake[1].message !== this.#reported) report(...mistake);
     this.#reported = mistake ? mistake[1].message : '';
-    this.setAttribute('state', this.#ctl.problem() || mistake ? 'error' : db ? 'ready' : 'loading');
-    if (!db) return;
-    for (const s of this.#waiting.splice(0)) this.#write(db, s);
+    this.setAttribute('state', this.#ctl.problem() || this.#lost || mistake ? 'error' : db && more ? 'ready' : 'loading');
+    if (!db || !more) return;
+    this.#flush(db);
     const key = `${this.table}\u0000${this.rowId}`;
     if (!this.table || !this.rowId || key === this.#loaded) return;
     this.#loaded = key;
-    void this.#load(db, this.table, this.rowId);
-  }
-
-  /** A mistake in the markup, and where: an unknown table, or a control named for no column. */
-  #mistake(db: BrowserDb<DynamicApp>): [Element, JazzErrorDetail] | undefined {
-    const tables = db.app.$schema.tables;
-    const table = this.table ?? '';
-    const columns = tables[table]?.columns;
-    if (!columns) return [this, errorDetail(new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(tables).join(', ')}`, { table }), { attribute: 'table', position: 0 })];
-    const el = this.#controls().find((c) => !columns[c.name]);
-    if (el) return [el, errorDetail(new JazzError('UNKNOWN_COLUMN', `"${table}" has no column "${el.name}"`, { table, column: el.name }), { attribute: 'name' })];
-    return undefined;
-  }
-
-  async #load(db: BrowserDb<DynamicApp>, table: string, id: string): Promise<void> {
-    try {
-      const row = await db.one(QueryBuilder.forTable(db.app.$schema, table).where({ id }));
-      if (!row) throw new JazzError('ROW_NOT_FOUND', `${table} has no row ${id}`, { table, id });
-      const columns = db.app.$schema.tables[table]!.columns;
-      for (const el of this.#controls()) {
-        const col = columns[el.name];
-        if (!col) continue;
-        writeControl(el, row[el.name], col);
-      }
-    } catch (e) {
-      report(this, errorDetail(e, { attribute: 'row-id' }));
-    }
+    void more.showRow(this, db, this.table, this.rowId, this.#controls());
   }
 
   /** The named controls that belong to this form (not to a form nested in it). */
@@ -155,66 +148,29 @@ export class JazzFormElement extends ReactiveElement {
     for (const el of controls) if (!el.checkValidity()) return (el.reportValidity(), Promise.resolve(false));
     const s: Submit = { table: this.table ?? '', rowId: this.rowId, held: controls.map((el) => [el, hold(el)]) };
     const db = this.db;
-    const values = db && this.#values(db, s);
-    if (db && !values) return Promise.resolve(false);
+    // With the database and the lazy part here, checked at once (and not reset when it does not
+    // fit); else it waits, in order, after the reset.
+    if (db && more) this.#flush(db);
+    const values = db && more?.formValues(this, db, s, controls);
+    if (db && more && !values) return Promise.resolve(false);
     if (!s.rowId) {
       this.reset();
       s.after = controls.map(hold);
     }
     return new Promise((done) => {
       s.done = done;
-      if (db) this.#write(db, s, values!);
+      if (values) this.#write(db!, s, values);
       else this.#waiting.push(s);
     });
   }
 
-  /** The row's values from what a submit read; undefined (and the error shown) when one does not fit. */
-  #values(db: BrowserDb<DynamicApp>, s: Submit): Record<string, unknown> | undefined {
-    const mistake = this.#mistake(db);
-    if (mistake) return this.#failed(s, ...mistake, true);
-    const columns = db.app.$schema.tables[s.table]!.columns;
-    const values: Record<string, unknown> = {};
-    for (const [el, h] of s.held) {
-      // A radio group gives its checked button's value (the browser checks `required`).
-      if (h.type === 'radio' && !h.checked) continue;
-      const read = readControl(h, columns[el.name]!, !s.rowId);
-      if (!read.ok) return this.#failed(s, el, errorDetail(new JazzError('TYPE_MISMATCH', read.message, { table: s.table, column: el.name }), { attribute: 'name' }));
-      if ('value' in read) values[el.name] = read.value;
-    }
-    return values;
+  /** Writes the submits that waited, oldest first (with the database and the lazy part here). */
+  #flush(db: BrowserDb<DynamicApp>): void {
+    for (const s of this.#waiting.splice(0)) this.#write(db, s);
   }
 
-  #write(db: BrowserDb<DynamicApp>, s: Submit, values = this.#values(db, s)): void {
-    if (!values) return s.done!(false);
-    const handle = s.rowId ? db.update(s.table, s.rowId, values) : db.insert(s.table, values);
-    this.#ctl.wrote(handle.batchId, this);
-    handle.wait().then(
-      () => s.done!(true),
-      (e: unknown) => {
-        const column = (e as JazzError).details?.['column'];
-        this.#failed(s, s.held.find(([c]) => c.name === column)?.[0] ?? this, errorDetail(e));
-        s.done!(false);
-      },
-    );
-  }
-
-  /**
-   * A submit that cannot be written: its values go back into the controls nobody typed in since
-   * the reset, the message shows on the control at fault, and `jazz-error` is fired from it
-   * (`mistake`: the page author's, so reported with a warning).
-   */
-  #failed(s: Submit, at: Element, detail: JazzErrorDetail, mistake = false): undefined {
-    s.after?.forEach((h, i) => {
-      const [el, held] = s.held[i]!;
-      if (JSON.stringify(hold(el)) === JSON.stringify(h)) putBack(el, held);
-    });
-    if (isControl(at)) {
-      at.setCustomValidity(detail.message);
-      at.reportValidity();
-    }
-    if (mistake) report(at, detail);
-    else fire(at, 'jazz-error', detail);
-    return undefined;
+  #write(db: BrowserDb<DynamicApp>, s: Submit, values?: Record<string, unknown>): void {
+    more!.formWrite(this, db, s, this.#controls(), (batchId) => this.#ctl.wrote(batchId, this), values);
   }
 
   /** Puts every control back to its initial value (as a form's reset does). */

@@ -1,5 +1,5 @@
 /**
- * `<jazz-query table where order-by limit offset include select tier>`: a live query rendered into
+ * `<jazz-query table where order-by limit offset include select tier as-of>`: a live query rendered into
  * the element's own light DOM (so page CSS applies), one copy of its `<template>` per row, keyed
  * by row id. A change patches only the rows it names: a changed row's bindings are
  * updated in place, a new row is inserted, a gone row removed, and rows are moved only when their
@@ -17,23 +17,30 @@
  *
  * In a row: `jazz-field="column"` on a control edits that column of the row (coerced by the
  * schema, written on `change`); `jazz-action="delete"` / `"restore"` on a button acts on the row.
+ * Both are the lazy part's (more.ts, row-extras.ts): a template with `jazz-field` loads it before
+ * its first row, as for the other lazy features; one with a `jazz-action` (or a `jazz-action`
+ * button in the element) loads it in the background, and a click before it is here waits for it.
  * A `jazz-action="restore"` button outside the rows restores the row deleted last through this
  * element (an undo), and is disabled while there is none. A write the server rejects later fires
  * `jazz-error` (with its `batchId`) from the control or button that made it if it is still on the
  * page, else from this element.
+ *
+ * `as-of` shows the rows as they stood at a moment (an ISO date or epoch milliseconds; the engine's
+ * `asOf`): they change only if versions from before it arrive.
  *
  * `.query` (a query builder or AST) takes the place of the attributes and is used as it is; `.rows`
  * is the current result. With the attributes, relations that a `<template jazz-each>` names are
  * included without being listed in `include`.
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { JazzError, type BrowserDb, type ColumnSchema, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
-import { hold, isControl, readControl, writeControl } from './coerce.ts';
+import { JazzError, type BrowserDb, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
+import { isControl } from './controls.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
 import { KeyedList } from './keyed-list.ts';
+import { loadMore, more } from './lazy.ts';
 import { AttributeError, queryFromAttributes } from './query-attributes.ts';
-import { checkBindings, compileTemplate, display, RowView, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
+import { checkBindings, compileTemplate, display, withSystemFields, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
@@ -48,6 +55,10 @@ export class JazzQueryElement extends ReactiveElement {
     include: { type: String },
     select: { type: String },
     tier: { type: String },
+    asOf: { type: String, attribute: 'as-of' },
+    into: { type: String },
+    virtual: { type: Boolean },
+    whereRoute: { type: String, attribute: 'where-route' },
     query: { attribute: false },
   };
 
@@ -64,6 +75,14 @@ export class JazzQueryElement extends ReactiveElement {
   declare select: string | undefined;
   /** `local` (default), `edge` or `global`: the first result waits until settled at that tier. */
   declare tier: string | undefined;
+  /** Show the rows as they stood at this moment: an ISO date (`2024-05-01T12:00Z`) or epoch milliseconds. */
+  declare asOf: string | undefined;
+  /** The id of the element the rows go into (a `<ul>`, `<tbody>`, `<select>`): valid markup, no element between a list and its items. */
+  declare into: string | undefined;
+  /** Renders only the rows on screen (virtual.ts). */
+  declare virtual: boolean;
+  /** `#/active: done = false; #/completed: done = true`: a `where` ANDed in while the URL matches (more.ts). */
+  declare whereRoute: string | undefined;
   /** A query built in code (`app.todos.where(...)`, or its AST); when set, the attributes are not used. */
   declare query: QueryBuilder<any, any> | QueryAst | undefined;
 
@@ -80,12 +99,13 @@ export class JazzQueryElement extends ReactiveElement {
   readonly #deleted: { table: string; id: string }[] = [];
   #errorSlot: HTMLElement | undefined;
   #ctx: RowContext = { table: '', include: undefined };
-
-  constructor() {
-    super();
-    this.addEventListener('change', (e) => this.#onChange(e));
-    this.addEventListener('click', (e) => this.#onClick(e));
-  }
+  /** Where the click and change listeners are: the root the rows are in (they may be outside this element). */
+  #root: Node | undefined;
+  /** Bumped when the page state a `where` follows changes (more.ts). */
+  #page = 0;
+  #virt: { set(rows: readonly JazzRow[]): void } | undefined;
+  readonly #change = (e: Event): void => this.#onChange(e);
+  readonly #click = (e: Event): void => this.#onClick(e);
 
   /** The database: set directly, or the nearest `<jazz-db>`'s. */
   get db(): BrowserDb<DynamicApp> | undefined {
@@ -107,6 +127,9 @@ export class JazzQueryElement extends ReactiveElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#root = this.getRootNode();
+    this.#root.addEventListener('change', this.#change);
+    this.#root.addEventListener('click', this.#click);
     if (!this.#end) {
       this.#end = document.createComment(' jazz-query rows ');
       this.append(this.#end);
@@ -119,6 +142,8 @@ export class JazzQueryElement extends ReactiveElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#root?.removeEventListener('change', this.#change);
+    this.#root?.removeEventListener('click', this.#click);
     this.#unsubscribe();
   }
 
@@ -126,7 +151,7 @@ export class JazzQueryElement extends ReactiveElement {
     if (!this.isConnected) return;
     const db = this.db;
     const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, problem?.message]);
+    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.asOf, this.whereRoute, this.#page, problem?.message]);
     if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
@@ -136,6 +161,7 @@ export class JazzQueryElement extends ReactiveElement {
 
   #unsubscribe(): void {
     this.#stop?.();
+    more?.unfollow(this);
     this.#stop = undefined;
     this.#generation++;
   }
@@ -145,29 +171,48 @@ export class JazzQueryElement extends ReactiveElement {
     if (!db) return this.#showState('loading');
     let ast: QueryAst;
     let tier: Tier | undefined;
+    let asOf: number | undefined;
     try {
-      if (!this.#template) {
-        const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
-        if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
-        this.#template = compileTemplate(t);
+      const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
+      if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
+      // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
+      const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
+      if ((usesMore(t) || follows || this.into || this.virtual) && !more?.ready(this.virtual)) {
+        const generation = this.#generation;
+        loadMore()
+          .then(() => more!.ready(this.virtual, true))
+          .then(
+            () => generation === this.#generation && this.#subscribe(db),
+            (e: unknown) => this.#fail(errorDetail(e)),
+          );
+        return;
       }
+      // What a jazz-action does is more.ts's too: loaded now, in the background (the rows do not wait).
+      if (!more && (t.innerHTML.includes('jazz-action') || this.querySelector('[jazz-action]'))) loadMore().catch(() => {});
+      this.#template ??= compileTemplate(t);
       const relations = this.#template.relations;
       if (this.query) ast = 'ast' in this.query ? this.query.ast : this.query;
       else {
         const include = [this.include ?? '', ...relations].filter(Boolean).join(', ');
         try {
-          const { table, where, orderBy, limit, offset, select } = this;
-          ast = queryFromAttributes(db.app.$schema, { table, where, orderBy, limit, offset, select, include }).ast;
+          const { table, orderBy, limit, offset, select } = this;
+          const attributes = { table, where: this.where, orderBy, limit, offset, select, include };
+          ast = follows ? more!.follow(this, db.app.$schema, attributes, this.whereRoute, () => (this.#page++, this.requestUpdate())) : queryFromAttributes(db.app.$schema, attributes).ast;
         } catch (e) {
           // A relation the template asked for is the template's mistake, not the attribute's.
           if (e instanceof AttributeError && e.attribute === 'include' && e.position > (this.include ?? '').length) throw new AttributeError(e.error, 'jazz-each', 0);
           throw e;
         }
       }
+      ast = withSystemFields(t, ast);
       checkBindings(this.#template, db.app.$schema, ast);
       if (this.tier) {
         if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('QUERY_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
         tier = this.tier as Tier;
+      }
+      if (this.asOf) {
+        asOf = /^\d+$/.test(this.asOf) ? +this.asOf : Date.parse(this.asOf);
+        if (isNaN(asOf)) throw new AttributeError(new JazzError('QUERY_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
       }
     } catch (e) {
       this.#fail(errorDetail(e));
@@ -176,17 +221,25 @@ export class JazzQueryElement extends ReactiveElement {
     const table = ast.table;
     const generation = this.#generation;
     let first = true;
-    this.#ctx = { table, include: ast.include };
+    this.#ctx = { table, include: ast.include, owner: this, remove: (view, by) => this.#act('delete', view, by) };
     // Views made from now on belong to this query; rows a previous query shows stay until the
     // new result replaces them (no flash of nothing), and are kept if they are in it.
-    this.#list ??= new KeyedList(this.#end!, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
+    if (!this.#list) {
+      const list = (end: Node): KeyedList<RowView> => new KeyedList(end, (row) => new RowView(this.#template!, row, this.#ctx, (v, el, c, value) => this.#showField(v, el, c, value)));
+      try {
+        [this.#list, this.#virt] = this.into || this.virtual ? more!.rows(this, this.into, this.virtual, list) : [list(this.#end!)];
+      } catch (e) {
+        return this.#fail(errorDetail(e));
+      }
+    }
     if (this.#state === 'error') this.#showState('loading');
     this.#stop = db.subscribeAll(
       ast,
       ({ all, delta }) => {
         if (generation !== this.#generation) return;
         this.#rows = all;
-        this.#list!.set(all);
+        if (this.#virt) this.#virt.set(all);
+        else this.#list!.set(all);
         this.#showState(all.length ? 'ready' : 'empty');
         fire(this, 'jazz-results', { table, rows: all });
         fire(this, 'jazz-change', { table, added: delta.added, removed: delta.removed, changed: delta.changed });
@@ -196,7 +249,8 @@ export class JazzQueryElement extends ReactiveElement {
         }
       },
       {
-        ...(tier ? { tier } : {}),
+        tier,
+        asOf,
         onError: (e) => {
           if (generation === this.#generation) this.#fail(errorDetail(e));
         },
@@ -241,71 +295,47 @@ export class JazzQueryElement extends ReactiveElement {
     }
   }
 
-  #column(table: string, column: string): ColumnSchema | undefined {
-    return this.db?.app.$schema.tables[table]?.columns[column];
-  }
-
-  /** Shows a row's value in a `jazz-field` element: a control's value, or any other element's text. */
+  /**
+   * Shows a row's value in a `jazz-field` element: a control's value (more.ts's: a template with
+   * `jazz-field` loads it before its first row), or any other element's text.
+   */
   #showField(view: RowView, el: Element, column: string, value: unknown): void {
     if (isControl(el)) {
       el.setCustomValidity('');
-      writeControl(el, column === 'id' ? view.row.id : value, this.#column(view.table, column));
+      more!.writeControl(el, column === 'id' ? view.row.id : value, this.db?.app.$schema.tables[view.table]?.columns[column]);
     } else el.textContent = display(value);
   }
 
+  /** A row's `jazz-field` control, or the control that edits the row in place (`jazz-edit`), changed: more.ts saves it. */
   #onChange(e: Event): void {
-    const el = e.target as Element;
-    if (!isControl(el) || !el.hasAttribute('jazz-field') || el.closest('jazz-query') !== this) return;
-    const view = viewOf(el);
     const db = this.db;
-    if (!view || !db) return;
-    const column = el.getAttribute('jazz-field')!.trim();
-    const col = this.#column(view.table, column);
-    const invalid = (error: unknown): void => {
-      const detail = errorDetail(error, { attribute: 'jazz-field' });
-      el.setCustomValidity(detail.message);
-      el.reportValidity();
-      fire(el, 'jazz-error', detail);
-    };
-    if (!col) return invalid(new JazzError('UNKNOWN_COLUMN', `table "${view.table}" has no column "${column}"`, { table: view.table, column }));
-    const read = readControl(hold(el), col);
-    if (!read.ok) return invalid(new JazzError('TYPE_MISMATCH', read.message, { table: view.table, column }));
-    if (!('value' in read)) return;
-    el.setCustomValidity('');
-    const handle = db.update(view.table, view.row.id, { [column]: read.value });
-    this.#ctl.wrote(handle.batchId, el);
-    handle.wait().catch(invalid);
+    if (db) more?.saveField(e.target as Element, this, db, (batchId, el) => this.#ctl.wrote(batchId, el));
   }
 
   #onClick(e: Event): void {
     const button = (e.target as Element).closest?.('[jazz-action]');
-    if (!button || button.closest('jazz-query') !== this || (button as HTMLButtonElement).disabled) return;
+    const view = button ? viewOf(button) : undefined;
+    // A row's button (its rows may be in another element: `into`), or one of this element's own.
+    if (!button || (view ? view.ctx.owner !== this : button.closest('jazz-query') !== this) || (button as HTMLButtonElement).disabled) return;
+    this.#act(button.getAttribute('jazz-action')!.trim(), view, button);
+  }
+
+  /**
+   * Does a `jazz-action`: more.ts's (row-extras.ts `act`), loaded first when nothing loaded it yet,
+   * actions done in the order of the clicks. `edit` is more.ts's too (it starts editing in place).
+   */
+  #act(action: string, view: RowView | undefined, button: Element): void {
     const db = this.db;
-    if (!db) return;
-    const action = button.getAttribute('jazz-action')!.trim();
-    const view = viewOf(button);
-    let handle;
-    if (action === 'delete' && view) {
-      handle = db.delete(view.table, view.row.id);
-      this.#deleted.push({ table: view.table, id: view.row.id });
-    } else if (action === 'restore' && view) handle = db.restore(view.table, view.row.id);
-    else if (action === 'restore') {
-      const last = this.#deleted.pop();
-      if (last) handle = db.restore(last.table, last.id);
-    } else {
-      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete or restore, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
-      return;
-    }
-    this.#syncUndo();
-    if (!handle) return;
-    this.#ctl.wrote(handle.batchId, button);
-    handle.wait().catch((error: unknown) => fire(button, 'jazz-error', errorDetail(error)));
+    if (!db || action === 'edit') return;
+    const act = (): void => more!.act(db, action, view, button, this.#deleted, (batchId) => this.#ctl.wrote(batchId, button), () => this.#syncUndo());
+    if (more) act();
+    else loadMore().then(act, (e: unknown) => report(button, errorDetail(e)));
   }
 
   /** Restore buttons outside the rows are enabled while there is a row to restore. */
   #syncUndo(): void {
     for (const b of this.querySelectorAll<HTMLButtonElement>('[jazz-action="restore"]')) {
-      if (!viewOf(b) && b.closest('jazz-query') === this) b.disabled = this.#deleted.length === 0;
+      if (!viewOf(b) && b.closest('jazz-query') === this) b.disabled = !this.#deleted.length;
     }
   }
 

@@ -19,6 +19,13 @@
  * = the same names, `pending`, `tab` = leader or follower, `driver`) for selectors like
  * `jazz-status[connection="update-needed"]`, and `state` (`loading`, `ready`, or `error` when
  * there is no database). `.status` is the last `DbStatus`.
+ *
+ * With `plain` it speaks to the people using the app rather than to developers: one sentence in
+ * the connection part ("Saved on this device · syncing…", "All changes saved and synced", "Offline ·
+ * 2 changes saved on this device, not synced yet", "Saved on this device · reload the page to
+ * update the app", …), no tab or driver. In either mode, a write the server refused shows in a
+ * part `refused` with `role="alert"` (announced at once): what was refused and that it was undone
+ * on this device, with the server's reason; it clears after 30 seconds or with the next refusal.
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import type { BrowserDb, DbStatus, DynamicApp } from '../worker/page/index.ts';
@@ -36,8 +43,33 @@ const NEEDS: Readonly<Record<string, string>> = {
 
 const PARTS = ['connection', 'pending', 'role', 'driver'];
 
+/** `plain`: the connection (with the changes waiting) in words for the people using the app. */
+const PLAIN: Readonly<Record<string, (pending: number) => string>> = {
+  error: () => 'This page cannot open its data',
+  connecting: (n) => (n ? 'Saved on this device · connecting…' : 'Connecting…'),
+  local: () => 'Saved on this device',
+  online: (n) => (n ? 'Saved on this device · syncing…' : 'All changes saved and synced'),
+  offline: (n) => `Offline · ${n ? `${n} ${n === 1 ? 'change' : 'changes'} saved on this device, not synced yet` : 'changes are saved on this device'}`,
+  'update-needed': () => 'Saved on this device · reload the page to update the app and sync',
+  'unknown-app': () => 'Saved on this device · the server does not know this app',
+  'sign-in-needed': () => 'Saved on this device · sign in again to sync',
+};
+
+/** Why the server refused a change, in words. */
+const REFUSED: Readonly<Record<string, string>> = {
+  PERMISSION_DENIED: 'you are not allowed to make it',
+  TOO_LARGE: 'it is too large',
+};
+
 export class JazzStatusElement extends ReactiveElement {
+  static override properties = { plain: { type: Boolean } };
+
+  /** Words for the people using the app instead of the developer's line. */
+  declare plain: boolean;
+
   readonly #ctl = new DbController(this);
+  #refused: HTMLElement | undefined;
+  #refusedTimer: ReturnType<typeof setTimeout> | undefined;
   #watching: BrowserDb<DynamicApp> | undefined;
   #unwatch: (() => void) | undefined;
   #status: DbStatus | undefined;
@@ -76,10 +108,8 @@ export class JazzStatusElement extends ReactiveElement {
     this.#unwatch?.();
     this.#watching = db;
     this.#status = db?.status;
-    this.#unwatch = db?.onStatus((s) => {
-      this.#status = s;
-      this.requestUpdate();
-    });
+    const stops = db ? [db.onStatus((s) => ((this.#status = s), this.requestUpdate())), db.onRejected((e) => this.#showRefused(e))] : [];
+    this.#unwatch = () => stops.forEach((stop) => stop());
   }
 
   protected override update(changed: PropertyValues<this>): void {
@@ -105,7 +135,9 @@ export class JazzStatusElement extends ReactiveElement {
       span.setAttribute('part', part);
       return span;
     }));
-    const text = [connection === 'local' ? 'local only' : connection.replace(/-/g, ' '), `${pending} pending`, role, driver];
+    const text = this.plain
+      ? [(PLAIN[connection] ?? PLAIN['offline']!)(pending), '', '', '']
+      : [connection === 'local' ? 'local only' : connection.replace(/-/g, ' '), `${pending} pending`, role, driver];
     spans.forEach((span, i) => {
       span.textContent = text[i]!;
       if (i) (span.previousSibling as Text).data = text[i] ? ', ' : '';
@@ -118,5 +150,16 @@ export class JazzStatusElement extends ReactiveElement {
       if (value) this.setAttribute(name, value);
       else this.removeAttribute(name);
     }
+  }
+
+  /** A change the server refused: said at once (`role="alert"`), with what happened to it. */
+  #showRefused(e: { code?: string; message?: string }): void {
+    const part = (this.#refused ??= this.renderRoot.appendChild(document.createElement('span')));
+    part.setAttribute('part', 'refused');
+    part.setAttribute('role', 'alert');
+    const why = REFUSED[e.code ?? ''] ?? e.message ?? e.code ?? 'no reason given';
+    part.textContent = ` · The server refused a change (${why}); it was undone on this device.`;
+    clearTimeout(this.#refusedTimer);
+    this.#refusedTimer = setTimeout(() => (part.textContent = ''), 30_000);
   }
 }

@@ -32,10 +32,6 @@ export class KeyedList<V extends View> {
     return this.#views;
   }
 
-  get(id: string): V | undefined {
-    return this.#byId.get(id);
-  }
-
   /** Makes the DOM show `rows`, in order, with as few DOM changes as it can. */
   set(rows: readonly JazzRow[]): void {
     const byId = new Map<string, V>();

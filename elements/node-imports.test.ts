@@ -10,7 +10,7 @@ const modules = readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsW
 
 describe('elements in Node', () => {
   it('has the modules this test expects', () => {
-    expect(modules).toEqual(expect.arrayContaining(['index.ts', 'jazz.ts', 'jazz-db.ts', 'jazz-query.ts', 'jazz-form.ts', 'jazz-status.ts']));
+    expect(modules).toEqual(expect.arrayContaining(['index.ts', 'jazz.ts', 'jazz-db.ts', 'jazz-query.ts', 'jazz-form.ts', 'jazz-status.ts', 'more.ts', 'jazz-count.ts', 'jazz-history.ts', 'jazz-nav.ts', 'virtual.ts']));
     expect(typeof document).toBe('undefined');
   });
 
@@ -21,7 +21,12 @@ describe('elements in Node', () => {
 
   it('defines every tag, and the drop-in entry exports the client too', async () => {
     const jazz = await import('./jazz.ts');
-    for (const tag of ['jazz-db', 'jazz-query', 'jazz-form', 'jazz-status'] as const) expect(customElements.get(tag)).toBe(jazz.ELEMENTS[tag]);
+    for (const tag of ['jazz-db', 'jazz-query', 'jazz-form'] as const) expect(customElements.get(tag)).toBe(jazz.ELEMENTS[tag]);
+    // The lazy part's tags, once it is loaded.
+    const more = await import('./more.ts');
+    expect(customElements.get('jazz-count')).toBe(more.JazzCountElement);
+    expect(customElements.get('jazz-status')).toBe(more.JazzStatusElement);
+    expect(customElements.get('jazz-history')).toBe(more.JazzHistoryElement);
     expect(typeof jazz.createDb).toBe('function');
     expect(typeof jazz.s.fromJSON).toBe('function');
     jazz.defineElements(); // again: idempotent

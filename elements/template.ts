@@ -8,13 +8,15 @@
  * - `data-id="{{id}}"`, `class="todo {{state}}"` in an attribute: `setAttribute`. Bindings in
  *   event-handler attributes (`on*`), `srcdoc`, or inside `<script>`/`<style>` are refused when
  *   the template is compiled; `javascript:`-like URLs in URL attributes are replaced by `about:invalid#blocked`.
- * - `<template jazz-each="todosViaProject">`: the included rows, keyed by id, in place.
+ * - `<template jazz-each="todosViaProject">`: the included rows, keyed by id, in place (made by
+ *   more.ts, row-extras.ts).
  * - `jazz-field="done"` on a control and `jazz-action="delete"` on a button: the element is
- *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events.
+ *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events (with
+ *   more.ts: a control's value is coerce.ts's, so `jazz-field` is one of `usesMore`'s features).
  */
-import { JazzError, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
+import { JazzError, SYS_FIELDS, type AppSchema, type IncludeAst, type QueryAst } from '../worker/page/index.ts';
 import type { JazzRow } from './events.ts';
-import { KeyedList, type View } from './keyed-list.ts';
+import type { View } from './keyed-list.ts';
 
 /** A template the binder refuses (a binding where data could become code, a bad expression). */
 export class TemplateError extends Error {
@@ -25,13 +27,45 @@ export class TemplateError extends Error {
   }
 }
 
-type Expr = readonly string[];
+/** A bound path (`project.name`), with the formatters after its `|` when it has any (more.ts). */
+export type Expr = readonly string[] & { readonly format?: (value: unknown) => string };
+
+/**
+ * A binding that the elements' lazy part (more.ts: conditions, classes, attributes, editing)
+ * makes of an attribute: `check` tests it against the query's rows, `part` makes it live in a row.
+ */
+export interface Extra {
+  check?(schema: AppSchema, query: QueryAst): void;
+  part(el: Element, view: RowView): Part;
+}
+
+/** What more.ts adds to the binder once it is loaded (`usesMore` says when a template needs it). */
+export interface Hooks {
+  /** An `Extra` for this attribute, or undefined when the attribute is not one of more.ts's. */
+  attr(el: Element, name: string, value: string): Extra | undefined;
+  /** `due | date: "short"`: the path and its formatters. */
+  pipe(text: string): Expr;
+  /** `<template jazz-each="relation">`: adds the relation (and those inside it) to `relations`. */
+  each(t: HTMLTemplateElement, relations: string[]): Extra;
+}
+
+export let hooks: Hooks | undefined;
+
+export function setHooks(h: Hooks): void {
+  hooks = h;
+}
+
+/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, `jazz-field`, elements. */
+export function usesMore(t: HTMLTemplateElement): boolean {
+  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each|field)=|action="\s*edit|<jazz-/.test(t.innerHTML);
+}
+
 type Binding =
   | { readonly kind: 'text'; readonly node: Node; readonly expr: Expr }
   | { readonly kind: 'attr'; readonly node: Node; readonly name: string; readonly parts: readonly (string | Expr)[] }
-  | { readonly kind: 'each'; readonly node: Node; readonly relation: string; readonly template: CompiledTemplate }
   | { readonly kind: 'field'; readonly node: Node; readonly column: string }
-  | { readonly kind: 'action'; readonly node: Node; readonly action: string };
+  | { readonly kind: 'action'; readonly node: Node; readonly action: string }
+  | { readonly kind: 'extra'; readonly node: Node; readonly extra: Extra };
 
 type Located<B> = B extends { node: Node } ? Omit<B, 'node'> & { readonly path: readonly number[] } : never;
 
@@ -69,26 +103,40 @@ export function compileTemplate(template: HTMLTemplateElement): CompiledTemplate
  */
 export function checkBindings(t: CompiledTemplate, schema: AppSchema, query: QueryAst): void {
   for (const b of t.bindings) {
-    const paths = b.kind === 'text' ? [b.expr] : b.kind === 'attr' ? b.parts.filter((p) => typeof p !== 'string') : b.kind === 'field' ? [[b.column]] : b.kind === 'each' ? [[b.relation]] : [];
+    const paths = b.kind === 'text' ? [b.expr] : b.kind === 'attr' ? b.parts.filter((p) => typeof p !== 'string') : b.kind === 'field' ? [[b.column]] : [];
     for (const path of paths) checkPath(path, schema, query);
-    const each = b.kind === 'each' && query.include?.[b.relation];
-    if (each) checkBindings(b.template, schema, each.query);
+    if (b.kind === 'extra') b.extra.check?.(schema, query);
   }
 }
 
-function checkPath(path: Expr, schema: AppSchema, query: QueryAst): void {
+export function checkPath(path: Expr, schema: AppSchema, query: QueryAst): void {
   for (const name of path) {
     const inc = query.include?.[name];
     if (inc) {
       query = inc.query;
       continue;
     }
-    const has = ['id', ...(query.select ?? Object.keys(schema.tables[query.table]!.columns))];
+    const all = !query.select || query.select.includes('*');
+    const has = ['id', ...(query.select ?? []), ...(all ? Object.keys(schema.tables[query.table]!.columns) : [])];
     if (has.includes(name)) return;
-    const all = [...has, ...Object.keys(query.include ?? {})].join(', ');
-    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${all}); fix the template, or include or select it`, { table: query.table, column: name });
+    const names = [...has, ...Object.keys(query.include ?? {})].filter((n) => n !== '*').join(', ');
+    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${names}); fix the template, or include or select it`, { table: query.table, column: name });
   }
 }
+
+/**
+ * Adds the system fields to what the query and its includes select when the template names one
+ * (`{{$createdAt | date}}`, `jazz-if="$createdBy = …"`), since rows carry them only when asked for.
+ */
+export function withSystemFields(t: HTMLTemplateElement, q: QueryAst): QueryAst {
+  return /\$(cre|upd)ated(At|By)\b/.test(t.innerHTML) ? sys(q) : q;
+}
+
+const sys = (q: QueryAst): QueryAst => ({
+  ...q,
+  select: [...(q.select ?? ['*']), ...SYS_FIELDS],
+  include: q.include && Object.fromEntries(Object.entries(q.include).map(([k, i]) => [k, { ...i, query: sys(i.query) }])),
+});
 
 function walk(parent: Node, out: Binding[], relations: string[]): void {
   for (let node = parent.firstChild; node; ) {
@@ -97,14 +145,10 @@ function walk(parent: Node, out: Binding[], relations: string[]): void {
     else if (node.nodeType === 1) {
       const el = node as Element;
       if (el.localName === 'template' && el.hasAttribute('jazz-each')) {
-        const relation = el.getAttribute('jazz-each')!.trim();
-        if (!EXPR_RE.test(relation) || relation.includes('.')) throw new TemplateError(`jazz-each takes a relation name like "todosViaProject", got "${relation}"`);
-        const template = compileTemplate(el as HTMLTemplateElement);
-        const start = document.createComment(` jazz-each ${relation} `);
+        // An included relation repeated in the row: more.ts's (row-extras.ts).
         const end = document.createComment(' /jazz-each ');
-        el.replaceWith(start, end);
-        out.push({ kind: 'each', node: end, relation, template });
-        relations.push(relation, ...template.relations.map((r) => `${relation}.${r}`));
+        el.replaceWith(document.createComment(' jazz-each '), end);
+        out.push({ kind: 'extra', node: end, extra: hooks!.each(el as HTMLTemplateElement, relations) });
       } else {
         bindAttributes(el, out);
         if (el.localName === 'script' || el.localName === 'style') {
@@ -117,8 +161,13 @@ function walk(parent: Node, out: Binding[], relations: string[]): void {
 }
 
 function bindAttributes(el: Element, out: Binding[]): void {
+  // More's bindings come after the element's attribute bindings, so a class they toggle is kept
+  // when a bound class attribute is set.
+  const extras: Binding[] = [];
   for (const attr of [...el.attributes]) {
     const name = attr.name.toLowerCase();
+    const extra = hooks?.attr(el, name, attr.value);
+    if (extra) extras.push({ kind: 'extra', node: el, extra });
     if (name === 'jazz-field') out.push({ kind: 'field', node: el, column: attr.value.trim() });
     else if (name === 'jazz-action') out.push({ kind: 'action', node: el, action: attr.value.trim() });
     if (!attr.value.includes('{{')) continue;
@@ -129,6 +178,7 @@ function bindAttributes(el: Element, out: Binding[]): void {
     // The prepared fragment never carries the raw text (a src="{{url}}" would be fetched).
     el.removeAttribute(attr.name);
   }
+  out.push(...extras);
 }
 
 function splitText(node: Text, out: Binding[]): void {
@@ -153,9 +203,10 @@ function parseParts(text: string): (string | Expr)[] {
     const close = text.indexOf('}}', open + 2);
     if (close < 0) throw new TemplateError(`"{{" without "}}" in "${text}"`);
     const expr = text.slice(open + 2, close).trim();
-    if (!EXPR_RE.test(expr)) throw new TemplateError(`{{${expr}}} is not a field: write a column or a path like {{project.name}}`);
+    const piped = hooks && expr.includes('|');
+    if (!piped && !EXPR_RE.test(expr)) throw new TemplateError(`{{${expr}}} is not a field: write a column or a path like {{project.name}}`);
     if (open > i) parts.push(text.slice(i, open));
-    parts.push(expr.split('.'));
+    parts.push(piped ? hooks!.pipe(expr) : expr.split('.'));
     i = close + 2;
   }
   if (i < text.length) parts.push(text.slice(i));
@@ -188,6 +239,12 @@ export function valueAt(row: unknown, expr: Expr): unknown {
   return v;
 }
 
+/** How a bound path reads on a row: through its formatters, or as `display` shows it. */
+export function show(row: unknown, expr: Expr): string {
+  const v = valueAt(row, expr);
+  return expr.format ? expr.format(v) : display(v);
+}
+
 /** How a value reads as text. */
 export function display(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -206,10 +263,14 @@ function safeAttr(name: string, value: string): string {
   return value;
 }
 
-/** Where a row's view lives in the schema: its table and the includes its row carries. */
+/** Where a row's view lives in the schema: its table and the includes its row carries, and the element that shows it. */
 export interface RowContext {
   readonly table: string;
   readonly include: Readonly<Record<string, IncludeAst>> | undefined;
+  /** The element whose rows these are: it handles their fields and actions. */
+  readonly owner?: Element;
+  /** Deletes the view's row (an emptied `jazz-edit` with `jazz-empty="delete"`), written by `by`. */
+  readonly remove?: (view: RowView, by: Element) => void;
 }
 
 const owners = new WeakMap<Element, RowView>();
@@ -219,7 +280,7 @@ export function viewOf(el: Element): RowView | undefined {
   return owners.get(el);
 }
 
-interface Part {
+export interface Part {
   update(row: JazzRow, old: JazzRow | undefined): void;
   dispose?(): void;
 }
@@ -228,12 +289,13 @@ interface Part {
 export class RowView implements View {
   row: JazzRow;
   readonly table: string;
+  readonly ctx: RowContext;
   readonly first: Node;
   readonly last: Node;
   readonly #parts: Part[] = [];
   /** `jazz-field` controls, with their column: the element that owns the view writes them. */
   readonly fields: { readonly el: Element; readonly column: string }[] = [];
-  readonly #onField: (view: RowView, el: Element, column: string, value: unknown) => void;
+  readonly onField: (view: RowView, el: Element, column: string, value: unknown) => void;
 
   /**
    * `onField(view, el, column, value)` is called to show a column's value in a field (the element
@@ -242,7 +304,8 @@ export class RowView implements View {
   constructor(t: CompiledTemplate, row: JazzRow, ctx: RowContext, onField: (view: RowView, el: Element, column: string, value: unknown) => void) {
     this.row = row;
     this.table = ctx.table;
-    this.#onField = onField;
+    this.ctx = ctx;
+    this.onField = onField;
     const clone = document.importNode(t.fragment, true);
     // Resolve every path before anything changes the clone's shape.
     const nodes = t.bindings.map((b) => nodeAt(clone, b.path));
@@ -257,9 +320,6 @@ export class RowView implements View {
         case 'attr':
           this.#parts.push(attrPart(node as Element, b.name, b.parts));
           break;
-        case 'each':
-          this.#parts.push(eachPart(node, b.relation, b.template, ctx, onField));
-          break;
         case 'field': {
           const el = node as Element;
           owners.set(el, this);
@@ -268,13 +328,17 @@ export class RowView implements View {
           this.#parts.push({
             update: (r, old) => {
               const v = r[column];
-              if (!old || !Object.is(old[column], v)) this.#onField(this, el, column, v);
+              if (!old || !Object.is(old[column], v)) this.onField(this, el, column, v);
             },
           });
           break;
         }
         case 'action':
           owners.set(node as Element, this);
+          break;
+        case 'extra':
+          owners.set(node as Element, this);
+          this.#parts.push(b.extra.part(node as Element, this));
           break;
       }
     });
@@ -295,7 +359,7 @@ export class RowView implements View {
 function textPart(node: Text, expr: Expr): Part {
   return {
     update(row) {
-      const s = display(valueAt(row, expr));
+      const s = show(row, expr);
       if (node.data !== s) node.data = s;
     },
   };
@@ -305,23 +369,8 @@ function attrPart(el: Element, name: string, parts: readonly (string | Expr)[]):
   let last: string | undefined;
   return {
     update(row) {
-      const value = safeAttr(name, parts.map((p) => (typeof p === 'string' ? p : display(valueAt(row, p)))).join(''));
+      const value = safeAttr(name, parts.map((p) => (typeof p === 'string' ? p : show(row, p))).join(''));
       if (value !== last) el.setAttribute(name, (last = value));
     },
-  };
-}
-
-function eachPart(end: Node, relation: string, t: CompiledTemplate, ctx: RowContext, onField: (view: RowView, el: Element, column: string, value: unknown) => void): Part {
-  const inc = ctx.include?.[relation];
-  const child: RowContext = { table: inc?.query.table ?? '', include: inc?.query.include };
-  const list = new KeyedList<RowView>(end, (row) => new RowView(t, row, child, onField));
-  return {
-    update(row, old) {
-      const v = row[relation];
-      if (old && old[relation] === v) return;
-      const rows = Array.isArray(v) ? (v as JazzRow[]) : v && typeof v === 'object' ? [v as JazzRow] : [];
-      list.set(rows);
-    },
-    dispose: () => list.clear(),
   };
 }

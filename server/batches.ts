@@ -52,6 +52,7 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
+    if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
     if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
     applyBatch(ctx, conn, engine, msg.batchId, items);
   });
@@ -62,6 +63,7 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
+    if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
     // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
     if (!allStored(engine, items)) {
       const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
@@ -111,6 +113,36 @@ function readBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: stri
     reject(ctx, conn, batchId, e instanceof JazzError ? e.code : 'INVALID', e instanceof Error ? e.message : String(e));
     return undefined;
   }
+}
+
+/**
+ * Refuses the batch (and says true) if one of its new versions claims an author the session may
+ * not write as (`AUTHOR_MISMATCH`):
+ * - a user writes as their own user id, or as the anonymous identity of the same client
+ *   (`anon:<client id>`: writes made on this device before it signed in); never with `via`;
+ * - the backend secret's `admin` writes as `admin`, or on behalf of a user only when it says so:
+ *   `via: 'admin'` on the version, which records it;
+ * - a `peer` is a trusted server relaying versions that others wrote (the node that received them
+ *   checked them): any author.
+ * Versions the server already stores were checked when they arrived, and are not judged again.
+ */
+function forgedAuthor(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): boolean {
+  const session = conn.session!;
+  if (session.role === 'peer') return false;
+  for (const { table, version: v } of items) {
+    const ok =
+      session.role === 'admin'
+        ? v.via === undefined
+          ? v.author === session.userId
+          : v.via === session.userId
+        : v.via === undefined && (v.author === session.userId || v.author === `anon:${conn.clientId}`);
+    if (ok || engine.hasVersion(table, v.rowId, v.versionId)) continue;
+    const claim = v.via === undefined ? `author "${v.author}"` : `author "${v.author}" via "${v.via}"`;
+    const may = session.role === 'admin' ? `"${session.userId}", or another user with via "${session.userId}"` : `"${session.userId}"${session.userId === `anon:${conn.clientId}` ? '' : ` or "anon:${conn.clientId}"`}`;
+    reject(ctx, conn, batchId, 'AUTHOR_MISMATCH', `version ${v.versionId} of ${table} claims ${claim}; this session writes as ${may}`);
+    return true;
+  }
+  return false;
 }
 
 /** Whether the server stores every version already (a batch sent again). */
@@ -219,7 +251,7 @@ function txnConflict(conn: Conn, engine: Engine, reads: readonly HaveEntry[], qu
     } catch (e) {
       return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const g = buildGraph(engine, query, { attach: false, onChange: () => {}, readFilter: (t) => conn.policy!.readFilter(t) });
+    const g = buildGraph(engine, query, { attach: false, onChange: () => {}, readFilter: (t) => conn.policy!.readFilter(t), readFilterSys: (t) => conn.policy!.readsSystemFields(t) });
     const now = g.view.all.map((r) => r.id);
     g.destroy();
     if (now.length !== ids.length || now.some((id, i) => id !== ids[i])) return `the result of a query on ${query.table} changed since it was read`;

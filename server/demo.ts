@@ -3,7 +3,7 @@
  * and a development sign-in, all on one origin so the page is a secure context on localhost.
  *
  * - `/` serves demo/ (the app: HTML, a little plain JavaScript, the PWA manifest and service
- *   worker); `/jazz.js`, `/jazz-worker.js`, `/jazz-broker.js` serve the drop-in build from `distDir`
+ *   worker); `/jazz.js`, its lazy parts and its workers (`/jazz-*.js`) serve the drop-in build from `distDir`
  *   (`npm run build`). Nothing else on disk is reachable: paths are resolved and checked, and
  *   TypeScript under demo/ (the permissions) is never served.
  * - The app `demo` is published at start with demo/schema.json and demo/permissions.ts, so the
@@ -26,7 +26,8 @@ import permissions, { schemaJSON } from '../demo/permissions.ts';
 
 export const DEMO_APP_ID = 'demo';
 const DEMO_DIR = fileURLToPath(new URL('../demo/', import.meta.url));
-const DIST_FILES = new Set(['jazz.js', 'jazz-worker.js', 'jazz-broker.js', 'jazz.js.map', 'jazz-worker.js.map', 'jazz-broker.js.map']);
+/** The drop-in build's files: jazz.js, its lazy parts, its workers, their maps. */
+const DIST_FILE = /^jazz(-[a-z]+)?\.js(\.map)?$/;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -87,8 +88,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return true;
     }
     const name = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
-    const file = DIST_FILES.has(name) ? path.join(distDir, name) : path.resolve(DEMO_DIR, name);
-    if (!DIST_FILES.has(name) && (!file.startsWith(DEMO_DIR) || file.endsWith('.ts') || file.endsWith('README.md'))) return false;
+    const dist = DIST_FILE.test(name);
+    const file = dist ? path.join(distDir, name) : path.resolve(DEMO_DIR, name);
+    if (!dist && (!file.startsWith(DEMO_DIR) || file.endsWith('.ts') || file.endsWith('README.md'))) return false;
     let body: Buffer;
     try {
       body = fs.readFileSync(file);

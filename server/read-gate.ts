@@ -21,16 +21,16 @@
  *   is partial, which is the point.
  */
 import type { Engine, TableRuntime } from '../src/engine/engine.ts';
-import { valuesEqual, type RowVersion, type VisibleState } from '../src/rows/version.ts';
+import { sysValues, valuesEqual, type RowVersion, type VisibleState } from '../src/rows/version.ts';
 import type { RowObject } from '../src/rows/row-codec.ts';
 import type { WireVersion } from '../src/sync/protocol.ts';
 import { encodedSize } from '../src/sync/codec.ts';
 import { DELETED_FIELD, toWire } from '../src/sync/versions.ts';
 import type { Conn } from './connection.ts';
 
-/** A visible state as a row object, for permission checks. */
+/** A visible state as a row object with its system fields, for permission checks. */
 export function rowOf(id: string, state: VisibleState): RowObject {
-  return { id, ...state.values } as RowObject;
+  return { id, ...state.values, ...sysValues(state) } as RowObject;
 }
 
 /**
@@ -70,7 +70,9 @@ export function versionFor(conn: Conn, engine: Engine, table: string, version: R
   const policy = conn.policy!;
   if (policy.unrestricted) return wire;
   const t = engine.table(table);
-  if (isCurrent(t, version, state) || policy.canRead(table, { id: version.rowId, ...version.values } as RowObject)) return wire;
+  // The row as the version wrote it: its columns, created as the row was, updated by this version.
+  const snapshot = { id: version.rowId, ...version.values, ...sysValues({ created: state.created, updated: { ts: version.ts, vid: version.versionId, author: version.author } }) } as RowObject;
+  if (isCurrent(t, version, state) || policy.canRead(table, snapshot)) return wire;
   const decides = new Set<string>();
   for (const c of conn.view!.ofInternal(table)!.columns) if (state.stamps[c.col.no]?.vid === version.versionId) decides.add(c.name);
   const values: Record<string, unknown> = {};

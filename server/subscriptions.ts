@@ -50,6 +50,7 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     buildGraph(engine, query, {
       attach: true,
       readFilter: (t) => conn.policy!.readFilter(t),
+      readFilterSys: (t) => conn.policy!.readsSystemFields(t),
       onChange: () => {
         if (sub.scheduled) return;
         sub.scheduled = true;

@@ -28,7 +28,12 @@ import { TRUE } from './query/ast.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
+import { authorOf } from './sync/author.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
+import { asOfMillis, queryAsOf, tablesOf } from './history/as-of.ts';
+import { conflictsOf, historyOf, revertBatchOps, revertOps, type FieldConflict, type HistoryEntry } from './history/history.ts';
+import type { ViewTable } from './schema/catalogue.ts';
+import { isUuid } from './rows/ids.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -46,8 +51,12 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly migrations?: readonly (Migration | string)[];
   /** Advanced: run on this store instead of the driver's (the Node entry passes its file store). */
   readonly store?: KvStore;
-  /** Recorded as the author of every version written here. */
-  readonly author?: string;
+  /**
+   * Gone: the author of a write is the user the credentials (`auth`) name, which the server checks
+   * (sync/author.ts). Passing it is refused. To write on behalf of a user with the backend secret,
+   * use `db.onBehalfOf(userId)`.
+   */
+  readonly author?: never;
   /** A sync server to talk to, e.g. `ws://localhost:4000`. Without one the database is local only. */
   readonly server?: string;
   /** The app's id on the server (default `default`). */
@@ -91,6 +100,13 @@ export interface SubscriptionUpdate<R> {
 export interface ReadOptions {
   /** Hold the result until the query has settled at this tier (default `local`: no wait). */
   readonly tier?: Tier;
+  /** Answer as the data stood at this moment (a Date or epoch milliseconds): src/history/as-of.ts. */
+  readonly asOf?: Date | number;
+  /**
+   * Add `$conflicts` to each row: its fields whose concurrent edits lost (`db.conflicts`), empty
+   * when none. It reads each row's history, so ask for it where it is shown.
+   */
+  readonly conflicts?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -98,6 +114,10 @@ export interface SubscribeOptions {
   readonly tier?: Tier;
   /** Called if the query fails after it started (its callback is not called again). */
   readonly onError?: (error: unknown) => void;
+  /** Follow the query as it stood at this moment: the result changes only if versions from before it arrive. */
+  readonly asOf?: Date | number;
+  /** Add `$conflicts` to each row (see ReadOptions.conflicts), kept current as the rows change. */
+  readonly conflicts?: boolean;
 }
 
 type TableRef = QueryBuilder<any, any> | string;
@@ -186,6 +206,8 @@ function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAs
 interface Shared {
   readonly subs: Set<Subscription<any>>;
   sync: SyncClient | undefined;
+  /** The credentials the database was opened with, or last given (setAuth). */
+  auth: Credentials | undefined;
   readonly rejectedListeners: Set<(r: BatchRejection) => void>;
 }
 
@@ -200,7 +222,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     this.app = app;
     this.engine = engine;
     this.view = view ?? engine.view();
-    this.#shared = shared ?? { subs: new Set(), sync: undefined, rejectedListeners: new Set() };
+    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set() };
     if (sync && !shared) {
       this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
       this.#shared.sync.start();
@@ -228,7 +250,9 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   as<B extends { readonly $schema: AppSchema }>(app: B): Db<B> {
     const hash = schemaHash(app.$schema);
     if (hash === this.view.hash) return this as unknown as Db<B>;
-    return new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
+    const d = new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
+    d.#behalf = this.#behalf;
+    return d;
   }
 
   #rejected(r: BatchRejection): void {
@@ -262,10 +286,34 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return this.#sync?.onStatus(listener) ?? (() => {});
   }
 
-  /** Replaces the credentials (a refreshed token) without losing pending writes. */
+  /**
+   * Replaces the credentials (a refreshed token) without losing pending writes. Later writes are
+   * made as the user the new credentials name; writes already made keep their author (a batch
+   * written as another user than the new session's is refused by the server: AUTHOR_MISMATCH).
+   */
   setAuth(auth: Credentials): void {
+    this.engine.setAuthor(authorOf(auth, this.engine.clientId));
+    this.#shared.auth = auth;
     this.#sync?.setAuth(auth);
   }
+
+  /**
+   * This database writing on behalf of another user: versions written through it name `userId` as
+   * their author and record who really wrote them (`via`). Only the backend secret may (`admin`); a
+   * user's client is refused at once. Reads are the same as this database's.
+   */
+  onBehalfOf(userId: string): Db<A> {
+    if (typeof userId !== 'string' || userId === '') throw new JazzError('TYPE_MISMATCH', 'onBehalfOf takes a user id (a non-empty string)');
+    if (this.#shared.auth?.secret === undefined || this.#shared.auth.role === 'peer') {
+      throw new JazzError('PERMISSION_DENIED', 'only a database opened with the backend secret (admin) may write on behalf of a user');
+    }
+    const d = new Db(this.app, this.engine, undefined, this.view, this.#shared);
+    d.#behalf = userId;
+    return d;
+  }
+
+  /** The user this view writes on behalf of (onBehalfOf), or undefined for the engine's own author. */
+  #behalf: string | undefined;
 
   /** Which driver holds the data, and whether it survives a close. */
   get storage(): { persistent: boolean } {
@@ -274,7 +322,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
   #write(ops: WriteOp[], batchId?: string): WriteResult {
-    const planned = this.engine.planWrite(ops, batchId, this.view);
+    const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf);
     // A write that could never be sent fails now, before it is applied.
     if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
     const result = this.engine.applyPlanned(planned);
@@ -351,15 +399,69 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
-    const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view);
+    const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
     await this.#sync.transaction(batchId, [...tx.reads.values()], tx.queries, versions);
     return result;
   }
 
   /** The query's result: at once from local data, or once it has settled at `tier`. */
   async all<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
+    const ms = opts.asOf === undefined ? undefined : asOfMillis(opts.asOf);
     await this.#settle(this.#internal(query), opts.tier);
-    return this.allSync(query);
+    const rows = ms === undefined ? this.allSync(query) : this.#allAsOf<OutRowOf<Q>>(this.#internal(query), ms);
+    return opts.conflicts ? this.#withConflicts(toAst(query, this.view.schema).table, rows) : rows;
+  }
+
+  /** The rows, each with `$conflicts` (its fields whose concurrent edits lost). */
+  #withConflicts<R>(table: string, rows: readonly R[]): R[] {
+    const vt = this.view.table(table);
+    return rows.map((r) => Object.freeze({ ...r, $conflicts: conflictsOf(this.engine, vt, (r as { id: string }).id) }) as R);
+  }
+
+  #allAsOf<R>(internal: QueryAst, ms: number): R[] {
+    this.#checkOpen();
+    return queryAsOf(this.engine, internal, ms, (t) => this.view.columns(t)).map((r) => Object.freeze(r)) as R[];
+  }
+
+  /** subscribeAll with `asOf`: answered again whenever a table it reads gets a version. */
+  #subscribeAsOf<R>(internal: QueryAst, ms: number, callback: (update: SubscriptionUpdate<R>) => void, opts: SubscribeOptions): () => void {
+    let prev = new Map<string, R>();
+    let stopped = false;
+    let queued = false;
+    let started = false;
+    const run = () => {
+      queued = false;
+      if (stopped || this.engine.closed) return;
+      let all: R[];
+      try {
+        all = this.#allAsOf<R>(internal, ms);
+      } catch (e) {
+        stop();
+        if (opts.onError) opts.onError(e);
+        else console.error('jazz-elements: an as-of query failed and was stopped', e);
+        return;
+      }
+      const next = new Map(all.map((r) => [(r as { id: string }).id, r]));
+      const added = all.filter((r) => !prev.has((r as { id: string }).id));
+      const removed = [...prev.values()].filter((r) => !next.has((r as { id: string }).id));
+      const changed = all.filter((r) => prev.has((r as { id: string }).id) && JSON.stringify(prev.get((r as { id: string }).id)) !== JSON.stringify(r));
+      const first = !started;
+      started = true;
+      prev = next;
+      if (first || added.length || removed.length || changed.length) callback({ all, delta: { added, removed, changed } });
+    };
+    const later = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(run);
+    };
+    const unwatch = [...tablesOf(internal)].map((t) => this.engine.watchHistory(t, '*', later));
+    const stop = () => {
+      stopped = true;
+      for (const u of unwatch) u();
+    };
+    void this.#settle(internal, opts.tier).then(later, (e: unknown) => (opts.onError ? opts.onError(e) : console.error(e)));
+    return stop;
   }
 
   /** A query in this Db's version, checked, in the engine's internal names. */
@@ -420,6 +522,37 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = this.#internal(query);
     this.#checkOpen();
+    // With conflicts: rows carry $conflicts, and a version that changes only them (an edit that
+    // lost, arriving late) is reported as a change of its row.
+    let last: readonly Record<string, unknown>[] = [];
+    let unwatch = () => {};
+    if (opts.conflicts) {
+      const table = toAst(query, this.view.schema).table;
+      const inner = callback;
+      callback = ({ all, delta }) => {
+        const withC = this.#withConflicts(table, all);
+        const changed = new Set(delta.changed.map((r) => (r as { id: string }).id));
+        last = withC as Record<string, unknown>[];
+        inner({ all: withC, delta: { added: this.#withConflicts(table, delta.added), removed: delta.removed, changed: withC.filter((r) => changed.has((r as { id: string }).id)) } });
+      };
+      let queued = false;
+      // (An as-of subscription answers again at every version of its tables anyway.)
+      if (opts.asOf === undefined) unwatch = this.engine.watchHistory(ast.table, '*', () => {
+        if (queued || !sub) return;
+        queued = true;
+        queueMicrotask(() => {
+          queued = false;
+          if (!sub || !this.#subs.has(sub)) return;
+          const before = new Map(last.map((r) => [r.id as string, JSON.stringify(r.$conflicts)]));
+          const now = this.#withConflicts(table, sub.rows) as Record<string, unknown>[];
+          const moved = now.filter((r) => before.has(r.id as string) && before.get(r.id as string) !== JSON.stringify(r.$conflicts));
+          if (moved.length === 0) return;
+          last = now;
+          inner({ all: now as never, delta: { added: [], removed: [], changed: moved as never } });
+        });
+      });
+    }
+    if (opts.asOf !== undefined) return this.#subscribeAsOf(ast, asOfMillis(opts.asOf), callback, opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
     }
@@ -429,6 +562,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     const remote = this.#sync?.subscribe(remoteAst, opts.tier ?? 'local', () => haveOf(this.engine, remoteAst, remoteAst === ast ? (sub?.rows ?? []) : this.#rows(remoteAst)));
     sub = new Subscription<OutRowOf<Q>>(this.engine, ast, (t) => this.view.columns(t), callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
       this.#subs.delete(sub!);
+      unwatch();
       if (remote) this.#sync!.unsubscribe(remote.id);
     });
     this.#subs.add(sub);
@@ -437,6 +571,95 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   #checkOpen(): void {
     if (this.engine.closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
+  }
+
+  // ─── history ──────────────────────────────────────────────────────────────
+
+  /** This schema version's table, and the id checked: the start of every history call. */
+  #rowOf(table: TableRef, id: string): ViewTable {
+    this.#checkOpen();
+    const vt = this.view.table(tableName(table));
+    if (!isUuid(id)) throw new JazzError('TYPE_MISMATCH', `a row id is a UUID, got ${JSON.stringify(String(id)).slice(0, 60)}`, { table: vt.name, id });
+    return vt;
+  }
+
+  /**
+   * The row's versions as this replica holds them, oldest first: who wrote each, when, what it
+   * changed, its batch and how far that batch got (src/history/history.ts). Empty for a row never
+   * seen here.
+   */
+  async history(table: TableRef, id: string): Promise<HistoryEntry[]> {
+    return historyOf(this.engine, this.#rowOf(table, id), id);
+  }
+
+  /** Calls `callback` with the row's history now (in a microtask) and whenever it changes. */
+  subscribeHistory(table: TableRef, id: string, callback: (entries: HistoryEntry[]) => void): () => void {
+    const vt = this.#rowOf(table, id);
+    let stopped = false;
+    let queued = false;
+    const run = () => {
+      queued = false;
+      if (!stopped && !this.engine.closed) callback(historyOf(this.engine, vt, id));
+    };
+    const later = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(run);
+    };
+    const unwatch = this.engine.watchHistory(vt.table.name, id, later);
+    later();
+    return () => {
+      stopped = true;
+      unwatch();
+    };
+  }
+
+  /**
+   * The row's fields whose concurrent edits lost under last-writer-wins: per field the winning
+   * version and the losing ones, with values and authors. The same on every replica that holds
+   * the same versions; empty once someone has written the field again after seeing them all.
+   */
+  async conflicts(table: TableRef, id: string): Promise<FieldConflict[]> {
+    return conflictsOf(this.engine, this.#rowOf(table, id), id);
+  }
+
+  /**
+   * Writes a new version that makes the row read as it did just after version `to` (one of its
+   * `history`): the fields that differ now, a restore if it was deleted since, or a delete. The
+   * old versions stay; the revert is an ordinary write with its own author and batch.
+   */
+  async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
+    const result = this.#write(this.revertOps(table, id, opts));
+    result.durable.catch(() => {});
+    return { id, batchId: result.batchId, wait: this.#waiter(result) };
+  }
+
+  /**
+   * The writes `revert` makes, for a caller that applies them itself as a batch it names (the
+   * browser's worker, under the page's batch id: `db.batch(..., { batchId })`).
+   */
+  revertOps(table: TableRef, id: string, opts: { to: string }): WriteOp[] {
+    const vt = this.#rowOf(table, id);
+    if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
+    return revertOps(this.engine, vt, id, opts.to);
+  }
+
+  /**
+   * Undoes a batch (a write's `batchId`) as one new batch: each field it set goes back to the
+   * value it replaced unless it was set again since, rows it created are deleted and rows it
+   * deleted restored. Works for any batch this replica holds, written here or received.
+   */
+  async revertBatch(batchId: string): Promise<BatchHandle> {
+    const result = this.#write(this.revertBatchOps(batchId));
+    result.durable.catch(() => {});
+    return { batchId: result.batchId, ids: result.ids, wait: this.#waiter(result) };
+  }
+
+  /** The writes `revertBatch` makes (see `revertOps`). */
+  revertBatchOps(batchId: string): WriteOp[] {
+    this.#checkOpen();
+    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
+    return revertBatchOps(this.engine, this.view, batchId);
   }
 
   /** Stops every subscription, makes everything durable and releases the storage. */
@@ -546,8 +769,12 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     }
     store = createMemoryStore();
   }
+  if ((opts as { author?: unknown }).author !== undefined) {
+    throw new JazzError('QUERY_INVALID', 'createDb no longer takes author: a write\'s author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)');
+  }
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
-  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, author: opts.author, wall: opts.wall, random: opts.random });
+  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });
+  engine.setAuthor(authorOf(opts.auth, engine.clientId));
   if (opts.server === undefined) return new Db(opts.app, engine);
   if (!opts.connect) {
     throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');

@@ -30,6 +30,8 @@ export type {
   SyncStatus,
   BatchRejection,
 } from './db.ts';
+export type { HistoryEntry, FieldConflict, ConflictSide } from './history/history.ts';
+export type { SysField, SysValues } from './rows/system-fields.ts';
 export { QueryBuilder } from './query/builder.ts';
 export type { WhereInput, IncludeInput } from './query/builder.ts';
 export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp } from './query/ast.ts';

@@ -26,12 +26,17 @@ import type { OpfsFiles } from './opfs-blockfile.ts';
 import { RemoteLeader } from './remote-leader.ts';
 import {
   PROTOCOL_VERSION,
+  type AsOf,
   type Credentials,
+  type FieldConflict,
+  type HistoryEntry,
   type OpenConfig,
   type PeerCall,
   type QueryAst,
   type RejectionSink,
+  type Revert,
   type StatusSink,
+  type SubSpec,
   type SubscriptionMessage,
   type SubscriptionSink,
   type Tier,
@@ -47,7 +52,7 @@ import { toWireError } from './wire-errors.ts';
 interface Backend {
   readonly role: 'leader' | 'follower';
   call(call: PeerCall): Promise<unknown>;
-  subscribe(sub: number, ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<unknown>;
+  subscribe(sub: number, spec: SubSpec, sink: SubscriptionSink): Promise<unknown>;
   unsubscribe(sub: number): void;
   /** Leader: stops serving and closes the storage (files closed when it resolves). */
   close(): Promise<void>;
@@ -64,8 +69,7 @@ interface Inflight {
 }
 
 interface HostSub {
-  readonly ast: QueryAst;
-  readonly tier: Tier | undefined;
+  readonly spec: SubSpec;
   readonly sink: SubscriptionSink;
   /** Only messages from this backend generation reach the page. */
   generation: number;
@@ -142,8 +146,8 @@ export class DbHost implements WorkerApi {
     const backend: Backend = {
       role: 'leader',
       call: (call) => db.call(call),
-      subscribe: (sub, ast, tier, sink) => {
-        const id = db.subscribe(ast, tier, sink);
+      subscribe: (sub, spec, sink) => {
+        const id = db.subscribe(spec, sink);
         subs.set(sub, id);
         return id;
       },
@@ -177,7 +181,7 @@ export class DbHost implements WorkerApi {
     const backend: Backend = {
       role: 'follower',
       call: (call) => remote.call(call),
-      subscribe: (sub, ast, tier, sink) => remote.subscribe(sub, ast, tier, sink),
+      subscribe: (sub, spec, sink) => remote.subscribe(sub, spec, sink),
       unsubscribe: (sub) => remote.unsubscribe(sub),
       close: async () => remote.close(),
     };
@@ -264,26 +268,45 @@ export class DbHost implements WorkerApi {
     return true;
   }
 
-  async write(key: string, ops: readonly WriteOp[]): Promise<void> {
+  /** Remembers that this page wrote the batch `key` (its rejections are routed to it). */
+  #wrote(key: string): void {
     this.#written.add(key);
     if (this.#written.size > MAX_WRITTEN) this.#written.delete(this.#written.values().next().value!);
+  }
+
+  async write(key: string, ops: readonly WriteOp[]): Promise<void> {
+    this.#wrote(key);
     await this.#call({ op: 'write', key, ops });
+  }
+
+  async revert(key: string, what: Revert): Promise<string[]> {
+    this.#wrote(key);
+    return (await this.#call({ op: 'revert', key, what })) as string[];
+  }
+
+  async history(table: string, id: string): Promise<HistoryEntry[]> {
+    return (await this.#call({ op: 'history', table, id })) as HistoryEntry[];
+  }
+
+  async conflicts(table: string, id: string): Promise<FieldConflict[]> {
+    return (await this.#call({ op: 'conflicts', table, id })) as FieldConflict[];
   }
 
   async wait(key: string, tier: Tier): Promise<void> {
     await this.#call({ op: 'wait', key, tier });
   }
 
-  async all(ast: QueryAst, tier?: Tier): Promise<WireRow[]> {
-    return (await this.#call({ op: 'all', ast, tier })) as WireRow[];
+  async all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]> {
+    return (await this.#call({ op: 'all', ast, tier, asOf })) as WireRow[];
   }
 
-  async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<number> {
+  /** A live query or a row's history; it carries on across leader changes (its first message there is a `reset` or the whole history). */
+  async subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number> {
     if (this.#closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
     const id = this.#nextSub++;
     let first!: HostSub['first'];
     const answered = new Promise<void>((resolve, reject) => (first = { resolve, reject, settled: false }));
-    const sub: HostSub = { ast, tier, sink, generation: 0, first };
+    const sub: HostSub = { spec, sink, generation: 0, first };
     this.#subs.set(id, sub);
     if (this.#backend) this.#subscribeOn(this.#backend, this.#generation, id, sub);
     await answered;
@@ -295,7 +318,7 @@ export class DbHost implements WorkerApi {
     const sink = (m: SubscriptionMessage): void => {
       if (sub.generation === generation && this.#subs.get(id) === sub) void sub.sink(m);
     };
-    backend.subscribe(id, sub.ast, sub.tier, sink).then(
+    backend.subscribe(id, sub.spec, sink).then(
       () => {
         if (sub.first.settled) return;
         sub.first.settled = true;

@@ -96,7 +96,7 @@ export class LeaderServer {
       case 'subscribe': {
         const old = peer.subs.get(call.sub);
         void old?.then((n) => db.unsubscribe(n)).catch(() => {});
-        const local = db.subscribe(call.ast, call.tier, (message) => this.#post(peer, { kind: 'sub', sub: call.sub, message }), version);
+        const local = db.subscribe(call.spec, (message) => this.#post(peer, { kind: 'sub', sub: call.sub, message }), version);
         peer.subs.set(call.sub, local);
         local.catch(() => peer.subs.delete(call.sub));
         await local;

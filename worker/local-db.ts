@@ -34,13 +34,16 @@ import { wsConnector } from './ws-connector.ts';
 import { toWireError } from './wire-errors.ts';
 import {
   pageCanOrder,
+  type AsOf,
   type Credentials,
   type DriverStatus,
   type OpenConfig,
   type PeerCall,
   type QueryAst,
   type RejectionSink,
+  type Revert,
   type StatusSink,
+  type SubSpec,
   type SubscriptionSink,
   type Tier,
   type WireError,
@@ -52,8 +55,7 @@ import {
 type AnyDb = Db<{ readonly $schema: AppSchema }>;
 
 interface Sub {
-  readonly ast: QueryAst;
-  readonly tier: Tier | undefined;
+  readonly spec: SubSpec;
   readonly sink: SubscriptionSink;
   /** The schema version of the tab that subscribed (undefined: this database's own). */
   readonly version: string | undefined;
@@ -223,11 +225,16 @@ export class LocalDb {
   call(call: PeerCall, version?: string): Promise<unknown> {
     switch (call.op) {
       case 'write':
-        return this.write(call.key, call.ops, version);
+        return this.write(call.key, call.ops, version).then(() => undefined); // the page knows its ids
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':
-        return this.all(call.ast, call.tier, version);
+        return this.all(call.ast, call.tier, version, call.asOf);
+      case 'history':
+      case 'conflicts':
+        return this.#ready().then((db): Promise<unknown> => this.#as(db, version)[call.op](call.table, call.id));
+      case 'revert':
+        return this.revert(call.key, call.what, version);
       case 'txBegin':
         return this.txBegin(version);
       case 'txRead':
@@ -246,16 +253,21 @@ export class LocalDb {
     }
   }
 
-  async write(key: string, ops: readonly WriteOp[], version?: string): Promise<void> {
+  /**
+   * Applies `ops` as the batch `key`; resolves with the row ids written once durable. `ops` may be
+   * worked out from the database at the moment it is applied (a revert's).
+   */
+  async write(key: string, ops: readonly WriteOp[] | ((db: AnyDb) => readonly WriteOp[]), version?: string): Promise<readonly string[]> {
     const db = this.#as(await this.#ready(), version);
     if (db.engine.batchRecord(key)) {
       // Applied already (a resend after a leader change): answer once it is durable.
       await db.engine.store.flush();
-      return;
+      return db.engine.batchVersions(key).map((v) => v.version.rowId);
     }
     let handle;
     try {
-      handle = db.batch((b) => void b.ops.push(...ops), { batchId: key });
+      const planned = typeof ops === 'function' ? ops(db) : ops;
+      handle = db.batch((b) => void b.ops.push(...planned), { batchId: key });
     } catch (e) {
       this.#storageFailed(e);
       throw e;
@@ -267,6 +279,12 @@ export class LocalDb {
       this.#storageFailed(e);
       throw e;
     }
+    return handle.ids;
+  }
+
+  /** A revert (`Db.revertOps`) or the undoing of a batch (`Db.revertBatchOps`), written as the batch `key`. */
+  revert(key: string, what: Revert, version?: string): Promise<readonly string[]> {
+    return this.write(key, (db) => ('batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
   }
 
   #remember(key: string, handle: BatchHandle): void {
@@ -304,27 +322,33 @@ export class LocalDb {
     });
   }
 
-  async all(ast: QueryAst, tier?: Tier, version?: string): Promise<WireRow[]> {
+  async all(ast: QueryAst, tier?: Tier, version?: string, asOf?: AsOf): Promise<WireRow[]> {
     const db = this.#as(await this.#ready(), version);
-    return (await db.all(ast, tier ? { tier } : {})) as WireRow[];
+    return (await db.all(ast, { ...(tier ? { tier } : {}), ...(asOf !== undefined ? { asOf } : {}) })) as WireRow[];
   }
 
-  async subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink, version?: string): Promise<number> {
+  /** Subscribes to a query or a row's history (`spec`); throws at once for a bad one. */
+  async subscribe(spec: SubSpec, sink: SubscriptionSink, version?: string): Promise<number> {
     const db = this.#as(await this.#ready(), version);
-    checkQuery(db.view.schema, ast);
+    if ('ast' in spec) checkQuery(db.view.schema, spec.ast);
     const id = this.#nextSub++;
-    const sub: Sub = { ast, tier, sink, version, stop: undefined };
-    this.#subs.set(id, sub);
+    const sub: Sub = { spec, sink, version, stop: undefined };
     this.#start(db, sub);
+    this.#subs.set(id, sub);
     return id;
   }
 
   #start(base: AnyDb, sub: Sub): void {
     const db = this.#as(base, sub.version);
+    const spec = sub.spec;
+    if (!('ast' in spec)) {
+      sub.stop = db.subscribeHistory(spec.table, spec.id, (entries) => void sub.sink({ kind: 'history', entries }));
+      return;
+    }
     let first = true;
-    const sendOrder = !pageCanOrder(sub.ast);
+    const sendOrder = !pageCanOrder(spec.ast);
     sub.stop = db.subscribeAll(
-      sub.ast,
+      spec.ast,
       ({ all, delta }) => {
         if (first) {
           first = false;
@@ -341,7 +365,8 @@ export class LocalDb {
         });
       },
       {
-        ...(sub.tier ? { tier: sub.tier } : {}),
+        ...(spec.tier ? { tier: spec.tier } : {}),
+        ...(spec.asOf !== undefined ? { asOf: spec.asOf } : {}),
         onError: (e) => {
           sub.stop = undefined;
           void sub.sink({ kind: 'error', error: toWireError(e) });

@@ -18,10 +18,11 @@ import type { AppSchema } from '../src/schema/schema.ts';
 import type { Credentials } from '../src/sync/protocol.ts';
 import type { WriteOp, Tier } from '../src/engine/engine.ts';
 import type { BatchRejection, SyncStatus } from '../src/sync/client.ts';
+import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
-export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection };
+export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict };
 
 /** Where the data lives: OPFS (durable B+tree + WAL), IndexedDB (memory + persisted commits) or memory. */
 export type DriverType = 'opfs' | 'idb' | 'memory';
@@ -82,6 +83,23 @@ export interface WireError {
 /** A row as the worker sends it (frozen again on the page). */
 export type WireRow = Record<string, unknown> & { readonly id: string };
 
+/** A moment to read at (`asOf`): a Date (structured clone keeps it) or epoch milliseconds. */
+export type AsOf = Date | number;
+
+/**
+ * What a subscription follows: a query (live, or as it stood at `asOf`), or a row's history
+ * (`table`, `id`).
+ */
+export type SubSpec =
+  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly table: string; readonly id: string };
+
+/**
+ * Writes the worker works out where the data is, as one batch named by the page's key: a row put
+ * back as it was at version `to` (`db.revert`), or a batch undone (`db.revertBatch`).
+ */
+export type Revert = { readonly table: string; readonly id: string; readonly to: string } | { readonly batchId: string };
+
 /**
  * What a subscription's sink receives.
  * - `reset`: the whole result (the first message, and after the worker reopened its storage or a
@@ -101,7 +119,9 @@ export type SubscriptionMessage =
       /** The result's ids in order, only when the page cannot order the rows itself (`pageCanOrder`). */
       readonly order?: readonly string[];
     }
-  | { readonly kind: 'error'; readonly error: WireError };
+  | { readonly kind: 'error'; readonly error: WireError }
+  /** A history subscription's message: the row's whole history, now (the first) and after each change. */
+  | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[] };
 
 export type SubscriptionSink = (message: SubscriptionMessage) => void;
 export type StatusSink = (status: WorkerStatus) => void;
@@ -120,9 +140,16 @@ export interface WorkerApi {
   write(key: string, ops: readonly WriteOp[]): Promise<void>;
   /** Resolves when the batch `key` reached `tier` (`edge`/`global` need a server). */
   wait(key: string, tier: Tier): Promise<void>;
-  all(ast: QueryAst, tier?: Tier): Promise<WireRow[]>;
-  subscribe(ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<number>;
+  all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]>;
+  subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number>;
   unsubscribe(id: number): Promise<void>;
+  history(table: string, id: string): Promise<HistoryEntry[]>;
+  conflicts(table: string, id: string): Promise<FieldConflict[]>;
+  /**
+   * Works out the writes of a revert where the data is and applies them as the batch `key`, like
+   * `write` (and as idempotently); resolves with the row ids written once durable at `local`.
+   */
+  revert(key: string, what: Revert): Promise<string[]>;
   /** A transaction: reads are recorded by the worker, writes sent at commit. */
   txBegin(): Promise<number>;
   txRead(tx: number, ast: QueryAst): Promise<WireRow[]>;
@@ -154,9 +181,11 @@ export interface WorkerApi {
 export type PeerCall =
   | { readonly op: 'write'; readonly key: string; readonly ops: readonly WriteOp[] }
   | { readonly op: 'wait'; readonly key: string; readonly tier: Tier }
-  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined }
-  | { readonly op: 'subscribe'; readonly sub: number; readonly ast: QueryAst; readonly tier: Tier | undefined }
+  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly op: 'subscribe'; readonly sub: number; readonly spec: SubSpec }
   | { readonly op: 'unsubscribe'; readonly sub: number }
+  | { readonly op: 'history' | 'conflicts'; readonly table: string; readonly id: string }
+  | { readonly op: 'revert'; readonly key: string; readonly what: Revert }
   | { readonly op: 'txBegin' }
   | { readonly op: 'txRead'; readonly tx: number; readonly ast: QueryAst }
   | { readonly op: 'txCommit'; readonly tx: number; readonly key: string; readonly ops: readonly WriteOp[] }

@@ -4,7 +4,7 @@
  * come; the owner (`DbHost`) then drops this and sends what is unanswered to the next leader.
  */
 import type { Link, PeerMessage } from './link.ts';
-import type { PeerCall, QueryAst, SubscriptionSink, Tier, WireError, WorkerStatus } from './protocol.ts';
+import type { PeerCall, SubSpec, SubscriptionSink, WireError, WorkerStatus } from './protocol.ts';
 import { fromWireError } from './wire-errors.ts';
 import type { AppSchema } from '../src/schema/schema.ts';
 
@@ -33,9 +33,9 @@ export class RemoteLeader {
     });
   }
 
-  subscribe(sub: number, ast: QueryAst, tier: Tier | undefined, sink: SubscriptionSink): Promise<unknown> {
+  subscribe(sub: number, spec: SubSpec, sink: SubscriptionSink): Promise<unknown> {
     this.#subs.set(sub, sink);
-    return this.call({ op: 'subscribe', sub, ast, tier });
+    return this.call({ op: 'subscribe', sub, spec });
   }
 
   unsubscribe(sub: number): void {

@@ -81,7 +81,7 @@ test('two users on one board: adds, ticks, renames, comments, deletes and undo s
   // Delete on one side, gone on the other; undo brings it back to both.
   await bob.click(`${await row(bob, 'Write the release notes')} [jazz-action=delete]`);
   await gone(alice, 'Write the release notes', "Bob's delete on Alice's board");
-  await bob.click('.undo [jazz-action=restore]');
+  await bob.click('.tasks .undo [jazz-action=restore]');
   await sees(alice, 'Write the release notes', "Bob's undo on Alice's board");
 
   // Private notes: each user's own, never the other's.

@@ -4,10 +4,13 @@
  * writes the markup of its scenario into the page and drives it like a user.
  */
 import * as jazzEl from '../../elements/jazz.ts';
+import { forgetWarnings } from '../../elements/events.ts';
 
 declare global {
   interface Window {
     jazzEl: typeof jazzEl;
+    /** Forgets the warnings given so far: a spec that reuses the page starts each test afresh. */
+    forgetWarnings: () => void;
     /** Events and values a spec collects between evaluations. */
     seen: Record<string, any>;
     __pwned?: unknown;
@@ -15,5 +18,6 @@ declare global {
 }
 
 window.jazzEl = jazzEl;
+window.forgetWarnings = forgetWarnings;
 window.seen = {};
 document.documentElement.dataset['ready'] = 'yes';

@@ -4,12 +4,12 @@
  * drop-in files the way a page without a bundler loads them.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
 /** Runs `npm run build` into a new folder `.tmp/<prefix>…` and returns its path. */
 export function buildDist(prefix: string): string {
@@ -27,13 +27,18 @@ export interface StaticDist {
   sizes(files: readonly string[]): string;
   /** A file's size gzipped (level 9), in bytes. */
   gzipped(file: string): number;
+  /** The script files the build made (`jazz.js`, its lazy parts, the workers), sorted. */
+  readonly scripts: readonly string[];
   close(): Promise<void>;
 }
 
-/** Builds, adds `pages` (file name → HTML; `index.html` answers `/`), and serves the folder on 127.0.0.1. */
+/** Builds, adds `pages` (file path → HTML; `index.html` answers `/`), and serves the folder on 127.0.0.1. */
 export async function serveDist(prefix: string, pages: Readonly<Record<string, string>>): Promise<StaticDist> {
   const dir = buildDist(prefix);
-  for (const [name, html] of Object.entries(pages)) writeFileSync(join(dir, name), html);
+  for (const [name, html] of Object.entries(pages)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), html);
+  }
   const served: string[] = [];
   const gzipped = (f: string): number => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
   const server = createServer((req, res) => {
@@ -57,6 +62,7 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
     served,
     sizes: (files) => files.map((f) => `${f}: ${readFileSync(join(dir, f)).length} B, ${gzipped(f)} B gzipped`).join('; '),
     gzipped: (f) => gzipped(f),
+    scripts: readdirSync(dir).filter((f) => /^jazz[\w-]*\.js$/.test(f)).sort(),
     close: async () => {
       await new Promise((r) => server.close(r));
       rmSync(dir, { recursive: true, force: true });

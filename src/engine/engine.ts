@@ -34,14 +34,17 @@ import {
   encodeSingle,
   encodeVersion,
   encodeVisible,
+  isLegacyVisible,
   isSingle,
   singleVersionId,
+  sysValues,
   makeMask,
   mergeVersion,
   valuesEqual,
   type RowVersion,
   type VisibleState,
 } from '../rows/version.ts';
+import { SYS_FIELDS, type SysValues } from '../rows/system-fields.ts';
 import {
   INDEX_FORMAT,
   K_HISTORY,
@@ -49,6 +52,7 @@ import {
   MAIN_BRANCH,
   MANIFEST_COLUMN,
   MAX_ENGINE_KEY_BYTES,
+  SYS_COLUMN_BASE,
   indexMayCut,
   historyKey,
   historyPrefix,
@@ -72,7 +76,10 @@ export interface EngineOptions {
   /** Wall clock in ms (tests pass a fake one). */
   readonly wall?: () => number;
   readonly random?: RandomSource;
-  /** Who writes, recorded on every version (the session's user id once auth exists). */
+  /**
+   * Who writes: the user id recorded on every version written here (default `anon:<client id>`).
+   * Clients take it from their credentials; `setAuthor` changes it for later writes.
+   */
   readonly author?: string;
 }
 
@@ -101,10 +108,15 @@ export interface WriteResult {
   readonly written: number;
 }
 
-/** A change to a table's live rows: added (no old), removed (no row) or edited (both). */
+/**
+ * A change to a table's live rows: added (no old), removed (no row) or edited (both). The rows hold
+ * the columns; their system fields (`$createdBy`, ...) are beside them, for the queries that read them.
+ */
 export interface RowChange {
   readonly old: RowObject | undefined;
   readonly row: RowObject | undefined;
+  readonly oldSys: SysValues | undefined;
+  readonly rowSys: SysValues | undefined;
 }
 
 /** Receives the changes of one table, in the order they are applied. */
@@ -139,23 +151,46 @@ export class TableRuntime {
    * queries do not read those indexes until they are complete (plan.ts), writes keep them current.
    */
   readonly pendingIndexes = new Set<string>();
+  /** The system fields as indexed columns (SYS_FIELDS order; numbers from SYS_COLUMN_BASE). */
+  readonly sysColumns: readonly CatalogueColumn[] = SYS_COLUMNS;
 
   constructor(cat: CatalogueTable) {
     this.cat = cat;
     this.name = cat.name;
     this.no = cat.no;
     this.manifestPrefix = indexPrefix(cat.no, MANIFEST_COLUMN);
-    this.indexPrefixes = new Map(cat.columns.map((c) => [c.name, indexPrefix(cat.no, c.no)]));
+    this.indexPrefixes = new Map([...cat.columns, ...SYS_COLUMNS].map((c) => [c.name, indexPrefix(cat.no, c.no)]));
+  }
+
+  /** A column or system field by its (internal) name. */
+  column(name: string): CatalogueColumn | undefined {
+    return this.cat.byName.get(name) ?? SYS_BY_NAME.get(name);
+  }
+
+  /** A column or system field by its number. */
+  columnByNo(no: number): CatalogueColumn | undefined {
+    return no >= SYS_COLUMN_BASE ? SYS_COLUMNS[no - SYS_COLUMN_BASE] : this.cat.columnsByNo.find((c) => c.no === no);
   }
 }
 
+const SYS_COLUMNS: readonly CatalogueColumn[] = Object.freeze(
+  SYS_FIELDS.map((name, i) => Object.freeze({ name, no: SYS_COLUMN_BASE + i, schema: Object.freeze({ type: name.endsWith('At') ? ('timestamp' as const) : ('string' as const) }), fill: null, live: true })),
+);
+const SYS_BY_NAME: ReadonlyMap<string, CatalogueColumn> = new Map(SYS_COLUMNS.map((c) => [c.name, c]));
+
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The layout of rows in the store (`metaKey('rowFormat')`). 1: before rows had system fields;
+ * 2: visible entries carry them (rows/version.ts). Opening an older store upgrades it (Engine.open).
+ */
+const ROW_FORMAT = 2;
 
 export class Engine {
   readonly schema: AppSchema;
   readonly store: KvStore;
   readonly clientId: string;
-  readonly author: string;
+  #author: string;
   readonly clock: HybridClock;
   readonly catalogue: Catalogue;
   readonly tables: ReadonlyMap<string, TableRuntime>;
@@ -166,6 +201,7 @@ export class Engine {
   readonly #kw = new KeyWriter(128);
   readonly #bw = new ByteWriter(512);
   readonly #rejected = new Set<string>();
+  readonly #historyWatchers = new Map<string, Set<() => void>>();
   /** Versions planned for rows whose ids were just made here (no history can exist for them). */
   readonly #freshVersions = new WeakSet<RowVersion>();
   /** Callbacks run once after the current write has been applied (microtask). */
@@ -176,7 +212,7 @@ export class Engine {
     this.schema = opts.schema;
     this.store = opts.store;
     this.clientId = clientId;
-    this.author = opts.author ?? clientId;
+    this.#author = opts.author ?? `anon:${clientId}`;
     const wall = opts.wall ?? Date.now;
     this.clock = new HybridClock(wall, clockLast);
     this.#ids = new IdGenerator(wall, opts.random ?? cryptoRandom);
@@ -229,13 +265,19 @@ export class Engine {
     if (indexFormat > INDEX_FORMAT) {
       throw new JazzError('STORAGE_FORMAT', `this database was written by a newer version (index format ${indexFormat}, this one reads ${INDEX_FORMAT}); update jazz-elements to open it`);
     }
-    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT || catalogue.added.length > 0) {
+    const rowFormat = fresh ? ROW_FORMAT : Number(get(metaKey('rowFormat')) ?? 1);
+    if (rowFormat > ROW_FORMAT) {
+      throw new JazzError('STORAGE_FORMAT', `this database was written by a newer version (row format ${rowFormat}, this one reads ${ROW_FORMAT}); update jazz-elements to open it`);
+    }
+    if (fresh || catJSON !== catText || indexFormat !== INDEX_FORMAT || rowFormat !== ROW_FORMAT || catalogue.added.length > 0) {
       const tx = store.transaction();
       try {
         tx.put(metaKey('clientId'), utf8Encode(clientId));
         tx.put(metaKey('catalogue'), utf8Encode(catJSON));
         if (indexFormat < INDEX_FORMAT) engine.#cutLongIndexValues(tx);
         tx.put(metaKey('indexFormat'), utf8Encode(String(INDEX_FORMAT)));
+        if (rowFormat < ROW_FORMAT) engine.#addSystemFields(tx);
+        tx.put(metaKey('rowFormat'), utf8Encode(String(ROW_FORMAT)));
         // Columns a new version added to tables with rows: their indexes are built in the background.
         for (const { table, col } of catalogue.added) tx.put(metaKey('indexPending', table.no, col.no), EMPTY);
       } catch (e) {
@@ -250,7 +292,8 @@ export class Engine {
 
   /**
    * Builds the indexes of columns a schema version added to tables that had rows (see
-   * `TableRuntime.pendingIndexes`), a chunk of rows per task, so opening after an upgrade never
+   * `TableRuntime.pendingIndexes`), and of the system fields of a store from before they existed,
+   * a chunk of rows per task, so opening after an upgrade never
    * waits for it: until a column's index is complete, queries read around it. Where it got to is in
    * the store (meta 'indexPending': the last row id done), so a build interrupted by a close or a
    * crash goes on at the next open. Each row's entry is its value now (its fill, unless a write set
@@ -264,7 +307,7 @@ export class Engine {
       const tno = (parts[2] as { uint: number }).uint;
       const cno = (parts[3] as { uint: number }).uint;
       const t = [...this.tables.values()].find((x) => x.no === tno);
-      const col = t?.cat.columnsByNo.find((c) => c.no === cno);
+      const col = t?.columnByNo(cno);
       if (!t || !col) continue;
       t.pendingIndexes.add(col.name);
       pending.push({ t, col, key: e.key.slice(), after: e.value.length === 16 ? e.value.slice() : undefined });
@@ -286,8 +329,9 @@ export class Engine {
       try {
         const tx = this.store.transaction();
         const kw = new KeyWriter(64);
+        const sys = col.no >= SYS_COLUMN_BASE;
         for (const id of ids) {
-          const row = this.getRow(t, id);
+          const row = this.getRow(t, id, undefined, sys);
           if (!row) continue;
           for (const x of indexValues(col.schema, row[col.name])) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
         }
@@ -306,6 +350,32 @@ export class Engine {
       if (pending.length) setTimeout(step, 0);
     };
     if (pending.length) setTimeout(step, 0);
+  }
+
+  /**
+   * Row format 1 → 2: rows gain their system fields (`$createdBy`, ...; rows/version.ts). Visible
+   * entries of rows with several versions are rebuilt from their history (a row's only version
+   * already says it all), and the system fields' indexes are built in the background, as for an
+   * added column (`#buildPendingIndexes`).
+   */
+  #addSystemFields(tx: KvTransaction): void {
+    for (const t of this.tables.values()) {
+      const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(MAIN_BRANCH).finish();
+      const legacy: string[] = [];
+      let any = false;
+      for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+        any = true;
+        if (isLegacyVisible(e.value)) legacy.push(bytesToUuidCached(e.key.subarray(e.key.length - 16)));
+      }
+      for (const id of legacy) {
+        const versions = this.history(t, id).filter((v) => !this.#rejected.has(v.batchId));
+        versions.sort((a, b) => a.ts - b.ts);
+        let state: VisibleState | undefined;
+        for (const v of versions) state = mergeVersion(t.cat, state, v, () => versions.some((o) => o.parents.includes(v.versionId))).state;
+        if (state) tx.put(visibleKey(this.#kw, t.no, uuidToBytes(id)), encodeVisible(this.#bw, t.cat, state));
+      }
+      if (any) for (const c of t.sysColumns) tx.put(metaKey('indexPending', t.no, c.no), EMPTY);
+    }
   }
 
   /**
@@ -349,6 +419,17 @@ export class Engine {
     return v;
   }
 
+  /** The user id recorded as the author of versions written here from now on. */
+  get author(): string {
+    return this.#author;
+  }
+
+  /** Changes who writes (new credentials); versions already written keep their author. */
+  setAuthor(author: string): void {
+    if (typeof author !== 'string' || author === '') throw new JazzError('TYPE_MISMATCH', 'an author is a non-empty user id');
+    this.#author = author;
+  }
+
   /** A new time-ordered row id. */
   newRowId(): string {
     return this.#ids.next();
@@ -370,16 +451,19 @@ export class Engine {
 
   // ─── reads ────────────────────────────────────────────────────────────────
 
-  /** The live row with this id (16 bytes), or undefined if absent or deleted. */
-  getRow(t: TableRuntime, id: Uint8Array, idText?: string): RowObject | undefined {
+  /**
+   * The live row with this id (16 bytes), or undefined if absent or deleted. `sys`: with its system
+   * fields (`$createdBy`, `$createdAt`, `$updatedBy`, `$updatedAt`; epoch ms) besides the columns.
+   */
+  getRow(t: TableRuntime, id: Uint8Array, idText?: string, sys = false): RowObject | undefined {
     const bytes = this.store.get(visibleKey(this.#kw, t.no, id));
     if (!bytes) return undefined;
-    return decodeVisibleRow(bytes, t.cat, idText ?? bytesToUuidCached(id));
+    return decodeVisibleRow(bytes, t.cat, idText ?? bytesToUuidCached(id), sys);
   }
 
-  getRowById(t: TableRuntime, id: string): RowObject | undefined {
+  getRowById(t: TableRuntime, id: string, sys = false): RowObject | undefined {
     if (!isUuid(id)) return undefined;
-    return this.getRow(t, uuidToBytes(id), id);
+    return this.getRow(t, uuidToBytes(id), id, sys);
   }
 
   /** The visible state of a row, deleted or not (undefined when no version is known). */
@@ -415,6 +499,37 @@ export class Engine {
     return this.store.get(historyKey(this.#kw, t.no, idBytes, versionId)) !== undefined;
   }
 
+  /** Whether a batch was rejected (its versions stay in history, out of the visible state). */
+  isRejected(batchId: string): boolean {
+    return this.#rejected.has(batchId);
+  }
+
+  /**
+   * Calls `fn` whenever the row's history changes: a version stored (also one that changes
+   * nothing visible, like a concurrent edit that lost) or a batch of it rejected; `rowId` `*`:
+   * any row of the table. Returns a function that stops it.
+   */
+  watchHistory(table: string, rowId: string, fn: () => void): () => void {
+    const key = `${this.table(table).no}:${rowId}`;
+    let set = this.#historyWatchers.get(key);
+    if (!set) this.#historyWatchers.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.#historyWatchers.get(key) === set) this.#historyWatchers.delete(key);
+    };
+  }
+
+  /** Tells the watchers of a row's history, after the current writes (once per tick). */
+  #historyChanged(t: TableRuntime, rowId: string): void {
+    for (const key of [`${t.no}:${rowId}`, `${t.no}:*`]) {
+      const set = this.#historyWatchers.get(key);
+      if (set) this.schedule(() => {
+        for (const fn of set) fn();
+      });
+    }
+  }
+
   /** Whether the row holds this version (received or written here). */
   hasVersion(table: string, rowId: string, versionId: string): boolean {
     const t = this.table(table);
@@ -448,6 +563,13 @@ export class Engine {
     }
   }
 
+  /** Every row's visible entry (deleted ones too), in row id order; the bytes are the store's: read, do not keep. */
+  *visibleEntries(table: string): IterableIterator<{ id: string; bytes: Uint8Array }> {
+    const t = this.table(table);
+    const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield { id: bytesToUuidCached(e.key.subarray(e.key.length - 16)), bytes: e.value };
+  }
+
   /** Ids of every row with a visible entry (deleted ones too). */
   *rowIds(table: string): IterableIterator<string> {
     const t = this.table(table);
@@ -475,16 +597,19 @@ export class Engine {
    * Applies a batch of local writes atomically: every op is checked first, and if one fails
    * nothing is written. Returns at once with the ids; `durable` resolves at tier `local`.
    */
-  write(ops: readonly WriteOp[], batchId?: string): WriteResult {
-    return this.applyPlanned(this.planWrite(ops, batchId));
+  write(ops: readonly WriteOp[], batchId?: string, onBehalfOf?: string): WriteResult {
+    return this.applyPlanned(this.planWrite(ops, batchId, undefined, onBehalfOf));
   }
 
   /**
    * Turns writes into row versions without applying them (checks included). `write` applies them
    * at once; a transaction sends them to the authority first.
    */
-  planWrite(ops: readonly WriteOp[], givenBatchId?: string, view: SchemaView = this.view()): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
+  planWrite(ops: readonly WriteOp[], givenBatchId?: string, view: SchemaView = this.view(), onBehalfOf?: string): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
+    if (onBehalfOf !== undefined && (typeof onBehalfOf !== 'string' || onBehalfOf === '')) throw new JazzError('TYPE_MISMATCH', 'onBehalfOf is a non-empty user id');
+    // Written on behalf of another user: that user is the author, and who really wrote it is kept.
+    const who = onBehalfOf !== undefined && onBehalfOf !== this.#author ? { author: onBehalfOf, via: this.#author } : { author: this.#author };
     // A batch id made elsewhere (the page, for a worker) must be a fresh UUID; it names the batch's fate.
     if (givenBatchId !== undefined && (!isUuid(givenBatchId) || this.batchRecord(givenBatchId))) {
       throw new JazzError('TYPE_MISMATCH', `batch id "${String(givenBatchId)}" is not a new UUID`);
@@ -551,7 +676,7 @@ export class Engine {
         parents,
         branch: 'main',
         ts,
-        author: this.author,
+        ...who,
         batchId,
         mask: makeMask(t.cat.slots, slots),
         deleted,
@@ -649,14 +774,16 @@ export class Engine {
       const { state } = mergeVersion(t.cat, undefined, v, () => false);
       tx.put(vkey, encodeSingle(this.#bw, t.cat, v, true));
       this.#rowChanged(tx, t, idBytes, v.rowId, undefined, state);
+      if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
       return true;
     }
     const old = oldBytes && decodeVisible(oldBytes, t.cat);
     if (oldBytes && isSingle(oldBytes)) this.#toHistory(tx, t, idBytes, oldBytes, v.rowId);
     tx.put(historyKey(this.#kw, t.no, idBytes, v.versionId), encodeVersion(this.#bw, t.cat, v, true));
-    const { state, changed } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
+    const { state, changed, sysChanged } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
     tx.put(vkey, encodeVisible(this.#bw, t.cat, state, true));
-    if (changed) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
+    if (changed || sysChanged) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
+    if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
     return true;
   }
 
@@ -676,10 +803,13 @@ export class Engine {
     const oldRow = old && !old.deleted ? ({ id, ...old.values } as RowObject) : undefined;
     const newRow = !next.deleted ? ({ id, ...next.values } as RowObject) : undefined;
     if (!oldRow && !newRow) return;
+    const oldSys = oldRow ? sysValues(old!) : undefined;
+    const rowSys = newRow ? sysValues(next) : undefined;
     this.#updateIndexes(tx, t, idBytes, oldRow, newRow);
+    this.#updateSysIndexes(tx, t, idBytes, oldSys, rowSys);
     if (!oldRow) t.liveCount++;
     if (!newRow) t.liveCount--;
-    const change: RowChange = { old: oldRow, row: newRow };
+    const change: RowChange = { old: oldRow, row: newRow, oldSys, rowSys };
     for (const l of t.listeners) {
       try {
         l.push(change);
@@ -721,6 +851,19 @@ export class Engine {
       if (newRow) {
         for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view(), EMPTY);
       }
+    }
+  }
+
+  #updateSysIndexes(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, oldSys: SysValues | undefined, newSys: SysValues | undefined): void {
+    const kw = this.#kw;
+    for (const c of t.sysColumns) {
+      const field = c.name as keyof SysValues;
+      const ov = oldSys?.[field];
+      const nv = newSys?.[field];
+      if (ov === nv) continue;
+      const prefix = t.indexPrefixes.get(c.name)!;
+      if (ov !== undefined) tx.delete(writeIndexValue(kw.reset(prefix), c.schema, ov).id(idBytes).view());
+      if (nv !== undefined) tx.put(writeIndexValue(kw.reset(prefix), c.schema, nv).id(idBytes).view(), EMPTY);
     }
   }
 
@@ -853,6 +996,7 @@ export class Engine {
           if (!t || seen.has(`${tno}:${rowId}`)) continue;
           seen.add(`${tno}:${rowId}`);
           this.#recompute(tx, t, rowId);
+          this.#historyChanged(t, rowId);
           touched.add(t);
         }
         this.#putBookkeeping(tx, touched);
@@ -879,7 +1023,7 @@ export class Engine {
     const old = oldBytes && decodeVisible(oldBytes, t.cat);
     if (state) tx.put(vkey, encodeVisible(this.#bw, t.cat, state));
     else tx.delete(vkey);
-    const next = state ?? { deleted: true, values: {}, stamps: [], maxTs: -Infinity, heads: [], digest: [0, 0] as [number, number] };
+    const next = state ?? { ...(old as VisibleState), deleted: true };
     this.#rowChanged(tx, t, idBytes, rowId, old, next);
   }
 

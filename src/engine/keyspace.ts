@@ -5,7 +5,8 @@
  *   [t, 1, rowId, versionId]            history: one row version
  *   [t, 2, branch, rowId]               visible row (deleted ones too)
  *   [t, 3, branch, 0, rowId]            the manifest: live rows in id order
- *   [t, 3, branch, c, value, rowId]     index on column c (array columns: one entry per element)
+ *   [t, 3, branch, c, value, rowId]     index on column c (array columns: one entry per element;
+ *                                       the system fields from SYS_COLUMN_BASE)
  *   [0, 'name', ...]                    meta: catalogue, client id, clock, counts, batches
  *
  * Index entries hold a bounded prefix of long values. A string, enum, json or bytes value whose
@@ -28,6 +29,12 @@ export const K_INDEX = 3;
 export const MANIFEST_COLUMN = 0;
 export const META_TABLE = 0;
 export const MAIN_BRANCH = 0;
+
+/**
+ * The index column numbers of the system fields (`$createdBy`, `$createdAt`, `$updatedBy`,
+ * `$updatedAt`, in SYS_FIELDS order): far above any catalogue column number, so they never meet.
+ */
+export const SYS_COLUMN_BASE = 0xffff00;
 
 const idScratch = new Uint8Array(16);
 

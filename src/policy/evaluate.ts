@@ -15,6 +15,8 @@ import { relationsOf } from '../schema/schema.ts';
 import { Source } from '../query/ivm/source.ts';
 import { rowComparator } from '../query/compare.ts';
 import { unreachable } from '../util/assert.ts';
+import { readsSystemFields } from '../query/validate.ts';
+import { isSysField } from '../rows/system-fields.ts';
 import { placeholder, type Action, type Permissions, type PolicyExpr } from './define.ts';
 
 export type Role = 'user' | 'admin' | 'peer';
@@ -74,6 +76,13 @@ export class PolicyEvaluator {
   readFilter(table: string): Predicate | undefined {
     if (this.unrestricted) return undefined;
     return (row) => this.canRead(table, row as Row);
+  }
+
+  /** Whether the read rules of a table read system fields (`$createdBy`, ...) of its rows. */
+  readsSystemFields(table: string): boolean {
+    if (this.unrestricted) return false;
+    const walk = (r: PolicyExpr): boolean => (r.op === 'where' ? readsSystemFields({ where: r.expr, orderBy: [] }) : r.op === 'anyOf' || r.op === 'allOf' ? r.args.some(walk) : false);
+    return (this.#perms!.tables[table]?.read ?? []).some(walk);
   }
 
   /** Tables whose changes can change whether rows of `table` may be read. */
@@ -137,7 +146,17 @@ export class PolicyEvaluator {
     switch (rule.op) {
       case 'where': {
         const p = compilePredicate(this.#bindSession(rule.expr));
-        return (row) => p(row);
+        if (!readsSystemFields({ where: rule.expr, orderBy: [] })) return (row) => p(row);
+        // A row read without its system fields (most are) gets them from the engine.
+        const t = this.#engine.table(table);
+        return (row) => {
+          if (row['$createdBy'] !== undefined) return p(row);
+          const stored = this.#engine.getRowById(t, row.id, true);
+          if (!stored) return p(row);
+          const sys: Record<string, unknown> = {};
+          for (const k in stored) if (isSysField(k)) sys[k] = stored[k];
+          return p({ ...row, ...sys });
+        };
       }
       case 'anyOf': {
         const args = rule.args;
@@ -153,7 +172,7 @@ export class PolicyEvaluator {
           if (!rel) return false;
           const key = row[rel.column];
           if (typeof key !== 'string') return false;
-          const target = this.#engine.getRowById(this.#engine.table(rel.table), key);
+          const target = this.#engine.getRowById(this.#engine.table(rel.table), key, true);
           if (!target) return false;
           return this.#allowed(rule.action, rel.table, target, depth + 1);
         };
@@ -164,7 +183,7 @@ export class PolicyEvaluator {
         return (row) => {
           const where = bindRow(bound, row);
           const plan = planQuery(this.#engine, t, { table: rule.table, where, orderBy: [], limit: 1 });
-          const source = new Source(this.#engine, t, plan, rowComparator([]));
+          const source = new Source(this.#engine, t, plan, rowComparator([]), readsSystemFields({ where, orderBy: [] }));
           const pred = compilePredicate(where);
           for (const r of source.fetch()) if (pred(r)) return true;
           return false;

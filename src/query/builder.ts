@@ -11,6 +11,7 @@ import { TRUE } from './ast.ts';
 import { parseWhere } from './where-parser.ts';
 import { whereFromObject } from './where-object.ts';
 import { checkExpr, checkQuery, columnOf, isOrdered } from './validate.ts';
+import type { SysField } from '../rows/system-fields.ts';
 
 /** What `where` accepts: the object form, the string grammar, or an AST expression. */
 export type WhereInput = Record<string, unknown> | string | Expr;
@@ -55,8 +56,11 @@ export class QueryBuilder<Row = Record<string, unknown>, Insert = Record<string,
     return this.#with({ where });
   }
 
-  /** Adds a sort key; call again for ties. Rows that tie on every key are ordered by id. */
-  orderBy(column: keyof Row & string, direction: Direction = 'asc'): QueryBuilder<Row, Insert> {
+  /**
+   * Adds a sort key; call again for ties. Rows that tie on every key are ordered by id. The system
+   * fields (`$createdAt`, `$updatedAt`, `$createdBy`, `$updatedBy`) order like columns.
+   */
+  orderBy(column: (keyof Row & string) | SysField, direction: Direction = 'asc'): QueryBuilder<Row, Insert> {
     if (direction !== 'asc' && direction !== 'desc') throw new JazzError('QUERY_INVALID', `orderBy direction must be 'asc' or 'desc', got ${String(direction)}`);
     const col = columnOf(this.schema, this.ast.table, column);
     if (!isOrdered(col)) throw new JazzError('QUERY_INVALID', `cannot order by ${this.ast.table}.${column}, a ${col.type} column`);
@@ -73,9 +77,12 @@ export class QueryBuilder<Row = Record<string, unknown>, Insert = Record<string,
     return this.#with({ offset: n });
   }
 
-  /** Returns only these columns (and `id`). */
-  select(...columns: (keyof Row & string)[]): QueryBuilder<Row, Insert> {
-    for (const c of columns) columnOf(this.schema, this.ast.table, c);
+  /**
+   * Returns only these columns (and `id`). System fields are returned only when named here:
+   * `select('*', '$createdBy')` is every column and the row's creator.
+   */
+  select(...columns: ((keyof Row & string) | SysField | '*')[]): QueryBuilder<Row, Insert> {
+    for (const c of columns) if (c !== '*') columnOf(this.schema, this.ast.table, c);
     return this.#with({ select: columns });
   }
 

@@ -12,6 +12,8 @@ import type { Expr, QueryAst } from './ast.ts';
 import { planQuery } from './plan.ts';
 import { rowComparator } from './compare.ts';
 import { compilePredicate, type Predicate } from './predicate.ts';
+import { readsSystemFields } from './validate.ts';
+import { isSysField, SYS_FIELDS } from '../rows/system-fields.ts';
 import { Source } from './ivm/source.ts';
 import { Filter } from './ivm/filter.ts';
 import { Take } from './ivm/take.ts';
@@ -35,6 +37,11 @@ export interface GraphOptions {
   /** A row check per table (the read permission of a session); applied at every level. */
   readonly readFilter?: (table: string) => Predicate | undefined;
   /**
+   * Whether the read check of a table reads system fields (`$createdBy`, ...): then the table's rows
+   * are read with them. (A check that meets a row without them reads them itself, more slowly.)
+   */
+  readonly readFilterSys?: (table: string) => boolean;
+  /**
    * How result rows of a table look to the reader: (output name, internal name) pairs of the
    * columns it has, or undefined to return rows as stored (a schema version's view, view.ts).
    * Applied at every level.
@@ -47,14 +54,16 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   const where: Expr = !opts.extra ? q.where : q.where.op === 'true' ? opts.extra : { op: 'and', args: [opts.extra, q.where] };
   const cmp = rowComparator(q.orderBy);
   const plan = planQuery(engine, t, { ...q, where });
-  const source = new Source(engine, t, plan, cmp);
+  // Rows carry their system fields only where the query or the read check needs them.
+  const sys = readsSystemFields(q, opts.extra) || (opts.readFilterSys?.(q.table) ?? false);
+  const source = new Source(engine, t, plan, cmp, sys);
   let head: Input = source;
   const allowed = opts.readFilter?.(q.table);
   if (allowed) head = new Filter(head, allowed);
   if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
   if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
-  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts.readFilter, opts.columns);
-  const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table)), opts.onChange);
+  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts);
+  const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table), sys), opts.onChange);
   if (opts.attach) source.attach();
   view.hydrate();
   return {
@@ -66,12 +75,27 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
 
 /**
  * Projects a row to what the query returns: `id`, the selected columns (all by default), includes;
- * with `columns` (a schema version's view), only its columns, under its names.
+ * with `columns` (a schema version's view), only its columns, under its names. System fields are
+ * returned only when selected (`sys`: the rows carry them, so leave out those not selected).
  */
-export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readonly (readonly [string, string])[]): (row: Row) => OutRow {
+export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readonly (readonly [string, string])[], sys = false): (row: Row) => OutRow {
   const includes = Object.keys(q.include ?? {});
-  if (!q.select && !columns) return (row) => Object.freeze(row) as OutRow;
-  const pairs = columns ? (q.select ? columns.filter(([, internal]) => q.select!.includes(internal)) : columns) : q.select!.map((c) => [c, c] as const);
+  const star = q.select?.includes('*') ?? false;
+  if ((!q.select || star) && !columns) {
+    const keep = q.select?.filter(isSysField) ?? [];
+    if (!sys || keep.length === SYS_FIELDS.length) return (row) => Object.freeze(row) as OutRow;
+    return (row) => {
+      const out: Record<string, unknown> = {};
+      for (const k in row) if (!isSysField(k) || keep.includes(k)) out[k] = row[k];
+      return Object.freeze(out) as OutRow;
+    };
+  }
+  const sysPairs = (q.select ?? []).filter(isSysField).map((c) => [c, c] as const);
+  const pairs = columns
+    ? q.select && !star
+      ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...sysPairs]
+      : [...columns, ...sysPairs]
+    : q.select!.map((c) => [c, c] as const);
   return (row) => {
     const out: Record<string, unknown> = { id: row.id };
     for (const [name, internal] of pairs) out[name] = row[internal];

@@ -65,7 +65,7 @@ function scanPlan(t: TableRuntime, q: QueryAst): Plan {
     // Its index is still being built (a column a new schema version added): read every row, sort.
     return { kind: 'lookup', ranges: [{ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) }], predicate: () => true, estimate: t.liveCount, conjunct: { op: 'true' } };
   }
-  const col = t.cat.byName.get(first.column)!;
+  const col = t.column(first.column)!;
   // Several sort terms: rows equal on the first are sorted in memory, group by group.
   const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
   return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped };
@@ -82,7 +82,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
   switch (c.op) {
     case 'cmp': {
       if (c.cmp === 'ne' || c.column === 'id') return undefined;
-      const col = t.cat.byName.get(c.column);
+      const col = t.column(c.column);
       if (!col || col.schema.type === 'array') return undefined;
       const p = t.indexPrefixes.get(c.column)!;
       const w = writeIndexValue(new KeyWriter().reset(p), col.schema, c.value);
@@ -106,7 +106,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
     }
     case 'in': {
       if (c.column === 'id') return undefined;
-      const col = t.cat.byName.get(c.column);
+      const col = t.column(c.column);
       if (!col || col.schema.type === 'array') return undefined;
       const p = t.indexPrefixes.get(c.column)!;
       return c.values.map((v) => {
@@ -122,7 +122,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       return [{ gte: at, lt: prefixEnd(at) }];
     }
     case 'contains': {
-      const col = t.cat.byName.get(c.column);
+      const col = t.column(c.column);
       if (!col || col.schema.type !== 'array') return undefined;
       const p = t.indexPrefixes.get(c.column)!;
       const at = writeIndexValue(new KeyWriter().reset(p), col.schema.items!, c.value).finish();

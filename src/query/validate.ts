@@ -3,6 +3,7 @@
  * unknown tables and columns, values of the wrong type, operators a column type cannot take.
  */
 import type { AppSchema, ColumnSchema } from '../schema/schema.ts';
+import { isSysField, SYS_COLUMNS } from '../rows/system-fields.ts';
 import { checkValue, describe, relationsOf } from '../schema/schema.ts';
 import { JazzError } from '../util/errors.ts';
 import { unreachable } from '../util/assert.ts';
@@ -11,15 +12,35 @@ import type { Expr, QueryAst, Value } from './ast.ts';
 /** The pseudo-column every table has. */
 export const ID_COLUMN: ColumnSchema = Object.freeze({ type: 'ref' as const, ref: '' });
 
+/** The system fields every row has (rows/version.ts SYS_FIELDS): user ids and timestamps. */
 export function columnOf(schema: AppSchema, table: string, column: string): ColumnSchema {
   const t = Object.hasOwn(schema.tables, table) ? schema.tables[table] : undefined;
   if (!t) throw new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(schema.tables).join(', ')}`, { table });
   if (column === 'id') return { ...ID_COLUMN, ref: table };
-  const c = Object.hasOwn(t.columns, column) ? t.columns[column] : undefined;
+  const c = Object.hasOwn(t.columns, column) ? t.columns[column] : isSysField(column) ? SYS_COLUMNS[column] : undefined;
   if (!c) {
-    throw new JazzError('UNKNOWN_COLUMN', `table "${table}" has no column "${column}"; it has id, ${Object.keys(t.columns).join(', ')}`, { table, column });
+    const sys = column.startsWith('$') ? ` (system fields: ${Object.keys(SYS_COLUMNS).join(', ')})` : '';
+    throw new JazzError('UNKNOWN_COLUMN', `table "${table}" has no column "${column}"; it has id, ${Object.keys(t.columns).join(', ')}${sys}`, { table, column });
   }
   return c;
+}
+
+/** Whether a query reads system fields anywhere (where, order, select, includes aside). */
+export function readsSystemFields(q: Pick<QueryAst, 'where' | 'orderBy' | 'select'>, extra?: Expr): boolean {
+  const inExpr = (e: Expr): boolean => {
+    switch (e.op) {
+      case 'true':
+        return false;
+      case 'and':
+      case 'or':
+        return e.args.some(inExpr);
+      case 'not':
+        return inExpr(e.arg);
+      default:
+        return isSysField(e.column);
+    }
+  };
+  return inExpr(q.where) || (extra !== undefined && inExpr(extra)) || q.orderBy.some((o) => isSysField(o.column)) || (q.select?.some(isSysField) ?? false);
 }
 
 function mismatch(table: string, column: string, problem: string): never {
@@ -94,7 +115,7 @@ export function checkQuery(schema: AppSchema, q: QueryAst): void {
     const col = columnOf(schema, q.table, o.column);
     if (!isOrdered(col)) throw new JazzError('QUERY_INVALID', `cannot order by ${q.table}.${o.column}, a ${col.type} column`, { table: q.table, column: o.column });
   }
-  for (const c of q.select ?? []) columnOf(schema, q.table, c);
+  for (const c of q.select ?? []) if (c !== '*') columnOf(schema, q.table, c);
   for (const [name, inc] of Object.entries(q.include ?? {})) {
     const rel = relationsOf(schema, q.table).find((r) => r.name === name);
     if (!rel) {

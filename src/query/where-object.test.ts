@@ -160,7 +160,7 @@ describe('whereFromObject: errors', () => {
     [{ $and: 'a = 1' }, '$and must be an array of where objects, got string', '$and'],
     [{ $or: [{ a: 1 }, 'b'] }, '$or[1] must be a plain object', '$or[1]'],
     [{ $not: [{ a: 1 }] }, '$not must be a plain object like { done: false }, got an array', '$not'],
-    [{ $nor: [] }, "unknown combinator '$nor'; use $or, $and or $not", '$nor'],
+    [{ $nor: [] }, "unknown combinator or system field '$nor'; use $or, $and, $not or a system field", '$nor'],
     [{ $or: [{ x: { bad: 1 } }] }, "'x' has a plain object", 'x'],
   ])('%o → %s', (obj, text, field) => {
     expectInvalid(obj, text, field);

@@ -28,6 +28,7 @@
  */
 import type { Expr, Value } from './ast.ts';
 import { JazzError } from '../util/errors.ts';
+import { isSysField, type SysField, type SysValues } from '../rows/system-fields.ts';
 
 /** The untyped object form of `where`; see the module comment for its contract. */
 export type WhereObject = { readonly [key: string]: unknown };
@@ -70,6 +71,8 @@ export type WhereFor<Row> = {
   readonly $or?: readonly WhereFor<Row>[];
   readonly $and?: readonly WhereFor<Row>[];
   readonly $not?: WhereFor<Row>;
+} & {
+  readonly [K in SysField]?: WhereCondition<SysValues[K]>;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -110,8 +113,8 @@ function fromObject(obj: unknown, path: string, depth: number): Expr {
       parts.push(key === '$or' ? or(args) : and(args));
     } else if (key === '$not') {
       parts.push({ op: 'not', arg: fromObject(v, '$not', depth + 1) });
-    } else if (key.startsWith('$')) {
-      invalid(`unknown combinator '${key}'; use $or, $and or $not`, key);
+    } else if (key.startsWith('$') && !isSysField(key)) {
+      invalid(`unknown combinator or system field '${key}'; use $or, $and, $not or a system field`, key);
     } else {
       parts.push(fromField(key, v, depth));
     }

@@ -189,7 +189,8 @@ describe('parseWhere: errors', () => {
     ['a & b', 'unexpected character "&"', 2],
     ['a = 1 ; drop', 'unexpected character ";"', 6],
     ['título = 1', 'unexpected character "í"; write column names with other characters in backquotes, like `título`', 1],
-    ['a = $x', 'unexpected character "$"', 4],
+    ['a = @x', 'unexpected character "@"', 4],
+    ['$ = 1', 'unexpected character "$"', 0],
     // unknown operators
     ['a === 1', "unknown operator '==='; use = != < <= > >=", 2],
     ['a ! 1', "unknown operator '!'; use = != < <= > >=", 2],

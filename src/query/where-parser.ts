@@ -111,7 +111,8 @@ class Lexer {
     if (c === '"' || c === "'") return this.#string(c);
     if (c === '`') return this.#quotedIdent();
     if (isDigit(c) || c === '-' || c === '.') return this.#number();
-    if (isIdentStart(c)) {
+    // A system field (`$createdBy`, ...) is a name that starts with `$`.
+    if (isIdentStart(c) || (c === '$' && isIdentStart(text[start + 1] ?? ''))) {
       let end = start + 1;
       while (end < text.length && isIdentPart(text[end])) end++;
       this.#pos = end;

@@ -44,7 +44,10 @@ export interface WireVersion {
   readonly versionId: string;
   readonly parents: readonly string[];
   readonly ts: number;
+  /** The user the version is written as; the server checks it against the pusher's session. */
   readonly author: string;
+  /** Who really wrote it, when a privileged session wrote on behalf of `author`. */
+  readonly via?: string;
   readonly batchId: string;
   readonly deleted: boolean;
   /** The fields the version changed: column names, and `$deleted` for the deleted flag. */
@@ -212,6 +215,7 @@ export function decodeVersion(v: WireValue, maxTs = Number.MAX_SAFE_INTEGER): Wi
     parents: strs(o, 'parents', 1000).map((p) => checkName(p, 'parents')),
     ts: timestamp(o, 'ts', maxTs),
     author: str(o, 'author', 1000),
+    ...(o.via !== undefined ? { via: str(o, 'via', 1000) } : {}),
     batchId: name(o, 'batchId'),
     deleted: bool(o, 'deleted'),
     changed: strs(o, 'changed', 10_000),

@@ -29,7 +29,7 @@ export function toWire(engine: Engine, table: string, v: RowVersion, view: Schem
     const x = v.values[c.col.name];
     if (x !== null && x !== undefined) values[c.name] = x;
   }
-  return { table: vt.name, rowId: v.rowId, versionId: v.versionId, parents: v.parents, ts: v.ts, author: v.author, batchId: v.batchId, deleted: v.deleted, changed, values };
+  return { table: vt.name, rowId: v.rowId, versionId: v.versionId, parents: v.parents, ts: v.ts, author: v.author, ...(v.via ? { via: v.via } : {}), batchId: v.batchId, deleted: v.deleted, changed, values };
 }
 
 /**
@@ -76,6 +76,7 @@ export function fromWire(engine: Engine, w: WireVersion, view: SchemaView = engi
       branch: 'main',
       ts: w.ts,
       author: w.author,
+      ...(w.via ? { via: w.via } : {}),
       batchId: w.batchId,
       mask: makeMask(t.cat.slots, slots),
       deleted: w.deleted,

@@ -72,3 +72,26 @@ export function compareStrings(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes base64 or base64url (padding optional); undefined for anything else. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  const s = text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  if (s.length % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const v = B64.indexOf(s[i]!);
+    if (v < 0) return undefined;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}

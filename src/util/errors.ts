@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ROW_NOT_FOUND'
   | 'ROW_DELETED'
   | 'ROW_EXISTS'
+  | 'BATCH_NOT_FOUND'
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
   | 'TOO_LARGE'

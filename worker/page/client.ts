@@ -24,10 +24,14 @@ import type { AppSchema } from '../../src/schema/schema.ts';
 import { JazzError } from '../../src/util/errors.ts';
 import {
   PROTOCOL_VERSION,
+  type AsOf,
   type BatchRejection,
   type Credentials,
   type DriverStatus,
   type DriverType,
+  type FieldConflict,
+  type HistoryEntry,
+  type SubSpec,
   type SubscriptionMessage,
   type SyncStatus,
   type Tier,
@@ -95,6 +99,14 @@ export interface SubscriptionUpdate<R> {
 export interface SubscribeOptions {
   readonly tier?: Tier;
   readonly onError?: (error: unknown) => void;
+  /** Follow the query as it stood at this moment (a Date or epoch milliseconds), as the engine's `asOf`. */
+  readonly asOf?: AsOf;
+}
+
+export interface ReadOptions {
+  readonly tier?: Tier;
+  /** Answer as the data stood at this moment (a Date or epoch milliseconds). */
+  readonly asOf?: AsOf;
 }
 
 /** What the page knows about its database. */
@@ -185,7 +197,7 @@ export class Transaction extends BatchWriter {
 
 interface PendingWrite {
   /** Settles when the write is durable at `local` (or was refused). */
-  readonly local: Promise<void>;
+  readonly local: Promise<unknown>;
   observed: boolean;
 }
 
@@ -388,9 +400,13 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return this.#api.then(() => answer);
   }
 
-  #send(ops: WriteOp[]): { key: string; wait: (opts?: WaitOptions) => Promise<void> } {
+  /**
+   * Sends a write (`ops`, or what `run` sends under the batch key) and tracks it: pending until
+   * durable, its failure to `wait` or else to `onError`, its rejection to `onRejected`.
+   */
+  #send<T = void>(ops: WriteOp[] | ((api: Comlink.Remote<WorkerApi>, key: string) => Promise<T>)): { key: string; wait: (opts?: WaitOptions) => Promise<void>; local: Promise<T> } {
     const key = this.#ids.next();
-    const local = this.#call((api) => api.write(key, ops));
+    const local = this.#call((api) => (typeof ops === 'function' ? ops(api, key) : (api.write(key, ops) as Promise<T>)));
     const pending: PendingWrite = { local, observed: false };
     this.#pending.add(pending);
     if (this.#pending.size === 1) this.#emitStatus();
@@ -413,10 +429,10 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     const wait = (opts?: WaitOptions): Promise<void> => {
       pending.observed = true;
       const tier = opts?.tier ?? 'local';
-      if (tier === 'local') return local;
+      if (tier === 'local') return local as Promise<unknown> as Promise<void>;
       return local.then(() => this.#call((api) => api.wait(key, tier)));
     };
-    return { key, wait };
+    return { key, wait, local };
   }
 
   insert<T extends TableRef>(table: T, values: InsertOfRef<T>): WriteHandle {
@@ -474,14 +490,13 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
 
   // ─── reads ────────────────────────────────────────────────────────────────
 
-  async all<Q extends QueryRef>(query: Q, opts: { tier?: Tier } = {}): Promise<OutRowOf<Q>[]> {
-    const rows = await this.#call((api) => api.all(astOf(query), opts.tier));
+  async all<Q extends QueryRef>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
+    const rows = await this.#call((api) => api.all(astOf(query), opts.tier, opts.asOf));
     return rows.map((r) => Object.freeze(r)) as OutRowOf<Q>[];
   }
 
-  async one<Q extends QueryRef>(query: Q, opts: { tier?: Tier } = {}): Promise<OutRowOf<Q> | null> {
-    const rows = await this.#call((api) => api.all({ ...astOf(query), limit: 1 }, opts.tier));
-    return rows[0] ? (Object.freeze(rows[0]) as OutRowOf<Q>) : null;
+  async one<Q extends QueryRef>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q> | null> {
+    return ((await this.all({ ...astOf(query), limit: 1 }, opts))[0] ?? null) as OutRowOf<Q> | null;
   }
 
   /**
@@ -491,13 +506,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   subscribeAll<Q extends QueryRef>(query: Q, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = astOf(query);
     const cache = new ResultCache(ast);
-    let stopped = false;
-    let id: Promise<number> | undefined;
-    const fail = (e: unknown): void => {
-      stop();
-      if (opts.onError) opts.onError(e);
-      else console.error('jazz-elements: a live query failed and was stopped', e);
-    };
     const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean): void => {
       if (!first && delta.added.length + delta.removed.length + delta.changed.length === 0) return;
       try {
@@ -507,31 +515,41 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       }
     };
     let first = true;
+    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf }, opts.onError, (m, again) => {
+      if (m.kind === 'reset') {
+        deliver(cache.reset(m.rows), first);
+        first = false;
+      } else if (m.kind === 'delta') {
+        const d = cache.apply(m.added, m.removed, m.changed, m.order);
+        if (cache.rows.length !== m.size) {
+          // The cache and the worker disagree (a bug): start over from the worker's result.
+          console.error(`jazz-elements: a live query's cache has ${cache.rows.length} rows, the worker ${m.size}; resubscribing`);
+          return again();
+        }
+        deliver(d, false);
+      }
+    });
+  }
+
+  /**
+   * A subscription in the worker (`spec`), carried on across leader changes: its messages go to
+   * `on` (`again` subscribes afresh), an error stops it and goes to `onError`. Returns its stop.
+   */
+  #follow(spec: SubSpec, onError: ((e: unknown) => void) | undefined, on: (m: SubscriptionMessage, again: () => void) => void): () => void {
+    let stopped = false;
+    let id: Promise<number> | undefined;
+    const fail = (e: unknown): void => {
+      stop();
+      if (onError) onError(e);
+      else console.error('jazz-elements: a live query failed and was stopped', e);
+    };
     const sink = (m: SubscriptionMessage): void => {
       if (stopped) return;
-      switch (m.kind) {
-        case 'reset':
-          deliver(cache.reset(m.rows), first);
-          first = false;
-          return;
-        case 'delta': {
-          const d = cache.apply(m.added, m.removed, m.changed, m.order);
-          if (cache.rows.length !== m.size) {
-            // The cache and the worker disagree (a bug): start over from the worker's result.
-            console.error(`jazz-elements: a live query's cache has ${cache.rows.length} rows, the worker ${m.size}; resubscribing`);
-            resubscribe();
-            return;
-          }
-          deliver(d, false);
-          return;
-        }
-        case 'error':
-          fail(fromWireError(m.error));
-          return;
-      }
+      if (m.kind === 'error') fail(fromWireError(m.error));
+      else on(m, resubscribe);
     };
     const subscribe = (): void => {
-      id = this.#call((api) => api.subscribe(ast, opts.tier, Comlink.proxy(sink)));
+      id = this.#call((api) => api.subscribe(spec, Comlink.proxy(sink)));
       id.catch((e: unknown) => {
         if (!stopped) fail(e);
       });
@@ -550,6 +568,48 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     this.#subs.add(stop);
     subscribe();
     return stop;
+  }
+
+  // ─── history (the engine's src/history/history.ts, run in the worker) ─────
+
+  /** The row's versions, oldest first: author, `at` (a Date), what each changed, its batch and tier. */
+  history(table: TableRef, id: string): Promise<HistoryEntry[]> {
+    return this.#call((api) => api.history(tableName(table), id));
+  }
+
+  /**
+   * Calls `callback` with the row's history once known and whenever it changes (also after the
+   * leading tab changed, only if it differs). `onError`: a bad table or id stops it.
+   */
+  subscribeHistory(table: TableRef, id: string, callback: (entries: HistoryEntry[]) => void, opts: { onError?: (error: unknown) => void } = {}): () => void {
+    let last = '';
+    return this.#follow({ table: tableName(table), id }, opts.onError, (m) => {
+      const json = m.kind === 'history' && JSON.stringify(m.entries);
+      if (json && json !== last) callback((last = json, m.entries as HistoryEntry[]));
+    });
+  }
+
+  /** The row's fields whose concurrent edits lost under last-writer-wins. */
+  conflicts(table: TableRef, id: string): Promise<FieldConflict[]> {
+    return this.#call((api) => api.conflicts(tableName(table), id));
+  }
+
+  /**
+   * Writes what makes the row read as it did just after version `to`: worked out and applied in
+   * the worker as one batch under this handle's `batchId`, tracked like any write. Resolves once
+   * it is durable at `local`; rejects if `to` is not one of the row's versions.
+   */
+  async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
+    const { key, wait } = this.#send((api, k) => api.revert(k, { table: tableName(table), id, to: opts?.to }));
+    await wait();
+    return { id, batchId: key, wait };
+  }
+
+  /** Undoes a batch (a write's `batchId`) as one new batch; resolves once durable, with the row ids it wrote. */
+  async revertBatch(batchId: string): Promise<BatchHandle> {
+    const { key, wait, local } = this.#send((api, k) => api.revert(k, { batchId }));
+    void wait();
+    return { batchId: key, ids: await local, wait };
   }
 
   /** Stops every subscription, makes everything durable, and ends the worker. */

@@ -16,8 +16,9 @@ export type {
   WaitOptions,
   SubscriptionUpdate,
   SubscribeOptions,
+  ReadOptions,
 } from './client.ts';
-export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError } from '../protocol.ts';
+export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError, HistoryEntry, FieldConflict, AsOf } from '../protocol.ts';
 export { s, appFromSchema } from '../../src/schema/builder.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue } from '../../src/schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from '../../src/schema/schema.ts';
@@ -28,4 +29,6 @@ export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp
 // it would be 0.6 kB gzipped of jazz.js's 25 kB.
 export { parseWhere } from '../../src/query/where-parser.ts';
 export { JazzError, QueryParseError } from '../../src/util/errors.ts';
+export { SYS_FIELDS } from '../../src/rows/system-fields.ts';
+export type { SysField, SysValues } from '../../src/rows/system-fields.ts';
 export type { ErrorCode } from '../../src/util/errors.ts';

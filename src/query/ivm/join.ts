@@ -9,7 +9,7 @@ import type { Engine, ChangeListener, RowChange, TableRuntime } from '../../engi
 import type { IncludeAst } from '../ast.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
 import type { OutRow } from './view.ts';
-import { buildGraph, shaper, type Graph } from '../graph.ts';
+import { buildGraph, shaper, type Graph, type GraphOptions } from '../graph.ts';
 import type { Predicate } from '../predicate.ts';
 
 /** The related rows of one parent, kept current. */
@@ -85,16 +85,13 @@ export class Join implements Input, Output {
   /** A plain forward include's row as the reader sees it (see GraphOptions.columns). */
   readonly #shape: (row: Row) => OutRow;
 
-  constructor(
-    input: Input,
-    engine: Engine,
-    name: string,
-    inc: IncludeAst,
-    readFilter?: (table: string) => Predicate | undefined,
-    columns?: (table: string) => readonly (readonly [string, string])[] | undefined,
-  ) {
+  readonly #readFilterSys: ((table: string) => boolean) | undefined;
+
+  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst, opts: Pick<GraphOptions, 'readFilter' | 'readFilterSys' | 'columns'> = {}) {
+    const { readFilter, columns } = opts;
     this.#input = input;
     this.#readFilter = readFilter;
+    this.#readFilterSys = opts.readFilterSys;
     this.#columns = columns;
     this.#shape = shaper({}, columns?.(inc.query.table));
     this.#engine = engine;
@@ -139,6 +136,7 @@ export class Join implements Input, Output {
             attach: false,
             onChange,
             ...(this.#readFilter ? { readFilter: this.#readFilter } : {}),
+            ...(this.#readFilterSys ? { readFilterSys: this.#readFilterSys } : {}),
             ...(this.#columns ? { columns: this.#columns } : {}),
           }),
         );

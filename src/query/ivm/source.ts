@@ -18,6 +18,8 @@ export class Source implements Input, ChangeListener {
   readonly #t: TableRuntime;
   readonly #plan: Plan;
   readonly #cmp: RowComparator;
+  /** Rows carry their system fields (`$createdBy`, ...): the query or a read check reads them. */
+  readonly #sys: boolean;
   #output: Output | undefined;
   /** lookup plan: the rows matching the looked-up condition, sorted; built on first fetch. */
   #cache: Row[] | undefined;
@@ -25,11 +27,12 @@ export class Source implements Input, ChangeListener {
   /** Told when a change could not be processed (the engine has detached the source by then). */
   onFail: ((error: unknown) => void) | undefined;
 
-  constructor(engine: Engine, t: TableRuntime, plan: Plan, cmp: RowComparator) {
+  constructor(engine: Engine, t: TableRuntime, plan: Plan, cmp: RowComparator, sys = false) {
     this.#engine = engine;
     this.#t = t;
     this.#plan = plan;
     this.#cmp = cmp;
+    this.#sys = sys;
   }
 
   get plan(): Plan {
@@ -60,7 +63,11 @@ export class Source implements Input, ChangeListener {
   }
 
   push(change: RowChange): void {
-    const { old, row } = change;
+    let { old, row } = change;
+    if (this.#sys) {
+      if (old) old = { ...old, ...change.oldSys };
+      if (row) row = { ...row, ...change.rowSys };
+    }
     if (this.#cache) this.#updateCache(old, row);
     if (!this.#output) return;
     let c: Change;
@@ -110,7 +117,7 @@ export class Source implements Input, ChangeListener {
         const rows: Row[] = [];
         for (const id of new Set(plan.ids)) {
           if (!isUuid(id)) continue;
-          const r = this.#engine.getRow(this.#t, uuidToBytes(id), id);
+          const r = this.#engine.getRow(this.#t, uuidToBytes(id), id, this.#sys);
           if (r) rows.push(r);
         }
         rows.sort(this.#cmp);
@@ -157,7 +164,7 @@ export class Source implements Input, ChangeListener {
       for (const e of this.#engine.store.scan(range)) ids.push(trailingId(e.key).slice());
     }
     for (const id of ids) {
-      const r = this.#engine.getRow(this.#t, id);
+      const r = this.#engine.getRow(this.#t, id, undefined, this.#sys);
       if (!r || seen.has(r.id)) continue;
       seen.add(r.id);
       // The ranges may hold more than the condition where a long value was cut in the index.
@@ -216,7 +223,7 @@ export class Source implements Input, ChangeListener {
           groupValue = undefined;
         }
       }
-      const r = this.#engine.getRow(this.#t, trailingId(e.key).slice());
+      const r = this.#engine.getRow(this.#t, trailingId(e.key).slice(), undefined, this.#sys);
       if (sortHere) {
         groupValue ??= e.key.slice(prefix.length, e.key.length - 17);
         if (r) group.push(r);

@@ -1,0 +1,329 @@
+/**
+ * History in the browser: the page's `db.history`, `subscribeHistory`, `conflicts`, `revert`,
+ * `revertBatch` and `asOf` (run in the worker, src/history/), from a page that leads and from a
+ * follower tab through the leader, with a history subscription that carries on when the leader's
+ * tab goes; conflicts and a refused revert against the sync server; and the elements:
+ * `<jazz-history>` (its versions, live, its revert button, data that stays text) and
+ * `<jazz-query as-of>`.
+ */
+import { expect, type Page } from '@playwright/test';
+import { test as base } from '@playwright/test';
+import { definePermissions } from '../src/policy/define.ts';
+import { s } from '../src/schema/builder.ts';
+import { openClient } from './support/client-page.ts';
+import { errorsSeen, mount, SCHEMA, test as elementsTest } from './support/elements-page.ts';
+import { TestSyncServer } from './support/sync-server.ts';
+
+/**
+ * Runs every history call from `window.t`'s database: what it returns is checked the same for a
+ * leader and a follower. Self-contained (it runs in the page).
+ */
+async function scenario(): Promise<Record<string, unknown>> {
+  const { app, db } = window.t;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const code = async (p: () => Promise<unknown>) => {
+    try {
+      await p();
+      return 'no error';
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+  };
+  const t0 = Date.now() - 1;
+  await sleep(5);
+  const h1 = db.insert(app.todos, { title: 'first', priority: 1 });
+  const id = h1.id;
+  await h1.wait();
+  const lengths: number[] = [];
+  const stop = db.subscribeHistory(app.todos, id, (entries: unknown[]) => lengths.push(entries.length));
+  await sleep(5);
+  const t1 = Date.now();
+  await sleep(5);
+  await db.update(app.todos, id, { title: 'second' }).wait();
+  await db.update(app.todos, id, { priority: 3, done: true }).wait();
+  const history = await db.history(app.todos, id);
+
+  let asOfLive: string[] = [];
+  const stopAsOf = db.subscribeAll(app.todos, ({ all }: any) => (asOfLive = all.map((r: any) => `${r.title} ${r.priority}`)), { asOf: new Date(t1) });
+  const asOf = {
+    before: (await db.all(app.todos, { asOf: t0 })).length,
+    atT1: (await db.all(app.todos.select('title', '$updatedAt'), { asOf: t1 })).map((r: any) => [r.title, typeof r.$updatedAt]),
+    one: (await db.one(app.todos, { asOf: new Date(t1) }))?.title,
+    now: (await db.one(app.todos))?.title,
+  };
+
+  // Back to the first version: one new batch under the page's key, tracked like any write.
+  const reverting = db.revert(app.todos, id, { to: history[0].versionId });
+  const pendingWhileReverting = db.status.pendingWrites;
+  const r = await reverting;
+  await r.wait();
+  const afterRevert = await db.one(app.todos.where({ id }));
+
+  // A batch undone: its update put back, its insert deleted.
+  const b = db.batch((w: any) => {
+    w.update(app.todos, id, { title: 'batched' });
+    w.insert(app.todos, { title: 'made by the batch' });
+  });
+  await b.wait();
+  const rb = await db.revertBatch(b.batchId);
+  await rb.wait({ tier: 'local' });
+  const afterRevertBatch = (await db.all(app.todos)).map((x: any) => x.title);
+  const last = await db.history(app.todos, id);
+  await sleep(50);
+  stop();
+  stopAsOf();
+  // The live query at t1 did not move when later versions came.
+  return {
+    entries: history.map((e: any) => ({ changed: e.changed, deleted: e.deleted, isDate: e.at instanceof Date, tier: e.tier, author: typeof e.author, parents: e.parents.length })),
+    firstBatchIsTheHandle: history[0].batchId === h1.batchId,
+    frozen: Object.isFrozen(afterRevert),
+    asOf,
+    asOfLive,
+    pendingWhileReverting,
+    revertHandle: { id: r.id === id, batchId: typeof r.batchId },
+    afterRevert: { title: afterRevert.title, priority: afterRevert.priority, done: afterRevert.done },
+    revertBatchIds: [...rb.ids].sort().join() === [id, b.ids[1]].sort().join(),
+    afterRevertBatch,
+    lastBatches: last.slice(-3).map((e: any) => e.batchId).join() === [r.batchId, b.batchId, rb.batchId].join(),
+    lastChanged: last.slice(-3).map((e: any) => e.changed),
+    lengths,
+    conflicts: await db.conflicts(app.todos, id),
+    pendingAfter: db.status.pendingWrites,
+    errors: {
+      badVersion: await code(() => db.revert(app.todos, id, { to: 'nope' })),
+      badId: await code(() => db.history(app.todos, 'not-a-uuid')),
+      badTable: await code(() => db.conflicts('nope', id)),
+      badBatch: await code(() => db.revertBatch('0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a')),
+      badAsOf: await code(() => db.all(app.todos, { asOf: 'yesterday' })),
+    },
+  };
+}
+
+function expectScenario(r: Record<string, unknown>): void {
+  expect(r['entries']).toEqual([
+    { changed: { title: 'first', done: false, priority: 1, projectId: null }, deleted: false, isDate: true, tier: 'local', author: 'string', parents: 0 },
+    { changed: { title: 'second' }, deleted: false, isDate: true, tier: 'local', author: 'string', parents: 1 },
+    { changed: { done: true, priority: 3 }, deleted: false, isDate: true, tier: 'local', author: 'string', parents: 1 },
+  ]);
+  expect(r['firstBatchIsTheHandle']).toBe(true);
+  expect(r['asOf']).toEqual({ before: 0, atT1: [['first', 'number']], one: 'first', now: 'second' });
+  expect(r['asOfLive']).toEqual(['first 1']);
+  expect(r['pendingWhileReverting']).toBe(1);
+  expect(r['revertHandle']).toEqual({ id: true, batchId: 'string' });
+  expect(r['afterRevert']).toEqual({ title: 'first', priority: 1, done: false });
+  expect(r['frozen']).toBe(true);
+  expect(r['revertBatchIds']).toBe(true);
+  expect(r['afterRevertBatch']).toEqual(['first']);
+  expect(r['lastBatches']).toBe(true);
+  expect(r['lastChanged']).toEqual([{ title: 'first', done: false, priority: 1 }, { title: 'batched' }, { title: 'first' }]);
+  // Once at first, then once per version written (each write awaited before the next).
+  expect(r['lengths']).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(r['conflicts']).toEqual([]);
+  expect(r['pendingAfter']).toBe(0);
+  expect(r['errors']).toEqual({ badVersion: 'ROW_NOT_FOUND', badId: 'TYPE_MISMATCH', badTable: 'UNKNOWN_TABLE', badBatch: 'BATCH_NOT_FOUND', badAsOf: 'QUERY_INVALID' });
+}
+
+base('history, subscribeHistory, conflicts, revert, revertBatch and asOf from a page', async ({ page }) => {
+  await openClient(page, { dbName: `history-${Date.now()}` });
+  expect(await page.evaluate(() => window.t.db.status.role)).toBe('leader');
+  expectScenario(await page.evaluate(scenario));
+});
+
+base('the same from a follower tab, and its history subscription carries on when the leader goes', async ({ context }) => {
+  const dbName = `history-tabs-${Date.now()}`;
+  const leader = await context.newPage();
+  await openClient(leader, { dbName });
+  const follower = await context.newPage();
+  await openClient(follower, { dbName });
+  expect(await follower.evaluate(() => window.t.db.status.role)).toBe('follower');
+  expectScenario(await follower.evaluate(scenario));
+
+  // A row written by the leader, followed from the follower; then the leader's tab closes.
+  const id = await leader.evaluate(async () => {
+    const { app, db } = window.t;
+    const h = db.insert(app.todos, { title: 'v1' });
+    await h.wait();
+    return h.id;
+  });
+  await follower.evaluate((id) => {
+    const { app, db } = window.t;
+    window.t.calls = [];
+    db.subscribeHistory(app.todos, id, (entries: any[]) => window.t.calls.push(entries.map((e) => e.changed.title ?? '-').join()));
+  }, id);
+  await expect.poll(() => follower.evaluate(() => window.t.calls)).toEqual(['v1']);
+  await leader.close();
+  await expect.poll(() => follower.evaluate(() => window.t.db.status.role), { timeout: 10_000 }).toBe('leader');
+  await follower.evaluate(async (id) => {
+    const { app, db } = window.t;
+    await db.update(app.todos, id, { title: 'v2' }).wait();
+    const [first] = await db.history(app.todos, id);
+    await (await db.revert(app.todos, id, { to: first.versionId })).wait();
+  }, id);
+  // The same history again from the new leader is not reported twice.
+  await expect.poll(() => follower.evaluate(() => window.t.calls)).toEqual(['v1', 'v1,v2', 'v1,v2,v1']);
+});
+
+base('concurrent edits on two devices: the same conflicts on both; a revert the server refuses reaches onRejected', async ({ browser, baseURL }) => {
+  const server = await TestSyncServer.start({ persistent: true });
+  const app = s.fromJSON(SCHEMA);
+  // Anything may be written except a title put back to "original" by an update.
+  server.publish(
+    'history',
+    app.$schema,
+    definePermissions(app, ({ policy }) => {
+      for (const t of ['todos', 'projects']) {
+        policy[t]!.allowRead.always();
+        policy[t]!.allowInsert.always();
+      }
+      policy['todos']!.allowUpdate.whereOld({ title: { ne: '' } }).whereNew({ title: { ne: 'original' } });
+    }),
+  );
+  const contexts = await Promise.all([browser.newContext({ baseURL }), browser.newContext({ baseURL })]);
+  try {
+    const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
+    const opts = { dbName: 'history-sync', driver: 'memory' as const, server: server.url, appId: 'history', backoff: { initialMs: 50, maxMs: 200 }, schema: JSON.parse(SCHEMA) };
+    await openClient(a!, opts);
+    await openClient(b!, opts);
+    // A device receives the rows of the queries it follows.
+    for (const p of [a!, b!]) await p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos, () => {}));
+    const id = await a!.evaluate(async () => {
+      const { app, db } = window.t;
+      const h = db.insert(app.todos, { title: 'original' });
+      await h.wait({ tier: 'global' });
+      return h.id;
+    });
+    const seen = (p: Page) => p.evaluate(async (id) => (await window.t.db.one(window.t.app.todos.where({ id })))?.title ?? null, id);
+    await expect.poll(() => seen(b!)).toBe('original');
+    await server.stop();
+    const offline = (p: Page) => p.evaluate(() => window.t.db.syncStatus.state);
+    await expect.poll(() => offline(a!)).not.toBe('online');
+    await expect.poll(() => offline(b!)).not.toBe('online');
+    for (const [p, title] of [[a!, 'from A'], [b!, 'from B']] as const) {
+      await p.evaluate(([id, title]) => window.t.db.update(window.t.app.todos, id, { title }).wait(), [id, title] as const);
+    }
+    await server.start();
+    const conflicts = (p: Page) => p.evaluate(async (id) => JSON.stringify(await window.t.db.conflicts(window.t.app.todos, id)), id);
+    await expect.poll(async () => JSON.parse(await conflicts(a!)).length, { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => conflicts(b!), { timeout: 15_000 }).toBe(await conflicts(a!));
+    const c = JSON.parse(await conflicts(a!));
+    expect(c[0].field).toBe('title');
+    expect([c[0].winner.value, c[0].losers.map((l: { value: string }) => l.value)].flat().sort()).toEqual(['from A', 'from B']);
+    expect(typeof c[0].winner.at).toBe('string'); // a Date on the page (JSON here)
+
+    // Back to the first version: the server refuses the title "original"; the page hears of it.
+    const refused = await a!.evaluate(async (id) => {
+      const { app, db } = window.t;
+      const rejections: { code: string; batchId: string }[] = [];
+      db.onRejected((r: { code: string; batchId: string }) => rejections.push({ code: r.code, batchId: r.batchId }));
+      const [first] = await db.history(app.todos, id);
+      const h = await db.revert(app.todos, id, { to: first.versionId });
+      let waited: string | undefined;
+      try {
+        await h.wait({ tier: 'global' });
+      } catch (e) {
+        waited = (e as { code?: string }).code;
+      }
+      return { waited, rejections, mine: rejections.every((r) => r.batchId === h.batchId), title: (await db.one(app.todos.where({ id })))?.title };
+    }, id);
+    expect(refused.waited).toBe('BATCH_REJECTED');
+    expect(refused.rejections).toEqual([{ code: 'PERMISSION_DENIED', batchId: expect.any(String) }]);
+    expect(refused.mine).toBe(true);
+    expect(refused.title).not.toBe('original');
+  } finally {
+    await Promise.all(contexts.map((c) => c.close()));
+    await server.dispose();
+  }
+});
+
+const ROW = '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a';
+const EVIL = '<img src=x onerror="window.__pwned=1">';
+const JS_URL = 'javascript:window.__pwned=2';
+
+async function write(page: Page, fn: string): Promise<unknown> {
+  return page.evaluate(async (fn) => {
+    const db = document.querySelector('jazz-db')!.db!;
+    await db.ready;
+    return eval(fn)(db);
+  }, fn);
+}
+
+elementsTest('<jazz-history> renders a row\'s versions live, newest first too, and its revert button puts one back', async ({ shared: page }) => {
+  const warnings = await mount(
+    page,
+    `<jazz-history id="h" table="todos" row-id="${ROW}">
+       <template><li class="v"><b>{{$author}}</b> <i>{{$at | date: short}}</i> <span class="title">{{title}}</span>|<span class="done">{{done}}</span>|<span class="del">{{$deleted}}</span><s jazz-if="$deleted = true">deleted</s><em jazz-if="title is null">untitled</em>
+         <a href="{{note}}">link</a><button jazz-action="revert">revert</button><code>{{$versionId}}</code></li></template>
+     </jazz-history>
+     <jazz-history id="newest" table="todos" row-id="${ROW}" order="newest"><template><p>{{title}}</p></template></jazz-history>`,
+  );
+  await expect(page.locator('#h')).toHaveAttribute('state', 'empty');
+  await write(page, `(db) => db.upsert('todos', { title: 'one' }, { id: '${ROW}' }).wait()`);
+  await write(page, `(db) => db.update('todos', '${ROW}', { done: true }).wait()`);
+  await write(page, `(db) => db.update('todos', '${ROW}', { title: ${JSON.stringify(EVIL)}, note: ${JSON.stringify(JS_URL)} }).wait()`);
+  const titles = page.locator('#h .title');
+  await expect(titles).toHaveText(['one', '', EVIL]);
+  await expect(page.locator('#h .done')).toHaveText(['false', 'true', '']);
+  await expect(page.locator('#h .del')).toHaveText(['false', 'false', 'false']);
+  await expect(page.locator('#newest p')).toHaveText([EVIL, '', 'one']);
+  // Conditions on the version's fields: a field it did not change is empty (null).
+  await expect(page.locator('#h em:not([hidden])')).toHaveCount(1);
+  await expect(page.locator('#h s:not([hidden])')).toHaveCount(0);
+  await expect(page.locator('#h')).toHaveAttribute('state', 'ready');
+  const year = String(new Date().getUTCFullYear()).slice(2);
+  await expect(page.locator('#h i').first()).toContainText(`/${year}`);
+  expect(await page.locator('#h b').first().textContent()).toMatch(/\S/);
+  // Markup and javascript: in the data stay inert.
+  expect(await page.locator('#h a').nth(2).getAttribute('href')).toBe('about:invalid#blocked');
+  expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+  expect(await page.locator('jazz-history img').count()).toBe(0);
+
+  // Revert to the first version: a fourth version, the row reads as it did then.
+  await page.locator('#h li').first().getByRole('button', { name: 'revert' }).click();
+  await expect(titles).toHaveCount(4);
+  await expect(titles.nth(3)).toHaveText('one');
+  await expect(page.locator('#h .done').nth(3)).toHaveText('false');
+  expect(await write(page, `(db) => db.one({ table: 'todos', where: { op: 'true' }, orderBy: [] })`)).toMatchObject({ title: 'one', done: false, note: null });
+  const results = await page.evaluate(() => window.seen['jazz-results'].filter((e: { target: string }) => e.target === 'h').map((e: { n: number }) => e.n));
+  expect(results.at(-1)).toBe(4);
+  expect(await errorsSeen(page)).toEqual([]);
+  expect(warnings).toEqual([]);
+});
+
+elementsTest('<jazz-history> mistakes: a bad order, an unknown binding, a row id that is not one', async ({ shared: page }) => {
+  await mount(
+    page,
+    `<jazz-history id="order" table="todos" row-id="${ROW}" order="sideways"><template>{{title}}</template></jazz-history>
+     <jazz-history id="binding" table="todos" row-id="${ROW}"><template>{{titel}}</template></jazz-history>
+     <jazz-history id="rowid" table="todos" row-id="nope"><template>{{title}}</template></jazz-history>`,
+  );
+  for (const id of ['order', 'binding', 'rowid']) await expect(page.locator(`#${id}`)).toHaveAttribute('state', 'error');
+  const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string }) => `${e.target} ${e.code} ${e.attribute ?? ''}`.trim()));
+  expect(errors.sort()).toEqual(['binding UNKNOWN_COLUMN', 'order QUERY_INVALID order', 'rowid TYPE_MISMATCH row-id']);
+});
+
+elementsTest('<jazz-query as-of> shows the rows as they stood then; an invalid one is an attribute error', async ({ shared: page }) => {
+  await mount(page, `<jazz-query id="now" table="todos"><template><li>{{title}}</li></template></jazz-query>`);
+  await write(page, `(db) => db.upsert('todos', { title: 'before' }, { id: '${ROW}' }).wait()`);
+  const t = (await write(page, `async () => { await new Promise((r) => setTimeout(r, 5)); const t = Date.now(); await new Promise((r) => setTimeout(r, 5)); return t; }`)) as number;
+  await write(page, `(db) => db.update('todos', '${ROW}', { title: 'after' }).wait()`);
+  await page.evaluate((t) => {
+    document.querySelector('jazz-db')!.insertAdjacentHTML(
+      'beforeend',
+      `<jazz-query id="ms" table="todos" as-of="${t}"><template><li>{{title}} {{$updatedAt}}</li></template></jazz-query>
+       <jazz-query id="iso" table="todos" as-of="${new Date(t).toISOString()}"><template><li>{{title}}</li></template></jazz-query>
+       <jazz-query id="bad" table="todos" as-of="last tuesday"><template><li>{{title}}</li></template></jazz-query>`,
+    );
+  }, t);
+  await expect(page.locator('#now li')).toHaveText(['after']);
+  await expect(page.locator('#ms li')).toHaveText([/^before \d+$/]);
+  await expect(page.locator('#iso li')).toHaveText(['before']);
+  await expect(page.locator('#bad')).toHaveAttribute('state', 'error');
+  const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string }) => `${e.target} ${e.code} ${e.attribute}`));
+  expect(errors).toEqual(['bad QUERY_INVALID as-of']);
+  // Later versions do not move it; the attribute changed to now does.
+  await write(page, `(db) => db.update('todos', '${ROW}', { title: 'later' }).wait()`);
+  await expect(page.locator('#now li')).toHaveText(['later']);
+  await expect(page.locator('#iso li')).toHaveText(['before']);
+  await page.locator('#iso').evaluate((el) => el.setAttribute('as-of', String(Date.now() + 1000)));
+  await expect(page.locator('#iso li')).toHaveText(['later']);
+});

@@ -1,0 +1,64 @@
+/**
+ * The lazy part of the elements (`jazz-more.js` beside `jazz.js`; lazy.ts loads it): what a page
+ * may not need, kept out of the 25 kB budget (24 kB with room to grow) that every page loads
+ * first. Loading it
+ *
+ * - gives the template binder its extras (template.ts `setHooks`): formatters (format.ts),
+ *   conditions, classes, boolean attributes and editing in place (row-extras.ts);
+ * - gives `<jazz-query>` its `jazz-field` controls (coerce.ts `writeControl`, row-extras.ts
+ *   `saveField`) and what a `jazz-action` does (`act`);
+ * - gives `<jazz-form>` its checks and writes (form-submit.ts) and the load of `row-id`'s row;
+ * - gives `<jazz-query>` and `<jazz-count>` queries that follow the page (page-where.ts);
+ * - defines `<jazz-count>`, `<jazz-history>`, `<jazz-nav>` and `<jazz-status>`.
+ */
+import { pipe } from './format.ts';
+import { JazzCountElement } from './jazz-count.ts';
+import { JazzHistoryElement } from './jazz-history.ts';
+import { JazzNavElement } from './jazz-nav.ts';
+import { JazzStatusElement } from './jazz-status.ts';
+import { each, rowExtra } from './row-extras.ts';
+import { setHooks } from './template.ts';
+
+export { follow, unfollow } from './page-where.ts';
+export { act, saveField, showRow } from './row-extras.ts';
+export { writeControl } from './coerce.ts';
+export { formMistake, formValues, formWrite } from './form-submit.ts';
+import { rowsEnd } from './row-extras.ts';
+import type { KeyedList } from './keyed-list.ts';
+import type { RowView } from './template.ts';
+import type * as Virtual from './virtual.ts';
+
+let virtual: typeof Virtual | undefined;
+let loadingVirtual: Promise<unknown> | undefined;
+
+/**
+ * Whether what a `<jazz-query>` needs of the lazy parts is here: more.ts is, and virtual.ts when
+ * it is `virtual`. With `load`, a promise that it will be (virtual.ts loaded).
+ */
+export function ready(isVirtual: boolean, load?: true): boolean | Promise<unknown> {
+  if (!load) return !isVirtual || !!virtual;
+  return isVirtual ? (loadingVirtual ??= import('./virtual.ts').then((m) => (virtual = m))) : true;
+}
+
+/** The list of a `<jazz-query>` whose rows go `into` another element, or are `virtual`, and its virtualizer. */
+export function rows(query: Element, into: string | undefined, isVirtual: boolean, list: (end: Node) => KeyedList<RowView>): [KeyedList<RowView>, Virtual.VirtualRows?] {
+  const end = rowsEnd(query, into);
+  const made = list(end);
+  return [made, isVirtual ? new virtual!.VirtualRows(end.parentElement!, made) : undefined];
+}
+export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement };
+
+setHooks({ attr: rowExtra, pipe, each });
+
+const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-history': JazzHistoryElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement };
+const registry = globalThis.customElements;
+for (const [tag, cls] of Object.entries(LAZY_ELEMENTS)) if (registry && !registry.get(tag)) registry.define(tag, cls);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'jazz-count': JazzCountElement;
+    'jazz-history': JazzHistoryElement;
+    'jazz-nav': JazzNavElement;
+    'jazz-status': JazzStatusElement;
+  }
+}

@@ -185,7 +185,10 @@ base('concurrent edits on two devices: the same conflicts on both; a revert the 
     await openClient(a!, opts);
     await openClient(b!, opts);
     // A device receives the rows of the queries it follows.
-    for (const p of [a!, b!]) await p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos, () => {}));
+    // Each keeps its rows with their conflicts (on request), as a list that marks them would.
+    for (const p of [a!, b!]) {
+      await p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos, ({ all }: { all: unknown[] }) => ((window as unknown as { rows: unknown[] }).rows = all), { conflicts: true }));
+    }
     const id = await a!.evaluate(async () => {
       const { app, db } = window.t;
       const h = db.insert(app.todos, { title: 'original' });
@@ -209,6 +212,10 @@ base('concurrent edits on two devices: the same conflicts on both; a revert the 
     expect(c[0].field).toBe('title');
     expect([c[0].winner.value, c[0].losers.map((l: { value: string }) => l.value)].flat().sort()).toEqual(['from A', 'from B']);
     expect(typeof c[0].winner.at).toBe('string'); // a Date on the page (JSON here)
+    const marked = (p: Page) => p.evaluate((id) => JSON.stringify(((window as unknown as { rows: { id: string; $conflicts: unknown }[] }).rows.find((r) => r.id === id) ?? {}).$conflicts), id);
+    for (const p of [a!, b!]) await expect.poll(() => marked(p), { timeout: 15_000 }).toBe(JSON.stringify(c));
+    const read = await a!.evaluate(async (id) => JSON.stringify((await window.t.db.all(window.t.app.todos.where({ id }), { conflicts: true }))[0].$conflicts), id);
+    expect(read).toBe(JSON.stringify(c));
 
     // Back to the first version: the server refuses the title "original"; the page hears of it.
     const refused = await a!.evaluate(async (id) => {

@@ -296,8 +296,8 @@ export class DbHost implements WorkerApi {
     await this.#call({ op: 'wait', key, tier });
   }
 
-  async all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]> {
-    return (await this.#call({ op: 'all', ast, tier, asOf })) as WireRow[];
+  async all(ast: QueryAst, tier?: Tier, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]> {
+    return (await this.#call({ op: 'all', ast, tier, asOf, conflicts })) as WireRow[];
   }
 
   /** A live query or a row's history; it carries on across leader changes (its first message there is a `reset` or the whole history). */

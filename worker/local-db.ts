@@ -229,7 +229,7 @@ export class LocalDb {
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':
-        return this.all(call.ast, call.tier, version, call.asOf);
+        return this.all(call.ast, call.tier, version, call.asOf, call.conflicts);
       case 'history':
       case 'conflicts':
         return this.#ready().then((db): Promise<unknown> => this.#as(db, version)[call.op](call.table, call.id));
@@ -322,9 +322,9 @@ export class LocalDb {
     });
   }
 
-  async all(ast: QueryAst, tier?: Tier, version?: string, asOf?: AsOf): Promise<WireRow[]> {
+  async all(ast: QueryAst, tier?: Tier, version?: string, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]> {
     const db = this.#as(await this.#ready(), version);
-    return (await db.all(ast, { ...(tier ? { tier } : {}), ...(asOf !== undefined ? { asOf } : {}) })) as WireRow[];
+    return (await db.all(ast, { ...(tier ? { tier } : {}), ...(asOf !== undefined ? { asOf } : {}), ...(conflicts ? { conflicts } : {}) })) as WireRow[];
   }
 
   /** Subscribes to a query or a row's history (`spec`); throws at once for a bad one. */
@@ -367,6 +367,7 @@ export class LocalDb {
       {
         ...(spec.tier ? { tier: spec.tier } : {}),
         ...(spec.asOf !== undefined ? { asOf: spec.asOf } : {}),
+        ...(spec.conflicts ? { conflicts: true } : {}),
         onError: (e) => {
           sub.stop = undefined;
           void sub.sink({ kind: 'error', error: toWireError(e) });

@@ -91,7 +91,7 @@ export type AsOf = Date | number;
  * (`table`, `id`).
  */
 export type SubSpec =
-  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined; readonly conflicts?: boolean | undefined }
   | { readonly table: string; readonly id: string };
 
 /**
@@ -140,7 +140,8 @@ export interface WorkerApi {
   write(key: string, ops: readonly WriteOp[]): Promise<void>;
   /** Resolves when the batch `key` reached `tier` (`edge`/`global` need a server). */
   wait(key: string, tier: Tier): Promise<void>;
-  all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]>;
+  /** `conflicts`: each row with `$conflicts` (the engine's read option). */
+  all(ast: QueryAst, tier?: Tier, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]>;
   subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number>;
   unsubscribe(id: number): Promise<void>;
   history(table: string, id: string): Promise<HistoryEntry[]>;
@@ -181,7 +182,7 @@ export interface WorkerApi {
 export type PeerCall =
   | { readonly op: 'write'; readonly key: string; readonly ops: readonly WriteOp[] }
   | { readonly op: 'wait'; readonly key: string; readonly tier: Tier }
-  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined; readonly asOf?: AsOf | undefined; readonly conflicts?: boolean | undefined }
   | { readonly op: 'subscribe'; readonly sub: number; readonly spec: SubSpec }
   | { readonly op: 'unsubscribe'; readonly sub: number }
   | { readonly op: 'history' | 'conflicts'; readonly table: string; readonly id: string }

@@ -101,12 +101,16 @@ export interface SubscribeOptions {
   readonly onError?: (error: unknown) => void;
   /** Follow the query as it stood at this moment (a Date or epoch milliseconds), as the engine's `asOf`. */
   readonly asOf?: AsOf;
+  /** Each row with `$conflicts`: its fields whose concurrent edits lost (`conflicts`), kept current. */
+  readonly conflicts?: boolean;
 }
 
 export interface ReadOptions {
   readonly tier?: Tier;
   /** Answer as the data stood at this moment (a Date or epoch milliseconds). */
   readonly asOf?: AsOf;
+  /** Each row with `$conflicts`: its fields whose concurrent edits lost (`conflicts`). */
+  readonly conflicts?: boolean;
 }
 
 /** What the page knows about its database. */
@@ -488,7 +492,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   // ─── reads ────────────────────────────────────────────────────────────────
 
   async all<Q extends QueryRef>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
-    const rows = await this.#call((api) => api.all(astOf(query), opts.tier, opts.asOf));
+    const rows = await this.#call((api) => api.all(astOf(query), opts.tier, opts.asOf, opts.conflicts));
     return rows.map((r) => Object.freeze(r)) as OutRowOf<Q>[];
   }
 
@@ -512,7 +516,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       }
     };
     let first = true;
-    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf }, opts.onError, (m, again) => {
+    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts }, opts.onError, (m, again) => {
       if (m.kind === 'reset') {
         deliver(cache.reset(m.rows), first);
         first = false;

@@ -163,6 +163,36 @@ base('the same from a follower tab, and its history subscription carries on when
   await expect.poll(() => follower.evaluate(() => window.t.calls)).toEqual(['v1', 'v1,v2', 'v1,v2,v1']);
 });
 
+base('a tab on a branch (createDb({ branch })) reads main as it stood plus its own writes, which main does not see, as leader and as follower', async ({ context }) => {
+  const dbName = `branch-tabs-${Date.now()}`;
+  const main = await context.newPage();
+  await openClient(main, { dbName });
+  const draft = await context.newPage();
+  await openClient(draft, { dbName, branch: 'draft' });
+  expect(await draft.evaluate(() => window.t.db.status.role)).toBe('follower');
+  const titles = (p: Page) => p.evaluate(async () => (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: { title: string }) => r.title));
+  const id = await main.evaluate(async () => {
+    const h = window.t.db.insert(window.t.app.todos, { title: 'on main' });
+    await h.wait();
+    return h.id;
+  });
+  // The branch was made when the draft tab opened, before this row: it does not see it.
+  expect(await titles(draft)).toEqual([]);
+  await draft.evaluate(async () => {
+    await window.t.db.insert(window.t.app.todos, { title: 'draft only' }).wait();
+  });
+  expect(await titles(draft)).toEqual(['draft only']);
+  expect(await titles(main)).toEqual(['on main']);
+  // The main tab goes; the draft tab leads, still on its branch, and main's data is all there.
+  await main.close();
+  await expect.poll(() => draft.evaluate(() => window.t.db.status.role), { timeout: 10_000 }).toBe('leader');
+  expect(await titles(draft)).toEqual(['draft only']);
+  const again = await context.newPage();
+  await openClient(again, { dbName });
+  expect(await titles(again)).toEqual(['on main']);
+  expect(await again.evaluate(async (id) => (await window.t.db.one(window.t.app.todos.where({ id })))?.title, id)).toBe('on main');
+});
+
 base('concurrent edits on two devices: the same conflicts on both; a revert the server refuses reaches onRejected', async ({ browser, baseURL }) => {
   const server = await TestSyncServer.start({ persistent: true });
   const app = s.fromJSON(SCHEMA);

@@ -177,7 +177,7 @@ export class DbHost implements WorkerApi {
   #follow(leader: string, link: Link): void {
     this.#found = undefined; // a takeover later looks the files up again
     const config = this.#config!;
-    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}) });
+    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}), ...(config.branch !== undefined ? { branch: config.branch } : {}) });
     const backend: Backend = {
       role: 'follower',
       call: (call) => remote.call(call),

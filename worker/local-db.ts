@@ -148,6 +148,7 @@ export class LocalDb {
       ...(config.appId !== undefined ? { appId: config.appId } : {}),
       ...(config.auth ? { auth: config.auth } : {}),
       ...(config.backoff ? { backoff: config.backoff } : {}),
+      ...(config.branch !== undefined ? { branch: config.branch } : {}),
     });
   }
 
@@ -212,10 +213,22 @@ export class LocalDb {
     return this.#current;
   }
 
-  /** The database as a tab of schema version `version` reads and writes it (undefined: its own). */
+  /** Makes the view a tab will use (its branch, made now if it is new). */
+  async prepare(version: string | undefined): Promise<void> {
+    this.#as(await this.#ready(), version);
+  }
+
+  /**
+   * The database as a tab reads and writes it: `version` is its schema version's hash, then `@` and
+   * its branch when it said one (leader-server.ts); undefined: this database's own view.
+   */
   #as(db: AnyDb, version: string | undefined): AnyDb {
-    if (version === undefined || version === db.view.hash) return db;
-    return db.as({ $schema: db.engine.catalogue.graph.schemas.get(version)! });
+    if (version === undefined) return db;
+    const at = version.indexOf('@');
+    const hash = at < 0 ? version : version.slice(0, at);
+    let d = hash === '' || hash === db.view.hash ? db : db.as({ $schema: db.engine.catalogue.graph.schemas.get(hash)! });
+    if (at >= 0 && version.slice(at + 1) !== d.currentBranch) d = d.branch('main').branch(version.slice(at + 1));
+    return d;
   }
 
   /**

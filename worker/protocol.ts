@@ -42,6 +42,8 @@ export interface OpenConfig {
   readonly appId?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** This tab reads and writes on this branch (the engine's `createDb({ branch })`); main when absent. */
+  readonly branch?: string;
   /**
    * A port to the tab broker (`worker/broker.ts`, a SharedWorker the page connected to and
    * transferred here). Absent where SharedWorker is missing: followers then reach the leader over
@@ -199,7 +201,7 @@ export type PeerCall =
  * runs that follower's calls in its version, learning the version first if it is new to it.
  */
 export type PeerRequest =
-  | { readonly kind: 'hello'; readonly schema?: AppSchema; readonly migrations?: readonly unknown[] }
+  | { readonly kind: 'hello'; readonly schema?: AppSchema; readonly migrations?: readonly unknown[]; readonly branch?: string }
   | { readonly kind: 'call'; readonly id: number; readonly call: PeerCall };
 
 /** Leader → follower. */

@@ -33,6 +33,8 @@ export interface OpenOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Another schema (its JSON form) instead of `SCHEMA`. */
   readonly schema?: unknown;
+  /** A branch to read and write on (`createDb`'s `branch`). */
+  readonly branch?: string;
   /** Migrations (their JSON form) for `createDb`. */
   readonly migrations?: readonly unknown[];
 }
@@ -53,6 +55,7 @@ export async function openClient(page: Page, opts: OpenOptions): Promise<void> {
         ...(opts.server !== undefined ? { server: opts.server } : {}),
         ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
       });
       await db.ready;
       window.t = { app, db };

@@ -65,6 +65,8 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
   readonly appId?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Read and write on this branch (made from main, now, if the database does not have it). */
+  readonly branch?: string;
   /** Where the worker script is (default: `jazz-worker.js` beside `jazz.js`). */
   readonly workerUrl?: string | URL;
   /**
@@ -281,6 +283,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
       ...(opts.auth ? { auth: opts.auth } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
       ...(broker ? { broker } : {}),
     };
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);

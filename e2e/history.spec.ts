@@ -191,6 +191,21 @@ base('a tab on a branch (createDb({ branch })) reads main as it stood plus its o
   await openClient(again, { dbName });
   expect(await titles(again)).toEqual(['on main']);
   expect(await again.evaluate(async (id) => (await window.t.db.one(window.t.app.todos.where({ id })))?.title, id)).toBe('on main');
+  // From the main tab (a follower now): the branches, a preview, the merge, and the branch dropped.
+  const merged = await again.evaluate(async () => {
+    const { app, db } = window.t;
+    const branches = await db.branches();
+    const preview = await db.mergePreview('draft');
+    await (await db.merge('draft')).wait();
+    await db.deleteBranch('draft');
+    return { branches: branches.map((b: { name: string; from: string }) => [b.name, b.from]), fields: preview.map((c: { field: string; from: unknown }) => [c.field, c.from]).sort(), titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title), after: (await db.branches()).length };
+  });
+  expect(merged).toEqual({
+    branches: [['draft', 'main']],
+    fields: [['$deleted', false], ['done', false], ['priority', null], ['projectId', null], ['title', 'draft only']],
+    titles: ['draft only', 'on main'],
+    after: 0,
+  });
 });
 
 base('concurrent edits on two devices: the same conflicts on both; a revert the server refuses reaches onRejected', async ({ browser, baseURL }) => {

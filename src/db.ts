@@ -664,6 +664,13 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return mergePreview(this.engine, this.view, checkBranchName(from), checkBranchName(into));
   }
 
+  /** The writes that merge branch `from` into this view's branch (what `merge` writes; the browser's worker uses it). */
+  mergeWrites(from: string, resolve: 'from' | 'into'): WriteOp[] {
+    this.#checkOpen();
+    if (resolve !== 'from' && resolve !== 'into') throw new JazzError('QUERY_INVALID', "merge's resolve is 'from' or 'into' here");
+    return mergeOps(mergePreview(this.engine, this.view, checkBranchName(from), this.#branch), () => resolve);
+  }
+
   /**
    * Merges branch `from` into `into` as one batch on `into` (synced as any write when `into` is
    * main). Conflicts take `from`'s value, `into`'s, or what `resolve` says for each.

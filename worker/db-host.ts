@@ -28,7 +28,9 @@ import {
   PROTOCOL_VERSION,
   type AsOf,
   type Credentials,
+  type BranchInfo,
   type FieldConflict,
+  type MergeChange,
   type HistoryEntry,
   type OpenConfig,
   type PeerCall,
@@ -282,6 +284,18 @@ export class DbHost implements WorkerApi {
   async revert(key: string, what: Revert): Promise<string[]> {
     this.#wrote(key);
     return (await this.#call({ op: 'revert', key, what })) as string[];
+  }
+
+  async branches(): Promise<BranchInfo[]> {
+    return (await this.#call({ op: 'branches' })) as BranchInfo[];
+  }
+
+  async mergePreview(from: string, into?: string): Promise<MergeChange[]> {
+    return (await this.#call({ op: 'mergePreview', from, into })) as MergeChange[];
+  }
+
+  async deleteBranch(name: string): Promise<void> {
+    await this.#call({ op: 'deleteBranch', name });
   }
 
   async history(table: string, id: string): Promise<HistoryEntry[]> {

@@ -248,6 +248,15 @@ export class LocalDb {
         return this.#ready().then((db): Promise<unknown> => this.#as(db, version)[call.op](call.table, call.id));
       case 'revert':
         return this.revert(call.key, call.what, version);
+      case 'branches':
+        return this.#ready().then((db) => this.#as(db, version).branches());
+      case 'mergePreview':
+        return this.#ready().then((db) => {
+          const d = this.#as(db, version);
+          return d.mergePreview(call.from, call.into ?? d.currentBranch);
+        });
+      case 'deleteBranch':
+        return this.#ready().then((db) => this.#as(db, version).deleteBranch(call.name));
       case 'txBegin':
         return this.txBegin(version);
       case 'txRead':
@@ -297,7 +306,7 @@ export class LocalDb {
 
   /** A revert (`Db.revertOps`) or the undoing of a batch (`Db.revertBatchOps`), written as the batch `key`. */
   revert(key: string, what: Revert, version?: string): Promise<readonly string[]> {
-    return this.write(key, (db) => ('batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
+    return this.write(key, (db) => ('merge' in what ? db.mergeWrites(what.merge, what.resolve) : 'batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
   }
 
   #remember(key: string, handle: BatchHandle): void {

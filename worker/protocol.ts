@@ -19,10 +19,11 @@ import type { Credentials } from '../src/sync/protocol.ts';
 import type { WriteOp, Tier } from '../src/engine/engine.ts';
 import type { BatchRejection, SyncStatus } from '../src/sync/client.ts';
 import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
+import type { BranchInfo, MergeChange } from '../src/history/branches.ts';
 
 export const PROTOCOL_VERSION = 3;
 
-export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict };
+export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict, BranchInfo, MergeChange };
 
 /** Where the data lives: OPFS (durable B+tree + WAL), IndexedDB (memory + persisted commits) or memory. */
 export type DriverType = 'opfs' | 'idb' | 'memory';
@@ -100,7 +101,7 @@ export type SubSpec =
  * Writes the worker works out where the data is, as one batch named by the page's key: a row put
  * back as it was at version `to` (`db.revert`), or a batch undone (`db.revertBatch`).
  */
-export type Revert = { readonly table: string; readonly id: string; readonly to: string } | { readonly batchId: string };
+export type Revert = { readonly table: string; readonly id: string; readonly to: string } | { readonly batchId: string } | { readonly merge: string; readonly resolve: 'from' | 'into' };
 
 /**
  * What a subscription's sink receives.
@@ -153,6 +154,10 @@ export interface WorkerApi {
    * `write` (and as idempotently); resolves with the row ids written once durable at `local`.
    */
   revert(key: string, what: Revert): Promise<string[]>;
+  /** The branches the database has; what merging one into this tab's branch would change; dropping one. */
+  branches(): Promise<BranchInfo[]>;
+  mergePreview(from: string, into?: string): Promise<MergeChange[]>;
+  deleteBranch(name: string): Promise<void>;
   /** A transaction: reads are recorded by the worker, writes sent at commit. */
   txBegin(): Promise<number>;
   txRead(tx: number, ast: QueryAst): Promise<WireRow[]>;
@@ -189,6 +194,9 @@ export type PeerCall =
   | { readonly op: 'unsubscribe'; readonly sub: number }
   | { readonly op: 'history' | 'conflicts'; readonly table: string; readonly id: string }
   | { readonly op: 'revert'; readonly key: string; readonly what: Revert }
+  | { readonly op: 'branches' }
+  | { readonly op: 'mergePreview'; readonly from: string; readonly into?: string | undefined }
+  | { readonly op: 'deleteBranch'; readonly name: string }
   | { readonly op: 'txBegin' }
   | { readonly op: 'txRead'; readonly tx: number; readonly ast: QueryAst }
   | { readonly op: 'txCommit'; readonly tx: number; readonly key: string; readonly ops: readonly WriteOp[] }

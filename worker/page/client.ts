@@ -29,7 +29,9 @@ import {
   type Credentials,
   type DriverStatus,
   type DriverType,
+  type BranchInfo,
   type FieldConflict,
+  type MergeChange,
   type HistoryEntry,
   type SubSpec,
   type SubscriptionMessage,
@@ -614,6 +616,28 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     const { key, wait, local } = this.#send((api, k) => api.revert(k, { batchId }));
     void wait();
     return { batchId: key, ids: await local, wait };
+  }
+
+  /** The branches this database has (`createDb({ branch })` opens one). */
+  branches(): Promise<BranchInfo[]> {
+    return this.#call((api) => api.branches());
+  }
+
+  /** What merging branch `from` into `into` (this database's branch by default) would change. */
+  mergePreview(from: string, into?: string): Promise<MergeChange[]> {
+    return this.#call((api) => api.mergePreview(from, into));
+  }
+
+  /** Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value unless `resolve: 'from'`. */
+  async merge(from: string, opts: { resolve?: 'from' | 'into' } = {}): Promise<BatchHandle> {
+    const { key, wait, local } = this.#send((api, k) => api.revert(k, { merge: from, resolve: opts.resolve ?? 'into' }));
+    void wait();
+    return { batchId: key, ids: await local, wait };
+  }
+
+  /** Drops a branch and its writes. */
+  deleteBranch(name: string): Promise<void> {
+    return this.#call((api) => api.deleteBranch(name));
   }
 
   /** Stops every subscription, makes everything durable, and ends the worker. */

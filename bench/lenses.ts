@@ -3,7 +3,8 @@
  *
  * - Reading 100k rows written under v1 through a three-step chain of migrations (v1 → v2 → v3 →
  *   v4: renames, added columns with defaults, a drop), beside the same rows written under v4: every
- *   row of the table, and the first 50 by a renamed column; medians and p95 over the runs, and the
+ *   row of the table, and the first 50 by a renamed column (each sample the mean of 20 queries);
+ *   medians and p95 over the runs, and the
  *   ratio (target ≤ 1.3×).
  * - Opening the v1 database for the first time as v4 (the upgrade: the catalogue extended, the
  *   indexes of the added columns built) → first 50 rows of a sorted query, beside opening it again
@@ -23,6 +24,7 @@ import { fmt, percentile, table } from './stats.ts';
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
 const RUNS = Number(process.env['RUNS'] ?? 5);
 const BATCH = 1000;
+const REPEAT = 20;
 
 const v1 = s.defineApp({ todos: s.table({ title: s.string(), done: s.boolean(), priority: s.int(), due: s.timestamp().optional(), tags: s.array(s.string()).optional() }) });
 const v2 = s.defineApp({ todos: s.table({ name: s.string(), done: s.boolean(), priority: s.int(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1) }) });
@@ -94,20 +96,34 @@ try {
   // Reads in this process: the v1-written database through the chain, the v4-written one as is.
   const through = createDb({ app: v4, migrations, driver: { type: 'file', path: oldFile } });
   const native = createDb({ app: v4, driver: { type: 'file', path: newFile } });
+  // The upgrade's indexes of the added columns are built in the background; the child processes
+  // above exit before that ends, so it finishes here: wait for it, so the reads are measured alone.
+  const building = performance.now();
+  await through.all(v4.todos.limit(1));
+  while ([...through.engine.tables.values()].some((t) => t.pendingIndexes.size > 0)) await new Promise((r) => setTimeout(r, 20));
+  const built = performance.now() - building;
   const read = { all: { through: [] as number[], native: [] as number[] }, first: { through: [] as number[], native: [] as number[] } };
   const time = async (f: () => Promise<unknown>) => {
     const t = performance.now();
     await f();
     return performance.now() - t;
   };
+  // Whole-table reads leave 100k rows of garbage; the first-50 reads get a loop of their own, so a
+  // collection after one does not land on the other's sample.
   for (let i = 0; i < RUNS + 1; i++) {
     const a = await time(() => through.all(v4.todos));
     const b = await time(() => native.all(v4.todos));
-    const c = await time(() => through.all(v4.todos.where({ completed: false }).orderBy('name').limit(50)));
-    const d = await time(() => native.all(v4.todos.where({ completed: false }).orderBy('name').limit(50)));
     if (i === 0) continue; // warm-up
     read.all.through.push(a);
     read.all.native.push(b);
+  }
+  // About a millisecond each: one sample is the mean of REPEAT queries, so the timer and a stray
+  // collection do not decide the figure; the two databases take turns.
+  const first = v4.todos.where({ completed: false }).orderBy('name').limit(50);
+  for (let i = 0; i < RUNS + 1; i++) {
+    const c = (await time(async () => { for (let k = 0; k < REPEAT; k++) await through.all(first); })) / REPEAT;
+    const d = (await time(async () => { for (let k = 0; k < REPEAT; k++) await native.all(first); })) / REPEAT;
+    if (i === 0) continue;
     read.first.through.push(c);
     read.first.native.push(d);
   }
@@ -125,6 +141,7 @@ try {
       ['completed = false, first 50 by name', `${fmt(med(read.first.through))} (p95 ${fmt(p95(read.first.through))})`, `${fmt(med(read.first.native))} (p95 ${fmt(p95(read.first.native))})`, ratio(read.first.through, read.first.native), '≤ 1.3×'],
       ['cold open → first 50 by name (new process)', `after the upgrade: ${fmt(med(cold.upgraded))} (p95 ${fmt(p95(cold.upgraded))})`, `${fmt(med(cold.native))} (p95 ${fmt(p95(cold.native))})`, ratio(cold.upgraded, cold.native), ''],
       ['the upgrade itself: first open of the v1 database as v4', fmt(upgrade.ms), '', '', ''],
+      ['then the indexes of the added columns, in the background', fmt(built), '', '', ''],
     ]),
   );
   console.log(`\nA row written under v1, read as v4: ${JSON.stringify(sample[0])}`);

@@ -163,6 +163,51 @@ base('the same from a follower tab, and its history subscription carries on when
   await expect.poll(() => follower.evaluate(() => window.t.calls)).toEqual(['v1', 'v1,v2', 'v1,v2,v1']);
 });
 
+base('a tab on a branch (createDb({ branch })) reads main as it stood plus its own writes, which main does not see, as leader and as follower', async ({ context }) => {
+  const dbName = `branch-tabs-${Date.now()}`;
+  const main = await context.newPage();
+  await openClient(main, { dbName });
+  const draft = await context.newPage();
+  await openClient(draft, { dbName, branch: 'draft' });
+  expect(await draft.evaluate(() => window.t.db.status.role)).toBe('follower');
+  const titles = (p: Page) => p.evaluate(async () => (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: { title: string }) => r.title));
+  const id = await main.evaluate(async () => {
+    const h = window.t.db.insert(window.t.app.todos, { title: 'on main' });
+    await h.wait();
+    return h.id;
+  });
+  // The branch was made when the draft tab opened, before this row: it does not see it.
+  expect(await titles(draft)).toEqual([]);
+  await draft.evaluate(async () => {
+    await window.t.db.insert(window.t.app.todos, { title: 'draft only' }).wait();
+  });
+  expect(await titles(draft)).toEqual(['draft only']);
+  expect(await titles(main)).toEqual(['on main']);
+  // The main tab goes; the draft tab leads, still on its branch, and main's data is all there.
+  await main.close();
+  await expect.poll(() => draft.evaluate(() => window.t.db.status.role), { timeout: 10_000 }).toBe('leader');
+  expect(await titles(draft)).toEqual(['draft only']);
+  const again = await context.newPage();
+  await openClient(again, { dbName });
+  expect(await titles(again)).toEqual(['on main']);
+  expect(await again.evaluate(async (id) => (await window.t.db.one(window.t.app.todos.where({ id })))?.title, id)).toBe('on main');
+  // From the main tab (a follower now): the branches, a preview, the merge, and the branch dropped.
+  const merged = await again.evaluate(async () => {
+    const { app, db } = window.t;
+    const branches = await db.branches();
+    const preview = await db.mergePreview('draft');
+    await (await db.merge('draft')).wait();
+    await db.deleteBranch('draft');
+    return { branches: branches.map((b: { name: string; from: string }) => [b.name, b.from]), fields: preview.map((c: { field: string; from: unknown }) => [c.field, c.from]).sort(), titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title), after: (await db.branches()).length };
+  });
+  expect(merged).toEqual({
+    branches: [['draft', 'main']],
+    fields: [['$deleted', false], ['done', false], ['priority', null], ['projectId', null], ['title', 'draft only']],
+    titles: ['draft only', 'on main'],
+    after: 0,
+  });
+});
+
 base('concurrent edits on two devices: the same conflicts on both; a revert the server refuses reaches onRejected', async ({ browser, baseURL }) => {
   const server = await TestSyncServer.start({ persistent: true });
   const app = s.fromJSON(SCHEMA);
@@ -185,7 +230,10 @@ base('concurrent edits on two devices: the same conflicts on both; a revert the 
     await openClient(a!, opts);
     await openClient(b!, opts);
     // A device receives the rows of the queries it follows.
-    for (const p of [a!, b!]) await p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos, () => {}));
+    // Each keeps its rows with their conflicts (on request), as a list that marks them would.
+    for (const p of [a!, b!]) {
+      await p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos, ({ all }: { all: unknown[] }) => ((window as unknown as { rows: unknown[] }).rows = all), { conflicts: true }));
+    }
     const id = await a!.evaluate(async () => {
       const { app, db } = window.t;
       const h = db.insert(app.todos, { title: 'original' });
@@ -209,6 +257,10 @@ base('concurrent edits on two devices: the same conflicts on both; a revert the 
     expect(c[0].field).toBe('title');
     expect([c[0].winner.value, c[0].losers.map((l: { value: string }) => l.value)].flat().sort()).toEqual(['from A', 'from B']);
     expect(typeof c[0].winner.at).toBe('string'); // a Date on the page (JSON here)
+    const marked = (p: Page) => p.evaluate((id) => JSON.stringify(((window as unknown as { rows: { id: string; $conflicts: unknown }[] }).rows.find((r) => r.id === id) ?? {}).$conflicts), id);
+    for (const p of [a!, b!]) await expect.poll(() => marked(p), { timeout: 15_000 }).toBe(JSON.stringify(c));
+    const read = await a!.evaluate(async (id) => JSON.stringify((await window.t.db.all(window.t.app.todos.where({ id }), { conflicts: true }))[0].$conflicts), id);
+    expect(read).toBe(JSON.stringify(c));
 
     // Back to the first version: the server refuses the title "original"; the page hears of it.
     const refused = await a!.evaluate(async (id) => {

@@ -1,5 +1,5 @@
 /**
- * `<jazz-db app server driver db-name token>`: opens a database for everything inside it. The
+ * `<jazz-db app server driver db-name token branch>`: opens a database for everything inside it. The
  * schema is the JSON in a child `<script type="application/json" slot="schema">`, or the `.schema`
  * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
  * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
@@ -8,8 +8,11 @@
  * a child `<script type="application/json" slot="migrations">` holding a JSON array of them (what
  * `s.defineMigration` returns, or the CLI writes); a bad one is `MIGRATION_INVALID`.
  *
+ * `branch` reads and writes on that branch (made from main, now, if the database does not have it;
+ * branches stay on this device until merged into main).
+ *
  * It renders nothing of its own (its children are the page's). Changing `app`, `server`,
- * `driver`, `db-name`, the schema or the migrations closes the database and opens the new one;
+ * `driver`, `db-name`, `branch`, the schema or the migrations closes the database and opens the new one;
  * changing `token` only hands the new credentials to the open one. Removing the element from the
  * page closes it.
  *
@@ -44,6 +47,7 @@ export class JazzDbElement extends ReactiveElement {
     dbName: { type: String, attribute: 'db-name' },
     token: { type: String },
     workerUrl: { type: String, attribute: 'worker-url' },
+    branch: { type: String },
     schema: { attribute: false },
   };
 
@@ -57,6 +61,8 @@ export class JazzDbElement extends ReactiveElement {
   declare dbName: string | undefined;
   /** The user's token (a JWT) for the sync server. */
   declare token: string | undefined;
+  /** The branch to read and write (main when absent). */
+  declare branch: string | undefined;
   /** Where `jazz-worker.js` is, when it is not beside `jazz.js`. */
   declare workerUrl: string | undefined;
   /** The schema: the JSON form (object or text) or an app from `s.defineApp`; else the child script. */
@@ -123,7 +129,7 @@ export class JazzDbElement extends ReactiveElement {
     } catch (e) {
       return this.#fail(errorDetail(new JazzError('MIGRATION_INVALID', `the migrations script is not valid: ${(e as Error).message}`), { attribute: 'migrations' }));
     }
-    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText]);
+    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText, this.branch]);
     if (this.#db && key === this.#openedWith) {
       if (changed.has('token')) this.#db.setAuth(this.token ? { token: this.token } : {});
       return;
@@ -141,6 +147,7 @@ export class JazzDbElement extends ReactiveElement {
       ...(this.app ? { appId: this.app } : {}),
       ...(this.token ? { auth: { token: this.token } } : {}),
       ...(this.workerUrl ? { workerUrl: new URL(this.workerUrl, document.baseURI) } : {}),
+      ...(this.branch ? { branch: this.branch } : {}),
     });
     this.#db = db;
     this.#openedWith = key;

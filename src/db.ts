@@ -12,7 +12,8 @@
  */
 import type { KvStore } from './store/types.ts';
 import { createMemoryStore } from './store/memory.ts';
-import { Engine, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
+import { hlcMillis } from './clock/hlc.ts';
+import { Engine, MAIN, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
 import { QueryBuilder } from './query/builder.ts';
 import type { QueryAst } from './query/ast.ts';
 import { buildGraph, type Graph } from './query/graph.ts';
@@ -30,10 +31,12 @@ import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
 import { authorOf } from './sync/author.ts';
 import { canonicalSchemaJSON, schemaHash } from './schema/schema.ts';
-import { asOfMillis, queryAsOf, tablesOf } from './history/as-of.ts';
+import { asOfMillis, queryAsOf, queryRows, tablesOf } from './history/as-of.ts';
+import { checkBranchName, createBranch, deleteBranch, lineOf, listBranches, mergeOps, mergePreview, readBranch, rowsOn, stateOn, type BranchInfo, type MergeChange } from './history/branches.ts';
 import { conflictsOf, historyOf, revertBatchOps, revertOps, type FieldConflict, type HistoryEntry } from './history/history.ts';
 import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
+import type { RowVersion } from './rows/version.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -57,6 +60,11 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
    * use `db.onBehalfOf(userId)`.
    */
   readonly author?: never;
+  /**
+   * Read and write on this branch instead of main (src/history/branches.ts); made from main, now,
+   * if this replica does not have it yet.
+   */
+  readonly branch?: string;
   /** A sync server to talk to, e.g. `ws://localhost:4000`. Without one the database is local only. */
   readonly server?: string;
   /** The app's id on the server (default `default`). */
@@ -252,6 +260,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (hash === this.view.hash) return this as unknown as Db<B>;
     const d = new Db(app, this.engine, undefined, this.engine.view(hash), this.#shared);
     d.#behalf = this.#behalf;
+    d.#branch = this.#branch;
     return d;
   }
 
@@ -309,8 +318,12 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     }
     const d = new Db(this.app, this.engine, undefined, this.view, this.#shared);
     d.#behalf = userId;
+    d.#branch = this.#branch;
     return d;
   }
+
+  /** The branch this view reads and writes (`main` unless made by `branch` or createDb's `branch`). */
+  #branch: string = MAIN;
 
   /** The user this view writes on behalf of (onBehalfOf), or undefined for the engine's own author. */
   #behalf: string | undefined;
@@ -322,6 +335,12 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
   #write(ops: WriteOp[], batchId?: string): WriteResult {
+    if (this.#branch !== MAIN) {
+      // On a branch: the rows as they read there; the batch stays on this replica.
+      const branch = this.#branch;
+      const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf, { branch, state: (t, id) => stateOn(this.engine, t, id, branch) });
+      return this.engine.applyPlanned(planned);
+    }
     const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf);
     // A write that could never be sent fails now, before it is applied.
     if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
@@ -335,6 +354,9 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return (opts) => {
       const tier = opts?.tier ?? 'local';
       if (tier === 'local') return result.durable;
+      if (this.#branch !== MAIN && (tier === 'edge' || tier === 'global')) {
+        return Promise.reject(new JazzError('NO_SERVER', `branch "${this.#branch}" lives on this replica: its writes reach a server when merged into main; wait for tier "local"`));
+      }
       if ((tier === 'edge' || tier === 'global') && this.#sync) {
         // A write that changed nothing (deleting a deleted row) was never pushed: there is nothing
         // for the server to confirm, and nothing it could refuse.
@@ -397,6 +419,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     this.#checkOpen();
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
+    if (this.#branch !== MAIN) throw new JazzError('QUERY_INVALID', `transactions are decided by the server on main; branch "${this.#branch}" lives on this replica (use db.batch there)`);
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
     const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
@@ -407,24 +430,37 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** The query's result: at once from local data, or once it has settled at `tier`. */
   async all<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
     const ms = opts.asOf === undefined ? undefined : asOfMillis(opts.asOf);
+    this.#branchRead(opts);
     await this.#settle(this.#internal(query), opts.tier);
-    const rows = ms === undefined ? this.allSync(query) : this.#allAsOf<OutRowOf<Q>>(this.#internal(query), ms);
+    const rows = ms === undefined && this.#branch === MAIN ? this.allSync(query) : this.#allAsOf<OutRowOf<Q>>(this.#internal(query), ms);
     return opts.conflicts ? this.#withConflicts(toAst(query, this.view.schema).table, rows) : rows;
   }
 
   /** The rows, each with `$conflicts` (its fields whose concurrent edits lost). */
   #withConflicts<R>(table: string, rows: readonly R[]): R[] {
     const vt = this.view.table(table);
-    return rows.map((r) => Object.freeze({ ...r, $conflicts: conflictsOf(this.engine, vt, (r as { id: string }).id) }) as R);
+    const on = this.#line();
+    return rows.map((r) => Object.freeze({ ...r, $conflicts: conflictsOf(this.engine, vt, (r as { id: string }).id, on) }) as R);
   }
 
-  #allAsOf<R>(internal: QueryAst, ms: number): R[] {
+  /** The rows of a query at a moment (`ms`), or on this view's branch. */
+  #allAsOf<R>(internal: QueryAst, ms: number | undefined): R[] {
     this.#checkOpen();
-    return queryAsOf(this.engine, internal, ms, (t) => this.view.columns(t)).map((r) => Object.freeze(r)) as R[];
+    const columns = (t: string) => this.view.columns(t);
+    const branch = this.#branch;
+    const rows = ms !== undefined ? queryAsOf(this.engine, internal, ms, columns) : queryRows(internal, (t, ids) => rowsOn(this.engine, t, branch, ids), columns);
+    return rows.map((r) => Object.freeze(r)) as R[];
+  }
+
+  /** What a branch does not do yet: read as of a moment, or settle at a server's tier. */
+  #branchRead(opts: { asOf?: unknown; tier?: Tier }): void {
+    if (this.#branch === MAIN) return;
+    if (opts.asOf !== undefined) throw new JazzError('QUERY_INVALID', `asOf reads main's past; on branch "${this.#branch}" read without it (a branch is already a view of a moment plus its writes)`);
+    if (opts.tier && opts.tier !== 'local') throw new JazzError('NO_SERVER', `branch "${this.#branch}" lives on this replica; read it at tier "local"`);
   }
 
   /** subscribeAll with `asOf`: answered again whenever a table it reads gets a version. */
-  #subscribeAsOf<R>(internal: QueryAst, ms: number, callback: (update: SubscriptionUpdate<R>) => void, opts: SubscribeOptions): () => void {
+  #subscribeAsOf<R>(internal: QueryAst, ms: number | undefined, callback: (update: SubscriptionUpdate<R>) => void, opts: SubscribeOptions): () => void {
     let prev = new Map<string, R>();
     let stopped = false;
     let queued = false;
@@ -503,6 +539,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   allSync<Q extends QueryBuilder<any, any>>(query: Q | QueryAst): OutRowOf<Q>[] {
     const ast = this.#internal(query);
     this.#checkOpen();
+    if (this.#branch !== MAIN) return this.#allAsOf<OutRowOf<Q>>(ast, undefined);
     const g = buildGraph(this.engine, ast, { attach: false, onChange: () => {}, columns: (t) => this.view.columns(t) });
     const rows = g.view.all.slice();
     g.destroy();
@@ -537,7 +574,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       };
       let queued = false;
       // (An as-of subscription answers again at every version of its tables anyway.)
-      if (opts.asOf === undefined) unwatch = this.engine.watchHistory(ast.table, '*', () => {
+      if (opts.asOf === undefined && this.#branch === MAIN) unwatch = this.engine.watchHistory(ast.table, '*', () => {
         if (queued || !sub) return;
         queued = true;
         queueMicrotask(() => {
@@ -552,7 +589,8 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
         });
       });
     }
-    if (opts.asOf !== undefined) return this.#subscribeAsOf(ast, asOfMillis(opts.asOf), callback, opts);
+    this.#branchRead(opts);
+    if (opts.asOf !== undefined || this.#branch !== MAIN) return this.#subscribeAsOf(ast, opts.asOf === undefined ? undefined : asOfMillis(opts.asOf), callback, opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
     }
@@ -573,6 +611,84 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (this.engine.closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
   }
 
+  // ─── branches ─────────────────────────────────────────────────────────────
+
+  /** The versions this view reads: main's, or its branch's line. */
+  #line(): ((v: RowVersion) => boolean) | undefined {
+    return this.#branch === MAIN ? undefined : lineOf(this.engine, this.#branch);
+  }
+
+  /** The branch this database reads and writes: `main`, or the one `branch`/createDb named. */
+  get currentBranch(): string {
+    return this.#branch;
+  }
+
+  /**
+   * This database on branch `name`, made if this replica does not have it: from `from` (this
+   * view's branch by default) as it stands `at` (now by default). Reads there see that state plus
+   * the branch's own writes; writes stay on it until `merge` (src/history/branches.ts).
+   */
+  branch(name: string, opts: { from?: string; at?: Date | number } = {}): Db<A> {
+    this.#checkOpen();
+    checkBranchName(name);
+    const d = new Db(this.app, this.engine, undefined, this.view, this.#shared);
+    d.#behalf = this.#behalf;
+    d.#branch = name;
+    if (name !== MAIN && !readBranch(this.engine, name)) {
+      const at = opts.at === undefined ? hlcMillis(this.engine.clock.tick()) : asOfMillis(opts.at);
+      createBranch(this.engine, name, opts.from ?? this.#branch, Math.max(at, 0)).catch(() => {});
+    } else if (opts.from !== undefined && name !== MAIN && readBranch(this.engine, name)!.from !== opts.from) {
+      throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
+    }
+    return d;
+  }
+
+  /** The branches this replica has. */
+  branches(): BranchInfo[] {
+    this.#checkOpen();
+    return listBranches(this.engine);
+  }
+
+  /** Drops a branch and its writes (not one another branch started from). */
+  async deleteBranch(name: string): Promise<void> {
+    this.#checkOpen();
+    await deleteBranch(this.engine, checkBranchName(name));
+  }
+
+  /**
+   * What merging branch `from` into `into` (main by default) would change: per row and field,
+   * the value on each side, and `conflict` where both changed it since the fork.
+   */
+  async mergePreview(from: string, into: string = MAIN): Promise<MergeChange[]> {
+    this.#checkOpen();
+    return mergePreview(this.engine, this.view, checkBranchName(from), checkBranchName(into));
+  }
+
+  /** The writes that merge branch `from` into this view's branch (what `merge` writes; the browser's worker uses it). */
+  mergeWrites(from: string, resolve: 'from' | 'into'): WriteOp[] {
+    this.#checkOpen();
+    if (resolve !== 'from' && resolve !== 'into') throw new JazzError('QUERY_INVALID', "merge's resolve is 'from' or 'into' here");
+    return mergeOps(mergePreview(this.engine, this.view, checkBranchName(from), this.#branch), () => resolve);
+  }
+
+  /**
+   * Merges branch `from` into `into` as one batch on `into` (synced as any write when `into` is
+   * main). Conflicts take `from`'s value, `into`'s, or what `resolve` says for each.
+   */
+  async merge(from: string, into: string = MAIN, opts: { resolve?: 'from' | 'into' | ((c: MergeChange) => 'from' | 'into') } = {}): Promise<BatchHandle> {
+    const resolve = opts.resolve ?? 'into';
+    if (resolve !== 'from' && resolve !== 'into' && typeof resolve !== 'function') throw new JazzError('QUERY_INVALID', "merge's resolve is 'from', 'into' or a function of a conflict");
+    const changes = await this.mergePreview(from, into);
+    const pick = typeof resolve === 'function' ? resolve : () => resolve;
+    const target = into === this.#branch ? this : this.branch(into);
+    const ops = mergeOps(changes, (c) => {
+      const r = pick(c);
+      if (r !== 'from' && r !== 'into') throw new JazzError('QUERY_INVALID', `resolve must answer 'from' or 'into', got ${JSON.stringify(r)}`);
+      return r;
+    });
+    return target.batch((b) => void b.ops.push(...ops));
+  }
+
   // ─── history ──────────────────────────────────────────────────────────────
 
   /** This schema version's table, and the id checked: the start of every history call. */
@@ -589,7 +705,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * seen here.
    */
   async history(table: TableRef, id: string): Promise<HistoryEntry[]> {
-    return historyOf(this.engine, this.#rowOf(table, id), id);
+    return historyOf(this.engine, this.#rowOf(table, id), id, this.#line());
   }
 
   /** Calls `callback` with the row's history now (in a microtask) and whenever it changes. */
@@ -599,7 +715,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     let queued = false;
     const run = () => {
       queued = false;
-      if (!stopped && !this.engine.closed) callback(historyOf(this.engine, vt, id));
+      if (!stopped && !this.engine.closed) callback(historyOf(this.engine, vt, id, this.#line()));
     };
     const later = () => {
       if (queued) return;
@@ -620,7 +736,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * the same versions; empty once someone has written the field again after seeing them all.
    */
   async conflicts(table: TableRef, id: string): Promise<FieldConflict[]> {
-    return conflictsOf(this.engine, this.#rowOf(table, id), id);
+    return conflictsOf(this.engine, this.#rowOf(table, id), id, this.#line());
   }
 
   /**
@@ -641,7 +757,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   revertOps(table: TableRef, id: string, opts: { to: string }): WriteOp[] {
     const vt = this.#rowOf(table, id);
     if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
-    return revertOps(this.engine, vt, id, opts.to);
+    return revertOps(this.engine, vt, id, opts.to, this.#line());
   }
 
   /**
@@ -659,7 +775,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   revertBatchOps(batchId: string): WriteOp[] {
     this.#checkOpen();
     if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
-    return revertBatchOps(this.engine, this.view, batchId);
+    return revertBatchOps(this.engine, this.view, batchId, this.#line());
   }
 
   /** Stops every subscription, makes everything durable and releases the storage. */
@@ -775,11 +891,12 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
   const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });
   engine.setAuthor(authorOf(opts.auth, engine.clientId));
-  if (opts.server === undefined) return new Db(opts.app, engine);
+  const onBranch = (db: Db<A>) => (opts.branch === undefined || opts.branch === MAIN ? db : db.branch(opts.branch));
+  if (opts.server === undefined) return onBranch(new Db(opts.app, engine));
   if (!opts.connect) {
     throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');
   }
-  return new Db(opts.app, engine, {
+  return onBranch(new Db(opts.app, engine, {
     server: opts.server,
     appId: opts.appId ?? 'default',
     connect: opts.connect,
@@ -788,5 +905,5 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     ...(engine.catalogue.json.migrations.length ? { migrationsJSON: JSON.stringify(engine.catalogue.json.migrations) } : {}),
     ...(opts.auth ? { auth: opts.auth } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
-  });
+  }));
 }

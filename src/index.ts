@@ -31,6 +31,7 @@ export type {
   BatchRejection,
 } from './db.ts';
 export type { HistoryEntry, FieldConflict, ConflictSide } from './history/history.ts';
+export type { BranchInfo, MergeChange } from './history/branches.ts';
 export type { SysField, SysValues } from './rows/system-fields.ts';
 export { QueryBuilder } from './query/builder.ts';
 export type { WhereInput, IncludeInput } from './query/builder.ts';

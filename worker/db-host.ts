@@ -28,7 +28,9 @@ import {
   PROTOCOL_VERSION,
   type AsOf,
   type Credentials,
+  type BranchInfo,
   type FieldConflict,
+  type MergeChange,
   type HistoryEntry,
   type OpenConfig,
   type PeerCall,
@@ -177,7 +179,7 @@ export class DbHost implements WorkerApi {
   #follow(leader: string, link: Link): void {
     this.#found = undefined; // a takeover later looks the files up again
     const config = this.#config!;
-    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}) });
+    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}), ...(config.branch !== undefined ? { branch: config.branch } : {}) });
     const backend: Backend = {
       role: 'follower',
       call: (call) => remote.call(call),
@@ -284,6 +286,18 @@ export class DbHost implements WorkerApi {
     return (await this.#call({ op: 'revert', key, what })) as string[];
   }
 
+  async branches(): Promise<BranchInfo[]> {
+    return (await this.#call({ op: 'branches' })) as BranchInfo[];
+  }
+
+  async mergePreview(from: string, into?: string): Promise<MergeChange[]> {
+    return (await this.#call({ op: 'mergePreview', from, into })) as MergeChange[];
+  }
+
+  async deleteBranch(name: string): Promise<void> {
+    await this.#call({ op: 'deleteBranch', name });
+  }
+
   async history(table: string, id: string): Promise<HistoryEntry[]> {
     return (await this.#call({ op: 'history', table, id })) as HistoryEntry[];
   }
@@ -296,8 +310,8 @@ export class DbHost implements WorkerApi {
     await this.#call({ op: 'wait', key, tier });
   }
 
-  async all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]> {
-    return (await this.#call({ op: 'all', ast, tier, asOf })) as WireRow[];
+  async all(ast: QueryAst, tier?: Tier, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]> {
+    return (await this.#call({ op: 'all', ast, tier, asOf, conflicts })) as WireRow[];
   }
 
   /** A live query or a row's history; it carries on across leader changes (its first message there is a `reset` or the whole history). */

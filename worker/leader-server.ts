@@ -47,7 +47,11 @@ export class LeaderServer {
       if (this.#stopped || this.#peers.get(id) !== peer) return;
       if (msg.kind === 'hello') {
         // Calls wait for the version (the leader may have to learn it first: LocalDb.learn).
-        peer.version = msg.schema ? this.#db.learn(msg.schema, msg.migrations ?? []) : Promise.resolve(undefined);
+        const learnt = msg.schema ? this.#db.learn(msg.schema, msg.migrations ?? []) : Promise.resolve(undefined);
+        // A follower's branch rides on its version key (LocalDb.#as): `<hash>@<branch>`.
+        peer.version = msg.branch === undefined ? learnt : learnt.then((h) => `${h ?? ''}@${msg.branch}`);
+        // A branch the follower opens on starts now, not at its first call.
+        void peer.version.then((v) => this.#db.prepare(v)).catch(() => {});
         peer.version.catch(() => {});
         return;
       }

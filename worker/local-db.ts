@@ -148,6 +148,7 @@ export class LocalDb {
       ...(config.appId !== undefined ? { appId: config.appId } : {}),
       ...(config.auth ? { auth: config.auth } : {}),
       ...(config.backoff ? { backoff: config.backoff } : {}),
+      ...(config.branch !== undefined ? { branch: config.branch } : {}),
     });
   }
 
@@ -212,10 +213,22 @@ export class LocalDb {
     return this.#current;
   }
 
-  /** The database as a tab of schema version `version` reads and writes it (undefined: its own). */
+  /** Makes the view a tab will use (its branch, made now if it is new). */
+  async prepare(version: string | undefined): Promise<void> {
+    this.#as(await this.#ready(), version);
+  }
+
+  /**
+   * The database as a tab reads and writes it: `version` is its schema version's hash, then `@` and
+   * its branch when it said one (leader-server.ts); undefined: this database's own view.
+   */
   #as(db: AnyDb, version: string | undefined): AnyDb {
-    if (version === undefined || version === db.view.hash) return db;
-    return db.as({ $schema: db.engine.catalogue.graph.schemas.get(version)! });
+    if (version === undefined) return db;
+    const at = version.indexOf('@');
+    const hash = at < 0 ? version : version.slice(0, at);
+    let d = hash === '' || hash === db.view.hash ? db : db.as({ $schema: db.engine.catalogue.graph.schemas.get(hash)! });
+    if (at >= 0 && version.slice(at + 1) !== d.currentBranch) d = d.branch('main').branch(version.slice(at + 1));
+    return d;
   }
 
   /**
@@ -229,12 +242,21 @@ export class LocalDb {
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':
-        return this.all(call.ast, call.tier, version, call.asOf);
+        return this.all(call.ast, call.tier, version, call.asOf, call.conflicts);
       case 'history':
       case 'conflicts':
         return this.#ready().then((db): Promise<unknown> => this.#as(db, version)[call.op](call.table, call.id));
       case 'revert':
         return this.revert(call.key, call.what, version);
+      case 'branches':
+        return this.#ready().then((db) => this.#as(db, version).branches());
+      case 'mergePreview':
+        return this.#ready().then((db) => {
+          const d = this.#as(db, version);
+          return d.mergePreview(call.from, call.into ?? d.currentBranch);
+        });
+      case 'deleteBranch':
+        return this.#ready().then((db) => this.#as(db, version).deleteBranch(call.name));
       case 'txBegin':
         return this.txBegin(version);
       case 'txRead':
@@ -284,7 +306,7 @@ export class LocalDb {
 
   /** A revert (`Db.revertOps`) or the undoing of a batch (`Db.revertBatchOps`), written as the batch `key`. */
   revert(key: string, what: Revert, version?: string): Promise<readonly string[]> {
-    return this.write(key, (db) => ('batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
+    return this.write(key, (db) => ('merge' in what ? db.mergeWrites(what.merge, what.resolve) : 'batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
   }
 
   #remember(key: string, handle: BatchHandle): void {
@@ -322,9 +344,9 @@ export class LocalDb {
     });
   }
 
-  async all(ast: QueryAst, tier?: Tier, version?: string, asOf?: AsOf): Promise<WireRow[]> {
+  async all(ast: QueryAst, tier?: Tier, version?: string, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]> {
     const db = this.#as(await this.#ready(), version);
-    return (await db.all(ast, { ...(tier ? { tier } : {}), ...(asOf !== undefined ? { asOf } : {}) })) as WireRow[];
+    return (await db.all(ast, { ...(tier ? { tier } : {}), ...(asOf !== undefined ? { asOf } : {}), ...(conflicts ? { conflicts } : {}) })) as WireRow[];
   }
 
   /** Subscribes to a query or a row's history (`spec`); throws at once for a bad one. */
@@ -367,6 +389,7 @@ export class LocalDb {
       {
         ...(spec.tier ? { tier: spec.tier } : {}),
         ...(spec.asOf !== undefined ? { asOf: spec.asOf } : {}),
+        ...(spec.conflicts ? { conflicts: true } : {}),
         onError: (e) => {
           sub.stop = undefined;
           void sub.sink({ kind: 'error', error: toWireError(e) });

@@ -19,10 +19,11 @@ import type { Credentials } from '../src/sync/protocol.ts';
 import type { WriteOp, Tier } from '../src/engine/engine.ts';
 import type { BatchRejection, SyncStatus } from '../src/sync/client.ts';
 import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
+import type { BranchInfo, MergeChange } from '../src/history/branches.ts';
 
 export const PROTOCOL_VERSION = 3;
 
-export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict };
+export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict, BranchInfo, MergeChange };
 
 /** Where the data lives: OPFS (durable B+tree + WAL), IndexedDB (memory + persisted commits) or memory. */
 export type DriverType = 'opfs' | 'idb' | 'memory';
@@ -42,6 +43,8 @@ export interface OpenConfig {
   readonly appId?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** This tab reads and writes on this branch (the engine's `createDb({ branch })`); main when absent. */
+  readonly branch?: string;
   /**
    * A port to the tab broker (`worker/broker.ts`, a SharedWorker the page connected to and
    * transferred here). Absent where SharedWorker is missing: followers then reach the leader over
@@ -91,14 +94,14 @@ export type AsOf = Date | number;
  * (`table`, `id`).
  */
 export type SubSpec =
-  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined; readonly conflicts?: boolean | undefined }
   | { readonly table: string; readonly id: string };
 
 /**
  * Writes the worker works out where the data is, as one batch named by the page's key: a row put
  * back as it was at version `to` (`db.revert`), or a batch undone (`db.revertBatch`).
  */
-export type Revert = { readonly table: string; readonly id: string; readonly to: string } | { readonly batchId: string };
+export type Revert = { readonly table: string; readonly id: string; readonly to: string } | { readonly batchId: string } | { readonly merge: string; readonly resolve: 'from' | 'into' };
 
 /**
  * What a subscription's sink receives.
@@ -140,7 +143,8 @@ export interface WorkerApi {
   write(key: string, ops: readonly WriteOp[]): Promise<void>;
   /** Resolves when the batch `key` reached `tier` (`edge`/`global` need a server). */
   wait(key: string, tier: Tier): Promise<void>;
-  all(ast: QueryAst, tier?: Tier, asOf?: AsOf): Promise<WireRow[]>;
+  /** `conflicts`: each row with `$conflicts` (the engine's read option). */
+  all(ast: QueryAst, tier?: Tier, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]>;
   subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number>;
   unsubscribe(id: number): Promise<void>;
   history(table: string, id: string): Promise<HistoryEntry[]>;
@@ -150,6 +154,10 @@ export interface WorkerApi {
    * `write` (and as idempotently); resolves with the row ids written once durable at `local`.
    */
   revert(key: string, what: Revert): Promise<string[]>;
+  /** The branches the database has; what merging one into this tab's branch would change; dropping one. */
+  branches(): Promise<BranchInfo[]>;
+  mergePreview(from: string, into?: string): Promise<MergeChange[]>;
+  deleteBranch(name: string): Promise<void>;
   /** A transaction: reads are recorded by the worker, writes sent at commit. */
   txBegin(): Promise<number>;
   txRead(tx: number, ast: QueryAst): Promise<WireRow[]>;
@@ -181,11 +189,14 @@ export interface WorkerApi {
 export type PeerCall =
   | { readonly op: 'write'; readonly key: string; readonly ops: readonly WriteOp[] }
   | { readonly op: 'wait'; readonly key: string; readonly tier: Tier }
-  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined; readonly asOf?: AsOf | undefined }
+  | { readonly op: 'all'; readonly ast: QueryAst; readonly tier: Tier | undefined; readonly asOf?: AsOf | undefined; readonly conflicts?: boolean | undefined }
   | { readonly op: 'subscribe'; readonly sub: number; readonly spec: SubSpec }
   | { readonly op: 'unsubscribe'; readonly sub: number }
   | { readonly op: 'history' | 'conflicts'; readonly table: string; readonly id: string }
   | { readonly op: 'revert'; readonly key: string; readonly what: Revert }
+  | { readonly op: 'branches' }
+  | { readonly op: 'mergePreview'; readonly from: string; readonly into?: string | undefined }
+  | { readonly op: 'deleteBranch'; readonly name: string }
   | { readonly op: 'txBegin' }
   | { readonly op: 'txRead'; readonly tx: number; readonly ast: QueryAst }
   | { readonly op: 'txCommit'; readonly tx: number; readonly key: string; readonly ops: readonly WriteOp[] }
@@ -198,7 +209,7 @@ export type PeerCall =
  * runs that follower's calls in its version, learning the version first if it is new to it.
  */
 export type PeerRequest =
-  | { readonly kind: 'hello'; readonly schema?: AppSchema; readonly migrations?: readonly unknown[] }
+  | { readonly kind: 'hello'; readonly schema?: AppSchema; readonly migrations?: readonly unknown[]; readonly branch?: string }
   | { readonly kind: 'call'; readonly id: number; readonly call: PeerCall };
 
 /** Leader → follower. */

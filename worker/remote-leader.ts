@@ -18,11 +18,11 @@ export class RemoteLeader {
   onRejected: ((key: string | undefined, error: WireError) => void) | undefined;
 
   /** `version`: this tab's schema and migrations, for the leader to answer in its names. */
-  constructor(leader: string, link: Link, version: { schema: AppSchema; migrations?: readonly unknown[] }) {
+  constructor(leader: string, link: Link, version: { schema: AppSchema; migrations?: readonly unknown[]; branch?: string }) {
     this.leader = leader;
     this.#link = link;
     link.onMessage((m: PeerMessage) => this.#receive(m));
-    link.post({ kind: 'hello', schema: version.schema, ...(version.migrations ? { migrations: version.migrations } : {}) });
+    link.post({ kind: 'hello', schema: version.schema, ...(version.migrations ? { migrations: version.migrations } : {}), branch: version.branch ?? 'main' });
   }
 
   call(call: PeerCall): Promise<unknown> {

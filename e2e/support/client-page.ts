@@ -36,6 +36,8 @@ export interface OpenOptions {
   readonly collectWarnings?: boolean;
   /** Another schema (its JSON form) instead of `SCHEMA`. */
   readonly schema?: unknown;
+  /** A branch to read and write on (`createDb`'s `branch`). */
+  readonly branch?: string;
   /** Migrations (their JSON form) for `createDb`. */
   readonly migrations?: readonly unknown[];
 }
@@ -62,6 +64,7 @@ export async function openClient(page: Page | EnginePage, opts: OpenOptions): Pr
         ...(opts.server !== undefined ? { server: opts.server } : {}),
         ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
       });
       await db.ready;
       window.t = { app, db, warnings };

@@ -129,6 +129,9 @@ export interface ChangeListener {
 export type BatchState = 'pending' | 'accepted' | 'rejected';
 export type Tier = 'local' | 'edge' | 'global';
 
+/** The branch every replica keeps visible and indexed; other branches are read from history. */
+export const MAIN = 'main';
+
 interface BatchRecord {
   s: BatchState;
   tier: Tier;
@@ -605,7 +608,14 @@ export class Engine {
    * Turns writes into row versions without applying them (checks included). `write` applies them
    * at once; a transaction sends them to the authority first.
    */
-  planWrite(ops: readonly WriteOp[], givenBatchId?: string, view: SchemaView = this.view(), onBehalfOf?: string): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
+  planWrite(
+    ops: readonly WriteOp[],
+    givenBatchId?: string,
+    view: SchemaView = this.view(),
+    onBehalfOf?: string,
+    /** Write on another branch than main: its name, and how a row reads there (src/history/branches.ts). */
+    on?: { readonly branch: string; state(t: TableRuntime, id: string): { deleted: boolean; values: Record<string, unknown>; heads: string[] } | undefined },
+  ): { batchId: string; ids: string[]; versions: { table: string; version: RowVersion }[] } {
     this.#checkOpen();
     if (onBehalfOf !== undefined && (typeof onBehalfOf !== 'string' || onBehalfOf === '')) throw new JazzError('TYPE_MISMATCH', 'onBehalfOf is a non-empty user id');
     // Written on behalf of another user: that user is the author, and who really wrote it is kept.
@@ -615,12 +625,14 @@ export class Engine {
       throw new JazzError('TYPE_MISMATCH', `batch id "${String(givenBatchId)}" is not a new UUID`);
     }
     const batchId = givenBatchId ?? this.#ids.next();
+    const branch = on?.branch ?? MAIN;
     const overlay = new Map<string, { deleted: boolean; values: Record<string, unknown>; heads: string[] } | null>();
     const planned: { t: TableRuntime; v: RowVersion }[] = [];
     const ids: string[] = [];
     const current = (t: TableRuntime, id: string) => {
       const key = `${t.no}:${id}`;
       if (overlay.has(key)) return overlay.get(key) ?? undefined;
+      if (on) return on.state(t, id);
       const s = this.getVisibleState(t, id);
       return s && { deleted: s.deleted, values: s.values, heads: s.heads };
     };
@@ -674,7 +686,7 @@ export class Engine {
         rowId: id,
         versionId: `${this.clientId}.${ts.toString(36)}`,
         parents,
-        branch: 'main',
+        branch,
         ts,
         ...who,
         batchId,
@@ -704,7 +716,8 @@ export class Engine {
       }
       this.#putBookkeeping(tx, touched);
       tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(record)));
-      tx.put(metaKey('outbox', batchId), utf8Encode(batchId));
+      // Writes on a branch stay on this replica (branches do not sync yet: src/history/branches.ts).
+      if (planned[0]!.v.branch === MAIN) tx.put(metaKey('outbox', batchId), utf8Encode(batchId));
     } catch (e) {
       tx.rollback();
       throw e;
@@ -769,6 +782,7 @@ export class Engine {
       } else if (this.store.get(historyKey(this.#kw, t.no, idBytes, v.versionId)) !== undefined) return false;
     }
     if (this.#rejected.has(v.batchId)) return false;
+    if (v.branch !== MAIN) return this.#applyBranch(tx, t, idBytes, v);
     if (!oldBytes && (fresh || !this.#hasHistory(t, idBytes))) {
       // The row's first version: it alone is the visible entry, with no history entry.
       const { state } = mergeVersion(t.cat, undefined, v, () => false);
@@ -785,6 +799,51 @@ export class Engine {
     if (changed || sysChanged) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
     if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
     return true;
+  }
+
+  /**
+   * A version of another branch than main: kept in the row's history and in the branch's list of
+   * rows, never merged into main's visible entry or indexes (src/history/branches.ts reads it).
+   */
+  #applyBranch(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, v: RowVersion): boolean {
+    const hkey = historyKey(this.#kw, t.no, idBytes, v.versionId);
+    if (this.store.get(hkey) !== undefined) return false;
+    tx.put(hkey, encodeVersion(this.#bw, t.cat, v, true));
+    tx.put(metaKey('branchRow', v.branch, t.no, v.rowId), EMPTY);
+    this.#historyChanged(t, v.rowId);
+    return true;
+  }
+
+  /** Drops a branch: its record, its list of rows and its versions (src/history/branches.ts checks first). */
+  purgeBranch(branch: string): Promise<void> {
+    this.#checkOpen();
+    const tx = this.store.transaction();
+    try {
+      for (const t of this.tables.values()) {
+        for (const rowId of this.branchRows(branch, t.name)) {
+          const idBytes = uuidToBytes(rowId);
+          const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
+          for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
+            if (decodeVersion(e.value, t.cat).branch === branch) tx.delete(e.key.slice());
+          }
+          tx.delete(metaKey('branchRow', branch, t.no, rowId));
+          this.#historyChanged(t, rowId);
+        }
+      }
+      tx.delete(metaKey('branch', branch));
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return tx.commit();
+  }
+
+  /** The rows a branch has versions of, per table. */
+  branchRows(branch: string, table: string): string[] {
+    const p = metaKey('branchRow', branch, this.table(table).no);
+    const out: string[] = [];
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) out.push(decodeKey(e.key).at(-1) as string);
+    return out;
   }
 
   /** Moves the version a single-version visible entry holds into history (a second one is coming). */
@@ -825,7 +884,8 @@ export class Engine {
   #hasChild(t: TableRuntime, idBytes: Uint8Array, versionId: string): boolean {
     const p = historyPrefix(new KeyWriter(), t.no, idBytes).finish();
     for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
-      if (decodeVersion(e.value, t.cat).parents.includes(versionId)) return true;
+      const c = decodeVersion(e.value, t.cat);
+      if (c.branch === MAIN && c.parents.includes(versionId)) return true;
     }
     const inline = this.#inlineVersion(t, idBytes, '');
     return inline !== undefined && inline.parents.includes(versionId);
@@ -967,9 +1027,9 @@ export class Engine {
     return out;
   }
 
-  /** All versions of one row, for sending it to a peer. */
+  /** All versions of one row on main, for sending it to a peer (branches stay on this replica). */
   rowVersions(table: string, rowId: string): RowVersion[] {
-    return this.history(this.table(table), rowId);
+    return this.history(this.table(table), rowId).filter((v) => v.branch === MAIN);
   }
 
   /**
@@ -1014,7 +1074,7 @@ export class Engine {
     // A single-version entry is rewritten below; its version moves to history first.
     const current = this.store.get(visibleKey(this.#kw, t.no, idBytes));
     if (current && isSingle(current)) this.#toHistory(tx, t, idBytes, current, rowId);
-    const versions = this.history(t, rowId).filter((v) => !this.#rejected.has(v.batchId));
+    const versions = this.history(t, rowId).filter((v) => v.branch === MAIN && !this.#rejected.has(v.batchId));
     versions.sort((a, b) => a.ts - b.ts);
     let state: VisibleState | undefined;
     for (const v of versions) state = mergeVersion(t.cat, state, v, () => versions.some((o) => o.parents.includes(v.versionId))).state;

@@ -93,10 +93,18 @@ function idsOf(e: Expr): string[] | undefined {
 
 /** The query's result at `ms`, in the schema version's names (`columns`). */
 export function queryAsOf(engine: Engine, q: QueryAst, ms: number, columns: Columns): OutRow[] {
+  return queryRows(q, (t, ids) => rowsAt(engine, t, ms, ids), columns);
+}
+
+/**
+ * A query over rows that `load` gives per table (all of them, or those of `ids`): the past
+ * (`rowsAt`) or a branch (branches.ts `rowsOn`), with the semantics of live queries.
+ */
+export function queryRows(q: QueryAst, load: (table: string, ids?: readonly string[]) => Map<string, Row>, columns: Columns): OutRow[] {
   const tables = new Map<string, Map<string, Row>>();
   const rowsOf = (t: string) => {
     let m = tables.get(t);
-    if (!m) tables.set(t, (m = rowsAt(engine, t, ms)));
+    if (!m) tables.set(t, (m = load(t)));
     return m;
   };
   // The top query limited to some ids reads only those rows (its includes read their tables whole).
@@ -137,5 +145,5 @@ export function queryAsOf(engine: Engine, q: QueryAst, ms: number, columns: Colu
       return shape(row);
     });
   };
-  return run(q, (ids && !tables.has(q.table) ? rowsAt(engine, q.table, ms, ids) : rowsOf(q.table)).values());
+  return run(q, (ids && !tables.has(q.table) ? load(q.table, ids) : rowsOf(q.table)).values());
 }

@@ -20,7 +20,7 @@
  *   ancestors, and no later version on its own line set that field again: an edit that was
  *   concurrent with the winning one and lost to it under last-writer-wins.
  */
-import type { Engine, Tier, WriteOp } from '../engine/engine.ts';
+import { MAIN, type Engine, type Tier, type WriteOp } from '../engine/engine.ts';
 import type { CatalogueTable, ViewTable } from '../schema/catalogue.ts';
 import { maskHas, mergeVersion, valuesEqual, type RowVersion, type VisibleState } from '../rows/version.ts';
 import { hlcMillis } from '../clock/hlc.ts';
@@ -69,12 +69,14 @@ export function mergeAll(cat: CatalogueTable, versions: readonly RowVersion[]): 
   return state;
 }
 
-/** The row's versions that count (not of a rejected batch), oldest first. */
-export function liveVersions(engine: Engine, vt: ViewTable, id: string): RowVersion[] {
-  return engine
-    .history(engine.table(vt.table.name), id)
-    .filter((v) => !engine.isRejected(v.batchId))
-    .sort(byStamp);
+/** Which versions count: by default main's, not of a rejected batch (branches.ts `lineOf` for a branch). */
+export type Line = (v: RowVersion) => boolean;
+
+const mainLine = (engine: Engine): Line => (v) => v.branch === MAIN && !engine.isRejected(v.batchId);
+
+/** The row's versions on a line, oldest first. */
+export function liveVersions(engine: Engine, vt: ViewTable, id: string, on: Line = mainLine(engine)): RowVersion[] {
+  return engine.history(engine.table(vt.table.name), id).filter(on).sort(byStamp);
 }
 
 /** The version ids a version descends from, itself included. */
@@ -90,7 +92,7 @@ export function ancestry(byId: ReadonlyMap<string, RowVersion>, versionId: strin
   return seen;
 }
 
-export function historyOf(engine: Engine, vt: ViewTable, id: string): HistoryEntry[] {
+export function historyOf(engine: Engine, vt: ViewTable, id: string, on?: Line): HistoryEntry[] {
   const tiers = new Map<string, Tier>();
   const tierOf = (batchId: string): Tier => {
     let t = tiers.get(batchId);
@@ -101,7 +103,7 @@ export function historyOf(engine: Engine, vt: ViewTable, id: string): HistoryEnt
     }
     return t;
   };
-  return liveVersions(engine, vt, id).map((v) => {
+  return liveVersions(engine, vt, id, on).map((v) => {
     const changed: Record<string, unknown> = {};
     for (const c of vt.columns) if (maskHas(v.mask, c.col.no)) changed[c.name] = v.values[c.col.name] ?? null;
     return Object.freeze({
@@ -120,8 +122,8 @@ export function historyOf(engine: Engine, vt: ViewTable, id: string): HistoryEnt
 
 const side = (v: RowVersion, column: string): ConflictSide => ({ value: v.values[column] ?? null, author: v.author, at: new Date(hlcMillis(v.ts)), versionId: v.versionId });
 
-export function conflictsOf(engine: Engine, vt: ViewTable, id: string): FieldConflict[] {
-  const versions = liveVersions(engine, vt, id);
+export function conflictsOf(engine: Engine, vt: ViewTable, id: string, on?: Line): FieldConflict[] {
+  const versions = liveVersions(engine, vt, id, on);
   const state = mergeAll(vt.table, versions);
   if (!state) return [];
   const byId = new Map(versions.map((v) => [v.versionId, v]));
@@ -154,8 +156,8 @@ export function conflictsOf(engine: Engine, vt: ViewTable, id: string): FieldCon
 }
 
 /** The writes that make the row read as it did at `versionId` (nothing when it already does). */
-export function revertOps(engine: Engine, vt: ViewTable, id: string, versionId: string): WriteOp[] {
-  const versions = liveVersions(engine, vt, id);
+export function revertOps(engine: Engine, vt: ViewTable, id: string, versionId: string, on?: Line): WriteOp[] {
+  const versions = liveVersions(engine, vt, id, on);
   const byId = new Map(versions.map((v) => [v.versionId, v]));
   if (!byId.has(versionId)) {
     throw new JazzError('ROW_NOT_FOUND', `row ${id} of "${vt.name}" has no version "${versionId}" here (db.history lists its versions)`, { table: vt.name, id, versionId });
@@ -170,7 +172,7 @@ export function revertOps(engine: Engine, vt: ViewTable, id: string, versionId: 
  * The writes that undo a batch: each field it set goes back to the value it replaced, unless a
  * later version has set it since; a row it created is deleted, one it deleted is restored.
  */
-export function revertBatchOps(engine: Engine, view: { ofInternal(t: string): ViewTable | undefined }, batchId: string): WriteOp[] {
+export function revertBatchOps(engine: Engine, view: { ofInternal(t: string): ViewTable | undefined }, batchId: string, on?: Line): WriteOp[] {
   let items = engine.batchVersions(batchId);
   if (items.length === 0) {
     // Not written here: look for it among the versions received.
@@ -182,7 +184,7 @@ export function revertBatchOps(engine: Engine, view: { ofInternal(t: string): Vi
   for (const { table, version: v } of items) {
     const vt = view.ofInternal(table);
     if (!vt) continue; // a table this schema version does not have
-    const versions = liveVersions(engine, vt, v.rowId);
+    const versions = liveVersions(engine, vt, v.rowId, on);
     const byId = new Map(versions.map((x) => [x.versionId, x]));
     const before = ancestry(byId, v.versionId);
     before.delete(v.versionId);

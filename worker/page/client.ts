@@ -29,7 +29,9 @@ import {
   type Credentials,
   type DriverStatus,
   type DriverType,
+  type BranchInfo,
   type FieldConflict,
+  type MergeChange,
   type HistoryEntry,
   type SubSpec,
   type SubscriptionMessage,
@@ -65,6 +67,8 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
   readonly appId?: string;
   readonly auth?: Credentials;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Read and write on this branch (made from main, now, if the database does not have it). */
+  readonly branch?: string;
   /** Where the worker script is (default: `jazz-worker.js` beside `jazz.js`). */
   readonly workerUrl?: string | URL;
   /**
@@ -101,12 +105,16 @@ export interface SubscribeOptions {
   readonly onError?: (error: unknown) => void;
   /** Follow the query as it stood at this moment (a Date or epoch milliseconds), as the engine's `asOf`. */
   readonly asOf?: AsOf;
+  /** Each row with `$conflicts`: its fields whose concurrent edits lost (`conflicts`), kept current. */
+  readonly conflicts?: boolean;
 }
 
 export interface ReadOptions {
   readonly tier?: Tier;
   /** Answer as the data stood at this moment (a Date or epoch milliseconds). */
   readonly asOf?: AsOf;
+  /** Each row with `$conflicts`: its fields whose concurrent edits lost (`conflicts`). */
+  readonly conflicts?: boolean;
 }
 
 /** What the page knows about its database. */
@@ -280,6 +288,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
       ...(opts.auth ? { auth: opts.auth } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
       ...(broker ? { broker } : {}),
     };
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
@@ -491,7 +500,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   // ─── reads ────────────────────────────────────────────────────────────────
 
   async all<Q extends QueryRef>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
-    const rows = await this.#call((api) => api.all(astOf(query), opts.tier, opts.asOf));
+    const rows = await this.#call((api) => api.all(astOf(query), opts.tier, opts.asOf, opts.conflicts));
     return rows.map((r) => Object.freeze(r)) as OutRowOf<Q>[];
   }
 
@@ -515,7 +524,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       }
     };
     let first = true;
-    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf }, opts.onError, (m, again) => {
+    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts }, opts.onError, (m, again) => {
       if (m.kind === 'reset') {
         deliver(cache.reset(m.rows), first);
         first = false;
@@ -610,6 +619,28 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     const { key, wait, local } = this.#send((api, k) => api.revert(k, { batchId }));
     void wait();
     return { batchId: key, ids: await local, wait };
+  }
+
+  /** The branches this database has (`createDb({ branch })` opens one). */
+  branches(): Promise<BranchInfo[]> {
+    return this.#call((api) => api.branches());
+  }
+
+  /** What merging branch `from` into `into` (this database's branch by default) would change. */
+  mergePreview(from: string, into?: string): Promise<MergeChange[]> {
+    return this.#call((api) => api.mergePreview(from, into));
+  }
+
+  /** Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value unless `resolve: 'from'`. */
+  async merge(from: string, opts: { resolve?: 'from' | 'into' } = {}): Promise<BatchHandle> {
+    const { key, wait, local } = this.#send((api, k) => api.revert(k, { merge: from, resolve: opts.resolve ?? 'into' }));
+    void wait();
+    return { batchId: key, ids: await local, wait };
+  }
+
+  /** Drops a branch and its writes. */
+  deleteBranch(name: string): Promise<void> {
+    return this.#call((api) => api.deleteBranch(name));
   }
 
   /** Stops every subscription, makes everything durable, and ends the worker. */

@@ -18,7 +18,7 @@ export type {
   SubscribeOptions,
   ReadOptions,
 } from './client.ts';
-export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError, HistoryEntry, FieldConflict, AsOf } from '../protocol.ts';
+export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError, HistoryEntry, FieldConflict, AsOf, BranchInfo, MergeChange } from '../protocol.ts';
 export { s, appFromSchema } from '../../src/schema/builder.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue } from '../../src/schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from '../../src/schema/schema.ts';

@@ -4,11 +4,20 @@
  * `npx playwright test` (one engine: `--project firefox`). See e2e/README.md.
  */
 import { defineConfig, devices } from '@playwright/test';
+import { rmSync } from 'node:fs';
 import { launchOptions } from './e2e/support/chromium.ts';
+import { sharedBuildDir } from './e2e/support/static-dist.ts';
 import type { EngineOptions } from './e2e/engines/fixtures.ts';
 
 // Set by the web server's "ready" line (see `wait` below) before the test workers start.
 const port = process.env['JAZZ_E2E_PORT'];
+
+// One id per run, set here in the runner (the workers inherit it): the specs that need
+// `npm run build`'s files share one build (support/static-dist.ts), deleted when the run ends.
+if (!process.env['JAZZ_E2E_RUN']) {
+  const run = (process.env['JAZZ_E2E_RUN'] = `${process.pid}-${Date.now()}`);
+  process.on('exit', () => ['', '.failed'].forEach((suffix) => rmSync(sharedBuildDir(run) + suffix, { recursive: true, force: true })));
+}
 
 export default defineConfig<EngineOptions>({
   testDir: './e2e',

@@ -3,10 +3,11 @@
  *
  * - **Restart.** `e2e/persist.html` writes through `opfs` and `idb` (one database closed by the
  *   page, the others left open), the browser goes, a new one opens the same profile and every row
- *   is there (the Chromium spec runs the same steps). Firefox is closed and launched again on its
- *   profile folder. MiniBrowser keeps nothing under WebDriver, so it runs the page itself on a
- *   profile folder (`XDG_DATA_HOME`) and is killed (it has no other way to quit from outside):
- *   what the page saw confirmed must be there after the relaunch.
+ *   is there (the Chromium spec runs the same steps). Firefox is closed and started again on its
+ *   profile folder, straight on the page (no WebDriver), which reports what it read. MiniBrowser
+ *   keeps nothing under WebDriver, so it runs the page itself on a profile folder
+ *   (`XDG_DATA_HOME`) and is killed (it has no other way to quit from outside): what the page saw
+ *   confirmed must be there after the relaunch.
  * - **Fallback.** WebKitGTK has no `navigator.storage.getDirectory`: `opfs` falls back to `idb`,
  *   works, and says why, in the status and once on the console; the status never claims more than
  *   it has. Firefox has OPFS with sync access handles, so there the wrapper workers of the
@@ -16,7 +17,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { launchFirefox, firefoxDevice, launchMiniBrowser, reportServer } from '../support/engines.ts';
+import { launchFirefox, launchFirefoxAt, firefoxDevice, launchMiniBrowser, reportServer } from '../support/engines.ts';
 import { openClient } from '../support/client-page.ts';
 import { KEPT, PERSIST_CASES, persistUrl } from '../support/persist.ts';
 import { expectQuotaHandled, quotaRoundTrip, roundTrip } from '../support/scenarios.ts';
@@ -24,7 +25,10 @@ import { expect, test } from './fixtures.ts';
 
 /** One step of persist.html in a browser started on `profile` and ended after it. */
 async function step(engine: string, profile: string, which: 'write' | 'read', baseURL: string): Promise<Record<string, any>> {
-  if (engine === 'firefox') {
+  // Firefox writes under WebDriver and is closed as a user closes it; it reads (and MiniBrowser,
+  // which keeps nothing under WebDriver, does both) started straight on the page, which reports
+  // to a loopback server: no WebDriver session to wait for.
+  if (engine === 'firefox' && which === 'write') {
     const browser = await launchFirefox({ profile });
     try {
       const page = await firefoxDevice(browser, baseURL, true).newPage();
@@ -36,10 +40,11 @@ async function step(engine: string, profile: string, which: 'write' | 'read', ba
     }
   }
   const report = await reportServer();
-  const mini = await launchMiniBrowser(profile, new URL(`${persistUrl(which)}&report=${encodeURIComponent(report.url)}`, baseURL).href);
+  const url = new URL(`${persistUrl(which)}&report=${encodeURIComponent(report.url)}`, baseURL).href;
+  const mini = engine === 'firefox' ? await launchFirefoxAt(profile, url) : await launchMiniBrowser(profile, url);
   try {
-    const result = JSON.parse(await report.next(60_000, `the ${which} step in MiniBrowser`));
-    if (result.failed) throw new Error(`the ${which} step failed in MiniBrowser: ${result.failed}`);
+    const result = JSON.parse(await report.next(60_000, `the ${which} step in ${engine}`));
+    if (result.failed) throw new Error(`the ${which} step failed in ${engine}: ${result.failed}`);
     return result;
   } finally {
     await mini.kill('SIGKILL');

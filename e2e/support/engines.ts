@@ -23,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INSTALL, firefoxPath, miniBrowserPath, missing } from './find-engines.mjs';
 import puppeteer, { type Browser as PptrBrowser, type BrowserContext as PptrContext, type Page as PptrPage } from 'puppeteer-core';
@@ -86,6 +87,52 @@ export async function launchFirefox(opts: { profile?: string } = {}): Promise<Pp
     extraPrefsFirefox: FIREFOX_PREFS,
     protocolTimeout: 120_000,
   });
+}
+
+/**
+ * What puppeteer adds to a profile that a Firefox started without it needs too: no first-run
+ * pages, default-browser check, crash-restore page or safe-mode offer after a crash (the crash
+ * test kills it ten times), and nothing fetched from Mozilla's servers while it starts.
+ */
+const FIREFOX_STANDALONE_PREFS: Record<string, unknown> = {
+  ...FIREFOX_PREFS,
+  'browser.shell.checkDefaultBrowser': false,
+  'browser.startup.homepage_override.mstone': 'ignore',
+  'startup.homepage_welcome_url': 'about:blank',
+  'startup.homepage_welcome_url.additional': '',
+  'browser.aboutwelcome.enabled': false,
+  'browser.tabs.warnOnClose': false,
+  'datareporting.policy.dataSubmissionPolicyBypassNotification': true,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'app.update.disabledForTesting': true,
+  'app.normandy.enabled': false,
+  'app.normandy.api_url': '',
+  'services.settings.server': 'data:,#remote-settings-dummy/v1',
+  'messaging-system.rsexperimentloader.enabled': false,
+  'extensions.update.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false,
+  'browser.search.update': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'dom.ipc.reportProcessHangs': false,
+  'hangmonitor.timeout': 0,
+};
+
+/**
+ * Firefox (headless) without WebDriver, on a profile folder, showing `url`; `kill` ends it (as a
+ * crash would with SIGKILL). Much of a launch through puppeteer is the WebDriver BiDi session
+ * waiting for Firefox's startup idle tasks; a page that runs its steps by itself and reports them
+ * (`reportServer`) needs none of it. The profile's `user.js` gets the prefs above.
+ */
+export async function launchFirefoxAt(profile: string, url: string): Promise<Standalone> {
+  required('firefox');
+  writeFileSync(join(profile, 'user.js'), Object.entries(FIREFOX_STANDALONE_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
+  const p = spawn(firefoxPath()!, ['--headless', '--no-remote', '--profile', profile, url], { stdio: 'ignore' });
+  return standalone(p);
 }
 
 class FirefoxPage implements EnginePage {
@@ -336,22 +383,15 @@ export async function webkitDevice(baseURL: string): Promise<EngineDevice> {
  * `XDG_DATA_HOME`), showing `url`. `kill` ends it as a crash would (it has no other way to quit
  * from outside). The page reports back on its own, e.g. to `reportServer`.
  */
-export async function launchMiniBrowser(profile: string, url: string): Promise<{ process: ChildProcess; kill(signal?: NodeJS.Signals): Promise<void> }> {
+export async function launchMiniBrowser(profile: string, url: string): Promise<Standalone> {
   required('webkit');
   const env = await webkitEnv({ XDG_DATA_HOME: join(profile, 'data'), XDG_CACHE_HOME: join(profile, 'cache'), XDG_CONFIG_HOME: join(profile, 'config') });
   const p = spawn(miniBrowserPath()!, [url], { env, stdio: 'ignore' });
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  return {
-    process: p,
-    kill: async (signal = 'SIGKILL') => {
-      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
-      await exited;
-    },
-  };
+  return standalone(p);
 }
 
 /** A loopback HTTP server that keeps the body of every POST it gets (pages report results to it). */
-export async function reportServer(): Promise<{ url: string; next(timeoutMs: number, what: string): Promise<string>; close(): Promise<void> }> {
+export async function reportServer(): Promise<{ url: string; next(timeoutMs: number, what: string): Promise<string>; take(): string[]; close(): Promise<void> }> {
   const bodies: string[] = [];
   const server = createHttpServer((req, res) => {
     let body = '';
@@ -373,11 +413,30 @@ export async function reportServer(): Promise<{ url: string; next(timeoutMs: num
       }
       return bodies.shift()!;
     },
+    /** Every body not taken yet, at once. */
+    take: () => bodies.splice(0),
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
 
 // ─── shared ──────────────────────────────────────────────────────────────────
+
+/** A browser started without a driver; `kill` ends it (SIGKILL unless told) and waits for its exit. */
+export interface Standalone {
+  readonly process: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function standalone(p: ChildProcess): Standalone {
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  return {
+    process: p,
+    kill: async (signal = 'SIGKILL') => {
+      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
+      await exited;
+    },
+  };
+}
 
 async function poll<A>(page: EnginePage, fn: (arg: A) => unknown, arg: A, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

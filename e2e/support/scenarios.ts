@@ -1,5 +1,7 @@
 import { expect } from '@playwright/test';
 
+export { heardConfirmed, readBackInPage, writeUntilKilled } from './crash-steps.ts';
+
 /**
  * Page-side steps that the Chromium specs and the Firefox and WebKit ones (e2e/engines/) run
  * alike: each is self-contained (no closure), so any engine's page can evaluate it, on a page
@@ -40,43 +42,6 @@ export async function quotaRoundTrip(): Promise<{ error: unknown; rows: string[]
   return { error, rows: (await db.all(app.todos.orderBy('title'))).map((x: any) => x.title), live, status: db.status };
 }
 
-/**
- * The crash tests' reader: every row's [id, title], long titles (those holding the whole prefix
- * `LONG`) as `LONG+<rest>`, and the long titles read through the title index, in order.
- */
-export async function readBackInPage(LONG: string): Promise<{ rows: [string, string][]; longByIndex: string[] }> {
-  const { app, db } = window.t;
-  const short = (t: string) => (t.startsWith(LONG) ? `LONG+${t.slice(LONG.length)}` : t);
-  const rows = (await db.all(app.todos)).map((r: any) => [r.id, short(r.title)]) as [string, string][];
-  const longByIndex = (await db.all(app.todos.where({ title: { gte: LONG, lt: 'M' } }).orderBy('title'))).map((r: any) => short(r.title));
-  return { rows, longByIndex };
-}
-
-/**
- * The crash tests' writer: inserts for ever (up to 16 in flight, every 100th with the long title
- * `LONG + title`), printing `confirmed <id> <title> <1 if long>` once each is confirmed at `local`.
- * Returns at once; the loop runs until the browser dies.
- */
-export function writeUntilKilled({ round, LONG }: { round: number; LONG: string }): void {
-  const { app, db } = window.t;
-  let seq = 0;
-  let inFlight = 0;
-  const pump = (): void => {
-    while (inFlight < 16) {
-      const title = `r${round}-${seq++}`;
-      const long = seq % 100 === 0;
-      const h = db.insert(app.todos, { title: long ? LONG + title : title, priority: seq % 100 });
-      inFlight++;
-      h.wait({ tier: 'local' }).then(() => {
-        console.log(`confirmed ${h.id} ${title} ${long ? 1 : 0}`);
-        inFlight--;
-        pump();
-      });
-    }
-  };
-  pump();
-}
-
 /** What `quotaRoundTrip` must find: the write refused with STORAGE_QUOTA, nothing of it kept, the rest going on. */
 export function expectQuotaHandled(r: Awaited<ReturnType<typeof quotaRoundTrip>>): void {
   expect(r.error).toEqual({ code: 'STORAGE_QUOTA', isJazz: true });
@@ -84,14 +49,6 @@ export function expectQuotaHandled(r: Awaited<ReturnType<typeof quotaRoundTrip>>
   expect(r.live).toEqual(['after', 'before']);
   expect(r.status.lastStorageError).toMatchObject({ code: 'STORAGE_QUOTA' });
   expect(r.status.driver).toMatchObject({ used: 'idb', persistent: true });
-}
-
-/** Takes a console line of `writeUntilKilled` into `confirmed` (id → title); true if it was one. */
-export function heardConfirmed(text: string, confirmed: Map<string, string>): boolean {
-  if (!text.startsWith('confirmed ')) return false;
-  const [, id, title, long] = text.split(' ');
-  confirmed.set(id!, long === '1' ? `LONG+${title!}` : title!);
-  return true;
 }
 
 /** Writes a project and a todo that refers to it in one batch, waits at `global`; their ids. */

@@ -4,18 +4,55 @@
  * drop-in files the way a page without a bundler loads them.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
-/** Runs `npm run build` into a new folder `.tmp/<prefix>…` and returns its path. */
+/**
+ * `npm run build`'s files in a new folder `.tmp/<prefix>…` (its path), the spec's own to add to
+ * and delete. The suite builds once: the first spec of a run (`JAZZ_E2E_RUN`, set by
+ * playwright.config.ts) builds into `.tmp/e2e-build-<run>/` while the others wait for it, and
+ * each gets a copy (the runner deletes the build when it ends).
+ */
 export function buildDist(prefix: string): string {
   const dir = mkdtempSync(join(resolve('.tmp'), prefix));
-  execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: dir }, stdio: 'pipe' });
+  const run = process.env['JAZZ_E2E_RUN'];
+  if (!run) {
+    execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: dir }, stdio: 'pipe' });
+    return dir;
+  }
+  const shared = sharedBuildDir(run);
+  const done = join(shared, '.built');
+  const failed = `${shared}.failed`;
+  try {
+    mkdirSync(shared);
+  } catch {
+    // Another spec is building it: wait (synchronously, as this is) for it to say it is done.
+    const sleep = new Int32Array(new SharedArrayBuffer(4));
+    for (const deadline = Date.now() + 180_000; !existsSync(done); Atomics.wait(sleep, 0, 0, 100)) {
+      if (existsSync(failed)) throw new Error(`npm run build failed in another spec: ${readFileSync(failed, 'utf8')}`);
+      if (Date.now() > deadline) throw new Error(`npm run build into ${shared}: not done within 180 s`);
+    }
+    cpSync(shared, dir, { recursive: true, filter: (f) => f !== done });
+    return dir;
+  }
+  try {
+    execFileSync('npm', ['run', 'build'], { env: { ...process.env, JAZZ_DIST: shared }, stdio: 'pipe' });
+  } catch (e) {
+    writeFileSync(failed, String(e));
+    throw e;
+  }
+  writeFileSync(done, '');
+  cpSync(shared, dir, { recursive: true, filter: (f) => f !== done });
   return dir;
+}
+
+/** Where a run of the suite keeps its one build. */
+export function sharedBuildDir(run: string): string {
+  return join(resolve('.tmp'), `e2e-build-${run}`);
 }
 
 export interface StaticDist {

@@ -158,6 +158,11 @@ describe('branches', () => {
     expect(() => db.branch('')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
     expect(() => db.branch('x'.repeat(101))).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
     expect(() => db.branch('nl\nname')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
+    expect(() => db.branch('orphan', { from: 'nowhere' })).toThrow(expect.objectContaining({ code: 'QUERY_INVALID', message: expect.stringContaining('no branch "nowhere"') }));
+    expect(db.branches().map((b) => b.name)).toEqual(['wip ✏️']);
+    // A branch from a moment in the past: main as it stood then.
+    const past = db.branch('main').branch('before', { at: 0 });
+    expect(await titles(past)).toEqual([]);
     await expect(db.mergePreview('nope')).rejects.toMatchObject({ code: 'QUERY_INVALID' });
     await expect(db.all(app.todos, { asOf: Date.now() })).rejects.toMatchObject({ code: 'QUERY_INVALID' });
   });

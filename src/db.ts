@@ -635,8 +635,11 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     d.#behalf = this.#behalf;
     d.#branch = name;
     if (name !== MAIN && !readBranch(this.engine, name)) {
+      const from = opts.from ?? this.#branch;
+      if (from !== MAIN && !readBranch(this.engine, checkBranchName(from))) throw new JazzError('QUERY_INVALID', `there is no branch "${from}" to start "${name}" from`, { branch: from });
       const at = opts.at === undefined ? hlcMillis(this.engine.clock.tick()) : asOfMillis(opts.at);
-      createBranch(this.engine, name, opts.from ?? this.#branch, Math.max(at, 0)).catch(() => {});
+      // The record is in the store at once; only its durability is awaited in the background.
+      createBranch(this.engine, name, from, Math.max(at, 0)).catch(() => {});
     } else if (opts.from !== undefined && name !== MAIN && readBranch(this.engine, name)!.from !== opts.from) {
       throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
     }

@@ -9,7 +9,7 @@
  * `s.defineMigration` returns, or the CLI writes); a bad one is `MIGRATION_INVALID`.
  *
  * `branch` reads and writes on that branch (made from main, now, if the database does not have it;
- * branches stay on this device until merged into main).
+ * a branch the server has already is taken as the server started it) and syncs it.
  *
  * It renders nothing of its own (its children are the page's). Changing `app`, `server`,
  * `driver`, `db-name`, `branch`, the schema or the migrations closes the database and opens the new one;

@@ -133,7 +133,7 @@ function put(schema: AppSchema, table: string, e: Expr, values: readonly string[
       if (i < 0) return e;
       let col = schema.tables[table]!.columns[e.column] ?? { type: 'ref', ref: table };
       if (e.op === 'contains' && col.type === 'array') col = col.items!;
-      const v = fit(col, values[i]!);
+      const v = fitText(col, values[i]!);
       if (v === undefined) return TRUE;
       return v === NONE ? { op: 'in', column: e.column, values: [] } : { ...e, value: v };
     }
@@ -145,7 +145,7 @@ function put(schema: AppSchema, table: string, e: Expr, values: readonly string[
         const i = placeholder(v);
         if (i < 0) out.push(v);
         else {
-          const x = fit(col, values[i]!);
+          const x = fitText(col, values[i]!);
           if (x === undefined) return TRUE;
           if (x !== NONE) out.push(x);
         }
@@ -167,7 +167,7 @@ const NONE = Symbol('no row');
  * The page's text as a value of `col`, read as a form control's text is (coerce.ts): undefined
  * when empty (match every row), NONE when it does not fit.
  */
-function fit(col: ColumnSchema, raw: string): Value | typeof NONE | undefined {
+function fitText(col: ColumnSchema, raw: string): Value | typeof NONE | undefined {
   if (raw.trim() === '') return undefined;
   const read = readControl({ type: 'text', value: raw, checked: false, selected: [], allowEmpty: false }, col);
   return read.ok && 'value' in read ? (read.value as Value) : NONE;

@@ -36,6 +36,9 @@ import type { ServerContext } from './context.ts';
 import { hold, holdersOf, unhold } from './holdings.ts';
 import { historyFor, readVerdict, rowOf, sendDrop, sendVersions, versionFor } from './read-gate.ts';
 import { recheckDependents } from './subscriptions.ts';
+import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions, storeBranches } from './branch-sync.ts';
+import type { BranchInfo } from '../src/history/branches.ts';
+import { MAIN } from '../src/engine/engine.ts';
 
 type Items = { table: string; version: RowVersion }[];
 type PushMessage = Extract<ClientMessage, { t: 'push' }>;
@@ -52,10 +55,45 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
+    let line: { branch: string; store: BranchInfo[]; moved: boolean };
+    try {
+      line = branchOfBatch(engine, items, msg.branches);
+    } catch (e) {
+      if (!(e instanceof BranchRefusal)) throw e;
+      return reject(ctx, conn, msg.batchId, e.code, e.message);
+    }
     if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
+    if (line.branch !== MAIN) return applyBranchBatch(ctx, conn, engine, msg.batchId, line, items);
     if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
     applyBatch(ctx, conn, engine, msg.batchId, items);
   });
+}
+
+/**
+ * A batch on a branch (branch-sync.ts): judged against the rows as they read there, stored with
+ * the records its line lacks here, sent to the branch's readers, acknowledged once durable.
+ */
+function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void {
+  // The records first: the rows are judged as they read on the branch's line.
+  storeBranches(engine, line.store);
+  if (!allStored(engine, items)) {
+    const denied = deniedBranchWrites(conn, engine, line.branch, items);
+    if (denied) {
+      dropBranches(engine, line.store); // a refused batch leaves nothing behind, its branch's name included
+      return reject(ctx, conn, batchId, 'PERMISSION_DENIED', denied);
+    }
+  }
+  const { new: fresh, durable } = engine.applyVersions(items);
+  fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
+  // The pusher's record of the branch started at another moment: it takes the server's.
+  if (line.moved) sendBranchVersions(conn, line.branch, [], true);
+  durable.then(
+    () => conn.send({ t: 'ack', batchId, tier: 'global' }),
+    (e) => {
+      ctx.events.storageFailed(conn.app.id, batchId, e);
+      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+    },
+  );
 }
 
 export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void {
@@ -63,6 +101,7 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
+    if (items.some((i) => i.version.branch !== MAIN)) return reject(ctx, conn, msg.batchId, 'BRANCH_REJECTED', 'transactions are decided on main; a branch takes batches');
     if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
     // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
     if (!allStored(engine, items)) {

@@ -119,7 +119,7 @@ describe('branches', () => {
     expect(await titles(main)).toEqual(['main only', 'one']);
   });
 
-  it('branch writes stay on this replica; the merge reaches the server and the others like any write', async () => {
+  it('branch writes sync through the server to the branch\'s readers, never onto main; the merge reaches everyone like any write', async () => {
     const srv = await startSyncServer({ port: 0, inMemory: true, dev: true, log: () => {} });
     cleanups.push(() => srv.close());
     const alice = open({ server: srv.url, appId: 'br' });
@@ -130,17 +130,35 @@ describe('branches', () => {
     await t.wait({ tier: 'global' });
     const draft = alice.branch('draft');
     const w = draft.update(app.todos, t.id, { title: 'shared, reworded' });
-    expect(await w.wait({ tier: 'local' })).toBeUndefined();
-    await expect(w.wait({ tier: 'global' })).rejects.toMatchObject({ code: 'NO_SERVER', message: expect.stringContaining('merged into main') }); // never pushed
-    await alice.insert(app.todos, { title: 'other' }).wait({ tier: 'global' }); // the outbox moved on past it
+    const n = draft.insert(app.todos, { title: 'new on draft' });
+    await w.wait({ tier: 'global' });
+    await n.wait({ tier: 'global' });
     const e = srv.engineOf('br')!;
+    // The server keeps the branch's versions beside main's, and its record; main is unchanged.
     expect(e.getRowById(e.table('todos'), t.id)!.title).toBe('shared');
-    expect(e.history(e.table('todos'), t.id)).toHaveLength(1);
+    expect(e.getRowById(e.table('todos'), n.id)).toBeUndefined();
+    expect(e.history(e.table('todos'), t.id)).toHaveLength(2);
+    // Bob reads the branch: the server sends it (his replica had no record of it).
+    const bobDraft = bob.branch('draft');
+    const onDraft: string[][] = [];
+    const offDraft = bobDraft.subscribeAll(app.todos.orderBy('title'), ({ all }) => onDraft.push(all.map((r) => r.title as string)), { tier: 'global' });
+    await until(() => JSON.stringify(onDraft.at(-1)) === JSON.stringify(['new on draft', 'shared, reworded']));
+    expect(bob.branches().map((b) => b.name)).toEqual(['draft']);
+    // Live: a later branch write reaches the reader.
+    await draft.update(app.todos, n.id, { title: 'newer on draft' }).wait({ tier: 'global' });
+    await until(() => JSON.stringify(onDraft.at(-1)) === JSON.stringify(['newer on draft', 'shared, reworded']));
+    // Bob writes on the branch too; Alice's branch sees it once she reads the branch from the server.
+    await bobDraft.insert(app.todos, { title: 'bob on draft' }).wait({ tier: 'global' });
+    expect((await draft.all(app.todos.orderBy('title'), { tier: 'global' })).map((r) => r.title)).toEqual(['bob on draft', 'newer on draft', 'shared, reworded']);
+    // Main never showed a branch row.
+    expect(seenByBob.every((list) => list.every((x) => x === 'shared'))).toBe(true);
+    expect(await titles(bob)).toEqual(['shared']);
+    await alice.insert(app.todos, { title: 'other' }).wait({ tier: 'global' });
     await (await alice.merge('draft')).wait({ tier: 'global' });
     expect(e.getRowById(e.table('todos'), t.id)!.title).toBe('shared, reworded');
-    await until(() => JSON.stringify(seenByBob.at(-1)) === JSON.stringify(['other', 'shared, reworded']));
+    await until(() => JSON.stringify(seenByBob.at(-1)) === JSON.stringify(['bob on draft', 'newer on draft', 'other', 'shared, reworded']));
     off();
-    await expect(draft.all(app.todos, { tier: 'global' })).rejects.toMatchObject({ code: 'NO_SERVER' });
+    offDraft();
     await expect(draft.transaction(() => 1)).rejects.toMatchObject({ code: 'QUERY_INVALID' });
   });
 
@@ -158,6 +176,11 @@ describe('branches', () => {
     expect(() => db.branch('')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
     expect(() => db.branch('x'.repeat(101))).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
     expect(() => db.branch('nl\nname')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
+    expect(() => db.branch('orphan', { from: 'nowhere' })).toThrow(expect.objectContaining({ code: 'QUERY_INVALID', message: expect.stringContaining('no branch "nowhere"') }));
+    expect(db.branches().map((b) => b.name)).toEqual(['wip ✏️']);
+    // A branch from a moment in the past: main as it stood then.
+    const past = db.branch('main').branch('before', { at: 0 });
+    expect(await titles(past)).toEqual([]);
     await expect(db.mergePreview('nope')).rejects.toMatchObject({ code: 'QUERY_INVALID' });
     await expect(db.all(app.todos, { asOf: Date.now() })).rejects.toMatchObject({ code: 'QUERY_INVALID' });
   });

@@ -15,6 +15,7 @@ import { PolicyEvaluator } from '../src/policy/evaluate.ts';
 import type { SchemaView } from '../src/schema/view.ts';
 import type { AppState } from './apps.ts';
 import type { Session } from './auth.ts';
+import type { BranchSub } from './branch-sync.ts';
 
 /** A subscription as the server runs it: a live query on the app's engine. */
 export interface ServerSub {
@@ -48,6 +49,8 @@ export class Conn {
   readonly subs = new Map<number, ServerSub>();
   /** The rows this client holds (see holdings.ts). */
   readonly holds = new Set<string>();
+  /** Subscriptions on a branch: the branch and the tables they read (branch-sync.ts). */
+  readonly branchSubs = new Map<number, BranchSub>();
   /** Token bucket for the message rate limit. */
   #tokens: number;
   #lastRefill = Date.now();

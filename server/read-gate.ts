@@ -23,7 +23,7 @@
 import type { Engine, TableRuntime } from '../src/engine/engine.ts';
 import { sysValues, valuesEqual, type RowVersion, type VisibleState } from '../src/rows/version.ts';
 import type { RowObject } from '../src/rows/row-codec.ts';
-import type { WireVersion } from '../src/sync/protocol.ts';
+import type { WireBranch, WireVersion } from '../src/sync/protocol.ts';
 import { encodedSize } from '../src/sync/codec.ts';
 import { DELETED_FIELD, toWire } from '../src/sync/versions.ts';
 import type { Conn } from './connection.ts';
@@ -100,19 +100,23 @@ function isCurrent(t: TableRuntime, version: RowVersion, state: VisibleState): b
 const VERSIONS_PER_FRAME = 2000;
 const FRAME_BYTES = 1 << 20;
 
-/** Sends versions in frames of at most 2,000 versions and about 1 MiB (a larger version alone). */
-export function sendVersions(conn: Conn, versions: readonly WireVersion[]): void {
+/**
+ * Sends versions in frames of at most 2,000 versions and about 1 MiB (a larger version alone);
+ * versions of a branch go with the records of its line (`branches`, in every frame).
+ */
+export function sendVersions(conn: Conn, versions: readonly WireVersion[], branches?: readonly WireBranch[]): void {
+  const extra = branches && branches.length > 0 ? { branches } : {};
   let frame: WireVersion[] = [];
   let bytes = 0;
   for (const v of versions) {
     const n = encodedSize(v);
     if (frame.length > 0 && (bytes + n > FRAME_BYTES || frame.length >= VERSIONS_PER_FRAME)) {
-      conn.send({ t: 'versions', versions: frame });
+      conn.send({ t: 'versions', versions: frame, ...extra });
       frame = [];
       bytes = 0;
     }
     frame.push(v);
     bytes += n;
   }
-  if (frame.length > 0) conn.send({ t: 'versions', versions: frame });
+  if (frame.length > 0) conn.send({ t: 'versions', versions: frame, ...extra });
 }

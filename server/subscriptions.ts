@@ -12,6 +12,8 @@
  * A query the server will not run (invalid here, or one too many) gets an `error` frame naming
  * the subscription (`sub`); the connection stays open.
  *
+ * A subscription that names a branch also gets that branch's rows (branch-sync.ts).
+ *
  * Queries, `have` entries and drops are in the client's schema version (its connection's view);
  * the graphs run in the engine's names.
  */
@@ -26,12 +28,14 @@ import type { Conn, ServerSub } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { hold, holdingOf, holds, unhold } from './holdings.ts';
 import { historyFor, readVerdict, sendDrop, sendVersions } from './read-gate.ts';
+import { branchRowsFor, sendBranchVersions, watchBranch } from './branch-sync.ts';
 
 type SubMessage = Extract<ClientMessage, { t: 'sub' }>;
 
 export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void {
   const engine = conn.app.engine!;
   conn.subs.get(msg.id)?.graph.destroy();
+  conn.branchSubs.delete(msg.id);
   if (!conn.subs.has(msg.id) && conn.subs.size >= ctx.maxSubscriptions) {
     conn.send({ t: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', message: `subscription ${msg.id}: at most ${ctx.maxSubscriptions} subscriptions per connection`, sub: msg.id });
     return;
@@ -71,6 +75,11 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
       collect(ctx, conn, query, [...d.added, ...d.changed], out);
     }
     sendVersions(conn, out);
+    if (sub.first && msg.branch !== undefined) {
+      // On a branch: the rows its line touched, and their new versions from now on (branch-sync.ts).
+      watchBranch(conn, msg.id, msg.branch, query);
+      sendBranchVersions(conn, msg.branch, branchRowsFor(conn, msg.branch, query), true);
+    }
     if (sub.first) {
       sub.first = false;
       conn.send({ t: 'settled', id: msg.id, tier: 'global' });
@@ -113,12 +122,14 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
 export function handleUnsub(conn: Conn, id: number): void {
   conn.subs.get(id)?.graph.destroy();
   conn.subs.delete(id);
+  conn.branchSubs.delete(id);
 }
 
 /** Stops every subscription of a connection (it went away). */
 export function stopAll(conn: Conn): void {
   for (const s of conn.subs.values()) s.graph.destroy();
   conn.subs.clear();
+  conn.branchSubs.clear();
 }
 
 /** Rows of a result (and of its includes) the connection does not hold yet: their histories, through the read gate. */

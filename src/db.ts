@@ -335,13 +335,13 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   /** `batchId`: a fresh UUID made elsewhere (the page, for the browser worker), else a new one. */
   #write(ops: WriteOp[], batchId?: string): WriteResult {
-    if (this.#branch !== MAIN) {
-      // On a branch: the rows as they read there; the batch stays on this replica.
-      const branch = this.#branch;
-      const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf, { branch, state: (t, id) => stateOn(this.engine, t, id, branch) });
-      return this.engine.applyPlanned(planned);
-    }
-    const planned = this.engine.planWrite(ops, batchId, this.view, this.#behalf);
+    const branch = this.#branch;
+    // On a branch: the rows as they read there. Its batches are pushed like main's, to a server
+    // that keeps branches (the sync client holds them back from one that does not).
+    const planned =
+      branch === MAIN
+        ? this.engine.planWrite(ops, batchId, this.view, this.#behalf)
+        : this.engine.planWrite(ops, batchId, this.view, this.#behalf, { branch, state: (t, id) => stateOn(this.engine, t, id, branch) });
     // A write that could never be sent fails now, before it is applied.
     if (planned.versions.length > 0) this.#sync?.checkWrite(planned.batchId, planned.versions);
     const result = this.engine.applyPlanned(planned);
@@ -354,9 +354,6 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return (opts) => {
       const tier = opts?.tier ?? 'local';
       if (tier === 'local') return result.durable;
-      if (this.#branch !== MAIN && (tier === 'edge' || tier === 'global')) {
-        return Promise.reject(new JazzError('NO_SERVER', `branch "${this.#branch}" lives on this replica: its writes reach a server when merged into main; wait for tier "local"`));
-      }
       if ((tier === 'edge' || tier === 'global') && this.#sync) {
         // A write that changed nothing (deleting a deleted row) was never pushed: there is nothing
         // for the server to confirm, and nothing it could refuse.
@@ -419,7 +416,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     this.#checkOpen();
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
-    if (this.#branch !== MAIN) throw new JazzError('QUERY_INVALID', `transactions are decided by the server on main; branch "${this.#branch}" lives on this replica (use db.batch there)`);
+    if (this.#branch !== MAIN) throw new JazzError('QUERY_INVALID', `transactions are decided by the server on main; on branch "${this.#branch}" use db.batch`);
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
     const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
@@ -452,11 +449,10 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return rows.map((r) => Object.freeze(r)) as R[];
   }
 
-  /** What a branch does not do yet: read as of a moment, or settle at a server's tier. */
-  #branchRead(opts: { asOf?: unknown; tier?: Tier }): void {
+  /** What a branch does not do: read as of a moment. */
+  #branchRead(opts: { asOf?: unknown }): void {
     if (this.#branch === MAIN) return;
     if (opts.asOf !== undefined) throw new JazzError('QUERY_INVALID', `asOf reads main's past; on branch "${this.#branch}" read without it (a branch is already a view of a moment plus its writes)`);
-    if (opts.tier && opts.tier !== 'local') throw new JazzError('NO_SERVER', `branch "${this.#branch}" lives on this replica; read it at tier "local"`);
   }
 
   /** subscribeAll with `asOf`: answered again whenever a table it reads gets a version. */
@@ -492,11 +488,19 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       queueMicrotask(run);
     };
     const unwatch = [...tablesOf(internal)].map((t) => this.engine.watchHistory(t, '*', later));
+    // On a branch with a server: the server sends the branch's rows, for as long as this runs.
+    let remote: { id: number; settled: Promise<void> } | undefined;
+    if (ms === undefined && this.#branch !== MAIN && this.#sync) {
+      const ast = this.#remoteAst(internal);
+      remote = this.#sync.subscribe(ast, opts.tier ?? 'local', () => haveOf(this.engine, ast, this.#rows(ast)), this.#branch);
+    }
     const stop = () => {
       stopped = true;
       for (const u of unwatch) u();
+      if (remote) this.#sync!.unsubscribe(remote.id);
     };
-    void this.#settle(internal, opts.tier).then(later, (e: unknown) => (opts.onError ? opts.onError(e) : console.error(e)));
+    const settled = remote ? (opts.tier && opts.tier !== 'local' ? remote.settled : Promise.resolve()) : this.#settle(internal, opts.tier);
+    void settled.then(later, (e: unknown) => (opts.onError ? opts.onError(e) : console.error(e)));
     return stop;
   }
 
@@ -519,7 +523,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (!tier || tier === 'local') return;
     if (!this.#sync) throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${tier}"; pass server to createDb or read at tier "local"`);
     const remote = this.#remoteAst(internal);
-    const { id, settled } = this.#sync.subscribe(remote, tier, () => haveOf(this.engine, remote, this.#rows(remote)));
+    const { id, settled } = this.#sync.subscribe(remote, tier, () => haveOf(this.engine, remote, this.#rows(remote)), this.#branch);
     try {
       await settled;
     } finally {
@@ -590,10 +594,10 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       });
     }
     this.#branchRead(opts);
-    if (opts.asOf !== undefined || this.#branch !== MAIN) return this.#subscribeAsOf(ast, opts.asOf === undefined ? undefined : asOfMillis(opts.asOf), callback, opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
       throw new JazzError('NO_SERVER', `this database has no server, so no query settles at tier "${opts.tier}"`);
     }
+    if (opts.asOf !== undefined || this.#branch !== MAIN) return this.#subscribeAsOf(ast, opts.asOf === undefined ? undefined : asOfMillis(opts.asOf), callback, opts);
     let sub: Subscription<OutRowOf<Q>> | undefined;
     const remoteAst = this.#remoteAst(ast);
     // Projected rows keep their ids and include names, which is all the digests need.
@@ -635,8 +639,11 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     d.#behalf = this.#behalf;
     d.#branch = name;
     if (name !== MAIN && !readBranch(this.engine, name)) {
+      const from = opts.from ?? this.#branch;
+      if (from !== MAIN && !readBranch(this.engine, checkBranchName(from))) throw new JazzError('QUERY_INVALID', `there is no branch "${from}" to start "${name}" from`, { branch: from });
       const at = opts.at === undefined ? hlcMillis(this.engine.clock.tick()) : asOfMillis(opts.at);
-      createBranch(this.engine, name, opts.from ?? this.#branch, Math.max(at, 0)).catch(() => {});
+      // The record is in the store at once; only its durability is awaited in the background.
+      createBranch(this.engine, name, from, Math.max(at, 0)).catch(() => {});
     } else if (opts.from !== undefined && name !== MAIN && readBranch(this.engine, name)!.from !== opts.from) {
       throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
     }

@@ -716,8 +716,8 @@ export class Engine {
       }
       this.#putBookkeeping(tx, touched);
       tx.put(metaKey('batch', batchId), utf8Encode(JSON.stringify(record)));
-      // Writes on a branch stay on this replica (branches do not sync yet: src/history/branches.ts).
-      if (planned[0]!.v.branch === MAIN) tx.put(metaKey('outbox', batchId), utf8Encode(batchId));
+      // Branch batches too: the sync client pushes them to a server that keeps branches.
+      tx.put(metaKey('outbox', batchId), utf8Encode(batchId));
     } catch (e) {
       tx.rollback();
       throw e;
@@ -1027,7 +1027,7 @@ export class Engine {
     return out;
   }
 
-  /** All versions of one row on main, for sending it to a peer (branches stay on this replica). */
+  /** All versions of one row on main, for sending it to a peer (a branch's versions travel with its line: server/branch-sync.ts). */
   rowVersions(table: string, rowId: string): RowVersion[] {
     return this.history(this.table(table), rowId).filter((v) => v.branch === MAIN);
   }

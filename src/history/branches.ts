@@ -11,9 +11,13 @@
  *   the rows the branch line touched merged again from the versions on that line.
  * - A version is on branch B's line when it was written on B, or when it is on the line B started
  *   from and not later than B's fork moment (every HLC tick of that millisecond).
- * - Branches live on this replica for now: their writes are not pushed (their batches never enter
- *   the outbox) and a row's versions are sent to peers without them (`Engine.rowVersions`). What
- *   reaches the server is what a merge writes onto main, an ordinary batch.
+ * - Branches sync through a server that keeps them (its `welcome` says so): a branch's batches
+ *   are pushed like main's, with the records of the branch's line, and a subscription on a branch
+ *   gets the rows its line touched (src/sync/client.ts, server/branch-sync.ts). A branch name is
+ *   one branch per app: the first record a server stores for a name is the branch; a push that
+ *   says the name started elsewhere is refused (`BRANCH_CONFLICT`), and a replica that made its
+ *   own keeps it (`adoptBranches`). `Engine.rowVersions` (main's anti-entropy) leaves branch
+ *   versions out; they travel with their line.
  * - A merge writes, as one batch on the target, the fields the source changed since the fork
  *   (and rows it created or deleted). Where the target changed the same field since the fork too,
  *   that is a conflict, decided by `resolve`. The merge's versions are authored by whoever merges
@@ -104,6 +108,38 @@ export async function deleteBranch(engine: Engine, name: string): Promise<void> 
   const child = listBranches(engine).find((b) => b.from === name);
   if (child) throw new JazzError('QUERY_INVALID', `branch "${child.name}" started from "${name}"; delete it first`, { branch: name });
   await engine.purgeBranch(name);
+}
+
+/**
+ * Records of branches that came with versions (`name` first, then the branches it started from):
+ * stored here when missing, root first. A branch this replica made from the same line at another
+ * moment takes the server's start (both opened "draft" from main; the server's came first), and
+ * so does one from another line while nothing was written on it here; one from another line with
+ * writes is kept, and returned (the server refuses its writes as `BRANCH_CONFLICT`; they are undone).
+ */
+export function adoptBranches(engine: Engine, records: readonly BranchInfo[]): BranchInfo[] {
+  const differ: BranchInfo[] = [];
+  const missing: BranchInfo[] = [];
+  for (const r of [...records].reverse()) {
+    const here = readBranch(engine, r.name);
+    if (!here) missing.push(r);
+    else if (here.from !== r.from || here.at !== r.at) {
+      const written = [...engine.tables.keys()].some((t) => engine.branchRows(r.name, t).length > 0);
+      if (written && here.from !== r.from) differ.push(r);
+      else missing.push(r);
+    }
+  }
+  if (missing.length > 0) {
+    const tx = engine.store.transaction();
+    for (const r of missing) tx.put(metaKey('branch', r.name), utf8Encode(JSON.stringify({ name: r.name, from: r.from, at: Math.floor(r.at) } satisfies BranchInfo)));
+    tx.commit().catch(() => {}); // visible at once; a failed commit stops the store, which says so
+  }
+  return differ;
+}
+
+/** The records of `name`'s line, as sent with its versions: `name` first, back to main. */
+export function branchLine(engine: Engine, name: string): BranchInfo[] {
+  return chainOf(engine, name);
 }
 
 /** The branches from `name` back to main: `name` first. */

@@ -14,13 +14,20 @@
  *   rejected here with `TOO_LARGE` instead of being sent (it would close the connection and come
  *   back with every reconnect).
  * - Versions from the server are applied to the engine like any other (idempotent).
+ * - Branches: a batch written on a branch is pushed with the records of its branch's line, and a
+ *   subscription on a branch names it, only to a server whose `welcome` says it keeps branches.
+ *   An older server would take a branch's versions for main's, so there such batches stay in the
+ *   outbox (their waiters at `edge`/`global` fail with `NO_SERVER`) and such subscriptions ask for
+ *   main's rows only. Branch records that come with versions are adopted when this replica lacks
+ *   them; a branch of the same name that started elsewhere is kept as it is here (and said once).
  * - When the connection drops it retries with exponential backoff and jitter. A server that says
  *   our protocol or schema is wrong is retried slowly; bad credentials wait for `setAuth`.
  */
-import type { Engine, Tier } from '../engine/engine.ts';
+import { MAIN, type Engine, type Tier } from '../engine/engine.ts';
+import { adoptBranches, branchLine } from '../history/branches.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireVersion } from './protocol.ts';
+import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion } from './protocol.ts';
 import { encodedSize } from './codec.ts';
 import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
@@ -74,6 +81,8 @@ interface RemoteSub {
   readonly id: number;
   readonly query: QueryAst;
   readonly tier: Tier;
+  /** Read on this branch (main when absent). */
+  readonly branch: string;
   /** The rows held locally for this query, computed each time the subscription is (re)sent. */
   readonly have: () => HaveEntry[];
   settled: boolean;
@@ -101,6 +110,8 @@ export class SyncClient {
   #pending: number;
   /** The largest frame the server takes, as far as this client knows. */
   #maxFrame: number;
+  /** The server said it keeps branches (welcome). */
+  #serverBranches = false;
 
   constructor(engine: Engine, opts: SyncClientOptions) {
     this.#engine = engine;
@@ -120,7 +131,7 @@ export class SyncClient {
    * before a write is applied, so a write that could never be sent fails at once and leaves nothing.
    */
   checkWrite(batchId: string, items: readonly { table: string; version: RowVersion }[]): void {
-    const size = this.#frameSize({ t: 'push', batchId, versions: items.map(({ table, version }) => toWire(this.#engine, table, version)) });
+    const size = this.#frameSize(this.#pushMessage(batchId, items));
     if (size > this.#maxFrame) throw tooLarge(size, this.#maxFrame, batchId);
   }
 
@@ -264,12 +275,17 @@ export class SyncClient {
         this.#attempt = 0;
         this.#lastError = undefined;
         if (m.maxFrameBytes !== undefined) this.#maxFrame = m.maxFrameBytes;
+        this.#serverBranches = m.branches === true;
         this.#setState('online');
-        for (const s of this.#subs.values()) this.#send({ t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have() }, transport);
+        for (const s of this.#subs.values()) this.#send(this.#subMessage(s), transport);
         this.#pushOutbox();
         for (const t of this.#txns.values()) this.#send(t.message, transport);
         return;
       case 'versions': {
+        if (m.branches) {
+          const kept = adoptBranches(this.#engine, m.branches);
+          for (const b of kept) console.warn(`jazz-elements: the server has a branch "${b.name}" that started elsewhere than this replica's; this replica keeps its own`);
+        }
         const items = [];
         for (const w of m.versions) {
           try {
@@ -383,9 +399,28 @@ export class SyncClient {
     for (const batchId of this.#engine.outbox()) this.#pushBatch(batchId);
   }
 
+  /** A batch as pushed: with the records of its branch's line when it was written on a branch. */
+  #pushMessage(batchId: string, items: readonly { table: string; version: RowVersion }[]): ClientMessage {
+    const versions: WireVersion[] = items.map(({ table, version }) => toWire(this.#engine, table, version));
+    const branch = items[0]?.version.branch ?? MAIN;
+    if (branch === MAIN) return { t: 'push', batchId, versions };
+    const branches: WireBranch[] = branchLine(this.#engine, branch);
+    return { t: 'push', batchId, versions, branches };
+  }
+
+  #subMessage(s: RemoteSub): ClientMessage {
+    const onBranch = s.branch !== MAIN && this.#serverBranches;
+    return { t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have(), ...(onBranch ? { branch: s.branch } : {}) };
+  }
+
   #pushBatch(batchId: string): void {
-    const versions: WireVersion[] = this.#engine.batchVersions(batchId).map(({ table, version }) => toWire(this.#engine, table, version));
-    const message: ClientMessage = { t: 'push', batchId, versions };
+    const items = this.#engine.batchVersions(batchId);
+    if (items.length > 0 && items[0]!.version.branch !== MAIN && !this.#serverBranches) {
+      // An older server would apply them on main: they wait for one that keeps branches.
+      this.#settleBatch(batchId, 'global', new JazzError('NO_SERVER', `the server does not keep branches (it is an older version); the writes on branch "${items[0]!.version.branch}" stay on this replica until one does`, { batchId }));
+      return;
+    }
+    const message = this.#pushMessage(batchId, items);
     const size = this.#frameSize(message);
     if (size > this.#maxFrame) {
       // Written under a larger limit than this server's: sending it would only close the connection.
@@ -408,6 +443,10 @@ export class SyncClient {
     const rec = this.#engine.batchRecord(batchId);
     if (rec?.s === 'rejected') return Promise.reject(new JazzError('BATCH_REJECTED', `the server rejected a batch: ${rec.reason ?? ''}`, { batchId }));
     if (rec && rec.s === 'accepted' && TIER_RANK[rec.tier] >= TIER_RANK[tier]) return Promise.resolve();
+    const branch = this.#state === 'online' && !this.#serverBranches ? this.#engine.batchVersions(batchId)[0]?.version.branch : undefined;
+    if (branch !== undefined && branch !== MAIN) {
+      return Promise.reject(new JazzError('NO_SERVER', 'the server does not keep branches (it is an older version); this write on a branch stays on this replica until one does', { batchId }));
+    }
     return new Promise((resolve, reject) => {
       let ws = this.#batchWaiters.get(batchId);
       if (!ws) this.#batchWaiters.set(batchId, (ws = []));
@@ -431,17 +470,17 @@ export class SyncClient {
   }
 
   /** Asks the server for a query's rows (and their changes from then on). */
-  subscribe(query: QueryAst, tier: Tier, have: () => HaveEntry[] = () => []): { id: number; settled: Promise<void> } {
+  subscribe(query: QueryAst, tier: Tier, have: () => HaveEntry[] = () => [], branch: string = MAIN): { id: number; settled: Promise<void> } {
     const id = this.#nextSubId++;
     let fail: (e: JazzError) => void = () => {};
-    const sub: RemoteSub = { id, query, tier, have, settled: false, waiters: [], fail: (e) => fail(e) };
+    const sub: RemoteSub = { id, query, tier, branch, have, settled: false, waiters: [], fail: (e) => fail(e) };
     this.#subs.set(id, sub);
     const settled = new Promise<void>((resolve, reject) => {
       sub.waiters.push(resolve);
       fail = reject;
     });
     settled.catch(() => {}); // a subscription nobody waits on may fail unobserved
-    if (this.#state === 'online') this.#send({ t: 'sub', id, query, tier, have: have() });
+    if (this.#state === 'online') this.#send(this.#subMessage(sub));
     return { id, settled };
   }
 

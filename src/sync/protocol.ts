@@ -49,10 +49,23 @@ export interface WireVersion {
   /** Who really wrote it, when a privileged session wrote on behalf of `author`. */
   readonly via?: string;
   readonly batchId: string;
+  /** The branch the version was written on; absent for `main` (src/history/branches.ts). */
+  readonly branch?: string;
   readonly deleted: boolean;
   /** The fields the version changed: column names, and `$deleted` for the deleted flag. */
   readonly changed: readonly string[];
   readonly values: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Where a branch starts: `from` (main or another branch) as it stood at `at` (epoch ms). Frames
+ * that carry versions of a branch carry the records of that branch and of those it started from,
+ * so the receiver reads them on the same line.
+ */
+export interface WireBranch {
+  readonly name: string;
+  readonly from: string;
+  readonly at: number;
 }
 
 /** A query a transaction ran, with the ids it returned. */
@@ -85,9 +98,15 @@ export type ClientMessage =
    * with the digest of its versions. The server resends only rows whose digest differs, and keeps
    * the client up to date on all of them even if they no longer match.
    */
-  | { readonly t: 'sub'; readonly id: number; readonly query: QueryAst; readonly tier: Tier; readonly have: readonly HaveEntry[] }
+  /**
+   * `branch`: the query is read on that branch (only to a server whose `welcome` said `branches`):
+   * besides the query's rows on main, the server sends every row of its tables that the branch's
+   * line touched, as far as the user may read it.
+   */
+  | { readonly t: 'sub'; readonly id: number; readonly query: QueryAst; readonly tier: Tier; readonly have: readonly HaveEntry[]; readonly branch?: string }
   | { readonly t: 'unsub'; readonly id: number }
-  | { readonly t: 'push'; readonly batchId: string; readonly versions: readonly WireVersion[] }
+  /** `branches`: with versions of a branch, the records of its line (see `WireBranch`). */
+  | { readonly t: 'push'; readonly batchId: string; readonly versions: readonly WireVersion[]; readonly branches?: readonly WireBranch[] }
   /**
    * A transaction for the authority: accepted (acked like a batch) only if every row it read still
    * has the digest it read and every query it ran still gives the same rows; else rejected.
@@ -103,8 +122,14 @@ export type ServerMessage =
       readonly role: string;
       /** The largest frame this server takes (absent from older servers: the default). */
       readonly maxFrameBytes?: number;
+      /**
+       * The server keeps branches (stores their versions, serves subscriptions on them). A client
+       * sends branch writes and branch subscriptions only to a server that says so: an older one
+       * would take a branch's versions for main's.
+       */
+      readonly branches?: boolean;
     }
-  | { readonly t: 'versions'; readonly versions: readonly WireVersion[] }
+  | { readonly t: 'versions'; readonly versions: readonly WireVersion[]; readonly branches?: readonly WireBranch[] }
   | { readonly t: 'settled'; readonly id: number; readonly tier: Tier }
   | { readonly t: 'ack'; readonly batchId: string; readonly tier: Tier }
   /**
@@ -217,10 +242,28 @@ export function decodeVersion(v: WireValue, maxTs = Number.MAX_SAFE_INTEGER): Wi
     author: str(o, 'author', 1000),
     ...(o.via !== undefined ? { via: str(o, 'via', 1000) } : {}),
     batchId: name(o, 'batchId'),
+    ...(o.branch !== undefined && o.branch !== null ? { branch: branchName(o, 'branch') } : {}),
     deleted: bool(o, 'deleted'),
     changed: strs(o, 'changed', 10_000),
     values: plain(values) as Record<string, unknown>,
   };
+}
+
+/** A branch name: 1 to 100 characters, no control characters, not `main` (main is sent as no branch). */
+function branchName(o: Obj, k: string): string {
+  const v = str(o, k, 100);
+  if (v.length === 0 || v === 'main' || /[\u0000-\u001f]/.test(v)) throw new ProtocolError(`field "${k}" must be a branch name other than main`);
+  return v;
+}
+
+function decodeBranches(o: Obj): WireBranch[] | undefined {
+  if (o.branches === undefined || o.branches === null) return undefined;
+  return arr(o, 'branches', 100).map((b) => {
+    const bo = obj(b, 'a branch');
+    const from = str(bo, 'from', 100);
+    if (from !== 'main') branchName(bo, 'from');
+    return { name: branchName(bo, 'name'), from, at: int(bo, 'at') };
+  });
 }
 
 /**
@@ -262,11 +305,20 @@ export function decodeClientMessage(bytes: Uint8Array, now: number = Date.now())
       };
     }
     case 'sub':
-      return { t: 'sub', id: int(o, 'id'), query: decodeQuery(o.query, 0), tier: tier(o, 'tier'), have: decodeHave(o) };
+      return {
+        t: 'sub',
+        id: int(o, 'id'),
+        query: decodeQuery(o.query, 0),
+        tier: tier(o, 'tier'),
+        have: decodeHave(o),
+        ...(o.branch !== undefined && o.branch !== null ? { branch: branchName(o, 'branch') } : {}),
+      };
     case 'unsub':
       return { t: 'unsub', id: int(o, 'id') };
-    case 'push':
-      return { t: 'push', batchId: name(o, 'batchId'), versions: arr(o, 'versions').map(version) };
+    case 'push': {
+      const branches = decodeBranches(o);
+      return { t: 'push', batchId: name(o, 'batchId'), versions: arr(o, 'versions').map(version), ...(branches ? { branches } : {}) };
+    }
     case 'txn':
       return {
         t: 'txn',
@@ -295,9 +347,12 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
         serverId: str(o, 'serverId'),
         role: str(o, 'role'),
         ...(o.maxFrameBytes !== undefined && o.maxFrameBytes !== null ? { maxFrameBytes: int(o, 'maxFrameBytes') } : {}),
+        ...(o.branches === true ? { branches: true } : {}),
       };
-    case 'versions':
-      return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map((v) => decodeVersion(v)) };
+    case 'versions': {
+      const branches = decodeBranches(o);
+      return { t: 'versions', versions: arr(o, 'versions', 1_000_000).map((v) => decodeVersion(v)), ...(branches ? { branches } : {}) };
+    }
     case 'settled':
       return { t: 'settled', id: int(o, 'id'), tier: tier(o, 'tier') };
     case 'ack':

@@ -4,7 +4,7 @@
  * checked against that version like a local write: a value of the wrong type or an unknown table
  * or column is refused.
  */
-import type { Engine } from '../engine/engine.ts';
+import { MAIN, type Engine } from '../engine/engine.ts';
 import { DELETED_SLOT, makeMask, maskHas, type RowVersion } from '../rows/version.ts';
 import { checkValue } from '../schema/schema.ts';
 import { isUuid } from '../rows/ids.ts';
@@ -29,7 +29,7 @@ export function toWire(engine: Engine, table: string, v: RowVersion, view: Schem
     const x = v.values[c.col.name];
     if (x !== null && x !== undefined) values[c.name] = x;
   }
-  return { table: vt.name, rowId: v.rowId, versionId: v.versionId, parents: v.parents, ts: v.ts, author: v.author, ...(v.via ? { via: v.via } : {}), batchId: v.batchId, deleted: v.deleted, changed, values };
+  return { table: vt.name, rowId: v.rowId, versionId: v.versionId, parents: v.parents, ts: v.ts, author: v.author, ...(v.via ? { via: v.via } : {}), batchId: v.batchId, ...(v.branch !== MAIN ? { branch: v.branch } : {}), deleted: v.deleted, changed, values };
 }
 
 /**
@@ -73,7 +73,7 @@ export function fromWire(engine: Engine, w: WireVersion, view: SchemaView = engi
       rowId: w.rowId,
       versionId: w.versionId,
       parents: w.parents,
-      branch: 'main',
+      branch: w.branch ?? MAIN,
       ts: w.ts,
       author: w.author,
       ...(w.via ? { via: w.via } : {}),

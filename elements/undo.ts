@@ -28,8 +28,11 @@
  * - **The list is kept short**: recording the 51st entry deletes the oldest in the same batch.
  * - **Buttons** are enabled only while their list has an entry (so a keyboard user does not land
  *   on a button that does nothing); the page gives them their name ("Undo your last change").
- *   They are found in the document (not inside shadow roots): a MutationObserver notices buttons
- *   added later and a `<jazz-db>` whose database changes (its `state`, `undo` or `token`).
+ *   They are found in the document (not inside shadow roots). A MutationObserver follows each
+ *   `<jazz-db undo>` (found when this loads, or when it fires `jazz-status`, as it does when its
+ *   database opens): buttons added in it later, its database changing (`state`), its `token`. A
+ *   page with no `<jazz-db undo>` has no observer at all (an observer of the whole document would
+ *   make every row rendered anywhere cost a mutation record).
  * - A table that does not exist or has no string `batch` column is a `jazz-error` from the
  *   `<jazz-db>` (`attribute: 'undo'`), once; nothing is recorded and the buttons stay disabled.
  */
@@ -162,13 +165,25 @@ function refresh(): void {
   });
 }
 
+const watched = new WeakSet<Element>();
+let observer: MutationObserver | undefined;
+
+/** Follows a `<jazz-db undo>`: buttons added in it, its database changing (`state`), its `token`. */
+function watch(el: Element): void {
+  if (watched.has(el) || el.localName !== 'jazz-db' || !el.hasAttribute('undo')) return;
+  watched.add(el);
+  (observer ??= new MutationObserver(refresh)).observe(el, { childList: true, subtree: true, attributes: true, attributeFilter: ['jazz-action', 'undo', 'state', 'token'] });
+  refresh();
+}
+
 /** Starts looking after the document's undo buttons (more.ts, once). */
 export function watchUndo(): void {
   if (typeof document === 'undefined') return;
-  new MutationObserver(refresh).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['jazz-action', 'undo', 'state', 'token'] });
+  for (const el of document.querySelectorAll('jazz-db[undo]')) watch(el);
+  // Every <jazz-db> fires jazz-status when its database opens: one with `undo` made later.
+  document.addEventListener('jazz-status', (e) => watch(e.composedPath()[0] as Element));
   document.addEventListener('click', (e) => {
     const button = (e.target as Element).closest?.('[jazz-action="undo"]');
     if (button && !(button as HTMLButtonElement).disabled) listOf(hostOf(button))?.undo(button);
   });
-  refresh();
 }

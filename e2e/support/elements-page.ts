@@ -19,7 +19,7 @@ export const SCHEMA = JSON.stringify({
   tables: { ...CLIENT_SCHEMA.tables, todos: { ...CLIENT_SCHEMA.tables.todos, note: { type: 'string', optional: true } } },
 });
 
-const EVENTS = ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status'];
+const EVENTS = ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status', 'jazz-conflict', 'jazz-merge'];
 
 /** The warnings array `load` returned last, per page: the page's one console listener fills it. */
 const current = new WeakMap<Page, string[]>();

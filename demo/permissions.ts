@@ -2,7 +2,8 @@
  * Who may see and change what on the demo's board (the server loads this; see server/demo.ts).
  * Everyone signed in works on the same projects and tasks; a comment is written in its author's
  * name and only its author edits or deletes it; a private note is its owner's alone: no other user
- * ever receives it (the server filters every frame it sends).
+ * ever receives it (the server filters every frame it sends). So is a user's undo list (the rows of
+ * `undo` they wrote, `$createdBy`), which only they read, add to and take from.
  */
 import { readFileSync } from 'node:fs';
 import { s } from '../src/index.ts';
@@ -32,4 +33,9 @@ export default definePermissions(app, ({ policy, session }) => {
   policy.notes.allowInsert.where(mine('ownerId'));
   policy.notes.allowUpdate.where(mine('ownerId'));
   policy.notes.allowDelete.where(mine('ownerId'));
+
+  // The undo list (<jazz-db undo="undo">): each user's own entries, by who wrote them.
+  policy.undo.allowRead.where(mine('$createdBy'));
+  policy.undo.allowInsert.where(mine('$createdBy'));
+  policy.undo.allowDelete.where(mine('$createdBy'));
 });

@@ -16,6 +16,15 @@
  *   happened to it, projects renamed and deleted (and undone), comment counts, every row's controls
  *   named for their row; at 1280 px and at 390 px (no horizontal scroll) no serious or critical
  *   axe-core violation; and a keyboard-only walk through every feature.
+ * - Undo (`<jazz-db undo="undo">` and the bar's `jazz-action="undo"` button): after a reload it
+ *   undoes the last change (a rename, then the add before it), and Bob sees it undone; a new user's
+ *   button is disabled until there is something to undo; a change made on Alice's phone is undone
+ *   from her laptop (the list is in the database, synced), on all three pages.
+ * - Conflicts: with the server stopped (not `setOffline`), Alice and Bob rename one task; once it is
+ *   back both pages mark the row and offer both titles (the one shown first), the tasks query
+ *   fires `jazz-conflict` with the row and both values, it fits 390 px and passes axe-core; Bob
+ *   keeps Alice's title by keyboard, and both converge with the mark gone (`jazz-conflict` with no
+ *   conflicts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
@@ -60,11 +69,17 @@ test.afterAll(async () => {
 });
 
 /** A new device (browser context) signed in as `user`; `device` names its frames in `frames`. */
-async function openAs(browser: Browser, user: 'alice' | 'bob', device: string = user): Promise<Page> {
+async function openAs(browser: Browser, user: 'alice' | 'bob' | 'carol', device: string = user): Promise<Page> {
   const seen: Buffer[] = (frames[device] = []);
   const context = await browser.newContext({ baseURL: `http://localhost:${port}` });
   contexts.push(context);
   const page = await context.newPage();
+  // The board's jazz-conflict events (as JSON: the conflicts hold Dates), from every load of the page.
+  await page.addInitScript(() => {
+    const w = window as unknown as { conflictEvents: unknown[] };
+    w.conflictEvents = [];
+    document.addEventListener('jazz-conflict', (e) => w.conflictEvents.push(JSON.parse(JSON.stringify({ target: (e.target as Element).id, ...(e as CustomEvent).detail }))));
+  });
   page.on('pageerror', (e) => errors.push(`${device}: ${e.message}`));
   page.on('websocket', (ws) => ws.on('framereceived', (f) => seen.push(Buffer.isBuffer(f.payload) ? f.payload : Buffer.from(f.payload))));
   await page.goto(`/?user=${user}`);
@@ -72,6 +87,9 @@ async function openAs(browser: Browser, user: 'alice' | 'bob', device: string = 
   await expect(page.locator('.task').first()).toBeVisible();
   return page;
 }
+
+/** The board's one Undo button (it undoes the user's last change, wherever it was made). */
+const undo = (page: Page) => page.getByRole('button', { name: 'Undo your last change', exact: true });
 
 /** The task rows' titles (the inputs' current values), in order. */
 const titles = (page: Page) => page.locator('.task input.title').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
@@ -152,7 +170,7 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   await expect.poll(() => titles(bob)).toContain('Temporary');
   await bob.locator('.task').nth(await rowIndex(bob, 'Temporary')).locator('[jazz-action=delete]').click();
   await expect.poll(() => titles(alice)).not.toContain('Temporary');
-  await bob.locator('.tasks .undo [jazz-action=restore]').click();
+  await undo(bob).click();
   await expect.poll(() => titles(alice)).toContain('Temporary');
 
   // Private notes: each user's own, never the other's.
@@ -306,7 +324,7 @@ test('people: the status in their words, every row control named for its row, co
   await expect(bob.locator('.project')).toHaveText(['Launch', 'Scratch']);
   await alice.getByRole('button', { name: 'Delete project ‘Scratch’' }).click();
   await expect(bob.locator('.project')).toHaveText(['Launch']);
-  await alice.locator('.projects .undo button').click();
+  await undo(alice).click();
   await expect(bob.locator('.project')).toHaveText(['Launch', 'Scratch']);
   expect(errors).toEqual([]);
 });
@@ -366,7 +384,7 @@ test('keyboard only, at 390 px: add, tick, rename, assign, comment, delete and u
   await tabTo(page, 'Delete ‘Walk through by keyboard again’', true);
   await page.keyboard.press('Enter');
   await expect.poll(() => titles(bob)).not.toContain('Walk through by keyboard again');
-  await tabTo(page, 'Undo delete');
+  await tabTo(page, 'Undo your last change', true);
   await page.keyboard.press('Enter');
   await expect.poll(() => titles(bob)).toContain('Walk through by keyboard again');
   await tabTo(page, 'New note');
@@ -377,5 +395,133 @@ test('keyboard only, at 390 px: add, tick, rename, assign, comment, delete and u
   // Focus is visible wherever it lands.
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
   expect(outline).not.toBe('none');
+  expect(errors).toEqual([]);
+});
+
+test('undo survives a reload: the last change is undone after it, and the other user sees it undone', async () => {
+  await addTask(alice, 'Plan the offsite');
+  await expect.poll(() => titles(bob)).toContain('Plan the offsite');
+  const title = alice.locator('.task').nth(await rowIndex(alice, 'Plan the offsite')).locator('input.title');
+  await title.fill('Plan the team offsite');
+  await title.press('Enter');
+  await expect.poll(() => titles(bob)).toContain('Plan the team offsite');
+  await settled(alice);
+  await alice.reload();
+  await expect(alice.locator('.task').first()).toBeVisible();
+  await expect(undo(alice)).toBeEnabled();
+  await undo(alice).click();
+  // The rename is undone, not the add before it: on Alice's page and, synced, on Bob's.
+  await expect.poll(() => titles(alice)).toContain('Plan the offsite');
+  await expect.poll(() => titles(bob)).toContain('Plan the offsite');
+  expect(await titles(bob)).not.toContain('Plan the team offsite');
+  // Again: now the add.
+  await undo(alice).click();
+  await expect.poll(() => titles(bob)).not.toContain('Plan the offsite');
+  await expect.poll(() => titles(alice)).not.toContain('Plan the offsite');
+  expect(errors).toEqual([]);
+});
+
+test('undo follows the user: disabled with nothing to undo; a change made on one device is undone from another', async ({ browser }) => {
+  // Carol has changed nothing yet.
+  const carol = await openAs(browser, 'carol');
+  await expect(undo(carol)).toBeDisabled();
+  await addTask(carol, 'Carol was here');
+  await expect(undo(carol)).toBeEnabled();
+  await undo(carol).click();
+  await expect.poll(() => titles(carol)).not.toContain('Carol was here');
+  await expect(undo(carol)).toBeDisabled();
+  await expect.poll(() => titles(bob)).not.toContain('Carol was here');
+  await carol.context().close();
+
+  // Alice renames a task on her phone; her laptop's Undo undoes that, on all three pages.
+  const phone = await openAs(browser, 'alice', 'alice-phone-2');
+  const title = phone.locator('.task').nth(await rowIndex(phone, 'Book the big venue')).locator('input.title');
+  await title.fill('Book the biggest venue');
+  await title.press('Enter');
+  await expect.poll(() => titles(alice)).toContain('Book the biggest venue');
+  // The laptop has the phone's entry of the undo list (its newest) before it undoes.
+  const newest = async (page: Page) => (await rows(page, 'undo')).map((r) => r['id'] as string).sort().at(-1);
+  await expect.poll(async () => (await newest(phone)) !== undefined && (await newest(alice)) === (await newest(phone))).toBe(true);
+  await undo(alice).click();
+  for (const page of [alice, phone, bob]) {
+    await expect.poll(() => titles(page)).toContain('Book the big venue');
+    expect(await titles(page)).not.toContain('Book the biggest venue');
+  }
+  await phone.context().close();
+  // Each user's list is theirs alone: Bob's database holds only his own entries.
+  const bobs = await bob.evaluate(async () => {
+    const db = (document.querySelector('jazz-db') as any).db;
+    return (await db.all(db.app.undo.select('*', '$createdBy'))).map((r: { $createdBy: string }) => r.$createdBy);
+  });
+  expect(bobs.length).toBeGreaterThan(0);
+  expect([...new Set(bobs)]).toEqual(['bob']);
+  expect(errors).toEqual([]);
+});
+
+test('a title renamed on two devices at once: both mark it with both titles, one keeps the other\'s by keyboard, both converge', async () => {
+  await addTask(alice, 'Name the project');
+  await expect.poll(() => titles(bob)).toContain('Name the project');
+  await settled(alice);
+  await settled(bob);
+  await serverDown();
+  for (const page of [alice, bob]) await expect(page.locator('jazz-status')).not.toHaveAttribute('connection', 'online');
+  for (const [page, title] of [
+    [alice, 'Name it Aurora'],
+    [bob, 'Name it Borealis'],
+  ] as const) {
+    const input = page.locator('.task').nth(await rowIndex(page, 'Name the project')).locator('input.title');
+    await input.fill(title);
+    await input.press('Enter');
+    await expect.poll(() => titles(page)).toContain(title);
+  }
+  await expect(alice.locator('.task.conflicted')).toHaveCount(0);
+  await serverUp();
+  await settled(alice);
+  await settled(bob);
+
+  // Both mark the row and offer both titles, the one shown now first; both show the same one.
+  const both = ['Name it Aurora', 'Name it Borealis'];
+  const shown = async (page: Page) => (await titles(page)).filter((t) => both.includes(t));
+  await expect.poll(() => shown(alice), { timeout: 15_000 }).toHaveLength(1);
+  await expect.poll(() => shown(bob), { timeout: 15_000 }).toEqual(await shown(alice));
+  const [winner] = await shown(alice);
+  const loser = both.find((t) => t !== winner)!;
+  const by = (t: string) => (t === 'Name it Aurora' ? 'alice' : 'bob');
+  for (const page of [alice, bob]) {
+    const row = page.locator('.task.conflicted');
+    await expect(row).toHaveCount(1, { timeout: 15_000 });
+    const group = row.getByRole('group', { name: `Title of ‘${winner}’ changed on two devices at once` });
+    await expect(group).toBeVisible();
+    await expect(group.getByRole('button')).toHaveText([`Keep ‘${winner}’ by ${by(winner!)}`, `Keep ‘${loser}’ by ${by(loser)}`], { ignoreCase: true });
+  }
+  // jazz-conflict from the tasks query, on both: the row, its title, both values.
+  const id = (await rows(alice, 'tasks')).find((t) => t['title'] === winner)!['id'];
+  const eventsFor = (page: Page) => page.evaluate((id) => (window as unknown as { conflictEvents: { id: string }[] }).conflictEvents.filter((e) => e.id === id), id);
+  for (const page of [alice, bob]) {
+    const events = (await eventsFor(page)) as unknown as { target: string; table: string; conflicts: { field: string; winner: { value: string; author: string }; losers: { value: string; author: string }[] }[] }[];
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    const last = events.at(-1)!;
+    expect([last.target, last.table, last.conflicts.length, last.conflicts[0]!.field]).toEqual(['tasks', 'tasks', 1, 'title']);
+    expect([last.conflicts[0]!.winner.value, last.conflicts[0]!.winner.author]).toEqual([winner, by(winner!)]);
+    expect(last.conflicts[0]!.losers.map((l) => [l.value, l.author])).toEqual([[loser, by(loser)]]);
+  }
+  // It fits Alice's phone-wide screen (390 px since the keyboard test) and passes axe-core.
+  expect(alice.viewportSize()?.width).toBe(390);
+  expect(await alice.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await axe(alice, '390 px, with a conflict shown');
+
+  // Bob keeps Alice's title, by keyboard alone.
+  await bob.locator('body').focus();
+  await tabTo(bob, 'Keep ‘Name it Aurora’ by alice as the title');
+  await bob.keyboard.press('Enter');
+  for (const page of [alice, bob]) {
+    await expect(page.locator('.task.conflicted')).toHaveCount(0);
+    await expect.poll(() => shown(page)).toEqual(['Name it Aurora']);
+    await expect.poll(async () => ((await eventsFor(page)).at(-1) as unknown as { conflicts: unknown[] }).conflicts).toEqual([]);
+  }
+  await settled(alice);
+  await settled(bob);
+  const norm = (rs: Record<string, unknown>[]) => rs.map((r) => JSON.stringify([r['id'], r['title'], r['done'], r['assignee'] ?? null])).sort();
+  expect(norm(await rows(alice, 'tasks'))).toEqual(norm(await rows(bob, 'tasks')));
   expect(errors).toEqual([]);
 });

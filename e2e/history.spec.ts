@@ -4,14 +4,15 @@
  * follower tab through the leader, with a history subscription that carries on when the leader's
  * tab goes; conflicts and a refused revert against the sync server; and the elements:
  * `<jazz-history>` (its versions, live, its revert button, data that stays text) and
- * `<jazz-query as-of>`.
+ * `<jazz-query as-of>`; undo (`<jazz-db undo>` and `jazz-action="undo"` buttons), `jazz-merge`, and
+ * a `<jazz-query>`'s `$conflicts` on two devices (marks, sides, `pick`, `jazz-conflict`).
  */
 import { expect, type Page } from '@playwright/test';
 import { test as base } from '@playwright/test';
 import { definePermissions } from '../src/policy/define.ts';
 import { s } from '../src/schema/builder.ts';
 import { openClient } from './support/client-page.ts';
-import { errorsSeen, mount, SCHEMA, test as elementsTest } from './support/elements-page.ts';
+import { errorsSeen, load, mount, SCHEMA, test as elementsTest } from './support/elements-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
 
 /**
@@ -378,4 +379,204 @@ elementsTest('<jazz-query as-of> shows the rows as they stood then; an invalid o
   await expect(page.locator('#iso li')).toHaveText(['before']);
   await page.locator('#iso').evaluate((el) => el.setAttribute('as-of', String(Date.now() + 1000)));
   await expect(page.locator('#iso li')).toHaveText(['later']);
+});
+
+/** The elements' schema with an undo list (`<jazz-db undo="undo">`). */
+const UNDO_SCHEMA = JSON.stringify({ tables: { ...JSON.parse(SCHEMA).tables, undo: { batch: 'string' } } });
+
+/** A token whose `sub` is `user` (unsigned: nothing checks it without a server; it only names the author). */
+const tokenOf = (user: string) => `e30.${Buffer.from(JSON.stringify({ sub: user })).toString('base64url')}.x`;
+
+elementsTest('jazz-action="undo" in a <jazz-db undo>: enabled while there is a change to undo, newest first, per user, 50 kept', async ({ shared: page }) => {
+  const warnings = await mount(
+    page,
+    `<button id="undo" jazz-action="undo">Undo</button>
+     <jazz-query id="q" table="todos" order-by="title"><template><li><input type="checkbox" jazz-field="done" aria-label="done {{title}}"> <span>{{title}}</span> <button jazz-action="delete">delete {{title}}</button></li></template></jazz-query>
+     <jazz-form id="f" table="todos"><input name="title" aria-label="title"><button>Add</button></jazz-form>
+     <jazz-query id="q2" table="todos"><template><i>{{title}}</i></template><button id="undo2" jazz-action="undo">Undo too</button></jazz-query>`,
+    `driver="memory" undo="undo" token="${tokenOf('ann')}"`,
+    UNDO_SCHEMA,
+  );
+  const undo = page.locator('#undo');
+  const titles = page.locator('#q span');
+  const entries = () => write(page, `(db) => db.all(db.app.undo.select('*', '$createdBy')).then((rs) => rs.map((r) => r.$createdBy))`) as Promise<string[]>;
+  await expect(page.locator('#q')).toHaveAttribute('state', 'empty');
+  await expect(undo).toBeDisabled();
+  await expect(page.locator('#undo2')).toBeDisabled();
+  for (const t of ['one', 'two']) {
+    await page.fill('#f input', t);
+    await page.press('#f input', 'Enter');
+  }
+  await expect(titles).toHaveText(['one', 'two']);
+  await expect(undo).toBeEnabled();
+  await page.getByLabel('done one').check();
+  await page.getByRole('button', { name: 'delete two' }).click();
+  await expect(titles).toHaveText(['one']);
+  // Four changes, each an entry written as the token's user.
+  await expect.poll(entries).toEqual(['ann', 'ann', 'ann', 'ann']);
+  // Undone newest first: the delete, the tick (from the button inside a <jazz-query>), the adds.
+  await undo.click();
+  await expect(titles).toHaveText(['one', 'two']);
+  await page.locator('#undo2').click();
+  await expect(page.getByLabel('done one')).not.toBeChecked();
+  await undo.click();
+  await expect(titles).toHaveText(['one']);
+  await expect.poll(entries).toEqual(['ann']);
+
+  // Another user on the same database has a list of their own.
+  await page.locator('jazz-db').evaluate((el, t) => el.setAttribute('token', t), tokenOf('ben'));
+  await expect(undo).toBeDisabled();
+  await page.getByLabel('done one').check();
+  await expect(undo).toBeEnabled();
+  await undo.click();
+  await expect(page.getByLabel('done one')).not.toBeChecked();
+  await expect(undo).toBeDisabled();
+  await expect(titles).toHaveText(['one']);
+  await page.locator('jazz-db').evaluate((el, t) => el.setAttribute('token', t), tokenOf('ann'));
+  await expect(undo).toBeEnabled();
+  await undo.click();
+  await expect(page.locator('#q')).toHaveAttribute('state', 'empty');
+  await expect(undo).toBeDisabled();
+  await expect(page.locator('#undo2')).toBeDisabled();
+  await expect.poll(entries).toEqual([]);
+
+  // The list keeps the newest 50.
+  await page.fill('#f input', 'ticked');
+  await page.press('#f input', 'Enter');
+  const box = page.getByLabel('done ticked');
+  for (let i = 0; i < 55; i++) {
+    await box.setChecked(i % 2 === 0);
+    if (i === 40) await expect.poll(async () => (await entries()).length).toBe(42);
+  }
+  await expect.poll(async () => (await entries()).length).toBe(50);
+  await undo.click();
+  await expect(box).not.toBeChecked(); // the 55th change (a tick) undone
+  expect(await errorsSeen(page)).toEqual([]);
+  expect(warnings).toEqual([]);
+});
+
+elementsTest('<jazz-db undo> naming no table, or one without a string batch column: one jazz-error (attribute undo), the buttons stay disabled, writes go on', async ({ shared: page }) => {
+  for (const [table, message] of [
+    ['nope', /the schema has no such table/],
+    ['todos', /it has no column "batch"/],
+  ] as const) {
+    const warnings = await mount(
+      page,
+      `<button id="undo" jazz-action="undo">Undo</button>
+       <jazz-query id="q" table="todos"><template><li><input type="checkbox" jazz-field="done" aria-label="done {{title}}"></li></template></jazz-query>`,
+      `driver="memory" undo="${table}"`,
+    );
+    await write(page, `(db) => db.insert('todos', { title: 'a' }).wait()`);
+    await page.getByLabel('done a').check();
+    await expect.poll(() => write(page, `(db) => db.all(db.app.todos).then((rs) => rs[0].done)`)).toBe(true);
+    await expect(page.locator('#undo')).toBeDisabled();
+    const seen = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string; message: string }) => [e.target, e.code, e.attribute, e.message]));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.slice(0, 3)).toEqual(['jazz-db', 'UNKNOWN_TABLE', 'undo']);
+    expect(seen[0]![3]).toMatch(message);
+    expect(warnings).toHaveLength(1);
+  }
+});
+
+elementsTest('jazz-merge from the <jazz-db> whose database merged a branch: from, into, the batch and its rows', async ({ shared: page }) => {
+  const name = `merge-${Date.now()}`;
+  const schema = `<script type="application/json" slot="schema">${SCHEMA}</script>`;
+  await load(page, `<jazz-db id="main" db-name="${name}">${schema}</jazz-db><jazz-db id="draft" db-name="${name}" branch="draft">${schema}</jazz-db>`);
+  const done = await page.evaluate(async () => {
+    const [main, draft] = ['main', 'draft'].map((id) => (document.getElementById(id) as HTMLElementTagNameMap['jazz-db']).db!);
+    await Promise.all([main!.ready, draft!.ready]);
+    const row = draft!.insert('todos', { title: 'drafted' });
+    await row.wait();
+    const merged = await main!.merge('draft');
+    await merged.wait();
+    return { row: row.id, batchId: merged.batchId, title: (await main!.one(main!.app.todos))?.title };
+  });
+  expect(done.title).toBe('drafted');
+  const merges = await page.evaluate(() => window.seen['jazz-merge'].map((e: Record<string, unknown>) => ({ target: e['target'], from: e['from'], into: e['into'], batchId: e['batchId'], ids: e['ids'] })));
+  // From the main one only (the draft's database did not merge).
+  expect(merges).toEqual([{ target: 'main', from: 'draft', into: 'main', batchId: done.batchId, ids: [done.row] }]);
+  expect(await errorsSeen(page)).toEqual([]);
+});
+
+elementsTest('$conflicts mistakes: a binding a side does not have, and a condition on it under select', async ({ shared: page }) => {
+  await mount(
+    page,
+    `<jazz-query id="bad" table="todos"><template><li><template jazz-each="$conflicts"><b>{{valu}}</b></template></li></template></jazz-query>
+     <jazz-query id="ok" table="todos" select="title"><template><li jazz-class="c: $conflicts is not null">{{title}}<template jazz-each="$conflicts"><b jazz-if="current = true">{{value}} {{field}} {{author}} {{at}} {{versionId}}</b></template></li></template></jazz-query>`,
+  );
+  await write(page, `(db) => db.insert('todos', { title: 'a' }).wait()`);
+  await expect(page.locator('#bad')).toHaveAttribute('state', 'error');
+  await expect(page.locator('#ok')).toHaveAttribute('state', 'ready');
+  await expect(page.locator('#ok li')).toHaveText(['a']);
+  await expect(page.locator('#ok li.c')).toHaveCount(0);
+  expect(await page.evaluate(() => (document.getElementById('ok') as HTMLElementTagNameMap['jazz-query']).rows[0]!['$conflicts'])).toEqual([]);
+  expect(await errorsSeen(page)).toEqual(['bad UNKNOWN_COLUMN']);
+});
+
+base('<jazz-query> and $conflicts on two devices: rows marked, the sides shown, jazz-conflict, and a pick that ends it on both', async ({ browser, baseURL }) => {
+  const server = await TestSyncServer.start();
+  const contexts = await Promise.all([browser.newContext({ baseURL }), browser.newContext({ baseURL })]);
+  try {
+    const [a, b] = (await Promise.all(contexts.map((c) => c.newPage()))) as [Page, Page];
+    const html = `<jazz-query id="q" table="todos" order-by="title">
+        <template><li jazz-class="conflicted: $conflicts is not null"><span class="t">{{title}}</span> <em jazz-if="$conflicts contains 'title'">edited at once</em>
+          <template jazz-each="$conflicts"><button jazz-action="pick" jazz-class="now: current = true" aria-label="{{field}} {{value}} by {{author}}">{{value}}</button></template></li></template>
+      </jazz-query>
+      <jazz-query id="plain" table="todos" conflicts><template><p>{{title}}</p></template></jazz-query>
+      <jazz-query id="none" table="todos"><template><p>{{title}}</p></template></jazz-query>`;
+    const db = `driver="memory" server="${server.url}" app="conflicts"`;
+    for (const p of [a, b]) await mount(p, html, db);
+    const id = (await write(a, `(db) => { const h = db.insert('todos', { title: 'original' }); return h.wait({ tier: 'global' }).then(() => h.id); }`)) as string;
+    for (const p of [a, b]) await expect(p.locator('#q .t')).toHaveText(['original']);
+    await server.stop();
+    for (const p of [a, b]) await expect.poll(() => write(p, `(db) => db.syncStatus.state`)).not.toBe('online');
+    await write(a, `(db) => db.update('todos', '${id}', { title: 'from ann' }).wait()`);
+    await write(b, `(db) => db.update('todos', '${id}', { title: 'from ben' }).wait()`);
+    for (const p of [a, b]) await expect(p.locator('#q li.conflicted')).toHaveCount(0);
+    await server.start();
+
+    for (const p of [a, b]) {
+      await expect(p.locator('#q li.conflicted')).toHaveCount(1, { timeout: 15_000 });
+      await expect(p.locator('#q em:not([hidden])')).toHaveCount(1);
+    }
+    // The same sides on both, the value shown now first (and marked). (Each device writes as its
+    // anonymous user: the authors are read from db.conflicts.)
+    const [c] = (await write(a, `(db) => db.conflicts('todos', '${id}')`)) as { winner: { value: string; author: string }; losers: { value: string; author: string }[] }[];
+    const winner = c!.winner.value;
+    const loser = winner === 'from ann' ? 'from ben' : 'from ann';
+    const by = (v: string) => (v === winner ? c!.winner.author : c!.losers[0]!.author);
+    expect(c!.losers.map((l) => l.value)).toEqual([loser]);
+    expect(by(winner)).not.toBe(by(loser));
+    for (const p of [a, b]) {
+      await expect(p.locator('#q .t')).toHaveText([winner]);
+      await expect(p.locator('#q button')).toHaveText([winner, loser]);
+      await expect(p.locator('#q button.now')).toHaveText([winner]);
+      await expect(p.getByRole('button', { name: `title ${loser} by ${by(loser)}` })).toHaveCount(1);
+    }
+    // jazz-conflict from the queries that ask for conflicts, not from the one that does not.
+    const conflictEvents = (p: Page) => p.evaluate(() => window.seen['jazz-conflict'].map((e: { target: string; table: string; id: string; conflicts: { field: string; winner: { value: string; author: string; at: unknown; versionId: string }; losers: { value: string; author: string }[] }[] }) => ({ ...e, conflicts: e.conflicts.map((c) => ({ field: c.field, winner: [c.winner.value, c.winner.author, c.winner.at instanceof Date, typeof c.winner.versionId], losers: c.losers.map((l) => [l.value, l.author]) })) })));
+    for (const p of [a, b]) {
+      const events = await conflictEvents(p);
+      const expected = { table: 'todos', id, conflicts: [{ field: 'title', winner: [winner, by(winner), true, 'string'], losers: [[loser, by(loser)]] }] };
+      expect(events.filter((e: { target: string }) => e.target === 'q').at(-1)).toMatchObject(expected);
+      expect(events.filter((e: { target: string }) => e.target === 'plain').at(-1)).toMatchObject(expected);
+      expect(events.filter((e: { target: string }) => e.target === 'none')).toEqual([]);
+      expect(await p.evaluate(() => (document.getElementById('none') as HTMLElementTagNameMap['jazz-query']).rows[0]!['$conflicts'])).toBeUndefined();
+    }
+
+    // Ben keeps the value that lost: a new write, and the conflict is over on both.
+    await b.getByRole('button', { name: `title ${loser} by ${by(loser)}` }).click();
+    for (const p of [a, b]) {
+      await expect(p.locator('#q li.conflicted')).toHaveCount(0, { timeout: 15_000 });
+      await expect(p.locator('#q .t')).toHaveText([loser]);
+      await expect(p.locator('#q button')).toHaveCount(0);
+      const events = await conflictEvents(p);
+      for (const target of ['q', 'plain']) expect(events.filter((e: { target: string }) => e.target === target).at(-1)).toMatchObject({ table: 'todos', id, conflicts: [] });
+      expect(await errorsSeen(p)).toEqual([]);
+    }
+    expect(await write(a, `(db) => db.conflicts('todos', '${id}')`)).toEqual([]);
+  } finally {
+    await Promise.all(contexts.map((c) => c.close()));
+    await server.dispose();
+  }
 });

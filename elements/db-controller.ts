@@ -10,7 +10,9 @@
  * - **Refused writes**: `wrote(batchId, by)` remembers who wrote a batch (the element, or the
  *   control or button in it); when the server rejects that batch (`db.onRejected` reports the
  *   handle's `batchId`), `jazz-error` is fired from the writer while it is still on the page, else
- *   from the element, with the `batchId` in its detail.
+ *   from the element, with the `batchId` in its detail. Every such write is also handed to the
+ *   lazy part's undo list (undo.ts `remember`: kept when the `<jazz-db>` has `undo`); the writers
+ *   are all lazy code, so it is loaded by then.
  *
  * The element asks `problem()` in its update: a `.db` set in the same task as the element was
  * added counts, and a `<jazz-db>` that shows up later (a page that defines the tags itself, with
@@ -19,6 +21,7 @@
 import type { ReactiveController, ReactiveElement } from '@lit/reactive-element';
 import { jazzDbContext, jazzDbErrorContext, request, type JazzDbValue } from './context.ts';
 import { ElementError, errorDetail, report, type JazzErrorDetail } from './events.ts';
+import { more } from './lazy.ts';
 
 /** Batches remembered per element for its rejections (the oldest are forgotten first). */
 const REMEMBERED = 1000;
@@ -90,8 +93,9 @@ export class DbController implements ReactiveController {
     return this.#missing;
   }
 
-  /** `by` (the element, or a control or button in it) wrote the batch `batchId`. */
+  /** `by` (the element, or a control or button in it) wrote the batch `batchId`: onto the undo list (lazy undo.ts), and remembered for its rejection. */
   wrote(batchId: string, by: Element): void {
+    more?.remember(this.#host, this.db, batchId);
     this.#writers.set(batchId, by);
     if (this.#writers.size > REMEMBERED) this.#writers.delete(this.#writers.keys().next().value!);
     this.#listen();

@@ -9,8 +9,10 @@
  * | `jazz-settled` | `<jazz-query>`                   | `JazzSettledDetail`    |
  * | `jazz-error`   | every element                    | `JazzErrorDetail`      |
  * | `jazz-status`  | `<jazz-db>`                      | `DbStatus`             |
+ * | `jazz-conflict`| `<jazz-query>` (asking for them) | `JazzConflictDetail`   |
+ * | `jazz-merge`   | `<jazz-db>`                      | `JazzMergeDetail`      |
  */
-import type { DbStatus, Tier } from '../worker/page/index.ts';
+import type { DbStatus, FieldConflict, Tier } from '../worker/page/index.ts';
 import { AttributeError } from './query-attributes.ts';
 
 /** A row as the elements see it: `id` plus its columns (and included relations). */
@@ -58,12 +60,36 @@ export interface JazzErrorDetail {
 /** `jazz-status`: the database's status, whenever it changes. */
 export type JazzStatusDetail = DbStatus;
 
+/**
+ * `jazz-conflict`: a row of a `<jazz-query>` that asks for conflicts gained, lost or changed them
+ * (conflicts.ts): `conflicts` is its `$conflicts` now, empty when they are over.
+ */
+export interface JazzConflictDetail {
+  readonly table: string;
+  readonly id: string;
+  readonly conflicts: readonly FieldConflict[];
+}
+
+/**
+ * `jazz-merge`: the `<jazz-db>`'s database merged branch `from` into its branch `into` (`db.merge`,
+ * from the page's script or an element), written as the batch `batchId` (undo it with
+ * `db.revertBatch(batchId)`) on the rows `ids`.
+ */
+export interface JazzMergeDetail {
+  readonly from: string;
+  readonly into: string;
+  readonly batchId: string;
+  readonly ids: readonly string[];
+}
+
 export interface JazzEventMap {
   'jazz-results': CustomEvent<JazzResultsDetail>;
   'jazz-change': CustomEvent<JazzChangeDetail>;
   'jazz-settled': CustomEvent<JazzSettledDetail>;
   'jazz-error': CustomEvent<JazzErrorDetail>;
   'jazz-status': CustomEvent<JazzStatusDetail>;
+  'jazz-conflict': CustomEvent<JazzConflictDetail>;
+  'jazz-merge': CustomEvent<JazzMergeDetail>;
 }
 
 declare global {

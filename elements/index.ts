@@ -5,8 +5,8 @@
  *
  * `<jazz-db>`, `<jazz-query>` and `<jazz-form>` are defined at once. `<jazz-count>`,
  * `<jazz-history>`, `<jazz-nav>` and `<jazz-status>` are in the lazy part (more.ts, `jazz-more.js`): it is loaded as soon as one
- * of those tags is in the document (now or later; a MutationObserver watches until then), and
- * defines them; an element waits for its definition as any custom element does. A page that puts
+ * of those tags (or a `jazz-action="undo"` button, whose work is undo.ts's) is in the document (now
+ * or later; a MutationObserver watches until then), and defines them; an element waits for its definition as any custom element does. A page that puts
  * them only inside shadow roots calls `loadMore()` itself.
  */
 import { JazzDbElement } from './jazz-db.ts';
@@ -16,7 +16,7 @@ import { loadMore } from './lazy.ts';
 
 export { JazzDbElement, JazzQueryElement, JazzFormElement, loadMore };
 export { jazzDbContext, type JazzDbValue } from './context.ts';
-export type { JazzRow, JazzResultsDetail, JazzChangeDetail, JazzSettledDetail, JazzErrorDetail, JazzStatusDetail, JazzEventMap } from './events.ts';
+export type { JazzRow, JazzResultsDetail, JazzChangeDetail, JazzSettledDetail, JazzErrorDetail, JazzStatusDetail, JazzConflictDetail, JazzMergeDetail, JazzEventMap } from './events.ts';
 export { AttributeError } from './query-attributes.ts';
 export { TemplateError } from './template.ts';
 
@@ -31,8 +31,8 @@ export const ELEMENTS = {
   'jazz-form': JazzFormElement,
 } as const;
 
-/** The tags more.ts defines. */
-const LAZY = 'jazz-count,jazz-history,jazz-nav,jazz-status';
+/** The tags more.ts defines, and undo buttons (undo.ts). */
+const LAZY = 'jazz-count,jazz-history,jazz-nav,jazz-status,[jazz-action=undo]';
 
 /** Registers every tag not registered yet (idempotent), and loads more.ts once a tag of it is on the page. */
 export function defineElements(registry: CustomElementRegistry | undefined = globalThis.customElements): void {

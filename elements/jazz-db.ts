@@ -1,5 +1,5 @@
 /**
- * `<jazz-db app server driver db-name token branch>`: opens a database for everything inside it. The
+ * `<jazz-db app server driver db-name token branch undo>`: opens a database for everything inside it. The
  * schema is the JSON in a child `<script type="application/json" slot="schema">`, or the `.schema`
  * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
  * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
@@ -30,7 +30,12 @@
  *   on every retry. While such an error stands `state` is `error`, except for `UNREACHABLE`: being
  *   offline is normal for a local-first page, and the data keeps working.
  *
- * Events: `jazz-status` (the database's `DbStatus`, whenever it changes) and `jazz-error`.
+ * `undo="table"` keeps the undo list of the elements' writes in that table (undo.ts, lazy: only
+ * the attribute is read, by the lazy part).
+ *
+ * Events: `jazz-status` (the database's `DbStatus`, whenever it changes), `jazz-merge` (its
+ * database merged a branch into its own: `{ from, into, batchId, ids }`, from `db.onMerge`) and
+ * `jazz-error`.
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { createDb, JazzError, s, type BrowserDb, type DbStatus, type DriverType, type DynamicApp } from '../worker/page/index.ts';
@@ -160,6 +165,7 @@ export class JazzDbElement extends ReactiveElement {
       }),
       db.onError((e) => report(this, errorDetail(e))),
       db.onRejected((e, batchId) => report(this, { ...errorDetail(e), ...(batchId ? { batchId } : {}) })),
+      db.onMerge((m) => fire(this, 'jazz-merge', m)),
     );
     db.ready.catch((e: unknown) => {
       if (this.#db === db) report(this, errorDetail(e));

@@ -16,7 +16,8 @@
  * schema it shows that error too (the `<jazz-db>` fired it).
  *
  * In a row: `jazz-field="column"` on a control edits that column of the row (coerced by the
- * schema, written on `change`); `jazz-action="delete"` / `"restore"` on a button acts on the row.
+ * schema, written on `change`); `jazz-action="delete"` / `"restore"` on a button acts on the row
+ * (`"undo"` anywhere is undo.ts's: the `<jazz-db undo>` list).
  * Both are the lazy part's (more.ts, row-extras.ts): a template with `jazz-field` loads it before
  * its first row, as for the other lazy features; one with a `jazz-action` (or a `jazz-action`
  * button in the element) loads it in the background, and a click before it is here waits for it.
@@ -27,6 +28,11 @@
  *
  * `as-of` shows the rows as they stood at a moment (an ISO date or epoch milliseconds; the engine's
  * `asOf`): they change only if versions from before it arrive.
+ *
+ * `conflicts` (or a template that names `$conflicts`) gives each row `$conflicts`, its fields whose
+ * concurrent edits lost, kept current; the template shows them with `jazz-each="$conflicts"` and
+ * `jazz-action="pick"`, and `jazz-conflict` is fired for each row whose conflicts changed (all of
+ * it is conflicts.ts's, lazy: loaded before the first row).
  *
  * `.query` (a query builder or AST) takes the place of the attributes and is used as it is; `.rows`
  * is the current result. With the attributes, relations that a `<template jazz-each>` names are
@@ -56,6 +62,7 @@ export class JazzQueryElement extends ReactiveElement {
     select: { type: String },
     tier: { type: String },
     asOf: { type: String, attribute: 'as-of' },
+    conflicts: { type: Boolean },
     into: { type: String },
     virtual: { type: Boolean },
     whereRoute: { type: String, attribute: 'where-route' },
@@ -77,6 +84,8 @@ export class JazzQueryElement extends ReactiveElement {
   declare tier: string | undefined;
   /** Show the rows as they stood at this moment: an ISO date (`2024-05-01T12:00Z`) or epoch milliseconds. */
   declare asOf: string | undefined;
+  /** Rows carry `$conflicts` and `jazz-conflict` is fired (also when the template names `$conflicts`). */
+  declare conflicts: boolean;
   /** The id of the element the rows go into (a `<ul>`, `<tbody>`, `<select>`): valid markup, no element between a list and its items. */
   declare into: string | undefined;
   /** Renders only the rows on screen (virtual.ts). */
@@ -151,7 +160,7 @@ export class JazzQueryElement extends ReactiveElement {
     if (!this.isConnected) return;
     const db = this.db;
     const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.asOf, this.whereRoute, this.#page, problem?.message]);
+    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.asOf, this.conflicts, this.whereRoute, this.#page, problem?.message]);
     if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
@@ -172,12 +181,14 @@ export class JazzQueryElement extends ReactiveElement {
     let ast: QueryAst;
     let tier: Tier | undefined;
     let asOf: number | undefined;
+    let conflicts: boolean | undefined;
     try {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
       if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
+      conflicts = this.conflicts || t.innerHTML.includes('$conflicts');
       // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
       const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
-      if ((usesMore(t) || follows || this.into || this.virtual) && !more?.ready(this.virtual)) {
+      if ((usesMore(t) || follows || this.into || this.virtual || conflicts) && !more?.ready(this.virtual)) {
         const generation = this.#generation;
         loadMore()
           .then(() => more!.ready(this.virtual, true))
@@ -243,6 +254,7 @@ export class JazzQueryElement extends ReactiveElement {
         this.#showState(all.length ? 'ready' : 'empty');
         fire(this, 'jazz-results', { table, rows: all });
         fire(this, 'jazz-change', { table, added: delta.added, removed: delta.removed, changed: delta.changed });
+        if (conflicts) more!.conflictEvents(this, table, all);
         if (first) {
           first = false;
           fire(this, 'jazz-settled', { table, tier: tier ?? 'local' });
@@ -251,6 +263,7 @@ export class JazzQueryElement extends ReactiveElement {
       {
         tier,
         asOf,
+        conflicts,
         onError: (e) => {
           if (generation === this.#generation) this.#fail(errorDetail(e));
         },

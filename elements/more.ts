@@ -1,6 +1,6 @@
 /**
  * The lazy part of the elements (`jazz-more.js` beside `jazz.js`; lazy.ts loads it): what a page
- * may not need, kept out of the 25 kB budget (24 kB with room to grow) that every page loads
+ * may not need, kept out of the 25 kB budget (about 24.5 kB used) that every page loads
  * first. Loading it
  *
  * - gives the template binder its extras (template.ts `setHooks`): formatters (format.ts),
@@ -9,6 +9,10 @@
  *   `saveField`) and what a `jazz-action` does (`act`);
  * - gives `<jazz-form>` its checks and writes (form-submit.ts) and the load of `row-id`'s row;
  * - gives `<jazz-query>` and `<jazz-count>` queries that follow the page (page-where.ts);
+ * - gives `<jazz-query>` its conflicts: `jazz-each="$conflicts"`, `pick`, `jazz-conflict`
+ *   (conflicts.ts);
+ * - keeps the undo list of a `<jazz-db undo>` and looks after the document's `jazz-action="undo"`
+ *   buttons (undo.ts: `remember`, called by `DbController.wrote`);
  * - defines `<jazz-count>`, `<jazz-history>`, `<jazz-nav>` and `<jazz-status>`.
  */
 import { pipe } from './format.ts';
@@ -23,6 +27,9 @@ export { follow, unfollow } from './page-where.ts';
 export { act, saveField, showRow } from './row-extras.ts';
 export { writeControl } from './coerce.ts';
 export { formMistake, formValues, formWrite } from './form-submit.ts';
+export { conflictEvents } from './conflicts.ts';
+export { remember } from './undo.ts';
+import { watchUndo } from './undo.ts';
 import { rowsEnd } from './row-extras.ts';
 import type { KeyedList } from './keyed-list.ts';
 import type { RowView } from './template.ts';
@@ -49,6 +56,7 @@ export function rows(query: Element, into: string | undefined, isVirtual: boolea
 export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement };
 
 setHooks({ attr: rowExtra, pipe, each });
+watchUndo();
 
 const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-history': JazzHistoryElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement };
 const registry = globalThis.customElements;

@@ -16,7 +16,10 @@
  *   field saves (written like a `jazz-field`, on `change`: trimmed and coerced by the schema), Escape
  *   cancels, and with `jazz-empty="delete"` saving an empty text deletes the row.
  * - **A `<jazz-query>`'s fields and actions**: saving a `jazz-field` control (or an editor) on
- *   `change` (`saveField`), and `jazz-action="delete"` / `"restore"` (`act`); the query calls them.
+ *   `change` (`saveField`), and `jazz-action="delete"` / `"restore"` / `"pick"` (`act`); the
+ *   query calls them.
+ * - **Conflicts** (conflicts.ts): `<template jazz-each="$conflicts">` repeats the sides of the
+ *   row's conflicts, and conditions read `$conflicts` as the names of the fields in conflict.
  */
 import { parseWhere, QueryBuilder, type AppSchema, type BrowserDb, type DynamicApp, type Expr, type QueryAst } from '../worker/page/index.ts';
 import { checkExpr } from '../src/query/validate.ts';
@@ -28,6 +31,7 @@ import { AttributeError, columnPosition } from './query-attributes.ts';
 import { splitOutside } from './format.ts';
 import { KeyedList, nodesOf } from './keyed-list.ts';
 import { checkBindings, checkPath, compileTemplate, RowView, TemplateError, viewOf, type Extra, type RowContext } from './template.ts';
+import { conditionRow, conflictEach, withConflicts } from './conflicts.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { JazzRow } from './events.ts';
 
@@ -70,9 +74,10 @@ function conditions(attribute: string, value: string, named: boolean): Condition
 function check(attribute: string, list: readonly Condition[], schema: AppSchema, query: QueryAst): void {
   for (const c of list) {
     try {
-      checkExpr(schema, query.table, c.expr, false);
+      // `$conflicts` is the fields in conflict, as text (conflicts.ts).
+      checkExpr(withConflicts(schema, query.table), query.table, c.expr, false);
       for (const column of columnsOf(c.expr)) {
-        if (column !== 'id' && query.select && !query.select.includes(column)) {
+        if (column !== 'id' && column !== '$conflicts' && query.select && !query.select.includes(column)) {
           throw new JazzError('UNKNOWN_COLUMN', `${attribute} reads "${column}", which the query does not select`, { table: query.table, column });
         }
       }
@@ -100,7 +105,12 @@ export function rowExtra(el: Element, name: string, value: string): Extra | unde
     const list = conditions(name, value, false);
     return {
       check: (schema, query) => check(name, list, schema, query),
-      part: (node) => ({ update: (row) => void ((node as HTMLElement).hidden = !list.every((c) => c.test(row))) }),
+      part: (node) => ({
+        update: (row) => {
+          const r = conditionRow(row);
+          (node as HTMLElement).hidden = !list.every((c) => c.test(r));
+        },
+      }),
     };
   }
   if (name === 'jazz-class' || name === 'jazz-attr') {
@@ -109,8 +119,9 @@ export function rowExtra(el: Element, name: string, value: string): Extra | unde
       check: (schema, query) => check(name, list, schema, query),
       part: (node) => ({
         update: (row) => {
+          const r = conditionRow(row);
           for (const c of list) {
-            const on = c.test(row);
+            const on = c.test(r);
             if (name === 'jazz-class') node.classList.toggle(c.name, on);
             else {
               node.toggleAttribute(c.name, on);
@@ -135,6 +146,7 @@ const RELATION_RE = /^[A-Za-z_$][\w$]*$/;
  */
 export function each(t: HTMLTemplateElement, relations: string[]): Extra {
   const relation = t.getAttribute('jazz-each')!.trim();
+  if (relation === '$conflicts') return conflictEach(t);
   if (!RELATION_RE.test(relation)) throw new TemplateError(`jazz-each takes a relation name like "todosViaProject", got "${relation}"`);
   const nested = compileTemplate(t);
   relations.push(relation, ...nested.relations.map((r) => `${relation}.${r}`));
@@ -282,8 +294,9 @@ export function saveField(el: Element, owner: Element, db: BrowserDb<DynamicApp>
 /**
  * A `<jazz-query>`'s `jazz-action` other than `edit`: `delete` the button's row (remembered in
  * `deleted`, the query's undo list), `restore` it, or, on a button outside the rows, restore the
- * row deleted last. `wrote` is the query's `DbController.wrote` for the button; `syncUndo`
- * enables the query's restore buttons while there is a row to restore.
+ * row deleted last; `pick` the value of a side of a conflict (conflicts.ts) for its row's field.
+ * `undo` is undo.ts's (a listener of the document's). `wrote` is the query's `DbController.wrote`
+ * for the button; `syncUndo` enables the query's restore buttons while there is a row to restore.
  */
 export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | undefined, button: Element, deleted: { table: string; id: string }[], wrote: (batchId: string) => void, syncUndo: () => void): void {
   let handle;
@@ -291,11 +304,13 @@ export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | u
     handle = db.delete(view.table, view.row.id);
     deleted.push({ table: view.table, id: view.row.id });
   } else if (action === 'restore' && view) handle = db.restore(view.table, view.row.id);
+  else if (action === 'pick' && view?.ctx.parent) handle = db.update(view.table, view.ctx.parent.row.id, { [view.row['field'] as string]: view.row['value'] });
+  else if (action === 'undo') return;
   else if (action === 'restore') {
     const last = deleted.pop();
     if (last) handle = db.restore(last.table, last.id);
   } else {
-    report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore or edit, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+    report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore, edit, pick (in a side of $conflicts) or undo, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
     return;
   }
   syncUndo();

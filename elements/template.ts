@@ -9,7 +9,8 @@
  *   event-handler attributes (`on*`), `srcdoc`, or inside `<script>`/`<style>` are refused when
  *   the template is compiled; `javascript:`-like URLs in URL attributes are replaced by `about:invalid#blocked`.
  * - `<template jazz-each="todosViaProject">`: the included rows, keyed by id, in place (made by
- *   more.ts, row-extras.ts).
+ *   more.ts, row-extras.ts); `jazz-each="$conflicts"`: the sides of the row's conflicts
+ *   (conflicts.ts).
  * - `jazz-field="done"` on a control and `jazz-action="delete"` on a button: the element is
  *   registered with its row's view (`viewOf`), and `<jazz-query>` handles their events (with
  *   more.ts: a control's value is coerce.ts's, so `jazz-field` is one of `usesMore`'s features).
@@ -271,6 +272,8 @@ export interface RowContext {
   readonly owner?: Element;
   /** Deletes the view's row (an emptied `jazz-edit` with `jazz-empty="delete"`), written by `by`. */
   readonly remove?: (view: RowView, by: Element) => void;
+  /** The row a nested copy belongs to (a side of its `$conflicts`: conflicts.ts). */
+  readonly parent?: RowView;
 }
 
 const owners = new WeakMap<Element, RowView>();

@@ -12,9 +12,9 @@
  *   (`result-cache.ts`); the callback gets `{ all, delta }` as with the engine.
  * - `all` / `one` ask the worker (one round trip).
  *
- * The handle's `batchId` is the page's name for the batch. The engine names batches itself; the
- * worker maps one to the other for `wait` and rejections, so the id is stable for the page but is
- * not the engine's batch id stored in history.
+ * The handle's `batchId` is made here too, and the worker writes the batch under it: it is the
+ * batch id the engine stores in history (so `revertBatch(handle.batchId)` works after a reload,
+ * and on the user's other devices), and the key of `wait` and rejections.
  */
 import * as Comlink from 'comlink';
 import { IdGenerator } from '../../src/rows/ids.ts';
@@ -93,6 +93,14 @@ export interface BatchHandle {
   readonly batchId: string;
   readonly ids: readonly string[];
   wait(opts?: WaitOptions): Promise<void>;
+}
+
+/** A merge made through `merge`: branch `from` into `into` (this database's branch), as the batch `batchId` on the rows `ids`. */
+export interface MergeDone {
+  readonly from: string;
+  readonly into: string;
+  readonly batchId: string;
+  readonly ids: readonly string[];
 }
 
 export interface SubscriptionUpdate<R> {
@@ -239,6 +247,9 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #statusListeners = new Set<(s: DbStatus) => void>();
   readonly #errorListeners = new Set<(e: unknown) => void>();
   readonly #rejectedListeners = new Set<(rejection: BatchRejection, batchId: string) => void>();
+  readonly #mergeListeners = new Set<(merge: MergeDone) => void>();
+  /** The branch this database reads and writes. */
+  readonly #branch: string;
   #workerStatus: WorkerStatus | undefined;
   #storagePersisted: boolean | undefined;
   #openError: WireError | null = null;
@@ -251,6 +262,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   constructor(opts: BrowserCreateDbOptions<A>) {
     installWireErrors();
     this.app = opts.app;
+    this.#branch = opts.branch ?? 'main';
     const driver = opts.driver ?? { type: 'opfs' };
     const dbName = driver.dbName ?? 'default';
     this.#worker = new Worker(opts.workerUrl ?? defaultWorkerUrl(), { type: 'module', name: `jazz:${dbName}` });
@@ -631,11 +643,22 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return this.#call((api) => api.mergePreview(from, into));
   }
 
-  /** Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value unless `resolve: 'from'`. */
+  /**
+   * Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value
+   * unless `resolve: 'from'`. Once it is durable, `onMerge` listeners hear of it.
+   */
   async merge(from: string, opts: { resolve?: 'from' | 'into' } = {}): Promise<BatchHandle> {
     const { key, wait, local } = this.#send((api, k) => api.revert(k, { merge: from, resolve: opts.resolve ?? 'into' }));
     void wait();
-    return { batchId: key, ids: await local, wait };
+    const ids = await local;
+    for (const l of this.#mergeListeners) l({ from, into: this.#branch, batchId: key, ids });
+    return { batchId: key, ids, wait };
+  }
+
+  /** Told of each merge this page's `merge` made (`<jazz-db>` fires `jazz-merge` from it). Returns a function that stops listening. */
+  onMerge(listener: (merge: MergeDone) => void): () => void {
+    this.#mergeListeners.add(listener);
+    return () => this.#mergeListeners.delete(listener);
   }
 
   /** Drops a branch and its writes. */

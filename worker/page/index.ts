@@ -15,6 +15,7 @@ export type {
   BatchHandle,
   WaitOptions,
   SubscriptionUpdate,
+  MergeDone,
   SubscribeOptions,
   ReadOptions,
 } from './client.ts';

@@ -29,6 +29,8 @@ test('two devices on a branch see each other\'s writes through the server; main 
       p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos.orderBy('title'), ({ all }: { all: { title: string }[] }) => ((window as unknown as { titles: string[] }).titles = all.map((r) => r.title))));
     for (const p of [a, b, m]) await watch(p);
     const titles = (p: Page) => p.evaluate(() => JSON.stringify((window as unknown as { titles?: string[] }).titles ?? null));
+    // A device on the branch holds main's row once its live query has brought it (memory: nothing local).
+    for (const p of [a, b]) await expect.poll(() => titles(p), { timeout: 15_000 }).toBe(JSON.stringify(['on main']));
     await a.evaluate(async (id) => {
       const { app, db } = window.t;
       await db.update(app.todos, id, { title: 'on main, reworded on draft' }).wait({ tier: 'global' });

@@ -22,6 +22,8 @@ export type JazzRow = Readonly<Record<string, unknown>> & { readonly id: string 
 export interface JazzResultsDetail {
   readonly table: string;
   readonly rows: readonly JazzRow[];
+  /** `<jazz-history>`: how many versions the row has (more than `rows` with a `limit`). */
+  readonly total?: number;
 }
 
 /** `jazz-change`: what changed since the last result (the live query's delta). */

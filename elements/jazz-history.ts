@@ -16,8 +16,12 @@
  * - `state` is `loading`, `ready`, `empty` (a row never seen here) or `error` (a bad attribute or
  *   template, no database, an unknown table or a row id that is not one: a `jazz-error` once,
  *   with `attribute` when an attribute is at fault, and the message in `title`).
- * - `jazz-results` is fired with `{ table, rows }` (the versions as bound, in the order shown)
- *   after the first history and every change.
+ * - `limit="50"` shows only the newest 50 versions (in the order asked for), for rows with long
+ *   histories: every version is a copy of the template, and a row edited all day has thousands.
+ *   No limit by default (a history that leaves versions out unasked would mislead). A limit that
+ *   is not a whole number above 0 is an attribute error.
+ * - `jazz-results` is fired with `{ table, rows, total }` (the versions as bound, in the order
+ *   shown, and how many the row has) after the first history and every change.
  *
  * It follows `db.subscribeHistory`, which runs in the worker and carries on when another tab
  * takes over the storage.
@@ -52,6 +56,7 @@ export class JazzHistoryElement extends LiveElement {
     table: { type: String },
     rowId: { type: String, attribute: 'row-id' },
     order: { type: String },
+    limit: { type: String },
   };
 
   declare table: string | undefined;
@@ -59,6 +64,8 @@ export class JazzHistoryElement extends LiveElement {
   declare rowId: string | undefined;
   /** `oldest` (default) or `newest`: which version comes first. */
   declare order: string | undefined;
+  /** At most this many versions, the newest (none by default). */
+  declare limit: string | undefined;
 
   #template: CompiledTemplate | undefined;
   #list: KeyedList<RowView> | undefined;
@@ -75,7 +82,7 @@ export class JazzHistoryElement extends LiveElement {
   }
 
   protected override key(): unknown[] {
-    return [this.table, this.rowId, this.order];
+    return [this.table, this.rowId, this.order, this.limit];
   }
 
   protected override fail(detail: JazzErrorDetail, own = true): void {
@@ -93,6 +100,9 @@ export class JazzHistoryElement extends LiveElement {
     if (!id) throw new AttributeError(new JazzError('QUERY_INVALID', '<jazz-history> needs row-id="…", the id of the row whose history it shows'), 'row-id', 0);
     const order = this.order?.trim() || 'oldest';
     if (order !== 'oldest' && order !== 'newest') throw new AttributeError(new JazzError('QUERY_INVALID', `order is oldest or newest, got "${order}"`), 'order', 0);
+    const limitText = this.limit?.trim();
+    const limit = limitText === undefined || limitText === '' ? Infinity : Number(limitText);
+    if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit > 0))) throw new AttributeError(new JazzError('QUERY_INVALID', `limit is a whole number above 0, got "${limitText}"`), 'limit', 0);
     if (!this.#template) {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template');
       if (!t) throw new JazzError('QUERY_INVALID', '<jazz-history> needs a <template> child: the markup of one version');
@@ -110,13 +120,14 @@ export class JazzHistoryElement extends LiveElement {
       id,
       (entries) => {
         if (generation !== this.generation) return;
-        const rows = entries.map(versionRow);
+        const shown = entries.length > limit ? entries.slice(entries.length - limit) : entries;
+        const rows = shown.map(versionRow);
         if (order === 'newest') rows.reverse();
         this.#rows = rows;
         this.#list!.set(rows);
         this.removeAttribute('title');
         this.setAttribute('state', rows.length ? 'ready' : 'empty');
-        fire(this, 'jazz-results', { table, rows });
+        fire(this, 'jazz-results', { table, rows, total: entries.length });
       },
       { onError: (e) => generation === this.generation && this.fail(errorDetail(e, { attribute: 'row-id' })) },
     );

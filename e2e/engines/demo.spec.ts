@@ -81,7 +81,9 @@ test('two users on one board: adds, ticks, renames, comments, deletes and undo s
   // Delete on one side, gone on the other; undo brings it back to both.
   await bob.click(`${await row(bob, 'Write the release notes')} [jazz-action=delete]`);
   await gone(alice, 'Write the release notes', "Bob's delete on Alice's board");
-  await bob.click('.tasks .undo [jazz-action=restore]');
+  // Undo (the bar's button, enabled once the delete is on Bob's undo list) reverts his last change.
+  await bob.waitFor(() => document.querySelector<HTMLButtonElement>('.bar [jazz-action=undo]')?.disabled === false, null, "Bob's Undo enabled", 15_000);
+  await bob.click('.bar [jazz-action=undo]');
   await sees(alice, 'Write the release notes', "Bob's undo on Alice's board");
 
   // Private notes: each user's own, never the other's.

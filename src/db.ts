@@ -12,7 +12,7 @@
  */
 import type { KvStore } from './store/types.ts';
 import { createMemoryStore } from './store/memory.ts';
-import { hlcMillis } from './clock/hlc.ts';
+import { HLC_COUNTER, hlcMillis } from './clock/hlc.ts';
 import { Engine, MAIN, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
 import { QueryBuilder } from './query/builder.ts';
 import type { QueryAst } from './query/ast.ts';
@@ -644,6 +644,9 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       const at = opts.at === undefined ? hlcMillis(this.engine.clock.tick()) : asOfMillis(opts.at);
       // The record is in the store at once; only its durability is awaited in the background.
       createBranch(this.engine, name, from, Math.max(at, 0)).catch(() => {});
+      // A fork "now" takes every version of its millisecond: this replica's next writes go to the
+      // next millisecond, so none written after the fork is on the branch.
+      if (opts.at === undefined) this.engine.clock.observe(at * HLC_COUNTER + (HLC_COUNTER - 1));
     } else if (opts.from !== undefined && name !== MAIN && readBranch(this.engine, name)!.from !== opts.from) {
       throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
     }

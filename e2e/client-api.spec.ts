@@ -81,6 +81,35 @@ test('writes, reads and typed errors', async ({ page }) => {
   });
 });
 
+test('insert with a caller-chosen id from a page: the row has it, a taken one is ROW_EXISTS and a bad one TYPE_MISMATCH from wait, an unknown option throws at once', async ({ page }) => {
+  await open(page, `api-id-${Date.now()}`);
+  const result = await page.evaluate(async () => {
+    const { app, db } = window.t;
+    const code = async (f: () => unknown) => {
+      try {
+        await f();
+        return 'no error';
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    const id = '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a';
+    const h = db.insert(app.todos, { title: 'mine' }, { id });
+    await h.wait();
+    const batched = db.batch((b: any) => void b.insert(app.todos, { title: 'batched' }, { id: '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7b' }));
+    await batched.wait();
+    return {
+      id: h.id,
+      row: (await db.one(app.todos.where({ id })))?.title,
+      taken: await code(() => db.insert(app.todos, { title: 'again' }, { id }).wait()),
+      notUuid: await code(() => db.insert(app.todos, { title: 'x' }, { id: 'nope' }).wait()),
+      unknown: await code(() => db.insert(app.todos, { title: 'x' }, { ID: id })),
+      titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title),
+    };
+  });
+  expect(result).toEqual({ id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a', row: 'mine', taken: 'ROW_EXISTS', notUuid: 'TYPE_MISMATCH', unknown: 'OPTION_INVALID', titles: ['batched', 'mine'] });
+});
+
 test('live queries get deltas, in order, through limit windows and includes', async ({ page }) => {
   await open(page, `live-${Date.now()}`);
   const updates = await page.evaluate(async () => {

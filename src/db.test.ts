@@ -20,6 +20,31 @@ describe('db: writes and reads', () => {
     await db.close();
   });
 
+  it('insert takes a caller-chosen id, refuses one that is taken or not a UUID, and refuses options it does not take', async () => {
+    const db = createDb({ app, driver: { type: 'memory' } });
+    const id = '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a'; // a UUIDv4: any UUID will do
+    const h = db.insert(app.todos, { title: 'mine' }, { id });
+    expect(h.id).toBe(id);
+    await h.wait();
+    expect(await db.one(app.todos.where({ id }))).toMatchObject({ id, title: 'mine' });
+    expect(() => db.insert(app.todos, { title: 'again' }, { id })).toThrow(expect.objectContaining({ code: 'ROW_EXISTS' }));
+    expect(() => db.insert(app.todos, { title: 'x' }, { id: 'not-a-uuid' })).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(() => db.insert(app.todos, { title: 'x' }, { id: 42 } as never)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(() => db.insert(app.todos, { title: 'x' }, { ID: id } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('not ID') }));
+    expect(() => db.insert(app.todos, { title: 'x' }, 'id' as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    // In a batch too; a deleted row's id may be inserted again (the row comes back with the new values).
+    const other = '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7b';
+    await db.batch((b) => void b.insert(app.todos, { title: 'batched' }, { id: other })).wait();
+    await db.delete(app.todos, other).wait();
+    await db.insert(app.todos, { title: 'back' }, { id: other }).wait();
+    expect((await db.all(app.todos.orderBy('title'))).map((r) => [r.id, r.title])).toEqual([
+      [other, 'back'],
+      [id, 'mine'],
+    ]);
+    expect(db.allSync(app.todos).length).toBe(2);
+    await db.close();
+  });
+
   it('filters, sorts, limits and includes', async () => {
     const db = createDb({ app });
     const p = db.insert(app.projects, { name: 'p1' });

@@ -36,6 +36,7 @@ import { checkBranchName, createBranch, deleteBranch, lineOf, listBranches, merg
 import { conflictsOf, historyOf, revertBatchOps, revertOps, type FieldConflict, type HistoryEntry } from './history/history.ts';
 import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
+import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
@@ -141,9 +142,10 @@ export class BatchWriter {
     this.#newId = newId;
   }
 
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): { id: string } {
-    const id = this.#newId();
-    this.ops.push({ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> });
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): { id: string } {
+    const chosen = insertId(opts);
+    const id = chosen ?? this.#newId();
+    this.ops.push({ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> });
     return { id };
   }
 
@@ -372,8 +374,13 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return { id: result.ids[0]!, batchId: result.batchId, wait: this.#waiter(result) };
   }
 
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): WriteHandle {
-    return this.#handle(this.#write([{ kind: 'insert', table: tableName(table), values: values as Record<string, unknown> }]));
+  /**
+   * Inserts a row; `{ id }` chooses its id (any UUID: `ROW_EXISTS` if a row has it), else a new
+   * UUIDv7 is made. Any other option is `OPTION_INVALID`.
+   */
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle {
+    const id = insertId(opts);
+    return this.#handle(this.#write([{ kind: 'insert', table: tableName(table), ...(id !== undefined ? { id } : {}), values: values as Record<string, unknown> }]));
   }
 
   update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle {
@@ -917,3 +924,4 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
   }));
 }
+

@@ -15,6 +15,7 @@ export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from './schema/
 export { schemaHash, schemaFromJSON } from './schema/schema.ts';
 export { createDb, Db, BatchWriter, Transaction } from './db.ts';
 export { definePermissions } from './policy/define.ts';
+export type { InsertOptions } from './rows/insert-options.ts';
 export type { Permissions, PolicyExpr, TablePolicy } from './policy/define.ts';
 export type {
   CreateDbOptions,

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'ROW_DELETED'
   | 'ROW_EXISTS'
   | 'BATCH_NOT_FOUND'
+  /** An option the call does not take, or a value it cannot use: options are never silently ignored. */
+  | 'OPTION_INVALID'
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
   | 'TOO_LARGE'

@@ -16,6 +16,7 @@
  * batch id the engine stores in history (so `revertBatch(handle.batchId)` works after a reload,
  * and on the user's other devices), and the key of `wait` and rejections.
  */
+import { chosenId, type InsertOptions } from '../../src/rows/insert-options.ts';
 import * as Comlink from 'comlink';
 import { IdGenerator } from '../../src/rows/ids.ts';
 import type { QueryAst } from '../../src/query/ast.ts';
@@ -164,9 +165,10 @@ export class BatchWriter {
     this.#ids = ids;
   }
 
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): { id: string } {
-    const id = this.#ids.next();
-    this.ops.push({ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> });
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): { id: string } {
+    const chosen = chosenId(opts);
+    const id = chosen ?? this.#ids.next();
+    this.ops.push({ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> });
     return { id };
   }
 
@@ -456,9 +458,11 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return { key, wait, local };
   }
 
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>): WriteHandle {
-    const id = this.#ids.next();
-    const { key, wait } = this.#send([{ kind: 'insert', table: tableName(table), id, fresh: true, values: values as Record<string, unknown> }]);
+  /** Inserts a row; `{ id }` chooses its id (any UUID; `wait` rejects with `ROW_EXISTS` if a row has it, `TYPE_MISMATCH` if it is not a UUID). */
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle {
+    const chosen = chosenId(opts);
+    const id = chosen ?? this.#ids.next();
+    const { key, wait } = this.#send([{ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> }]);
     return { id, batchId: key, wait };
   }
 

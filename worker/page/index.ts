@@ -7,6 +7,7 @@
  *   const db = createDb({ app, driver: { type: 'opfs', dbName: 'todos' } });
  */
 export { createDb, BrowserDb, BatchWriter, Transaction } from './client.ts';
+export type { InsertOptions } from '../../src/rows/insert-options.ts';
 export type {
   BrowserCreateDbOptions,
   BrowserDriverConfig,

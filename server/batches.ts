@@ -36,8 +36,8 @@ import type { ServerContext } from './context.ts';
 import { hold, holdersOf, unhold } from './holdings.ts';
 import { historyFor, readVerdict, rowOf, sendDrop, sendVersions, versionFor } from './read-gate.ts';
 import { recheckDependents } from './subscriptions.ts';
-import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions, storeBranches } from './branch-sync.ts';
-import type { BranchInfo } from '../src/history/branches.ts';
+import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions } from './branch-sync.ts';
+import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { MAIN } from '../src/engine/engine.ts';
 
 type Items = { table: string; version: RowVersion }[];
@@ -75,7 +75,7 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
  */
 function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void {
   // The records first: the rows are judged as they read on the branch's line.
-  storeBranches(engine, line.store);
+  putBranches(engine, line.store);
   if (!allStored(engine, items)) {
     const denied = deniedBranchWrites(conn, engine, line.branch, items);
     if (denied) {

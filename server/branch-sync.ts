@@ -27,12 +27,12 @@
  */
 import { MAIN, type Engine } from '../src/engine/engine.ts';
 import { mergeAll } from '../src/history/history.ts';
-import { branchLine, lineOf, readBranch, type BranchInfo } from '../src/history/branches.ts';
+import { branchLine, readBranch, versionsOn, type BranchInfo } from '../src/history/branches.ts';
+import { tablesOf } from '../src/history/as-of.ts';
 import { metaKey } from '../src/engine/keyspace.ts';
 import { mergeVersion, type RowVersion, type VisibleState } from '../src/rows/version.ts';
 import type { QueryAst } from '../src/query/ast.ts';
 import type { WireBranch, WireVersion } from '../src/sync/protocol.ts';
-import { utf8Encode } from '../src/util/bytes.ts';
 import type { AppState } from './apps.ts';
 import type { Conn } from './connection.ts';
 import { rowOf, sendVersions, versionFor } from './read-gate.ts';
@@ -78,15 +78,7 @@ export function branchOfBatch(engine: Engine, items: Items, records: readonly Wi
   return { branch, store, moved };
 }
 
-/** Stores branch records (before the versions that need them), in one transaction. */
-export function storeBranches(engine: Engine, records: readonly BranchInfo[]): void {
-  if (records.length === 0) return;
-  const tx = engine.store.transaction();
-  for (const r of records) tx.put(metaKey('branch', r.name), utf8Encode(JSON.stringify(r)));
-  tx.commit().catch(() => {}); // the store stops on a failed commit, and the batch's own commit reports it
-}
-
-/** Removes records `storeBranches` stored for a batch that was then refused. */
+/** Removes records stored (`putBranches`) for a batch that was then refused. */
 export function dropBranches(engine: Engine, records: readonly BranchInfo[]): void {
   if (records.length === 0) return;
   const tx = engine.store.transaction();
@@ -97,8 +89,7 @@ export function dropBranches(engine: Engine, records: readonly BranchInfo[]): vo
 /** How a row reads on a branch (undefined: the branch's line has no version of it). */
 function stateOnBranch(engine: Engine, table: string, rowId: string, branch: string): VisibleState | undefined {
   const t = engine.table(table);
-  const on = lineOf(engine, branch);
-  return mergeAll(t.cat, engine.history(t, rowId).filter(on));
+  return mergeAll(t.cat, versionsOn(engine, t, rowId, branch));
 }
 
 /**
@@ -139,8 +130,7 @@ export function branchHistoryFor(conn: Conn, branch: string, table: string, rowI
   const policy = conn.policy!;
   const onMain = engine.getVisibleState(t, rowId);
   if (onMain && !policy.canRead(table, rowOf(rowId, onMain))) return undefined;
-  const on = lineOf(engine, branch);
-  const line = engine.history(t, rowId).filter(on);
+  const line = versionsOn(engine, t, rowId, branch);
   const state = mergeAll(t.cat, line);
   if (!state || !policy.canRead(table, rowOf(rowId, state))) return undefined;
   const out: WireVersion[] = [];
@@ -149,13 +139,6 @@ export function branchHistoryFor(conn: Conn, branch: string, table: string, rowI
     // Main's versions as main's gate sends them; the branch's against the row on the branch.
     out.push(versionFor(conn, engine, table, v, v.branch === MAIN && onMain ? onMain : state));
   }
-  return out;
-}
-
-/** The tables a query reads (includes too). */
-function tablesOf(q: QueryAst, out = new Set<string>()): Set<string> {
-  out.add(q.table);
-  for (const inc of Object.values(q.include ?? {})) tablesOf(inc.query, out);
   return out;
 }
 
@@ -197,18 +180,16 @@ export function fanOutBranch(app: AppState, pusher: Conn, branch: string, fresh:
   for (const { table, version } of fresh) rows.set(`${table}\u0000${version.rowId}`, { table, rowId: version.rowId });
   for (const conn of app.conns) {
     if (!conn.ready || !conn.policy) continue;
-    for (const b of readersOf(engine, conn, branch)) {
+    let readers = readersOf(engine, conn, branch);
+    // The pusher gets its rows' histories on the branch it wrote on, reading it or not.
+    if (conn === pusher && readers.length === 0) readers = [{ branch, tables: new Set() }];
+    for (const b of readers) {
       const out: WireVersion[] = [];
       for (const { table, rowId } of rows.values()) {
         if (conn !== pusher && !b.tables.has(table)) continue;
         out.push(...(branchHistoryFor(conn, b.branch, table, rowId, conn === pusher ? pushed : undefined) ?? []));
       }
       sendBranchVersions(conn, b.branch, out);
-    }
-    if (conn === pusher && readersOf(engine, conn, branch).length === 0) {
-      const out: WireVersion[] = [];
-      for (const { table, rowId } of rows.values()) out.push(...(branchHistoryFor(conn, branch, table, rowId, pushed) ?? []));
-      sendBranchVersions(conn, branch, out);
     }
   }
 }

@@ -129,12 +129,19 @@ export function adoptBranches(engine: Engine, records: readonly BranchInfo[]): B
       else missing.push(r);
     }
   }
-  if (missing.length > 0) {
-    const tx = engine.store.transaction();
-    for (const r of missing) tx.put(metaKey('branch', r.name), utf8Encode(JSON.stringify({ name: r.name, from: r.from, at: Math.floor(r.at) } satisfies BranchInfo)));
-    tx.commit().catch(() => {}); // visible at once; a failed commit stops the store, which says so
-  }
+  putBranches(engine, missing);
   return differ;
+}
+
+/**
+ * Writes branch records in one transaction, visible at once (a failed commit stops the store,
+ * which says so): records that came from elsewhere, adopted by a replica or stored by the server.
+ */
+export function putBranches(engine: Engine, records: readonly BranchInfo[]): void {
+  if (records.length === 0) return;
+  const tx = engine.store.transaction();
+  for (const r of records) tx.put(metaKey('branch', r.name), utf8Encode(JSON.stringify({ name: r.name, from: r.from, at: Math.floor(r.at) } satisfies BranchInfo)));
+  tx.commit().catch(() => {});
 }
 
 /** The records of `name`'s line, as sent with its versions: `name` first, back to main. */

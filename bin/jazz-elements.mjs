@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-// The package's command line (`npx jazz-elements <command>`): see bin/cli.ts. It runs the
-// TypeScript sources through tsx, which the repository has; the built package ships JS instead.
-import { register } from 'tsx/esm/api';
+// The package's command line (`npx jazz-elements <command>`): see bin/cli.ts. In the repository it
+// runs the TypeScript source through tsx; the installed package has no sources and runs the
+// built lib/bin/cli.js (scripts/build-lib.mjs).
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('./cli.ts');
+const source = new URL('./cli.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import(new URL('../lib/bin/cli.js', import.meta.url).href));
+}
 process.exitCode = await main(process.argv.slice(2));

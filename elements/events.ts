@@ -95,8 +95,12 @@ export interface JazzEventMap {
 }
 
 declare global {
-  // Lets `el.addEventListener('jazz-change', (e) => e.detail.added)` type-check on any element.
+  // Lets `el.addEventListener('jazz-change', (e) => e.detail.added)` type-check on any element,
+  // and on `document` or `window`, where the events arrive too (they bubble and are composed).
   interface HTMLElementEventMap extends JazzEventMap {}
+  interface DocumentEventMap extends JazzEventMap {}
+  interface WindowEventMap extends JazzEventMap {}
+  interface ShadowRootEventMap extends JazzEventMap {}
 }
 
 /** Dispatches one of the elements' events from `target`: bubbling, composed, not cancelable. */

@@ -33,6 +33,14 @@ import { checkBindings, compileTemplate, RowView, viewOf, type CompiledTemplate,
 
 const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
 
+/**
+ * A live count of a query's rows, and its aggregates (see the module comment above).
+ * @tagname jazz-count
+ * @slot - Optionally a `<template>` bound to `{{count}}`, `{{sum}}`, `{{avg}}`, `{{min}}`, `{{max}}`.
+ * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
+ * @attr count - The number of rows (set by the element).
+ * @attr state - `loading`, `ready` or `error` (set by the element).
+ */
 export class JazzCountElement extends LiveElement {
   static override properties = {
     table: { type: String },

@@ -44,6 +44,17 @@ import { ElementError, errorDetail, fire, report, type JazzErrorDetail } from '.
 
 const DRIVERS: readonly DriverType[] = ['opfs', 'idb', 'memory'];
 
+/**
+ * Opens a database for everything inside it (see the module comment above).
+ * @tagname jazz-db
+ * @slot schema - A `<script type="application/json">` with the app's schema.
+ * @slot migrations - A `<script type="application/json">` with an array of migrations.
+ * @fires jazz-status - The database's status (`DbStatus`), whenever it changes.
+ * @fires jazz-merge - The database merged a branch into its own: `{ from, into, batchId, ids }`.
+ * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
+ * @attr state - `loading`, `ready` or `error` (set by the element).
+ * @attr undo - The table that keeps the undo list of the elements' writes.
+ */
 export class JazzDbElement extends ReactiveElement {
   static override properties = {
     app: { type: String },

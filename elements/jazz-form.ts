@@ -50,6 +50,12 @@ export interface Submit {
 
 const NOT_VALUES = new Set(['submit', 'button', 'reset', 'image', 'file']);
 
+/**
+ * Writes a row from the named controls inside it (see the module comment above).
+ * @tagname jazz-form
+ * @slot - The form's controls (`<input name>`, `<select name>`, `<textarea name>`) and a submit button.
+ * @fires jazz-error - A value that does not fit its column, or a refused write: `{ code, message, ... }`.
+ */
 export class JazzFormElement extends ReactiveElement {
   static override properties = {
     table: { type: String },

@@ -51,6 +51,13 @@ export function versionRow(e: HistoryEntry): JazzRow {
   });
 }
 
+/**
+ * A row's versions, live (see the module comment above).
+ * @tagname jazz-history
+ * @slot - A `<template>` for each version.
+ * @fires jazz-results - Every result: `{ table, rows, total }`.
+ * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
+ */
 export class JazzHistoryElement extends LiveElement {
   static override properties = {
     table: { type: String },

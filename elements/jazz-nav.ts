@@ -11,6 +11,12 @@ import { ReactiveElement } from '@lit/reactive-element';
 import { hashRoute } from './page-where.ts';
 
 // A ReactiveElement (not a bare HTMLElement) only so it imports in Node, like the other elements.
+/**
+ * Marks the links inside it that point at the page as it is now (see the module comment above).
+ * @tagname jazz-nav
+ * @slot - The links.
+ * @attr current-class - A class added to the current links.
+ */
 export class JazzNavElement extends ReactiveElement {
   readonly #mark = (): void => {
     const here = new URL(location.href);

@@ -51,6 +51,17 @@ import { checkBindings, compileTemplate, display, withSystemFields, RowView, use
 type State = 'loading' | 'ready' | 'empty' | 'error';
 const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
 
+/**
+ * A live query rendered with its `<template>` (see the module comment above).
+ * @tagname jazz-query
+ * @slot - A `<template>` for each row, and optionally `<template slot="empty">`, `slot="loading"`, `slot="error"`.
+ * @fires jazz-results - Every result: `{ table, rows, total? }`.
+ * @fires jazz-change - What changed: `{ added, removed, changed }`.
+ * @fires jazz-settled - The result is at the asked tier.
+ * @fires jazz-conflict - A row of the result has fields whose concurrent edits lost.
+ * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
+ * @attr state - `loading`, `ready` or `error` (set by the element).
+ */
 export class JazzQueryElement extends ReactiveElement {
   static override properties = {
     table: { type: String },

@@ -61,6 +61,10 @@ const REFUSED: Readonly<Record<string, string>> = {
   TOO_LARGE: 'it is too large',
 };
 
+/**
+ * The database's status in words (see the module comment above).
+ * @tagname jazz-status
+ */
 export class JazzStatusElement extends ReactiveElement {
   static override properties = { plain: { type: Boolean } };
 

@@ -76,12 +76,29 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), html);
   }
-  const served: string[] = [];
   const gzipped = (f: string): number => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
+  const { origin, served, close } = await serveFolder(dir);
+  return {
+    dir,
+    origin,
+    served,
+    sizes: (files) => files.map((f) => `${f}: ${readFileSync(join(dir, f)).length} B, ${gzipped(f)} B gzipped`).join('; '),
+    gzipped: (f) => gzipped(f),
+    scripts: readdirSync(dir).filter((f) => /^jazz[\w-]*\.js$/.test(f)).sort(),
+    close: async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A folder served as a plain static site serves it, on 127.0.0.1 (`/` is `index.html`); every path requested is in `served`. */
+export async function serveFolder(dir: string): Promise<{ origin: string; served: string[]; close: () => Promise<void> }> {
+  const served: string[] = [];
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     served.push(path);
-    const file = join(dir, path === '/' ? 'index.html' : path);
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
     if (!file.startsWith(dir)) return void res.writeHead(403).end();
     let body: Buffer;
     try {
@@ -94,15 +111,8 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
   return {
-    dir,
     origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
     served,
-    sizes: (files) => files.map((f) => `${f}: ${readFileSync(join(dir, f)).length} B, ${gzipped(f)} B gzipped`).join('; '),
-    gzipped: (f) => gzipped(f),
-    scripts: readdirSync(dir).filter((f) => /^jazz[\w-]*\.js$/.test(f)).sort(),
-    close: async () => {
-      await new Promise((r) => server.close(r));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -9,7 +9,9 @@
  * jazz-worker.js ≤ 80 kB; the lazy parts load later and are printed.
  */
 import { expect, test } from '@playwright/test';
-import { serveDist, type StaticDist } from './support/static-dist.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { serveDist, serveFolder, type StaticDist } from './support/static-dist.ts';
 
 let site: StaticDist;
 
@@ -104,4 +106,38 @@ test('a bare page with only the script tag uses the lazy part, fetched from besi
   // Every script came from beside jazz.js, none from beside the page; the virtualizer was not needed.
   expect(scripts.filter((p) => p.startsWith('/app/') || p.includes('virtual'))).toEqual([]);
   expect(errors).toEqual([]);
+});
+
+test('jazz.js from another origin, as from a CDN: the worker starts, the data is the page origin\'s', async ({ page }) => {
+  const dir = mkdtempSync(join(resolve('.tmp'), 'e2e-cdn-page-'));
+  writeFileSync(
+    join(dir, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>from a CDN</title>
+<script type="module" src="${site.origin}/jazz.js"></script>
+<jazz-db app="cdn" driver="opfs" db-name="cdn-check">
+  <script type="application/json" slot="schema">{ "tables": { "todos": { "title": "string" } } }</script>
+  <jazz-query table="todos" order-by="title"><template><li>{{title}}</li></template></jazz-query>
+  <jazz-form table="todos"><input name="title" aria-label="title"><button>Add</button></jazz-form>
+  <jazz-count table="todos"></jazz-count>
+</jazz-db>`,
+  );
+  const pageSite = await serveFolder(dir);
+  try {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${pageSite.origin}/`);
+    await page.getByLabel('title').fill('from another origin');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect(page.locator('jazz-query li')).toHaveText(['from another origin']);
+    await expect(page.locator('jazz-count')).toHaveText('1');
+    const status = await page.evaluate(() => (document.querySelector('jazz-db') as unknown as { db: { status: { driver: { used: string }; persistent: boolean } } }).db.status);
+    expect(status).toMatchObject({ driver: { used: 'opfs' }, persistent: true });
+    // The data stays after a reload: the worker's storage is the page's origin's.
+    await page.reload();
+    await expect(page.locator('jazz-query li')).toHaveText(['from another origin']);
+    expect(errors).toEqual([]);
+  } finally {
+    await pageSite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

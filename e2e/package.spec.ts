@@ -117,7 +117,17 @@ window.app = app;`,
   <jazz-form table="todos"><input name="title" aria-label="title"><button>Add</button></jazz-form>
   <jazz-query table="todos" order-by="title"><template><li>{{title}}</li></template></jazz-query>
   <jazz-count table="todos"></jazz-count>
-</jazz-db>`,
+</jazz-db>
+<script type="module">
+  // What the README shows a page's own script doing.
+  import { s } from '../node_modules/jazz-elements/dist/jazz.js';
+  const el = document.querySelector('jazz-db');
+  await customElements.whenDefined('jazz-db');
+  await el.updateComplete;
+  const db = el.db;
+  await db.insert(db.app.todos, { title: 'from a script' }).wait();
+  window.result = { builder: typeof s.defineApp, rows: (await db.all(db.app.todos)).map((r) => r.title) };
+</script>`,
   );
   site = await serveFolder(app);
 });
@@ -239,10 +249,12 @@ test('a React app: live rows, a write from a component, Suspense, one row, the s
 
 test('a static page with only the script tag from node_modules', async ({ page }) => {
   await page.goto(`${site.origin}/static/`);
+  await page.waitForFunction(() => 'result' in window);
+  expect(await page.evaluate(() => (window as unknown as { result: unknown }).result)).toEqual({ builder: 'function', rows: ['from a script'] });
   await page.getByLabel('title').fill('typed on a static page');
   await page.getByRole('button', { name: 'Add' }).click();
-  await expect(page.locator('jazz-query li')).toHaveText(['typed on a static page']);
-  await expect(page.locator('jazz-count')).toHaveText('1');
+  await expect(page.locator('jazz-query li')).toHaveText(['from a script', 'typed on a static page']);
+  await expect(page.locator('jazz-count')).toHaveText('2');
   // <jazz-count> is in the lazy part, fetched from beside jazz.js in the package.
   expect(site.served).toContain('/node_modules/jazz-elements/dist/jazz-more.js');
 });

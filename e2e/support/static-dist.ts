@@ -77,7 +77,8 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
     writeFileSync(join(dir, name), html);
   }
   const gzipped = (f: string): number => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
-  const { origin, served, close } = await serveFolder(dir);
+  // Served with CORS allowed, as a CDN serves it, so a page of another origin can load it too.
+  const { origin, served, close } = await serveFolder(dir, { 'access-control-allow-origin': '*' });
   return {
     dir,
     origin,
@@ -92,8 +93,8 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
   };
 }
 
-/** A folder served as a plain static site serves it, on 127.0.0.1 (`/` is `index.html`); every path requested is in `served`. */
-export async function serveFolder(dir: string): Promise<{ origin: string; served: string[]; close: () => Promise<void> }> {
+/** A folder served as a plain static site serves it, on 127.0.0.1 (`/` is `index.html`), with `headers` on every answer; every path requested is in `served`. */
+export async function serveFolder(dir: string, headers: Readonly<Record<string, string>> = {}): Promise<{ origin: string; served: string[]; close: () => Promise<void> }> {
   const served: string[] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -106,7 +107,7 @@ export async function serveFolder(dir: string): Promise<{ origin: string; served
     } catch {
       return void res.writeHead(404).end();
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();

@@ -267,7 +267,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     this.#branch = opts.branch ?? 'main';
     const driver = opts.driver ?? { type: 'opfs' };
     const dbName = driver.dbName ?? 'default';
-    this.#worker = new Worker(opts.workerUrl ?? defaultWorkerUrl(), { type: 'module', name: `jazz:${dbName}` });
+    this.#worker = new Worker(sameOrigin(opts.workerUrl ?? defaultWorkerUrl()), { type: 'module', name: `jazz:${dbName}` });
     this.#remote = Comlink.wrap<WorkerApi>(this.#worker);
     const failedToLoad = new Promise<never>((_, reject) => {
       this.#worker.addEventListener('error', (event) => {
@@ -691,6 +691,18 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
  * A port to the tab broker, or undefined where there is none (no SharedWorker, or `false`). A
  * broker that fails to load costs nothing but speed: followers fall back to BroadcastChannel.
  */
+/**
+ * A worker's script must come from the page's origin: one served elsewhere (jazz.js from a CDN) is
+ * started through a same-origin `blob:` module that imports it (the CDN must allow CORS, as public
+ * ones do). The worker keeps the page's origin, so its storage is the page's. A SharedWorker cannot
+ * be started so (a `blob:` URL is the page's own, never shared), so the broker is not: tabs then
+ * find their leader through BroadcastChannel.
+ */
+function sameOrigin(url: string | URL): string | URL {
+  const u = new URL(url, location.href);
+  return u.origin === location.origin || u.protocol === 'blob:' || u.protocol === 'data:' ? url : URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};`], { type: 'text/javascript' }));
+}
+
 function connectBroker(url: string | URL | false | undefined): MessagePort | undefined {
   if (url === false || typeof SharedWorker === 'undefined') return undefined;
   try {

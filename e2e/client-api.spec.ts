@@ -110,6 +110,32 @@ test('insert with a caller-chosen id from a page: the row has it, a taken one is
   expect(result).toEqual({ id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a', row: 'mine', taken: 'ROW_EXISTS', notUuid: 'TYPE_MISMATCH', unknown: 'OPTION_INVALID', titles: ['batched', 'mine'] });
 });
 
+test('wait() resolves to the row from a page (null once deleted), a tier it cannot reach rejects; restore takes values', async ({ page }) => {
+  await open(page, `api-wait-${Date.now()}`);
+  const result = await page.evaluate(async () => {
+    const { app, db } = window.t;
+    const h = db.insert(app.todos, { title: 'ünïcödé ✓', priority: 2 });
+    const inserted = await h.wait();
+    const updated = await db.update(app.todos, h.id, { done: true }).wait({ tier: 'local' });
+    const deleted = await db.delete(app.todos, h.id).wait();
+    const restored = await db.restore(app.todos, h.id, { title: 'back', done: false }).wait();
+    let noServer: unknown;
+    try {
+      await db.update(app.todos, h.id, { priority: 5 }).wait({ tier: 'global' });
+    } catch (e) {
+      noServer = (e as { code?: string }).code;
+    }
+    return {
+      inserted: [inserted.title, inserted.priority, Object.isFrozen(inserted)],
+      updated: updated.done,
+      deleted,
+      restored: [restored.title, restored.done, restored.priority],
+      noServer,
+    };
+  });
+  expect(result).toEqual({ inserted: ['ünïcödé ✓', 2, true], updated: true, deleted: null, restored: ['back', false, 2], noServer: 'NO_SERVER' });
+});
+
 test('live queries get deltas, in order, through limit windows and includes', async ({ page }) => {
   await open(page, `live-${Date.now()}`);
   const updates = await page.evaluate(async () => {

@@ -67,7 +67,7 @@ async function runSeed(seed: number): Promise<void> {
     for (let step = 0; step < OPS; step++) {
       const { db } = pick(clients);
       const k = r();
-      let batch: { batchId: string; wait: (o: { tier: 'global' }) => Promise<void> } | undefined;
+      let batch: { batchId: string; wait: (o: { tier: 'global' }) => Promise<unknown> } | undefined;
       try {
         if (k < 0.2 || ids.length < 3) {
           const h = db.insert(app.todos, { title: pick(['a', 'b', 'c']), priority: Math.floor(r() * 5) });

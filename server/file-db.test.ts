@@ -374,7 +374,7 @@ describe('the engine on files: randomised writes with periodic reopen', () => {
     };
 
     const OPS = Number(process.env['JAZZ_FILE_DB_OPS'] ?? 3000);
-    let pending: Promise<void>[] = [];
+    let pending: Promise<unknown>[] = [];
     let reopens = 0;
     let rejections = 0;
     let nextReopen = 150 + Math.floor(next() * 300);

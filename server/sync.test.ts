@@ -29,7 +29,7 @@ describe('sync through the reference server', () => {
     let seen: string[] = [];
     b.subscribeAll(app.todos.where({ done: false }).orderBy('title'), ({ all }) => (seen = all.map((r) => r.title as string)));
     const h = a.insert(app.todos, { title: 'from a' });
-    await h.wait({ tier: 'global' });
+    expect(await h.wait({ tier: 'global' })).toMatchObject({ id: h.id, title: 'from a' }); // wait() gives the row once the server has it
     await until(() => seen.includes('from a'));
     a.update(app.todos, h.id, { title: 'renamed' });
     await until(() => seen.includes('renamed') && !seen.includes('from a'));

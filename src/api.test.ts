@@ -33,7 +33,8 @@ describe('public API types', () => {
 
     const db = createDb({ app });
     const h = db.insert(app.todos, { title: 'x', priority: 2 });
-    expectTypeOf(h).toEqualTypeOf<WriteHandle>();
+    expectTypeOf(h).toEqualTypeOf<WriteHandle<RowOf<typeof app.todos>>>();
+    expectTypeOf(await h.wait()).toEqualTypeOf<RowOf<typeof app.todos> | null>();
     // @ts-expect-error a string is not a number
     expect(() => db.insert(app.todos, { title: 'x', priority: 'high' })).toThrow();
     // @ts-expect-error an unknown column

@@ -20,6 +20,26 @@ describe('db: writes and reads', () => {
     await db.close();
   });
 
+  it('wait() resolves to the row as it reads after the write (null once deleted); restore takes values', async () => {
+    const db = createDb({ app, driver: { type: 'memory' } });
+    const h = db.insert(app.todos, { title: 'über ✓', priority: 3 });
+    expect(await h.wait()).toMatchObject({ id: h.id, title: 'über ✓', priority: 3, done: false });
+    expect(await db.update(app.todos, h.id, { done: true }).wait({ tier: 'local' })).toMatchObject({ id: h.id, done: true });
+    expect(await db.delete(app.todos, h.id).wait()).toBeNull();
+    // Restore with values: the row comes back with them, in one version.
+    const back = db.restore(app.todos, h.id, { title: 'back', done: false });
+    expect(await back.wait()).toMatchObject({ id: h.id, title: 'back', done: false, priority: 3 });
+    expect((await db.history(app.todos, h.id)).length).toBe(4);
+    // Restoring a live row with values is an update of those values; a bad value is refused.
+    expect(await db.restore(app.todos, h.id, { priority: 1 }).wait()).toMatchObject({ title: 'back', priority: 1 });
+    expect(() => db.restore(app.todos, h.id, { priority: 'high' } as never)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    // In a batch too.
+    await db.delete(app.todos, h.id).wait();
+    await db.batch((b) => void b.restore(app.todos, h.id, { title: 'batched' })).wait();
+    expect(await db.one(app.todos.where({ id: h.id }))).toMatchObject({ title: 'batched' });
+    await db.close();
+  });
+
   it('insert takes a caller-chosen id, refuses one that is taken or not a UUID, and refuses options it does not take', async () => {
     const db = createDb({ app, driver: { type: 'memory' } });
     const id = '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a'; // a UUIDv4: any UUID will do

@@ -16,6 +16,7 @@ import { HLC_COUNTER, hlcMillis } from './clock/hlc.ts';
 import { Engine, MAIN, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
 import { QueryBuilder } from './query/builder.ts';
 import type { QueryAst } from './query/ast.ts';
+import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate } from './handles.ts';
 import { buildGraph, type Graph } from './query/graph.ts';
 import type { Delta, OutRow } from './query/ivm/view.ts';
 import { JazzError } from './util/errors.ts';
@@ -25,7 +26,7 @@ import { checkQuery } from './query/validate.ts';
 import { SyncClient, type BatchRejection, type SyncStatus } from './sync/client.ts';
 import type { SchemaView } from './schema/view.ts';
 import { migrationFromJSON, type Migration } from './lens/migration.ts';
-import { TRUE } from './query/ast.ts';
+import { TRUE, rowById } from './query/ast.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
@@ -81,30 +82,7 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
   readonly random?: RandomSource;
 }
 
-export interface WaitOptions {
-  readonly tier: Tier;
-}
-
-/** What a single write returns: the row id at once, durability later. */
-export interface WriteHandle {
-  readonly id: string;
-  readonly batchId: string;
-  wait(opts?: WaitOptions): Promise<void>;
-}
-
-/** What a batch returns: the ids it wrote, in order, and its one fate. */
-export interface BatchHandle {
-  readonly batchId: string;
-  readonly ids: readonly string[];
-  wait(opts?: WaitOptions): Promise<void>;
-}
-
-export interface SubscriptionUpdate<R> {
-  /** The whole current result, in order. */
-  readonly all: readonly R[];
-  /** What changed since the last call (the first call reports every row as added). */
-  readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
-}
+export type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate } from './handles.ts';
 
 export interface ReadOptions {
   /** Hold the result until the query has settled at this tier (default `local`: no wait). */
@@ -164,8 +142,9 @@ export class BatchWriter {
     return { id };
   }
 
-  restore(table: TableRef, id: string): { id: string } {
-    this.ops.push({ kind: 'restore', table: tableName(table), id });
+  /** Undeletes the row, setting `values` in the same version when given. */
+  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): { id: string } {
+    this.ops.push({ kind: 'restore', table: tableName(table), id, ...(values ? { values } : {}) });
     return { id };
   }
 }
@@ -368,37 +347,45 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     };
   }
 
-  #handle(result: WriteResult): WriteHandle {
+  #handle<R>(result: WriteResult, table: TableRef, id = result.ids[0]!): WriteHandle<R> {
     // Nobody may be waiting: keep an unobserved durability failure from crashing the process.
     result.durable.catch(() => {});
-    return { id: result.ids[0]!, batchId: result.batchId, wait: this.#waiter(result) };
+    const waiter = this.#waiter(result);
+    const wait = async (opts?: WaitOptions): Promise<R | null> => {
+      await waiter(opts);
+      // The row as it reads now; a database closed meanwhile cannot be read (the write stands).
+      const rows = await this.all(rowById(tableName(table), id)).catch(() => []);
+      return (rows[0] ?? null) as R | null;
+    };
+    return { id, batchId: result.batchId, wait };
   }
 
   /**
    * Inserts a row; `{ id }` chooses its id (any UUID: `ROW_EXISTS` if a row has it), else a new
    * UUIDv7 is made. Any other option is `OPTION_INVALID`.
    */
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle {
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle<RowOfRef<T>> {
     const id = insertId(opts);
-    return this.#handle(this.#write([{ kind: 'insert', table: tableName(table), ...(id !== undefined ? { id } : {}), values: values as Record<string, unknown> }]));
+    return this.#handle(this.#write([{ kind: 'insert', table: tableName(table), ...(id !== undefined ? { id } : {}), values: values as Record<string, unknown> }]), table);
   }
 
-  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle {
-    return this.#handle(this.#write([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]));
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle<RowOfRef<T>> {
+    return this.#handle(this.#write([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]), table);
   }
 
   /** Updates the row with this id, or inserts it with this id if it does not exist (or was deleted). */
-  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle {
-    return this.#handle(this.#write([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]));
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle<RowOfRef<T>> {
+    return this.#handle(this.#write([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]), table);
   }
 
   /** Soft delete: the row leaves live queries and stays in history. */
-  delete(table: TableRef, id: string): WriteHandle {
-    return this.#handle(this.#write([{ kind: 'delete', table: tableName(table), id }]));
+  delete<T extends TableRef>(table: T, id: string): WriteHandle<RowOfRef<T>> {
+    return this.#handle(this.#write([{ kind: 'delete', table: tableName(table), id }]), table);
   }
 
-  restore(table: TableRef, id: string): WriteHandle {
-    return this.#handle(this.#write([{ kind: 'restore', table: tableName(table), id }]));
+  /** Undeletes the row (it comes back into live queries), setting `values` in the same version when given. */
+  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): WriteHandle<RowOfRef<T>> {
+    return this.#handle(this.#write([{ kind: 'restore', table: tableName(table), id, ...(values ? { values } : {}) }]), table);
   }
 
   /**
@@ -761,10 +748,8 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * `history`): the fields that differ now, a restore if it was deleted since, or a delete. The
    * old versions stay; the revert is an ordinary write with its own author and batch.
    */
-  async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
-    const result = this.#write(this.revertOps(table, id, opts));
-    result.durable.catch(() => {});
-    return { id, batchId: result.batchId, wait: this.#waiter(result) };
+  async revert<T extends TableRef>(table: T, id: string, opts: { to: string }): Promise<WriteHandle<RowOfRef<T>>> {
+    return this.#handle(this.#write(this.revertOps(table, id, opts)), table, id);
   }
 
   /**

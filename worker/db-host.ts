@@ -276,9 +276,9 @@ export class DbHost implements WorkerApi {
     if (this.#written.size > MAX_WRITTEN) this.#written.delete(this.#written.values().next().value!);
   }
 
-  async write(key: string, ops: readonly WriteOp[]): Promise<void> {
+  async write(key: string, ops: readonly WriteOp[]): Promise<WireRow | null | undefined> {
     this.#wrote(key);
-    await this.#call({ op: 'write', key, ops });
+    return (await this.#call({ op: 'write', key, ops })) as WireRow | null | undefined;
   }
 
   async revert(key: string, what: Revert): Promise<string[]> {

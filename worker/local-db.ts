@@ -23,6 +23,7 @@
  */
 import { createDb, type BatchHandle, type Db, type Transaction } from '../src/db.ts';
 import { QueryBuilder } from '../src/query/builder.ts';
+import { rowById } from '../src/query/ast.ts';
 import { checkQuery } from '../src/query/validate.ts';
 import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import type { Migration } from '../src/lens/migration.ts';
@@ -238,7 +239,8 @@ export class LocalDb {
   call(call: PeerCall, version?: string): Promise<unknown> {
     switch (call.op) {
       case 'write':
-        return this.write(call.key, call.ops, version).then(() => undefined); // the page knows its ids
+        // The page knows its ids; a single write's row goes back for its handle's `wait`.
+        return this.write(call.key, call.ops, version).then((ids) => (call.ops.length === 1 && ids.length === 1 ? this.#rowNow(call.ops[0]!.table, ids[0]!, version) : undefined));
       case 'wait':
         return this.wait(call.key, call.tier);
       case 'all':
@@ -302,6 +304,16 @@ export class LocalDb {
       throw e;
     }
     return handle.ids;
+  }
+
+  /** The row as it reads now in the caller's version, null when deleted; undefined if it cannot be read here (the page reads it itself). */
+  #rowNow(table: string, id: string, version?: string): WireRow | null | undefined {
+    try {
+      if (!this.#db) return undefined;
+      return (this.#as(this.#db, version).allSync(rowById(table, id))[0] as WireRow | undefined) ?? null;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A revert (`Db.revertOps`) or the undoing of a batch (`Db.revertBatchOps`), written as the batch `key`. */

@@ -139,8 +139,11 @@ export type RejectionSink = (key: string | undefined, error: WireError) => void;
 export interface WorkerApi {
   /** Opens the database (once); resolves with the status, including the driver actually used. */
   open(config: OpenConfig): Promise<WorkerStatus>;
-  /** Applies a batch at once; resolves when it is durable at tier `local`. */
-  write(key: string, ops: readonly WriteOp[]): Promise<void>;
+  /**
+   * Applies a batch at once; resolves when it is durable at tier `local`, with the row as it reads
+   * then when the batch is one write (null if deleted: what the handle's `wait` gives), else undefined.
+   */
+  write(key: string, ops: readonly WriteOp[]): Promise<WireRow | null | undefined>;
   /** Resolves when the batch `key` reached `tier` (`edge`/`global` need a server). */
   wait(key: string, tier: Tier): Promise<void>;
   /** `conflicts`: each row with `$conflicts` (the engine's read option). */

@@ -96,7 +96,8 @@ export type WriteOp =
   | { readonly kind: 'update'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
   | { readonly kind: 'upsert'; readonly table: string; readonly id: string; readonly values: Readonly<Record<string, unknown>> }
   | { readonly kind: 'delete'; readonly table: string; readonly id: string }
-  | { readonly kind: 'restore'; readonly table: string; readonly id: string };
+  /** Undeletes the row; `values`, when given, are set in the same version (as an update's). */
+  | { readonly kind: 'restore'; readonly table: string; readonly id: string; readonly values?: Readonly<Record<string, unknown>> };
 
 export interface WriteResult {
   readonly batchId: string;
@@ -676,6 +677,11 @@ export class Engine {
           deleted = op.kind === 'delete';
           slots = cur.deleted === deleted ? [] : [DELETED_SLOT];
           if (cur.deleted) deleted = op.kind === 'delete';
+          if (op.kind === 'restore' && op.values) {
+            const patch = normalisePatch(vt, op.values);
+            values = { ...cur.values, ...patch };
+            slots.push(...Object.keys(patch).map((c) => t.cat.byName.get(c)!.no));
+          }
         }
       }
       ids.push(id);

@@ -52,3 +52,8 @@ export interface QueryAst {
 }
 
 export const TRUE: Expr = Object.freeze({ op: 'true' });
+
+/** The query for one row by id (what a write handle's `wait` reads). */
+export function rowById(table: string, id: string): QueryAst {
+  return { table, where: { op: 'cmp', column: 'id', cmp: 'eq', value: id }, orderBy: [], limit: 1 };
+}

@@ -19,7 +19,10 @@
 import { chosenId, type InsertOptions } from '../../src/rows/insert-options.ts';
 import * as Comlink from 'comlink';
 import { IdGenerator } from '../../src/rows/ids.ts';
-import type { QueryAst } from '../../src/query/ast.ts';
+import { rowById, type QueryAst } from '../../src/query/ast.ts';
+import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate } from '../../src/handles.ts';
+
+export type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate };
 import type { QueryBuilder } from '../../src/query/builder.ts';
 import type { AppSchema } from '../../src/schema/schema.ts';
 import { JazzError } from '../../src/util/errors.ts';
@@ -80,33 +83,12 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
   readonly brokerUrl?: string | URL | false;
 }
 
-export interface WaitOptions {
-  readonly tier: Tier;
-}
-
-export interface WriteHandle {
-  readonly id: string;
-  readonly batchId: string;
-  wait(opts?: WaitOptions): Promise<void>;
-}
-
-export interface BatchHandle {
-  readonly batchId: string;
-  readonly ids: readonly string[];
-  wait(opts?: WaitOptions): Promise<void>;
-}
-
 /** A merge made through `merge`: branch `from` into `into` (this database's branch), as the batch `batchId` on the rows `ids`. */
 export interface MergeDone {
   readonly from: string;
   readonly into: string;
   readonly batchId: string;
   readonly ids: readonly string[];
-}
-
-export interface SubscriptionUpdate<R> {
-  readonly all: readonly R[];
-  readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
 }
 
 export interface SubscribeOptions {
@@ -187,8 +169,9 @@ export class BatchWriter {
     return { id };
   }
 
-  restore(table: TableRef, id: string): { id: string } {
-    this.ops.push({ kind: 'restore', table: tableName(table), id });
+  /** Undeletes the row, setting `values` in the same version when given. */
+  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): { id: string } {
+    this.ops.push({ kind: 'restore', table: tableName(table), id, ...(values ? { values } : {}) });
     return { id };
   }
 }
@@ -459,31 +442,45 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   }
 
   /** Inserts a row; `{ id }` chooses its id (any UUID; `wait` rejects with `ROW_EXISTS` if a row has it, `TYPE_MISMATCH` if it is not a UUID). */
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle {
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle<OutRowOf<T>> {
     const chosen = chosenId(opts);
     const id = chosen ?? this.#ids.next();
-    const { key, wait } = this.#send([{ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> }]);
-    return { id, batchId: key, wait };
+    return this.#handle(this.#send([{ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> }]), table, id);
   }
 
-  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle {
-    const { key, wait } = this.#send([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]);
-    return { id, batchId: key, wait };
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle<OutRowOf<T>> {
+    return this.#handle(this.#send([{ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> }]), table, id);
   }
 
-  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle {
-    const { key, wait } = this.#send([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]);
-    return { id: opts.id, batchId: key, wait };
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle<OutRowOf<T>> {
+    return this.#handle(this.#send([{ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> }]), table, opts.id);
   }
 
-  delete(table: TableRef, id: string): WriteHandle {
-    const { key, wait } = this.#send([{ kind: 'delete', table: tableName(table), id }]);
-    return { id, batchId: key, wait };
+  delete<T extends TableRef>(table: T, id: string): WriteHandle<OutRowOf<T>> {
+    return this.#handle(this.#send([{ kind: 'delete', table: tableName(table), id }]), table, id);
   }
 
-  restore(table: TableRef, id: string): WriteHandle {
-    const { key, wait } = this.#send([{ kind: 'restore', table: tableName(table), id }]);
-    return { id, batchId: key, wait };
+  /** Undeletes the row (it comes back into live queries), setting `values` in the same version when given. */
+  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): WriteHandle<OutRowOf<T>> {
+    return this.#handle(this.#send([{ kind: 'restore', table: tableName(table), id, ...(values ? { values: values as Record<string, unknown> } : {}) }]), table, id);
+  }
+
+  /**
+   * A write's handle: `wait` resolves to the row as it reads once the write is at the tier (see
+   * src/handles.ts). `rowSent`: the worker answers the write with the row (`WorkerApi.write`).
+   */
+  #handle<R>(sent: { key: string; wait: (opts?: WaitOptions) => Promise<void>; local: Promise<unknown> }, table: TableRef, id: string, rowSent = true): WriteHandle<R> {
+    return {
+      id,
+      batchId: sent.key,
+      wait: async (opts) => {
+        await sent.wait(opts);
+        // At `local` the worker sent the row with its answer; at another tier it reads it again.
+        const row = rowSent && (opts?.tier ?? 'local') === 'local' ? await sent.local : undefined;
+        if (row !== undefined) return (row && Object.freeze(row)) as R | null;
+        return ((await this.all(rowById(tableName(table), id)).catch(() => []))[0] ?? null) as R | null;
+      },
+    };
   }
 
   /** Writes applied together with one fate: all of them or none. */
@@ -624,10 +621,10 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
    * the worker as one batch under this handle's `batchId`, tracked like any write. Resolves once
    * it is durable at `local`; rejects if `to` is not one of the row's versions.
    */
-  async revert(table: TableRef, id: string, opts: { to: string }): Promise<WriteHandle> {
-    const { key, wait } = this.#send((api, k) => api.revert(k, { table: tableName(table), id, to: opts?.to }));
-    await wait();
-    return { id, batchId: key, wait };
+  async revert<T extends TableRef>(table: T, id: string, opts: { to: string }): Promise<WriteHandle<OutRowOf<T>>> {
+    const sent = this.#send((api, k) => api.revert(k, { table: tableName(table), id, to: opts?.to }));
+    await sent.wait();
+    return this.#handle(sent, table, id, false);
   }
 
   /** Undoes a batch (a write's `batchId`) as one new batch; resolves once durable, with the row ids it wrote. */

@@ -104,10 +104,11 @@ test('insert with a caller-chosen id from a page: the row has it, a taken one is
       taken: await code(() => db.insert(app.todos, { title: 'again' }, { id }).wait()),
       notUuid: await code(() => db.insert(app.todos, { title: 'x' }, { id: 'nope' }).wait()),
       unknown: await code(() => db.insert(app.todos, { title: 'x' }, { ID: id })),
+      createDbUnknown: await code(() => window.jazz.createDb({ app, userBranch: 'draft' } as never)),
       titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title),
     };
   });
-  expect(result).toEqual({ id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a', row: 'mine', taken: 'ROW_EXISTS', notUuid: 'TYPE_MISMATCH', unknown: 'OPTION_INVALID', titles: ['batched', 'mine'] });
+  expect(result).toEqual({ id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a', row: 'mine', taken: 'ROW_EXISTS', notUuid: 'TYPE_MISMATCH', unknown: 'OPTION_INVALID', createDbUnknown: 'OPTION_INVALID', titles: ['batched', 'mine'] });
 });
 
 test('wait() resolves to the row from a page (null once deleted), a tier it cannot reach rejects; restore takes values', async ({ page }) => {

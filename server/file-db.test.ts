@@ -459,7 +459,13 @@ describe('the engine on files: typed errors', () => {
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 
-  it('a missing path is a typed error, not a crash', () => {
-    expect(() => createDb({ app: todoApp, driver: { type: 'file', path: '' } })).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
+  it('a missing path, an unknown driver or an option nobody reads is a typed error, not a crash nor ignored', () => {
+    expect(() => createDb({ app: todoApp, driver: { type: 'file', path: '' } })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    expect(() => createDb({ app: todoApp, driver: { type: 'disk' } as never })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    expect(() => createDb({ app: todoApp, driver: { type: 'file', path: 'x.db', pagesize: 4096 } as never })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"pagesize"') }));
+    // jazz-tools' names for things this API does otherwise are refused, not ignored.
+    expect(() => createDb({ app: todoApp, env: 'dev' } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"env"') }));
+    expect(() => createDb({ app: todoApp, userBranch: 'draft' } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('branch') }));
+    expect(fs.existsSync('x.db')).toBe(false);
   });
 });

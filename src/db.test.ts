@@ -50,7 +50,7 @@ describe('db: writes and reads', () => {
     expect(() => db.insert(app.todos, { title: 'again' }, { id })).toThrow(expect.objectContaining({ code: 'ROW_EXISTS' }));
     expect(() => db.insert(app.todos, { title: 'x' }, { id: 'not-a-uuid' })).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
     expect(() => db.insert(app.todos, { title: 'x' }, { id: 42 } as never)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
-    expect(() => db.insert(app.todos, { title: 'x' }, { ID: id } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('not ID') }));
+    expect(() => db.insert(app.todos, { title: 'x' }, { ID: id } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"ID"') }));
     expect(() => db.insert(app.todos, { title: 'x' }, 'id' as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
     // In a batch too; a deleted row's id may be inserted again (the row comes back with the new values).
     const other = '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7b';

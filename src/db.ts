@@ -27,6 +27,7 @@ import { SyncClient, type BatchRejection, type SyncStatus } from './sync/client.
 import type { SchemaView } from './schema/view.ts';
 import { migrationFromJSON, type Migration } from './lens/migration.ts';
 import { TRUE, rowById } from './query/ast.ts';
+import { checkOptions } from './util/options.ts';
 import type { Connector } from './sync/transport.ts';
 import type { Credentials, HaveEntry, TxnQuery } from './sync/protocol.ts';
 import { haveOf } from './sync/have.ts';
@@ -879,11 +880,12 @@ class Subscription<R> {
 
 /** Opens a database. In the browser the default driver keeps data in OPFS (see worker/). */
 export function createDb<A extends { readonly $schema: AppSchema }>(opts: CreateDbOptions<A>): Db<A> {
+  checkOptions('createDb', opts, 'app driver migrations store author branch server appId auth connect backoff wall random');
   const driver = opts.driver ?? { type: 'memory' };
   let store = opts.store;
   if (!store) {
     if (driver.type !== 'memory') {
-      throw new JazzError('QUERY_INVALID', `driver "${(driver as { type: string }).type}" is not available here; use { type: 'memory' }, or the Node entry (jazz-elements/server) for { type: 'file' }`);
+      throw new JazzError('OPTION_INVALID', `driver "${(driver as { type: string }).type}" is not available here; use { type: 'memory' }, or the Node entry (jazz-elements/server) for { type: 'file' }`);
     }
     store = createMemoryStore();
   }

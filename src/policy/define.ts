@@ -139,7 +139,10 @@ export interface TableRules {
 
 export interface PermissionTools {
   readonly policy: Record<string, TableRules>;
-  /** Placeholders for the connecting user's session: `session.userId`, or any claim of the token. */
+  /**
+   * Placeholders for the connecting user's session: `session.userId` (also `session.user_id`, as
+   * jazz-tools writes it), `session.role`, or any other claim of the token (`session.org`).
+   */
   readonly session: Record<string, string>;
   /** Placeholders for the row being checked, for `exists` rules: `row.projectId`. */
   readonly row: Record<string, string>;

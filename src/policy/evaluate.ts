@@ -210,7 +210,8 @@ export class PolicyEvaluator {
   #bindSession(e: Expr): Expr {
     const session = this.#session;
     const resolve = (path: string): unknown => {
-      if (path === 'userId') return session.userId;
+      // `user_id` is jazz-tools' name for the user's id: the same here, never a claim of that name.
+      if (path === 'userId' || path === 'user_id') return session.userId;
       if (path === 'role') return session.role;
       let v: unknown = session.claims;
       for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;

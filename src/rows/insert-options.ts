@@ -5,6 +5,7 @@
  * src/db.ts so the page's client takes only this.
  */
 import { JazzError } from '../util/errors.ts';
+import { checkOptions } from '../util/options.ts';
 import { isUuid } from './ids.ts';
 
 /** What `insert` takes: the row's id, chosen by the caller. */
@@ -18,11 +19,8 @@ export interface InsertOptions {
  * (`TYPE_MISMATCH` from `wait`), which keeps this small in the page's script; `insertId` checks it.
  */
 export function chosenId(opts: unknown): string | undefined {
-  if (opts === undefined) return undefined;
-  const o = opts as { id?: unknown } | null;
-  const extra = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o).filter((k) => k !== 'id') : [String(opts)];
-  if (extra.length) throw new JazzError('OPTION_INVALID', `insert's options are { id }, not ${extra.join(', ')}`, { options: extra });
-  return o!.id as string | undefined;
+  checkOptions('insert', opts, 'id');
+  return (opts as InsertOptions | undefined)?.id;
 }
 
 /** `chosenId`, checked: a UUID string, else `TYPE_MISMATCH`. */

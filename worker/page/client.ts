@@ -26,6 +26,7 @@ export type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate };
 import type { QueryBuilder } from '../../src/query/builder.ts';
 import type { AppSchema } from '../../src/schema/schema.ts';
 import { JazzError } from '../../src/util/errors.ts';
+import { checkOptions } from '../../src/util/options.ts';
 import {
   PROTOCOL_VERSION,
   type AsOf,
@@ -171,7 +172,7 @@ export class BatchWriter {
 
   /** Undeletes the row, setting `values` in the same version when given. */
   restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): { id: string } {
-    this.ops.push({ kind: 'restore', table: tableName(table), id, ...(values ? { values } : {}) });
+    this.ops.push({ kind: 'restore', table: tableName(table), id, values });
     return { id };
   }
 }
@@ -245,6 +246,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #onPageShow: ((e: PageTransitionEvent) => void) | undefined;
 
   constructor(opts: BrowserCreateDbOptions<A>) {
+    checkOptions('createDb', opts, 'app migrations driver server appId auth backoff branch workerUrl brokerUrl');
     installWireErrors();
     this.app = opts.app;
     this.#branch = opts.branch ?? 'main';
@@ -462,7 +464,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
 
   /** Undeletes the row (it comes back into live queries), setting `values` in the same version when given. */
   restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): WriteHandle<OutRowOf<T>> {
-    return this.#handle(this.#send([{ kind: 'restore', table: tableName(table), id, ...(values ? { values: values as Record<string, unknown> } : {}) }]), table, id);
+    return this.#handle(this.#send([{ kind: 'restore', table: tableName(table), id, values: values as Record<string, unknown> | undefined }]), table, id);
   }
 
   /**

@@ -23,12 +23,17 @@ import { whereFromObject } from '../query/where-object.ts';
 import { parseWhere } from '../query/where-parser.ts';
 import { checkExpr, PLACEHOLDER_PREFIX } from '../query/validate.ts';
 import { JazzError } from '../util/errors.ts';
+import { checkOptions } from '../util/options.ts';
+
+/** How many refs a chain of `allowedTo` rules follows at most (the evaluator's limit). */
+export const MAX_RULE_DEPTH = 8;
 
 export type Action = 'read' | 'insert' | 'update' | 'delete';
 
 export type PolicyExpr =
   | { readonly op: 'where'; readonly expr: Expr }
-  | { readonly op: 'allowedTo'; readonly action: Action; readonly relation: string }
+  /** `maxDepth`: how many refs a chain of these rules may follow (a folder's parent's parent...); at most 8, the default. */
+  | { readonly op: 'allowedTo'; readonly action: Action; readonly relation: string; readonly maxDepth?: number }
   | { readonly op: 'exists'; readonly table: string; readonly where: Expr }
   | { readonly op: 'anyOf'; readonly args: readonly PolicyExpr[] }
   | { readonly op: 'allOf'; readonly args: readonly PolicyExpr[] };
@@ -81,10 +86,17 @@ class OperationBuilder {
   readonly #add: (rule: PolicyExpr) => void;
   readonly #schema: AppSchema;
   readonly #table: string;
-  constructor(schema: AppSchema, table: string, add: (rule: PolicyExpr) => void) {
+  readonly #never: () => void;
+  constructor(schema: AppSchema, table: string, add: (rule: PolicyExpr) => void, never: () => void) {
     this.#schema = schema;
     this.#table = table;
     this.#add = add;
+    this.#never = never;
+  }
+  /** Nobody may (what no rule allows is denied anyway; this says so, and refuses a rule that would allow it). */
+  never(): this {
+    this.#never();
+    return this;
   }
   /** Allows the operation for rows matching this rule. */
   where(rule: RuleInput): this {
@@ -102,10 +114,17 @@ class UpdateBuilder {
   readonly #schema: AppSchema;
   readonly #table: string;
   readonly #add: (rule: { old: PolicyExpr; new: PolicyExpr }) => void;
-  constructor(schema: AppSchema, table: string, add: (rule: { old: PolicyExpr; new: PolicyExpr }) => void) {
+  readonly #never: () => void;
+  constructor(schema: AppSchema, table: string, add: (rule: { old: PolicyExpr; new: PolicyExpr }) => void, never: () => void) {
     this.#schema = schema;
     this.#table = table;
     this.#add = add;
+    this.#never = never;
+  }
+  /** Nobody may update (see `OperationBuilder.never`). */
+  never(): this {
+    this.#never();
+    return this;
   }
   /** The same rule for the row before and after the update. */
   where(rule: RuleInput): this {
@@ -146,8 +165,12 @@ export interface PermissionTools {
   readonly session: Record<string, string>;
   /** Placeholders for the row being checked, for `exists` rules: `row.projectId`. */
   readonly row: Record<string, string>;
-  /** The row this ref points to must allow the action (`allowedTo.read('project')`). */
-  readonly allowedTo: Record<Action, (relation: string) => PolicyExpr>;
+  /**
+   * The row this ref points to must allow the action (`allowedTo.read('project')`). A chain of
+   * them (a folder readable if its parent is) follows at most 8 refs, or `maxDepth`:
+   * `allowedTo.read('parentId', { maxDepth: 3 })`.
+   */
+  readonly allowedTo: Record<Action, (relation: string, opts?: { maxDepth?: number }) => PolicyExpr>;
   readonly anyOf: (rules: RuleInput[]) => PolicyExpr;
   readonly allOf: (rules: RuleInput[]) => PolicyExpr;
   /** Some row of another table matches (its rows are never sent because of this). */
@@ -159,14 +182,17 @@ export function definePermissions(app: { readonly $schema: AppSchema }, build: (
   const schema = app.$schema;
   const tables: Record<string, TablePolicy> = {};
   const policy: Record<string, TableRules> = {};
+  /** The operations said `never()`, as `table.op`: no rule may allow them. */
+  const never = new Set<string>();
   for (const table of Object.keys(schema.tables)) {
     const tp: TablePolicy = { read: [], insert: [], update: [], delete: [] };
     tables[table] = tp;
+    const no = (op: keyof TablePolicy) => () => void never.add(`${table}.${op}`);
     policy[table] = {
-      allowRead: new OperationBuilder(schema, table, (r) => tp.read.push(r)),
-      allowInsert: new OperationBuilder(schema, table, (r) => tp.insert.push(r)),
-      allowUpdate: new UpdateBuilder(schema, table, (r) => tp.update.push(r)),
-      allowDelete: new OperationBuilder(schema, table, (r) => tp.delete.push(r)),
+      allowRead: new OperationBuilder(schema, table, (r) => tp.read.push(r), no('read')),
+      allowInsert: new OperationBuilder(schema, table, (r) => tp.insert.push(r), no('insert')),
+      allowUpdate: new UpdateBuilder(schema, table, (r) => tp.update.push(r), no('update')),
+      allowDelete: new OperationBuilder(schema, table, (r) => tp.delete.push(r), no('delete')),
     };
   }
   const policyProxy = new Proxy(policy, {
@@ -177,8 +203,14 @@ export function definePermissions(app: { readonly $schema: AppSchema }, build: (
   });
   const placeholders = (make: (k: string) => string) => new Proxy({}, { get: (_, k) => (typeof k === 'string' ? make(k) : undefined) }) as Record<string, string>;
   const allowedTo = Object.fromEntries(
-    (['read', 'insert', 'update', 'delete'] as Action[]).map((action) => [action, (relation: string) => Object.freeze({ op: 'allowedTo' as const, action, relation })]),
-  ) as Record<Action, (relation: string) => PolicyExpr>;
+    (['read', 'insert', 'update', 'delete'] as Action[]).map((action) => [
+      action,
+      (relation: string, opts?: { maxDepth?: number }) => {
+        checkOptions(`allowedTo.${action}`, opts, 'maxDepth');
+        return Object.freeze({ op: 'allowedTo' as const, action, relation, ...(opts?.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}) });
+      },
+    ]),
+  ) as PermissionTools['allowedTo'];
   const tools: PermissionTools = {
     policy: policyProxy,
     session: placeholders(sessionPlaceholder),
@@ -196,6 +228,10 @@ export function definePermissions(app: { readonly $schema: AppSchema }, build: (
     return Object.freeze({ op: 'where' as const, expr });
   }
   build(tools);
+  for (const key of never) {
+    const [table, op] = key.split('.') as [string, keyof TablePolicy];
+    if (tables[table]![op].length) throw new JazzError('SCHEMA_INVALID', `${table}: allow${op[0]!.toUpperCase()}${op.slice(1)} is never() and also has a rule that allows it; keep one`, { table });
+  }
   const result: Permissions = { schemaHash: schemaHash(schema), tables };
   checkPermissions(schema, result);
   return JSON.parse(JSON.stringify(result)) as Permissions;
@@ -224,6 +260,9 @@ function checkRule(schema: AppSchema, table: string, r: PolicyExpr, depth: numbe
     case 'allowedTo': {
       const rel = relationsOf(schema, table).find((x) => x.name === r.relation && x.kind === 'forward');
       if (!rel) throw new JazzError('SCHEMA_INVALID', `allowedTo.${r.action}('${r.relation}'): table "${table}" has no ref named ${r.relation}`);
+      if (r.maxDepth !== undefined && !(Number.isInteger(r.maxDepth) && r.maxDepth >= 1 && r.maxDepth <= MAX_RULE_DEPTH)) {
+        throw new JazzError('SCHEMA_INVALID', `allowedTo.${r.action}('${r.relation}'): maxDepth is a whole number from 1 to ${MAX_RULE_DEPTH}, not ${JSON.stringify(r.maxDepth)}`);
+      }
       return;
     }
     case 'exists':

@@ -17,7 +17,7 @@ import { rowComparator } from '../query/compare.ts';
 import { unreachable } from '../util/assert.ts';
 import { readsSystemFields } from '../query/validate.ts';
 import { isSysField } from '../rows/system-fields.ts';
-import { placeholder, type Action, type Permissions, type PolicyExpr } from './define.ts';
+import { MAX_RULE_DEPTH, placeholder, type Action, type Permissions, type PolicyExpr } from './define.ts';
 
 export type Role = 'user' | 'admin' | 'peer';
 
@@ -29,7 +29,7 @@ export interface PolicySession {
 
 type Row = Readonly<Record<string, unknown>> & { readonly id: string };
 
-const MAX_DEPTH = 8;
+const MAX_DEPTH = MAX_RULE_DEPTH;
 const FALSE: Expr = { op: 'not', arg: { op: 'true' } };
 
 export class PolicyEvaluator {
@@ -168,8 +168,9 @@ export class PolicyEvaluator {
       }
       case 'allowedTo': {
         const rel = relationsOf(this.#engine.schema, table).find((x) => x.name === rule.relation && x.kind === 'forward');
+        const max = rule.maxDepth ?? MAX_DEPTH;
         return (row, depth) => {
-          if (!rel) return false;
+          if (!rel || depth >= max) return false;
           const key = row[rel.column];
           if (typeof key !== 'string') return false;
           const target = this.#engine.getRowById(this.#engine.table(rel.table), key, true);

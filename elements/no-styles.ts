@@ -8,7 +8,7 @@
 
 /** Called by Lit for each of an element's `static styles`; there must be none. */
 export function getCompatibleStyle(): never {
-  throw new Error('jazz.js is built without Lit styles (elements/no-styles.ts): style the elements from the page, or remove the alias in vite.config.ts');
+  throw new Error('jazz.js has no Lit styles (elements/no-styles.ts): style the elements from the page');
 }
 
 /** Called by Lit when it creates a shadow root, with the element's (empty) styles. */

@@ -152,6 +152,10 @@ describe('schema', () => {
       {},
     ];
     for (const b of bad) expect(() => s.fromJSON(b), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
+    // A schema for a json column (jazz-tools' s.json(schema)) is refused, not ignored.
+    expect(() => s.defineApp({ t: s.table({ meta: (s.json as (x: unknown) => never)({ type: 'object' }) }) })).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID', message: expect.stringContaining('"schema"') }));
+    expect(() => s.fromJSON({ tables: { t: { meta: { type: 'json', schema: { type: 'object' } } } } })).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
+    expect(s.defineApp({ t: s.table({ meta: s.json() }) }).$schema.tables['t']!.columns['meta']).toEqual({ type: 'json' });
   });
 
   it('checks queries as they are built', () => {

@@ -109,7 +109,11 @@ export const s = {
   /** Epoch milliseconds in rows; a Date is accepted on write. */
   timestamp: () => col<number>({ type: 'timestamp' }),
   bytes: () => col<Uint8Array>({ type: 'bytes' }),
-  json: <T = JsonValue>() => col<T>({ type: 'json' }),
+  /**
+   * Any JSON value. It takes no schema (jazz-tools' `s.json(schema)`): one given is passed on, so
+   * `s.defineApp` refuses it (SCHEMA_INVALID, unknown column property "schema"), never ignores it.
+   */
+  json: <T = JsonValue>(...schema: never[]) => col<T>({ type: 'json', ...(schema[0] ? { schema: schema[0] as unknown } : {}) }),
   enum: <const V extends string>(...values: V[]) => col<V>({ type: 'enum', values }),
   array: <T>(items: ColumnBuilder<T, false, boolean>) => col<T[]>({ type: 'array', items: items.spec }),
   /** A reference to a row of `table`, held as its id. */

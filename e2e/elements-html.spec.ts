@@ -304,7 +304,7 @@ test('a where-route or page value that is wrong is reported when the query is bu
   );
   for (const id of ['r', 's', 'i']) await expect(page.locator(`#${id}`)).toHaveAttribute('state', 'error');
   const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string; position?: number }) => [e.target, e.code, e.attribute, e.position]));
-  expect(errors).toEqual(expect.arrayContaining([['r', 'UNKNOWN_COLUMN', 'where-route', 24], ['s', 'QUERY_INVALID', 'where', 8], ['i', 'QUERY_INVALID', 'into', 0]]));
+  expect(errors).toEqual(expect.arrayContaining([['r', 'UNKNOWN_COLUMN', 'where-route', 24], ['s', 'QUERY_INVALID', 'where', 8], ['i', 'ATTRIBUTE_INVALID', 'into', 0]]));
 });
 
 test('rows as a <ul>\'s items, a <tbody>\'s rows and a <select>\'s options: valid markup, named controls', async ({ shared: page }) => {

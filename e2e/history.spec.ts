@@ -121,7 +121,7 @@ function expectScenario(r: Record<string, unknown>): void {
   expect(r['lengths']).toEqual([1, 2, 3, 4, 5, 6]);
   expect(r['conflicts']).toEqual([]);
   expect(r['pendingAfter']).toBe(0);
-  expect(r['errors']).toEqual({ badVersion: 'ROW_NOT_FOUND', badId: 'TYPE_MISMATCH', badTable: 'UNKNOWN_TABLE', badBatch: 'BATCH_NOT_FOUND', badAsOf: 'QUERY_INVALID' });
+  expect(r['errors']).toEqual({ badVersion: 'ROW_NOT_FOUND', badId: 'TYPE_MISMATCH', badTable: 'UNKNOWN_TABLE', badBatch: 'BATCH_NOT_FOUND', badAsOf: 'OPTION_INVALID' });
 }
 
 base('history, subscribeHistory, conflicts, revert, revertBatch and asOf from a page', async ({ page }) => {
@@ -360,7 +360,7 @@ elementsTest('<jazz-history> mistakes: a bad order, an unknown binding, a row id
   );
   for (const id of ['order', 'binding', 'rowid', 'limit']) await expect(page.locator(`#${id}`)).toHaveAttribute('state', 'error');
   const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string }) => `${e.target} ${e.code} ${e.attribute ?? ''}`.trim()));
-  expect(errors.sort()).toEqual(['binding UNKNOWN_COLUMN', 'limit QUERY_INVALID limit', 'order QUERY_INVALID order', 'rowid TYPE_MISMATCH row-id']);
+  expect(errors.sort()).toEqual(['binding UNKNOWN_COLUMN', 'limit ATTRIBUTE_INVALID limit', 'order ATTRIBUTE_INVALID order', 'rowid TYPE_MISMATCH row-id']);
 });
 
 elementsTest('<jazz-query as-of> shows the rows as they stood then; an invalid one is an attribute error', async ({ shared: page }) => {
@@ -381,7 +381,7 @@ elementsTest('<jazz-query as-of> shows the rows as they stood then; an invalid o
   await expect(page.locator('#iso li')).toHaveText(['before']);
   await expect(page.locator('#bad')).toHaveAttribute('state', 'error');
   const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string }) => `${e.target} ${e.code} ${e.attribute}`));
-  expect(errors).toEqual(['bad QUERY_INVALID as-of']);
+  expect(errors).toEqual(['bad OPTION_INVALID as-of']);
   // Later versions do not move it; the attribute changed to now does.
   await write(page, `(db) => db.update('todos', '${ROW}', { title: 'later' }).wait()`);
   await expect(page.locator('#now li')).toHaveText(['later']);

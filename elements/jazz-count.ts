@@ -222,7 +222,7 @@ export class JazzCountElement extends LiveElement {
     if (!button || viewOf(button)?.ctx.owner !== this || !db || (button as HTMLButtonElement).disabled) return;
     const action = button.getAttribute('jazz-action')!.trim();
     if (action !== 'delete') {
-      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action in <jazz-count> is delete (every row it counts), got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+      report(button, errorDetail(new JazzError('ATTRIBUTE_INVALID', `jazz-action in <jazz-count> is delete (every row it counts), got "${action}"`), { attribute: 'jazz-action', position: 0 }));
       return;
     }
     this.#batch(button, (ids) => db.batch((b) => ids.forEach((id) => b.delete(this.#table, id))));

@@ -104,15 +104,15 @@ export class JazzHistoryElement extends LiveElement {
     const spec = schema.tables[table];
     if (!spec) throw new AttributeError(new JazzError('UNKNOWN_TABLE', `<jazz-history> needs table="…", one of ${Object.keys(schema.tables).join(', ')}; got "${table}"`, { table }), 'table', 0);
     const id = this.rowId?.trim();
-    if (!id) throw new AttributeError(new JazzError('QUERY_INVALID', '<jazz-history> needs row-id="…", the id of the row whose history it shows'), 'row-id', 0);
+    if (!id) throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', '<jazz-history> needs row-id="…", the id of the row whose history it shows'), 'row-id', 0);
     const order = this.order?.trim() || 'oldest';
-    if (order !== 'oldest' && order !== 'newest') throw new AttributeError(new JazzError('QUERY_INVALID', `order is oldest or newest, got "${order}"`), 'order', 0);
+    if (order !== 'oldest' && order !== 'newest') throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `order is oldest or newest, got "${order}"`), 'order', 0);
     const limitText = this.limit?.trim();
     const limit = limitText === undefined || limitText === '' ? Infinity : Number(limitText);
-    if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit > 0))) throw new AttributeError(new JazzError('QUERY_INVALID', `limit is a whole number above 0, got "${limitText}"`), 'limit', 0);
+    if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit > 0))) throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `limit is a whole number above 0, got "${limitText}"`), 'limit', 0);
     if (!this.#template) {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template');
-      if (!t) throw new JazzError('QUERY_INVALID', '<jazz-history> needs a <template> child: the markup of one version');
+      if (!t) throw new JazzError('TEMPLATE_INVALID', '<jazz-history> needs a <template> child: the markup of one version');
       this.#template = compileTemplate(t);
       const end = this.appendChild(document.createComment(' jazz-history '));
       this.#list = new KeyedList(end, (row) => new RowView(this.#template!, row, { table, include: undefined, owner: this }, (_v, el, _c, value) => (el.textContent = display(value))));
@@ -147,7 +147,7 @@ export class JazzHistoryElement extends LiveElement {
     if (!button || !view || view.ctx.owner !== this || !db || (button as HTMLButtonElement).disabled) return;
     const action = button.getAttribute('jazz-action')!.trim();
     if (action !== 'revert') {
-      report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action in <jazz-history> is revert (back to that version), got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+      report(button, errorDetail(new JazzError('ATTRIBUTE_INVALID', `jazz-action in <jazz-history> is revert (back to that version), got "${action}"`), { attribute: 'jazz-action', position: 0 }));
       return;
     }
     db.revert(this.table!.trim(), this.rowId!.trim(), { to: view.row.id })

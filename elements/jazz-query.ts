@@ -195,7 +195,7 @@ export class JazzQueryElement extends ReactiveElement {
     let conflicts: boolean | undefined;
     try {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template:not([jazz-each])');
-      if (!t) throw new JazzError('QUERY_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
+      if (!t) throw new JazzError('TEMPLATE_INVALID', '<jazz-query> needs a <template> child: the markup of one row');
       conflicts = this.conflicts || t.innerHTML.includes('$conflicts');
       // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
       const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
@@ -229,12 +229,12 @@ export class JazzQueryElement extends ReactiveElement {
       ast = withSystemFields(t, ast);
       checkBindings(this.#template, db.app.$schema, ast);
       if (this.tier) {
-        if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('QUERY_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
+        if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('OPTION_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
         tier = this.tier as Tier;
       }
       if (this.asOf) {
         asOf = /^\d+$/.test(this.asOf) ? +this.asOf : Date.parse(this.asOf);
-        if (isNaN(asOf)) throw new AttributeError(new JazzError('QUERY_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
+        if (isNaN(asOf)) throw new AttributeError(new JazzError('OPTION_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
       }
     } catch (e) {
       this.#fail(errorDetail(e));

@@ -54,7 +54,7 @@ function conditions(attribute: string, value: string, named: boolean): Condition
       let pos = item.pos;
       if (named) {
         const m = /^\s*([^\s:;]+)\s*:/.exec(text);
-        if (!m) throw new AttributeError(new JazzError('QUERY_INVALID', `${attribute} takes "name: condition; ...", got "${text.trim()}"`), attribute, item.pos);
+        if (!m) throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `${attribute} takes "name: condition; ...", got "${text.trim()}"`), attribute, item.pos);
         name = m[1]!;
         if (attribute === 'jazz-attr' && (/^on/i.test(name) || name.toLowerCase() === 'srcdoc')) throw new TemplateError(`jazz-attr cannot toggle ${name}: it would run as code`);
         text = text.slice(m[0].length);
@@ -248,7 +248,7 @@ function trigger(el: Element): Extra {
  */
 export function rowsEnd(query: Element, into: string | undefined): Node {
   const target = into ? (query.getRootNode() as Document | ShadowRoot).getElementById(into) : query.appendChild(document.createElement('div'));
-  if (!target) throw new AttributeError(new JazzError('QUERY_INVALID', `into="${into}" names no element: give the list (<ul>, <tbody>, <select>, ...) that id`), 'into', 0);
+  if (!target) throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `into="${into}" names no element: give the list (<ul>, <tbody>, <select>, ...) that id`), 'into', 0);
   return target.appendChild(document.createComment(' jazz-query rows '));
 }
 
@@ -310,7 +310,7 @@ export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | u
     const last = deleted.pop();
     if (last) handle = db.restore(last.table, last.id);
   } else {
-    report(button, errorDetail(new JazzError('QUERY_INVALID', `jazz-action must be delete, restore, edit, pick (in a side of $conflicts) or undo, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+    report(button, errorDetail(new JazzError('ATTRIBUTE_INVALID', `jazz-action must be delete, restore, edit, pick (in a side of $conflicts) or undo, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
     return;
   }
   syncUndo();

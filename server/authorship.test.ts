@@ -151,6 +151,6 @@ describe('authorship', () => {
     // A user's client cannot write on behalf of anyone, nor claim a via.
     expect(() => dave.onBehalfOf('erin')).toThrow(expect.objectContaining({ code: 'PERMISSION_DENIED' }));
     // And createDb no longer takes an author of its own.
-    expect(() => createDb({ app, author: 'x' } as never)).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
+    expect(() => createDb({ app, author: 'x' } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
   });
 });

@@ -112,7 +112,7 @@ describe('branches', () => {
     deeper.insert(app.todos, { title: 'four' });
     expect(await titles(deeper)).toEqual(['four', 'one', 'two']);
     expect(await titles(review)).toEqual(['one', 'three', 'two']);
-    await expect(main.deleteBranch('review')).rejects.toMatchObject({ code: 'QUERY_INVALID', message: expect.stringContaining('"deeper" started from "review"') });
+    await expect(main.deleteBranch('review')).rejects.toMatchObject({ code: 'BRANCH_CONFLICT', message: expect.stringContaining('"deeper" started from "review"') });
     // Merging deeper into review brings only what deeper wrote.
     await (await main.merge('deeper', 'review')).wait();
     expect(await titles(review)).toEqual(['four', 'one', 'three', 'two']);
@@ -159,7 +159,7 @@ describe('branches', () => {
     await until(() => JSON.stringify(seenByBob.at(-1)) === JSON.stringify(['bob on draft', 'newer on draft', 'other', 'shared, reworded']));
     off();
     offDraft();
-    await expect(draft.transaction(() => 1)).rejects.toMatchObject({ code: 'QUERY_INVALID' });
+    await expect(draft.transaction(() => 1)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
   it('survives a reopen, with createDb({ branch }); names and sources are checked', async () => {
@@ -173,15 +173,15 @@ describe('branches', () => {
     expect(db.currentBranch).toBe('wip ✏️');
     expect(await titles(db)).toEqual(['kept, on wip']);
     expect(await titles(db.branch('main'))).toEqual(['kept']);
-    expect(() => db.branch('')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
-    expect(() => db.branch('x'.repeat(101))).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
-    expect(() => db.branch('nl\nname')).toThrow(expect.objectContaining({ code: 'QUERY_INVALID' }));
-    expect(() => db.branch('orphan', { from: 'nowhere' })).toThrow(expect.objectContaining({ code: 'QUERY_INVALID', message: expect.stringContaining('no branch "nowhere"') }));
+    expect(() => db.branch('')).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    expect(() => db.branch('x'.repeat(101))).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    expect(() => db.branch('nl\nname')).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    expect(() => db.branch('orphan', { from: 'nowhere' })).toThrow(expect.objectContaining({ code: 'BRANCH_NOT_FOUND', message: expect.stringContaining('no branch "nowhere"') }));
     expect(db.branches().map((b) => b.name)).toEqual(['wip ✏️']);
     // A branch from a moment in the past: main as it stood then.
     const past = db.branch('main').branch('before', { at: 0 });
     expect(await titles(past)).toEqual([]);
-    await expect(db.mergePreview('nope')).rejects.toMatchObject({ code: 'QUERY_INVALID' });
-    await expect(db.all(app.todos, { asOf: Date.now() })).rejects.toMatchObject({ code: 'QUERY_INVALID' });
+    await expect(db.mergePreview('nope')).rejects.toMatchObject({ code: 'BRANCH_NOT_FOUND' });
+    await expect(db.all(app.todos, { asOf: Date.now() })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });

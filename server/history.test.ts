@@ -289,6 +289,6 @@ describe('asOf', () => {
     await new Promise((res) => setTimeout(res, 20));
     expect(seen).toHaveLength(1);
     off();
-    await expect(db.all(app.todos, { asOf: new Date(Number.NaN) })).rejects.toMatchObject({ code: 'QUERY_INVALID' });
+    await expect(db.all(app.todos, { asOf: new Date(Number.NaN) })).rejects.toMatchObject({ code: 'OPTION_INVALID' });
   });
 });

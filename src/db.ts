@@ -344,7 +344,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       if (tier === 'edge' || tier === 'global') {
         return Promise.reject(new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`));
       }
-      return Promise.reject(new JazzError('QUERY_INVALID', `unknown tier "${String(tier)}"; use local, edge or global`));
+      return Promise.reject(new JazzError('OPTION_INVALID', `unknown tier "${String(tier)}"; use local, edge or global`));
     };
   }
 
@@ -411,7 +411,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     this.#checkOpen();
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
-    if (this.#branch !== MAIN) throw new JazzError('QUERY_INVALID', `transactions are decided by the server on main; on branch "${this.#branch}" use db.batch`);
+    if (this.#branch !== MAIN) throw new JazzError('UNSUPPORTED', `transactions are decided by the server on main; on branch "${this.#branch}" use db.batch`);
     const tx = new Transaction(this, () => this.engine.newRowId());
     const result = await fn(tx);
     const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
@@ -447,7 +447,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** What a branch does not do: read as of a moment. */
   #branchRead(opts: { asOf?: unknown }): void {
     if (this.#branch === MAIN) return;
-    if (opts.asOf !== undefined) throw new JazzError('QUERY_INVALID', `asOf reads main's past; on branch "${this.#branch}" read without it (a branch is already a view of a moment plus its writes)`);
+    if (opts.asOf !== undefined) throw new JazzError('UNSUPPORTED', `asOf reads main's past; on branch "${this.#branch}" read without it (a branch is already a view of a moment plus its writes)`);
   }
 
   /** subscribeAll with `asOf`: answered again whenever a table it reads gets a version. */
@@ -635,7 +635,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     d.#branch = name;
     if (name !== MAIN && !readBranch(this.engine, name)) {
       const from = opts.from ?? this.#branch;
-      if (from !== MAIN && !readBranch(this.engine, checkBranchName(from))) throw new JazzError('QUERY_INVALID', `there is no branch "${from}" to start "${name}" from`, { branch: from });
+      if (from !== MAIN && !readBranch(this.engine, checkBranchName(from))) throw new JazzError('BRANCH_NOT_FOUND', `there is no branch "${from}" to start "${name}" from`, { branch: from });
       const at = opts.at === undefined ? hlcMillis(this.engine.clock.tick()) : asOfMillis(opts.at);
       // The record is in the store at once; only its durability is awaited in the background.
       createBranch(this.engine, name, from, Math.max(at, 0)).catch(() => {});
@@ -643,7 +643,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       // next millisecond, so none written after the fork is on the branch.
       if (opts.at === undefined) this.engine.clock.observe(at * HLC_COUNTER + (HLC_COUNTER - 1));
     } else if (opts.from !== undefined && name !== MAIN && readBranch(this.engine, name)!.from !== opts.from) {
-      throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
+      throw new JazzError('BRANCH_CONFLICT', `branch "${name}" exists already, started from "${readBranch(this.engine, name)!.from}"`, { branch: name });
     }
     return d;
   }
@@ -672,7 +672,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** The writes that merge branch `from` into this view's branch (what `merge` writes; the browser's worker uses it). */
   mergeWrites(from: string, resolve: 'from' | 'into'): WriteOp[] {
     this.#checkOpen();
-    if (resolve !== 'from' && resolve !== 'into') throw new JazzError('QUERY_INVALID', "merge's resolve is 'from' or 'into' here");
+    if (resolve !== 'from' && resolve !== 'into') throw new JazzError('OPTION_INVALID', "merge's resolve is 'from' or 'into' here");
     return mergeOps(mergePreview(this.engine, this.view, checkBranchName(from), this.#branch), () => resolve);
   }
 
@@ -682,13 +682,13 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    */
   async merge(from: string, into: string = MAIN, opts: { resolve?: 'from' | 'into' | ((c: MergeChange) => 'from' | 'into') } = {}): Promise<BatchHandle> {
     const resolve = opts.resolve ?? 'into';
-    if (resolve !== 'from' && resolve !== 'into' && typeof resolve !== 'function') throw new JazzError('QUERY_INVALID', "merge's resolve is 'from', 'into' or a function of a conflict");
+    if (resolve !== 'from' && resolve !== 'into' && typeof resolve !== 'function') throw new JazzError('OPTION_INVALID', "merge's resolve is 'from', 'into' or a function of a conflict");
     const changes = await this.mergePreview(from, into);
     const pick = typeof resolve === 'function' ? resolve : () => resolve;
     const target = into === this.#branch ? this : this.branch(into);
     const ops = mergeOps(changes, (c) => {
       const r = pick(c);
-      if (r !== 'from' && r !== 'into') throw new JazzError('QUERY_INVALID', `resolve must answer 'from' or 'into', got ${JSON.stringify(r)}`);
+      if (r !== 'from' && r !== 'into') throw new JazzError('OPTION_INVALID', `resolve must answer 'from' or 'into', got ${JSON.stringify(r)}`);
       return r;
     });
     return target.batch((b) => void b.ops.push(...ops));
@@ -759,7 +759,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    */
   revertOps(table: TableRef, id: string, opts: { to: string }): WriteOp[] {
     const vt = this.#rowOf(table, id);
-    if (typeof opts?.to !== 'string') throw new JazzError('QUERY_INVALID', 'revert takes { to: versionId }, a version id from db.history');
+    if (typeof opts?.to !== 'string') throw new JazzError('OPTION_INVALID', 'revert takes { to: versionId }, a version id from db.history');
     return revertOps(this.engine, vt, id, opts.to, this.#line());
   }
 
@@ -777,7 +777,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** The writes `revertBatch` makes (see `revertOps`). */
   revertBatchOps(batchId: string): WriteOp[] {
     this.#checkOpen();
-    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('QUERY_INVALID', 'revertBatch takes the batchId of a write');
+    if (typeof batchId !== 'string' || batchId === '') throw new JazzError('OPTION_INVALID', 'revertBatch takes the batchId of a write');
     return revertBatchOps(this.engine, this.view, batchId, this.#line());
   }
 
@@ -890,7 +890,7 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     store = createMemoryStore();
   }
   if ((opts as { author?: unknown }).author !== undefined) {
-    throw new JazzError('QUERY_INVALID', 'createDb no longer takes author: a write\'s author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)');
+    throw new JazzError('OPTION_INVALID', 'createDb no longer takes author: a write\'s author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)');
   }
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
   const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });

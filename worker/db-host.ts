@@ -104,9 +104,9 @@ export class DbHost implements WorkerApi {
 
   async open(config: OpenConfig): Promise<WorkerStatus> {
     if (config.protocol !== PROTOCOL_VERSION) {
-      throw new JazzError('QUERY_INVALID', `the page script speaks protocol ${config.protocol} and the worker file ${PROTOCOL_VERSION}: serve jazz.js and jazz-worker.js from the same build`);
+      throw new JazzError('PROTOCOL_MISMATCH', `the page script speaks protocol ${config.protocol} and the worker file ${PROTOCOL_VERSION}: serve jazz.js and jazz-worker.js from the same build`);
     }
-    if (this.#config) throw new JazzError('QUERY_INVALID', 'this worker has already opened a database; start one worker per database');
+    if (this.#config) throw new JazzError('UNSUPPORTED', 'this worker has already opened a database; start one worker per database');
     this.#config = config;
     this.#auth = config.auth;
     const opened = new Promise<WorkerStatus>((resolve, reject) => (this.#opened = { resolve, reject, settled: false }));

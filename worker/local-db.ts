@@ -101,7 +101,7 @@ export class LocalDb {
    * while this worker waited for the lock (`prefetchStore`).
    */
   async open(config: OpenConfig, found?: Promise<OpfsFiles | undefined>): Promise<WorkerStatus> {
-    if (this.#current) throw new JazzError('QUERY_INVALID', 'this database is already open');
+    if (this.#current) throw new JazzError('UNSUPPORTED', 'this database is already open');
     this.#config = config;
     this.#current = this.#openDb(config, config.driver, found);
     await this.#current;
@@ -340,7 +340,7 @@ export class LocalDb {
     if (this.#config?.server === undefined) {
       throw new JazzError('NO_SERVER', `this database has no server, so no write reaches tier "${tier}"; pass server to createDb or wait for tier "local"`);
     }
-    if (!db.engine.batchRecord(key)) throw new JazzError('QUERY_INVALID', `no batch ${key} was written to this database`);
+    if (!db.engine.batchRecord(key)) throw new JazzError('BATCH_NOT_FOUND', `no batch ${key} was written to this database`);
     await new Promise<void>((resolve, reject) => {
       const check = (): boolean => {
         const rec = db.engine.batchRecord(key);
@@ -424,7 +424,7 @@ export class LocalDb {
       let abort!: () => void;
       const decided = new Promise<readonly WriteOp[]>((resolve, reject) => {
         commit = resolve;
-        abort = () => reject(new JazzError('QUERY_INVALID', 'the transaction was abandoned (its function threw)'));
+        abort = () => reject(new JazzError('TRANSACTION_ABORTED', 'the transaction was abandoned (its function threw)'));
       });
       decided.catch(() => {});
       // `db.transaction` calls its function before it returns (synchronously), so the function

@@ -36,7 +36,7 @@ type Columns = (table: string) => readonly (readonly [string, string])[] | undef
 export function asOfMillis(asOf: unknown): number {
   const ms = asOf instanceof Date ? asOf.getTime() : asOf;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new JazzError('QUERY_INVALID', `asOf is a Date or epoch milliseconds, got ${asOf instanceof Date ? 'an invalid Date' : typeof asOf}`);
+    throw new JazzError('OPTION_INVALID', `asOf is a Date or epoch milliseconds, got ${asOf instanceof Date ? 'an invalid Date' : typeof asOf}`);
   }
   return Math.floor(ms);
 }

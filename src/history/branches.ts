@@ -63,7 +63,7 @@ type Row = Record<string, unknown> & { id: string };
 
 export function checkBranchName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 100 || /[\u0000-\u001f]/.test(name)) {
-    throw new JazzError('QUERY_INVALID', `a branch name is a string of 1 to 100 characters with no control characters, got ${JSON.stringify(name)}`);
+    throw new JazzError('OPTION_INVALID', `a branch name is a string of 1 to 100 characters with no control characters, got ${JSON.stringify(name)}`);
   }
   return name;
 }
@@ -76,7 +76,7 @@ export function readBranch(engine: Engine, name: string): BranchInfo | undefined
 
 function needBranch(engine: Engine, name: string): BranchInfo {
   const b = readBranch(engine, name);
-  if (!b) throw new JazzError('QUERY_INVALID', `there is no branch "${name}" here; make it with db.branch(name, { from })`, { branch: name });
+  if (!b) throw new JazzError('BRANCH_NOT_FOUND', `there is no branch "${name}" here; make it with db.branch(name, { from })`, { branch: name });
   return b;
 }
 
@@ -89,11 +89,11 @@ export function listBranches(engine: Engine): BranchInfo[] {
 
 export async function createBranch(engine: Engine, name: string, from: string, at: number): Promise<BranchInfo> {
   checkBranchName(name);
-  if (name === MAIN) throw new JazzError('QUERY_INVALID', '"main" is the main line, not a branch to make');
+  if (name === MAIN) throw new JazzError('OPTION_INVALID', '"main" is the main line, not a branch to make');
   if (from !== MAIN) needBranch(engine, from);
   const existing = readBranch(engine, name);
   if (existing) {
-    if (existing.from !== from) throw new JazzError('QUERY_INVALID', `branch "${name}" exists already, started from "${existing.from}"`, { branch: name });
+    if (existing.from !== from) throw new JazzError('BRANCH_CONFLICT', `branch "${name}" exists already, started from "${existing.from}"`, { branch: name });
     return existing;
   }
   const info: BranchInfo = { name, from, at: Math.floor(at) };
@@ -106,7 +106,7 @@ export async function createBranch(engine: Engine, name: string, from: string, a
 export async function deleteBranch(engine: Engine, name: string): Promise<void> {
   needBranch(engine, name);
   const child = listBranches(engine).find((b) => b.from === name);
-  if (child) throw new JazzError('QUERY_INVALID', `branch "${child.name}" started from "${name}"; delete it first`, { branch: name });
+  if (child) throw new JazzError('BRANCH_CONFLICT', `branch "${child.name}" started from "${name}"; delete it first`, { branch: name });
   await engine.purgeBranch(name);
 }
 

@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'SCHEMA_INVALID'
   | 'QUERY_PARSE'
+  /** A query that cannot run: a bad order, limit, include or condition (a bad option is OPTION_INVALID). */
   | 'QUERY_INVALID'
   | 'UNKNOWN_TABLE'
   | 'UNKNOWN_COLUMN'
@@ -16,6 +17,19 @@ export type ErrorCode =
   | 'BATCH_NOT_FOUND'
   /** An option the call does not take, or a value it cannot use: options are never silently ignored. */
   | 'OPTION_INVALID'
+  /** Something this database cannot do where it is asked (a transaction on a branch, a second open). */
+  | 'UNSUPPORTED'
+  | 'BRANCH_NOT_FOUND'
+  /** A branch name taken by another line, or a branch others started from. */
+  | 'BRANCH_CONFLICT'
+  /** A transaction whose function threw: nothing of it was written. */
+  | 'TRANSACTION_ABORTED'
+  /** The page script, the worker file or the server speak different protocol versions. */
+  | 'PROTOCOL_MISMATCH'
+  /** An element's attribute that is not a query (jazz-action, into, jazz-class, row-id, order). */
+  | 'ATTRIBUTE_INVALID'
+  /** An element's template: missing, or binding where data could become code. */
+  | 'TEMPLATE_INVALID'
   | 'NO_SERVER'
   | 'BATCH_REJECTED'
   | 'TOO_LARGE'

@@ -1,5 +1,5 @@
 /**
- * Who may see and change what on the demo's board (the server loads this; see server/demo.ts).
+ * Who may see and change what on the demo's board (the server loads this; see demo/server.ts).
  * Everyone signed in works on the same projects and tasks; a comment is written in its author's
  * name and only its author edits or deletes it; a private note is its owner's alone: no other user
  * ever receives it (the server filters every frame it sends). So is a user's undo list (the rows of

@@ -1,6 +1,6 @@
 /**
  * The demo app (demo/, issue 7) as its users meet it: `npm run build`'s files and demo/ served by
- * the demo's own server (server/demo.ts: the reference sync server with the demo's permissions and
+ * the demo's own server (demo/server.ts: the reference sync server with the demo's permissions and
  * sign-in), started here in the test's process on a free port of 127.0.0.1 with its data in .tmp/.
  * Alice and Bob each get their own browser context (two devices).
  *
@@ -30,7 +30,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { join, resolve } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { startDemoServer, DEMO_APP_ID, type DemoServer } from '../server/demo.ts';
+import { startDemoServer, DEMO_APP_ID, type DemoServer } from '../demo/server.ts';
 import { buildDist } from './support/static-dist.ts';
 
 test.describe.configure({ mode: 'serial' });

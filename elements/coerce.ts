@@ -12,7 +12,7 @@
  * from a control marked `jazz-allow-empty`.
  */
 import type { ColumnSchema } from '../worker/page/index.ts';
-import { checkValue } from '../src/schema/schema.ts';
+import { checkValue } from '../worker/page/engine-parts.ts';
 import type { Control, Held } from './controls.ts';
 
 export type ReadResult =

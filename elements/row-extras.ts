@@ -22,8 +22,7 @@
  *   row's conflicts, and conditions read `$conflicts` as the names of the fields in conflict.
  */
 import { parseWhere, QueryBuilder, type AppSchema, type BrowserDb, type DynamicApp, type Expr, type QueryAst } from '../worker/page/index.ts';
-import { checkExpr } from '../src/query/validate.ts';
-import { compilePredicate, type Predicate } from '../src/query/predicate.ts';
+import { checkExpr, compilePredicate, type Predicate } from '../worker/page/engine-parts.ts';
 import { readControl, writeControl } from './coerce.ts';
 import { hold, isControl, type Control } from './controls.ts';
 import { errorDetail, fire, report } from './events.ts';
@@ -32,7 +31,7 @@ import { splitOutside } from './format.ts';
 import { KeyedList, nodesOf } from './keyed-list.ts';
 import { checkBindings, checkPath, compileTemplate, RowView, TemplateError, viewOf, type Extra, type RowContext } from './template.ts';
 import { conditionRow, conflictEach, withConflicts } from './conflicts.ts';
-import { JazzError } from '../src/util/errors.ts';
+import { JazzError } from '../worker/page/index.ts';
 import type { JazzRow } from './events.ts';
 
 interface Condition {

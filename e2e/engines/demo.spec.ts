@@ -1,13 +1,13 @@
 /**
  * The demo's two-user flow in Firefox and WebKitGTK: `npm run build`'s files and demo/ on the
- * demo's own server (server/demo.ts, in this process, data in .tmp/), Alice and Bob on two devices
+ * demo's own server (demo/server.ts, in this process, data in .tmp/), Alice and Bob on two devices
  * of the engine. What one adds, ticks, renames, comments on, deletes and undoes shows in the
  * other's page; Alice's private note is in her page and nowhere in Bob's database. The Chromium
  * spec (demo.spec.ts) adds the frame scan, the server's restart and the offline reload.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startDemoServer, type DemoServer } from '../../server/demo.ts';
+import { startDemoServer, type DemoServer } from '../../demo/server.ts';
 import type { EnginePage } from '../support/engines.ts';
 import { buildDist } from '../support/static-dist.ts';
 import { expect, test } from './fixtures.ts';

@@ -21,7 +21,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Expr, QueryAst } from '../query/ast.ts';
 import { compilePredicate } from '../query/predicate.ts';
 import { rowComparator } from '../query/compare.ts';
-import { shaper } from '../query/graph.ts';
+import { shaper } from '../query/ivm/shape.ts';
 import type { OutRow } from '../query/ivm/view.ts';
 import { decodeVisibleRow, sysValues, visibleSpan } from '../rows/version.ts';
 import { isUuid } from '../rows/ids.ts';

@@ -13,13 +13,13 @@ import { planQuery } from './plan.ts';
 import { rowComparator } from './compare.ts';
 import { compilePredicate, type Predicate } from './predicate.ts';
 import { readsSystemFields } from './validate.ts';
-import { isSysField, SYS_FIELDS } from '../rows/system-fields.ts';
 import { Source } from './ivm/source.ts';
 import { Filter } from './ivm/filter.ts';
 import { Take } from './ivm/take.ts';
 import { Join } from './ivm/join.ts';
-import { ResultView, type OutRow } from './ivm/view.ts';
-import type { Input, Row } from './ivm/operator.ts';
+import { ResultView } from './ivm/view.ts';
+import { shaper } from './ivm/shape.ts';
+import type { Input } from './ivm/operator.ts';
 
 export interface Graph {
   readonly source: Source;
@@ -49,6 +49,9 @@ export interface GraphOptions {
   readonly columns?: (table: string) => readonly (readonly [string, string])[] | undefined;
 }
 
+/** What builds a graph: `buildGraph`, handed to Join for the graphs of included rows (so join.ts does not import this module back). */
+export type BuildGraph = (engine: Engine, q: QueryAst, opts: GraphOptions) => Graph;
+
 export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Graph {
   const t = engine.table(q.table);
   const where: Expr = !opts.extra ? q.where : q.where.op === 'true' ? opts.extra : { op: 'and', args: [opts.extra, q.where] };
@@ -62,7 +65,7 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   if (allowed) head = new Filter(head, allowed);
   if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
   if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
-  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts);
+  for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts, buildGraph);
   const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table), sys), opts.onChange);
   if (opts.attach) source.attach();
   view.hydrate();
@@ -70,36 +73,5 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
     source,
     view,
     destroy: () => view.destroy(),
-  };
-}
-
-/**
- * Projects a row to what the query returns: `id`, the selected columns (all by default), includes;
- * with `columns` (a schema version's view), only its columns, under its names. System fields are
- * returned only when selected (`sys`: the rows carry them, so leave out those not selected).
- */
-export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readonly (readonly [string, string])[], sys = false): (row: Row) => OutRow {
-  const includes = Object.keys(q.include ?? {});
-  const star = q.select?.includes('*') ?? false;
-  if ((!q.select || star) && !columns) {
-    const keep = q.select?.filter(isSysField) ?? [];
-    if (!sys || keep.length === SYS_FIELDS.length) return (row) => Object.freeze(row) as OutRow;
-    return (row) => {
-      const out: Record<string, unknown> = {};
-      for (const k in row) if (!isSysField(k) || keep.includes(k)) out[k] = row[k];
-      return Object.freeze(out) as OutRow;
-    };
-  }
-  const sysPairs = (q.select ?? []).filter(isSysField).map((c) => [c, c] as const);
-  const pairs = columns
-    ? q.select && !star
-      ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...sysPairs]
-      : [...columns, ...sysPairs]
-    : q.select!.map((c) => [c, c] as const);
-  return (row) => {
-    const out: Record<string, unknown> = { id: row.id };
-    for (const [name, internal] of pairs) out[name] = row[internal];
-    for (const i of includes) out[i] = row[i];
-    return Object.freeze(out) as OutRow;
   };
 }

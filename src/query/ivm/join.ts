@@ -9,7 +9,8 @@ import type { Engine, ChangeListener, RowChange, TableRuntime } from '../../engi
 import type { IncludeAst } from '../ast.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
 import type { OutRow } from './view.ts';
-import { buildGraph, shaper, type Graph, type GraphOptions } from '../graph.ts';
+import type { BuildGraph, Graph, GraphOptions } from '../graph.ts';
+import { shaper } from './shape.ts';
 import type { Predicate } from '../predicate.ts';
 
 /** The related rows of one parent, kept current. */
@@ -87,8 +88,12 @@ export class Join implements Input, Output {
 
   readonly #readFilterSys: ((table: string) => boolean) | undefined;
 
-  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst, opts: Pick<GraphOptions, 'readFilter' | 'readFilterSys' | 'columns'> = {}) {
+  /** Builds the graphs of included rows (graph.ts's buildGraph). */
+  readonly #build: BuildGraph;
+
+  constructor(input: Input, engine: Engine, name: string, inc: IncludeAst, opts: Pick<GraphOptions, 'readFilter' | 'readFilterSys' | 'columns'>, build: BuildGraph) {
     const { readFilter, columns } = opts;
+    this.#build = build;
     this.#input = input;
     this.#readFilter = readFilter;
     this.#readFilterSys = opts.readFilterSys;
@@ -131,7 +136,7 @@ export class Join implements Input, Output {
       } else {
         const column = this.#inc.kind === 'forward' ? 'id' : this.#inc.column;
         child.related = new GraphRelated(
-          buildGraph(this.#engine, this.#inc.query, {
+          this.#build(this.#engine, this.#inc.query, {
             extra: { op: 'cmp', column, cmp: 'eq', value: key },
             attach: false,
             onChange,

@@ -19,13 +19,13 @@ import * as path from 'node:path';
 import type * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { startSyncServer, type SyncServer } from './sync-server.ts';
-import type { Logger } from './log.ts';
+import { startSyncServer, type SyncServer } from '../server/sync-server.ts';
+import type { Logger } from '../server/log.ts';
 import { schemaFromJSON } from '../src/schema/schema.ts';
-import permissions, { schemaJSON } from '../demo/permissions.ts';
+import permissions, { schemaJSON } from './permissions.ts';
 
 export const DEMO_APP_ID = 'demo';
-const DEMO_DIR = fileURLToPath(new URL('../demo/', import.meta.url));
+const DEMO_DIR = fileURLToPath(new URL('./', import.meta.url));
 /** The drop-in build's files: jazz.js, its lazy parts, its workers, their maps. */
 const DIST_FILE = /^jazz(-[a-z]+)?\.js(\.map)?$/;
 const TYPES: Record<string, string> = {

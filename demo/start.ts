@@ -1,13 +1,13 @@
 /**
  * `npm start`: builds the drop-in script (`npm run build`, about 2 s), then runs the demo (demo/)
  * on the reference sync server at http://localhost:4000/ (JAZZ_PORT to change), storing under
- * ./data (JAZZ_DATA). See server/demo.ts. Ctrl-C stops it cleanly.
+ * ./data (JAZZ_DATA). See demo/server.ts. Ctrl-C stops it cleanly.
  *
  * The engine's tour as a Node client: `npx tsx server/example.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { startDemoServer } from './demo.ts';
-import { createLogger } from './log.ts';
+import { startDemoServer } from './server.ts';
+import { createLogger } from '../server/log.ts';
 
 const port = Number(process.env.JAZZ_PORT ?? 4000);
 const dataDir = process.env.JAZZ_DATA ?? './data';

@@ -19,7 +19,7 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
-let demo;
+let demo: Awaited<ReturnType<typeof startDemoServer>>;
 try {
   // The server's log: one short line per record at a terminal, JSON lines otherwise (server/log.ts).
   demo = await startDemoServer({ port, dataDir, distDir: './dist', logger: createLogger({ format: process.stdout.isTTY ? 'pretty' : 'json' }) });

@@ -5,7 +5,7 @@
  * the error. The quota is simulated in IndexedDB (e2e/worker/quota.worker.ts): a real one needs
  * gigabytes of writes.
  */
-import { expect, test } from '@playwright/test';
+import { test } from '@playwright/test';
 import { openClient } from './support/client-page.ts';
 import { expectQuotaHandled, quotaRoundTrip } from './support/scenarios.ts';
 

@@ -34,7 +34,7 @@ test.afterEach(async () => {
 function rows(page: Page, query: string): Promise<Record<string, unknown>[]> {
   return page.evaluate(async (q) => {
     const { app, db } = window.t;
-    return (await db.all(eval(q)(app))).map((r: Record<string, unknown>) => ({ ...r }));
+    return (await db.all(new Function(`return (${q})`)()(app))).map((r: Record<string, unknown>) => ({ ...r }));
   }, query);
 }
 

@@ -234,7 +234,7 @@ export class JazzQueryElement extends ReactiveElement {
       }
       if (this.asOf) {
         asOf = /^\d+$/.test(this.asOf) ? +this.asOf : Date.parse(this.asOf);
-        if (isNaN(asOf)) throw new AttributeError(new JazzError('OPTION_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
+        if (Number.isNaN(asOf)) throw new AttributeError(new JazzError('OPTION_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
       }
     } catch (e) {
       this.#fail(errorDetail(e));

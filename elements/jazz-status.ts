@@ -124,7 +124,7 @@ export class JazzStatusElement extends ReactiveElement {
     const error = problem ?? sync?.lastError;
     const connection = problem
       ? 'error'
-      : !s || !s.ready
+      : !s?.ready
         ? 'connecting'
         : !sync
           ? 'local'

@@ -298,7 +298,7 @@ export function saveField(el: Element, owner: Element, db: BrowserDb<DynamicApp>
  * for the button; `syncUndo` enables the query's restore buttons while there is a row to restore.
  */
 export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | undefined, button: Element, deleted: { table: string; id: string }[], wrote: (batchId: string) => void, syncUndo: () => void): void {
-  let handle;
+  let handle: { batchId: string; wait(): Promise<unknown> } | undefined;
   if (action === 'delete' && view) {
     handle = db.delete(view.table, view.row.id);
     deleted.push({ table: view.table, id: view.row.id });

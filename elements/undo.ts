@@ -86,7 +86,7 @@ class UndoList {
         for (let top = this.top; top; top = this.top) {
           this.#gone.add(top.id);
           refresh();
-          let handle;
+          let handle: Awaited<ReturnType<BrowserDb['revertBatch']>>;
           try {
             handle = await this.db.revertBatch(top.batch);
           } catch (e) {

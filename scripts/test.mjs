@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: the type checks (including the purity check of src/), then every test suite: Vitest,
+// `npm test`: the type checks (including the purity check of src/), the linter, then every test suite: Vitest,
 // then the browser tests (Playwright: real Chromium, and the cross-engine part in Firefox and
 // WebKitGTK too). Ends with one plain summary line, "N passed, N failed", that CI reads.
 import { spawnSync } from 'node:child_process';
@@ -29,6 +29,10 @@ else failed++;
 if (run('page client (DOM globals)', 'npx', ['tsc', '-p', 'worker/page/tsconfig.json', '--noEmit'])) passed++;
 else failed++;
 if (run('elements (DOM globals)', 'npx', ['tsc', '-p', 'elements/tsconfig.json', '--noEmit'])) passed++;
+else failed++;
+
+// The linter (Biome, biome.json): correctness and suspicious patterns; a finding fails the step.
+if (run('lint (biome)', 'npx', ['biome', 'lint', '--error-on-warnings'])) passed++;
 else failed++;
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report.

@@ -99,7 +99,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     throw new Error('configure either a JWT public key or a JWKS URL, not both');
   }
   if (opts.backendSecret !== undefined && opts.backendSecret.length === 0) throw new Error('the backend secret must not be empty');
-  const verifier = opts.jwtPublicKey !== undefined ? localVerifier(opts.jwtPublicKey, algorithms) : opts.jwksUrl !== undefined ? remoteVerifier(opts.jwksUrl, algorithms) : undefined;
+  const verifier = opts.jwtPublicKey !== undefined ? localVerifier(opts.jwtPublicKey, algorithms) : opts.jwksUrl !== undefined ? remoteVerifier(opts.jwksUrl) : undefined;
   const secretDigest = opts.backendSecret !== undefined ? sha256(opts.backendSecret) : undefined;
   const verifyOptions = {
     ...(opts.jwtAudience !== undefined ? { audience: opts.jwtAudience } : {}),
@@ -200,7 +200,8 @@ function checkJwk(jwk: JWK): void {
   if ('d' in jwk) throw new Error('the JWK holds a private key; give the server only the public half');
 }
 
-function remoteVerifier(url: string, algorithms: string[]): Verify {
+/** The key set at `url`; the allowed algorithms come with each call (`Verify`'s options). */
+function remoteVerifier(url: string): Verify {
   let parsed: URL;
   try {
     parsed = new URL(url);

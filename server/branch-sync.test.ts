@@ -36,7 +36,7 @@ const canary = new TextEncoder().encode(CANARY);
 let server: SyncServer;
 let sign: (sub: string, tenant: string) => Promise<string>;
 const open: Db<App>[] = [];
-const closers: (() => Promise<unknown> | void)[] = [];
+const closers: (() => unknown)[] = [];
 let backend: Db<App>;
 let appNo = 0;
 let appId = '';

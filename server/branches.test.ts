@@ -48,7 +48,7 @@ describe('branches', () => {
     draft.update(app.todos, a, { title: 'a (draft)' });
     draft.update(app.todos, b, { priority: 5 });
     draft.delete(app.todos, c);
-    const d = draft.insert(app.todos, { title: 'd' }).id;
+    draft.insert(app.todos, { title: 'd' });
     // Main meanwhile: b's priority too (a conflict), and a's done (no conflict with the title).
     main.update(app.todos, b, { priority: 3 });
     main.update(app.todos, a, { done: true });

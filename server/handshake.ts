@@ -28,7 +28,7 @@ export async function handleHello(ctx: ServerContext, conn: Conn, msg: Hello): P
   if (msg.protocol !== PROTOCOL_VERSION) {
     return conn.fail(CloseCode.versionMismatch, 'PROTOCOL_MISMATCH', `this server speaks sync protocol ${PROTOCOL_VERSION}, the client ${msg.protocol}; update the client`);
   }
-  if (!app.engine || !app.engine.catalogue.knows(msg.schemaHash)) {
+  if (!app.engine?.catalogue.knows(msg.schemaHash)) {
     if (!ctx.dev) {
       if (!app.engine) return conn.fail(CloseCode.schemaMismatch, 'NO_SCHEMA', `app "${app.id}" has no schema on this server; publish one through the admin route or run the server with --dev`);
       const newer = clientIsNewer(app.engine.catalogue.json.migrations, msg);

@@ -129,7 +129,7 @@ describe('a running server logs', () => {
     cleanups.push(() => s.close());
     expect(await closeOf(s.url, encodeFrame({ t: 'ping' }))).toBe(CloseCode.protocolError);
     await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(1);
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  connection closed event=connection-closed app=logged code=4\d{3} cause=PROTOCOL seconds=/);
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}connection closed event=connection-closed app=logged code=4\d{3} cause=PROTOCOL seconds=/);
   });
 
   it('lineLogger honours its level', () => {
@@ -138,7 +138,7 @@ describe('a running server logs', () => {
     l.info({ a: 1 }, 'quiet');
     l.warn({ a: 2 }, 'loud');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/WARN  loud a=2$/);
+    expect(lines[0]).toMatch(/WARN {2}loud a=2$/);
   });
 });
 

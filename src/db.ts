@@ -847,7 +847,7 @@ class Subscription<R> {
     if (this.#stopped || !this.#graph) return;
     const view = this.#graph.view;
     const all = view.all as unknown as readonly R[];
-    let delta;
+    let delta: SubscriptionUpdate<R>['delta'];
     if (this.#first) {
       this.#first = false;
       view.clearDelta();

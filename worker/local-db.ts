@@ -288,7 +288,7 @@ export class LocalDb {
       await db.engine.store.flush();
       return db.engine.batchVersions(key).map((v) => v.version.rowId);
     }
-    let handle;
+    let handle: BatchHandle;
     try {
       const planned = typeof ops === 'function' ? ops(db) : ops;
       handle = db.batch((b) => void b.ops.push(...planned), { batchId: key });

@@ -4,7 +4,7 @@
  * project's name). The elements come from the built `jazz.js` (served raw at /jazz-dist/), or from
  * source through Vite with `?source`.
  */
-import { harness, LISTS, listTitle, makeRows, SCHEMA_JSON, waitRendered, type ListSpec } from './shared.ts';
+import { harness, LISTS, listTitle, makeRows, waitRendered, type ListSpec } from './shared.ts';
 
 const source = new URLSearchParams(location.search).has('source');
 const url = source ? '/elements/jazz.ts' : '/jazz-dist/jazz.js';

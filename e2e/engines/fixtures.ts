@@ -29,6 +29,7 @@ export interface EngineOptions {
 export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sharedFirefox: () => Promise<Browser>; sharedWebkit: (baseURL: string) => Promise<EngineDevice> }>({
   engineName: ['firefox', { option: true, scope: 'worker' }],
   sharedFirefox: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern; it has none.
     async ({}, use) => {
       let browser: Promise<Browser> | undefined;
       await use(() => (browser ??= launchFirefox()));
@@ -37,6 +38,7 @@ export const test = base.extend<{ engine: EngineFixture }, EngineOptions & { sha
     { scope: 'worker' },
   ],
   sharedWebkit: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern; it has none.
     async ({}, use) => {
       let device: Promise<EngineDevice> | undefined;
       await use((baseURL) => (device ??= webkitDevice(baseURL)));

@@ -592,7 +592,7 @@ export class Engine {
   /** The raw visible entry, for convergence checks. */
   visibleBytes(t: TableRuntime, id: string): Uint8Array | undefined {
     const b = this.store.get(visibleKey(this.#kw, t.no, uuidToBytes(id)));
-    return b && b.slice();
+    return b?.slice();
   }
 
   // ─── local writes ─────────────────────────────────────────────────────────
@@ -894,7 +894,7 @@ export class Engine {
       if (c.branch === MAIN && c.parents.includes(versionId)) return true;
     }
     const inline = this.#inlineVersion(t, idBytes, '');
-    return inline !== undefined && inline.parents.includes(versionId);
+    return inline?.parents.includes(versionId) ?? false;
   }
 
   #updateIndexes(tx: KvTransaction, t: TableRuntime, idBytes: Uint8Array, oldRow: RowObject | undefined, newRow: RowObject | undefined): void {

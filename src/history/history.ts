@@ -173,7 +173,7 @@ export function revertOps(engine: Engine, vt: ViewTable, id: string, versionId: 
  * later version has set it since; a row it created is deleted, one it deleted is restored.
  */
 export function revertBatchOps(engine: Engine, view: { ofInternal(t: string): ViewTable | undefined }, batchId: string, on?: Line): WriteOp[] {
-  let items = engine.batchVersions(batchId);
+  const items = engine.batchVersions(batchId);
   if (items.length === 0) {
     // Not written here: look for it among the versions received.
     for (const t of engine.tables.values()) for (const v of engine.versions(t.name)) if (v.batchId === batchId) items.push({ table: t.name, version: v });

@@ -9,7 +9,7 @@
  *   s.add.column(s.enum('a', 'b'), { default: 'a' }), s.drop.column(s.ref('projects'))   any type
  *   s.renameTableFrom('jobs')                 this table was called `jobs`
  */
-import { ColumnBuilder } from '../schema/builder.ts';
+import type { ColumnBuilder } from '../schema/builder.ts';
 import { defineMigration, typeName, type ColumnChange, type TableRename } from './migration.ts';
 
 type Simple = 'string' | 'boolean' | 'int' | 'float' | 'timestamp' | 'bytes' | 'json';

@@ -96,7 +96,7 @@ export function defineMigration(def: MigrationDefinition): Migration {
   const ops: LensOp[] = [];
   const renamedFrom = new Map<string, string>(); // new table name → old
   for (const [name, r] of Object.entries(def.renameTables ?? {})) {
-    if (!r || r.kind !== 'renameTable') fail(`renameTables.${name} must be s.renameTableFrom('<old name>')`);
+    if (r?.kind !== 'renameTable') fail(`renameTables.${name} must be s.renameTableFrom('<old name>')`);
     ops.push({ op: 'renameTable', from: r.from, to: name });
     renamedFrom.set(name, r.from);
   }

@@ -220,7 +220,7 @@ export class PolicyEvaluator {
     };
     return mapValues(e, (v) => {
       const ph = placeholder(v);
-      if (!ph || ph.kind !== 'session') return { value: v };
+      if (ph?.kind !== 'session') return { value: v };
       const x = resolve(ph.path);
       return x === undefined ? { missing: true } : { value: x as Value };
     });
@@ -231,7 +231,7 @@ export class PolicyEvaluator {
 function bindRow(e: Expr, row: Row): Expr {
   return mapValues(e, (v) => {
     const ph = placeholder(v);
-    if (!ph || ph.kind !== 'row') return { value: v };
+    if (ph?.kind !== 'row') return { value: v };
     const x = row[ph.path];
     return x === undefined || x === null ? { missing: true } : { value: x as Value };
   });

@@ -123,7 +123,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
     }
     case 'contains': {
       const col = t.column(c.column);
-      if (!col || col.schema.type !== 'array') return undefined;
+      if (col?.schema.type !== 'array') return undefined;
       const p = t.indexPrefixes.get(c.column)!;
       const at = writeIndexValue(new KeyWriter().reset(p), col.schema.items!, c.value).finish();
       return [{ gte: at, lt: prefixEnd(at) }];
@@ -131,13 +131,13 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
     case 'and': {
       // Only range conditions on one column (see withMergedRanges): intersect their key ranges.
       const first = c.args[0];
-      if (!first || first.op !== 'cmp') return undefined;
+      if (first?.op !== 'cmp') return undefined;
       if (!c.args.every((a) => a.op === 'cmp' && a.column === first.column && a.cmp !== 'ne')) return undefined;
       let lower: Uint8Array | undefined;
       let upper: Uint8Array | undefined;
       for (const a of c.args) {
         const r = rangesFor(t, a);
-        if (!r || r.length !== 1) return undefined;
+        if (r?.length !== 1) return undefined;
         const { gte, lt } = r[0]!;
         if (!gte || !lt) return undefined;
         if (!lower || compareBytes(gte, lower) > 0) lower = gte;

@@ -9,7 +9,7 @@
  */
 import type { ColumnSchema } from '../schema/schema.ts';
 import type { CatalogueTable } from '../schema/catalogue.ts';
-import { ByteReader, ByteWriter } from '../util/binary.ts';
+import type { ByteReader, ByteWriter } from '../util/binary.ts';
 import { bytesToUuid, uuidToBytes } from './ids.ts';
 import { unreachable } from '../util/assert.ts';
 

@@ -33,7 +33,7 @@
  *   branch:   a = child 0; cells [u16 key length][u32 child][key]
  *   overflow: a = next page (0 at the end), b = bytes in this page; data
  */
-import { JazzError } from '../util/errors.ts';
+import type { JazzError } from '../util/errors.ts';
 import { assert } from '../util/assert.ts';
 import { compareBytes } from './types.ts';
 import { PAGE_HEADER, PageType, corrupt, type CachedPage, type Pager } from './pager.ts';

@@ -155,7 +155,6 @@ class Store implements DurableStore {
   #checkpointTimer = false;
   /** Don't retry a failed checkpoint before the WAL reaches this size. */
   #checkpointRetryAt = 0;
-  #checkpointError: JazzError | undefined;
 
   constructor(options: DurableStoreOptions) {
     this.#data = options.data;
@@ -300,7 +299,7 @@ class Store implements DurableStore {
       try {
         this.#checkpoint();
       } catch {
-        // Recorded in #checkpointError (or the store stopped); close() reports it.
+        // Retried after more WAL, and by close(), which reports its failure.
       }
       this.#usable();
     }
@@ -471,7 +470,7 @@ class Store implements DurableStore {
       try {
         this.#checkpoint();
       } catch {
-        // Recorded in #checkpointError (or the store stopped); close() reports it.
+        // Retried after more WAL, and by close(), which reports its failure.
       }
     }, 0);
   }
@@ -498,7 +497,6 @@ class Store implements DurableStore {
     } catch (e) {
       // Nothing durable changed: the WAL still holds every commit. Retry after more WAL.
       const error = typed(e);
-      this.#checkpointError = error;
       this.#checkpointRetryAt = this.#walDurable + this.#checkpointWalBytes;
       if (error.code !== 'STORAGE_QUOTA' && error.code !== 'STORAGE_IO') throw this.#fail(error);
       throw error;
@@ -528,7 +526,6 @@ class Store implements DurableStore {
     this.#sb = sb;
     this.#walCursor = { offset: 0, seq: 1, crc: sb.walSalt, salt: sb.walSalt };
     this.#walDurable = 0;
-    this.#checkpointError = undefined;
     this.#checkpointRetryAt = 0;
   }
 

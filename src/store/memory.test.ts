@@ -176,7 +176,7 @@ describe('memory store', () => {
 });
 
 function byNumber(a: string, b: string): number {
-  return parseInt(a) - parseInt(b);
+  return parseInt(a, 10) - parseInt(b, 10);
 }
 
 function bytes(...b: number[]): Uint8Array {

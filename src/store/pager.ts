@@ -194,7 +194,6 @@ export class Pager {
         } catch (e) {
           this.evictionError = e;
           cache.set(id, page); // keep it; the checkpoint writes it or reports the error
-          continue;
         }
       }
     }

@@ -16,7 +16,6 @@
  */
 import { crc32c } from './checksum.ts';
 import type { BlockFile } from './blockfile.ts';
-import { varintSize } from '../util/binary.ts';
 
 export const WAL_HEADER = 20;
 const MAGIC = 0x3152574a; // "JWR1" little-endian

@@ -269,9 +269,9 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       // database opened ends its worker instead, and reloads if it is restored: WebKit keeps a
       // cached page's worker suspended, and with it the lock and an IndexedDB open half done,
       // which no later tab of the database could get past (worker/README.md, "Tabs").
-      this.#onPageHide = () => (this.#open == 'no' ? this.#worker.terminate() : void remote.retire().catch(() => {}));
+      this.#onPageHide = () => (this.#open === 'no' ? this.#worker.terminate() : void remote.retire().catch(() => {}));
       this.#onPageShow = (e) => {
-        if (e.persisted) this.#open == 'no' ? location.reload() : void remote.resume().catch(() => {});
+        if (e.persisted) this.#open === 'no' ? location.reload() : void remote.resume().catch(() => {});
       };
       window.addEventListener('pagehide', this.#onPageHide);
       window.addEventListener('pageshow', this.#onPageShow);

@@ -38,6 +38,8 @@ import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
 import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
+import { checkCreateOptions, createFileFromStream, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileHost, type FileInfo, type LoadFileOptions } from './files/files.ts';
+import { FILES } from './files/system-tables.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -219,6 +221,8 @@ interface Shared {
   /** The credentials the database was opened with, or last given (setAuth). */
   auth: Credentials | undefined;
   readonly rejectedListeners: Set<(r: BatchRejection) => void>;
+  /** Purges the parts of deleted files; without a server also deletes files no row references (src/files). */
+  fileHooks?: FileHooks;
 }
 
 export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
@@ -236,6 +240,10 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (sync && !shared) {
       this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
       this.#shared.sync.start();
+    }
+    if (!shared) {
+      // Without a server this database is the authority, and collects files no row references.
+      this.#shared.fileHooks = installFileHooks(engine, sync ? undefined : (ids) => void this.#write(ids.map((id) => ({ kind: 'delete', table: FILES, id }))).durable.catch(() => {}));
     }
   }
 
@@ -795,8 +803,76 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return revertBatchOps(this.engine, this.view, batchId, this.#line());
   }
 
+  // ─── files (src/files) ────────────────────────────────────────────────────
+
+  /** What the files code needs of this database. */
+  get #files(): FileHost {
+    const sync = this.#sync;
+    return {
+      engine: this.engine,
+      write: (ops) => this.#write(ops),
+      wait: (result, tier) => this.#waiter(result)({ tier }),
+      ...(sync
+        ? {
+            fetch: (query: QueryAst, tier: Exclude<Tier, 'local'>) => {
+              const sub = sync.subscribe(query, tier);
+              return sub.settled.finally(() => sync.unsubscribe(sub.id));
+            },
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Stores a Blob (or File) as a file and resolves to its id once it reached `tier` (`local` by
+   * default); put the id in a `s.file()` column. `onProgress({ loaded, total })` after each part;
+   * aborting `signal` removes what was written. `name` and `mimeType` default to the File's.
+   */
+  async createFileFromBlob(blob: Blob, opts?: CreateFileOptions): Promise<string> {
+    this.#checkOpen();
+    const o = checkCreateOptions(opts);
+    if (!(blob instanceof Blob)) throw new JazzError('TYPE_MISMATCH', 'createFileFromBlob takes a Blob or a File');
+    const name = o.name ?? ((blob as { name?: unknown }).name as string | undefined);
+    return createFileFromStream(this.#files, blob.stream(), { ...o, size: blob.size, mimeType: o.mimeType ?? (blob.type || undefined), ...(name !== undefined ? { name } : {}) });
+  }
+
+  /** Stores a stream of bytes (or strings, as UTF-8) as a file: as createFileFromBlob. */
+  async createFileFromStream(readable: ReadableStream<Uint8Array | string>, opts?: CreateFileOptions): Promise<string> {
+    this.#checkOpen();
+    const o = checkCreateOptions(opts);
+    if (typeof (readable as { getReader?: unknown })?.getReader !== 'function') throw new JazzError('TYPE_MISMATCH', 'createFileFromStream takes a ReadableStream');
+    return createFileFromStream(this.#files, readable, o);
+  }
+
+  /** A file's record (name, MIME type, size, parts, SHA-256, state); FILE_NOT_FOUND if none may be read. */
+  async fileInfo(id: string, opts?: LoadFileOptions): Promise<FileInfo> {
+    this.#checkOpen();
+    return loadFileInfo(this.#files, id, opts);
+  }
+
+  /**
+   * A file's content as a Blob of its MIME type. `tier`: `local` reads only this replica; `edge`
+   * (the default with a server) fetches missing parts. FILE_NOT_FOUND, FILE_INCOMPLETE.
+   */
+  async loadFileAsBlob(id: string, opts?: LoadFileOptions): Promise<Blob> {
+    this.#checkOpen();
+    return loadFileAsBlob(this.#files, id, opts);
+  }
+
+  /** A file's content as a stream, part by part (fetched as it is read); as loadFileAsBlob. */
+  async loadFileAsStream(id: string, opts?: LoadFileOptions): Promise<ReadableStream<Uint8Array>> {
+    this.#checkOpen();
+    return loadFileAsStream(this.#files, id, opts);
+  }
+
+  /** Resolves once the parts of deleted files have been purged (for tests and tools). */
+  async filesSettled(): Promise<void> {
+    await this.#shared.fileHooks?.settled();
+  }
+
   /** Stops every subscription, makes everything durable and releases the storage. */
   async close(): Promise<void> {
+    this.#shared.fileHooks?.stop();
     for (const s of [...this.#subs]) s.stop();
     this.#sync?.stop();
     await this.engine.close();

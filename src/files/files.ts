@@ -391,12 +391,20 @@ function rowsWhere(engine: Engine, table: string, where: Expr, limit?: number): 
   return out;
 }
 
-/** Whether some live row of the app references the file. */
-export function isReferenced(engine: Engine, fileId: string): boolean {
+/** The live rows of the app that reference a file (through any file column), lazily. */
+export function* referencingRows(engine: Engine, fileId: string): IterableIterator<{ table: string; row: Record<string, unknown> }> {
   for (const { table, column, array } of fileColumns(engine.schema)) {
     const where: Expr = array ? { op: 'contains', column, value: fileId } : { op: 'cmp', column, cmp: 'eq', value: fileId };
-    if (rowsWhere(engine, table, where, 1).length > 0) return true;
+    const t = engine.table(table);
+    const pred = compilePredicate(where);
+    const source = new Source(engine, t, planQuery(engine, t, { table, where, orderBy: [] }), rowComparator([]));
+    for (const row of source.fetch()) if (pred(row)) yield { table, row };
   }
+}
+
+/** Whether some live row of the app references the file. */
+export function isReferenced(engine: Engine, fileId: string): boolean {
+  for (const _ of referencingRows(engine, fileId)) return true;
   return false;
 }
 

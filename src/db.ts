@@ -40,6 +40,7 @@ import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
 import { checkCreateOptions, createFileFromStream, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileHost, type FileInfo, type LoadFileOptions } from './files/files.ts';
 import { FILES } from './files/system-tables.ts';
+import { LiveHub, createStream, liveStream, type CreateStreamOptions, type LiveHost, type StreamWriter } from './files/live.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -223,6 +224,8 @@ interface Shared {
   readonly rejectedListeners: Set<(r: BatchRejection) => void>;
   /** Purges the parts of deleted files; without a server also deletes files no row references (src/files). */
   fileHooks?: FileHooks;
+  /** The chunks of live streams, to this database's readers (src/files/live.ts). */
+  readonly hub: LiveHub;
 }
 
 export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
@@ -236,9 +239,10 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     this.app = app;
     this.engine = engine;
     this.view = view ?? engine.view();
-    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set() };
+    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set(), hub: new LiveHub() };
     if (sync && !shared) {
-      this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
+      const hub = this.#shared.hub;
+      this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r), onChunk: (c) => hub.publish(c.file, { at: c.at, data: c.data, ...(c.end ? { end: true } : {}) }) });
       this.#shared.sync.start();
     }
     if (!shared) {
@@ -806,10 +810,11 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   // ─── files (src/files) ────────────────────────────────────────────────────
 
   /** What the files code needs of this database. */
-  get #files(): FileHost {
+  get #files(): LiveHost {
     const sync = this.#sync;
     return {
       engine: this.engine,
+      hub: this.#shared.hub,
       write: (ops) => this.#write(ops),
       wait: (result, tier) => this.#waiter(result)({ tier }),
       ...(sync
@@ -818,9 +823,28 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
               const sub = sync.subscribe(query, tier);
               return sub.settled.finally(() => sync.unsubscribe(sub.id));
             },
+            sendChunk: (file: string, e: { at: number; data: Uint8Array; end?: boolean }) => sync.sendChunk({ t: 'chunk', file, at: e.at, data: e.data, ...(e.end ? { end: true } : {}) }),
+            follow: (file: string, queries: QueryAst[]) => {
+              sync.watch(file);
+              const subs = queries.map((q) => sync.subscribe(q, 'local').id);
+              return () => {
+                sync.unwatch(file);
+                for (const id of subs) sync.unsubscribe(id);
+              };
+            },
           }
         : {}),
     };
+  }
+
+  /**
+   * Starts a live stream: a file whose bytes readers of `loadFileAsStream` receive as they are
+   * written. `write(chunk)` (strings as UTF-8, or bytes), `close()`, `abort()`; small writes are
+   * stored together, as a few parts a second (src/files/live.ts).
+   */
+  createStream(opts?: CreateStreamOptions): StreamWriter {
+    this.#checkOpen();
+    return createStream(this.#files, opts);
   }
 
   /**
@@ -862,7 +886,8 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   /** A file's content as a stream, part by part (fetched as it is read); as loadFileAsBlob. */
   async loadFileAsStream(id: string, opts?: LoadFileOptions): Promise<ReadableStream<Uint8Array>> {
     this.#checkOpen();
-    return loadFileAsStream(this.#files, id, opts);
+    const host = this.#files;
+    return loadFileAsStream(host, id, opts, (info, tier) => liveStream(host, info, tier));
   }
 
   /** Resolves once the parts of deleted files have been purged (for tests and tools). */

@@ -122,7 +122,7 @@ export function checkCreateOptions(opts: unknown): CreateFileOptions {
   return o;
 }
 
-function checkLoadOptions(opts: unknown): LoadFileOptions {
+export function checkLoadOptions(opts: unknown): LoadFileOptions {
   if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) throw optionError('load options are an object: { tier }');
   for (const k of Object.keys(opts)) if (!LOAD_OPTIONS.has(k)) throw optionError(`loading a file takes no option "${k}"; it takes ${[...LOAD_OPTIONS].join(', ')}`, { option: k });
@@ -283,7 +283,7 @@ export function readFileInfo(engine: Engine, id: string): FileInfo | undefined {
 }
 
 /** The tier a read asks the server at, or undefined to read only this replica. */
-function remoteTier(host: FileHost, opts: LoadFileOptions): Exclude<Tier, 'local'> | undefined {
+export function remoteTier(host: FileHost, opts: LoadFileOptions): Exclude<Tier, 'local'> | undefined {
   const tier = opts.tier ?? (host.fetch ? 'edge' : 'local');
   if (tier === 'local') return undefined;
   if (!host.fetch) throw new JazzError('NO_SERVER', `this database has no server, so no file is read at tier "${tier}"; use tier "local"`);
@@ -310,9 +310,16 @@ export async function loadFileInfo(host: FileHost, id: unknown, options?: LoadFi
  * The file's bytes as a stream, one part at a time (FILE_NOT_FOUND rejects the promise; a missing
  * or damaged part errors the stream with FILE_INCOMPLETE, after the parts before it).
  */
-export async function loadFileAsStream(host: FileHost, id: unknown, options?: LoadFileOptions): Promise<ReadableStream<Uint8Array>> {
+export async function loadFileAsStream(
+  host: FileHost,
+  id: unknown,
+  options?: LoadFileOptions,
+  /** How to read a file still being written (a live stream: live.ts); without it, FILE_INCOMPLETE. */
+  live?: (info: FileInfo, tier: Exclude<Tier, 'local'> | undefined) => ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array>> {
   const opts = checkLoadOptions(options);
   const info = await loadFileInfo(host, id, opts);
+  if (info.state === 'writing' && live) return live(info, remoteTier(host, opts));
   if (info.state !== 'complete') throw incomplete(info.id, 'its writer has not finished it (a stream still being written, or whose writer went away)', { state: info.state });
   const tier = remoteTier(host, opts);
   return partsStream(host, info, tier);

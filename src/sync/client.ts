@@ -27,7 +27,7 @@ import { MAIN, type Engine, type Tier } from '../engine/engine.ts';
 import { adoptBranches, branchLine } from '../history/branches.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion } from './protocol.ts';
+import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion, type LiveChunk } from './protocol.ts';
 import { encodedSize } from './codec.ts';
 import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
@@ -61,6 +61,8 @@ export interface SyncClientOptions {
   readonly onRejected?: (rejection: BatchRejection) => void;
   /** The frame limit to assume until a server says its own (default 16 MiB). */
   readonly maxFrameBytes?: number;
+  /** Receives the chunks of the live streams this client watches (src/files/live.ts). */
+  readonly onChunk?: (chunk: LiveChunk) => void;
 }
 
 /**
@@ -278,6 +280,7 @@ export class SyncClient {
         this.#serverBranches = m.branches === true;
         this.#setState('online');
         for (const s of this.#subs.values()) this.#send(this.#subMessage(s), transport);
+        for (const file of this.#watches.keys()) this.#send({ t: 'watch', file }, transport);
         this.#pushOutbox();
         for (const t of this.#txns.values()) this.#send(t.message, transport);
         return;
@@ -356,9 +359,38 @@ export class SyncClient {
       case 'drop':
         void this.#engine.purgeRows(m.rows.map(([table, rowId]) => ({ table, rowId }))).catch((e) => console.error('jazz-elements: forgetting rows failed', e));
         return;
+      case 'chunk':
+        this.#opts.onChunk?.(m);
+        return;
       case 'pong':
         return;
     }
+  }
+
+  /** Live streams watched, with how many readers watch each. */
+  readonly #watches = new Map<string, number>();
+
+  /** Asks the server for the chunks of a live stream as they are written (until `unwatch`). */
+  watch(file: string): void {
+    const n = this.#watches.get(file) ?? 0;
+    this.#watches.set(file, n + 1);
+    if (n === 0 && this.#state === 'online') this.#send({ t: 'watch', file });
+  }
+
+  unwatch(file: string): void {
+    const n = this.#watches.get(file);
+    if (n === undefined) return;
+    if (n > 1) return void this.#watches.set(file, n - 1);
+    this.#watches.delete(file);
+    if (this.#state === 'online') this.#send({ t: 'unwatch', file });
+  }
+
+  /**
+   * Sends a chunk of a live stream this client writes, if online: relayed to its watchers, never
+   * stored (the stream's parts are, through the outbox). Offline, readers get the parts later.
+   */
+  sendChunk(chunk: LiveChunk): void {
+    if (this.#state === 'online') this.#send(chunk);
   }
 
   #settleBatch(batchId: string, tier: Tier, error: JazzError | undefined): void {

@@ -38,7 +38,7 @@ import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
 import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
-import { checkCreateOptions, createFileFromStream, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileHost, type FileInfo, type LoadFileOptions } from './files/files.ts';
+import { checkCreateOptions, createFileFromStream, discardAbandoned, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileHost, type FileInfo, type LoadFileOptions } from './files/files.ts';
 import { FILES } from './files/system-tables.ts';
 import { LiveHub, createStream, liveStream, type CreateStreamOptions, type LiveHost, type StreamWriter } from './files/live.ts';
 
@@ -248,6 +248,8 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (!shared) {
       // Without a server this database is the authority, and collects files no row references.
       this.#shared.fileHooks = installFileHooks(engine, sync ? undefined : (ids) => void this.#write(ids.map((id) => ({ kind: 'delete', table: FILES, id }))).durable.catch(() => {}));
+      // Uploads this replica never finished (it stopped, or its store did) leave nothing behind.
+      if (!engine.closed) this.#shared.fileHooks.track(discardAbandoned(this.#files));
     }
   }
 

@@ -13,6 +13,9 @@ import { toHex } from '../util/bytes.ts';
 import { Sha256 } from './sha256.ts';
 import { FILES, FILE_PARTS, partId } from './system-tables.ts';
 import { partsOf } from './files.ts';
+import { Faults, MemoryBlockFile } from '../store/blockfile.ts';
+import { openDurableStore } from '../store/durable-store.ts';
+import { Engine } from '../engine/engine.ts';
 
 const app = s.defineApp({
   posts: s.table({ title: s.string(), image: s.file().optional() }),
@@ -259,6 +262,42 @@ describe('files', () => {
     expect(db.engine.outbox()).toEqual(outboxBefore); // the first file's batches only (no server here)
     store.budget = Infinity;
     await db.close();
+  });
+
+  it('with a durable store: an upload that fills the disk fails with STORAGE_QUOTA, and nothing of it is left after reopening', async () => {
+    const faults = new Faults({ quotaMode: 'throw' });
+    const files = { data: new MemoryBlockFile(faults), wal: new MemoryBlockFile(faults) };
+    const db = createDb({ app, store: openDurableStore({ ...files, pageSize: 4096 }) });
+    const kept = await db.createFileFromBlob(new Blob([random(3000) as Uint8Array<ArrayBuffer>]), { partSize: 1000 });
+    faults.quotaBytes = faults.used() + 8000;
+    const e = await db.createFileFromBlob(new Blob([random(60_000) as Uint8Array<ArrayBuffer>]), { partSize: 1000 }).catch((x: JazzError) => x);
+    expect((e as JazzError).code).toBe('STORAGE_QUOTA');
+    await db.close().catch(() => {}); // the store stopped: closing may say so again
+    // Reopened with room (the disk freed): the unfinished upload is removed when the database opens.
+    const image = (f: MemoryBlockFile) => MemoryBlockFile.fromImage(f.crashImage());
+    // What the disk holds: the half-written upload is there (the store stopped before cleaning up).
+    const peek = Engine.open({ schema: app.$schema, store: openDurableStore({ data: image(files.data), wal: image(files.wal), pageSize: 4096 }) });
+    expect([...peek.rowIds(FILES)].length).toBe(2);
+    expect([...peek.rowIds(FILE_PARTS)].length).toBeGreaterThan(3);
+    await peek.close();
+    const files2 = { data: image(files.data), wal: image(files.wal) };
+    const again = createDb({ app, store: openDurableStore({ ...files2, pageSize: 4096 }) });
+    await again.filesSettled();
+    expect([...again.engine.rowIds(FILES)]).toEqual([kept]);
+    expect([...again.engine.rowIds(FILE_PARTS)].length).toBe(3);
+    expect((await again.fileInfo(kept)).state).toBe('complete');
+    const batches = again.engine.outbox().flatMap((b) => again.engine.batchVersions(b));
+    expect(batches.every((v) => v.table !== FILE_PARTS || v.version.values.file === kept)).toBe(true);
+    // A live stream left unfinished is not an upload: it stays, marked writing.
+    const w = again.createStream({ flushMs: 0 });
+    w.write('unfinished');
+    await new Promise((r) => setTimeout(r, 20));
+    await again.close();
+    const third = createDb({ app, store: openDurableStore({ data: image(files2.data), wal: image(files2.wal), pageSize: 4096 }) });
+    await third.filesSettled();
+    expect((await third.fileInfo(w.id)).state).toBe('writing');
+    expect(await code(third.loadFileAsBlob(w.id))).toBe('FILE_INCOMPLETE');
+    await third.close();
   });
 
   it('refuses bad options with OPTION_INVALID and bad sources with TYPE_MISMATCH', async () => {

@@ -266,6 +266,34 @@ async function discard(host: FileHost, fileId: string, partIds: string[], writte
   await engine.purgeRows([{ table: FILES, rowId: fileId }, ...partIds.map((rowId) => ({ table: FILE_PARTS, rowId }))]);
 }
 
+/**
+ * Removes the uploads this replica started and never finished (the process stopped, or the store
+ * did: a full disk stops a durable store, so the upload's own clean-up could not run). Run when a
+ * database opens, before anything writes: no upload of this replica can still be going on. Live
+ * streams are left as they are: an unfinished stream is a stream, marked `writing`.
+ */
+export async function discardAbandoned(host: FileHost): Promise<void> {
+  const engine = host.engine;
+  const files = engine.table(FILES);
+  const mine = `${engine.clientId}.`;
+  const abandoned: string[] = [];
+  for (const row of rowsWhere(engine, FILES, { op: 'cmp', column: 'state', cmp: 'eq', value: 'writing' })) {
+    if (row.live === true) continue;
+    const state = engine.getVisibleState(files, row.id as string);
+    if (state?.created.vid.startsWith(mine)) abandoned.push(row.id as string);
+  }
+  for (const fileId of abandoned) {
+    const partIds = partsOf(engine, fileId);
+    const batches = new Set<string>();
+    for (const v of engine.history(files, fileId)) batches.add(v.batchId);
+    for (const p of partIds) for (const v of engine.history(engine.table(FILE_PARTS), p)) batches.add(v.batchId);
+    const written = [...batches].map((batchId) => ({ batchId, ids: [], durable: Promise.resolve(), written: 1 }));
+    // The record's first batch first (discard keeps it when part of the file was sent).
+    written.sort((a, b) => (a.batchId < b.batchId ? -1 : 1));
+    await discard(host, fileId, partIds, written);
+  }
+}
+
 /** The record of a file this replica holds (live), or undefined. */
 export function readFileInfo(engine: Engine, id: string): FileInfo | undefined {
   if (!isUuid(id)) return undefined;
@@ -423,6 +451,8 @@ export function partsOf(engine: Engine, fileId: string): string[] {
 export interface FileHooks {
   /** Stops them. */
   stop(): void;
+  /** Counts work started elsewhere (clean-up at open) in `settled`. */
+  track(p: Promise<unknown>): void;
   /** Resolves once every purge and collection started so far is done (tests). */
   settled(): Promise<void>;
 }
@@ -495,6 +525,7 @@ export function installFileHooks(engine: Engine, collect?: (fileIds: string[]) =
     }
   }
   return {
+    track,
     stop() {
       stopped = true;
       for (const u of unlisten) u();

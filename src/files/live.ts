@@ -121,7 +121,7 @@ export function createStream(host: LiveHost, options?: CreateStreamOptions): Str
     written.push(r);
     return r;
   };
-  write([{ kind: 'insert', table: FILES, id, values: { name: opts.name ?? null, mimeType: opts.mimeType ?? 'application/octet-stream', state: 'writing', partSize, partSizes: [] } }]);
+  write([{ kind: 'insert', table: FILES, id, values: { name: opts.name ?? null, mimeType: opts.mimeType ?? 'application/octet-stream', state: 'writing', partSize, partSizes: [], live: true } }]);
   const hash = new Sha256();
   const sizes: number[] = [];
   let waiting: Uint8Array[] = [];

@@ -3,7 +3,7 @@
  *
  *   $files      name, mimeType, size, partSizes (json: the byte length of each part, in order),
  *               hash (SHA-256 of the whole content, hex), state ('writing' | 'complete' | 'aborted'),
- *               partSize (the size the writer cut parts at)
+ *               partSize (the size the writer cut parts at), live (a live stream: createStream)
  *   $fileParts  file (ref $files), index (0-based), bytes
  *
  * Contract:
@@ -47,6 +47,7 @@ const FILES_COLUMNS: readonly [string, ColumnSchema][] = [
   ['hash', { type: 'string', optional: true }],
   ['state', { type: 'enum', values: FILE_STATES }],
   ['partSize', { type: 'int' }],
+  ['live', { type: 'boolean', default: false }],
 ];
 
 const PART_COLUMNS: readonly [string, ColumnSchema][] = [

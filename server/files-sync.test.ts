@@ -219,6 +219,48 @@ describe('files through the server', () => {
     expect(await sha(await (await bob.db.loadFileAsBlob(id)).arrayBuffer())).toBe(await sha(data));
   });
 
+  it('an upload at tier local while online keeps at most about 4 MiB of parts waiting for the server', async () => {
+    freshApp();
+    let inFlight = 0;
+    let most = 0;
+    const sizes = new Map<string, number>();
+    const connect: Connector = (u, events) => {
+      const t = wsConnector(u, {
+        ...events,
+        message: (d) => {
+          const m = decodeServerMessage(d);
+          if (m.t === 'ack' && sizes.has(m.batchId)) {
+            inFlight -= sizes.get(m.batchId)!;
+            sizes.delete(m.batchId);
+          }
+          events.message(d);
+        },
+      });
+      return {
+        send(d) {
+          const m = decodeClientMessage(d);
+          if (m.t === 'push' && !sizes.has(m.batchId)) {
+            sizes.set(m.batchId, d.length);
+            inFlight += d.length;
+            most = Math.max(most, inFlight);
+          }
+          t.send(d);
+        },
+        close: (code, reason) => t.close(code, reason),
+      };
+    };
+    const db = createDb({ app, server: server.url, appId, auth: { token: await sign('alice') }, connect });
+    open.push(db);
+    await db.all(app.docs, { tier: 'edge' }); // online
+    const data = random(7 * 1024 * 1024);
+    const id = await db.createFileFromBlob(blobOf(data), { tier: 'local' });
+    await until(() => db.syncStatus.pendingBatches === 0, 20_000);
+    console.log(`files-sync.test: 7 MiB at tier local, at most ${(most / 2 ** 20).toFixed(2)} MiB waited for the server at once`);
+    expect(most).toBeLessThanOrEqual(4 * 1024 * 1024 + 300 * 1024);
+    expect(most).toBeGreaterThan(1024 * 1024); // the window is used, not one part at a time
+    expect(partsOf(server.engineOf(appId)!, id).length).toBe(28);
+  });
+
   it('deleting the last row that references a file deletes it on the server and frees its parts there', async () => {
     freshApp();
     const alice = await user('alice');

@@ -146,6 +146,11 @@ export type ServerMessage =
        * would take a branch's versions for main's.
        */
       readonly branches?: boolean;
+      /**
+       * The server relays live streams (`watch`, `chunk`): a client sends those only to a server
+       * that says so, since an older one would close the connection on a message it does not know.
+       */
+      readonly streams?: boolean;
     }
   | { readonly t: 'versions'; readonly versions: readonly WireVersion[]; readonly branches?: readonly WireBranch[] }
   | { readonly t: 'settled'; readonly id: number; readonly tier: Tier }
@@ -373,6 +378,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
         role: str(o, 'role'),
         ...(o.maxFrameBytes !== undefined && o.maxFrameBytes !== null ? { maxFrameBytes: int(o, 'maxFrameBytes') } : {}),
         ...(o.branches === true ? { branches: true } : {}),
+        ...(o.streams === true ? { streams: true } : {}),
       };
     case 'versions': {
       const branches = decodeBranches(o);

@@ -15,7 +15,7 @@ import type { Db } from '../src/db.ts';
 import type { Connector, Transport } from '../src/sync/transport.ts';
 import type { BatchRejection } from '../src/sync/client.ts';
 import { until } from '../src/testing/until.ts';
-import { FILES, FILE_PARTS } from '../src/files/system-tables.ts';
+import { FILES, FILE_PARTS, partId } from '../src/files/system-tables.ts';
 import { partsOf } from '../src/files/files.ts';
 import { toHex } from '../src/util/bytes.ts';
 
@@ -179,9 +179,16 @@ describe('files through the server', () => {
     const album = bob.db.insert(app.docs, { owner: 'bob', title: 'grab2', gallery: [id] });
     expect(await code(album.wait({ tier: 'edge' }))).toBe('BATCH_REJECTED');
     expect(await code(bob.db.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
-    // Nor may he read its parts by asking for them, or add a part to it.
+    // Nor may he read its parts by asking for them, add a part to it, or write its record.
     await bob.db.all({ table: FILE_PARTS, where: { op: 'true' }, orderBy: [] } as never, { tier: 'edge' });
     expect([...bob.db.engine.rowIds(FILE_PARTS)]).toEqual([]);
+    const part = bob.db.insert(FILE_PARTS, { file: id, index: 10, bytes: new Uint8Array([1]) }, { id: partId(id, 10) });
+    expect(await code(part.wait({ tier: 'edge' }))).toBe('BATCH_REJECTED');
+    const record = bob.db.insert(FILES, { mimeType: 'text/plain', state: 'complete', partSize: 1, partSizes: [] }, { id });
+    expect(await code(record.wait({ tier: 'edge' }))).toBe('BATCH_REJECTED');
+    expect(bob.rejections.map((r) => r.code)).toEqual(['PERMISSION_DENIED', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'PERMISSION_DENIED']);
+    expect(partsOf(server.engineOf(appId)!, id).length).toBe(11);
+    expect((await alice.db.fileInfo(id)).state).toBe('complete');
     // His own files are his: he may reference those.
     const own = await bob.db.createFileFromBlob(blobOf(random(100)), { tier: 'edge' });
     await bob.db.insert(app.docs, { owner: 'bob', title: 'own', attachment: own }).wait({ tier: 'edge' });

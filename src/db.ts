@@ -811,13 +811,14 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
 
   // ─── files (src/files) ────────────────────────────────────────────────────
 
-  /** What the files code needs of this database. */
+  /** What the files code needs of this database. Files live on main, also when made through a branch's view. */
   get #files(): LiveHost {
     const sync = this.#sync;
+    const main: Db<A> = this.#branch === MAIN ? this : this.branch(MAIN);
     return {
       engine: this.engine,
       hub: this.#shared.hub,
-      write: (ops) => this.#write(ops),
+      write: (ops) => main.#write(ops),
       wait: (result, tier) => this.#waiter(result)({ tier }),
       ...(sync
         ? {

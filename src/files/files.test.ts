@@ -139,6 +139,11 @@ describe('files', () => {
     const post = db.insert(app.posts, { title: 'a cat', image: id });
     const row = await db.one(app.posts.where({ id: post.id }));
     expect(row!.image).toBe(id);
+    // Files live on main, also when made through a branch's view.
+    const draft = db.branch('draft');
+    const onBranch = await draft.createFileFromBlob(new Blob(['from a branch']));
+    expect(await (await db.loadFileAsBlob(onBranch)).text()).toBe('from a branch');
+    expect(await (await draft.loadFileAsBlob(onBranch)).text()).toBe('from a branch');
     await db.close();
   });
 

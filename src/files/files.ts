@@ -225,10 +225,9 @@ export async function createFileFromStream(host: FileHost, readable: ReadableStr
     }
     if (fill > 0) await flush();
     if (signal?.aborted) throw aborted(signal);
-    const final = write([{ kind: 'update', table: FILES, id: fileId, values: { size: loaded, partSizes: sizes, hash: hash.hex(), state: 'complete' } }]);
+    write([{ kind: 'update', table: FILES, id: fileId, values: { size: loaded, partSizes: sizes, hash: hash.hex(), state: 'complete' } }]);
     if (sizes.length === 0) opts.onProgress?.({ loaded: 0, total: opts.size });
     await raceAbort(Promise.all(written.map((r) => (tier === 'local' ? r.durable : host.wait(r, tier)))));
-    void final;
     return fileId;
   } catch (e) {
     reader.cancel(e).catch(() => {});

@@ -199,6 +199,26 @@ describe('files through the server', () => {
     expect(bob.leaks).toBe(0);
   });
 
+  it('a file may be deleted by whoever may delete a row that references it, and by nobody else who merely reads it', async () => {
+    freshApp();
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    const id = await alice.db.createFileFromBlob(blobOf(random(3000)), { partSize: 1000, tier: 'edge' });
+    await alice.db.insert(app.docs, { owner: 'alice', shared: true, title: 'shared', attachment: id }).wait({ tier: 'edge' });
+    // Bob may read it (the shared doc), so he may reference it in a doc of his own, which he may delete.
+    await bob.db.insert(app.docs, { owner: 'bob', title: 'mine', gallery: [id] }).wait({ tier: 'edge' });
+    // Carol reads it too, but may delete no row that references it.
+    expect((await carol.db.fileInfo(id)).size).toBe(3000);
+    expect(await code(carol.db.deleteFile(id, { tier: 'edge' }))).toBe('BATCH_REJECTED');
+    expect(carol.rejections.map((r) => r.code)).toEqual(['PERMISSION_DENIED']);
+    expect((await alice.db.fileInfo(id)).state).toBe('complete');
+    await bob.db.deleteFile(id, { tier: 'edge' });
+    const engine = server.engineOf(appId)!;
+    await until(() => partsOf(engine, id).length === 0);
+    expect(await code(alice.db.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
+  });
+
   it('an upload cut by closing the socket resumes without resending acknowledged parts', async () => {
     freshApp();
     let cut = false;

@@ -893,6 +893,24 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return loadFileAsStream(host, id, opts, (info, tier) => liveStream(host, info, tier));
   }
 
+  /**
+   * Deletes a file: its record (a version like any delete, synced) and, on every replica that
+   * applies it, its parts' bytes. Allowed for its creator and for whoever may delete a row that
+   * references it (docs/sync.md, "Files"). Resolves when the deletion reached `tier` (`local` by
+   * default). FILE_NOT_FOUND if there is no file this user may read.
+   */
+  async deleteFile(id: string, opts?: { tier?: Tier }): Promise<void> {
+    this.#checkOpen();
+    if (opts !== undefined && (typeof opts !== 'object' || opts === null || Object.keys(opts).some((k) => k !== 'tier'))) {
+      throw new JazzError('OPTION_INVALID', 'deleteFile takes { tier }');
+    }
+    const host = this.#files;
+    const info = await loadFileInfo(host, id, this.#sync ? { tier: 'edge' } : { tier: 'local' });
+    const result = host.write([{ kind: 'delete', table: FILES, id: info.id }]);
+    result.durable.catch(() => {});
+    await host.wait(result, opts?.tier ?? 'local');
+  }
+
   /** Resolves once the parts of deleted files have been purged (for tests and tools). */
   async filesSettled(): Promise<void> {
     await this.#shared.fileHooks?.settled();

@@ -233,6 +233,19 @@ describe('files', () => {
     await db.close();
   });
 
+  it('deleteFile deletes a file and frees its parts; FILE_NOT_FOUND after', async () => {
+    const db = createDb({ app });
+    const id = await db.createFileFromBlob(new Blob([random(5000) as Uint8Array<ArrayBuffer>]), { partSize: 1000 });
+    expect(partsOf(db.engine, id).length).toBe(5);
+    await db.deleteFile(id);
+    await db.filesSettled();
+    expect(partsOf(db.engine, id)).toEqual([]);
+    expect(await code(db.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
+    expect(await code(db.deleteFile(id))).toBe('FILE_NOT_FOUND');
+    expect(await code(db.deleteFile(id, { tir: 'local' } as never))).toBe('OPTION_INVALID');
+    await db.close();
+  });
+
   it('aborting an upload leaves nothing behind', async () => {
     const db = createDb({ app });
     const controller = new AbortController();

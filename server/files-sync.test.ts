@@ -158,6 +158,12 @@ describe('files through the server', () => {
     // Read locally afterwards: the parts are here now.
     expect(await sha(await (await bob.db.loadFileAsBlob(id, { tier: 'local' })).arrayBuffer())).toBe(await sha(data));
     expect(partsOf(bob.db.engine, id).length).toBe(Math.ceil(data.length / 4096));
+    // Unshared: the row through which he read it is no longer his to read, and the file goes with it.
+    const shared = rows.find((r) => r.title === 'shared')!;
+    await alice.db.update(app.docs, shared.id, { shared: false }).wait({ tier: 'edge' });
+    await until(() => partsOf(bob.db.engine, id).length === 0 && bob.db.engine.getRowById(bob.db.engine.table(FILES), id) === undefined);
+    expect(await code(bob.db.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
+    expect(await code(bob.db.loadFileAsBlob(photoId))).toBe('resolved'); // the album is still shared
   });
 
   it('a file attached to a private row never reaches another user, who cannot gain it by referencing it', async () => {

@@ -171,7 +171,7 @@ describe('live streams', () => {
     const open_ = alice.db.createStream({ mimeType: 'text/plain' });
     await alice.db.insert(app.chats, { owner: 'alice', reply: secret.id }).wait({ tier: 'edge' });
     await alice.db.insert(app.chats, { owner: 'alice', shared: true, reply: open_.id }).wait({ tier: 'edge' });
-    // Carol's client sends watches for both ids itself, as any client could, and counts chunks.
+    // Carol's client sends watches for both ids itself, as any client could, and counts chunk bytes.
     const chunks = new Map<string, number>();
     let leaks = 0;
     const needle = new TextEncoder().encode(CANARY);
@@ -180,7 +180,7 @@ describe('live streams', () => {
         ...events,
         message: (d) => {
           const m = decodeServerMessage(d);
-          if (m.t === 'chunk') chunks.set(m.file, (chunks.get(m.file) ?? 0) + 1);
+          if (m.t === 'chunk') chunks.set(m.file, (chunks.get(m.file) ?? 0) + m.data.length);
           if (d.some((_, i) => needle.every((b, j) => d[i + j] === b))) leaks++;
           events.message(d);
           if (m.t === 'welcome') for (const file of [secret.id, open_.id]) t.send(encodeMessage({ t: 'watch', file }));
@@ -191,13 +191,16 @@ describe('live streams', () => {
     const carol = createDb({ app, server: server.url, appId, auth: { token: await sign('carol') }, connect });
     open.push(carol);
     await carol.all(app.chats, { tier: 'edge' });
+    let visible = '';
     for (let i = 0; i < 50; i++) {
       secret.write(`${CANARY} ${i} `);
       open_.write(`visible ${i} `);
+      visible += `visible ${i} `;
+      if (i % 10 === 9) await sleep(2);
     }
     await secret.close();
     await open_.close();
-    await until(() => (chunks.get(open_.id) ?? 0) >= 50);
+    await until(() => (chunks.get(open_.id) ?? 0) >= visible.length);
     await carol.all({ table: FILE_PARTS, where: { op: 'true' }, orderBy: [] } as never, { tier: 'edge' });
     expect(chunks.get(secret.id) ?? 0).toBe(0);
     expect(leaks).toBe(0);

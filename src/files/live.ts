@@ -5,8 +5,8 @@
  * - `createStream` writes the record at once (so the id can be shared before any byte) and returns
  *   `{ id, write(chunk), close(), abort() }`. Chunks are strings (UTF-8) or bytes.
  * - Every chunk is published at once, whole, to the readers of this database (`LiveHub`) and, when
- *   online, to the server, which relays it to the readers that watch the file and may read it
- *   (server/live-streams.ts). Chunks are never stored as such: writes are coalesced into parts,
+ *   online, to the server (chunks written in the same tick as one frame), which relays it to the
+ *   readers that watch the file and may read it (server/live-streams.ts). Chunks are never stored as such: writes are coalesced into parts,
  *   flushed when `partSize` bytes are waiting or `flushMs` after the first waiting byte (250 ms by
  *   default), so a stream of tokens costs a handful of stored parts per second, each an ordinary
  *   batch through the outbox.
@@ -172,6 +172,29 @@ export function createStream(host: LiveHost, options?: CreateStreamOptions): Str
       throw e;
     }
   };
+  // Chunks written in the same tick go to the server as one frame (the connection counts messages).
+  let outgoing: Uint8Array[] = [];
+  let outgoingAt = 0;
+  const sendLater = (e: LiveEvent) => {
+    if (!host.sendChunk) return;
+    if (outgoing.length === 0) {
+      outgoingAt = e.at;
+      queueMicrotask(sendNow);
+    }
+    outgoing.push(e.data);
+  };
+  const sendNow = () => {
+    if (outgoing.length === 0) return;
+    const total = outgoing.reduce((n, c) => n + c.length, 0);
+    const data = new Uint8Array(total);
+    let at = 0;
+    for (const c of outgoing) {
+      data.set(c, at);
+      at += c.length;
+    }
+    outgoing = [];
+    host.sendChunk!(id, { at: outgoingAt, data });
+  };
   const checkOpen = () => {
     if (state === 'failed') throw failure;
     if (state !== 'open') throw new JazzError('CLOSED', `stream ${id} is ${state}; write to a new one`, { id });
@@ -187,7 +210,7 @@ export function createStream(host: LiveHost, options?: CreateStreamOptions): Str
       waiting.push(bytes);
       waitingBytes += bytes.length;
       host.hub.publish(id, e);
-      host.sendChunk?.(id, e);
+      sendLater(e);
       guarded(() => flush(false));
       if (waitingBytes > 0 && timer === undefined) {
         timer = setTimeout(() => {
@@ -210,6 +233,7 @@ export function createStream(host: LiveHost, options?: CreateStreamOptions): Str
       state = 'closed';
       const end: LiveEvent = { at: offset, data: new Uint8Array(0), end: true };
       host.hub.publish(id, end);
+      sendNow();
       host.sendChunk?.(id, end);
       await Promise.all(written.map((r) => r.durable));
     },

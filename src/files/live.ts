@@ -5,7 +5,7 @@
  * - `createStream` writes the record at once (so the id can be shared before any byte) and returns
  *   `{ id, write(chunk), close(), abort() }`. Chunks are strings (UTF-8) or bytes.
  * - Every chunk is published at once, whole, to the readers of this database (`LiveHub`) and, when
- *   online, to the server (chunks written in the same tick as one frame), which relays it to the
+ *   online, to the server (the chunks of one tick as one frame, at most one frame every 2 ms), which relays it to the
  *   readers that watch the file and may read it (server/live-streams.ts). Chunks are never stored as such: writes are coalesced into parts,
  *   flushed when `partSize` bytes are waiting or `flushMs` after the first waiting byte (250 ms by
  *   default), so a stream of tokens costs a handful of stored parts per second, each an ordinary
@@ -94,6 +94,8 @@ export interface StreamWriter {
 
 const STREAM_OPTIONS = new Set(['mimeType', 'name', 'partSize', 'flushMs']);
 const DEFAULT_FLUSH_MS = 250;
+/** The least time between two chunk frames of one stream to the server. */
+const MIN_FRAME_GAP_MS = 2;
 
 function checkStreamOptions(opts: unknown): CreateStreamOptions {
   if (opts === undefined) return {};
@@ -172,19 +174,24 @@ export function createStream(host: LiveHost, options?: CreateStreamOptions): Str
       throw e;
     }
   };
-  // Chunks written in the same tick go to the server as one frame (the connection counts messages).
+  // Chunks go to the server as soon as the tick ends, those of one tick as one frame, and at most
+  // one frame every MIN_FRAME_GAP_MS (a connection's messages are rate-limited: 1000 a second).
   let outgoing: Uint8Array[] = [];
   let outgoingAt = 0;
+  let lastSent = -Infinity;
   const sendLater = (e: LiveEvent) => {
     if (!host.sendChunk) return;
     if (outgoing.length === 0) {
       outgoingAt = e.at;
-      queueMicrotask(sendNow);
+      const wait = lastSent + MIN_FRAME_GAP_MS - performance.now();
+      if (wait <= 0) queueMicrotask(sendNow);
+      else setTimeout(sendNow, wait);
     }
     outgoing.push(e.data);
   };
   const sendNow = () => {
     if (outgoing.length === 0) return;
+    lastSent = performance.now();
     const total = outgoing.reduce((n, c) => n + c.length, 0);
     const data = new Uint8Array(total);
     let at = 0;

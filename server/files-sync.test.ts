@@ -18,6 +18,8 @@ import { until } from '../src/testing/until.ts';
 import { FILES, FILE_PARTS, partId } from '../src/files/system-tables.ts';
 import { partsOf } from '../src/files/files.ts';
 import { toHex } from '../src/util/bytes.ts';
+import { MemoryBlockFile } from '../src/store/blockfile.ts';
+import { openDurableStore } from '../src/store/durable-store.ts';
 
 const app = s.defineApp({
   docs: s.table({ owner: s.string(), shared: s.boolean().default(false), title: s.string(), attachment: s.file().optional(), gallery: s.array(s.file()).default([]) }),
@@ -249,6 +251,29 @@ describe('files through the server', () => {
     expect(alice.partsSent.length).toBeLessThanOrEqual(40 + 4);
     const bob = await user('bob');
     await alice.db.insert(app.docs, { owner: 'alice', shared: true, title: 'resumed', attachment: id }).wait({ tier: 'edge' });
+    expect(await sha(await (await bob.db.loadFileAsBlob(id)).arrayBuffer())).toBe(await sha(data));
+  });
+
+  it('a file stored offline goes up from the durable outbox after a restart', async () => {
+    freshApp();
+    const files = { data: new MemoryBlockFile(), wal: new MemoryBlockFile() };
+    const token = await sign('alice');
+    // Offline: no connection ever opens.
+    const offline: Connector = (_u, events) => {
+      setTimeout(() => events.close(1006, 'offline'), 0);
+      return { send() {}, close() {} };
+    };
+    const first = createDb({ app, server: server.url, appId, auth: { token }, connect: offline, store: openDurableStore({ ...files, pageSize: 4096 }), backoff: { initialMs: 1000, maxMs: 1000 } });
+    const data = random(12_000);
+    const id = await first.createFileFromBlob(blobOf(data), { partSize: 1000 });
+    first.insert(app.docs, { owner: 'alice', shared: true, title: 'offline', attachment: id });
+    expect(first.syncStatus.pendingBatches).toBe(15); // record, 12 parts, record again, the row
+    await first.close();
+    const image = (f: MemoryBlockFile) => MemoryBlockFile.fromImage(f.crashImage());
+    const again = createDb({ app, server: server.url, appId, auth: { token }, store: openDurableStore({ data: image(files.data), wal: image(files.wal), pageSize: 4096 }) });
+    open.push(again);
+    await until(() => again.syncStatus.pendingBatches === 0);
+    const bob = await user('bob');
     expect(await sha(await (await bob.db.loadFileAsBlob(id)).arrayBuffer())).toBe(await sha(data));
   });
 

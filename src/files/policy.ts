@@ -56,10 +56,33 @@ export class FilesPolicy {
     return row.$createdBy !== undefined ? row.$createdBy : this.#file(row.id)?.$createdBy;
   }
 
+  /** Verdicts on files while `readOnly` runs (nothing can change them meanwhile): file id → readable. */
+  #cache: Map<string, boolean> | undefined;
+
+  /**
+   * Runs `fn`, which only reads, remembering the verdict on each file it asks about: checking the
+   * many parts of one file costs one check of the file (the server's recheck of held rows).
+   */
+  readOnly<T>(fn: () => T): T {
+    if (this.#cache) return fn();
+    this.#cache = new Map();
+    try {
+      return fn();
+    } finally {
+      this.#cache = undefined;
+    }
+  }
+
   canRead(table: string, row: Row, depth: number): boolean {
     if (table === FILE_PARTS) {
-      const file = this.#file(row.file);
-      return file !== undefined && this.canRead(FILES, file, depth + 1);
+      const id = row.file;
+      if (typeof id !== 'string') return false;
+      const known = this.#cache?.get(id);
+      if (known !== undefined) return known;
+      const file = this.#file(id);
+      const verdict = file !== undefined && this.canRead(FILES, file, depth + 1);
+      this.#cache?.set(id, verdict);
+      return verdict;
     }
     if (this.#creator(row) === this.#userId) return true;
     for (const r of referencingRows(this.#engine, row.id)) if (this.#user.canRead(r.table, r.row as Row, depth + 1)) return true;

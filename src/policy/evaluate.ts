@@ -85,6 +85,14 @@ export class PolicyEvaluator {
     return this.#any(table, this.#perms!.tables[table]?.delete, old, 0);
   }
 
+  /**
+   * Runs `fn`, which must not write, with verdicts on files remembered for its duration (the parts
+   * of one file are judged once: src/files/policy.ts).
+   */
+  readOnly<T>(fn: () => T): T {
+    return this.unrestricted ? fn() : this.#files.readOnly(fn);
+  }
+
   /** The read check as a row predicate for query graphs, or undefined when unrestricted. */
   readFilter(table: string): Predicate | undefined {
     if (this.unrestricted) return undefined;

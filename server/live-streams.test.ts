@@ -123,6 +123,23 @@ describe('live streams', () => {
     expect(info.state).toBe('complete');
     expect(info.partSizes.length).toBeLessThanOrEqual(8); // 300 writes, a part per pause and the rest
     expect(() => w.write('more')).toThrow(/closed/);
+    // Bad options and chunks are typed errors.
+    const codeOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return 'returned';
+    };
+    expect(codeOf(() => db.createStream({ mimetype: 'text/plain' } as never))).toBe('OPTION_INVALID');
+    expect(codeOf(() => db.createStream({ partSize: 2 * 1024 * 1024 }))).toBe('OPTION_INVALID');
+    expect(codeOf(() => db.createStream({ flushMs: -1 }))).toBe('OPTION_INVALID');
+    expect(codeOf(() => db.createStream({ name: 'x'.repeat(2000) }))).toBe('OPTION_INVALID');
+    const w2 = db.createStream();
+    expect(codeOf(() => w2.write(42 as never))).toBe('TYPE_MISMATCH');
+    await w2.abort();
+    expect(codeOf(() => w2.write('late'))).toBe('CLOSED');
   });
 
   it('through the server: 1,000 small writes reach another user in order; the stored file equals them', async () => {

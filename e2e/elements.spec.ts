@@ -390,7 +390,7 @@ test('a <jazz-db> with no schema, then a bad one: one jazz-error and one warning
   // Today's "Loading…" and "connecting" forever, with nothing in the console, are gone.
   await expect(page.locator('#db')).toHaveAttribute('state', 'error');
   await expect(page.locator('#q')).toHaveAttribute('state', 'error');
-  await expect(page.locator('#q [slot=error]')).toContainText('<jazz-db> has no schema: put <script type="application/json" slot="schema">');
+  await expect(page.locator('#q [slot=error]')).toContainText('<jazz-db> has no schema: put a <script type="application/json" slot="schema">');
   await expect(page.getByText('Loading…')).toBeHidden();
   await expect(page.locator('#st')).toHaveAttribute('connection', 'error');
   await expect(page.locator('#st')).toHaveAttribute('state', 'error');

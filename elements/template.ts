@@ -173,7 +173,7 @@ function bindAttributes(el: Element, out: Binding[]): void {
     else if (name === 'jazz-action') out.push({ kind: 'action', node: el, action: attr.value.trim() });
     if (!attr.value.includes('{{')) continue;
     if (name.startsWith('on') || name === 'srcdoc') {
-      throw new TemplateError(`cannot bind data into the ${name} attribute of <${el.localName}>: it would run as code; handle the event in script instead`);
+      throw new TemplateError(`cannot bind data into <${el.localName}>'s ${name}: it would run as code; use a listener in script`);
     }
     out.push({ kind: 'attr', node: el, name: attr.name, parts: parseParts(attr.value) });
     // The prepared fragment never carries the raw text (a src="{{url}}" would be fetched).

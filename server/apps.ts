@@ -16,6 +16,8 @@
  *   then closes the app's connections, which reconnect to the new engine. Clients of any known
  *   version are served in their own version's shape (their connection's view).
  */
+import { installServerFileHooks } from './files.ts';
+import type { FileHooks } from '../src/files/files.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../src/engine/engine.ts';
@@ -45,6 +47,8 @@ export class AppState {
   readonly conns = new Set<Conn>();
   /** Which connections hold which rows (see holdings.ts). */
   readonly holders = new Map<string, Set<Conn>>();
+  /** Collects unreferenced files and purges deleted files' parts on the current engine (files.ts). */
+  fileHooks: FileHooks | undefined;
 
   constructor(id: string) {
     this.id = id;
@@ -167,7 +171,9 @@ export class Apps {
     const old = app.engine!;
     const engine = Engine.open({ schema, migrations, store: old.store, author: `server:${this.#opts.serverId}` });
     old.release();
+    app.fileHooks?.stop();
     app.engine = engine;
+    app.fileHooks = installServerFileHooks(app, engine);
     const changed = schemaHash(schema) !== app.hash;
     app.schema = schema;
     app.hash = schemaHash(schema);
@@ -179,6 +185,7 @@ export class Apps {
     app.schema = schema;
     app.hash = schemaHash(schema);
     app.engine = Engine.open({ schema, migrations, store: this.#openStore(app.id), author: `server:${this.#opts.serverId}` });
+    app.fileHooks = installServerFileHooks(app, app.engine);
     this.#loadPermissions(app);
   }
 

@@ -16,6 +16,7 @@ import type { SchemaView } from '../src/schema/view.ts';
 import type { AppState } from './apps.ts';
 import type { Session } from './auth.ts';
 import type { BranchSub } from './branch-sync.ts';
+import { FILES, FILE_PARTS } from '../src/files/system-tables.ts';
 
 /** A subscription as the server runs it: a live query on the app's engine. */
 export interface ServerSub {
@@ -86,7 +87,7 @@ export class Conn {
     const app = this.app;
     this.policy = new PolicyEvaluator(app.engine!, app.permissions, this.session!);
     this.deps = new Map();
-    for (const table of Object.keys(app.schema!.tables)) {
+    for (const table of [...Object.keys(app.schema!.tables), FILES, FILE_PARTS]) {
       for (const dep of this.policy.dependsOn(table)) {
         let set = this.deps.get(dep);
         if (!set) this.deps.set(dep, (set = new Set()));

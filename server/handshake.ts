@@ -80,7 +80,7 @@ export async function handleHello(ctx: ServerContext, conn: Conn, msg: Hello): P
     conn.expiry = setTimeout(() => conn.fail(CloseCode.unauthorized, 'TOKEN_EXPIRED', 'the token expired; refresh it (db.setAuth) to keep syncing'), Math.min(ms, 2 ** 31 - 1));
     conn.expiry.unref();
   }
-  conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId: ctx.serverId, role: session.role, maxFrameBytes: ctx.maxFrameBytes, branches: true });
+  conn.send({ t: 'welcome', protocol: PROTOCOL_VERSION, serverId: ctx.serverId, role: session.role, maxFrameBytes: ctx.maxFrameBytes, branches: true, streams: true });
   ctx.events.connectionOpened({ ...conn.who, role: session.role, ...(conn.remote ? { remote: conn.remote } : {}) });
 }
 

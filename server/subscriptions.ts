@@ -159,14 +159,15 @@ export function recheckDependents(app: AppState, changed: ReadonlySet<string>): 
     for (const t of changed) for (const x of conn.deps.get(t) ?? []) affected.add(x);
     if (affected.size === 0) continue;
     const gone: [string, string][] = [];
-    for (const k of [...conn.holds]) {
-      const [table, rowId] = holdingOf(k);
-      if (!affected.has(table)) continue;
-      if (readVerdict(conn, table, rowId).verdict === 'denied') {
-        unhold(conn, table, rowId);
-        gone.push([table, rowId]);
+    // Only reads: the verdict on a file is taken once for all of its held parts.
+    conn.policy!.readOnly(() => {
+      for (const k of [...conn.holds]) {
+        const [table, rowId] = holdingOf(k);
+        if (!affected.has(table)) continue;
+        if (readVerdict(conn, table, rowId).verdict === 'denied') gone.push([table, rowId]);
       }
-    }
+    });
+    for (const [table, rowId] of gone) unhold(conn, table, rowId);
     sendDrop(conn, gone);
     for (const sub of conn.subs.values()) if (touches(sub.query, affected)) sub.restart?.();
   }

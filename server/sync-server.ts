@@ -38,6 +38,7 @@ import { handleHello } from './handshake.ts';
 import { handleSub, handleUnsub, stopAll } from './subscriptions.ts';
 import { handlePush, handleTxn } from './batches.ts';
 import { releaseAll } from './holdings.ts';
+import { handleChunk, handleUnwatch, handleWatch, unwatchAll } from './live-streams.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
@@ -182,6 +183,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       if (conn.expiry) clearTimeout(conn.expiry);
       stopAll(conn);
       releaseAll(conn);
+      unwatchAll(conn);
       conn.app.conns.delete(conn);
       apps.forget(conn.app);
     });
@@ -213,6 +215,12 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         return handlePush(ctx, conn, msg);
       case 'txn':
         return handleTxn(ctx, conn, msg);
+      case 'watch':
+        return handleWatch(conn, msg.file);
+      case 'unwatch':
+        return handleUnwatch(conn, msg.file);
+      case 'chunk':
+        return handleChunk(conn, msg);
       default:
         return unreachable(msg);
     }

@@ -40,6 +40,9 @@ import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
 import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
+import { checkCreateOptions, createFileFromStream, discardAbandoned, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileInfo, type LoadFileOptions } from './files/files.ts';
+import { FILES } from './files/system-tables.ts';
+import { LiveHub, createStream, liveStream, type CreateStreamOptions, type LiveHost, type StreamWriter } from './files/live.ts';
 
 export type { Tier, Delta, OutRow, SyncStatus, Credentials, Connector, BatchRejection };
 
@@ -199,6 +202,10 @@ interface Shared {
   /** The credentials the database was opened with, or last given (setAuth). */
   auth: Credentials | undefined;
   readonly rejectedListeners: Set<(r: BatchRejection) => void>;
+  /** Purges the parts of deleted files; without a server also deletes files no row references (src/files). */
+  fileHooks?: FileHooks;
+  /** The chunks of live streams, to this database's readers (src/files/live.ts). */
+  readonly hub: LiveHub;
 }
 
 export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
@@ -212,10 +219,17 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     this.app = app;
     this.engine = engine;
     this.view = view ?? engine.view();
-    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set() };
+    this.#shared = shared ?? { subs: new Set(), sync: undefined, auth: sync?.auth, rejectedListeners: new Set(), hub: new LiveHub() };
     if (sync && !shared) {
-      this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r) });
+      const hub = this.#shared.hub;
+      this.#shared.sync = new SyncClient(engine, { ...sync, onRejected: (r) => this.#rejected(r), onChunk: (c) => hub.publish(c.file, { at: c.at, data: c.data, ...(c.end ? { end: true } : {}) }) });
       this.#shared.sync.start();
+    }
+    if (!shared) {
+      // Without a server this database is the authority, and collects files no row references.
+      this.#shared.fileHooks = installFileHooks(engine, sync ? undefined : (ids) => void this.#write(ids.map((id) => ({ kind: 'delete', table: FILES, id }))).durable.catch(() => {}));
+      // Uploads this replica never finished (it stopped, or its store did) leave nothing behind.
+      if (!engine.closed) this.#shared.fileHooks.track(discardAbandoned(this.#files));
     }
   }
 
@@ -781,8 +795,116 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     return revertBatchOps(this.engine, this.view, batchId, this.#line());
   }
 
+  // ─── files (src/files) ────────────────────────────────────────────────────
+
+  /** What the files code needs of this database. Files live on main, also when made through a branch's view. */
+  get #files(): LiveHost {
+    const sync = this.#sync;
+    const main: Db<A> = this.#branch === MAIN ? this : this.branch(MAIN);
+    return {
+      engine: this.engine,
+      hub: this.#shared.hub,
+      write: (ops) => main.#write(ops),
+      wait: (result, tier) => this.#waiter(result)({ tier }),
+      ...(sync
+        ? {
+            fetch: (query: QueryAst, tier: Exclude<Tier, 'local'>) => {
+              const sub = sync.subscribe(query, tier);
+              return sub.settled.finally(() => sync.unsubscribe(sub.id));
+            },
+            sendChunk: (file: string, e: { at: number; data: Uint8Array; end?: boolean }) => sync.sendChunk({ t: 'chunk', file, at: e.at, data: e.data, ...(e.end ? { end: true } : {}) }),
+            follow: (file: string, queries: QueryAst[]) => {
+              sync.watch(file);
+              const subs = queries.map((q) => sync.subscribe(q, 'local').id);
+              return () => {
+                sync.unwatch(file);
+                for (const id of subs) sync.unsubscribe(id);
+              };
+            },
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Starts a live stream: a file whose bytes readers of `loadFileAsStream` receive as they are
+   * written. `write(chunk)` (strings as UTF-8, or bytes), `close()`, `abort()`; small writes are
+   * stored together, as a few parts a second (src/files/live.ts).
+   */
+  createStream(opts?: CreateStreamOptions): StreamWriter {
+    this.#checkOpen();
+    return createStream(this.#files, opts);
+  }
+
+  /**
+   * Stores a Blob (or File) as a file and resolves to its id once it reached `tier` (`local` by
+   * default); put the id in a `s.file()` column. `onProgress({ loaded, total })` after each part;
+   * aborting `signal` removes what was written. `name` and `mimeType` default to the File's.
+   */
+  async createFileFromBlob(blob: Blob, opts?: CreateFileOptions): Promise<string> {
+    this.#checkOpen();
+    const o = checkCreateOptions(opts);
+    if (!(blob instanceof Blob)) throw new JazzError('TYPE_MISMATCH', 'createFileFromBlob takes a Blob or a File');
+    const name = o.name ?? ((blob as { name?: unknown }).name as string | undefined);
+    return createFileFromStream(this.#files, blob.stream(), { ...o, size: blob.size, mimeType: o.mimeType ?? (blob.type || undefined), ...(name !== undefined ? { name } : {}) });
+  }
+
+  /** Stores a stream of bytes (or strings, as UTF-8) as a file: as createFileFromBlob. */
+  async createFileFromStream(readable: ReadableStream<Uint8Array | string>, opts?: CreateFileOptions): Promise<string> {
+    this.#checkOpen();
+    const o = checkCreateOptions(opts);
+    if (typeof (readable as { getReader?: unknown })?.getReader !== 'function') throw new JazzError('TYPE_MISMATCH', 'createFileFromStream takes a ReadableStream');
+    return createFileFromStream(this.#files, readable, o);
+  }
+
+  /** A file's record (name, MIME type, size, parts, SHA-256, state); FILE_NOT_FOUND if none may be read. */
+  async fileInfo(id: string, opts?: LoadFileOptions): Promise<FileInfo> {
+    this.#checkOpen();
+    return loadFileInfo(this.#files, id, opts);
+  }
+
+  /**
+   * A file's content as a Blob of its MIME type. `tier`: `local` reads only this replica; `edge`
+   * (the default with a server) fetches missing parts. FILE_NOT_FOUND, FILE_INCOMPLETE.
+   */
+  async loadFileAsBlob(id: string, opts?: LoadFileOptions): Promise<Blob> {
+    this.#checkOpen();
+    return loadFileAsBlob(this.#files, id, opts);
+  }
+
+  /** A file's content as a stream, part by part (fetched as it is read); as loadFileAsBlob. */
+  async loadFileAsStream(id: string, opts?: LoadFileOptions): Promise<ReadableStream<Uint8Array>> {
+    this.#checkOpen();
+    const host = this.#files;
+    return loadFileAsStream(host, id, opts, (info, tier) => liveStream(host, info, tier));
+  }
+
+  /**
+   * Deletes a file: its record (a version like any delete, synced) and, on every replica that
+   * applies it, its parts' bytes. Allowed for its creator and for whoever may delete a row that
+   * references it (docs/sync.md, "Files"). Resolves when the deletion reached `tier` (`local` by
+   * default). FILE_NOT_FOUND if there is no file this user may read.
+   */
+  async deleteFile(id: string, opts?: { tier?: Tier }): Promise<void> {
+    this.#checkOpen();
+    if (opts !== undefined && (typeof opts !== 'object' || opts === null || Object.keys(opts).some((k) => k !== 'tier'))) {
+      throw new JazzError('OPTION_INVALID', 'deleteFile takes { tier }');
+    }
+    const host = this.#files;
+    const info = await loadFileInfo(host, id, this.#sync ? { tier: 'edge' } : { tier: 'local' });
+    const result = host.write([{ kind: 'delete', table: FILES, id: info.id }]);
+    result.durable.catch(() => {});
+    await host.wait(result, opts?.tier ?? 'local');
+  }
+
+  /** Resolves once the parts of deleted files have been purged (for tests and tools). */
+  async filesSettled(): Promise<void> {
+    await this.#shared.fileHooks?.settled();
+  }
+
   /** Stops every subscription, makes everything durable and releases the storage. */
   async close(): Promise<void> {
+    this.#shared.fileHooks?.stop();
     for (const s of [...this.#subs]) s.stop();
     this.#sync?.stop();
     await this.engine.close();

@@ -34,6 +34,10 @@ export type {
 export type { HistoryEntry, FieldConflict, ConflictSide } from './history/history.ts';
 export type { BranchInfo, MergeChange } from './history/branches.ts';
 export type { SysField, SysValues } from './rows/system-fields.ts';
+export type { CreateFileOptions, LoadFileOptions, FileInfo, FileProgress, FileHost } from './files/files.ts';
+export type { CreateStreamOptions, StreamWriter, LiveHost, LiveEvent } from './files/live.ts';
+export type { FileState } from './files/system-tables.ts';
+export { FILES, FILE_PARTS, DEFAULT_PART_SIZE, MAX_PART_SIZE } from './files/system-tables.ts';
 export { QueryBuilder } from './query/builder.ts';
 export type { WhereInput, IncludeInput } from './query/builder.ts';
 export type { QueryAst, Expr, Value, OrderTerm, IncludeAst, Direction, CompareOp } from './query/ast.ts';

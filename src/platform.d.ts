@@ -13,6 +13,44 @@ declare class TextDecoder {
   decode(input?: Uint8Array): string;
 }
 declare const crypto: { getRandomValues<T extends Uint8Array | Uint32Array>(array: T): T };
+/** WHATWG streams, Blob and AbortSignal, as far as files use them (src/files). */
+interface ReadableStreamDefaultController<R> {
+  enqueue(chunk: R): void;
+  close(): void;
+  error(e?: unknown): void;
+  readonly desiredSize: number | null;
+}
+type ReadableStreamReadResult<R> = { done: true; value?: undefined } | { done: false; value: R };
+interface ReadableStreamDefaultReader<R> {
+  read(): Promise<ReadableStreamReadResult<R>>;
+  releaseLock(): void;
+  cancel(reason?: unknown): Promise<void>;
+}
+interface UnderlyingDefaultSource<R> {
+  start?(controller: ReadableStreamDefaultController<R>): void | Promise<void>;
+  pull?(controller: ReadableStreamDefaultController<R>): void | Promise<void>;
+  cancel?(reason?: unknown): void | Promise<void>;
+}
+declare class ReadableStream<R = unknown> {
+  constructor(source?: UnderlyingDefaultSource<R>, strategy?: { highWaterMark?: number });
+  getReader(): ReadableStreamDefaultReader<R>;
+  cancel(reason?: unknown): Promise<void>;
+  readonly locked: boolean;
+}
+declare class Blob {
+  constructor(parts?: readonly (Uint8Array | string | Blob)[], options?: { type?: string });
+  readonly size: number;
+  readonly type: string;
+  stream(): ReadableStream<Uint8Array>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  slice(start?: number, end?: number, contentType?: string): Blob;
+}
+interface AbortSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 declare function queueMicrotask(callback: () => void): void;
 declare function setTimeout(callback: () => void, ms?: number): unknown;
 declare function clearTimeout(handle: unknown): void;

@@ -987,6 +987,26 @@ export class Engine {
     return tx.commit();
   }
 
+  /**
+   * Forgets local batches that were never acknowledged: their outbox entries and records (their
+   * rows are purged separately: `purgeRows`). For writes abandoned before they were sent (a file
+   * upload aborted or out of space: src/files).
+   */
+  dropLocalBatches(batchIds: readonly string[]): Promise<void> {
+    this.#checkOpen();
+    const tx = this.store.transaction();
+    try {
+      for (const b of batchIds) {
+        tx.delete(metaKey('outbox', b));
+        tx.delete(metaKey('batch', b));
+      }
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    return tx.commit();
+  }
+
   // ─── batch fates ──────────────────────────────────────────────────────────
 
   batchRecord(batchId: string): BatchRecord | undefined {

@@ -18,6 +18,8 @@ import { unreachable } from '../util/assert.ts';
 import { readsSystemFields } from '../query/validate.ts';
 import { isSysField } from '../rows/system-fields.ts';
 import { MAX_RULE_DEPTH, placeholder, type Action, type Permissions, type PolicyExpr } from './define.ts';
+import { FilesPolicy } from '../files/policy.ts';
+import { FILES, FILE_PARTS, isSystemTable } from '../files/system-tables.ts';
 
 export type Role = 'user' | 'admin' | 'peer';
 
@@ -37,11 +39,17 @@ export class PolicyEvaluator {
   readonly #perms: Permissions | undefined;
   readonly #session: PolicySession;
   readonly #compiled = new Map<string, Map<PolicyExpr, (row: Row, depth: number) => boolean>>();
+  /** The fixed rules of files (src/files/policy.ts): the system tables, and file columns in writes. */
+  readonly #files: FilesPolicy;
 
   constructor(engine: Engine, perms: Permissions | undefined, session: PolicySession) {
     this.#engine = engine;
     this.#perms = perms;
     this.#session = session;
+    this.#files = new FilesPolicy(engine, session.userId, {
+      canRead: (t, row, depth) => this.canRead(t, row, depth),
+      canDelete: (t, row) => this.canDelete(t, row),
+    });
   }
 
   /** True when no rule applies: no permissions loaded, or an admin or peer session. */
@@ -51,25 +59,38 @@ export class PolicyEvaluator {
 
   canRead(table: string, row: Row, depth = 0): boolean {
     if (this.unrestricted) return true;
+    if (depth > MAX_DEPTH) return false;
+    if (isSystemTable(table)) return this.#files.canRead(table, row, depth);
     return this.#any(table, this.#perms!.tables[table]?.read, row, depth);
   }
 
   canInsert(table: string, row: Row): boolean {
     if (this.unrestricted) return true;
-    return this.#any(table, this.#perms!.tables[table]?.insert, row, 0);
+    if (isSystemTable(table)) return this.#files.canInsert(table, row);
+    return this.#any(table, this.#perms!.tables[table]?.insert, row, 0) && this.#files.mayReference(table, undefined, row);
   }
 
   canUpdate(table: string, old: Row, next: Row, depth = 0): boolean {
     if (this.unrestricted) return true;
+    if (isSystemTable(table)) return this.#files.canUpdate(table, old);
     for (const u of this.#perms!.tables[table]?.update ?? []) {
-      if (this.#eval(table, u.old, old, depth) && this.#eval(table, u.new, next, depth)) return true;
+      if (this.#eval(table, u.old, old, depth) && this.#eval(table, u.new, next, depth)) return depth > 0 || this.#files.mayReference(table, old, next);
     }
     return false;
   }
 
   canDelete(table: string, old: Row): boolean {
     if (this.unrestricted) return true;
+    if (isSystemTable(table)) return this.#files.canDelete(table, old);
     return this.#any(table, this.#perms!.tables[table]?.delete, old, 0);
+  }
+
+  /**
+   * Runs `fn`, which must not write, with verdicts on files remembered for its duration (the parts
+   * of one file are judged once: src/files/policy.ts).
+   */
+  readOnly<T>(fn: () => T): T {
+    return this.unrestricted ? fn() : this.#files.readOnly(fn);
   }
 
   /** The read check as a row predicate for query graphs, or undefined when unrestricted. */
@@ -81,6 +102,7 @@ export class PolicyEvaluator {
   /** Whether the read rules of a table read system fields (`$createdBy`, ...) of its rows. */
   readsSystemFields(table: string): boolean {
     if (this.unrestricted) return false;
+    if (table === FILES) return true; // its creator reads it
     const walk = (r: PolicyExpr): boolean => (r.op === 'where' ? readsSystemFields({ where: r.expr, orderBy: [] }) : r.op === 'anyOf' || r.op === 'allOf' ? r.args.some(walk) : false);
     return (this.#perms!.tables[table]?.read ?? []).some(walk);
   }
@@ -89,6 +111,15 @@ export class PolicyEvaluator {
   dependsOn(table: string): Set<string> {
     const out = new Set<string>();
     if (this.unrestricted) return out;
+    if (isSystemTable(table)) {
+      // Files are read through the rows that reference them, and through what those rows' rules read.
+      if (table === FILE_PARTS) out.add(FILES);
+      for (const t of this.#files.referencingTables) {
+        out.add(t);
+        for (const d of this.dependsOn(t)) out.add(d);
+      }
+      return out;
+    }
     const visit = (t: string, depth: number) => {
       if (depth > MAX_DEPTH) return;
       const walk = (r: PolicyExpr): void => {

@@ -107,7 +107,7 @@ function fromObject(obj: unknown, path: string, depth: number): Expr {
     if (key === '$or' || key === '$and') {
       if (!Array.isArray(v)) invalid(`${key} must be an array of where objects, got ${kindOf(v)}`, key);
       if (key === '$or' && v.length === 0) {
-        invalid('$or must not be empty: an empty $or would match nothing; leave the condition out instead', key);
+        invalid('$or must not be empty (it would match nothing); leave it out', key);
       }
       const args = v.map((item, i) => fromObject(item, `${key}[${i}]`, depth + 1));
       parts.push(key === '$or' ? or(args) : and(args));

@@ -253,10 +253,10 @@ describe('parseWhere: errors', () => {
     ['x = -1e400', 'number out of range: -1e400', 4],
     [
       'x = 12345678901234567890',
-      'integer out of range: 12345678901234567890 is beyond ±9007199254740991; write it in exponent form (like 1.5e19) if an approximation is meant',
+      'integer out of range: 12345678901234567890 is beyond ±2^53; for an approximation write 1.5e19',
       4,
     ],
-    ['x = 9007199254740992', 'integer out of range: 9007199254740992 is beyond ±9007199254740991; write it in exponent form (like 1.5e19) if an approximation is meant', 4],
+    ['x = 9007199254740992', 'integer out of range: 9007199254740992 is beyond ±2^53; for an approximation write 1.5e19', 4],
     ['x = -', "expected a number after '-'", 4],
     ['x = - 1', "expected a number after '-'", 4],
     ['x = 1.', "expected a digit after '.'", 6],

@@ -228,7 +228,7 @@ class Lexer {
     if (!Number.isFinite(value)) this.#fail(`number out of range: ${raw}`, start);
     if (integer && !Number.isSafeInteger(value)) {
       this.#fail(
-        `integer out of range: ${raw} is beyond ±${Number.MAX_SAFE_INTEGER}; write it in exponent form (like 1.5e19) if an approximation is meant`,
+        `integer out of range: ${raw} is beyond ±2^53; for an approximation write 1.5e19`,
         start,
       );
     }

@@ -118,6 +118,11 @@ export const s = {
   array: <T>(items: ColumnBuilder<T, false, boolean>) => col<T[]>({ type: 'array', items: items.spec }),
   /** A reference to a row of `table`, held as its id. */
   ref: (table: string) => col<string>({ type: 'ref', ref: table }),
+  /**
+   * A file (db.createFileFromBlob / createFileFromStream / createStream), held as its id: a ref to
+   * the system table `$files`. Reading the row does not read the file's bytes (db.loadFileAsBlob).
+   */
+  file: () => col<string>({ type: 'ref', ref: '$files' }),
   table: <C extends ColumnsDef>(columns: C) => new TableBuilder(columns),
 
   /** Defines the app from table builders; throws `SCHEMA_INVALID` on a bad schema. */

@@ -28,6 +28,7 @@ import { VersionGraph } from './versions.ts';
 import type { Migration } from '../lens/migration.ts';
 import type { LensOp } from '../lens/ops.ts';
 import { assert } from '../util/assert.ts';
+import { SYSTEM_TABLES, SYSTEM_VIEW_TABLES } from '../files/system-tables.ts';
 
 export interface CatalogueColumn {
   /** The internal name (the current version's, or a retired column's own). */
@@ -106,7 +107,8 @@ export class Catalogue {
     this.json = json;
     this.graph = graph;
     this.current = json.current;
-    this.tables = buildTables(json, graph);
+    // The system tables (files) are in every catalogue with fixed numbers, outside its JSON.
+    this.tables = new Map([...buildTables(json, graph), ...SYSTEM_TABLES.map((t) => [t.name, t] as const)]);
     const byNo = new Map([...this.tables.values()].map((t) => [t.no, t]));
     this.added = added.map(({ tableNo, colNo }) => {
       const table = byNo.get(tableNo)!;
@@ -167,6 +169,7 @@ export class Catalogue {
       const schema = this.graph.schemas.get(hash);
       if (!map || !schema) throw new JazzError('MIGRATION_INVALID', `schema version ${hash} is not known here; give the migrations that connect it`, { version: hash });
       v = buildView(this, hash, schema, map);
+      for (const t of SYSTEM_VIEW_TABLES) v.set(t.name, t);
       this.#views.set(hash, v);
     }
     return v;

@@ -5,7 +5,9 @@
  *
  * JSON form, per column: a type name (`"string"`), or an object
  * `{ "type": "boolean", "default": false, "optional": true }`, `{ "ref": "projects" }`,
- * `{ "type": "enum", "values": ["a", "b"] }`, `{ "type": "array", "items": "string" }`.
+ * `{ "type": "enum", "values": ["a", "b"] }`, `{ "type": "array", "items": "string" }`, and `"file"` (or
+ * `{ "type": "file", "optional": true }`): a ref to the system table `$files` (src/files), which is
+ * how it is normalised (`{ "type": "ref", "ref": "$files" }`), so both forms hash the same.
  */
 import { JazzError } from '../util/errors.ts';
 
@@ -33,6 +35,9 @@ export interface AppSchema {
   readonly tables: Readonly<Record<string, TableSchema>>;
 }
 
+/** The system table of files (src/files/system-tables.ts); a `file` column is a ref to it. */
+const FILES_TABLE = '$files';
+
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
 const RESERVED = new Set(['id']);
 
@@ -43,6 +48,10 @@ function fail(message: string, details: Record<string, unknown> = {}): never {
 /** Reads a column given in the JSON form (a type name or an object). */
 export function columnFromJSON(spec: unknown, where: string): ColumnSchema {
   if (typeof spec === 'string') return columnFromJSON({ type: spec }, where);
+  if ((spec as { type?: unknown } | null)?.type === 'file') {
+    if ((spec as { ref?: unknown }).ref !== undefined) fail(`${where}: a file column takes no "ref"`);
+    return columnFromJSON({ ...(spec as object), type: 'ref', ref: FILES_TABLE }, where);
+  }
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     fail(`${where}: a column is a type name or an object, got ${JSON.stringify(spec)}`);
   }
@@ -52,7 +61,7 @@ export function columnFromJSON(spec: unknown, where: string): ColumnSchema {
   }
   const type = (o.type ?? (o.ref !== undefined ? 'ref' : undefined)) as ColumnType | undefined;
   if (!type || !COLUMN_TYPES.includes(type)) {
-    fail(`${where}: unknown column type ${JSON.stringify(o.type)}; use one of ${COLUMN_TYPES.join(', ')}`);
+    fail(`${where}: unknown column type ${JSON.stringify(o.type)}; use one of ${COLUMN_TYPES.join(', ')}, file`);
   }
   const col: { -readonly [K in keyof ColumnSchema]: ColumnSchema[K] } = { type };
   if (o.optional !== undefined) {
@@ -110,7 +119,8 @@ function checkSchema(schema: AppSchema): void {
   for (const [tname, t] of Object.entries(schema.tables)) {
     for (const [cname, c] of Object.entries(t.columns)) {
       const ref = c.type === 'ref' ? c.ref : c.items?.type === 'ref' ? c.items.ref : undefined;
-      if (ref !== undefined && !schema.tables[ref]) fail(`${tname}.${cname} refers to unknown table "${ref}"`);
+      // A user's table name starts with a letter, so of the `$` system tables only `$files` passes.
+      if (ref !== undefined && ref !== FILES_TABLE && !schema.tables[ref]) fail(`${tname}.${cname} refers to unknown table "${ref}"`);
       if (c.default !== undefined) {
         const problem = checkValue(c, c.default);
         if (problem) fail(`${tname}.${cname}: the default ${problem}`);

@@ -18,6 +18,7 @@ import type { Expr, IncludeAst, QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
 import type { AppSchema } from './schema.ts';
 import type { Catalogue, ViewTable } from './catalogue.ts';
+import { withSystemTables } from '../files/system-tables.ts';
 
 export class SchemaView {
   readonly hash: string;
@@ -30,8 +31,9 @@ export class SchemaView {
 
   constructor(catalogue: Catalogue, hash: string) {
     this.hash = hash;
-    this.schema = catalogue.graph.schemas.get(hash)!;
-    this.tables = catalogue.view(hash);
+    this.tables = catalogue.view(hash); // MIGRATION_INVALID for a version the catalogue does not know
+    // With the system tables (files), so queries that name them check like any other.
+    this.schema = withSystemTables(catalogue.graph.schemas.get(hash)!);
     this.#byInternal = new Map([...this.tables.values()].map((t) => [t.table.name, t]));
     this.identity = [...this.tables.values()].every((t) => t.identity);
   }

@@ -27,7 +27,7 @@ import { MAIN, type Engine, type Tier } from '../engine/engine.ts';
 import { adoptBranches, branchLine } from '../history/branches.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion } from './protocol.ts';
+import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion, type LiveChunk } from './protocol.ts';
 import { encodedSize } from './codec.ts';
 import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
@@ -61,6 +61,8 @@ export interface SyncClientOptions {
   readonly onRejected?: (rejection: BatchRejection) => void;
   /** The frame limit to assume until a server says its own (default 16 MiB). */
   readonly maxFrameBytes?: number;
+  /** Receives the chunks of the live streams this client watches (src/files/live.ts). */
+  readonly onChunk?: (chunk: LiveChunk) => void;
 }
 
 /**
@@ -112,6 +114,8 @@ export class SyncClient {
   #maxFrame: number;
   /** The server said it keeps branches (welcome). */
   #serverBranches = false;
+  /** The server relays live streams (its welcome said so). */
+  #serverStreams = false;
 
   constructor(engine: Engine, opts: SyncClientOptions) {
     this.#engine = engine;
@@ -233,6 +237,7 @@ export class SyncClient {
       close: (code, reason) => {
         if (this.#transport !== transport) return;
         this.#transport = undefined;
+        this.#clearInFlight();
         this.#setState('offline');
         if (this.#stopped) return;
         if (!opened) this.#lastError = { code: 'UNREACHABLE', message: `cannot reach ${this.url}${reason ? `: ${reason}` : ''}` };
@@ -276,8 +281,11 @@ export class SyncClient {
         this.#lastError = undefined;
         if (m.maxFrameBytes !== undefined) this.#maxFrame = m.maxFrameBytes;
         this.#serverBranches = m.branches === true;
+        this.#serverStreams = m.streams === true;
         this.#setState('online');
+        this.#clearInFlight();
         for (const s of this.#subs.values()) this.#send(this.#subMessage(s), transport);
+        if (this.#serverStreams) for (const file of this.#watches.keys()) this.#send({ t: 'watch', file }, transport);
         this.#pushOutbox();
         for (const t of this.#txns.values()) this.#send(t.message, transport);
         return;
@@ -329,6 +337,7 @@ export class SyncClient {
           (e: unknown) => console.error('jazz-elements: recording an acknowledgement failed', e),
         );
         this.#settleBatch(m.batchId, m.tier, undefined);
+        this.#landed(m.batchId);
         return;
       }
       case 'reject': {
@@ -356,9 +365,38 @@ export class SyncClient {
       case 'drop':
         void this.#engine.purgeRows(m.rows.map(([table, rowId]) => ({ table, rowId }))).catch((e) => console.error('jazz-elements: forgetting rows failed', e));
         return;
+      case 'chunk':
+        this.#opts.onChunk?.(m);
+        return;
       case 'pong':
         return;
     }
+  }
+
+  /** Live streams watched, with how many readers watch each. */
+  readonly #watches = new Map<string, number>();
+
+  /** Asks the server for the chunks of a live stream as they are written (until `unwatch`). */
+  watch(file: string): void {
+    const n = this.#watches.get(file) ?? 0;
+    this.#watches.set(file, n + 1);
+    if (n === 0 && this.#state === 'online' && this.#serverStreams) this.#send({ t: 'watch', file });
+  }
+
+  unwatch(file: string): void {
+    const n = this.#watches.get(file);
+    if (n === undefined) return;
+    if (n > 1) return void this.#watches.set(file, n - 1);
+    this.#watches.delete(file);
+    if (this.#state === 'online' && this.#serverStreams) this.#send({ t: 'unwatch', file });
+  }
+
+  /**
+   * Sends a chunk of a live stream this client writes, if online: relayed to its watchers, never
+   * stored (the stream's parts are, through the outbox). Offline, readers get the parts later.
+   */
+  sendChunk(chunk: LiveChunk): void {
+    if (this.#state === 'online' && this.#serverStreams) this.#send(chunk);
   }
 
   #settleBatch(batchId: string, tier: Tier, error: JazzError | undefined): void {
@@ -386,6 +424,7 @@ export class SyncClient {
     );
     this.#settleBatch(batchId, 'global', error);
     this.#opts.onRejected?.({ code, message, batchId, error });
+    this.#landed(batchId);
   }
 
   /** The outbox changed (a batch was acknowledged or undone): count it again, unless the database closed meanwhile. */
@@ -395,8 +434,41 @@ export class SyncClient {
     this.#emitStatus();
   }
 
+  /**
+   * Pushed batches not acknowledged yet, with their frame sizes: at most `MAX_IN_FLIGHT_BYTES`
+   * together (one batch always goes), so memory waiting in the socket stays bounded however much
+   * the outbox holds (a large file's parts, each its own batch). The rest waits in the outbox, in
+   * order, and goes as acknowledgements come back.
+   */
+  readonly #inFlight = new Map<string, number>();
+  #inFlightBytes = 0;
+  /** Some batch waits for room in the window (so newer ones wait behind it). */
+  #held = false;
+
   #pushOutbox(): void {
-    for (const batchId of this.#engine.outbox()) this.#pushBatch(batchId);
+    this.#held = false;
+    for (const batchId of this.#engine.outbox()) {
+      if (this.#inFlight.has(batchId)) continue;
+      if (!this.#pushBatch(batchId)) {
+        this.#held = true;
+        return;
+      }
+    }
+  }
+
+  /** A pushed batch was acknowledged or refused: its room goes to the batches waiting. */
+  #landed(batchId: string): void {
+    const n = this.#inFlight.get(batchId);
+    if (n === undefined) return;
+    this.#inFlight.delete(batchId);
+    this.#inFlightBytes -= n;
+    if (this.#held && this.#state === 'online' && !this.#engine.closed) this.#pushOutbox();
+  }
+
+  #clearInFlight(): void {
+    this.#inFlight.clear();
+    this.#inFlightBytes = 0;
+    this.#held = false;
   }
 
   /** A batch as pushed: with the records of its branch's line when it was written on a branch. */
@@ -413,12 +485,13 @@ export class SyncClient {
     return { t: 'sub', id: s.id, query: s.query, tier: s.tier, have: s.have(), ...(onBranch ? { branch: s.branch } : {}) };
   }
 
-  #pushBatch(batchId: string): void {
+  /** Sends a batch of the outbox; false when the window has no room for it now (it waits). */
+  #pushBatch(batchId: string): boolean {
     const items = this.#engine.batchVersions(batchId);
     if (items.length > 0 && items[0]!.version.branch !== MAIN && !this.#serverBranches) {
       // An older server would apply them on main: they wait for one that keeps branches.
       this.#settleBatch(batchId, 'global', new JazzError('NO_SERVER', `the server does not keep branches (it is an older version); the writes on branch "${items[0]!.version.branch}" stay on this replica until one does`, { batchId }));
-      return;
+      return true;
     }
     const message = this.#pushMessage(batchId, items);
     const size = this.#frameSize(message);
@@ -426,16 +499,20 @@ export class SyncClient {
       // Written under a larger limit than this server's: sending it would only close the connection.
       const e = tooLarge(size, this.#maxFrame, batchId);
       this.#rejectBatch(batchId, 'TOO_LARGE', e.message);
-      return;
+      return true;
     }
+    if (this.#inFlightBytes > 0 && this.#inFlightBytes + size > MAX_IN_FLIGHT_BYTES) return false;
+    this.#inFlight.set(batchId, size);
+    this.#inFlightBytes += size;
     this.#send(message);
+    return true;
   }
 
   /** A local batch was written: push it now if online (else it waits in the outbox). */
   pushed(batchId: string): void {
     this.#pending = this.#engine.outbox().length;
     this.#emitStatus();
-    if (this.#state === 'online') this.#pushBatch(batchId);
+    if (this.#state === 'online' && !this.#held && !this.#pushBatch(batchId)) this.#held = true;
   }
 
   /** Resolves when the batch reached `tier` at the server; rejects if the server refused it. */
@@ -489,6 +566,9 @@ export class SyncClient {
     if (this.#state === 'online') this.#send({ t: 'unsub', id });
   }
 }
+
+/** Bytes of pushed batches waiting for their acknowledgement at once (see #inFlight). */
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
 function tooLarge(size: number, max: number, batchId: string): JazzError {
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 1)} MiB`;

@@ -112,7 +112,25 @@ export type ClientMessage =
    * has the digest it read and every query it ran still gives the same rows; else rejected.
    */
   | { readonly t: 'txn'; readonly batchId: string; readonly reads: readonly HaveEntry[]; readonly queries: readonly TxnQuery[]; readonly versions: readonly WireVersion[] }
+  /**
+   * Live streams (src/files/live.ts): `watch` asks for the chunks of a file being written as they
+   * are written (the server relays them only while the user may read the file); `chunk` from the
+   * writer (the file's creator) is relayed, never stored: the file's parts are its stored form.
+   * `at` is the chunk's byte offset in the file; `end` says the writer closed it at `at`.
+   */
+  | { readonly t: 'watch'; readonly file: string }
+  | { readonly t: 'unwatch'; readonly file: string }
+  | LiveChunk
   | { readonly t: 'ping' };
+
+/** A chunk of a live stream (both ways: writer → server → watchers). */
+export interface LiveChunk {
+  readonly t: 'chunk';
+  readonly file: string;
+  readonly at: number;
+  readonly data: Uint8Array;
+  readonly end?: boolean;
+}
 
 export type ServerMessage =
   | {
@@ -128,6 +146,11 @@ export type ServerMessage =
        * would take a branch's versions for main's.
        */
       readonly branches?: boolean;
+      /**
+       * The server relays live streams (`watch`, `chunk`): a client sends those only to a server
+       * that says so, since an older one would close the connection on a message it does not know.
+       */
+      readonly streams?: boolean;
     }
   | { readonly t: 'versions'; readonly versions: readonly WireVersion[]; readonly branches?: readonly WireBranch[] }
   | { readonly t: 'settled'; readonly id: number; readonly tier: Tier }
@@ -142,6 +165,8 @@ export type ServerMessage =
   | { readonly t: 'error'; readonly code: string; readonly message: string; readonly sub?: number }
   /** Rows this client may no longer hold (they left its read scope): forget them. */
   | { readonly t: 'drop'; readonly rows: readonly (readonly [string, string])[] }
+  /** A chunk of a live stream this connection watches. */
+  | LiveChunk
   | { readonly t: 'pong' };
 
 export function encodeMessage(m: ClientMessage | ServerMessage): Uint8Array {
@@ -330,6 +355,11 @@ export function decodeClientMessage(bytes: Uint8Array, now: number = Date.now())
         }),
         versions: arr(o, 'versions').map(version),
       };
+    case 'watch':
+    case 'unwatch':
+      return { t: o.t, file: str(o, 'file', 36) };
+    case 'chunk':
+      return decodeChunk(o);
     case 'ping':
       return { t: 'ping' };
     default:
@@ -348,6 +378,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
         role: str(o, 'role'),
         ...(o.maxFrameBytes !== undefined && o.maxFrameBytes !== null ? { maxFrameBytes: int(o, 'maxFrameBytes') } : {}),
         ...(o.branches === true ? { branches: true } : {}),
+        ...(o.streams === true ? { streams: true } : {}),
       };
     case 'versions': {
       const branches = decodeBranches(o);
@@ -363,6 +394,8 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
       return { t: 'error', code: str(o, 'code'), message: str(o, 'message'), ...(o.sub !== undefined && o.sub !== null ? { sub: int(o, 'sub') } : {}) };
     case 'pong':
       return { t: 'pong' };
+    case 'chunk':
+      return decodeChunk(o);
     case 'drop':
       return {
         t: 'drop',
@@ -374,6 +407,12 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     default:
       throw new ProtocolError(`unknown message type ${quote(o.t)}`);
   }
+}
+
+function decodeChunk(o: Obj): LiveChunk {
+  const data = o.data;
+  if (!(data instanceof Uint8Array)) throw new ProtocolError('field "data" must be bytes');
+  return { t: 'chunk', file: str(o, 'file', 36), at: int(o, 'at'), data, ...(o.end === true ? { end: true } : {}) };
 }
 
 function decodeHave(o: Obj): HaveEntry[] {

@@ -41,7 +41,17 @@ export type ErrorCode =
   | 'STORAGE_FORMAT'
   | 'STORAGE_QUOTA'
   | 'STORAGE_IO'
-  | 'STORAGE_LOCKED';
+  | 'STORAGE_LOCKED'
+  /**
+   * A file that does not exist, was deleted, or may not be read: one code for all three, so a
+   * file's existence does not leak to someone who may not read it (src/files).
+   */
+  | 'FILE_NOT_FOUND'
+  /**
+   * A file whose parts are missing or do not match its record (sizes, SHA-256), or that its writer
+   * has not finished (a stream still open, or whose writer went away): src/files.
+   */
+  | 'FILE_INCOMPLETE';
 
 export class JazzError extends Error {
   readonly code: ErrorCode;

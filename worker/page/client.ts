@@ -547,7 +547,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
         const d = cache.apply(m.added, m.removed, m.changed, m.order);
         if (cache.rows.length !== m.size) {
           // The cache and the worker disagree (a bug): start over from the worker's result.
-          console.error(`jazz-elements: a live query's cache has ${cache.rows.length} rows, the worker ${m.size}; resubscribing`);
+          console.error(`jazz-elements: a live query has ${cache.rows.length} rows here, ${m.size} in the worker; resubscribing`);
           return again();
         }
         deliver(d, false);
@@ -699,7 +699,8 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
  */
 function sameOrigin(url: string | URL): string | URL {
   const u = new URL(url, location.href);
-  return u.origin === location.origin || u.protocol === 'blob:' || u.protocol === 'data:' ? url : URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};`], { type: 'text/javascript' }));
+  // (A blob: URL has its creator's origin, so it passes as it is.)
+  return u.origin === location.origin ? url : URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};`], { type: 'text/javascript' }));
 }
 
 function connectBroker(url: string | URL | false | undefined): MessagePort | undefined {

@@ -30,7 +30,11 @@ import { createContext, createElement, useContext, useEffect, useState, useSyncE
 import type { QueryBuilder } from '../src/query/builder.ts';
 import type { QueryAst } from '../src/query/ast.ts';
 
-/** What the hooks need of a database: both the page's (`jazz-elements/browser`) and the engine's have it. */
+/**
+ * What the hooks need of a database: the part of `DbContract` (src/handles.ts) they use, which the
+ * page's database (`jazz-elements/browser`) and the engine's both implement; it also takes a
+ * query's AST, as both do.
+ */
 export interface LiveDb {
   subscribeAll(query: any, callback: (update: { readonly all: readonly any[] }) => void, opts?: { onError?: (error: unknown) => void }): () => void;
 }

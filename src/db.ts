@@ -16,7 +16,8 @@ import { HLC_COUNTER, hlcMillis } from './clock/hlc.ts';
 import { Engine, MAIN, type Tier, type WriteOp, type WriteResult } from './engine/engine.ts';
 import { QueryBuilder } from './query/builder.ts';
 import type { QueryAst } from './query/ast.ts';
-import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate } from './handles.ts';
+import { BatchWriter, tableName, type InsertOfRef, type TableRef } from './rows/batch-writer.ts';
+import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate, DbContract } from './handles.ts';
 import { buildGraph, type Graph } from './query/graph.ts';
 import type { Delta, OutRow } from './query/ivm/view.ts';
 import { JazzError } from './util/errors.ts';
@@ -111,47 +112,9 @@ export interface SubscribeOptions {
   readonly conflicts?: boolean;
 }
 
-type TableRef = QueryBuilder<any, any> | string;
 type RowOfRef<T> = T extends QueryBuilder<infer R, any> ? R : Record<string, unknown>;
-type InsertOfRef<T> = T extends QueryBuilder<any, infer I> ? I : Record<string, unknown>;
 
 /** Collects the writes of `db.batch`; each returns the row id at once. */
-export class BatchWriter {
-  readonly ops: WriteOp[] = [];
-  readonly #newId: () => string;
-
-  constructor(newId: () => string) {
-    this.#newId = newId;
-  }
-
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): { id: string } {
-    const chosen = insertId(opts);
-    const id = chosen ?? this.#newId();
-    this.ops.push({ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> });
-    return { id };
-  }
-
-  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): { id: string } {
-    this.ops.push({ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> });
-    return { id };
-  }
-
-  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): { id: string } {
-    this.ops.push({ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> });
-    return { id: opts.id };
-  }
-
-  delete(table: TableRef, id: string): { id: string } {
-    this.ops.push({ kind: 'delete', table: tableName(table), id });
-    return { id };
-  }
-
-  /** Undeletes the row, setting `values` in the same version when given. */
-  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): { id: string } {
-    this.ops.push({ kind: 'restore', table: tableName(table), id, ...(values ? { values } : {}) });
-    return { id };
-  }
-}
 
 /**
  * The handle of `db.transaction`: writes are staged (no reader sees them) and reads are recorded.
@@ -163,8 +126,8 @@ export class Transaction extends BatchWriter {
   readonly reads = new Map<string, HaveEntry>();
   readonly queries: TxnQuery[] = [];
 
-  constructor(db: Db<any>, newId: () => string) {
-    super(newId);
+  constructor(db: Db<any>, ids: { next(): string }) {
+    super(ids);
     this.#db = db;
   }
 
@@ -183,11 +146,6 @@ export class Transaction extends BatchWriter {
   }
 }
 
-function tableName(t: TableRef): string {
-  if (typeof t === 'string') return t;
-  if (t instanceof QueryBuilder) return t.table;
-  throw new JazzError('UNKNOWN_TABLE', 'the first argument must be a table of the app, like app.todos');
-}
 
 function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAst {
   if (q instanceof QueryBuilder) return q.ast;
@@ -208,7 +166,7 @@ interface Shared {
   readonly hub: LiveHub;
 }
 
-export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
+export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> implements DbContract<A> {
   readonly app: A;
   readonly engine: Engine;
   /** The schema version this Db reads and writes in (the engine's current one, unless made by `as`). */
@@ -408,7 +366,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
    * fresh UUID made elsewhere (the browser's page does, so the id is known before the worker runs it).
    */
   batch(fn: (b: BatchWriter) => void, opts: { batchId?: string } = {}): BatchHandle {
-    const writer = new BatchWriter(() => this.engine.newRowId());
+    const writer = new BatchWriter({ next: () => this.engine.newRowId() });
     fn(writer);
     const result = this.#write(writer.ops, opts.batchId);
     result.durable.catch(() => {});
@@ -426,7 +384,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     this.#checkOpen();
     if (!this.#sync) throw new JazzError('NO_SERVER', 'transactions are decided by a server; pass server to createDb (or use db.batch for local all-or-nothing writes)');
     if (this.#branch !== MAIN) throw new JazzError('UNSUPPORTED', `transactions are decided by the server on main; on branch "${this.#branch}" use db.batch`);
-    const tx = new Transaction(this, () => this.engine.newRowId());
+    const tx = new Transaction(this, { next: () => this.engine.newRowId() });
     const result = await fn(tx);
     const { batchId, versions } = this.engine.planWrite(tx.ops, undefined, this.view, this.#behalf);
     await this.#sync.transaction(batchId, [...tx.reads.values()], tx.queries, versions);

@@ -1,8 +1,12 @@
 /**
- * What a write, a batch and a live query hand back: one definition for the engine's `Db`
- * (src/db.ts) and the page's client (worker/page/client.ts), which both return these.
+ * The contract of the database API, written once: what a write, a batch and a live query hand
+ * back, and `DbContract`, which the engine's `Db` (src/db.ts) and the page's client
+ * (worker/page/client.ts) both implement.
  */
 import type { Tier } from './engine/engine.ts';
+import type { QueryBuilder } from './query/builder.ts';
+import type { BatchWriter, InsertOfRef, TableRef } from './rows/batch-writer.ts';
+import type { InsertOptions } from './rows/insert-options.ts';
 
 export interface WaitOptions {
   readonly tier: Tier;
@@ -31,4 +35,29 @@ export interface SubscriptionUpdate<R> {
   readonly all: readonly R[];
   /** What changed since the last call (the first call reports every row as added). */
   readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
+}
+
+/**
+ * What the engine's `Db` (src/db.ts) and the page's `BrowserDb` (worker/page/client.ts) both are:
+ * the writes, reads, live queries and history that code written against either one may use (the
+ * React hooks, the elements, an inspector). Each adds its own (`allSync` in Node, `status` and
+ * `onStatus` on the page). Both classes declare `implements DbContract`, so the compiler keeps
+ * them in step.
+ */
+export interface DbContract<A = unknown> {
+  readonly app: A;
+  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle<any>;
+  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle<any>;
+  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): WriteHandle<any>;
+  delete<T extends TableRef>(table: T, id: string): WriteHandle<any>;
+  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): WriteHandle<any>;
+  /** Writes applied together with one fate. */
+  batch(fn: (b: BatchWriter) => void): BatchHandle;
+  all<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<readonly unknown[]>;
+  one<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<unknown>;
+  subscribeAll<Q extends QueryBuilder<any, any>>(query: Q, callback: (update: SubscriptionUpdate<any>) => void, opts?: { readonly tier?: Tier; readonly onError?: (error: unknown) => void }): () => void;
+  history(table: TableRef, id: string): Promise<readonly unknown[]>;
+  conflicts(table: TableRef, id: string): Promise<readonly unknown[]>;
+  revertBatch(batchId: string): Promise<BatchHandle>;
+  close(): Promise<void>;
 }

@@ -524,13 +524,8 @@ export class LocalDb {
 
 const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
 
-/**
- * A query builder around an AST from the page, checked against the schema first: `Db.all` and
- * `Transaction.all` take builders. (`QueryBuilder`'s constructor is private; `forTable` then
- * swapping the AST keeps its prototype and so its `instanceof`.)
- */
+/** A query builder around an AST from the page, checked against the schema first: `Db.all` and `Transaction.all` take builders. */
 function builder(db: AnyDb, ast: QueryAst): QueryBuilder<any, any> {
   checkQuery(db.view.schema, ast);
-  const base = QueryBuilder.forTable(db.view.schema, ast.table);
-  return Object.assign(Object.create(QueryBuilder.prototype) as QueryBuilder<any, any>, { schema: base.schema, ast });
+  return new QueryBuilder(db.view.schema, ast);
 }

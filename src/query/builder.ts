@@ -25,7 +25,12 @@ export class QueryBuilder<Row = Record<string, unknown>, Insert = Record<string,
   readonly schema: AppSchema;
   readonly ast: QueryAst;
 
-  private constructor(schema: AppSchema, ast: QueryAst) {
+  /**
+   * A builder around a query already in AST form (from the wire, from another builder's `toAst`).
+   * It does not check the AST: check it first (`checkQuery`), as the worker does with a page's.
+   * Apps start from their tables instead (`app.todos`, or `QueryBuilder.forTable`).
+   */
+  constructor(schema: AppSchema, ast: QueryAst) {
     this.schema = schema;
     this.ast = ast;
   }

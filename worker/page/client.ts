@@ -20,7 +20,8 @@ import { chosenId, type InsertOptions } from '../../src/rows/insert-options.ts';
 import * as Comlink from 'comlink';
 import { IdGenerator } from '../../src/rows/ids.ts';
 import { rowById, type QueryAst } from '../../src/query/ast.ts';
-import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate } from '../../src/handles.ts';
+import { BatchWriter, tableName, type InsertOfRef, type TableRef } from '../../src/rows/batch-writer.ts';
+import type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate, DbContract } from '../../src/handles.ts';
 
 export type { WaitOptions, WriteHandle, BatchHandle, SubscriptionUpdate };
 import type { QueryBuilder } from '../../src/query/builder.ts';
@@ -134,48 +135,9 @@ export interface DbStatus {
   readonly error: WireError | null;
 }
 
-type TableRef = QueryBuilder<any, any> | string;
-type InsertOfRef<T> = T extends QueryBuilder<any, infer I> ? I : Record<string, unknown>;
 type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : Readonly<Record<string, unknown>> & { readonly id: string };
 type QueryRef = QueryBuilder<any, any> | QueryAst;
 
-/** Collects the writes of `db.batch` and `db.transaction`; each returns the row id at once. */
-export class BatchWriter {
-  readonly ops: WriteOp[] = [];
-  readonly #ids: IdGenerator;
-
-  constructor(ids: IdGenerator) {
-    this.#ids = ids;
-  }
-
-  insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): { id: string } {
-    const chosen = chosenId(opts);
-    const id = chosen ?? this.#ids.next();
-    this.ops.push({ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> });
-    return { id };
-  }
-
-  update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): { id: string } {
-    this.ops.push({ kind: 'update', table: tableName(table), id, values: values as Record<string, unknown> });
-    return { id };
-  }
-
-  upsert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts: { id: string }): { id: string } {
-    this.ops.push({ kind: 'upsert', table: tableName(table), id: opts.id, values: values as Record<string, unknown> });
-    return { id: opts.id };
-  }
-
-  delete(table: TableRef, id: string): { id: string } {
-    this.ops.push({ kind: 'delete', table: tableName(table), id });
-    return { id };
-  }
-
-  /** Undeletes the row, setting `values` in the same version when given. */
-  restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): { id: string } {
-    this.ops.push({ kind: 'restore', table: tableName(table), id, values });
-    return { id };
-  }
-}
 
 /** The handle of `db.transaction`: reads are recorded by the worker, writes staged until the end. */
 export class Transaction extends BatchWriter {
@@ -219,7 +181,7 @@ function askPersist(): Promise<boolean | undefined> {
   return persistAsked;
 }
 
-export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> {
+export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $schema: AppSchema }> implements DbContract<A> {
   readonly app: A;
   /** Resolves when the worker has opened the database; rejects with the reason it could not. */
   readonly ready: Promise<void>;
@@ -447,7 +409,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   insert<T extends TableRef>(table: T, values: InsertOfRef<T>, opts?: InsertOptions): WriteHandle<OutRowOf<T>> {
     const chosen = chosenId(opts);
     const id = chosen ?? this.#ids.next();
-    return this.#handle(this.#send([{ kind: 'insert', table: tableName(table), id, ...(chosen === undefined ? { fresh: true } : {}), values: values as Record<string, unknown> }]), table, id);
+    return this.#handle(this.#send([{ kind: 'insert', table: tableName(table), id, fresh: chosen === undefined, values: values as Record<string, unknown> }]), table, id);
   }
 
   update<T extends TableRef>(table: T, id: string, values: Partial<InsertOfRef<T>>): WriteHandle<OutRowOf<T>> {
@@ -723,11 +685,6 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Browse
   return new BrowserDb(opts);
 }
 
-function tableName(t: TableRef): string {
-  if (typeof t === 'string') return t;
-  if (t && typeof t === 'object' && typeof (t as { table?: unknown }).table === 'string') return t.table;
-  throw new JazzError('UNKNOWN_TABLE', 'the first argument must be a table of the app, like app.todos');
-}
 
 function astOf(q: QueryRef): QueryAst {
   if (q && typeof q === 'object' && 'ast' in q && q.ast && typeof q.ast === 'object') return q.ast;

@@ -4,6 +4,10 @@
  * - A batch is read against the schema (unknown tables or columns, values of the wrong type, too
  *   many versions of one row: refused with that check's code), judged by the user's write rules
  *   (`PERMISSION_DENIED`), applied in one store transaction, and acknowledged once durable.
+ * - Durable means what the server store says (server-store.ts). On files, the engine's commit. On
+ *   PostgreSQL (`logsBatches`), the batch is logged there first and applied only after its COMMIT;
+ *   an app's batches are then handled one at a time (checked, logged, applied), so each is judged
+ *   against a state that includes the ones before it.
  * - Nothing a batch carries can make the server fail the connection: an unexpected error while
  *   handling one refuses that batch with `INTERNAL` (its stack logged once a minute at most), so
  *   the client undoes it and its later batches go through. Only a store that cannot write
@@ -39,6 +43,7 @@ import { recheckDependents } from './subscriptions.ts';
 import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions } from './branch-sync.ts';
 import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { MAIN } from '../src/engine/engine.ts';
+import { carryOver } from './pg-store.ts';
 
 type Items = { table: string; version: RowVersion }[];
 type PushMessage = Extract<ClientMessage, { t: 'push' }>;
@@ -50,8 +55,8 @@ type TxnMessage = Extract<ClientMessage, { t: 'txn' }>;
  */
 const MAX_VERSIONS_PER_ROW = 256;
 
-export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void {
-  contained(ctx, conn, msg.batchId, 'push', () => {
+export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void | Promise<void> {
+  return oneAtATime(ctx, conn, () => contained(ctx, conn, msg.batchId, 'push', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
@@ -65,7 +70,31 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
     if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
     if (line.branch !== MAIN) return applyBranchBatch(ctx, conn, engine, msg.batchId, line, items);
     if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
-    applyBatch(ctx, conn, engine, msg.batchId, items);
+    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+  }));
+}
+
+/**
+ * With a store that logs batches, an app's batches are handled one at a time (see the top); a
+ * batch whose connection closed while it waited is not handled (its client sends it again).
+ */
+function oneAtATime(ctx: ServerContext, conn: Conn, fn: () => void | Promise<void>): void | Promise<void> {
+  if (!ctx.apps.store.logsBatches) return fn();
+  return ctx.apps.exclusive(conn.app, () => (conn.ws.readyState === conn.ws.OPEN ? fn() : undefined));
+}
+
+/**
+ * Applies an accepted batch with `apply`: at once when the engine's store is the durable one;
+ * else once the store logged it (a batch whose versions are all stored already is in the log).
+ * When the app's engine was replaced meanwhile (a new schema version), the versions are applied
+ * to the new one.
+ */
+function durableThen(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items, branches: readonly BranchInfo[], apply: (engine: Engine, items: Items) => void): void | Promise<void> {
+  const store = ctx.apps.store;
+  if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
+  return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
+    const now = conn.app.engine!;
+    apply(now, carryOver(engine, now, items));
   });
 }
 
@@ -73,7 +102,7 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
  * A batch on a branch (branch-sync.ts): judged against the rows as they read there, stored with
  * the records its line lacks here, sent to the branch's readers, acknowledged once durable.
  */
-function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void {
+function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void | Promise<void> {
   // The records first: the rows are judged as they read on the branch's line.
   putBranches(engine, line.store);
   if (!allStored(engine, items)) {
@@ -83,21 +112,28 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
       return reject(ctx, conn, batchId, 'PERMISSION_DENIED', denied);
     }
   }
-  const { new: fresh, durable } = engine.applyVersions(items);
-  fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
-  // The pusher's record of the branch started at another moment: it takes the server's.
-  if (line.moved) sendBranchVersions(conn, line.branch, [], true);
-  durable.then(
-    () => conn.send({ t: 'ack', batchId, tier: 'global' }),
-    (e) => {
-      ctx.events.storageFailed(conn.app.id, batchId, e);
-      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
-    },
-  );
+  const applied = durableThen(ctx, conn, engine, batchId, items, line.store, (engine, items) => {
+    const { new: fresh, durable } = engine.applyVersions(items);
+    fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
+    // The pusher's record of the branch started at another moment: it takes the server's.
+    if (line.moved) sendBranchVersions(conn, line.branch, [], true);
+    durable.then(
+      () => conn.send({ t: 'ack', batchId, tier: 'global' }),
+      (e) => {
+        ctx.events.storageFailed(conn.app.id, batchId, e);
+        conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+      },
+    );
+  });
+  // Not logged: its branch records go too.
+  return applied?.catch((e: unknown) => {
+    dropBranches(engine, line.store);
+    throw e;
+  });
 }
 
-export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void {
-  contained(ctx, conn, msg.batchId, 'txn', () => {
+export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void | Promise<void> {
+  return oneAtATime(ctx, conn, () => contained(ctx, conn, msg.batchId, 'txn', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
@@ -110,8 +146,8 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
       if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
     }
     // Accepted: from here on it is an ordinary batch, applied and fanned out.
-    applyBatch(ctx, conn, engine, msg.batchId, items);
-  });
+    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+  }));
 }
 
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
@@ -120,11 +156,9 @@ export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: st
   ctx.events.batchRejected({ ...conn.who, batchId, code, reason });
 }
 
-/** Runs the handling of one batch; whatever it throws refuses that batch and nothing else (see the top). */
-function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
+/** Runs the handling of one batch; whatever it throws (or its promise rejects with) refuses that batch and nothing else (see the top). */
+function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void | Promise<void>): void | Promise<void> {
+  const failed = (e: unknown): void => {
     if (e instanceof JazzError && (e.code.startsWith('STORAGE_') || e.code === 'CLOSED')) {
       ctx.events.storageFailed(conn.app.id, batchId, e);
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server cannot store data right now; the client keeps its writes and retries');
@@ -132,6 +166,11 @@ function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string
     }
     ctx.events.messageFailed({ ...conn.who, type }, e);
     reject(ctx, conn, batchId, 'INTERNAL', `the server failed to apply this batch (${e instanceof Error ? e.message : String(e)}); it was not applied`);
+  };
+  try {
+    return fn()?.catch(failed);
+  } catch (e) {
+    failed(e);
   }
 }
 

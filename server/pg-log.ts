@@ -1,0 +1,239 @@
+/**
+ * The authority's durable log and catalogue in PostgreSQL, through `pg` (node-postgres). Only SQL
+ * lives here; pg-store.ts turns it into engines.
+ *
+ * Tables, created when missing (under one advisory lock, so several nodes may start at once):
+ *
+ *   jazz_meta     (key, value)                 'format' = the layout's version (1); a database of a
+ *                                              newer layout is refused
+ *   jazz_apps     (app_id, hash, schema, catalogue, migrations, permissions, updated_at)
+ *                 one row per app: its current schema, its engine catalogue (every schema
+ *                 version, every migration, the stable table and column numbers the versions
+ *                 below are encoded with), its migrations (also in the catalogue, kept apart to be
+ *                 read by people), its published permissions
+ *   jazz_batches  (seq, app_id, batch_id, versions, version_count, branches, created_at)
+ *                 every accepted batch, in the order it was accepted (`seq`); `versions` is the
+ *                 engine's binary form of each version (see pg-store.ts), `branches` the branch
+ *                 records the batch brought. One row per batch id and app.
+ *
+ * - `append` writes one batch in one transaction (with the app's registry row when given, so a
+ *   publication and the batches after it are kept in that order); it resolves once committed.
+ *   A batch id already logged for the app gets the new versions added and a new `seq` (it is then
+ *   read again by `readSince`, which applies versions idempotently).
+ * - `readSince(app, seq)` pages through the batches after `seq`, in order: what a node replays at
+ *   start, and what a second node would read on notification.
+ * - Every failure of the database is a `STORAGE_IO` JazzError naming the server (host:port) and
+ *   what it said; `connect` fails with a plain message when the server cannot be reached.
+ */
+import pg from 'pg';
+import { JazzError } from '../src/util/errors.ts';
+
+export const LOG_FORMAT = 1;
+
+export interface AppRow {
+  readonly appId: string;
+  readonly hash: string;
+  readonly schema: unknown;
+  readonly catalogue: unknown;
+  readonly migrations: unknown;
+  readonly permissions: unknown | null;
+}
+
+export interface LoggedBatch {
+  readonly seq: number;
+  readonly batchId: string;
+  readonly versions: Uint8Array;
+  readonly branches: readonly unknown[];
+}
+
+/** Where a PostgreSQL URL points, without its password: host:port/database. */
+export function describePostgresUrl(url: string): { host: string; port: number; database: string; text: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`not a PostgreSQL URL: ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}; write postgres://user:password@host:5432/database`);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new Error(`a PostgreSQL URL starts with postgres:// or postgresql://, got ${u.protocol}//`);
+  const host = u.hostname || 'localhost';
+  const port = u.port ? Number(u.port) : 5432;
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username) || 'postgres';
+  return { host, port, database, text: `${host}:${port}/${database}` };
+}
+
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS jazz_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS jazz_apps (
+  app_id text PRIMARY KEY,
+  hash text NOT NULL,
+  schema json NOT NULL,
+  catalogue json NOT NULL,
+  migrations json NOT NULL,
+  permissions json,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS jazz_batches (
+  seq bigserial PRIMARY KEY,
+  app_id text NOT NULL,
+  batch_id text NOT NULL,
+  versions bytea NOT NULL,
+  version_count integer NOT NULL,
+  branches jsonb NOT NULL DEFAULT '[]',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (app_id, batch_id)
+);
+CREATE INDEX IF NOT EXISTS jazz_batches_app_seq ON jazz_batches (app_id, seq);
+`;
+
+/** Any number will do, as long as it is always the same: the lock that serializes the creation of the tables. */
+const DDL_LOCK = 0x6a617a7a;
+
+export class PgLog {
+  readonly #pool: pg.Pool;
+  readonly where: string;
+
+  private constructor(pool: pg.Pool, where: string) {
+    this.#pool = pool;
+    this.where = where;
+  }
+
+  /**
+   * Connects to the database at `url` and creates the tables it lacks. `onIdleError` hears of
+   * connections the server dropped while idle (a restart): the pool replaces them.
+   */
+  static async connect(url: string, onIdleError: (e: Error) => void): Promise<PgLog> {
+    const where = describePostgresUrl(url);
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000, query_timeout: 15_000, idleTimeoutMillis: 30_000 });
+    pool.on('error', onIdleError);
+    const log = new PgLog(pool, where.text);
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw new Error(`cannot reach PostgreSQL at ${where.host}:${where.port} (database "${where.database}"): ${describe(e)}`);
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
+      await client.query(SCHEMA_SQL);
+      const format = await client.query<{ value: string }>(`SELECT value FROM jazz_meta WHERE key = 'format'`);
+      const found = format.rows[0] ? Number(format.rows[0].value) : undefined;
+      if (found === undefined) await client.query(`INSERT INTO jazz_meta (key, value) VALUES ('format', $1)`, [String(LOG_FORMAT)]);
+      else if (!(found <= LOG_FORMAT)) throw new Error(`the jazz tables in PostgreSQL at ${where.text} have layout ${format.rows[0]!.value}, this server reads ${LOG_FORMAT}; update jazz-elements`);
+      await client.query('COMMIT');
+      client.release();
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(true);
+      await pool.end().catch(() => {});
+      throw e instanceof Error && e.message.includes('update jazz-elements') ? e : new Error(`PostgreSQL at ${where.text}: cannot create the jazz tables: ${describe(e)}`);
+    }
+    return log;
+  }
+
+  async loadApps(): Promise<AppRow[]> {
+    const r = await this.#query<{ app_id: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown }>('SELECT app_id, hash, schema, catalogue, migrations, permissions FROM jazz_apps ORDER BY app_id');
+    return r.rows.map((x) => ({ appId: x.app_id, hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null }));
+  }
+
+  /** Keeps an app's registry row (insert or replace). */
+  async saveApp(row: AppRow): Promise<void> {
+    await this.#transaction(async (c) => upsertApp(c, row));
+  }
+
+  /** Logs one accepted batch (and the app's registry row first, when given), in one transaction; its `seq`. */
+  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], registry?: AppRow): Promise<number> {
+    const insert = async (c: pg.Pool | pg.ClientBase) => {
+      const r = await c.query<{ seq: string }>(
+        `INSERT INTO jazz_batches (app_id, batch_id, versions, version_count, branches) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (app_id, batch_id) DO UPDATE SET versions = jazz_batches.versions || EXCLUDED.versions,
+           version_count = jazz_batches.version_count + EXCLUDED.version_count,
+           branches = jazz_batches.branches || EXCLUDED.branches, seq = EXCLUDED.seq
+         RETURNING seq`,
+        [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches)],
+      );
+      return Number(r.rows[0]!.seq);
+    };
+    if (!registry) {
+      // One statement is one transaction: a single round trip.
+      try {
+        return await insert(this.#pool);
+      } catch (e) {
+        throw this.#storageError(e);
+      }
+    }
+    return this.#transaction(async (c) => {
+      await upsertApp(c, registry);
+      return insert(c);
+    });
+  }
+
+  /** Up to `limit` batches of the app logged after `seq`, in order. */
+  async readSince(appId: string, seq: number, limit = 5000): Promise<LoggedBatch[]> {
+    const r = await this.#query<{ seq: string; batch_id: string; versions: Buffer; branches: unknown[] }>(
+      'SELECT seq, batch_id, versions, branches FROM jazz_batches WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [appId, seq, limit],
+    );
+    return r.rows.map((x) => ({ seq: Number(x.seq), batchId: x.batch_id, versions: new Uint8Array(x.versions.buffer, x.versions.byteOffset, x.versions.byteLength), branches: x.branches }));
+  }
+
+  /** Answers when the database does: for /health. */
+  async ping(): Promise<void> {
+    await this.#query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>(sql, params);
+    } catch (e) {
+      throw this.#storageError(e);
+    }
+  }
+
+  async #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let c: pg.PoolClient;
+    try {
+      c = await this.#pool.connect();
+    } catch (e) {
+      throw this.#storageError(e);
+    }
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      c.release();
+      return out;
+    } catch (e) {
+      // The connection may be broken: roll back if it still answers, never reuse it.
+      await c.query('ROLLBACK').catch(() => {});
+      c.release(true);
+      throw this.#storageError(e);
+    }
+  }
+
+  #storageError(e: unknown): JazzError {
+    if (e instanceof JazzError) return e;
+    return new JazzError('STORAGE_IO', `PostgreSQL at ${this.where}: ${describe(e)}`, { where: this.where });
+  }
+}
+
+async function upsertApp(c: pg.ClientBase, row: AppRow): Promise<void> {
+  await c.query(
+    `INSERT INTO jazz_apps (app_id, hash, schema, catalogue, migrations, permissions, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())
+     ON CONFLICT (app_id) DO UPDATE SET hash = EXCLUDED.hash, schema = EXCLUDED.schema, catalogue = EXCLUDED.catalogue,
+       migrations = EXCLUDED.migrations, permissions = EXCLUDED.permissions, updated_at = now()`,
+    [row.appId, row.hash, JSON.stringify(row.schema), JSON.stringify(row.catalogue), JSON.stringify(row.migrations), row.permissions === null ? null : JSON.stringify(row.permissions)],
+  );
+}
+
+/** What the driver said, in one line (an AggregateError of every address tried says each). */
+function describe(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length) return e.errors.map((x) => describe(x)).join('; ');
+  if (e instanceof Error) return e.message || (e as NodeJS.ErrnoException).code || e.name;
+  return String(e);
+}

@@ -1,0 +1,272 @@
+/**
+ * The server store on PostgreSQL (`--postgres <url>`): PostgreSQL is the authority's durable log
+ * and catalogue, and each server node a materialization of it in memory.
+ *
+ * Why: the engine reads synchronously (src/store/types.ts), and a database across the network
+ * cannot answer page by page inside a synchronous call. So the engine of every app runs on a
+ * memory store, and PostgreSQL keeps what makes that state: the registry of apps and every
+ * accepted batch, in order (pg-log.ts has the tables).
+ *
+ * - Opening (`open`): connects, creates the tables it lacks, reads every app's registry row and its
+ *   logged batches. `openEngine` then builds the app's engine on a memory store seeded with its
+ *   stored catalogue (so the table and column numbers the batches were encoded with mean the same),
+ *   and replays the batches in `seq` order through the engine's remote-apply path
+ *   (`applyVersions`, several thousand versions per call), remembering the last `seq` applied.
+ *   Every app is materialized when the server starts (apps.ts), so a node holds every app in
+ *   memory.
+ * - Accepting a batch (batches.ts): it is checked exactly as with files (schema, authors, write
+ *   rules, transactions, against the node's engine), then `persistBatch` INSERTs it into
+ *   `jazz_batches` in one transaction; only after COMMIT does the engine apply it, fan it out and
+ *   acknowledge it. A failed commit keeps nothing and throws `STORAGE_IO`: the connection is closed
+ *   with STORAGE and the client retries later. An app's batches are handled one at a time
+ *   (apps.ts `exclusive`), so each is checked against a state that includes the ones before it.
+ * - Publications (schema, permissions) change the app at once and are written to `jazz_apps` in
+ *   the order they were made, before any later batch of the app (the batch's transaction carries a
+ *   publication still unwritten); `saved` resolves when written, or rejects with the failure (the
+ *   next write tries it again).
+ * - Versions in the log: per version, the catalogue number of its table (u32, big-endian), its
+ *   length (u32) and the engine's own binary form of it (src/rows/version.ts): compact, decoded
+ *   without checks at replay. Concatenated, so a batch id logged twice is one longer record.
+ * - Other nodes (not built yet): a node that learns of new batches (LISTEN/NOTIFY) reads them with
+ *   `catchUp` (`readSince(app, lastSeq)`) and applies them as a peer's, with no permission check.
+ */
+import { Engine, type TableRuntime } from '../src/engine/engine.ts';
+import { createMemoryStore } from '../src/store/memory.ts';
+import { metaKey } from '../src/engine/keyspace.ts';
+import { utf8Encode } from '../src/util/bytes.ts';
+import { canonicalSchemaJSON, schemaFromJSON, schemaHash, type AppSchema } from '../src/schema/schema.ts';
+import type { Migration } from '../src/lens/migration.ts';
+import type { Permissions } from '../src/policy/define.ts';
+import type { RowVersion } from '../src/rows/version.ts';
+import { putBranches, type BranchInfo } from '../src/history/branches.ts';
+import { JazzError } from '../src/util/errors.ts';
+import type { Logger } from './log.ts';
+import { PgLog, describePostgresUrl, type AppRow, type LoggedBatch } from './pg-log.ts';
+import type { AcceptedBatch, ServerStore, StoredApp } from './server-store.ts';
+
+type Items = { table: string; version: RowVersion }[];
+
+/** Versions per `applyVersions` call at replay: large enough to amortize a call, small enough to stay in cache. */
+const REPLAY_CHUNK = 4000;
+
+interface PgApp {
+  row: AppRow;
+  /** The registry row changed and is not written yet. */
+  dirty: boolean;
+  /** Batches read at open, not yet replayed into an engine. */
+  pending: LoggedBatch[] | undefined;
+  /** The last `seq` applied to this node's engine. */
+  lastSeq: number;
+  /** The end of the app's chain of writes. */
+  tail: Promise<unknown>;
+}
+
+export class PgServerStore implements ServerStore {
+  readonly logsBatches = true;
+  readonly description: string;
+  readonly #url: string;
+  readonly #logger: Logger;
+  #log: PgLog | undefined;
+  readonly #apps = new Map<string, PgApp>();
+
+  constructor(url: string, logger: Logger) {
+    this.#url = url;
+    this.#logger = logger;
+    this.description = `PostgreSQL at ${describePostgresUrl(url).text}`;
+  }
+
+  get log(): PgLog {
+    if (!this.#log) throw new JazzError('CLOSED', 'the PostgreSQL store is not open');
+    return this.#log;
+  }
+
+  async open(): Promise<void> {
+    this.#log = await PgLog.connect(this.#url, (e) => this.#logger.warn({ event: 'postgres-connection-lost', where: this.log.where, error: e.message }, `PostgreSQL dropped an idle connection: ${e.message}`));
+    try {
+      for (const row of await this.log.loadApps()) {
+        const pending: LoggedBatch[] = [];
+        for (let seq = 0; ; ) {
+          const page = await this.log.readSince(row.appId, seq);
+          pending.push(...page);
+          if (page.length === 0) break;
+          seq = page[page.length - 1]!.seq;
+        }
+        this.#apps.set(row.appId, { row, dirty: false, pending, lastSeq: 0, tail: Promise.resolve() });
+      }
+    } catch (e) {
+      await this.#log.close().catch(() => {});
+      this.#log = undefined;
+      throw e;
+    }
+  }
+
+  appIds(): string[] {
+    return [...this.#apps.keys()].sort();
+  }
+
+  app(appId: string): StoredApp | undefined {
+    const a = this.#apps.get(appId);
+    if (!a) return undefined;
+    return { schema: schemaFromJSON(a.row.schema), ...(a.row.permissions !== null ? { permissions: a.row.permissions as Permissions } : {}) };
+  }
+
+  /** The last `seq` of the log this node applied for the app (0: none). */
+  lastSeq(appId: string): number {
+    return this.#apps.get(appId)?.lastSeq ?? 0;
+  }
+
+  openEngine(appId: string, schema: AppSchema, migrations: readonly Migration[], author: string): Engine {
+    const store = createMemoryStore();
+    const a = this.#apps.get(appId);
+    if (a) {
+      // The stored catalogue: the numbers the logged versions were encoded with.
+      const tx = store.transaction();
+      tx.put(metaKey('catalogue'), utf8Encode(JSON.stringify(a.row.catalogue)));
+      void tx.commit();
+    }
+    const engine = Engine.open({ schema, migrations, store, author });
+    if (a?.pending) {
+      const batches = a.pending;
+      a.pending = undefined;
+      a.lastSeq = applyLogged(engine, batches, a.lastSeq);
+    }
+    return engine;
+  }
+
+  saveSchema(appId: string, schema: AppSchema, engine: Engine): void {
+    const cat = engine.catalogue.json;
+    this.#change(appId, { hash: schemaHash(schema), schema: JSON.parse(canonicalSchemaJSON(schema)), catalogue: cat, migrations: cat.migrations });
+  }
+
+  savePermissions(appId: string, permissions: Permissions): void {
+    this.#change(appId, { permissions });
+  }
+
+  saved(appId: string): Promise<void> {
+    return this.#enqueue(appId, async (a) => {
+      if (a.dirty) await this.#writeRegistry(a);
+    });
+  }
+
+  persistBatch(appId: string, engine: Engine, batch: AcceptedBatch): Promise<void> {
+    const a = this.#apps.get(appId);
+    if (!a) return Promise.reject(new JazzError('STORAGE_IO', `app "${appId}" has no registry row: publish its schema first`));
+    const versions = encodeItems(engine, batch.items);
+    return this.#enqueue(appId, async () => {
+      const row = a.row;
+      const seq = await this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.dirty ? row : undefined);
+      if (a.row === row) a.dirty = false;
+      a.lastSeq = Math.max(a.lastSeq, seq);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#apps.values()].map((a) => a.tail.catch(() => {})));
+    await this.#log?.close();
+    this.#log = undefined;
+  }
+
+  /** A publication: the row changes now, and is written in order with the app's other writes. */
+  #change(appId: string, patch: Partial<AppRow>): void {
+    let a = this.#apps.get(appId);
+    if (!a) {
+      if (patch.schema === undefined) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
+      a = { row: { appId, hash: '', schema: null, catalogue: null, migrations: [], permissions: null, ...patch }, dirty: true, pending: undefined, lastSeq: 0, tail: Promise.resolve() };
+      this.#apps.set(appId, a);
+    } else {
+      a.row = { ...a.row, ...patch };
+      a.dirty = true;
+    }
+    this.saved(appId).catch((e) => {
+      this.#logger.error({ event: 'postgres-write-failed', app: appId, error: e instanceof Error ? e.message : String(e) }, `app "${appId}": a publication could not be written to PostgreSQL yet (${e instanceof Error ? e.message : String(e)}); the app's next write tries again`);
+    });
+  }
+
+  async #writeRegistry(a: PgApp): Promise<void> {
+    const row = a.row;
+    await this.log.saveApp(row);
+    if (a.row === row) a.dirty = false;
+  }
+
+  /** Runs `fn` after the app's earlier writes; a failure fails this write only. */
+  #enqueue(appId: string, fn: (a: PgApp) => Promise<void>): Promise<void> {
+    const a = this.#apps.get(appId);
+    if (!a) return Promise.resolve();
+    const run = a.tail.then(() => fn(a));
+    a.tail = run.catch(() => {});
+    return run;
+  }
+}
+
+/** The log's form of a batch's versions (see the top). */
+export function encodeItems(engine: Engine, items: readonly { table: string; version: RowVersion }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const { table, version } of items) {
+    const bytes = engine.encodeVersion(table, version);
+    parts.push(bytes);
+    size += 8 + bytes.length;
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  items.forEach(({ table }, i) => {
+    const bytes = parts[i]!;
+    view.setUint32(at, engine.table(table).no);
+    view.setUint32(at + 4, bytes.length);
+    out.set(bytes, at + 8);
+    at += 8 + bytes.length;
+  });
+  return out;
+}
+
+/** A batch's versions from the log's form, in `engine`'s names. */
+export function decodeItems(engine: Engine, bytes: Uint8Array, byNo: ReadonlyMap<number, TableRuntime> = tablesByNo(engine)): Items {
+  const items: Items = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < bytes.length; ) {
+    const no = view.getUint32(at);
+    const len = view.getUint32(at + 4);
+    const t = byNo.get(no);
+    if (!t) throw new JazzError('STORAGE_CORRUPT', `a logged version names table number ${no}, which the app's catalogue does not have`);
+    items.push({ table: t.name, version: engine.decodeVersion(t.name, bytes.subarray(at + 8, at + 8 + len)) });
+    at += 8 + len;
+  }
+  return items;
+}
+
+export function tablesByNo(engine: Engine): Map<number, TableRuntime> {
+  return new Map([...engine.tables.values()].map((t) => [t.no, t]));
+}
+
+/**
+ * Applies logged batches to an engine in order, as a peer's (no checks: they were checked when
+ * accepted), several thousand versions per call; the last `seq` applied.
+ */
+export function applyLogged(engine: Engine, batches: readonly LoggedBatch[], lastSeq: number): number {
+  const byNo = tablesByNo(engine);
+  let chunk: Items = [];
+  const flush = () => {
+    if (chunk.length) engine.applyVersions(chunk);
+    chunk = [];
+  };
+  for (const b of batches) {
+    if (b.seq <= lastSeq) continue;
+    // A batch's branch records before its versions (a branch's first batch brings them).
+    if (b.branches.length) {
+      flush();
+      putBranches(engine, b.branches as BranchInfo[]);
+    }
+    for (const item of decodeItems(engine, b.versions, byNo)) chunk.push(item);
+    if (chunk.length >= REPLAY_CHUNK) flush();
+    lastSeq = b.seq;
+  }
+  flush();
+  return lastSeq;
+}
+
+/** Versions decoded by one engine, in another's names (the app's engine was replaced meanwhile: same catalogue numbers). */
+export function carryOver(from: Engine, to: Engine, items: Items): Items {
+  if (from === to) return items;
+  return decodeItems(to, encodeItems(from, items));
+}

@@ -1,0 +1,195 @@
+/**
+ * The server store's contract (server-store.ts), over both stores: files under a data folder, and
+ * a real PostgreSQL of this file's own (server/testing/postgres.ts). A server stopped and started
+ * again on the same store has every acknowledged batch, its apps, their schemas and their
+ * permissions, which are still enforced. Then what only PostgreSQL can do: a batch is not
+ * acknowledged while the database is down and lands once it is back; an unreachable database
+ * fails the start with its address.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDb, s as b, startSyncServer, type SyncServer, type SyncServerOptions } from './index.ts';
+import { definePermissions } from '../src/policy/define.ts';
+import type { Db } from '../src/db.ts';
+import { until } from '../src/testing/until.ts';
+import { buildGraph } from '../src/query/graph.ts';
+import { freePort, usePostgres } from './testing/postgres.ts';
+
+const pgc = usePostgres();
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const tables = {
+  projects: b.table({ name: b.string() }),
+  todos: b.table({
+    title: b.string(),
+    done: b.boolean().default(false),
+    priority: b.int().optional(),
+    tags: b.array(b.string()).optional(),
+    meta: b.json().optional(),
+    projectId: b.ref('projects').optional(),
+  }),
+};
+const app = b.defineApp(tables);
+/** The next version: one more table (no migration needed). */
+const v2 = b.defineApp({ ...tables, notes: b.table({ text: b.string() }) });
+
+/** Inserts into todos only with the title "allowed"; everything else is allowed. */
+const permissions = definePermissions(app, ({ policy }) => {
+  policy.todos.allowRead.always();
+  policy.todos.allowInsert.where({ title: 'allowed' });
+  policy.todos.allowUpdate.always();
+  policy.todos.allowDelete.always();
+  policy.projects.allowRead.always();
+  policy.projects.allowInsert.always();
+});
+
+/** A place for a server's data that a second server can open: a new folder, or a new database. */
+const STORES: Record<string, () => Promise<Pick<SyncServerOptions, 'dataDir' | 'postgres'>>> = {
+  files: async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jazz-store-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return { dataDir: dir };
+  },
+  postgres: async () => ({ postgres: await pgc.cluster.database() }),
+};
+
+async function server(store: Pick<SyncServerOptions, 'dataDir' | 'postgres'>, port = 0): Promise<SyncServer> {
+  const s = await startSyncServer({ port, ...store, dev: true, adminSecret: 'adm', log: () => {} });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function client(s: SyncServer, appId = 'todo'): Db<typeof app> {
+  const db = createDb({ app, server: s.url, appId, backoff: { initialMs: 20, maxMs: 200 } });
+  cleanups.push(() => db.close());
+  return db;
+}
+
+/** The titles of the todos the server's engine holds, sorted. */
+function titles(s: SyncServer, appId = 'todo'): string[] {
+  const g = buildGraph(s.engineOf(appId)!, app.todos.toAst(), { attach: false, onChange: () => {} });
+  const out = g.view.all.map((r) => r.title as string).sort();
+  g.destroy();
+  return out;
+}
+
+describe.each(Object.keys(STORES))('the server store contract: %s', (kind) => {
+  it('a server started again on the same store has every acknowledged batch, its apps, schemas and permissions, still enforced', async () => {
+    const store = await STORES[kind]!();
+    let s = await server(store);
+    await s.publish('todo', app.$schema, permissions);
+    await s.publish('other', app.$schema);
+    const a = client(s);
+    const acked = [];
+    for (let i = 0; i < 20; i++) acked.push(a.insert(app.todos, { title: 'allowed', priority: i }));
+    const p = a.insert(app.projects, { name: 'p' });
+    const h = a.insert(app.todos, { title: 'allowed', projectId: p.id });
+    await Promise.all([...acked, p, h].map((x) => x.wait({ tier: 'global' })));
+    await a.update(app.todos, h.id, { done: true, tags: ['x', 'y'], meta: { k: [1, 2] } }).wait({ tier: 'global' });
+    await a.delete(app.todos, acked[0]!.id).wait({ tier: 'global' });
+    // Refused by the rules: never stored.
+    const refused = a.insert(app.todos, { title: 'forbidden' });
+    await expect(refused.wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
+    const before = titles(s);
+    expect(before).toHaveLength(20);
+    await a.close();
+    await s.close();
+
+    s = await server(store);
+    expect(titles(s)).toEqual(before);
+    const engine = s.engineOf('todo')!;
+    const row = engine.getRowById(engine.table('todos'), h.id)!;
+    expect(row).toMatchObject({ title: 'allowed', done: true, tags: ['x', 'y'], meta: { k: [1, 2] }, projectId: p.id });
+    expect(engine.getRowById(engine.table('todos'), acked[0]!.id)).toBeUndefined();
+    expect(s.engineOf('other')?.catalogue.current).toBe(app.$hash);
+    const res = await fetch(`http://127.0.0.1:${s.port}/apps/todo/admin/permissions`, { headers: { authorization: 'Bearer adm' } });
+    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(permissions)));
+    // The rules are in force after the restart: a new client's forbidden insert is refused, an allowed one lands.
+    const b = client(s);
+    await expect(b.insert(app.todos, { title: 'forbidden' }).wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
+    await b.insert(app.todos, { title: 'allowed' }).wait({ tier: 'global' });
+    const seen = await b.all(app.todos, { tier: 'global' });
+    expect(seen).toHaveLength(21);
+  });
+
+  it('a new schema version and its migrations survive a restart', async () => {
+    const store = await STORES[kind]!();
+    let s = await server(store);
+    await s.publish('todo', app.$schema);
+    const a = client(s);
+    const h = a.insert(app.todos, { title: 'one' });
+    await h.wait({ tier: 'global' });
+    await a.close();
+    await s.publish('todo', v2.$schema);
+    await s.close();
+    s = await server(store);
+    const engine = s.engineOf('todo')!;
+    expect(engine.catalogue.current).toBe(v2.$hash);
+    expect(engine.catalogue.knows(app.$hash)).toBe(true);
+    expect(engine.getRowById(engine.table('todos'), h.id)).toMatchObject({ title: 'one' });
+  });
+});
+
+describe('on PostgreSQL only', () => {
+  it('a batch is not acknowledged while PostgreSQL is down; the client keeps it and it lands once the database is back', async () => {
+    const url = await pgc.cluster.database();
+    let s = await server({ postgres: url });
+    await s.publish('todo', app.$schema);
+    const a = client(s);
+    await a.insert(app.todos, { title: 'before' }).wait({ tier: 'global' });
+    pgc.cluster.stop();
+    let restarted = false;
+    try {
+      const h = a.insert(app.todos, { title: 'while down' });
+      let acked = false;
+      void h.wait({ tier: 'global' }).then(() => (acked = true));
+      // The server cannot log it: it closes the connection (STORAGE) and the client retries.
+      await until(() => a.syncStatus.lastError?.code === 'STORAGE' || a.syncStatus.state !== 'online', 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(acked).toBe(false);
+      expect(titles(s)).toEqual(['before']);
+      pgc.cluster.start();
+      restarted = true;
+      await h.wait({ tier: 'global' });
+      expect(titles(s)).toEqual(['before', 'while down']);
+    } finally {
+      if (!restarted) pgc.cluster.start();
+    }
+    await a.close();
+    await s.close();
+    s = await server({ postgres: url });
+    expect(titles(s)).toEqual(['before', 'while down']);
+  });
+
+  it('creates its tables in the database it is given, and logs each accepted batch once', async () => {
+    const url = await pgc.cluster.database();
+    const s = await server({ postgres: url });
+    await s.publish('todo', app.$schema, permissions);
+    const a = client(s);
+    const h = a.insert(app.todos, { title: 'allowed' });
+    await h.wait({ tier: 'global' });
+    await expect(a.insert(app.todos, { title: 'forbidden' }).wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const apps = await c.query('SELECT app_id, hash, permissions FROM jazz_apps');
+      expect(apps.rows).toEqual([{ app_id: 'todo', hash: app.$hash, permissions: JSON.parse(JSON.stringify(permissions)) }]);
+      const batches = await c.query('SELECT app_id, version_count FROM jazz_batches');
+      expect(batches.rows).toEqual([{ app_id: 'todo', version_count: 1 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('an unreachable database fails the start with its address, and nothing listens', async () => {
+    const port = await freePort();
+    await expect(startSyncServer({ port: 0, postgres: `postgres://nobody@127.0.0.1:${port}/nothing`, log: () => {} })).rejects.toThrow(`cannot reach PostgreSQL at 127.0.0.1:${port} (database "nothing")`);
+    await expect(startSyncServer({ port: 0, postgres: 'postgres://x@127.0.0.1/db', inMemory: true, log: () => {} })).rejects.toThrow(/postgres excludes dataDir and inMemory/);
+  });
+});

@@ -24,7 +24,7 @@ import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Engine } from '../src/engine/engine.ts';
-import type { AppSchema } from '../src/schema/schema.ts';
+import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, decodeClientMessage, encodeMessage, type ClientMessage } from '../src/sync/protocol.ts';
 import { ProtocolError } from '../src/sync/codec.ts';
 import type { Permissions } from '../src/policy/define.ts';
@@ -91,6 +91,8 @@ export interface SyncServer {
   readonly url: string;
   /** Stops accepting, closes every socket with 1001, flushes and closes the databases. */
   close(): Promise<void>;
+  /** The apps the store keeps: their schema hash, and whether they have published permissions. */
+  storedApps(): { id: string; hash: string; readable: boolean; publishedPermissions: boolean }[];
   /** Counts for tests and /health. */
   stats(): { apps: number; connections: number };
   /** The engine of an app, once it has a schema (for tests and embedding); opens a stored app not open yet. */
@@ -256,6 +258,11 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     port,
     url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
     stats,
+    storedApps: () =>
+      apps.store.appIds().map((id) => {
+        const stored = apps.store.app(id)!;
+        return { id, hash: schemaHash(stored.schema), readable: true, publishedPermissions: stored.permissions !== undefined };
+      }),
     // An app the store keeps is opened here if no client opened it yet (files open apps lazily).
     engineOf: (appId) => apps.peek(appId)?.engine ?? (apps.store.appIds().includes(appId) ? apps.get(appId).engine : undefined),
     publish: (appId, schema, permissions, migrations) => {

@@ -16,6 +16,7 @@ import { definePermissions } from '../src/policy/define.ts';
 import type { Db } from '../src/db.ts';
 import { until } from '../src/testing/until.ts';
 import { buildGraph } from '../src/query/graph.ts';
+import { listBranches } from '../src/history/branches.ts';
 import { freePort, usePostgres } from './testing/postgres.ts';
 
 const pgc = usePostgres();
@@ -116,6 +117,27 @@ describe.each(Object.keys(STORES))('the server store contract: %s', (kind) => {
     await b.insert(app.todos, { title: 'allowed' }).wait({ tier: 'global' });
     const seen = await b.all(app.todos, { tier: 'global' });
     expect(seen).toHaveLength(21);
+  });
+
+  it('branches survive a restart: their records and their rows, apart from main', async () => {
+    const store = await STORES[kind]!();
+    let s = await server(store);
+    await s.publish('todo', app.$schema);
+    const a = client(s);
+    const h = a.insert(app.todos, { title: 'on main' });
+    await h.wait({ tier: 'global' });
+    const plan = a.branch('plan');
+    await plan.update(app.todos, h.id, { title: 'edited on plan' }).wait({ tier: 'global' });
+    await plan.insert(app.todos, { title: 'new on plan' }).wait({ tier: 'global' });
+    await a.close();
+    await s.close();
+    s = await server(store);
+    expect(titles(s)).toEqual(['on main']);
+    const b = client(s);
+    const onPlan = await b.branch('plan').all(app.todos, { tier: 'global' });
+    expect(onPlan.map((r) => r.title).sort()).toEqual(['edited on plan', 'new on plan']);
+    // The branch's record came back too.
+    expect(listBranches(s.engineOf('todo')!).map((x) => ({ name: x.name, from: x.from }))).toEqual([{ name: 'plan', from: 'main' }]);
   });
 
   it('a new schema version and its migrations survive a restart', async () => {

@@ -17,7 +17,7 @@ import type { Db } from '../src/db.ts';
 import { until } from '../src/testing/until.ts';
 import { buildGraph } from '../src/query/graph.ts';
 import { listBranches } from '../src/history/branches.ts';
-import { freePort, usePostgres } from './testing/postgres.ts';
+import { findPostgres, freePort, INSTALL_POSTGRES, usePostgres } from './testing/postgres.ts';
 
 const pgc = usePostgres();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -207,6 +207,15 @@ describe('on PostgreSQL only', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('the tests find PostgreSQL on PATH or under /usr/lib/postgresql/<version>/bin, and without it fail saying what to install', () => {
+    const found = findPostgres();
+    expect(fs.existsSync(found.initdb) && fs.existsSync(found.pgCtl)).toBe(true);
+    expect(findPostgres('', path.dirname(path.dirname(found.bin))).bin).toBe(found.bin);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'jazz-no-pg-'));
+    cleanups.push(() => fs.rmSync(empty, { recursive: true, force: true }));
+    expect(() => findPostgres(empty, path.join(empty, 'none'))).toThrow(`PostgreSQL is not installed (no initdb with pg_ctl on PATH or under ${path.join(empty, 'none')}/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`);
   });
 
   it('an unreachable database fails the start with its address, and nothing listens', async () => {

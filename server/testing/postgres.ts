@@ -30,10 +30,9 @@ export interface PostgresBinaries {
 }
 
 /** The PostgreSQL binaries of this machine; throws with what to install when there are none. */
-export function findPostgres(): PostgresBinaries {
+export function findPostgres(searchPath = process.env.PATH ?? '', root = '/usr/lib/postgresql'): PostgresBinaries {
   const dirs: string[] = [];
-  for (const d of (process.env.PATH ?? '').split(path.delimiter)) if (d) dirs.push(d);
-  const root = '/usr/lib/postgresql';
+  for (const d of searchPath.split(path.delimiter)) if (d) dirs.push(d);
   if (fs.existsSync(root)) {
     const versions = fs.readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
     for (const v of versions) dirs.push(path.join(root, v, 'bin'));
@@ -46,7 +45,7 @@ export function findPostgres(): PostgresBinaries {
     const pgCtl = path.join(bin, 'pg_ctl');
     if (fs.existsSync(pgCtl) && fs.existsSync(path.join(bin, 'postgres'))) return { initdb: path.join(bin, 'initdb'), pgCtl, bin };
   }
-  throw new Error(`PostgreSQL is not installed (no initdb with pg_ctl on PATH or under /usr/lib/postgresql/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`);
+  throw new Error(`PostgreSQL is not installed (no initdb with pg_ctl on PATH or under ${root}/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`);
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked; PostgreSQL takes it a moment later). */

@@ -113,13 +113,19 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
     }
   }
   const applied = durableThen(ctx, conn, engine, batchId, items, line.store, (engine, items) => {
+    const started = performance.now();
     const { new: fresh, durable } = engine.applyVersions(items);
     fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
     // The pusher's record of the branch started at another moment: it takes the server's.
     if (line.moved) sendBranchVersions(conn, line.branch, [], true);
+    ctx.metrics.fanout((performance.now() - started) / 1000);
     durable.then(
-      () => conn.send({ t: 'ack', batchId, tier: 'global' }),
+      () => {
+        ctx.metrics.batch('accepted');
+        conn.send({ t: 'ack', batchId, tier: 'global' });
+      },
       (e) => {
+        ctx.metrics.batch('failed');
         ctx.events.storageFailed(conn.app.id, batchId, e);
         conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
       },
@@ -153,6 +159,7 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
 export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: string, reason: string): void {
   conn.send({ t: 'reject', batchId, code, reason });
+  ctx.metrics.batch('rejected');
   ctx.events.batchRejected({ ...conn.who, batchId, code, reason });
 }
 
@@ -160,6 +167,7 @@ export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: st
 function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void | Promise<void>): void | Promise<void> {
   const failed = (e: unknown): void => {
     if (e instanceof JazzError && (e.code.startsWith('STORAGE_') || e.code === 'CLOSED')) {
+      ctx.metrics.batch('failed');
       ctx.events.storageFailed(conn.app.id, batchId, e);
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server cannot store data right now; the client keeps its writes and retries');
       return;
@@ -255,6 +263,7 @@ function deniedWrites(ctx: ServerContext, conn: Conn, engine: Engine, batchId: s
 /** Applies an accepted batch, settles what the pusher and the rows' holders receive, acknowledges it once durable. */
 function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): void {
   const app = conn.app;
+  const started = performance.now();
   const { new: fresh, durable } = engine.applyVersions(items);
   // The pusher: the rows it wrote, if it may read them now, with the rest of their histories.
   const pushed = new Set(items.map((i) => i.version.versionId));
@@ -301,12 +310,15 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   for (const [other, list] of perConn) sendVersions(other, list);
   for (const [other, rows] of drops) sendDrop(other, rows);
   if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+  ctx.metrics.fanout((performance.now() - started) / 1000);
   durable.then(
     () => {
+      ctx.metrics.batch('accepted');
       conn.send({ t: 'ack', batchId, tier: 'global' });
       sendDrop(conn, pusherDrops);
     },
     (e) => {
+      ctx.metrics.batch('failed');
       ctx.events.storageFailed(app.id, batchId, e);
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
     },

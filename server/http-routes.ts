@@ -1,7 +1,9 @@
 /**
  * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
  *
- *   GET  /health                          { ok: true, apps, connections }
+ *   GET  /health                          { ok: true, apps, connections }; 503 { ok: false, apps,
+ *                                         connections, error, reason } when the store does not answer
+ *   GET  /metrics                         Prometheus text (metrics.ts)
  *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
  *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
  *                                         { hash, versions }; a version connected by migrations
@@ -52,7 +54,23 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
         logger.error({ event: 'publication-not-stored', app: app.id, error: e instanceof Error ? e.message : String(e) }, `app "${app.id}": a publication could not be stored`);
         json(503, { error: e instanceof JazzError ? e.code : 'STORAGE_IO', message: `in force on this server but not stored yet: ${e instanceof Error ? e.message : String(e)}` });
       });
-    if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...hooks.stats() });
+    if (req.method === 'GET' && url.pathname === '/health') {
+      void ctx.apps.store.check().then(
+        () => json(200, { ok: true, ...hooks.stats() }),
+        (e: unknown) => json(503, { ok: false, ...hooks.stats(), error: e instanceof JazzError ? e.code : 'STORAGE_IO', reason: e instanceof Error ? e.message : String(e) }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      void ctx.metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': ctx.metrics.contentType });
+          res.end(text);
+        },
+        (e: unknown) => json(500, { error: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }),
+      );
+      return;
+    }
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
       if (!hooks.adminSecret || req.headers.authorization !== `Bearer ${hooks.adminSecret}`) {
@@ -104,7 +122,7 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       }
     }
     if (hooks.onRequest?.(req, res)) return;
-    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
   };
 }
 

@@ -183,6 +183,12 @@ export class PgLog {
     await this.#query('SELECT 1');
   }
 
+  /** The bytes of the jazz tables, with their indexes and TOAST. */
+  async size(): Promise<number> {
+    const r = await this.#query<{ bytes: string }>(`SELECT (pg_total_relation_size('jazz_apps') + pg_total_relation_size('jazz_batches') + pg_total_relation_size('jazz_meta'))::text AS bytes`);
+    return Number(r.rows[0]!.bytes);
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }

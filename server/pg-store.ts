@@ -160,6 +160,23 @@ export class PgServerStore implements ServerStore {
     });
   }
 
+  /** PostgreSQL answers within 2 s. */
+  async check(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new JazzError('STORAGE_IO', `PostgreSQL at ${this.log.where} did not answer within 2 s`)), 2000);
+    });
+    try {
+      await Promise.race([this.log.ping(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  size(): Promise<number | undefined> {
+    return this.log.size();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#apps.values()].map((a) => a.tail.catch(() => {})));
     await this.#log?.close();

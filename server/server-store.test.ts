@@ -72,6 +72,12 @@ function client(s: SyncServer, appId = 'todo'): Db<typeof app> {
   return db;
 }
 
+/** A sample's value in Prometheus text (NaN when absent). */
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : Number.NaN;
+}
+
 /** The titles of the todos the server's engine holds, sorted. */
 function titles(s: SyncServer, appId = 'todo'): string[] {
   const g = buildGraph(s.engineOf(appId)!, app.todos.toAst(), { attach: false, onChange: () => {} });
@@ -99,6 +105,15 @@ describe.each(Object.keys(STORES))('the server store contract: %s', (kind) => {
     await expect(refused.wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
     const before = titles(s);
     expect(before).toHaveLength(20);
+    // GET /metrics counts what happened: 24 batches acknowledged, 1 refused, one connection, the store's bytes.
+    const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    expect(metric(metrics, 'jazz_batches_total{result="accepted"}')).toBe(24);
+    expect(metric(metrics, 'jazz_batches_total{result="rejected"}')).toBe(1);
+    expect(metric(metrics, 'jazz_batches_total{result="failed"}')).toBe(0);
+    expect(metric(metrics, 'jazz_fanout_seconds_count')).toBe(24);
+    expect(metric(metrics, 'jazz_connections')).toBe(1);
+    expect(metric(metrics, 'jazz_store_bytes')).toBeGreaterThan(1000);
+    expect(await (await fetch(`http://127.0.0.1:${s.port}/health`)).json()).toEqual({ ok: true, apps: 2, connections: 1 });
     await a.close();
     await s.close();
 
@@ -176,10 +191,16 @@ describe('on PostgreSQL only', () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(acked).toBe(false);
       expect(titles(s)).toEqual(['before']);
+      // GET /health says the store does not answer, and why.
+      const health = await fetch(`http://127.0.0.1:${s.port}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ok: false, error: 'STORAGE_IO', reason: expect.stringContaining(`PostgreSQL at 127.0.0.1:${pgc.cluster.port}/`) });
+      expect(metric(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text(), 'jazz_batches_total{result="failed"}')).toBeGreaterThanOrEqual(1);
       pgc.cluster.start();
       restarted = true;
       await h.wait({ tier: 'global' });
       expect(titles(s)).toEqual(['before', 'while down']);
+      expect((await fetch(`http://127.0.0.1:${s.port}/health`)).status).toBe(200);
     } finally {
       if (!restarted) pgc.cluster.start();
     }

@@ -68,6 +68,10 @@ export interface ServerStore {
   saved(appId: string): Promise<void>;
   /** Makes an accepted batch durable (only when `logsBatches`); `engine` encodes its versions. */
   persistBatch(appId: string, engine: Engine, batch: AcceptedBatch): Promise<void>;
+  /** Resolves when the store answers now; rejects saying why not (GET /health answers 503 with it). */
+  check(): Promise<void>;
+  /** The bytes the store holds, or undefined where it holds none (memory). */
+  size(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -123,6 +127,20 @@ export class LocalServerStore implements ServerStore {
 
   persistBatch(): Promise<void> {
     return Promise.reject(new Error('the file store keeps batches in the engine: persistBatch is not called'));
+  }
+
+  /** Files are written by the engines as they go: a failing disk shows there (STORAGE). */
+  async check(): Promise<void> {}
+
+  async size(): Promise<number | undefined> {
+    if (this.#dir === undefined) return undefined;
+    if (!fs.existsSync(this.#dir)) return 0;
+    let bytes = 0;
+    for (const name of fs.readdirSync(this.#dir)) {
+      const st = fs.statSync(path.join(this.#dir, name), { throwIfNoEntry: false });
+      if (st?.isFile()) bytes += st.size;
+    }
+    return bytes;
   }
 
   async close(): Promise<void> {}

@@ -5,7 +5,8 @@
  *   apps.ts           the apps: engines, schemas, permissions
  *   server-store.ts   where apps are kept: files under the data folder, or memory
  *   pg-store.ts       ... or PostgreSQL (pg-log.ts: its tables), each node a materialization of it
- *   http-routes.ts    GET /health and the admin routes
+ *   http-routes.ts    GET /health, GET /metrics and the admin routes
+ *   metrics.ts        what GET /metrics reports (prom-client)
  *   connection.ts     one client's socket: session, rate limit, subscriptions, holdings
  *   handshake.ts      hello → welcome (protocol, schema, credentials)
  *   subscriptions.ts  live queries and the rows they send
@@ -42,6 +43,7 @@ import { handlePush, handleTxn } from './batches.ts';
 import { releaseAll } from './holdings.ts';
 import { LocalServerStore, type ServerStore } from './server-store.ts';
 import { PgServerStore } from './pg-store.ts';
+import { ServerMetrics } from './metrics.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
@@ -122,11 +124,13 @@ function serverStore(opts: SyncServerOptions, logger: Logger): ServerStore {
 export async function startSyncServer(opts: SyncServerOptions = {}): Promise<SyncServer> {
   const events = serverLog(opts.logger ?? (opts.log ? lineLogger(opts.log) : createLogger()));
   const serverId = randomUUID();
+  const store = serverStore(opts, events.logger);
   const ctx: ServerContext = {
     serverId,
     dev: opts.dev ?? false,
-    apps: new Apps({ store: serverStore(opts, events.logger), ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger }),
+    apps: new Apps({ store, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger }),
     events,
+    metrics: new ServerMetrics({ stats: () => stats(), storeBytes: () => store.size() }),
     authenticate: createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false }),
     maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     maxSubscriptions: opts.maxSubscriptions ?? 1000,

@@ -173,6 +173,32 @@ export class Apps {
     this.#opts.store.savePermissions(app.id, p);
   }
 
+  /**
+   * Another node changed the app in the store (PostgreSQL): this node takes it as stored now. A new
+   * app is opened (its batches come by catch-up); a new schema gets a new engine on the same data
+   * (`reopen` makes it: the stored catalogue, so the numbers agree); new permissions are loaded.
+   * Says what the caller must pass on (connections to reconnect, policies to rebuild).
+   */
+  refresh(appId: string, change: 'new' | 'schema' | 'permissions', reopen: (app: AppState) => Engine): { app: AppState; engineChanged: boolean; permissionsChanged: boolean } | undefined {
+    const stored = this.#opts.store.app(appId);
+    if (!stored) return undefined;
+    const wasOpen = this.#apps.get(appId)?.engine !== undefined;
+    const app = this.get(appId);
+    if (!wasOpen || change === 'new') return { app, engineChanged: false, permissionsChanged: false };
+    if (change === 'schema') {
+      const old = app.engine!;
+      const engine = reopen(app);
+      old.release();
+      app.engine = engine;
+      app.schema = stored.schema;
+      app.hash = schemaHash(stored.schema);
+      this.#loadPermissions(app);
+      return { app, engineChanged: true, permissionsChanged: true };
+    }
+    this.#loadPermissions(app);
+    return { app, engineChanged: false, permissionsChanged: true };
+  }
+
   /** Closes every engine, then the store. */
   async closeAll(): Promise<void> {
     for (const app of this.#apps.values()) await app.engine?.close();

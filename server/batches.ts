@@ -7,7 +7,10 @@
  * - Durable means what the server store says (server-store.ts). On files, the engine's commit. On
  *   PostgreSQL (`logsBatches`), the batch is logged there first and applied only after its COMMIT;
  *   an app's batches are then handled one at a time (checked, logged, applied), so each is judged
- *   against a state that includes the ones before it.
+ *   against a state that includes the ones before it. With several nodes, one that is behind the
+ *   log is told so by the log (`NodeBehind`: nothing written), catches up and judges the batch
+ *   again; batches other nodes accepted are applied here as a peer's and fanned out
+ *   (`applyRemote`).
  * - Nothing a batch carries can make the server fail the connection: an unexpected error while
  *   handling one refuses that batch with `INTERNAL` (its stack logged once a minute at most), so
  *   the client undoes it and its later batches go through. Only a store that cannot write
@@ -43,7 +46,8 @@ import { recheckDependents } from './subscriptions.ts';
 import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions } from './branch-sync.ts';
 import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { MAIN } from '../src/engine/engine.ts';
-import { carryOver } from './pg-store.ts';
+import { carryOver, NodeBehind } from './pg-store.ts';
+import type { AppState } from './apps.ts';
 
 type Items = { table: string; version: RowVersion }[];
 type PushMessage = Extract<ClientMessage, { t: 'push' }>;
@@ -80,8 +84,21 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
  */
 function oneAtATime(ctx: ServerContext, conn: Conn, fn: () => void | Promise<void>): void | Promise<void> {
   if (!ctx.apps.store.logsBatches) return fn();
-  return ctx.apps.exclusive(conn.app, () => (conn.ws.readyState === conn.ws.OPEN ? fn() : undefined));
+  return ctx.apps.exclusive(conn.app, async () => {
+    // Another node logged batches of the app first: catch up and judge this one again.
+    for (let attempt = 1; conn.ws.readyState === conn.ws.OPEN; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof NodeBehind) || attempt === MAX_CATCH_UPS) throw e;
+        await catchUp(ctx, conn.app);
+      }
+    }
+  });
 }
+
+/** Catch-ups one batch may need before it gives up (with `STORAGE`: the client retries later). */
+const MAX_CATCH_UPS = 50;
 
 /**
  * Applies an accepted batch with `apply`: at once when the engine's store is the durable one;
@@ -166,6 +183,7 @@ export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: st
 /** Runs the handling of one batch; whatever it throws (or its promise rejects with) refuses that batch and nothing else (see the top). */
 function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void | Promise<void>): void | Promise<void> {
   const failed = (e: unknown): void => {
+    if (e instanceof NodeBehind) throw e; // judged again (oneAtATime)
     if (e instanceof JazzError && (e.code.startsWith('STORAGE_') || e.code === 'CLOSED')) {
       ctx.metrics.batch('failed');
       ctx.events.storageFailed(conn.app.id, batchId, e);
@@ -286,13 +304,32 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   }
   sendVersions(conn, catchUp);
   // Every other connection that holds the rows: the new versions, or drop.
+  fanOutToHolders(ctx, app, engine, fresh, conn);
+  if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+  ctx.metrics.fanout((performance.now() - started) / 1000);
+  durable.then(
+    () => {
+      ctx.metrics.batch('accepted');
+      conn.send({ t: 'ack', batchId, tier: 'global' });
+      sendDrop(conn, pusherDrops);
+    },
+    (e) => {
+      ctx.metrics.batch('failed');
+      ctx.events.storageFailed(app.id, batchId, e);
+      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+    },
+  );
+}
+
+/** New versions of main to every connection (but `pusher`) that holds their rows: the versions, or `drop` when a row left its scope. */
+function fanOutToHolders(ctx: ServerContext, app: AppState, engine: Engine, fresh: Items, pusher: Conn | undefined): void {
   const perConn = new Map<Conn, WireVersion[]>();
   const drops = new Map<Conn, [string, string][]>();
   for (const { table, version } of fresh) {
     const holders = holdersOf(app, table, version.rowId);
     if (!holders) continue;
     for (const other of [...holders]) {
-      if (other === conn) continue;
+      if (other === pusher) continue;
       const v = readVerdict(other, table, version.rowId);
       if (v.verdict !== 'readable') {
         // The row left this user's scope: tell them to forget it, and stop sending it.
@@ -309,20 +346,35 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   }
   for (const [other, list] of perConn) sendVersions(other, list);
   for (const [other, rows] of drops) sendDrop(other, rows);
-  if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+}
+
+/**
+ * Versions another node accepted (read from the log by `catchUp`): applied as a peer's, with no
+ * checks (they were checked where they were accepted), and sent to this node's connections that
+ * hold their rows or read their branches, as if a client of this node had pushed them.
+ */
+export function applyRemote(ctx: ServerContext, app: AppState, engine: Engine, items: Items, branches: readonly BranchInfo[]): void {
+  const started = performance.now();
+  if (branches.length) putBranches(engine, branches);
+  const { new: fresh } = engine.applyVersions(items);
+  if (fresh.length === 0) return;
+  const main = fresh.filter((f) => f.version.branch === MAIN);
+  fanOutToHolders(ctx, app, engine, main, undefined);
+  const byBranch = new Map<string, Items>();
+  for (const f of fresh) {
+    if (f.version.branch === MAIN) continue;
+    let list = byBranch.get(f.version.branch);
+    if (!list) byBranch.set(f.version.branch, (list = []));
+    list.push(f);
+  }
+  for (const [branch, list] of byBranch) fanOutBranch(app, undefined, branch, list, new Set());
+  if (main.length) recheckDependents(app, new Set(main.map((f) => f.table)));
   ctx.metrics.fanout((performance.now() - started) / 1000);
-  durable.then(
-    () => {
-      ctx.metrics.batch('accepted');
-      conn.send({ t: 'ack', batchId, tier: 'global' });
-      sendDrop(conn, pusherDrops);
-    },
-    (e) => {
-      ctx.metrics.batch('failed');
-      ctx.events.storageFailed(app.id, batchId, e);
-      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
-    },
-  );
+}
+
+/** Applies what other nodes logged for the app and this node has not (inside the app's exclusive work). */
+export function catchUp(ctx: ServerContext, app: AppState): Promise<void> {
+  return ctx.apps.store.catchUp(app.id, () => app.engine!, (engine, items, branches) => applyRemote(ctx, app, engine, items, branches));
 }
 
 /** Why a transaction cannot be accepted (something it read changed), or undefined. */

@@ -18,8 +18,16 @@
  *
  * - `append` writes one batch in one transaction (with the app's registry row when given, so a
  *   publication and the batches after it are kept in that order); it resolves once committed.
+ *   The transaction holds the app's advisory lock and logs the batch only if the app's last `seq`
+ *   is still the one the node judged the batch against (`after`); otherwise it writes nothing and
+ *   says `stale`: the node catches up and judges the batch again. So an app's batches are logged
+ *   one at a time across every node, in `seq` order, each judged against all the ones before it:
+ *   PostgreSQL's locking decides between nodes (transactions are linearizable across nodes).
  *   A batch id already logged for the app gets the new versions added and a new `seq` (it is then
  *   read again by `readSince`, which applies versions idempotently).
+ * - Triggers notify every change: `jazz_batches` with "<app id> <seq>", `jazz_apps` with the app
+ *   id (delivered at commit). `listen` follows them on a connection of its own, and reconnects
+ *   (saying so, since notifications may have been missed meanwhile).
  * - `readSince(app, seq)` pages through the batches after `seq`, in order: what a node replays at
  *   start, and what a second node would read on notification.
  * - Every failure of the database is a `STORAGE_IO` JazzError naming the server (host:port) and
@@ -83,7 +91,22 @@ CREATE TABLE IF NOT EXISTS jazz_batches (
   UNIQUE (app_id, batch_id)
 );
 CREATE INDEX IF NOT EXISTS jazz_batches_app_seq ON jazz_batches (app_id, seq);
+CREATE OR REPLACE FUNCTION jazz_batches_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('jazz_batches', NEW.app_id || ' ' || NEW.seq);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER jazz_batches_notify AFTER INSERT OR UPDATE ON jazz_batches FOR EACH ROW EXECUTE FUNCTION jazz_batches_notify();
+CREATE OR REPLACE FUNCTION jazz_apps_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('jazz_apps', NEW.app_id);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER jazz_apps_notify AFTER INSERT OR UPDATE ON jazz_apps FOR EACH ROW EXECUTE FUNCTION jazz_apps_notify();
 `;
+
+/** Thrown inside `append`'s transaction to roll it back when the node is behind. */
+const STALE = Symbol('stale');
 
 /** Any number will do, as long as it is always the same: the lock that serializes the creation of the tables. */
 const DDL_LOCK = 0x6a617a7a;
@@ -142,31 +165,90 @@ export class PgLog {
     await this.#transaction(async (c) => upsertApp(c, row));
   }
 
-  /** Logs one accepted batch (and the app's registry row first, when given), in one transaction; its `seq`. */
-  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], registry?: AppRow): Promise<number> {
-    const insert = async (c: pg.Pool | pg.ClientBase) => {
+  /**
+   * Logs one accepted batch (and the app's registry row first, when given) in one transaction, if
+   * the app's last `seq` is still `after`: its `seq`, or `stale` (nothing written).
+   */
+  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], after: number, registry?: AppRow): Promise<number | 'stale'> {
+    try {
+      return await this.#transaction(async (c) => {
+      // Each statement below reads what committed before it: the lock first, then the check.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`jazz_batches ${appId}`]);
+      if (registry) await upsertApp(c, registry);
       const r = await c.query<{ seq: string }>(
-        `INSERT INTO jazz_batches (app_id, batch_id, versions, version_count, branches) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO jazz_batches (app_id, batch_id, versions, version_count, branches)
+         SELECT $1, $2, $3, $4, $5 WHERE (SELECT coalesce(max(seq), 0) FROM jazz_batches WHERE app_id = $1) <= $6
          ON CONFLICT (app_id, batch_id) DO UPDATE SET versions = jazz_batches.versions || EXCLUDED.versions,
            version_count = jazz_batches.version_count + EXCLUDED.version_count,
            branches = jazz_batches.branches || EXCLUDED.branches, seq = EXCLUDED.seq
          RETURNING seq`,
-        [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches)],
+        [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches), after],
       );
+      if (r.rows.length === 0) throw STALE; // rolled back
       return Number(r.rows[0]!.seq);
-    };
-    if (!registry) {
-      // One statement is one transaction: a single round trip.
-      try {
-        return await insert(this.#pool);
-      } catch (e) {
-        throw this.#storageError(e);
-      }
+      });
+    } catch (e) {
+      if (e === STALE) return 'stale';
+      throw e;
     }
-    return this.#transaction(async (c) => {
-      await upsertApp(c, registry);
-      return insert(c);
-    });
+  }
+
+  /** One app's registry row, or undefined. */
+  async loadApp(appId: string): Promise<AppRow | undefined> {
+    const r = await this.#query<{ app_id: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown }>('SELECT app_id, hash, schema, catalogue, migrations, permissions FROM jazz_apps WHERE app_id = $1', [appId]);
+    const x = r.rows[0];
+    return x && { appId: x.app_id, hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null };
+  }
+
+  /**
+   * Follows the notifications on a connection of its own: `batches(app, seq)` when a batch was
+   * logged, `app(id)` when an app's row changed, `reconnected()` after the connection was lost and
+   * made again (what was notified meanwhile is unknown). Returns a function that stops following.
+   */
+  async listen(url: string, on: { batches(appId: string, seq: number): void; app(appId: string): void; reconnected(): void; lost(e: Error): void }): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      c.on('notification', (n) => {
+        if (n.channel === 'jazz_batches' && n.payload) {
+          const at = n.payload.lastIndexOf(' ');
+          on.batches(n.payload.slice(0, at), Number(n.payload.slice(at + 1)));
+        } else if (n.channel === 'jazz_apps' && n.payload) on.app(n.payload);
+      });
+      c.on('error', (e) => {
+        if (stopped) return;
+        on.lost(e);
+        void c.end().catch(() => {});
+        if (client === c) client = undefined;
+        retry();
+      });
+      await c.connect();
+      await c.query('LISTEN jazz_batches; LISTEN jazz_apps');
+      client = c;
+    };
+    let delay = 100;
+    const retry = () => {
+      setTimeout(() => {
+        if (stopped || client) return;
+        connect().then(
+          () => {
+            delay = 100;
+            on.reconnected();
+          },
+          (e: Error) => {
+            on.lost(e);
+            delay = Math.min(delay * 2, 5000);
+            retry();
+          },
+        );
+      }, delay).unref();
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => {});
+    };
   }
 
   /** Up to `limit` batches of the app logged after `seq`, in order. */
@@ -217,8 +299,8 @@ export class PgLog {
     } catch (e) {
       // The connection may be broken: roll back if it still answers, never reuse it.
       await c.query('ROLLBACK').catch(() => {});
-      c.release(true);
-      throw this.#storageError(e);
+      c.release(e !== STALE);
+      throw e === STALE ? e : this.#storageError(e);
     }
   }
 

@@ -27,12 +27,18 @@
  * - Versions in the log: per version, the catalogue number of its table (u32, big-endian), its
  *   length (u32) and the engine's own binary form of it (src/rows/version.ts): compact, decoded
  *   without checks at replay. Concatenated, so a batch id logged twice is one longer record.
- * - Other nodes (not built yet): a node that learns of new batches (LISTEN/NOTIFY) reads them with
- *   `catchUp` (`readSince(app, lastSeq)`) and applies them as a peer's, with no permission check.
+ * - Several nodes on one database are one authority. A node logs a batch only if no other node
+ *   logged one of the app since the state it judged it against (pg-log.ts `append`, under the
+ *   app's advisory lock); otherwise it catches up and judges it again (`NodeBehind`). A node hears
+ *   of other nodes' batches (LISTEN/NOTIFY, `follow`), reads those after its last `seq`
+ *   (`catchUp`) and applies them as a peer's, with no permission check (they were checked where
+ *   they were accepted), then fans them out to its own connections (batches.ts `applyRemote`).
+ *   An app published or changed on another node is taken from its row (`reload`).
  */
 import { Engine, type TableRuntime } from '../src/engine/engine.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import { metaKey } from '../src/engine/keyspace.ts';
+import type { KvStore } from '../src/store/types.ts';
 import { utf8Encode } from '../src/util/bytes.ts';
 import { canonicalSchemaJSON, schemaFromJSON, schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import type { Migration } from '../src/lens/migration.ts';
@@ -45,6 +51,17 @@ import { PgLog, describePostgresUrl, type AppRow, type LoggedBatch } from './pg-
 import type { AcceptedBatch, ServerStore, StoredApp } from './server-store.ts';
 
 type Items = { table: string; version: RowVersion }[];
+
+/**
+ * Another node logged batches of the app since this node judged a batch: nothing was written; the
+ * node catches up (`catchUp`) and judges the batch again (batches.ts).
+ */
+export class NodeBehind extends Error {
+  constructor(appId: string) {
+    super(`app "${appId}": another node logged batches first; catching up and judging the batch again`);
+    this.name = 'NodeBehind';
+  }
+}
 
 /** Versions per `applyVersions` call at replay: large enough to amortize a call, small enough to stay in cache. */
 const REPLAY_CHUNK = 4000;
@@ -68,6 +85,7 @@ export class PgServerStore implements ServerStore {
   readonly #logger: Logger;
   #log: PgLog | undefined;
   readonly #apps = new Map<string, PgApp>();
+  #unlisten: (() => Promise<void>) | undefined;
 
   constructor(url: string, logger: Logger) {
     this.#url = url;
@@ -154,10 +172,75 @@ export class PgServerStore implements ServerStore {
     const versions = encodeItems(engine, batch.items);
     return this.#enqueue(appId, async () => {
       const row = a.row;
-      const seq = await this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.dirty ? row : undefined);
+      const seq = await this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.lastSeq, a.dirty ? row : undefined);
+      if (seq === 'stale') throw new NodeBehind(appId);
       if (a.row === row) a.dirty = false;
-      a.lastSeq = Math.max(a.lastSeq, seq);
+      a.lastSeq = seq;
     });
+  }
+
+  async catchUp(appId: string, engine: () => Engine, apply: (engine: Engine, items: Items, branches: readonly BranchInfo[]) => void): Promise<void> {
+    const a = this.#apps.get(appId);
+    if (!a) return;
+    for (;;) {
+      const page = await this.log.readSince(appId, a.lastSeq, 1000);
+      if (page.length === 0) return;
+      for (const b of page) {
+        if (b.seq <= a.lastSeq) continue;
+        const e = engine();
+        apply(e, decodeItems(e, b.versions), b.branches as BranchInfo[]);
+        a.lastSeq = b.seq;
+      }
+    }
+  }
+
+  /**
+   * Follows the other nodes (LISTEN/NOTIFY, pg-log.ts): `batches(app, seq)` when one logged a
+   * batch this node has not applied, `app(id)` when an app's row changed (its own changes too:
+   * `reload` tells them apart), `all()` after notifications may have been missed.
+   */
+  async follow(on: { batches(appId: string): void; app(appId: string): void; all(): void }): Promise<void> {
+    this.#unlisten = await this.log.listen(this.#url, {
+      batches: (appId, seq) => {
+        const a = this.#apps.get(appId);
+        if (a && seq > a.lastSeq) on.batches(appId);
+      },
+      app: (appId) => on.app(appId),
+      reconnected: () => {
+        this.#logger.info({ event: 'postgres-following-again', where: this.log.where }, 'following PostgreSQL\'s notifications again; catching up');
+        on.all();
+      },
+      lost: (e) => this.#logger.warn({ event: 'postgres-following-lost', where: this.log.where, error: e.message }, `lost PostgreSQL's notifications (${e.message}); reconnecting`),
+    });
+  }
+
+  /**
+   * Reads an app's row again (another node may have changed it): what changed here, if anything.
+   * A row with a publication of this node not yet written is left as it is.
+   */
+  async reload(appId: string): Promise<'new' | 'schema' | 'permissions' | undefined> {
+    const row = await this.log.loadApp(appId);
+    if (!row) return undefined;
+    const a = this.#apps.get(appId);
+    if (!a) {
+      this.#apps.set(appId, { row, dirty: false, pending: undefined, lastSeq: 0, tail: Promise.resolve() });
+      return 'new';
+    }
+    if (a.dirty) return undefined;
+    const before = a.row;
+    a.row = row;
+    if (before.hash !== row.hash || JSON.stringify(before.catalogue) !== JSON.stringify(row.catalogue)) return 'schema';
+    if (JSON.stringify(before.permissions) !== JSON.stringify(row.permissions)) return 'permissions';
+    return undefined;
+  }
+
+  /** A new engine for the app on `kv` (its current engine's store), with the stored schema and catalogue. */
+  reopenEngine(appId: string, kv: KvStore, author: string): Engine {
+    const a = this.#apps.get(appId)!;
+    const tx = kv.transaction();
+    tx.put(metaKey('catalogue'), utf8Encode(JSON.stringify(a.row.catalogue)));
+    void tx.commit();
+    return Engine.open({ schema: schemaFromJSON(a.row.schema), store: kv, author });
   }
 
   /** PostgreSQL answers within 2 s. */
@@ -178,6 +261,7 @@ export class PgServerStore implements ServerStore {
   }
 
   async close(): Promise<void> {
+    await this.#unlisten?.();
     await Promise.all([...this.#apps.values()].map((a) => a.tail.catch(() => {})));
     await this.#log?.close();
     this.#log = undefined;

@@ -68,6 +68,11 @@ export interface ServerStore {
   saved(appId: string): Promise<void>;
   /** Makes an accepted batch durable (only when `logsBatches`); `engine` encodes its versions. */
   persistBatch(appId: string, engine: Engine, batch: AcceptedBatch): Promise<void>;
+  /**
+   * Applies, through `apply`, the batches other nodes logged for the app that this node has not
+   * (PostgreSQL; nothing elsewhere). Called inside the app's exclusive work.
+   */
+  catchUp(appId: string, engine: () => Engine, apply: (engine: Engine, items: { table: string; version: RowVersion }[], branches: readonly BranchInfo[]) => void): Promise<void>;
   /** Resolves when the store answers now; rejects saying why not (GET /health answers 503 with it). */
   check(): Promise<void>;
   /** The bytes the store holds, or undefined where it holds none (memory). */
@@ -128,6 +133,9 @@ export class LocalServerStore implements ServerStore {
   persistBatch(): Promise<void> {
     return Promise.reject(new Error('the file store keeps batches in the engine: persistBatch is not called'));
   }
+
+  /** One process has the files: there is no other node to catch up with. */
+  async catchUp(): Promise<void> {}
 
   /** Files are written by the engines as they go: a failing disk shows there (STORAGE). */
   async check(): Promise<void> {}

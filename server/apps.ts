@@ -182,9 +182,12 @@ export class Apps {
   refresh(appId: string, change: 'new' | 'schema' | 'permissions', reopen: (app: AppState) => Engine): { app: AppState; engineChanged: boolean; permissionsChanged: boolean } | undefined {
     const stored = this.#opts.store.app(appId);
     if (!stored) return undefined;
-    const wasOpen = this.#apps.get(appId)?.engine !== undefined;
     const app = this.get(appId);
-    if (!wasOpen || change === 'new') return { app, engineChanged: false, permissionsChanged: false };
+    if (!app.engine) {
+      this.#ensureEngine(app, stored.schema);
+      return { app, engineChanged: false, permissionsChanged: false };
+    }
+    if (change === 'new') return { app, engineChanged: false, permissionsChanged: false };
     if (change === 'schema') {
       const old = app.engine!;
       const engine = reopen(app);

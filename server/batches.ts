@@ -90,8 +90,8 @@ function oneAtATime(ctx: ServerContext, conn: Conn, fn: () => void | Promise<voi
       try {
         return await fn();
       } catch (e) {
-        if (!(e instanceof NodeBehind) || attempt === MAX_CATCH_UPS) throw e;
-        await catchUp(ctx, conn.app);
+        if (!(e instanceof NodeBehind) || attempt === MAX_CATCH_UPS || !ctx.catchUp) throw e;
+        await ctx.catchUp(conn.app);
       }
     }
   });
@@ -370,11 +370,6 @@ export function applyRemote(ctx: ServerContext, app: AppState, engine: Engine, i
   for (const [branch, list] of byBranch) fanOutBranch(app, undefined, branch, list, new Set());
   if (main.length) recheckDependents(app, new Set(main.map((f) => f.table)));
   ctx.metrics.fanout((performance.now() - started) / 1000);
-}
-
-/** Applies what other nodes logged for the app and this node has not (inside the app's exclusive work). */
-export function catchUp(ctx: ServerContext, app: AppState): Promise<void> {
-  return ctx.apps.store.catchUp(app.id, () => app.engine!, (engine, items, branches) => applyRemote(ctx, app, engine, items, branches));
 }
 
 /** Why a transaction cannot be accepted (something it read changed), or undefined. */

@@ -28,4 +28,9 @@ export interface ServerContext {
    * (but `except`) are closed with 1012 and reconnect to the new one.
    */
   readonly engineReplaced: (app: AppState, except?: Conn) => void;
+  /**
+   * Several nodes on one PostgreSQL (pg-follow.ts): applies what the other nodes logged for the app
+   * and this one has not, inside the app's exclusive work. Absent on other stores.
+   */
+  catchUp?: (app: AppState) => Promise<void>;
 }

@@ -18,7 +18,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const app = s.defineApp({ counters: s.table({ name: s.string(), value: s.int() }), notes: s.table({ text: s.string() }) });
+const tables = { counters: s.table({ name: s.string(), value: s.int() }), notes: s.table({ text: s.string() }) };
+const app = s.defineApp(tables);
+/** The next version: one more table. */
+const v2 = s.defineApp({ ...tables, tags: s.table({ label: s.string() }) });
 const permissions = definePermissions(app, ({ policy }) => {
   policy.counters.allowRead.always();
   policy.counters.allowInsert.always();
@@ -132,5 +135,33 @@ describe('several nodes on one PostgreSQL', () => {
     await expect.poll(async () => (await fetch(`http://127.0.0.1:${b.port}/apps/c/admin/permissions`, { headers: { authorization: 'Bearer adm' } })).status, { timeout: 5000 }).toBe(200);
     await expect(onB.insert(app.notes, { text: 'forbidden' }).wait({ tier: 'global' })).rejects.toMatchObject({ code: 'BATCH_REJECTED' });
     await onB.insert(app.notes, { text: 'allowed' }).wait({ tier: 'global' });
+  });
+
+  it('a schema version published on one node is served by the other, and what is written in it right away reaches the other', async () => {
+    const [a, b] = await twoNodes();
+    const onA = client(a);
+    await onA.insert(app.notes, { text: 'in v1' }).wait({ tier: 'global' });
+    await a.publish('c', v2.$schema);
+    // Written on the first node at once: the other must take the new version before it can read the batch.
+    const v2OnA = createDb({ app: v2, server: a.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
+    cleanups.push(() => v2OnA.close());
+    const t = v2OnA.insert(v2.tags, { label: 'new table' });
+    await t.wait({ tier: 'global' });
+    await until(() => b.engineOf('c')?.catalogue.current === v2.$hash);
+    const tagOn = (node: SyncServer) => {
+      const e = node.engineOf('c')!;
+      return e.getRowById(e.table('tags'), t.id)?.label;
+    };
+    await until(() => tagOn(b) === 'new table');
+    // A v2 client of the other node reads both versions' rows, and writes back.
+    const v2OnB = createDb({ app: v2, server: b.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
+    cleanups.push(() => v2OnB.close());
+    expect((await v2OnB.all(v2.notes, { tier: 'global' })).map((r) => r.text)).toEqual(['in v1']);
+    const back = v2OnB.insert(v2.tags, { label: 'from b' });
+    await back.wait({ tier: 'global' });
+    await until(() => {
+      const e = a.engineOf('c')!;
+      return e.getRowById(e.table('tags'), back.id)?.label === 'from b';
+    });
   });
 });

@@ -179,12 +179,14 @@ export class PgServerStore implements ServerStore {
     });
   }
 
-  async catchUp(appId: string, engine: () => Engine, apply: (engine: Engine, items: Items, branches: readonly BranchInfo[]) => void): Promise<void> {
+  /** `beforePage` runs after a page of batches is read and before it is applied (pg-follow.ts reads the app's row there). */
+  async catchUp(appId: string, engine: () => Engine, apply: (engine: Engine, items: Items, branches: readonly BranchInfo[]) => void, beforePage?: () => Promise<void>): Promise<void> {
     const a = this.#apps.get(appId);
     if (!a) return;
     for (;;) {
       const page = await this.log.readSince(appId, a.lastSeq, 1000);
       if (page.length === 0) return;
+      await beforePage?.();
       for (const b of page) {
         if (b.seq <= a.lastSeq) continue;
         const e = engine();
@@ -203,7 +205,7 @@ export class PgServerStore implements ServerStore {
     this.#unlisten = await this.log.listen(this.#url, {
       batches: (appId, seq) => {
         const a = this.#apps.get(appId);
-        if (a && seq > a.lastSeq) on.batches(appId);
+        if (!a || seq > a.lastSeq) on.batches(appId);
       },
       app: (appId) => on.app(appId),
       reconnected: () => {

@@ -5,6 +5,7 @@
  *   apps.ts           the apps: engines, schemas, permissions
  *   server-store.ts   where apps are kept: files under the data folder, or memory
  *   pg-store.ts       ... or PostgreSQL (pg-log.ts: its tables), each node a materialization of it
+ *   pg-follow.ts      several nodes on one PostgreSQL: each follows what the others log
  *   http-routes.ts    GET /health, GET /metrics and the admin routes
  *   metrics.ts        what GET /metrics reports (prom-client)
  *   connection.ts     one client's socket: session, rate limit, subscriptions, holdings
@@ -39,7 +40,8 @@ import type { ServerContext } from './context.ts';
 import { requestHandler } from './http-routes.ts';
 import { handleHello } from './handshake.ts';
 import { handleSub, handleUnsub, stopAll } from './subscriptions.ts';
-import { catchUp, handlePush, handleTxn } from './batches.ts';
+import { handlePush, handleTxn } from './batches.ts';
+import { followOtherNodes } from './pg-follow.ts';
 import { releaseAll } from './holdings.ts';
 import { LocalServerStore, type ServerStore } from './server-store.ts';
 import { PgServerStore } from './pg-store.ts';
@@ -110,56 +112,6 @@ export interface SyncServer {
 }
 
 const WS_ROUTE = new RegExp(`^/apps/(${APP_ID})/ws$`);
-
-/**
- * Several nodes on one PostgreSQL (pg-store.ts): batches another node logged are applied here and
- * fanned out (one catch-up queued per app at a time), apps another node published or changed are
- * taken from the store. After the notifications were lost for a while, every app catches up.
- */
-async function followOtherNodes(ctx: ServerContext, store: PgServerStore, permissionsChanged: (app: AppState) => void): Promise<void> {
-  const { apps } = ctx;
-  const logger = ctx.events.logger;
-  const queued = new Set<string>();
-  const catchUpLater = (appId: string) => {
-    const app = apps.peek(appId);
-    if (!app?.engine || queued.has(appId)) return;
-    queued.add(appId);
-    apps
-      .exclusive(app, () => {
-        queued.delete(appId);
-        return catchUp(ctx, app);
-      })
-      .catch((e: unknown) => logger.warn({ event: 'catch-up-failed', app: appId, error: e instanceof Error ? e.message : String(e) }, `app "${appId}": could not read other nodes' batches yet (${e instanceof Error ? e.message : String(e)}); the next notification tries again`));
-  };
-  const appChanged = (appId: string) => {
-    store
-      .reload(appId)
-      .then((change) => {
-        if (!change) return;
-        const done = apps.refresh(appId, change, (app) => store.reopenEngine(app.id, app.engine!.store, `server:${ctx.serverId}`));
-        if (!done) return;
-        logger.info({ event: 'app-changed-elsewhere', app: appId, change, schemaHash: done.app.hash }, `app "${appId}" changed on another node (${change})`);
-        if (done.engineChanged) ctx.engineReplaced(done.app);
-        else if (done.permissionsChanged) permissionsChanged(done.app);
-        catchUpLater(appId);
-      })
-      .catch((e: unknown) => logger.warn({ event: 'app-reload-failed', app: appId, error: e instanceof Error ? e.message : String(e) }, `app "${appId}" changed on another node and could not be read yet: ${e instanceof Error ? e.message : String(e)}`));
-  };
-  const all = () => {
-    store.log.loadApps().then(
-      (rows) => {
-        for (const { appId } of rows) {
-          appChanged(appId);
-          catchUpLater(appId);
-        }
-      },
-      (e: unknown) => logger.warn({ event: 'catch-up-failed', error: e instanceof Error ? e.message : String(e) }, `could not read the apps from PostgreSQL yet: ${e instanceof Error ? e.message : String(e)}`),
-    );
-  };
-  await store.follow({ batches: catchUpLater, app: appChanged, all });
-  // What other nodes did between reading the store and following it.
-  all();
-}
 
 /** The store the options ask for: PostgreSQL, files, or memory; exactly one. */
 function serverStore(opts: SyncServerOptions, logger: Logger): ServerStore {

@@ -9,10 +9,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDb, s as b, startSyncServer, type SyncServer, type SyncServerOptions } from './index.ts';
 import { definePermissions } from '../src/policy/define.ts';
+import { canonicalSchemaJSON } from '../src/schema/schema.ts';
 import type { Db } from '../src/db.ts';
 import { until } from '../src/testing/until.ts';
 import { buildGraph } from '../src/query/graph.ts';
@@ -20,6 +24,8 @@ import { listBranches } from '../src/history/branches.ts';
 import { findPostgres, freePort, INSTALL_POSTGRES, usePostgres } from './testing/postgres.ts';
 
 const pgc = usePostgres();
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -237,6 +243,40 @@ describe('on PostgreSQL only', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'jazz-no-pg-'));
     cleanups.push(() => fs.rmSync(empty, { recursive: true, force: true }));
     expect(() => findPostgres(empty, path.join(empty, 'none'))).toThrow(`PostgreSQL is not installed (no initdb with pg_ctl on PATH or under ${path.join(empty, 'none')}/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`);
+  });
+
+  it('npm run server with JAZZ_POSTGRES: the banner names the database, a published app and its rows are there after a restart', async () => {
+    const url = await pgc.cluster.database();
+    const dbName = new URL(url).pathname.slice(1);
+    const cli = async () => {
+      const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JAZZ_'))), JAZZ_POSTGRES: url, JAZZ_ADMIN_SECRET: 'adm' };
+      const proc = spawn(process.execPath, ['--import', TSX, CLI, '--port', '0', '--dev', '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      cleanups.push(() => (proc.exitCode === null ? (proc.kill('SIGKILL'), exited) : undefined));
+      await until(() => /listening on ws:\/\/\S+:\d+\n[\s\S]*log:/.test(out) || proc.exitCode !== null, 30_000);
+      const port = Number(/listening on ws:\/\/\S+:(\d+)/.exec(out)?.[1]);
+      if (!port) throw new Error(`the CLI did not start:\n${out}`);
+      return { port, banner: out, stop: () => (proc.kill('SIGTERM'), exited) };
+    };
+    const first = await cli();
+    expect(first.banner).toContain(`storage:     PostgreSQL at 127.0.0.1:${pgc.cluster.port}/${dbName} (tables jazz_*`);
+    expect(first.banner).toMatch(/apps: +none yet/);
+    const res = await fetch(`http://127.0.0.1:${first.port}/apps/todo/admin/schema`, { method: 'POST', headers: { authorization: 'Bearer adm' }, body: canonicalSchemaJSON(app.$schema) });
+    expect(res.status).toBe(200);
+    const a = createDb({ app, server: `ws://127.0.0.1:${first.port}`, appId: 'todo', backoff: { initialMs: 20, maxMs: 200 } });
+    await a.insert(app.todos, { title: 'through the CLI' }).wait({ tier: 'global' });
+    await a.close();
+    expect(await first.stop()).toBe(0);
+    const second = await cli();
+    expect(second.banner).toMatch(new RegExp(`apps: +todo +schema ${app.$hash}; no rules`));
+    const b = createDb({ app, server: `ws://127.0.0.1:${second.port}`, appId: 'todo', backoff: { initialMs: 20, maxMs: 200 } });
+    cleanups.push(() => b.close());
+    expect((await b.all(app.todos, { tier: 'global' })).map((r) => r.title)).toEqual(['through the CLI']);
+    await b.close();
+    expect(await second.stop()).toBe(0);
   });
 
   it('an unreachable database fails the start with its address, and nothing listens', async () => {

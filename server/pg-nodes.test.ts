@@ -164,4 +164,24 @@ describe('several nodes on one PostgreSQL', () => {
       return e.getRowById(e.table('tags'), back.id)?.label === 'from b';
     });
   });
+
+  it('after PostgreSQL restarts, the nodes follow each other again (what was logged meanwhile included)', async () => {
+    const [a, b] = await twoNodes();
+    const onA = client(a);
+    const onB = client(b);
+    let seenOnB: string[] = [];
+    onB.subscribeAll(app.notes.orderBy('text'), ({ all }) => (seenOnB = all.map((r) => r.text as string)), { tier: 'global' });
+    await onA.insert(app.notes, { text: 'before' }).wait({ tier: 'global' });
+    await until(() => seenOnB.includes('before'));
+    pgc.cluster.stop();
+    pgc.cluster.start();
+    // Logged by the first node as soon as the database is back: the second hears of it, or catches up on reconnecting.
+    await onA.insert(app.notes, { text: 'after the restart' }).wait({ tier: 'global' });
+    await until(() => seenOnB.includes('after the restart'), 15_000);
+    await onB.insert(app.notes, { text: 'from b' }).wait({ tier: 'global' });
+    await until(() => {
+      const e = a.engineOf('c')!;
+      return [...e.tables.values()].find((t) => t.name === 'notes')!.liveCount === 3;
+    }, 15_000);
+  });
 });

@@ -76,10 +76,15 @@ export class Apps {
     return this.#opts.store;
   }
 
-  /** Opens the store; with one that materializes its apps (PostgreSQL), every stored app's engine too. */
+  /** Opens the store; with one that materializes its apps (PostgreSQL), every stored app's engine too, its log replayed. */
   async open(): Promise<void> {
-    await this.#opts.store.open();
-    if (this.#opts.store.logsBatches) for (const id of this.#opts.store.appIds()) this.get(id);
+    const store = this.#opts.store;
+    await store.open();
+    if (!store.logsBatches) return;
+    for (const id of store.appIds()) {
+      const app = this.get(id);
+      if (app.engine) await store.replay(id, app.engine);
+    }
   }
 
   /**

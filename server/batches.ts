@@ -60,7 +60,7 @@ type TxnMessage = Extract<ClientMessage, { t: 'txn' }>;
 const MAX_VERSIONS_PER_ROW = 256;
 
 export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void | Promise<void> {
-  return oneAtATime(ctx, conn, () => contained(ctx, conn, msg.batchId, 'push', () => {
+  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'push', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
@@ -82,7 +82,7 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
  * With a store that logs batches, an app's batches are handled one at a time (see the top); a
  * batch whose connection closed while it waited is not handled (its client sends it again).
  */
-function oneAtATime(ctx: ServerContext, conn: Conn, fn: () => void | Promise<void>): void | Promise<void> {
+function oneAtATime(ctx: ServerContext, conn: Conn, batchId: string, fn: () => void | Promise<void>): void | Promise<void> {
   if (!ctx.apps.store.logsBatches) return fn();
   return ctx.apps.exclusive(conn.app, async () => {
     // Another node logged batches of the app first: catch up and judge this one again.
@@ -90,7 +90,13 @@ function oneAtATime(ctx: ServerContext, conn: Conn, fn: () => void | Promise<voi
       try {
         return await fn();
       } catch (e) {
-        if (!(e instanceof NodeBehind) || attempt === MAX_CATCH_UPS || !ctx.catchUp) throw e;
+        if (!(e instanceof NodeBehind)) throw e;
+        if (attempt === MAX_CATCH_UPS || !ctx.catchUp) {
+          // Other nodes keep writing faster than this one catches up: the client tries again later.
+          ctx.metrics.batch('failed');
+          ctx.events.storageFailed(conn.app.id, batchId, e);
+          return conn.fail(CloseCode.serverError, 'STORAGE', 'the server is catching up with the other nodes; the client keeps its writes and retries');
+        }
         await ctx.catchUp(conn.app);
       }
     }
@@ -156,7 +162,7 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
 }
 
 export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void | Promise<void> {
-  return oneAtATime(ctx, conn, () => contained(ctx, conn, msg.batchId, 'txn', () => {
+  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'txn', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;

@@ -7,11 +7,12 @@
  * memory store, and PostgreSQL keeps what makes that state: the registry of apps and every
  * accepted batch, in order (pg-log.ts has the tables).
  *
- * - Opening (`open`): connects, creates the tables it lacks, reads every app's registry row and its
- *   logged batches. `openEngine` then builds the app's engine on a memory store seeded with its
- *   stored catalogue (so the table and column numbers the batches were encoded with mean the same),
- *   and replays the batches in `seq` order through the engine's remote-apply path
- *   (`applyVersions`, several thousand versions per call), remembering the last `seq` applied.
+ * - Opening (`open`): connects, creates the tables it lacks, reads every app's registry row.
+ *   `openEngine` builds the app's engine on a memory store seeded with its stored catalogue (so
+ *   the table and column numbers the batches were encoded with mean the same), and `replay` reads
+ *   its batches in `seq` order, a page at a time, and applies them through the engine's
+ *   remote-apply path (`applyVersions`, several thousand versions per call), remembering the last
+ *   `seq` applied.
  *   Every app is materialized when the server starts (apps.ts), so a node holds every app in
  *   memory.
  * - Accepting a batch (batches.ts): it is checked exactly as with files (schema, authors, write
@@ -65,13 +66,13 @@ export class NodeBehind extends Error {
 
 /** Versions per `applyVersions` call at replay: large enough to amortize a call, small enough to stay in cache. */
 const REPLAY_CHUNK = 4000;
+/** Batches per read of the log at replay. */
+const REPLAY_PAGE = 5000;
 
 interface PgApp {
   row: AppRow;
   /** The registry row changed and is not written yet. */
   dirty: boolean;
-  /** Batches read at open, not yet replayed into an engine. */
-  pending: LoggedBatch[] | undefined;
   /** The last `seq` applied to this node's engine. */
   lastSeq: number;
   /** The end of the app's chain of writes. */
@@ -101,20 +102,28 @@ export class PgServerStore implements ServerStore {
   async open(): Promise<void> {
     this.#log = await PgLog.connect(this.#url, (e) => this.#logger.warn({ event: 'postgres-connection-lost', where: this.log.where, error: e.message }, `PostgreSQL dropped an idle connection: ${e.message}`));
     try {
-      for (const row of await this.log.loadApps()) {
-        const pending: LoggedBatch[] = [];
-        for (let seq = 0; ; ) {
-          const page = await this.log.readSince(row.appId, seq);
-          pending.push(...page);
-          if (page.length === 0) break;
-          seq = page[page.length - 1]!.seq;
-        }
-        this.#apps.set(row.appId, { row, dirty: false, pending, lastSeq: 0, tail: Promise.resolve() });
-      }
+      for (const row of await this.log.loadApps()) this.#apps.set(row.appId, { row, dirty: false, lastSeq: 0, tail: Promise.resolve() });
     } catch (e) {
       await this.#log.close().catch(() => {});
       this.#log = undefined;
       throw e;
+    }
+  }
+
+  /**
+   * The app's log into its new engine, a page at a time, the next page read while this one is
+   * applied (memory holds one page of the log, not all of it).
+   */
+  async replay(appId: string, engine: Engine): Promise<void> {
+    const a = this.#apps.get(appId);
+    if (!a) return;
+    let next = this.log.readSince(appId, a.lastSeq, REPLAY_PAGE);
+    for (;;) {
+      const page = await next;
+      if (page.length === 0) return;
+      next = this.log.readSince(appId, page[page.length - 1]!.seq, REPLAY_PAGE);
+      next.catch(() => {}); // awaited above on the next turn; not unhandled if this page fails to apply
+      a.lastSeq = applyLogged(engine, page, a.lastSeq);
     }
   }
 
@@ -142,13 +151,8 @@ export class PgServerStore implements ServerStore {
       tx.put(metaKey('catalogue'), utf8Encode(JSON.stringify(a.row.catalogue)));
       void tx.commit();
     }
-    const engine = Engine.open({ schema, migrations, store, author });
-    if (a?.pending) {
-      const batches = a.pending;
-      a.pending = undefined;
-      a.lastSeq = applyLogged(engine, batches, a.lastSeq);
-    }
-    return engine;
+    // Its batches are applied by `replay` (at start) or `catchUp` (an app another node made).
+    return Engine.open({ schema, migrations, store, author });
   }
 
   saveSchema(appId: string, schema: AppSchema, engine: Engine): void {
@@ -225,7 +229,7 @@ export class PgServerStore implements ServerStore {
     if (!row) return undefined;
     const a = this.#apps.get(appId);
     if (!a) {
-      this.#apps.set(appId, { row, dirty: false, pending: undefined, lastSeq: 0, tail: Promise.resolve() });
+      this.#apps.set(appId, { row, dirty: false, lastSeq: 0, tail: Promise.resolve() });
       return 'new';
     }
     if (a.dirty) return undefined;
@@ -274,7 +278,7 @@ export class PgServerStore implements ServerStore {
     let a = this.#apps.get(appId);
     if (!a) {
       if (patch.schema === undefined) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
-      a = { row: { appId, hash: '', schema: null, catalogue: null, migrations: [], permissions: null, ...patch }, dirty: true, pending: undefined, lastSeq: 0, tail: Promise.resolve() };
+      a = { row: { appId, hash: '', schema: null, catalogue: null, migrations: [], permissions: null, ...patch }, dirty: true, lastSeq: 0, tail: Promise.resolve() };
       this.#apps.set(appId, a);
     } else {
       a.row = { ...a.row, ...patch };

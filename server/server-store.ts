@@ -13,8 +13,9 @@
  * - `open()` runs once before the server listens; it fails with a message that says what is wrong
  *   (an unreachable database names its host and port).
  * - `app(id)` is what is stored for an app: its current schema and its published permissions (for
- *   whichever schema they were written for), or undefined. `openEngine` opens the app's engine on
- *   everything stored for it: the rows of every batch it accepted.
+ *   whichever schema they were written for), or undefined. `openEngine` (then `replay`, for a store
+ *   that logs batches) opens the app's engine on everything stored for it: the rows of every batch
+ *   it accepted.
  * - `saveSchema` / `savePermissions` keep a publication. An implementation that writes
  *   synchronously (files) does it before returning, and throws if it cannot; one that writes
  *   elsewhere (PostgreSQL) keeps an app's publications and batches in the order they were made,
@@ -59,8 +60,12 @@ export interface ServerStore {
   /** The ids of the apps stored (their schema was published), sorted. */
   appIds(): string[];
   app(appId: string): StoredApp | undefined;
-  /** The app's engine on everything stored for it; `schema` is its current version. */
+  /**
+   * The app's engine on what is stored for it; `schema` is its current version. A store that logs
+   * batches opens it empty of rows, and `replay` then applies the app's log to it.
+   */
   openEngine(appId: string, schema: AppSchema, migrations: readonly Migration[], author: string): Engine;
+  replay(appId: string, engine: Engine): Promise<void>;
   /** Keeps the app's current schema; `engine` is the engine open on it (its catalogue: every version and migration). */
   saveSchema(appId: string, schema: AppSchema, engine: Engine): void;
   savePermissions(appId: string, permissions: Permissions): void;
@@ -129,6 +134,9 @@ export class LocalServerStore implements ServerStore {
   }
 
   async saved(): Promise<void> {}
+
+  /** The engine's own store holds the rows: nothing to replay. */
+  async replay(): Promise<void> {}
 
   persistBatch(): Promise<void> {
     return Promise.reject(new Error('the file store keeps batches in the engine: persistBatch is not called'));

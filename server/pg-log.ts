@@ -220,16 +220,29 @@ export class PgLog {
         if (stopped) return;
         on.lost(e);
         void c.end().catch(() => {});
-        if (client === c) client = undefined;
+      });
+      // However it ended (an error, or the server closing it), a connection in use is made again.
+      c.on('end', () => {
+        if (stopped || client !== c) return;
+        client = undefined;
         retry();
       });
-      await c.connect();
-      await c.query('LISTEN jazz_batches; LISTEN jazz_apps');
+      try {
+        await c.connect();
+        await c.query('LISTEN jazz_batches; LISTEN jazz_apps');
+      } catch (e) {
+        await c.end().catch(() => {});
+        throw e;
+      }
       client = c;
     };
     let delay = 100;
+    let retrying = false;
     const retry = () => {
+      if (retrying) return; // one attempt at a time
+      retrying = true;
       setTimeout(() => {
+        retrying = false;
         if (stopped || client) return;
         connect().then(
           () => {

@@ -19,8 +19,8 @@
  * - `append` writes one batch in one transaction (with the app's registry row when given, so a
  *   publication and the batches after it are kept in that order); it resolves once committed.
  *   The transaction holds the app's advisory lock and logs the batch only if the app's last `seq`
- *   is still the one the node judged the batch against (`after`); otherwise it writes nothing and
- *   says `stale`: the node catches up and judges the batch again. So an app's batches are logged
+ *   is still the one the node judged the batch against (`after`), in one statement (the function
+ *   `jazz_append`, created with the tables); otherwise it writes nothing and says `stale`: the node catches up and judges the batch again. So an app's batches are logged
  *   one at a time across every node, in `seq` order, each judged against all the ones before it:
  *   PostgreSQL's locking decides between nodes (transactions are linearizable across nodes).
  *   A batch id already logged for the app gets the new versions added and a new `seq` (it is then
@@ -97,6 +97,28 @@ BEGIN
   RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER jazz_batches_notify AFTER INSERT OR UPDATE ON jazz_batches FOR EACH ROW EXECUTE FUNCTION jazz_batches_notify();
+-- Logs a batch if the app's last seq is still p_after (else NULL, nothing written), under the app's
+-- advisory lock. VOLATILE: each statement inside reads what committed before it, so the check
+-- after the lock sees every batch logged before this one.
+CREATE OR REPLACE FUNCTION jazz_append(p_app text, p_batch text, p_versions bytea, p_count integer, p_branches jsonb, p_after bigint)
+RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  top bigint;
+  logged bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('jazz_batches ' || p_app));
+  SELECT coalesce(max(seq), 0) INTO top FROM jazz_batches WHERE app_id = p_app;
+  IF top > p_after THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO jazz_batches (app_id, batch_id, versions, version_count, branches)
+    VALUES (p_app, p_batch, p_versions, p_count, p_branches)
+    ON CONFLICT (app_id, batch_id) DO UPDATE SET versions = jazz_batches.versions || EXCLUDED.versions,
+      version_count = jazz_batches.version_count + EXCLUDED.version_count,
+      branches = jazz_batches.branches || EXCLUDED.branches, seq = EXCLUDED.seq
+    RETURNING seq INTO logged;
+  RETURN logged;
+END $$;
 CREATE OR REPLACE FUNCTION jazz_apps_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('jazz_apps', NEW.app_id);
@@ -167,25 +189,29 @@ export class PgLog {
 
   /**
    * Logs one accepted batch (and the app's registry row first, when given) in one transaction, if
-   * the app's last `seq` is still `after`: its `seq`, or `stale` (nothing written).
+   * the app's last `seq` is still `after`: its `seq`, or `stale` (nothing written). Without a
+   * registry row it is one statement (`jazz_append`), one round trip.
    */
   async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], after: number, registry?: AppRow): Promise<number | 'stale'> {
+    const params = [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches), after];
+    const call = async (c: pg.Pool | pg.ClientBase) => {
+      const r = await c.query<{ seq: string | null }>('SELECT jazz_append($1, $2, $3, $4, $5, $6) AS seq', params);
+      const seq = r.rows[0]!.seq;
+      return seq === null ? ('stale' as const) : Number(seq);
+    };
+    if (!registry) {
+      try {
+        return await call(this.#pool);
+      } catch (e) {
+        throw this.#storageError(e);
+      }
+    }
     try {
       return await this.#transaction(async (c) => {
-      // Each statement below reads what committed before it: the lock first, then the check.
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`jazz_batches ${appId}`]);
-      if (registry) await upsertApp(c, registry);
-      const r = await c.query<{ seq: string }>(
-        `INSERT INTO jazz_batches (app_id, batch_id, versions, version_count, branches)
-         SELECT $1, $2, $3, $4, $5 WHERE (SELECT coalesce(max(seq), 0) FROM jazz_batches WHERE app_id = $1) <= $6
-         ON CONFLICT (app_id, batch_id) DO UPDATE SET versions = jazz_batches.versions || EXCLUDED.versions,
-           version_count = jazz_batches.version_count + EXCLUDED.version_count,
-           branches = jazz_batches.branches || EXCLUDED.branches, seq = EXCLUDED.seq
-         RETURNING seq`,
-        [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches), after],
-      );
-      if (r.rows.length === 0) throw STALE; // rolled back
-      return Number(r.rows[0]!.seq);
+        await upsertApp(c, registry);
+        const seq = await call(c);
+        if (seq === 'stale') throw STALE; // rolls the registry row back too: written with the next batch
+        return seq;
       });
     } catch (e) {
       if (e === STALE) return 'stale';

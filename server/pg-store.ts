@@ -137,11 +137,6 @@ export class PgServerStore implements ServerStore {
     return { schema: schemaFromJSON(a.row.schema), ...(a.row.permissions !== null ? { permissions: a.row.permissions as Permissions } : {}) };
   }
 
-  /** The last `seq` of the log this node applied for the app (0: none). */
-  lastSeq(appId: string): number {
-    return this.#apps.get(appId)?.lastSeq ?? 0;
-  }
-
   openEngine(appId: string, schema: AppSchema, migrations: readonly Migration[], author: string): Engine {
     const store = createMemoryStore();
     const a = this.#apps.get(appId);

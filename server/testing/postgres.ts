@@ -9,7 +9,8 @@
  *   on (the tests check durability). initdb refuses to run as root: a root process runs the binaries
  *   as the `postgres` user (`runuser`), and the folder is made theirs.
  * - The cluster gives a fresh database per test (`database()`), can be stopped and started again
- *   (the same port, the same data), and `destroy()` stops it and deletes its folder.
+ *   (the same port, the same data), and `destroy()` stops it and deletes its folder; a process
+ *   that exits without calling it stops and deletes it on its way out.
  * - `usePostgres()` does all of it for a test file: one cluster started in `beforeAll`, destroyed
  *   in `afterAll` (about a second each way).
  */
@@ -113,6 +114,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     throw new Error(`${(e as Error).message}\n${log}`);
   }
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // A test process that ends without `destroy` (a crash, a time-out) leaves no server running.
+  const atExit = () => {
+    try {
+      stop();
+    } catch {
+      // already stopped, or its folder gone
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', atExit);
   return {
     port,
     dir,
@@ -131,6 +142,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     stop,
     start,
     destroy() {
+      process.removeListener('exit', atExit);
       try {
         stop();
       } finally {

@@ -56,6 +56,16 @@ const permissions = definePermissions(app, ({ policy }) => {
   policy.projects.allowInsert.always();
 });
 
+/** Everything allowed, as published rules. */
+const everything = definePermissions(app, ({ policy }) => {
+  policy.todos.allowRead.always();
+  policy.todos.allowInsert.always();
+  policy.todos.allowUpdate.always();
+  policy.todos.allowDelete.always();
+  policy.projects.allowRead.always();
+  policy.projects.allowInsert.always();
+});
+
 /** A place for a server's data that a second server can open: a new folder, or a new database. */
 const STORES: Record<string, () => Promise<Pick<SyncServerOptions, 'dataDir' | 'postgres'>>> = {
   files: async () => {
@@ -202,6 +212,10 @@ describe('on PostgreSQL only', () => {
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ ok: false, error: 'STORAGE_IO', reason: expect.stringContaining(`PostgreSQL at 127.0.0.1:${pgc.cluster.port}/`) });
       expect(metric(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text(), 'jazz_batches_total{result="failed"}')).toBeGreaterThanOrEqual(1);
+      // A publication the store cannot keep: in force here, answered 503, written with the next batch.
+      const published = await fetch(`http://127.0.0.1:${s.port}/apps/todo/admin/permissions`, { method: 'POST', headers: { authorization: 'Bearer adm' }, body: JSON.stringify(everything) });
+      expect(published.status).toBe(503);
+      expect(await published.json()).toMatchObject({ error: 'STORAGE_IO', message: expect.stringMatching(/^in force on this server but not stored yet: PostgreSQL at /) });
       pgc.cluster.start();
       restarted = true;
       await h.wait({ tier: 'global' });
@@ -214,6 +228,8 @@ describe('on PostgreSQL only', () => {
     await s.close();
     s = await server({ postgres: url });
     expect(titles(s)).toEqual(['before', 'while down']);
+    const rules = await fetch(`http://127.0.0.1:${s.port}/apps/todo/admin/permissions`, { headers: { authorization: 'Bearer adm' } });
+    expect(await rules.json()).toEqual(JSON.parse(JSON.stringify(everything)));
   });
 
   it('creates its tables in the database it is given, and logs each accepted batch once', async () => {

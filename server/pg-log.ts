@@ -6,7 +6,7 @@
  *
  *   jazz_meta     (key, value)                 'format' = the layout's version (1); a database of a
  *                                              newer layout is refused
- *   jazz_apps     (app_id, hash, schema, catalogue, migrations, permissions, updated_at)
+ *   jazz_apps     (app_id, version, hash, schema, catalogue, migrations, permissions, updated_at)
  *                 one row per app: its current schema, its engine catalogue (every schema
  *                 version, every migration, the stable table and column numbers the versions
  *                 below are encoded with), its migrations (also in the catalogue, kept apart to be
@@ -25,6 +25,8 @@
  *   PostgreSQL's locking decides between nodes (transactions are linearizable across nodes).
  *   A batch id already logged for the app gets the new versions added and a new `seq` (it is then
  *   read again by `readSince`, which applies versions idempotently).
+ * - An app's row has a version: a node writes it only if it is still at the version the node last
+ *   read or wrote, else `RegistryConflict` (two nodes published at once: the first to commit wins).
  * - Triggers notify every change: `jazz_batches` with "<app id> <seq>", `jazz_apps` with the app
  *   id (delivered at commit). `listen` follows them on a connection of its own, and reconnects
  *   (saying so, since notifications may have been missed meanwhile).
@@ -45,6 +47,21 @@ export interface AppRow {
   readonly catalogue: unknown;
   readonly migrations: unknown;
   readonly permissions: unknown | null;
+}
+
+/** A registry row as read: with its version (1 when created, one more at every write). */
+export interface StoredAppRow extends AppRow {
+  readonly version: number;
+}
+
+/**
+ * The app's row was written by another node since the version this one expected: nothing was
+ * written. Two nodes published at the same moment; the first to commit won.
+ */
+export class RegistryConflict extends JazzError {
+  constructor(appId: string, where: string) {
+    super('STORAGE_IO', `app "${appId}" was changed on another node meanwhile (PostgreSQL at ${where}); this publication was not stored and is withdrawn here: publish again`, { where });
+  }
 }
 
 export interface LoggedBatch {
@@ -73,6 +90,7 @@ const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS jazz_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS jazz_apps (
   app_id text PRIMARY KEY,
+  version bigint NOT NULL DEFAULT 1,
   hash text NOT NULL,
   schema json NOT NULL,
   catalogue json NOT NULL,
@@ -177,14 +195,17 @@ export class PgLog {
     return log;
   }
 
-  async loadApps(): Promise<AppRow[]> {
-    const r = await this.#query<{ app_id: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown }>('SELECT app_id, hash, schema, catalogue, migrations, permissions FROM jazz_apps ORDER BY app_id');
-    return r.rows.map((x) => ({ appId: x.app_id, hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null }));
+  async loadApps(): Promise<StoredAppRow[]> {
+    const r = await this.#query<AppRecord>(`SELECT ${APP_COLUMNS} FROM jazz_apps ORDER BY app_id`);
+    return r.rows.map(fromRecord);
   }
 
-  /** Keeps an app's registry row (insert or replace). */
-  async saveApp(row: AppRow): Promise<void> {
-    await this.#transaction(async (c) => upsertApp(c, row));
+  /**
+   * Keeps an app's registry row, if it is still at version `expected` (0: not created yet): its
+   * new version, or `RegistryConflict`.
+   */
+  async saveApp(row: AppRow, expected: number): Promise<number> {
+    return this.#transaction(async (c) => upsertApp(c, row, expected, this.where));
   }
 
   /**
@@ -192,7 +213,7 @@ export class PgLog {
    * the app's last `seq` is still `after`: its `seq`, or `stale` (nothing written). Without a
    * registry row it is one statement (`jazz_append`), one round trip.
    */
-  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], after: number, registry?: AppRow): Promise<number | 'stale'> {
+  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], after: number, registry?: { row: AppRow; expected: number }): Promise<{ seq: number; version?: number } | 'stale'> {
     const params = [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches), after];
     const call = async (c: pg.Pool | pg.ClientBase) => {
       const r = await c.query<{ seq: string | null }>('SELECT jazz_append($1, $2, $3, $4, $5, $6) AS seq', params);
@@ -201,17 +222,18 @@ export class PgLog {
     };
     if (!registry) {
       try {
-        return await call(this.#pool);
+        const seq = await call(this.#pool);
+        return seq === 'stale' ? seq : { seq };
       } catch (e) {
         throw this.#storageError(e);
       }
     }
     try {
       return await this.#transaction(async (c) => {
-        await upsertApp(c, registry);
+        const version = await upsertApp(c, registry.row, registry.expected, this.where);
         const seq = await call(c);
         if (seq === 'stale') throw STALE; // rolls the registry row back too: written with the next batch
-        return seq;
+        return { seq, version };
       });
     } catch (e) {
       if (e === STALE) return 'stale';
@@ -220,10 +242,9 @@ export class PgLog {
   }
 
   /** One app's registry row, or undefined. */
-  async loadApp(appId: string): Promise<AppRow | undefined> {
-    const r = await this.#query<{ app_id: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown }>('SELECT app_id, hash, schema, catalogue, migrations, permissions FROM jazz_apps WHERE app_id = $1', [appId]);
-    const x = r.rows[0];
-    return x && { appId: x.app_id, hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null };
+  async loadApp(appId: string): Promise<StoredAppRow | undefined> {
+    const r = await this.#query<AppRecord>(`SELECT ${APP_COLUMNS} FROM jazz_apps WHERE app_id = $1`, [appId]);
+    return r.rows[0] && fromRecord(r.rows[0]);
   }
 
   /**
@@ -349,13 +370,22 @@ export class PgLog {
   }
 }
 
-async function upsertApp(c: pg.ClientBase, row: AppRow): Promise<void> {
-  await c.query(
-    `INSERT INTO jazz_apps (app_id, hash, schema, catalogue, migrations, permissions, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())
-     ON CONFLICT (app_id) DO UPDATE SET hash = EXCLUDED.hash, schema = EXCLUDED.schema, catalogue = EXCLUDED.catalogue,
-       migrations = EXCLUDED.migrations, permissions = EXCLUDED.permissions, updated_at = now()`,
-    [row.appId, row.hash, JSON.stringify(row.schema), JSON.stringify(row.catalogue), JSON.stringify(row.migrations), row.permissions === null ? null : JSON.stringify(row.permissions)],
+type AppRecord = { app_id: string; version: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown };
+const APP_COLUMNS = 'app_id, version, hash, schema, catalogue, migrations, permissions';
+const fromRecord = (x: AppRecord): StoredAppRow => ({ appId: x.app_id, version: Number(x.version), hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null });
+
+/** Writes the row if it is at version `expected` (0: absent): the new version; else `RegistryConflict`. */
+async function upsertApp(c: pg.ClientBase, row: AppRow, expected: number, where: string): Promise<number> {
+  const r = await c.query<{ version: string }>(
+    `INSERT INTO jazz_apps (app_id, version, hash, schema, catalogue, migrations, permissions, updated_at) VALUES ($1, 1, $2, $3, $4, $5, $6, now())
+     ON CONFLICT (app_id) DO UPDATE SET version = jazz_apps.version + 1, hash = EXCLUDED.hash, schema = EXCLUDED.schema,
+       catalogue = EXCLUDED.catalogue, migrations = EXCLUDED.migrations, permissions = EXCLUDED.permissions, updated_at = now()
+     WHERE jazz_apps.version = $7
+     RETURNING version`,
+    [row.appId, row.hash, JSON.stringify(row.schema), JSON.stringify(row.catalogue), JSON.stringify(row.migrations), row.permissions === null ? null : JSON.stringify(row.permissions), expected],
   );
+  if (r.rows.length === 0) throw new RegistryConflict(row.appId, where);
+  return Number(r.rows[0]!.version);
 }
 
 /** What the driver said, in one line (an AggregateError of every address tried says each). */

@@ -22,6 +22,8 @@ const tables = { counters: s.table({ name: s.string(), value: s.int() }), notes:
 const app = s.defineApp(tables);
 /** The next version: one more table. */
 const v2 = s.defineApp({ ...tables, tags: s.table({ label: s.string() }) });
+/** Another next version, with another table in the same place. */
+const v2b = s.defineApp({ ...tables, labels: s.table({ text: s.string(), weight: s.int() }) });
 const permissions = definePermissions(app, ({ policy }) => {
   policy.counters.allowRead.always();
   policy.counters.allowInsert.always();
@@ -183,5 +185,35 @@ describe('several nodes on one PostgreSQL', () => {
       const e = a.engineOf('c')!;
       return [...e.tables.values()].find((t) => t.name === 'notes')!.liveCount === 3;
     }, 15_000);
+  });
+
+  it('two nodes publishing different versions at the same moment: the first stored wins everywhere, the other is withdrawn and says so', async () => {
+    const [a, b] = await twoNodes();
+    // Both published before either node heard of the other's.
+    const results = await Promise.allSettled([a.publish('c', v2.$schema), b.publish('c', v2b.$schema)]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason.message).toMatch(/was changed on another node meanwhile .* this publication was not stored and is withdrawn here: publish again/);
+    const winner = results[0]!.status === 'fulfilled' ? v2 : v2b;
+    await until(() => a.engineOf('c')?.catalogue.current === winner.$hash && b.engineOf('c')?.catalogue.current === winner.$hash);
+    // One catalogue: what a client of the winning version writes on either node reads the same on both.
+    const onA = createDb({ app: winner, server: a.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
+    const onB = createDb({ app: winner, server: b.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
+    cleanups.push(() => onA.close(), () => onB.close());
+    const table = winner === v2 ? 'tags' : 'labels';
+    const values = winner === v2 ? { label: 'x' } : { text: 'x', weight: 2 };
+    const h1 = (onA as Db<typeof v2>).insert((winner as typeof v2)[table as 'tags'], values as never);
+    const h2 = (onB as Db<typeof v2>).insert((winner as typeof v2)[table as 'tags'], values as never);
+    await Promise.all([h1.wait({ tier: 'global' }), h2.wait({ tier: 'global' })]);
+    for (const node of [a, b]) {
+      await until(() => {
+        const e = node.engineOf('c')!;
+        return [h1.id, h2.id].every((id) => JSON.stringify(e.getRowById(e.table(table), id) ?? null).includes('"x"'));
+      });
+      const e = node.engineOf('c')!;
+      for (const id of [h1.id, h2.id]) expect(e.getRowById(e.table(table), id)).toMatchObject(values);
+    }
   });
 });

@@ -24,7 +24,9 @@
  * - Publications (schema, permissions) change the app at once and are written to `jazz_apps` in
  *   the order they were made, before any later batch of the app (the batch's transaction carries a
  *   publication still unwritten); `saved` resolves when written, or rejects with the failure (the
- *   next write tries it again).
+ *   next write tries it again). A row another node wrote since this node last saw it is not
+ *   overwritten (`RegistryConflict`): this node's publication is withdrawn and the app takes the
+ *   stored row, so two nodes publishing at once cannot leave two catalogues.
  * - Versions in the log: per version, the catalogue number of its table (u32, big-endian), its
  *   length (u32) and the engine's own binary form of it (src/rows/version.ts): compact, decoded
  *   without checks at replay. Concatenated, so a batch id logged twice is one longer record.
@@ -48,7 +50,7 @@ import type { RowVersion } from '../src/rows/version.ts';
 import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { Logger } from './log.ts';
-import { PgLog, describePostgresUrl, type AppRow, type LoggedBatch } from './pg-log.ts';
+import { PgLog, RegistryConflict, describePostgresUrl, type AppRow, type LoggedBatch } from './pg-log.ts';
 import type { AcceptedBatch, ServerStore, StoredApp } from './server-store.ts';
 
 type Items = { table: string; version: RowVersion }[];
@@ -71,8 +73,14 @@ const REPLAY_PAGE = 5000;
 
 interface PgApp {
   row: AppRow;
+  /** The row's version this node last read or wrote (0: not in the database yet). */
+  version: number;
   /** The registry row changed and is not written yet. */
   dirty: boolean;
+  /** Publications made here, counted; the last one written; the last one withdrawn (with why). */
+  gen: number;
+  writtenGen: number;
+  withdrawn?: { gen: number; error: Error };
   /** The last `seq` applied to this node's engine. */
   lastSeq: number;
   /** The end of the app's chain of writes. */
@@ -87,6 +95,8 @@ export class PgServerStore implements ServerStore {
   #log: PgLog | undefined;
   readonly #apps = new Map<string, PgApp>();
   #unlisten: (() => Promise<void>) | undefined;
+  /** pg-follow.ts: an app's row changed (elsewhere); set by `follow`. */
+  #appChanged: ((appId: string) => void) | undefined;
 
   constructor(url: string, logger: Logger) {
     this.#url = url;
@@ -102,7 +112,7 @@ export class PgServerStore implements ServerStore {
   async open(): Promise<void> {
     this.#log = await PgLog.connect(this.#url, (e) => this.#logger.warn({ event: 'postgres-connection-lost', where: this.log.where, error: e.message }, `PostgreSQL dropped an idle connection: ${e.message}`));
     try {
-      for (const row of await this.log.loadApps()) this.#apps.set(row.appId, { row, dirty: false, lastSeq: 0, tail: Promise.resolve() });
+      for (const row of await this.log.loadApps()) this.#apps.set(row.appId, { row, version: row.version, dirty: false, gen: 0, writtenGen: 0, lastSeq: 0, tail: Promise.resolve() });
     } catch (e) {
       await this.#log.close().catch(() => {});
       this.#log = undefined;
@@ -160,8 +170,11 @@ export class PgServerStore implements ServerStore {
   }
 
   saved(appId: string): Promise<void> {
+    const gen = this.#apps.get(appId)?.gen ?? 0;
     return this.#enqueue(appId, async (a) => {
       if (a.dirty) await this.#writeRegistry(a);
+      // Withdrawn before it was written (another node wrote the row first): say so.
+      if (a.withdrawn && a.withdrawn.gen >= gen && a.writtenGen < gen) throw a.withdrawn.error;
     });
   }
 
@@ -171,10 +184,15 @@ export class PgServerStore implements ServerStore {
     const versions = encodeItems(engine, batch.items);
     return this.#enqueue(appId, async () => {
       const row = a.row;
-      const seq = await this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.lastSeq, a.dirty ? row : undefined);
-      if (seq === 'stale') throw new NodeBehind(appId);
-      if (a.row === row) a.dirty = false;
-      a.lastSeq = seq;
+      const gen = a.gen;
+      const logged = await this.#conflicts(a, () => this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.lastSeq, a.dirty ? { row, expected: a.version } : undefined));
+      if (logged === 'stale') throw new NodeBehind(appId);
+      if (logged.version !== undefined) {
+        a.version = logged.version;
+        a.writtenGen = gen;
+        if (a.row === row) a.dirty = false;
+      }
+      a.lastSeq = logged.seq;
     });
   }
 
@@ -201,6 +219,7 @@ export class PgServerStore implements ServerStore {
    * `reload` tells them apart), `all()` after notifications may have been missed.
    */
   async follow(on: { batches(appId: string): void; app(appId: string): void; all(): void }): Promise<void> {
+    this.#appChanged = on.app;
     this.#unlisten = await this.log.listen(this.#url, {
       batches: (appId, seq) => {
         const a = this.#apps.get(appId);
@@ -217,19 +236,21 @@ export class PgServerStore implements ServerStore {
 
   /**
    * Reads an app's row again (another node may have changed it): what changed here, if anything.
-   * A row with a publication of this node not yet written is left as it is.
+   * A row with a publication of this node not yet written is left as it is (if another node wrote
+   * first, that write fails and withdraws it: `#conflicts`).
    */
   async reload(appId: string): Promise<'new' | 'schema' | 'permissions' | undefined> {
     const row = await this.log.loadApp(appId);
     if (!row) return undefined;
     const a = this.#apps.get(appId);
     if (!a) {
-      this.#apps.set(appId, { row, dirty: false, lastSeq: 0, tail: Promise.resolve() });
+      this.#apps.set(appId, { row, version: row.version, dirty: false, gen: 0, writtenGen: 0, lastSeq: 0, tail: Promise.resolve() });
       return 'new';
     }
     if (a.dirty) return undefined;
     const before = a.row;
     a.row = row;
+    a.version = row.version;
     if (before.hash !== row.hash || JSON.stringify(before.catalogue) !== JSON.stringify(row.catalogue)) return 'schema';
     if (JSON.stringify(before.permissions) !== JSON.stringify(row.permissions)) return 'permissions';
     return undefined;
@@ -273,11 +294,12 @@ export class PgServerStore implements ServerStore {
     let a = this.#apps.get(appId);
     if (!a) {
       if (patch.schema === undefined) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
-      a = { row: { appId, hash: '', schema: null, catalogue: null, migrations: [], permissions: null, ...patch }, dirty: true, lastSeq: 0, tail: Promise.resolve() };
+      a = { row: { appId, hash: '', schema: null, catalogue: null, migrations: [], permissions: null, ...patch }, version: 0, dirty: true, gen: 1, writtenGen: 0, lastSeq: 0, tail: Promise.resolve() };
       this.#apps.set(appId, a);
     } else {
       a.row = { ...a.row, ...patch };
       a.dirty = true;
+      a.gen++;
     }
     this.saved(appId).catch((e) => {
       this.#logger.error({ event: 'postgres-write-failed', app: appId, error: e instanceof Error ? e.message : String(e) }, `app "${appId}": a publication could not be written to PostgreSQL yet (${e instanceof Error ? e.message : String(e)}); the app's next write tries again`);
@@ -286,8 +308,30 @@ export class PgServerStore implements ServerStore {
 
   async #writeRegistry(a: PgApp): Promise<void> {
     const row = a.row;
-    await this.log.saveApp(row);
+    const gen = a.gen;
+    a.version = await this.#conflicts(a, () => this.log.saveApp(row, a.version));
+    a.writtenGen = gen;
     if (a.row === row) a.dirty = false;
+  }
+
+  /**
+   * Runs a write of the app's row; when another node wrote it first, this node's publication is
+   * withdrawn: the row is read again and the app takes it (pg-follow.ts, as for any change made
+   * elsewhere), and the conflict is thrown on.
+   */
+  async #conflicts<T>(a: PgApp, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (e instanceof RegistryConflict) {
+        // Every publication of this node not written yet is withdrawn.
+        a.dirty = false;
+        a.withdrawn = { gen: a.gen, error: e };
+        this.#logger.warn({ event: 'publication-conflict', app: a.row.appId }, e.message);
+        this.#appChanged?.(a.row.appId);
+      }
+      throw e;
+    }
   }
 
   /** Runs `fn` after the app's earlier writes; a failure fails this write only. */

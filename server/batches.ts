@@ -117,7 +117,13 @@ function durableThen(ctx: ServerContext, conn: Conn, engine: Engine, batchId: st
   if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
   return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
     const now = conn.app.engine!;
-    apply(now, carryOver(engine, now, items));
+    try {
+      apply(now, carryOver(engine, now, items));
+    } catch (e) {
+      // Logged already: never refused from here on. The client keeps it and sends it again.
+      ctx.events.messageFailed({ ...conn.who, type: 'push' }, e);
+      conn.fail(CloseCode.serverError, 'SERVER', 'the server stored this batch but failed to apply it; the client keeps it and sends it again');
+    }
   });
 }
 

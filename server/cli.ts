@@ -58,7 +58,7 @@ const MiB = 2 ** 20;
 export const FLAGS = [
   { name: 'port', kind: 'int', min: 0, max: 65535, default: 4000, help: 'TCP port to listen on; 0 picks a free one.' },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'Address to listen on; 0.0.0.0 for every interface (put a TLS proxy in front).' },
-  { name: 'data', kind: 'path', none: './data, unless --in-memory', help: "Folder for the apps' databases, published schemas and published permissions." },
+  { name: 'data', kind: 'path', none: './data, unless --in-memory or --postgres', help: "Folder for the apps' databases, published schemas and published permissions." },
   { name: 'in-memory', kind: 'boolean', default: false, help: 'Keep everything in memory, nothing survives a restart (instead of --data).' },
   { name: 'postgres', kind: 'postgres', none: 'none, the data is in files (--data)', help: "Keep everything in this PostgreSQL database instead of --data: apps, schemas, permissions and every accepted batch (tables jazz_*, created if missing). postgres://user:password@host:5432/database; better given as JAZZ_POSTGRES (the command line shows in ps)." },
   { name: 'dev', kind: 'boolean', default: false, help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server." },

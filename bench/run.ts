@@ -15,6 +15,10 @@ const scenarios: Record<string, string[]> = {
   engines: ['bench/engines.ts'],
   lenses: ['bench/lenses.ts'],
   history: ['bench/history.ts'],
+  // A server node on PostgreSQL opening an app of 100,000 rows (needs Debian's postgresql).
+  'pg-replay': ['bench/pg-replay.ts'],
+  // One app's write rate on PostgreSQL beside memory (needs Debian's postgresql).
+  'pg-write': ['bench/pg-write.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

@@ -3,7 +3,7 @@
 // then the browser tests (Playwright: real Chromium, and the cross-engine part in Firefox and
 // WebKitGTK too). Ends with one plain summary line, "N passed, N failed", that CI reads.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { missing } from '../e2e/support/find-engines.mjs';
 
 const steps = [];
@@ -35,7 +35,12 @@ else failed++;
 if (run('lint (biome)', 'npx', ['biome', 'lint', '--error-on-warnings'])) passed++;
 else failed++;
 
-// 2. Unit and integration tests (Vitest), counted from its JSON report.
+// 2. Unit and integration tests (Vitest), counted from its JSON report. The server's PostgreSQL
+//    tests start a PostgreSQL of their own from Debian's binaries (server/testing/postgres.ts):
+//    when they are missing, they are installed here if this process can (root with apt-get),
+//    else what to install is said here, and those tests fail saying it too (never skipped).
+ensurePostgres();
+
 mkdirSync('.tmp', { recursive: true });
 const report = '.tmp/vitest-report.json';
 rmSync(report, { force: true });
@@ -90,6 +95,32 @@ console.log('\n── summary');
 for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
+
+/** Where initdb is (PATH, then /usr/lib/postgresql/<version>/bin, as server/testing/postgres.ts looks), or undefined. */
+function findInitdb() {
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+  try {
+    for (const v of readdirSync('/usr/lib/postgresql')) dirs.push(`/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    // no /usr/lib/postgresql
+  }
+  return dirs.map((d) => `${d}/initdb`).find((p) => existsSync(p));
+}
+
+function ensurePostgres() {
+  if (findInitdb()) return;
+  const install = 'apt-get update && apt-get install -y postgresql';
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0) {
+    console.log(`\n── PostgreSQL is missing (the server's PostgreSQL tests need it): ${install}`);
+    const r = spawnSync('sh', ['-c', install], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status === 0 && findInitdb()) return;
+    console.error('\n── installing postgresql failed (see above); the PostgreSQL tests will fail');
+    return;
+  }
+  console.error(`\n── PostgreSQL is missing: the server's PostgreSQL tests will FAIL until it is installed.
+   Install it: ${install}   (Debian/Ubuntu, as root; .ci/run does this)`);
+}
 
 /** The Chromium the browser tests will use (same order as e2e/support/chromium.ts), or why none. */
 async function findChromium() {

@@ -1,35 +1,37 @@
 /**
  * The apps a sync server serves, each with its engine, schema, permissions and connections.
  *
- * - An app exists once it has a schema: published through the admin route or `publish()`, found in
- *   the data folder (`<appId>.schema.json`, written at publication), or adopted from a client in
- *   development mode. Its rows live in `<appId>.db` (or in memory with `inMemory`).
+ * - Where an app's data, schema and permissions are kept is the server store's business
+ *   (server-store.ts: files under the data folder, memory, or PostgreSQL). An app exists once it
+ *   has a schema: published through the admin route or `publish()`, found in the store (kept at
+ *   publication), or adopted from a client in development mode.
  * - Permissions come from the server's options when written for the app's schema hash, else from
- *   `<appId>.permissions.json` (written at publication). Once the server has permissions of its
- *   own, an app without matching ones denies everything to users (deny by default).
+ *   the published ones the store keeps. Once the server has permissions of its own, an app without
+ *   matching ones denies everything to users (deny by default).
  * - An id that never got a schema is not kept once its last connection is gone (`forget`), so
  *   made-up ids cost nothing.
- * - Schema versions: an app has a current version (the last published, `<appId>.schema.json`) and
- *   every older one its migrations connect (kept in the app's store with the migrations, see
+ * - Schema versions: an app has a current version (the last published) and every older one its
+ *   migrations connect (kept in the engine's catalogue with the migrations, see
  *   src/schema/catalogue.ts). Publishing another version, or migrations, opens a new engine on the
- *   same store (the old one is released, not closed), so the data stays where it is; the caller
- *   then closes the app's connections, which reconnect to the new engine. Clients of any known
- *   version are served in their own version's shape (their connection's view).
+ *   same engine store (the old one is released, not closed), so the data stays where it is; the
+ *   caller then closes the app's connections, which reconnect to the new engine. Clients of any
+ *   known version are served in their own version's shape (their connection's view).
+ * - Publications change the app at once and are handed to the store; a caller that answers for
+ *   them (the admin routes) waits for `saved(app)`, which fails if the store could not keep them.
+ * - `exclusive(app, fn)`: with a store that logs batches (PostgreSQL), the handling of an app's
+ *   batches runs one at a time: checked, made durable, then applied, so the next one is checked
+ *   against a state that includes it (batches.ts).
  */
 import { installServerFileHooks } from './files.ts';
 import type { FileHooks } from '../src/files/files.ts';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Engine } from '../src/engine/engine.ts';
-import { createMemoryStore } from '../src/store/memory.ts';
-import type { KvStore } from '../src/store/types.ts';
-import { canonicalSchemaJSON, schemaFromJSON, schemaHash, type AppSchema } from '../src/schema/schema.ts';
+import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import { VersionGraph } from '../src/schema/versions.ts';
 import type { Migration } from '../src/lens/migration.ts';
 import { checkPermissions, type Permissions } from '../src/policy/define.ts';
 import { JazzError } from '../src/util/errors.ts';
-import { openFileStore } from './fs-store.ts';
 import type { Logger } from './log.ts';
+import type { ServerStore } from './server-store.ts';
 import type { Conn } from './connection.ts';
 
 /** What an app id may be (it names files in the data folder and appears in URLs). */
@@ -49,6 +51,8 @@ export class AppState {
   readonly holders = new Map<string, Set<Conn>>();
   /** Collects unreferenced files and purges deleted files' parts on the current engine (files.ts). */
   fileHooks: FileHooks | undefined;
+  /** The end of the chain of this app's exclusive work (`Apps.exclusive`). */
+  exclusiveTail: Promise<void> = Promise.resolve();
 
   constructor(id: string) {
     this.id = id;
@@ -56,8 +60,8 @@ export class AppState {
 }
 
 export interface AppsOptions {
-  readonly dataDir?: string;
-  readonly inMemory?: boolean;
+  /** Where the apps are kept (server-store.ts). */
+  readonly store: ServerStore;
   /** The server's own permissions (applied to apps whose schema they were written for). */
   readonly permissions?: Permissions;
   readonly serverId: string;
@@ -69,8 +73,37 @@ export class Apps {
   readonly #apps = new Map<string, AppState>();
 
   constructor(opts: AppsOptions) {
-    if (!opts.inMemory && !opts.dataDir) throw new Error('give a data folder (--data) or --in-memory');
     this.#opts = opts;
+  }
+
+  get store(): ServerStore {
+    return this.#opts.store;
+  }
+
+  /** Opens the store; with one that materializes its apps (PostgreSQL), every stored app's engine too, its log replayed. */
+  async open(): Promise<void> {
+    const store = this.#opts.store;
+    await store.open();
+    if (!store.logsBatches) return;
+    for (const id of store.appIds()) {
+      const app = this.get(id);
+      if (app.engine) await store.replay(id, app.engine);
+    }
+  }
+
+  /**
+   * Runs `fn` after every earlier exclusive work of the app has ended, and before any later one
+   * starts: one batch at a time per app, when batches are made durable away from the engine.
+   */
+  exclusive(app: AppState, fn: () => void | Promise<void>): Promise<void> {
+    const run = app.exclusiveTail.then(fn);
+    app.exclusiveTail = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves when the app's publications are kept by the store (rejects if one could not be). */
+  saved(app: AppState): Promise<void> {
+    return this.#opts.store.saved(app.id);
   }
 
   get size(): number {
@@ -86,7 +119,7 @@ export class Apps {
     return this.#apps.get(appId);
   }
 
-  /** The app with this id, loading its schema from the data folder the first time. */
+  /** The app with this id, opening its engine on what the store keeps the first time. */
   get(appId: string): AppState {
     let app = this.#apps.get(appId);
     if (!app) {
@@ -94,14 +127,8 @@ export class Apps {
       if (!WHOLE_APP_ID.test(appId)) throw new JazzError('SCHEMA_INVALID', `an app id is 1 to 64 letters, digits, "_" or "-", got "${appId}"`);
       app = new AppState(appId);
       this.#apps.set(appId, app);
-      if (!this.#opts.inMemory) {
-        try {
-          const text = fs.readFileSync(path.join(this.#opts.dataDir!, `${appId}.schema.json`), 'utf8');
-          this.#ensureEngine(app, schemaFromJSON(JSON.parse(text)));
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        }
-      }
+      const stored = this.#opts.store.app(appId);
+      if (stored) this.#ensureEngine(app, stored.schema);
     }
     return app;
   }
@@ -125,10 +152,7 @@ export class Apps {
       if (hash === app.hash && fresh.length === 0) return false;
       this.#reopen(app, schema, fresh);
     } else this.#ensureEngine(app, schema, migrations);
-    if (!this.#opts.inMemory) {
-      fs.mkdirSync(this.#opts.dataDir!, { recursive: true });
-      fs.writeFileSync(path.join(this.#opts.dataDir!, `${app.id}.schema.json`), canonicalSchemaJSON(schema));
-    }
+    this.#opts.store.saveSchema(app.id, schema, app.engine!);
     return true;
   }
 
@@ -148,22 +172,51 @@ export class Apps {
     return this.publishSchema(app, graph.newer(app.hash!, hash) ? schema : app.schema!, migrations);
   }
 
-  /** Replaces the app's permissions (checked against its schema) and keeps them in the data folder. */
+  /** Replaces the app's permissions (checked against its schema) and hands them to the store. */
   setPermissions(app: AppState, p: Permissions): void {
     if (!app.schema) throw new JazzError('SCHEMA_INVALID', 'publish the schema before its permissions');
     checkPermissions(app.schema, p);
     if (p.schemaHash !== app.hash) throw new JazzError('SCHEMA_INVALID', `these permissions are for schema ${p.schemaHash}, the app has ${app.hash}`);
     app.permissions = p;
     app.hadPermissions = true;
-    if (!this.#opts.inMemory) fs.writeFileSync(path.join(this.#opts.dataDir!, `${app.id}.permissions.json`), JSON.stringify(p));
+    this.#opts.store.savePermissions(app.id, p);
   }
 
+  /**
+   * Another node changed the app in the store (PostgreSQL): this node takes it as stored now. A new
+   * app is opened (its batches come by catch-up); a new schema gets a new engine on the same data
+   * (`reopen` makes it: the stored catalogue, so the numbers agree); new permissions are loaded.
+   * Says what the caller must pass on (connections to reconnect, policies to rebuild).
+   */
+  refresh(appId: string, change: 'new' | 'schema' | 'permissions', reopen: (app: AppState) => Engine): { app: AppState; engineChanged: boolean; permissionsChanged: boolean } | undefined {
+    const stored = this.#opts.store.app(appId);
+    if (!stored) return undefined;
+    const app = this.get(appId);
+    if (!app.engine) {
+      this.#ensureEngine(app, stored.schema);
+      return { app, engineChanged: false, permissionsChanged: false };
+    }
+    if (change === 'new') return { app, engineChanged: false, permissionsChanged: false };
+    if (change === 'schema') {
+      const old = app.engine!;
+      const engine = reopen(app);
+      old.release();
+      app.fileHooks?.stop();
+      app.engine = engine;
+      app.fileHooks = this.#fileHooks(app, engine);
+      app.schema = stored.schema;
+      app.hash = schemaHash(stored.schema);
+      this.#loadPermissions(app);
+      return { app, engineChanged: true, permissionsChanged: true };
+    }
+    this.#loadPermissions(app);
+    return { app, engineChanged: false, permissionsChanged: true };
+  }
+
+  /** Closes every engine, then the store. */
   async closeAll(): Promise<void> {
     for (const app of this.#apps.values()) await app.engine?.close();
-  }
-
-  #openStore(appId: string): KvStore {
-    return this.#opts.inMemory ? createMemoryStore() : openFileStore(path.join(this.#opts.dataDir!, `${appId}.db`));
+    await this.#opts.store.close();
   }
 
   /** A new engine on the app's store, for another current version or more migrations. */
@@ -173,19 +226,29 @@ export class Apps {
     old.release();
     app.fileHooks?.stop();
     app.engine = engine;
-    app.fileHooks = installServerFileHooks(app, engine);
+    app.fileHooks = this.#fileHooks(app, engine);
     const changed = schemaHash(schema) !== app.hash;
     app.schema = schema;
     app.hash = schemaHash(schema);
     if (changed) this.#loadPermissions(app);
   }
 
+  /**
+   * Collection of unreferenced files (files.ts) on the app's engine. Not on a store that logs
+   * batches (PostgreSQL): the server's own deletions would have to be logged like a client's batch
+   * and decided by one node, which is not built yet, so there files stay until deleted by a client
+   * (`db.deleteFile`). docs/sync.md, "Storage on PostgreSQL".
+   */
+  #fileHooks(app: AppState, engine: Engine): FileHooks | undefined {
+    return this.#opts.store.logsBatches ? undefined : installServerFileHooks(app, engine);
+  }
+
   #ensureEngine(app: AppState, schema: AppSchema, migrations: readonly Migration[] = []): void {
     if (app.engine) return;
     app.schema = schema;
     app.hash = schemaHash(schema);
-    app.engine = Engine.open({ schema, migrations, store: this.#openStore(app.id), author: `server:${this.#opts.serverId}` });
-    app.fileHooks = installServerFileHooks(app, app.engine);
+    app.engine = this.#opts.store.openEngine(app.id, schema, migrations, `server:${this.#opts.serverId}`);
+    app.fileHooks = this.#fileHooks(app, app.engine);
     this.#loadPermissions(app);
   }
 
@@ -203,20 +266,12 @@ export class Apps {
         );
       }
     }
-    let published = false;
-    if (!opts.inMemory) {
-      try {
-        const text = fs.readFileSync(path.join(opts.dataDir!, `${app.id}.permissions.json`), 'utf8');
-        const p = JSON.parse(text) as Permissions;
-        published = true;
-        // Published for an earlier version: not in force for this one (publish them again).
-        if (p.schemaHash === app.hash) {
-          checkPermissions(schema, p);
-          app.permissions = p;
-        }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
+    const p = opts.store.app(app.id)?.permissions;
+    const published = p !== undefined;
+    // Published for an earlier version: not in force for this one (publish them again).
+    if (p && p.schemaHash === app.hash) {
+      checkPermissions(schema, p);
+      app.permissions = p;
     }
     // An app that had rules never runs without them: until rules for this version are published,
     // users may do nothing.

@@ -4,6 +4,13 @@
  * - A batch is read against the schema (unknown tables or columns, values of the wrong type, too
  *   many versions of one row: refused with that check's code), judged by the user's write rules
  *   (`PERMISSION_DENIED`), applied in one store transaction, and acknowledged once durable.
+ * - Durable means what the server store says (server-store.ts). On files, the engine's commit. On
+ *   PostgreSQL (`logsBatches`), the batch is logged there first and applied only after its COMMIT;
+ *   an app's batches are then handled one at a time (checked, logged, applied), so each is judged
+ *   against a state that includes the ones before it. With several nodes, one that is behind the
+ *   log is told so by the log (`NodeBehind`: nothing written), catches up and judges the batch
+ *   again; batches other nodes accepted are applied here as a peer's and fanned out
+ *   (`applyRemote`).
  * - Nothing a batch carries can make the server fail the connection: an unexpected error while
  *   handling one refuses that batch with `INTERNAL` (its stack logged once a minute at most), so
  *   the client undoes it and its later batches go through. Only a store that cannot write
@@ -39,6 +46,8 @@ import { recheckDependents } from './subscriptions.ts';
 import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions } from './branch-sync.ts';
 import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { MAIN } from '../src/engine/engine.ts';
+import { carryOver, NodeBehind } from './pg-store.ts';
+import type { AppState } from './apps.ts';
 
 type Items = { table: string; version: RowVersion }[];
 type PushMessage = Extract<ClientMessage, { t: 'push' }>;
@@ -50,8 +59,8 @@ type TxnMessage = Extract<ClientMessage, { t: 'txn' }>;
  */
 const MAX_VERSIONS_PER_ROW = 256;
 
-export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void {
-  contained(ctx, conn, msg.batchId, 'push', () => {
+export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void | Promise<void> {
+  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'push', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
@@ -65,7 +74,56 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
     if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
     if (line.branch !== MAIN) return applyBranchBatch(ctx, conn, engine, msg.batchId, line, items);
     if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
-    applyBatch(ctx, conn, engine, msg.batchId, items);
+    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+  }));
+}
+
+/**
+ * With a store that logs batches, an app's batches are handled one at a time (see the top); a
+ * batch whose connection closed while it waited is not handled (its client sends it again).
+ */
+function oneAtATime(ctx: ServerContext, conn: Conn, batchId: string, fn: () => void | Promise<void>): void | Promise<void> {
+  if (!ctx.apps.store.logsBatches) return fn();
+  return ctx.apps.exclusive(conn.app, async () => {
+    // Another node logged batches of the app first: catch up and judge this one again.
+    for (let attempt = 1; conn.ws.readyState === conn.ws.OPEN; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof NodeBehind)) throw e;
+        if (attempt === MAX_CATCH_UPS || !ctx.catchUp) {
+          // Other nodes keep writing faster than this one catches up: the client tries again later.
+          ctx.metrics.batch('failed');
+          ctx.events.storageFailed(conn.app.id, batchId, e);
+          return conn.fail(CloseCode.serverError, 'STORAGE', 'the server is catching up with the other nodes; the client keeps its writes and retries');
+        }
+        await ctx.catchUp(conn.app);
+      }
+    }
+  });
+}
+
+/** Catch-ups one batch may need before it gives up (with `STORAGE`: the client retries later). */
+const MAX_CATCH_UPS = 50;
+
+/**
+ * Applies an accepted batch with `apply`: at once when the engine's store is the durable one;
+ * else once the store logged it (a batch whose versions are all stored already is in the log).
+ * When the app's engine was replaced meanwhile (a new schema version), the versions are applied
+ * to the new one.
+ */
+function durableThen(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items, branches: readonly BranchInfo[], apply: (engine: Engine, items: Items) => void): void | Promise<void> {
+  const store = ctx.apps.store;
+  if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
+  return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
+    const now = conn.app.engine!;
+    try {
+      apply(now, carryOver(engine, now, items));
+    } catch (e) {
+      // Logged already: never refused from here on. The client keeps it and sends it again.
+      ctx.events.messageFailed({ ...conn.who, type: 'push' }, e);
+      conn.fail(CloseCode.serverError, 'SERVER', 'the server stored this batch but failed to apply it; the client keeps it and sends it again');
+    }
   });
 }
 
@@ -73,7 +131,7 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
  * A batch on a branch (branch-sync.ts): judged against the rows as they read there, stored with
  * the records its line lacks here, sent to the branch's readers, acknowledged once durable.
  */
-function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void {
+function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, line: { branch: string; store: BranchInfo[]; moved: boolean }, items: Items): void | Promise<void> {
   // The records first: the rows are judged as they read on the branch's line.
   putBranches(engine, line.store);
   if (!allStored(engine, items)) {
@@ -83,21 +141,34 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
       return reject(ctx, conn, batchId, 'PERMISSION_DENIED', denied);
     }
   }
-  const { new: fresh, durable } = engine.applyVersions(items);
-  fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
-  // The pusher's record of the branch started at another moment: it takes the server's.
-  if (line.moved) sendBranchVersions(conn, line.branch, [], true);
-  durable.then(
-    () => conn.send({ t: 'ack', batchId, tier: 'global' }),
-    (e) => {
-      ctx.events.storageFailed(conn.app.id, batchId, e);
-      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
-    },
-  );
+  const applied = durableThen(ctx, conn, engine, batchId, items, line.store, (engine, items) => {
+    const started = performance.now();
+    const { new: fresh, durable } = engine.applyVersions(items);
+    fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
+    // The pusher's record of the branch started at another moment: it takes the server's.
+    if (line.moved) sendBranchVersions(conn, line.branch, [], true);
+    ctx.metrics.fanout((performance.now() - started) / 1000);
+    durable.then(
+      () => {
+        ctx.metrics.batch('accepted');
+        conn.send({ t: 'ack', batchId, tier: 'global' });
+      },
+      (e) => {
+        ctx.metrics.batch('failed');
+        ctx.events.storageFailed(conn.app.id, batchId, e);
+        conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+      },
+    );
+  });
+  // Not logged: its branch records go too.
+  return applied?.catch((e: unknown) => {
+    dropBranches(engine, line.store);
+    throw e;
+  });
 }
 
-export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void {
-  contained(ctx, conn, msg.batchId, 'txn', () => {
+export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void | Promise<void> {
+  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'txn', () => {
     const engine = conn.app.engine!;
     const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
     if (!items) return;
@@ -110,28 +181,34 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
       if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
     }
     // Accepted: from here on it is an ordinary batch, applied and fanned out.
-    applyBatch(ctx, conn, engine, msg.batchId, items);
-  });
+    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+  }));
 }
 
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
 export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: string, reason: string): void {
   conn.send({ t: 'reject', batchId, code, reason });
+  ctx.metrics.batch('rejected');
   ctx.events.batchRejected({ ...conn.who, batchId, code, reason });
 }
 
-/** Runs the handling of one batch; whatever it throws refuses that batch and nothing else (see the top). */
-function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
+/** Runs the handling of one batch; whatever it throws (or its promise rejects with) refuses that batch and nothing else (see the top). */
+function contained(ctx: ServerContext, conn: Conn, batchId: string, type: string, fn: () => void | Promise<void>): void | Promise<void> {
+  const failed = (e: unknown): void => {
+    if (e instanceof NodeBehind) throw e; // judged again (oneAtATime)
     if (e instanceof JazzError && (e.code.startsWith('STORAGE_') || e.code === 'CLOSED')) {
+      ctx.metrics.batch('failed');
       ctx.events.storageFailed(conn.app.id, batchId, e);
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server cannot store data right now; the client keeps its writes and retries');
       return;
     }
     ctx.events.messageFailed({ ...conn.who, type }, e);
     reject(ctx, conn, batchId, 'INTERNAL', `the server failed to apply this batch (${e instanceof Error ? e.message : String(e)}); it was not applied`);
+  };
+  try {
+    return fn()?.catch(failed);
+  } catch (e) {
+    failed(e);
   }
 }
 
@@ -216,6 +293,7 @@ function deniedWrites(ctx: ServerContext, conn: Conn, engine: Engine, batchId: s
 /** Applies an accepted batch, settles what the pusher and the rows' holders receive, acknowledges it once durable. */
 function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): void {
   const app = conn.app;
+  const started = performance.now();
   const { new: fresh, durable } = engine.applyVersions(items);
   // The pusher: the rows it wrote, if it may read them now, with the rest of their histories.
   const pushed = new Set(items.map((i) => i.version.versionId));
@@ -238,13 +316,32 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   }
   sendVersions(conn, catchUp);
   // Every other connection that holds the rows: the new versions, or drop.
+  fanOutToHolders(app, engine, fresh, conn);
+  if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
+  ctx.metrics.fanout((performance.now() - started) / 1000);
+  durable.then(
+    () => {
+      ctx.metrics.batch('accepted');
+      conn.send({ t: 'ack', batchId, tier: 'global' });
+      sendDrop(conn, pusherDrops);
+    },
+    (e) => {
+      ctx.metrics.batch('failed');
+      ctx.events.storageFailed(app.id, batchId, e);
+      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
+    },
+  );
+}
+
+/** New versions of main to every connection (but `pusher`) that holds their rows: the versions, or `drop` when a row left its scope. */
+function fanOutToHolders(app: AppState, engine: Engine, fresh: Items, pusher: Conn | undefined): void {
   const perConn = new Map<Conn, WireVersion[]>();
   const drops = new Map<Conn, [string, string][]>();
   for (const { table, version } of fresh) {
     const holders = holdersOf(app, table, version.rowId);
     if (!holders) continue;
     for (const other of [...holders]) {
-      if (other === conn) continue;
+      if (other === pusher) continue;
       const v = readVerdict(other, table, version.rowId);
       if (v.verdict !== 'readable') {
         // The row left this user's scope: tell them to forget it, and stop sending it.
@@ -261,17 +358,30 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   }
   for (const [other, list] of perConn) sendVersions(other, list);
   for (const [other, rows] of drops) sendDrop(other, rows);
-  if (fresh.length) recheckDependents(app, new Set(fresh.map((f) => f.table)));
-  durable.then(
-    () => {
-      conn.send({ t: 'ack', batchId, tier: 'global' });
-      sendDrop(conn, pusherDrops);
-    },
-    (e) => {
-      ctx.events.storageFailed(app.id, batchId, e);
-      conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
-    },
-  );
+}
+
+/**
+ * Versions another node accepted (read from the log by `catchUp`): applied as a peer's, with no
+ * checks (they were checked where they were accepted), and sent to this node's connections that
+ * hold their rows or read their branches, as if a client of this node had pushed them.
+ */
+export function applyRemote(ctx: ServerContext, app: AppState, engine: Engine, items: Items, branches: readonly BranchInfo[]): void {
+  const started = performance.now();
+  if (branches.length) putBranches(engine, branches);
+  const { new: fresh } = engine.applyVersions(items);
+  if (fresh.length === 0) return;
+  const main = fresh.filter((f) => f.version.branch === MAIN);
+  fanOutToHolders(app, engine, main, undefined);
+  const byBranch = new Map<string, Items>();
+  for (const f of fresh) {
+    if (f.version.branch === MAIN) continue;
+    let list = byBranch.get(f.version.branch);
+    if (!list) byBranch.set(f.version.branch, (list = []));
+    list.push(f);
+  }
+  for (const [branch, list] of byBranch) fanOutBranch(app, undefined, branch, list, new Set());
+  if (main.length) recheckDependents(app, new Set(main.map((f) => f.table)));
+  ctx.metrics.fanout((performance.now() - started) / 1000);
 }
 
 /** Why a transaction cannot be accepted (something it read changed), or undefined. */

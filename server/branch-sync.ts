@@ -174,7 +174,7 @@ export function recordsOf(engine: Engine, branch: string): WireBranch[] {
  * started from it) on their tables gets the rows they changed, through the gate. The pusher gets
  * the rest of the rows' histories (it may have written on an older state).
  */
-export function fanOutBranch(app: AppState, pusher: Conn, branch: string, fresh: Items, pushed: ReadonlySet<string>): void {
+export function fanOutBranch(app: AppState, pusher: Conn | undefined, branch: string, fresh: Items, pushed: ReadonlySet<string>): void {
   const engine = app.engine!;
   const rows = new Map<string, { table: string; rowId: string }>();
   for (const { table, version } of fresh) rows.set(`${table}\u0000${version.rowId}`, { table, rowId: version.rowId });

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { freePort } from './testing/postgres.ts';
 import { appsOnDisk, banner, defaultText, envName, FLAGS, helpText, parseServerArgs, type AppOnDisk } from './cli.ts';
 import { createDb, startSyncServer } from './index.ts';
 import { definePermissions } from '../src/policy/define.ts';
@@ -90,8 +91,28 @@ describe('flags', () => {
       [['4000'], /unexpected argument "4000"/],
       [['--data', 'd', '--in-memory'], /--data and --in-memory exclude each other/],
       [['--allowed-origins', ' , '], /--allowed-origins must list at least one value/],
+      [['--postgres', 'http://db.example/x'], /--postgres must be a PostgreSQL URL: postgres:\/\/user:password@host:5432\/database$/],
+      [['--postgres', 'postgres://u:pw@db', '--data', 'd'], /--postgres excludes --data/],
+      [['--postgres', 'postgres://u:pw@db', '--in-memory'], /--postgres excludes --in-memory/],
     ];
     for (const [argv, message] of bad) expect(() => parseServerArgs(argv, {}, cwd), argv.join(' ')).toThrow(message);
+  });
+
+  it('--postgres (or JAZZ_POSTGRES) keeps the data in PostgreSQL instead of a data folder; the banner names the database, never the password', () => {
+    const c = parseServerArgs(['--postgres', 'postgres://jazz:s3cret@db.example:6543/apps'], {}, cwd);
+    expect(c.options.postgres).toBe('postgres://jazz:s3cret@db.example:6543/apps');
+    expect(c.options.dataDir).toBeUndefined();
+    expect(parseServerArgs([], { JAZZ_POSTGRES: 'postgresql://db.example/apps' }, cwd).options).toMatchObject({ postgres: 'postgresql://db.example/apps' });
+    const text = banner({ url: 'ws://127.0.0.1:4000', port: 4000, config: c, apps: [{ id: 'todos', hash: 'abc', readable: true, publishedPermissions: true }] });
+    expect(text).toContain('storage:     PostgreSQL at db.example:6543/apps (tables jazz_*');
+    expect(text).toContain('rules: published');
+    expect(text).not.toContain('s3cret');
+    expect(() => parseServerArgs([], { JAZZ_POSTGRES: 'mysql://u:s3cret@db/x' }, cwd)).toThrow(/^JAZZ_POSTGRES must be a PostgreSQL URL/);
+    try {
+      parseServerArgs([], { JAZZ_POSTGRES: 'mysql://u:s3cret@db/x' }, cwd);
+    } catch (e) {
+      expect((e as Error).message).not.toContain('s3cret');
+    }
   });
 
   it('the environment fills in flags not given; the flag wins; its mistakes name the variable', () => {
@@ -259,6 +280,15 @@ describe('the CLI as a child process', () => {
     await db.close();
     await expect.poll(() => cli.records().filter((r) => r.event === 'connection-closed'), { timeout: 10_000 }).toHaveLength(1);
     expect(await cli.stop()).toBe(0);
+  });
+
+  it('a PostgreSQL that cannot be reached stops the start with its address and no stack trace', async () => {
+    const port = await freePort();
+    const r = run(['--port', '0', '--postgres', `postgres://jazz:s3cret@127.0.0.1:${port}/apps`], scratch());
+    expect(await r.exited).toBe(1);
+    expect(r.err()).toMatch(new RegExp(`^jazz server: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(database "apps"\\): .*ECONNREFUSED.*\\n$`));
+    expect(r.err()).not.toMatch(/\n\s+at /);
+    expect(r.err() + r.out()).not.toContain('s3cret');
   });
 
   it('an unknown flag exits non-zero with a message that lists the flags; --help exits 0', async () => {

@@ -18,8 +18,11 @@
  *   with `-`, so `--jwt-public-key "-----BEGIN PUBLIC KEY-----..."` could not be written, and it
  *   cannot report unknown flags with the list of valid ones. A value is the next argument unless
  *   that argument is itself one of our flags (then the value is missing, which is an error).
+ * - `--postgres <url>` (or `JAZZ_POSTGRES`) keeps the data in PostgreSQL instead (server/pg-store.ts),
+ *   and excludes `--data` and `--in-memory`. The banner and the log name its host:port/database,
+ *   never its password; a database that cannot be reached stops the start with that address.
  * - The start banner (stdout, plain text, before any log record) says what is in force: the URL,
- *   dev mode, the data folder and the apps found in it (schema hash and rules), the rules from
+ *   dev mode, the data folder (or database) and the apps found in it (schema hash and rules), the rules from
  *   `--permissions`, the ways to sign in, the admin routes, the limits and the logging. Then the
  *   server logs through pino (server/log.ts): JSON lines, or short human lines when stdout is a
  *   terminal (`--log-format`), from `--log-level` up.
@@ -31,9 +34,10 @@ import { startSyncServer, type SyncServer, type SyncServerOptions } from './sync
 import { DEFAULT_JWT_ALGORITHMS, parseAuthFlags } from './auth.ts';
 import { createLogger, LOG_LEVELS, type Logger, type LogFormat, type LogLevel } from './log.ts';
 import { schemaFromJSON, schemaHash } from '../src/schema/schema.ts';
+import { describePostgresUrl } from './pg-log.ts';
 import type { Permissions } from '../src/policy/define.ts';
 
-type Kind = 'int' | 'string' | 'path' | 'list' | 'boolean' | 'choice' | 'key' | 'url';
+type Kind = 'int' | 'string' | 'path' | 'list' | 'boolean' | 'choice' | 'key' | 'url' | 'postgres';
 
 export interface FlagSpec {
   readonly name: string;
@@ -54,8 +58,9 @@ const MiB = 2 ** 20;
 export const FLAGS = [
   { name: 'port', kind: 'int', min: 0, max: 65535, default: 4000, help: 'TCP port to listen on; 0 picks a free one.' },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'Address to listen on; 0.0.0.0 for every interface (put a TLS proxy in front).' },
-  { name: 'data', kind: 'path', none: './data, unless --in-memory', help: "Folder for the apps' databases, published schemas and published permissions." },
+  { name: 'data', kind: 'path', none: './data, unless --in-memory or --postgres', help: "Folder for the apps' databases, published schemas and published permissions." },
   { name: 'in-memory', kind: 'boolean', default: false, help: 'Keep everything in memory, nothing survives a restart (instead of --data).' },
+  { name: 'postgres', kind: 'postgres', none: 'none, the data is in files (--data)', help: "Keep everything in this PostgreSQL database instead of --data: apps, schemas, permissions and every accepted batch (tables jazz_*, created if missing). postgres://user:password@host:5432/database; better given as JAZZ_POSTGRES (the command line shows in ps)." },
   { name: 'dev', kind: 'boolean', default: false, help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server." },
   { name: 'admin-secret', kind: 'string', none: 'none, the admin routes are closed', help: 'Opens the admin routes (schema and permissions publication) to `Authorization: Bearer <secret>`.' },
   { name: 'permissions', kind: 'path', none: 'none', help: 'A module (.js, or .ts under tsx) whose default export is definePermissions(app, ...): the rules for apps with that schema, deny by default.' },
@@ -85,6 +90,7 @@ interface KindValue {
   choice: string;
   key: string;
   url: string;
+  postgres: string;
 }
 /** The parsed flags: a flag with a default always has a value. */
 export type FlagValues = { [F in Flag as F['name']]: F extends { default: unknown } ? KindValue[F['kind']] : KindValue[F['kind']] | undefined };
@@ -101,7 +107,7 @@ export function defaultText(f: FlagSpec): string {
   return Array.isArray(f.default) ? f.default.join(',') : String(f.default);
 }
 
-const valueHint = (f: FlagSpec): string => (f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'int' ? ' <n>' : f.kind === 'path' ? ' <path>' : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`);
+const valueHint = (f: FlagSpec): string => (f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'int' ? ' <n>' : f.kind === 'path' ? ' <path>' : f.kind === 'postgres' ? ' <postgres://...>' : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`);
 
 export function helpText(): string {
   const out = [
@@ -157,6 +163,16 @@ function convert(f: FlagSpec, raw: string, source: string, cwd: string): KindVal
         bad('must be a URL');
       }
       return u!.protocol === 'https:' || u!.protocol === 'http:' ? raw : bad('must be an http(s) URL');
+    }
+    case 'postgres': {
+      // The value is not repeated in the message: it may hold a password.
+      const v = raw.trim();
+      try {
+        describePostgresUrl(v);
+      } catch {
+        throw new Error(`${source} must be a PostgreSQL URL: postgres://user:password@host:5432/database`);
+      }
+      return v;
     }
     case 'string':
       return raw;
@@ -214,8 +230,11 @@ export interface CliConfig {
 export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), stdoutIsTerminal = false): CliConfig {
   const flags = parseFlags(argv, env, cwd);
   if (flags['in-memory'] && flags.data !== undefined) throw new Error('--data and --in-memory exclude each other: keep the databases in files or in memory');
+  if (flags.postgres !== undefined && (flags.data !== undefined || flags['in-memory'])) {
+    throw new Error(`--postgres excludes ${flags.data !== undefined ? '--data' : '--in-memory'}: the data is kept in PostgreSQL, or in files, or in memory`);
+  }
   if (flags['jwt-public-key'] !== undefined && flags['jwks-url'] !== undefined) throw new Error('give either --jwt-public-key or --jwks-url, not both');
-  const dataDir = flags['in-memory'] ? undefined : (flags.data ?? path.resolve(cwd, 'data'));
+  const dataDir = flags['in-memory'] || flags.postgres !== undefined ? undefined : (flags.data ?? path.resolve(cwd, 'data'));
   // auth.ts reads the key (a resolved file path, or the key itself) and checks the rest.
   const auth = flags.help ? {} : parseAuthFlags((flag) => {
     const v = (flags as Record<string, unknown>)[flag];
@@ -226,6 +245,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     host: flags.host,
     ...(dataDir !== undefined ? { dataDir } : {}),
     inMemory: flags['in-memory'],
+    ...(flags.postgres !== undefined ? { postgres: flags.postgres } : {}),
     dev: flags.dev,
     ...(flags['admin-secret'] !== undefined ? { adminSecret: flags['admin-secret'] } : {}),
     maxFrameBytes: flags['max-frame-bytes'],
@@ -300,7 +320,7 @@ export function banner({ url, port, config, permissions, apps }: BannerFacts): s
   const file = config.permissionsFile;
   const everything = `every authenticated user may do everything${o.dev ? ', anonymous clients too (dev mode)' : ''}`;
   const rulesOf = (a: AppOnDisk): string => {
-    if (a.publishedPermissions) return `rules: published (${a.id}.permissions.json)`;
+    if (a.publishedPermissions) return `rules: published${o.postgres ? '' : ` (${a.id}.permissions.json)`}`;
     if (permissions && permissions.schemaHash === a.hash) return `rules: from ${file}`;
     if (permissions) return `rules: users may do nothing (${file} is for schema ${permissions.schemaHash}); publish permissions for this schema`;
     return `no rules: ${everything}`;
@@ -312,7 +332,7 @@ export function banner({ url, port, config, permissions, apps }: BannerFacts): s
       ? '  dev mode:    ON: clients without credentials get in anonymously, and an app without a schema adopts its first client\'s. Never expose this server.'
       : '  dev mode:    off: every client signs in; an app exists once its schema is published (POST /apps/<appId>/admin/schema)',
   );
-  lines.push(`  storage:     ${o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`);
+  lines.push(`  storage:     ${o.postgres ? `PostgreSQL at ${describePostgresUrl(o.postgres).text} (tables jazz_*: apps, schemas, permissions, every accepted batch)` : o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`);
   if (apps.length === 0) lines.push(`  apps:        none yet${o.dev ? "; a client's first connection creates one (dev mode)" : '; publish a schema through the admin route'}`);
   else {
     const width = Math.max(...apps.map((a) => a.id.length));
@@ -362,8 +382,9 @@ export async function main(argv = process.argv.slice(2)): Promise<RunningCli | u
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const permissions = config.permissionsFile ? await loadPermissions(config.permissionsFile) : undefined;
-  const apps = appsOnDisk(config.options.dataDir);
+  let apps = appsOnDisk(config.options.dataDir);
   const server = await startSyncServer({ ...config.options, logger, ...(permissions ? { permissions } : {}) });
+  if (config.options.postgres !== undefined) apps = server.storedApps();
   // Before the banner: whoever reads it may stop the server at once.
   let stopping = false;
   const stop = async (signal: string) => {
@@ -382,6 +403,7 @@ export async function main(argv = process.argv.slice(2)): Promise<RunningCli | u
       url: server.url,
       dev: config.options.dev,
       dataDir: config.options.dataDir ?? null,
+      postgres: config.options.postgres !== undefined ? describePostgresUrl(config.options.postgres).text : null,
       apps: apps.map((a) => ({ id: a.id, schemaHash: a.hash, publishedPermissions: a.publishedPermissions })),
       permissionsFile: config.permissionsFile ?? null,
       permissionsFor: permissions?.schemaHash ?? null,

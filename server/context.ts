@@ -7,6 +7,7 @@ import type { Apps, AppState } from './apps.ts';
 import type { Conn } from './connection.ts';
 import type { Authenticator } from './auth.ts';
 import type { ServerLog } from './log.ts';
+import type { ServerMetrics } from './metrics.ts';
 
 export interface ServerContext {
   readonly serverId: string;
@@ -14,6 +15,8 @@ export interface ServerContext {
   readonly dev: boolean;
   readonly apps: Apps;
   readonly events: ServerLog;
+  /** What GET /metrics reports (metrics.ts). */
+  readonly metrics: ServerMetrics;
   readonly authenticate: Authenticator;
   /** Largest frame a client may send (and is told about in `welcome`). */
   readonly maxFrameBytes: number;
@@ -25,4 +28,9 @@ export interface ServerContext {
    * (but `except`) are closed with 1012 and reconnect to the new one.
    */
   readonly engineReplaced: (app: AppState, except?: Conn) => void;
+  /**
+   * Several nodes on one PostgreSQL (pg-follow.ts): applies what the other nodes logged for the app
+   * and this one has not, inside the app's exclusive work. Absent on other stores.
+   */
+  catchUp?: (app: AppState) => Promise<void>;
 }

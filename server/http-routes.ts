@@ -1,7 +1,9 @@
 /**
  * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
  *
- *   GET  /health                          { ok: true, apps, connections }
+ *   GET  /health                          { ok: true, apps, connections }; 503 { ok: false, apps,
+ *                                         connections, error, reason } when the store does not answer
+ *   GET  /metrics                         Prometheus text (metrics.ts)
  *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
  *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
  *                                         { hash, versions }; a version connected by migrations
@@ -10,7 +12,8 @@
  *   POST /apps/:appId/admin/permissions   publishes permissions (for the app's schema hash)
  *
  * Admin routes need `Authorization: Bearer <admin secret>` (401 otherwise, and a log record);
- * a bad body is 400 with `{ error: code, message }`. Anything else goes to the embedder's
+ * a bad body is 400 with `{ error: code, message }`; a publication is answered once the server
+ * store keeps it, 503 `STORAGE_IO` when it cannot. Anything else goes to the embedder's
  * `onRequest`, then 404.
  */
 import type * as http from 'node:http';
@@ -44,7 +47,30 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       res.end(JSON.stringify(body));
     };
     const fail = (e: unknown) => json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
-    if (req.method === 'GET' && url.pathname === '/health') return json(200, { ok: true, ...hooks.stats() });
+    // A publication is answered once the store keeps it: 503 when it cannot (it is in force on
+    // this server, and written with the app's next write; publishing it again is safe).
+    const whenSaved = (app: AppState, ok: () => void) =>
+      ctx.apps.saved(app).then(ok, (e: unknown) => {
+        logger.error({ event: 'publication-not-stored', app: app.id, error: e instanceof Error ? e.message : String(e) }, `app "${app.id}": a publication could not be stored`);
+        json(503, { error: e instanceof JazzError ? e.code : 'STORAGE_IO', message: `in force on this server but not stored yet: ${e instanceof Error ? e.message : String(e)}` });
+      });
+    if (req.method === 'GET' && url.pathname === '/health') {
+      void ctx.apps.store.check().then(
+        () => json(200, { ok: true, ...hooks.stats() }),
+        (e: unknown) => json(503, { ok: false, ...hooks.stats(), error: e instanceof JazzError ? e.code : 'STORAGE_IO', reason: e instanceof Error ? e.message : String(e) }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      void ctx.metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': ctx.metrics.contentType });
+          res.end(text);
+        },
+        (e: unknown) => json(500, { error: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }),
+      );
+      return;
+    }
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
       if (!hooks.adminSecret || req.headers.authorization !== `Bearer ${hooks.adminSecret}`) {
@@ -59,11 +85,13 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
             try {
               ctx.apps.setPermissions(app, JSON.parse(body) as Permissions);
               hooks.permissionsChanged(app);
+            } catch (e) {
+              return fail(e);
+            }
+            whenSaved(app, () => {
               logger.info({ event: 'permissions-published', app: app.id, schemaHash: app.hash }, `permissions published for app "${app.id}"`);
               json(200, { ok: true });
-            } catch (e) {
-              fail(e);
-            }
+            });
           });
         }
       } else {
@@ -80,19 +108,21 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
               const wrapped = parsed && typeof parsed === 'object' && 'schema' in parsed && !('tables' in parsed);
               const migrations = wrapped && Array.isArray(parsed.migrations) ? parsed.migrations.map((m) => migrationFromJSON(m)) : [];
               if (ctx.apps.publishSchema(app, schemaFromJSON(wrapped ? parsed.schema : parsed), migrations)) hooks.engineReplaced(app);
-              logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
-              json(200, { hash: app.hash, versions: Object.keys(app.engine!.catalogue.json.versions) });
             } catch (e) {
-              fail(e);
+              return fail(e);
             } finally {
               ctx.apps.forget(app);
             }
+            whenSaved(app, () => {
+              logger.info({ event: 'schema-published', app: app.id, schemaHash: app.hash }, `schema published for app "${app.id}"`);
+              json(200, { hash: app.hash, versions: Object.keys(app.engine!.catalogue.json.versions) });
+            });
           });
         }
       }
     }
     if (hooks.onRequest?.(req, res)) return;
-    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
   };
 }
 

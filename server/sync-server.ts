@@ -2,8 +2,12 @@
  * The reference sync server: Node's http plus the `ws` WebSocket library, running
  * the same engine as the clients. This file wires its parts together; each has its own module:
  *
- *   apps.ts           the apps: engines, schemas, permissions, data folder
- *   http-routes.ts    GET /health and the admin routes
+ *   apps.ts           the apps: engines, schemas, permissions
+ *   server-store.ts   where apps are kept: files under the data folder, or memory
+ *   pg-store.ts       ... or PostgreSQL (pg-log.ts: its tables), each node a materialization of it
+ *   pg-follow.ts      several nodes on one PostgreSQL: each follows what the others log
+ *   http-routes.ts    GET /health, GET /metrics and the admin routes
+ *   metrics.ts        what GET /metrics reports (prom-client)
  *   connection.ts     one client's socket: session, rate limit, subscriptions, holdings
  *   handshake.ts      hello → welcome (protocol, schema, credentials)
  *   subscriptions.ts  live queries and the rows they send
@@ -22,7 +26,7 @@ import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Engine } from '../src/engine/engine.ts';
-import type { AppSchema } from '../src/schema/schema.ts';
+import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, decodeClientMessage, encodeMessage, type ClientMessage } from '../src/sync/protocol.ts';
 import { ProtocolError } from '../src/sync/codec.ts';
 import type { Permissions } from '../src/policy/define.ts';
@@ -37,15 +41,25 @@ import { requestHandler } from './http-routes.ts';
 import { handleHello } from './handshake.ts';
 import { handleSub, handleUnsub, stopAll } from './subscriptions.ts';
 import { handlePush, handleTxn } from './batches.ts';
+import { followOtherNodes } from './pg-follow.ts';
 import { releaseAll } from './holdings.ts';
 import { handleChunk, handleUnwatch, handleWatch, unwatchAll } from './live-streams.ts';
+import { LocalServerStore, type ServerStore } from './server-store.ts';
+import { PgServerStore } from './pg-store.ts';
+import { ServerMetrics } from './metrics.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
   readonly host?: string;
-  /** Folder for the apps' databases; absent with `inMemory`. */
+  /** Folder for the apps' databases; absent with `inMemory` or `postgres`. */
   readonly dataDir?: string;
   readonly inMemory?: boolean;
+  /**
+   * Keep everything in the PostgreSQL database at this URL (postgres://user:password@host:5432/db)
+   * instead: the apps' registry and every accepted batch (pg-store.ts). Excludes `dataDir` and
+   * `inMemory`. An unreachable database fails the start with a message naming host:port.
+   */
+  readonly postgres?: string;
   /** Development mode: anonymous clients, a client's schema is adopted, everything allowed. */
   readonly dev?: boolean;
   readonly adminSecret?: string;
@@ -82,29 +96,44 @@ export interface SyncServer {
   readonly url: string;
   /** Stops accepting, closes every socket with 1001, flushes and closes the databases. */
   close(): Promise<void>;
+  /** The apps the store keeps: their schema hash, and whether they have published permissions. */
+  storedApps(): { id: string; hash: string; readable: boolean; publishedPermissions: boolean }[];
   /** Counts for tests and /health. */
   stats(): { apps: number; connections: number };
-  /** The engine of an app, once it has a schema (for tests and embedding). */
+  /** The engine of an app, once it has a schema (for tests and embedding); opens a stored app not open yet. */
   engineOf(appId: string): Engine | undefined;
   /**
    * Publishes an app's schema (and its permissions) from the embedding code, as the admin routes do:
    * the same schema again is a no-op; another one becomes the app's current version when
    * `migrations` (or those the app has) connect it, else `MIGRATION_INVALID`. The app's clients
-   * reconnect, each still served in its own version.
+   * reconnect, each still served in its own version. In force at once; the promise resolves when
+   * the store keeps it (at once on files; after the write with PostgreSQL), or rejects if it cannot.
    */
-  publish(appId: string, schema: AppSchema, permissions?: Permissions, migrations?: readonly Migration[]): void;
+  publish(appId: string, schema: AppSchema, permissions?: Permissions, migrations?: readonly Migration[]): Promise<void>;
 }
 
 const WS_ROUTE = new RegExp(`^/apps/(${APP_ID})/ws$`);
 
+/** The store the options ask for: PostgreSQL, files, or memory; exactly one. */
+function serverStore(opts: SyncServerOptions, logger: Logger): ServerStore {
+  if (opts.postgres !== undefined) {
+    if (opts.dataDir !== undefined || opts.inMemory) throw new Error('postgres excludes dataDir and inMemory (--postgres, --data, --in-memory): keep the data in one place');
+    return new PgServerStore(opts.postgres, logger);
+  }
+  if (!opts.inMemory && !opts.dataDir) throw new Error('give a data folder (--data), --in-memory or --postgres');
+  return new LocalServerStore(opts.inMemory ? undefined : opts.dataDir);
+}
+
 export async function startSyncServer(opts: SyncServerOptions = {}): Promise<SyncServer> {
   const events = serverLog(opts.logger ?? (opts.log ? lineLogger(opts.log) : createLogger()));
   const serverId = randomUUID();
+  const store = serverStore(opts, events.logger);
   const ctx: ServerContext = {
     serverId,
     dev: opts.dev ?? false,
-    apps: new Apps({ ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}), inMemory: opts.inMemory ?? false, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger }),
+    apps: new Apps({ store, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger }),
     events,
+    metrics: new ServerMetrics({ stats: () => stats(), storeBytes: () => store.size() }),
     authenticate: createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false }),
     maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     maxSubscriptions: opts.maxSubscriptions ?? 1000,
@@ -226,10 +255,17 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     }
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 4000, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  await apps.open();
+  if (store instanceof PgServerStore) await followOtherNodes(ctx, store, permissionsChanged);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 4000, opts.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (e) {
+    await apps.closeAll();
+    throw e;
+  }
   const port = (server.address() as { port: number }).port;
 
   let closing: Promise<void> | undefined;
@@ -237,7 +273,13 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     port,
     url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
     stats,
-    engineOf: (appId) => apps.peek(appId)?.engine,
+    storedApps: () =>
+      apps.store.appIds().map((id) => {
+        const stored = apps.store.app(id)!;
+        return { id, hash: schemaHash(stored.schema), readable: true, publishedPermissions: stored.permissions !== undefined };
+      }),
+    // An app the store keeps is opened here if no client opened it yet (files open apps lazily).
+    engineOf: (appId) => apps.peek(appId)?.engine ?? (apps.store.appIds().includes(appId) ? apps.get(appId).engine : undefined),
     publish: (appId, schema, permissions, migrations) => {
       const app = apps.get(appId);
       try {
@@ -249,6 +291,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         apps.setPermissions(app, permissions);
         permissionsChanged(app);
       }
+      return apps.saved(app);
     },
     close: () =>
       (closing ??= (async () => {

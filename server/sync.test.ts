@@ -1,19 +1,27 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createDb, startSyncServer, type SyncServer } from './index.ts';
+/**
+ * Sync through the reference server, over its stores: in memory, and PostgreSQL (a real one of this
+ * file's own, server/testing/postgres.ts; a new database per test).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDb, startSyncServer, type SyncServer, type SyncServerOptions } from './index.ts';
 import { todoApp as app } from '../src/testing/fixtures.ts';
 import type { Db } from '../src/db.ts';
 import { until } from '../src/testing/until.ts';
+import { usePostgres } from './testing/postgres.ts';
+
+const pgc = usePostgres();
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function server(): Promise<SyncServer> {
-  const s = await startSyncServer({ port: 0, inMemory: true, dev: true, log: () => {} });
-  cleanups.push(() => s.close());
-  return s;
-}
+type Store = Pick<SyncServerOptions, 'inMemory' | 'postgres'>;
+/** Where each test's server keeps its data: a place of its own, which a restarted server opens again. */
+const STORES: Record<string, () => Promise<Store>> = {
+  memory: async () => ({ inMemory: true }),
+  postgres: async () => ({ postgres: await pgc.cluster.database() }),
+};
 
 function client(s: SyncServer | string, extra: Record<string, unknown> = {}): Db<typeof app> {
   const db = createDb({ app, server: typeof s === 'string' ? s : s.url, appId: 'test', backoff: { initialMs: 20, maxMs: 200 }, ...extra });
@@ -21,7 +29,17 @@ function client(s: SyncServer | string, extra: Record<string, unknown> = {}): Db
   return db;
 }
 
-describe('sync through the reference server', () => {
+describe.each(Object.keys(STORES))('sync through the reference server (%s)', (kind) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await STORES[kind]!();
+  });
+  async function server(): Promise<SyncServer> {
+    const s = await startSyncServer({ port: 0, ...store, dev: true, log: () => {} });
+    cleanups.push(() => s.close());
+    return s;
+  }
+
   it('a write on one client reaches another client’s live query; tiers resolve', async () => {
     const s = await server();
     const a = client(s);
@@ -78,7 +96,7 @@ describe('sync through the reference server', () => {
   });
 
   it('writes made offline reach the others when the server is back', async () => {
-    let s = await startSyncServer({ port: 0, inMemory: true, dev: true, log: () => {} });
+    let s = await startSyncServer({ port: 0, ...store, dev: true, log: () => {} });
     const port = s.port;
     const a = client(s);
     const b = client(s);
@@ -90,12 +108,16 @@ describe('sync through the reference server', () => {
     await until(() => a.syncStatus.state !== 'online');
     const h = a.insert(app.todos, { title: 'while down' });
     expect(a.syncStatus.pendingBatches).toBeGreaterThan(0);
-    s = await startSyncServer({ port, inMemory: true, dev: true, log: () => {} });
+    s = await startSyncServer({ port, ...store, dev: true, log: () => {} });
     cleanups.push(() => s.close());
     await h.wait({ tier: 'global' });
     await until(() => seen.includes('while down'));
-    // b kept 'before' locally (this in-memory server forgot it on restart); 'while down' came from the outbox.
+    // b kept 'before' locally; 'while down' came from the outbox.
     expect(seen).toEqual(['before', 'while down']);
+    // A new client learns from the server what it kept: an in-memory server forgot 'before' on restart.
+    const c = client(s);
+    const rows = await c.all(app.todos.orderBy('title'), { tier: 'global' });
+    expect(rows.map((r) => r.title)).toEqual(kind === 'memory' ? ['while down'] : ['before', 'while down']);
   });
 });
 

@@ -1,11 +1,19 @@
 /**
  * Transactions (issue 6): staged writes that the authority accepts only if nothing they read has
  * changed. Of concurrent conflicting transactions exactly one wins, the others leave nothing
- * behind, and every client ends with the same state.
+ * behind, and every client ends with the same state. On both stores: in memory, and PostgreSQL
+ * (where the server logs each batch before applying it, one batch of an app at a time).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDb, startSyncServer, s, type SyncServer } from './index.ts';
+import { createDb, startSyncServer, s, type SyncServer, type SyncServerOptions } from './index.ts';
 import type { Db } from '../src/db.ts';
+import { usePostgres } from './testing/postgres.ts';
+
+const pgc = usePostgres();
+const STORES: Record<string, () => Promise<Pick<SyncServerOptions, 'inMemory' | 'postgres'>>> = {
+  memory: async () => ({ inMemory: true }),
+  postgres: async () => ({ postgres: await pgc.cluster.database() }),
+};
 
 const app = s.defineApp({ counters: s.table({ name: s.string(), value: s.int() }), log: s.table({ text: s.string() }) });
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -13,8 +21,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(n: number): Promise<{ server: SyncServer; clients: Db<typeof app>[]; counter: string }> {
-  const server = await startSyncServer({ port: 0, inMemory: true, dev: true, log: () => {} });
+async function setup(n: number, kind: string): Promise<{ server: SyncServer; clients: Db<typeof app>[]; counter: string }> {
+  const server = await startSyncServer({ port: 0, ...(await STORES[kind]!()), dev: true, log: () => {} });
   cleanups.push(() => server.close());
   const clients = Array.from({ length: n }, () => {
     const db = createDb({ app, server: server.url, appId: 'tx' });
@@ -36,9 +44,10 @@ const increment = (db: Db<typeof app>, id: string) =>
     return (c!.value as number) + 1;
   });
 
-describe('transactions', () => {
+describe.each(Object.keys(STORES))('transactions (%s)', (kind) => {
+  const setupOn = (n: number) => setup(n, kind);
   it('exactly one of several conflicting transactions is accepted; the rest leave nothing', async () => {
-    const { server, clients, counter } = await setup(8);
+    const { server, clients, counter } = await setupOn(8);
     const outcomes = await Promise.allSettled(clients.map((db) => increment(db, counter)));
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -56,7 +65,7 @@ describe('transactions', () => {
   });
 
   it('retried until accepted, no increment is lost (serialisable)', async () => {
-    const { server, clients, counter } = await setup(6);
+    const { server, clients, counter } = await setupOn(6);
     const per = 4;
     await Promise.all(
       clients.map(async (db) => {
@@ -81,7 +90,7 @@ describe('transactions', () => {
   });
 
   it('a query result that changed is a conflict too (phantoms)', async () => {
-    const { clients } = await setup(2);
+    const { clients } = await setupOn(2);
     const [a, b] = clients as [Db<typeof app>, Db<typeof app>];
     const p = a.transaction(async (tx) => {
       const rows = await tx.all(app.log);

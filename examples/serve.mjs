@@ -14,8 +14,10 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 
 createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1) || 'index.html';
-  const file = /^jazz[\w-]*\.js(\.map)?$/.test(path) ? join(dist, path) : join(dir, path);
-  if (!file.startsWith(dir) && !file.startsWith(dist)) return void res.writeHead(403).end();
+  // The drop-in files from dist/; a framework's browser build from node_modules (the Vue example).
+  const vendor = resolve('node_modules/vue/dist');
+  const file = /^jazz[\w-]*\.js(\.map)?$/.test(path) ? join(dist, path) : path === 'vue.esm-browser.prod.js' ? join(vendor, path) : join(dir, path);
+  if (!file.startsWith(dir) && !file.startsWith(dist) && !file.startsWith(vendor)) return void res.writeHead(403).end();
   try {
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(readFileSync(file));
   } catch {

@@ -74,6 +74,15 @@ test('a 20 MiB Blob stored with progress, read back whole and as a stream, also 
   expect(await code(page, `db.createFileFromBlob(new Blob(['x']), { colour: 'red' })`)).toBe('OPTION_INVALID');
   expect(await code(page, `db.createFileFromBlob(new Blob(['x']), { partSize: 2 << 20 })`)).toBe('OPTION_INVALID');
   expect(await code(page, `db.loadFileAsBlob(window.t.id, { tier: 'local', x: 1 })`)).toBe('OPTION_INVALID');
+  expect(await code(page, `db.createFileFromBlob(new Blob(['x']), { mimeType: 'not a type' })`)).toBe('OPTION_INVALID');
+  expect(await code(page, `db.createFileFromBlob('not a blob')`)).toBe('TYPE_MISMATCH');
+  // An empty Blob is a file of no bytes, with one progress event.
+  const empty = await page.evaluate(async () => {
+    const progress: unknown[] = [];
+    const id = await window.t.db.createFileFromBlob(new Blob([]), { onProgress: (p: unknown) => progress.push(p) });
+    return { size: (await window.t.db.loadFileAsBlob(id)).size, progress };
+  });
+  expect(empty).toEqual({ size: 0, progress: [{ loaded: 0, total: 0 }] });
   // An upload aborted halfway rejects with the signal's reason.
   const aborted = await page.evaluate(async () => {
     const c = new AbortController();

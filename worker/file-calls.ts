@@ -91,7 +91,7 @@ export class FileCalls {
         await Promise.race([new Promise<void>((taken) => this.#give(upload, call.f === 'part' ? call.bytes : null, taken)), upload.done]);
         if (call.f === 'part') return upload.progress.splice(0);
         const id = await upload.done;
-        this.#dropUpload(call.upload);
+        this.#dropUpload(call.upload, false);
         return { id, progress: upload.progress.splice(0) };
       }
       case 'abort': {
@@ -160,12 +160,13 @@ export class FileCalls {
     h.timer = this.#idle(drop);
   }
 
-  #dropUpload(id: number): void {
+  /** Forgets an upload; unless it finished (`abort` false), its writer stops and removes what it wrote. */
+  #dropUpload(id: number, abort = true): void {
     const upload = this.#uploads.get(id);
     if (!upload) return;
     this.#uploads.delete(id);
     clearTimeout(upload.timer);
-    upload.abort.abort(new JazzError('CLOSED', 'the file upload was aborted'));
+    if (abort) upload.abort.abort(new JazzError('CLOSED', 'the file upload was aborted'));
   }
 
   #dropReader(id: number): void {

@@ -30,6 +30,7 @@ import {
   type Credentials,
   type BranchInfo,
   type FieldConflict,
+  type FileCall,
   type MergeChange,
   type HistoryEntry,
   type OpenConfig,
@@ -248,7 +249,11 @@ export class DbHost implements WorkerApi {
   #dispatch(f: Inflight, backend: Backend, generation: number): void {
     if (f.sentTo !== 0 && !f.movable) {
       this.#settle(f);
-      f.reject(new JazzError('TRANSACTION_CONFLICT', 'the tab that ran this transaction closed before it ended; run the transaction again'));
+      f.reject(
+        f.call.op === 'file'
+          ? new JazzError('CLOSED', 'the leader tab changed during this file upload or read; do it again')
+          : new JazzError('TRANSACTION_CONFLICT', 'the tab that ran this transaction closed before it ended; run the transaction again'),
+      );
       return;
     }
     f.sentTo = generation;
@@ -353,6 +358,11 @@ export class DbHost implements WorkerApi {
     const sub = this.#subs.get(id);
     this.#subs.delete(id);
     if (sub && this.#backend) this.#backend.unsubscribe(id);
+  }
+
+  /** Files (file-calls.ts): not moved to a new leader, whose worker has none of the handles. */
+  file(call: FileCall): Promise<unknown> {
+    return this.#call({ op: 'file', call }, false);
   }
 
   async txBegin(): Promise<number> {

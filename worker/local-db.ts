@@ -32,6 +32,7 @@ import { JazzError } from '../src/util/errors.ts';
 import { openStore } from './open-store.ts';
 import type { OpfsFiles } from './opfs-blockfile.ts';
 import { wsConnector } from './ws-connector.ts';
+import { FileCalls } from './file-calls.ts';
 import { toWireError } from './wire-errors.ts';
 import {
   pageCanOrder,
@@ -89,6 +90,8 @@ export class LocalDb {
   readonly #subs = new Map<number, Sub>();
   #nextSub = 1;
   readonly #txs = new Map<number, Tx>();
+  /** Uploads and reads of files in progress, for this tab and the followers (file-calls.ts). */
+  readonly #files = new FileCalls();
   #nextTx = 1;
   /** batch key (= the engine's batch id) → its handle, for waits at `edge`/`global`. */
   readonly #keys = new Map<string, BatchHandle>();
@@ -269,6 +272,8 @@ export class LocalDb {
         return this.txAbort(call.tx);
       case 'status':
         return this.status();
+      case 'file':
+        return this.#files.run(call.call, () => this.#ready().then((db) => this.#as(db, version)));
       case 'setAuth':
         return this.setAuth(call.auth);
       case 'subscribe':
@@ -513,6 +518,7 @@ export class LocalDb {
     this.#closed = true;
     for (const s of this.#subs.values()) s.stop?.();
     this.#subs.clear();
+    this.#files.stop();
     this.#statusSinks.clear();
     this.#rejectionSinks.clear();
     if (!current) return;

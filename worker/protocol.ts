@@ -20,8 +20,9 @@ import type { WriteOp, Tier } from '../src/engine/engine.ts';
 import type { BatchRejection, SyncStatus } from '../src/sync/client.ts';
 import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
 import type { BranchInfo, MergeChange } from '../src/history/branches.ts';
+import type { FileInfo, LoadFileOptions } from '../src/files/files.ts';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict, BranchInfo, MergeChange };
 
@@ -126,6 +127,23 @@ export type SubscriptionMessage =
   /** A history subscription's message: the row's whole history, now (the first) and after each change. */
   | { readonly kind: 'history'; readonly entries: readonly HistoryEntry[] };
 
+/**
+ * A files call (worker/file-calls.ts has the contract). An upload: `start` (answers its handle),
+ * `part`s in order (each answers the bytes stored since the last answer, once the writer took the
+ * part), then `end` (answers `{ id, progress }`) or `abort`. A read: `open` (answers
+ * `{ reader, info }`), `read` until it answers null, or `close`. `info` and `delete` are the Db's
+ * `fileInfo` and `deleteFile`.
+ */
+export type FileCall =
+  | { readonly f: 'start'; readonly opts: { readonly name?: string; readonly mimeType?: string; readonly tier?: Tier; readonly partSize?: number; readonly size?: number } }
+  | { readonly f: 'part'; readonly upload: number; readonly bytes: Uint8Array }
+  | { readonly f: 'end' | 'abort'; readonly upload: number }
+  | { readonly f: 'open' | 'info'; readonly id: string; readonly opts?: LoadFileOptions | undefined }
+  | { readonly f: 'read' | 'close'; readonly reader: number }
+  | { readonly f: 'delete'; readonly id: string; readonly opts?: { readonly tier?: Tier } | undefined };
+
+export type { FileInfo, LoadFileOptions };
+
 export type SubscriptionSink = (message: SubscriptionMessage) => void;
 export type StatusSink = (status: WorkerStatus) => void;
 /** Told when the server rejected a batch (undone locally by then); `key` is the page's batch id. */
@@ -167,6 +185,8 @@ export interface WorkerApi {
   txCommit(tx: number, key: string, ops: readonly WriteOp[]): Promise<void>;
   txAbort(tx: number): Promise<void>;
   status(): Promise<WorkerStatus>;
+  /** Files (`FileCall`): handles live in the leader's worker, so a leader change fails the call (CLOSED). */
+  file(call: FileCall): Promise<unknown>;
   onStatus(sink: StatusSink): Promise<void>;
   onRejected(sink: RejectionSink): Promise<void>;
   setAuth(auth: Credentials): Promise<void>;
@@ -205,6 +225,7 @@ export type PeerCall =
   | { readonly op: 'txCommit'; readonly tx: number; readonly key: string; readonly ops: readonly WriteOp[] }
   | { readonly op: 'txAbort'; readonly tx: number }
   | { readonly op: 'status' }
+  | { readonly op: 'file'; readonly call: FileCall }
   | { readonly op: 'setAuth'; readonly auth: Credentials };
 
 /**

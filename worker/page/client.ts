@@ -37,6 +37,8 @@ import {
   type DriverType,
   type BranchInfo,
   type FieldConflict,
+  type FileCall,
+  type FileInfo,
   type MergeChange,
   type HistoryEntry,
   type SubSpec,
@@ -51,6 +53,7 @@ import {
 } from '../protocol.ts';
 import { fromWireError, installWireErrors } from '../wire-errors.ts';
 import { ResultCache } from './result-cache.ts';
+import type { PageCreateFileOptions } from './files.ts';
 import { defaultBrokerUrl, defaultWorkerUrl } from './worker-url.ts';
 
 export interface BrowserDriverConfig {
@@ -599,14 +602,11 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   }
 
   /** The branches this database has (`createDb({ branch })` opens one). */
-  branches(): Promise<BranchInfo[]> {
-    return this.#call((api) => api.branches());
-  }
-
+  declare branches: () => Promise<BranchInfo[]>;
   /** What merging branch `from` into `into` (this database's branch by default) would change. */
-  mergePreview(from: string, into?: string): Promise<MergeChange[]> {
-    return this.#call((api) => api.mergePreview(from, into));
-  }
+  declare mergePreview: (from: string, into?: string) => Promise<MergeChange[]>;
+  /** Drops a branch and its writes. */
+  declare deleteBranch: (name: string) => Promise<void>;
 
   /**
    * Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value
@@ -626,10 +626,36 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return () => this.#mergeListeners.delete(listener);
   }
 
-  /** Drops a branch and its writes. */
-  deleteBranch(name: string): Promise<void> {
-    return this.#call((api) => api.deleteBranch(name));
+  // ─── files: files.ts (jazz-files.js), loaded on first use ──────────────────
+
+  /** Stores a Blob (or File) as a file, sent to the worker a part at a time; resolves to its id (see files.ts). */
+  declare createFileFromBlob: (blob: Blob, opts?: PageCreateFileOptions) => Promise<string>;
+  /** A file's content as a Blob of its MIME type; FILE_NOT_FOUND, FILE_INCOMPLETE. */
+  declare loadFileAsBlob: (id: string, opts?: { tier?: Tier }) => Promise<Blob>;
+  /** A file's content as a stream, a part at a time from the worker. */
+  declare loadFileAsStream: (id: string, opts?: { tier?: Tier }) => Promise<ReadableStream<Uint8Array>>;
+  /** A file's record (name, MIME type, size, parts, SHA-256, state); FILE_NOT_FOUND. */
+  declare fileInfo: (id: string, opts?: { tier?: Tier }) => Promise<FileInfo>;
+  /** Deletes a file (its record, and its parts everywhere); FILE_NOT_FOUND. */
+  declare deleteFile: (id: string, opts?: { tier?: Tier }) => Promise<void>;
+
+  // Methods that only forward, made by loops instead of one by one (jazz.js's size budget):
+  // `branches`, `mergePreview` and `deleteBranch` to the worker's namesakes; each files method to
+  // its namesake in files.ts, loaded on first use, with a way to send `FileCall`s (their bytes
+  // transferred).
+  static {
+    for (const op of ['branches', 'mergePreview', 'deleteBranch'] as const) {
+      (BrowserDb.prototype as unknown as Record<string, unknown>)[op] = function (this: BrowserDb, ...args: unknown[]) {
+        return this.#call((api) => (api[op] as (...a: unknown[]) => Promise<unknown>)(...args));
+      };
+    }
+    for (const op of ['createFileFromBlob', 'loadFileAsBlob', 'loadFileAsStream', 'fileInfo', 'deleteFile'] as const) {
+      (BrowserDb.prototype as unknown as Record<string, unknown>)[op] = function (this: BrowserDb, ...args: unknown[]) {
+        return import('./files.ts').then((m) => (m[op] as (...a: unknown[]) => unknown)((c: FileCall, t?: Transferable[]) => this.#call((api) => api.file(Comlink.transfer(c, t!))), ...args));
+      };
+    }
   }
+
 
   /** Stops every subscription, makes everything durable, and ends the worker. */
   async close(): Promise<void> {

@@ -83,14 +83,15 @@ async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await chromium.launchPersistentContext(profile, { ...launchOptions(), headless: true });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}]`, m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}]`, m.text());
+  });
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });
   return { ctx, page };
 }
 
-const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> =>
-  page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
+const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
 const log = (s: string) => console.log(`  · ${s}`);
 const rows: (string | number)[][] = [['id', 'measure', 'engine (opfs)', 'Dexie (IDB)', 'raw OPFS', 'engine/Dexie', 'target']];
@@ -99,7 +100,9 @@ const rate = (x: number) => (Number.isFinite(x) ? `${Math.round(x).toLocaleStrin
 
 let ctx: BrowserContext | undefined;
 try {
-  console.log(`browser bench: ${ROWS.toLocaleString('en-US')} rows, Chromium ${launchOptions().executablePath ?? '(playwright)'}; durability: engine tier 'local' (OPFS flush), Dexie chromeTransactionDurability '${DURABILITY}'`);
+  console.log(
+    `browser bench: ${ROWS.toLocaleString('en-US')} rows, Chromium ${launchOptions().executablePath ?? '(playwright)'}; durability: engine tier 'local' (OPFS flush), Dexie chromeTransactionDurability '${DURABILITY}'`,
+  );
   let page: Page;
   ({ ctx, page } = await launch());
   console.log(`  browser ${ctx.browser()?.version() ?? ''}`);
@@ -125,7 +128,15 @@ try {
   const rE = ROWS / (le.ms / 1000);
   const rD = ROWS / (ld.ms / 1000);
   const frac = Number.isFinite(p1MiBs) ? ` (${(((rE * setup.bytesPerRow) / 1024 / 1024 / p1MiBs) * 100).toFixed(1)}% of P1 bandwidth)` : '';
-  rows.push(['P2', `bulk load ${ROWS.toLocaleString('en-US')} rows, 1k/batch, each awaited`, `${rate(rE)}${frac}`, rate(rD), '', ratio(rE, rD, true), '≥ 100,000 rows/s, 25× Dexie (Dexie baseline 4,000/s)']);
+  rows.push([
+    'P2',
+    `bulk load ${ROWS.toLocaleString('en-US')} rows, 1k/batch, each awaited`,
+    `${rate(rE)}${frac}`,
+    rate(rD),
+    '',
+    ratio(rE, rD, true),
+    '≥ 100,000 rows/s, 25× Dexie (Dexie baseline 4,000/s)',
+  ]);
 
   // P3
   if (!SKIP.has('p3')) {
@@ -185,7 +196,15 @@ try {
     const e = percentile(cold.engine, 50);
     const d = percentile(cold.dexie, 50);
     rows.push(['P5', `cold open after browser restart → first 50 by title (${COLD} restarts, median)`, fmt(e), fmt(d), '', ratio(e, d, false), '≤ 50 ms (Dexie baseline 182 ms)']);
-    rows.push(['P5', `same, from navigation start (page modules served unbundled by Vite; worker ${process.env['SOURCE_WORKER'] === '1' ? 'from source' : 'built'})`, fmt(percentile(nav.engine, 50)), fmt(percentile(nav.dexie, 50)), '', '', '']);
+    rows.push([
+      'P5',
+      `same, from navigation start (page modules served unbundled by Vite; worker ${process.env['SOURCE_WORKER'] === '1' ? 'from source' : 'built'})`,
+      fmt(percentile(nav.engine, 50)),
+      fmt(percentile(nav.dexie, 50)),
+      '',
+      '',
+      '',
+    ]);
   }
 
   // P5u: the same cold open, the first time a new schema version opens the database (v2 renames
@@ -207,7 +226,15 @@ try {
     log(`P5u: upgrade ${upgrade.map(fmt).join(', ')}; same version again ${again.map(fmt).join(', ')}`);
     const u = percentile(upgrade, 50);
     const a = percentile(again, 50);
-    rows.push(['P5u', `cold open as a new schema version (rename + add) → first 50 by the renamed column (${COLD}, median)`, fmt(u), '', '', '', `opened again without upgrade: ${fmt(a)} (${(u / a).toFixed(2)}×)`]);
+    rows.push([
+      'P5u',
+      `cold open as a new schema version (rename + add) → first 50 by the renamed column (${COLD}, median)`,
+      fmt(u),
+      '',
+      '',
+      '',
+      `opened again without upgrade: ${fmt(a)} (${(u / a).toFixed(2)}×)`,
+    ]);
   }
 
   console.log();

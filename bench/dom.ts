@@ -99,7 +99,9 @@ const dexieUrl = `${base}/bench/dom/dexie.html`;
 async function open(ctx: BrowserContext, url: string, name: string): Promise<Page> {
   const page = ctx.pages().find((p) => p.url() === 'about:blank') ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.error(`[${name} page error]`, e.message));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`[${name} ${m.type()}]`, m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.error(`[${name} ${m.type()}]`, m.text());
+  });
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 120_000 });
   return page;
@@ -107,15 +109,16 @@ async function open(ctx: BrowserContext, url: string, name: string): Promise<Pag
 
 const launch = () => chromium.launchPersistentContext(profile, { ...launchOptions(), headless: true, viewport: { width: 1600, height: 1000 } });
 
-const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> =>
-  page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
+const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
 type Click = { dom: number; frame: number; change: number; first: number; lists: number; mutations: number } | { missed: true };
 type Side = { name: string; page: Page; dom: number[]; frame: number[]; change: number[]; first: number[]; lists: number[]; missed: number; bad: number; hashes: string[] };
 
 let ctx: BrowserContext | undefined;
 try {
-  console.log(`dom bench: ${ROWS.toLocaleString('en-US')} rows, 20 lists, ${CLICKS} clicks, quiet ${QUIET} ms; elements from ${SOURCE ? 'source (Vite)' : 'the built jazz.js'}; Chromium ${launchOptions().executablePath ?? '(playwright)'}`);
+  console.log(
+    `dom bench: ${ROWS.toLocaleString('en-US')} rows, 20 lists, ${CLICKS} clicks, quiet ${QUIET} ms; elements from ${SOURCE ? 'source (Vite)' : 'the built jazz.js'}; Chromium ${launchOptions().executablePath ?? '(playwright)'}`,
+  );
   console.log(`  durability: engine writes from jazz-field wait at tier 'local' (the lists update before the flush); Dexie chromeTransactionDurability '${DURABILITY}'`);
 
   // Load, in a first browser.
@@ -140,7 +143,10 @@ try {
   const md = await ev<{ ms: number; sinceNavigation: number }>(pd, 'mount', le.projects, DURABILITY);
   log(`Dexie: 20 lists rendered ${fmt(md.ms)} after mounting (${fmt(md.sinceNavigation)} after navigation start)`);
   const first = CHECK ? [await ev<{ bad: number[]; hash: string; rows: number }>(pj, 'check'), await ev<{ bad: number[]; hash: string; rows: number }>(pd, 'check')] : [];
-  if (CHECK) log(`first render: jazz ${first[0]!.rows} rows, ${first[0]!.bad.length} lists wrong; Dexie ${first[1]!.rows} rows, ${first[1]!.bad.length} lists wrong; same on both pages: ${first[0]!.hash === first[1]!.hash}`);
+  if (CHECK)
+    log(
+      `first render: jazz ${first[0]!.rows} rows, ${first[0]!.bad.length} lists wrong; Dexie ${first[1]!.rows} rows, ${first[1]!.bad.length} lists wrong; same on both pages: ${first[0]!.hash === first[1]!.hash}`,
+    );
 
   const sides: Side[] = [
     { name: 'jazz', page: pj, dom: [], frame: [], change: [], first: [], lists: [], missed: 0, bad: 0, hashes: [] },
@@ -152,12 +158,22 @@ try {
       await side.page.bringToFront();
       for (let k = k0; k < Math.min(CLICKS, k0 + BLOCK); k++) {
         const sel = await ev<string | null>(side.page, 'pick', k);
-        if (!sel) { side.missed++; side.hashes.push('none'); continue; }
+        if (!sel) {
+          side.missed++;
+          side.hashes.push('none');
+          continue;
+        }
         if (CLICK === 'dom') await side.page.evaluate((s) => (document.querySelector(s) as HTMLElement).click(), sel);
         else await side.page.locator(sel).click();
         const r = await ev<Click>(side.page, 'settle', QUIET);
         if ('missed' in r) side.missed++;
-        else { side.dom.push(r.dom); side.frame.push(r.frame); side.change.push(r.change); side.first.push(r.first); side.lists.push(r.lists); }
+        else {
+          side.dom.push(r.dom);
+          side.frame.push(r.frame);
+          side.change.push(r.change);
+          side.first.push(r.first);
+          side.lists.push(r.lists);
+        }
         if (CHECK) {
           const c = await ev<{ bad: number[]; hash: string }>(side.page, 'check');
           side.hashes.push(c.hash);
@@ -170,7 +186,9 @@ try {
               let at = 0;
               while (at < Math.max(d.shown.length, d.want.length) && d.shown[at] === d.want[at]) at++;
               const from = Math.max(0, at - 1);
-              console.error(`[${side.name}] click ${k}: lists ${c.bad.join(', ')} differ from a fresh query; list ${c.bad[0]} (${d.shown.length} rows shown, ${d.want.length} wanted), from row ${from}:\n  shown: ${d.shown.slice(from, from + 3).join('\n         ')}\n  want:  ${d.want.slice(from, from + 3).join('\n         ')}`);
+              console.error(
+                `[${side.name}] click ${k}: lists ${c.bad.join(', ')} differ from a fresh query; list ${c.bad[0]} (${d.shown.length} rows shown, ${d.want.length} wanted), from row ${from}:\n  shown: ${d.shown.slice(from, from + 3).join('\n         ')}\n  want:  ${d.want.slice(from, from + 3).join('\n         ')}`,
+              );
             }
           }
         }

@@ -55,8 +55,11 @@ if (process.argv[2] === '--cold') {
 // ─── helpers ─────────────────────────────────────────────────────────────────
 
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const word = () =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 const median = (xs: readonly number[]) => percentile(xs, 50);
 const p95 = (xs: readonly number[]) => percentile(xs, 95);
 const dir = path.resolve('.tmp', `bench-engine-files-${process.pid}`);
@@ -140,9 +143,11 @@ async function bulkLoad(file: string): Promise<Loaded> {
   const db = createDb({ app, driver: { type: 'file', path: file } });
   const store = db.engine.store as DurableStore;
   const projects: string[] = [];
-  await db.batch((b) => {
-    for (let i = 0; i < 100; i++) projects.push(b.insert(app.projects, { name: `project ${i}` }).id);
-  }).wait({ tier: 'local' });
+  await db
+    .batch((b) => {
+      for (let i = 0; i < 100; i++) projects.push(b.insert(app.projects, { name: `project ${i}` }).id);
+    })
+    .wait({ tier: 'local' });
   const ids: string[] = [];
   let logicalBytes = 0;
   const gen0 = store.stats().generation;
@@ -200,7 +205,12 @@ async function groupedUpdates(db: Db<App>, ids: readonly string[]): Promise<{ la
     const waits: Promise<void>[] = [];
     for (let k = 0; k < IN_FLIGHT; k++) {
       const id = ids[Math.floor(rand() * ids.length)]!;
-      waits.push(db.update(app.todos, id, { priority: (u + k) % 10, done: k % 2 === 0 }).wait({ tier: 'local' }).then(() => void lat.push(performance.now() - s0)));
+      waits.push(
+        db
+          .update(app.todos, id, { priority: (u + k) % 10, done: k % 2 === 0 })
+          .wait({ tier: 'local' })
+          .then(() => void lat.push(performance.now() - s0)),
+      );
     }
     await Promise.all(waits);
   }
@@ -224,7 +234,9 @@ async function main(): Promise<void> {
       const file = path.join(dir, `bulk-${r}`, 'app.db');
       const l = await bulkLoad(file);
       loads.push(l);
-      console.error(`  bulk load run ${r + 1}: ${l.ms.toFixed(0)} ms, ${(l.written / 2 ** 20).toFixed(1)} MiB written, ${l.flushes} flushes; WAL ${l.walMiB.toFixed(0)} MiB at the end; close (final checkpoint) ${l.closeMs.toFixed(0)} ms, ${(l.closeWritten / 2 ** 20).toFixed(0)} MiB`);
+      console.error(
+        `  bulk load run ${r + 1}: ${l.ms.toFixed(0)} ms, ${(l.written / 2 ** 20).toFixed(1)} MiB written, ${l.flushes} flushes; WAL ${l.walMiB.toFixed(0)} MiB at the end; close (final checkpoint) ${l.closeMs.toFixed(0)} ms, ${(l.closeWritten / 2 ** 20).toFixed(0)} MiB`,
+      );
       raws.push(rawWrite(path.join(dir, `raw-${r}`), l.written, l.flushes));
       if (r === RUNS - 1) main = { file, ids: l.ids };
       else fs.rmSync(path.dirname(file), { recursive: true, force: true });
@@ -319,19 +331,81 @@ async function main(): Promise<void> {
     // ─── report ───
     const ok = (pass: boolean) => (pass ? 'met' : 'not met');
     const coldFirst = median(cold.map((c) => c.firstMs));
-    console.log(table([
-      ['id', 'scenario', 'engine on files', 'baseline, same run', 'ratio', 'target', ''],
-      ['P2', `bulk load ${ROWS / 1000}k rows, 1k per batch, each batch awaited at local`, `${Math.round(rowsPerSec).toLocaleString()} rows/s (median ${loadMs.toFixed(0)} ms)`, `raw fs: same ${(written / 2 ** 20).toFixed(0)} MiB, 16 KiB writes, same fdatasyncs: ${rawMs.toFixed(0)} ms`, `${((rawMs / loadMs) * 100).toFixed(1)}% of raw bandwidth`, '≥ 100k rows/s', ok(rowsPerSec >= 100_000)],
-      ['P3', `${UPDATES} serial single-row updates at local, one flush each`, `p50 ${fmt(median(serialLat))}, p95 ${fmt(p95(serialLat))}`, `raw 16 KiB write + fdatasync: p50 ${fmt(median(rawFlush))}, p95 ${fmt(p95(rawFlush))}`, `${(median(serialLat) / median(rawFlush)).toFixed(2)}× raw p50`, 'p50 ≤ 1 ms, p95 ≤ 2 ms', ok(median(serialLat) <= 1 && p95(serialLat) <= 2)],
-      ['P3', `same, ${IN_FLIGHT} in flight (group commit)`, `${fmt(groupTotal / (UPDATES * RUNS))} per update; latency p50 ${fmt(median(groupLat))}, p95 ${fmt(p95(groupLat))}`, `one flush per commit: ${fmt(serialTotal / (UPDATES * RUNS))} per update`, `${groupRatio.toFixed(1)}× throughput`, '≥ 5×', ok(groupRatio >= 5)],
-      ['P5', 'cold open (new process) → first 50 rows of todos by title, live query', `median ${fmt(coldFirst)} (open ${fmt(median(cold.map((c) => c.openMs)))}), max ${fmt(Math.max(...cold.map((c) => c.firstMs)))}`, `${cold[0]!.cachedPages} pages read`, '', '≤ 50 ms', ok(coldFirst <= 50)],
-      ['P7', 'warm point read by id, db.allSync(where id)', `p50 ${fmt(median(byQuery))}, p95 ${fmt(p95(byQuery))}; ${fmt(loopEach)} each in a loop`, `engine.getRowById: p50 ${fmt(median(byEngine))}, p95 ${fmt(p95(byEngine))}`, `${(median(byQuery) / median(byEngine)).toFixed(1)}× the raw row read`, 'p50 ≤ 0.1 ms', ok(median(byQuery) <= 0.1)],
-      ['P7', `index lookup projectId in (3 of 100), ~3,000 rows (avg ${Math.round(lookupRows / 20)}), by due`, `median ${fmt(median(lookupMs))}, p95 ${fmt(p95(lookupMs))}`, '', '', '≥ 3× Dexie (no Dexie in Node)', ''],
-      ['P7', `range due >= a and due < b, ~3,000 rows (avg ${Math.round(rangeRows / 20)}), by due`, `median ${fmt(median(rangeMs))}, p95 ${fmt(p95(rangeMs))}`, `plain JS array filter + sort of ${ROWS / 1000}k: median ${fmt(median(arrayMs))}`, `${(median(arrayMs) / median(rangeMs)).toFixed(1)}× faster than the array`, '≥ 3× Dexie (no Dexie in Node)', ''],
-    ]));
-    console.log(`\nbulk load detail: ${(written / 2 ** 20).toFixed(1)} MiB written (WAL + pages; ${Math.round(written / ROWS)} B per row) for ${(logical / 2 ** 20).toFixed(1)} MiB of row data; engine ${engineMiBs.toFixed(1)} MiB/s written, ${rowMiBs.toFixed(1)} MiB/s of rows, raw ${rawMiBs.toFixed(0)} MiB/s; data file ${dataMiB.toFixed(1)} MiB`);
+    console.log(
+      table([
+        ['id', 'scenario', 'engine on files', 'baseline, same run', 'ratio', 'target', ''],
+        [
+          'P2',
+          `bulk load ${ROWS / 1000}k rows, 1k per batch, each batch awaited at local`,
+          `${Math.round(rowsPerSec).toLocaleString()} rows/s (median ${loadMs.toFixed(0)} ms)`,
+          `raw fs: same ${(written / 2 ** 20).toFixed(0)} MiB, 16 KiB writes, same fdatasyncs: ${rawMs.toFixed(0)} ms`,
+          `${((rawMs / loadMs) * 100).toFixed(1)}% of raw bandwidth`,
+          '≥ 100k rows/s',
+          ok(rowsPerSec >= 100_000),
+        ],
+        [
+          'P3',
+          `${UPDATES} serial single-row updates at local, one flush each`,
+          `p50 ${fmt(median(serialLat))}, p95 ${fmt(p95(serialLat))}`,
+          `raw 16 KiB write + fdatasync: p50 ${fmt(median(rawFlush))}, p95 ${fmt(p95(rawFlush))}`,
+          `${(median(serialLat) / median(rawFlush)).toFixed(2)}× raw p50`,
+          'p50 ≤ 1 ms, p95 ≤ 2 ms',
+          ok(median(serialLat) <= 1 && p95(serialLat) <= 2),
+        ],
+        [
+          'P3',
+          `same, ${IN_FLIGHT} in flight (group commit)`,
+          `${fmt(groupTotal / (UPDATES * RUNS))} per update; latency p50 ${fmt(median(groupLat))}, p95 ${fmt(p95(groupLat))}`,
+          `one flush per commit: ${fmt(serialTotal / (UPDATES * RUNS))} per update`,
+          `${groupRatio.toFixed(1)}× throughput`,
+          '≥ 5×',
+          ok(groupRatio >= 5),
+        ],
+        [
+          'P5',
+          'cold open (new process) → first 50 rows of todos by title, live query',
+          `median ${fmt(coldFirst)} (open ${fmt(median(cold.map((c) => c.openMs)))}), max ${fmt(Math.max(...cold.map((c) => c.firstMs)))}`,
+          `${cold[0]!.cachedPages} pages read`,
+          '',
+          '≤ 50 ms',
+          ok(coldFirst <= 50),
+        ],
+        [
+          'P7',
+          'warm point read by id, db.allSync(where id)',
+          `p50 ${fmt(median(byQuery))}, p95 ${fmt(p95(byQuery))}; ${fmt(loopEach)} each in a loop`,
+          `engine.getRowById: p50 ${fmt(median(byEngine))}, p95 ${fmt(p95(byEngine))}`,
+          `${(median(byQuery) / median(byEngine)).toFixed(1)}× the raw row read`,
+          'p50 ≤ 0.1 ms',
+          ok(median(byQuery) <= 0.1),
+        ],
+        [
+          'P7',
+          `index lookup projectId in (3 of 100), ~3,000 rows (avg ${Math.round(lookupRows / 20)}), by due`,
+          `median ${fmt(median(lookupMs))}, p95 ${fmt(p95(lookupMs))}`,
+          '',
+          '',
+          '≥ 3× Dexie (no Dexie in Node)',
+          '',
+        ],
+        [
+          'P7',
+          `range due >= a and due < b, ~3,000 rows (avg ${Math.round(rangeRows / 20)}), by due`,
+          `median ${fmt(median(rangeMs))}, p95 ${fmt(p95(rangeMs))}`,
+          `plain JS array filter + sort of ${ROWS / 1000}k: median ${fmt(median(arrayMs))}`,
+          `${(median(arrayMs) / median(rangeMs)).toFixed(1)}× faster than the array`,
+          '≥ 3× Dexie (no Dexie in Node)',
+          '',
+        ],
+      ]),
+    );
+    console.log(
+      `\nbulk load detail: ${(written / 2 ** 20).toFixed(1)} MiB written (WAL + pages; ${Math.round(written / ROWS)} B per row) for ${(logical / 2 ** 20).toFixed(1)} MiB of row data; engine ${engineMiBs.toFixed(1)} MiB/s written, ${rowMiBs.toFixed(1)} MiB/s of rows, raw ${rawMiBs.toFixed(0)} MiB/s; data file ${dataMiB.toFixed(1)} MiB`,
+    );
     const closeMs = median(loads.map((l) => l.closeMs));
-    console.log(`P2 with the final checkpoint (close) counted: ${Math.round(ROWS / ((loadMs + closeMs) / 1000)).toLocaleString()} rows/s (close median ${closeMs.toFixed(0)} ms; ${(loads[0]!.flushes - ROWS / BATCH) / 2} checkpoints ran during the load, WAL ${loads[0]!.walMiB.toFixed(0)} MiB at its end)`);
+    console.log(
+      `P2 with the final checkpoint (close) counted: ${Math.round(ROWS / ((loadMs + closeMs) / 1000)).toLocaleString()} rows/s (close median ${closeMs.toFixed(0)} ms; ${(loads[0]!.flushes - ROWS / BATCH) / 2} checkpoints ran during the load, WAL ${loads[0]!.walMiB.toFixed(0)} MiB at its end)`,
+    );
     console.log(`runs: bulk ${loads.map((l) => l.ms.toFixed(0)).join(', ')} ms; cold ${cold.map((c) => c.firstMs.toFixed(1)).join(', ')} ms (OS page cache warm)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

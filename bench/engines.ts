@@ -72,7 +72,9 @@ try {
     const r = await run(engine);
     if (r.failed) throw new Error(`${engine}: ${r.failed}`);
     const name = engine === 'firefox' ? 'Firefox' : 'WebKitGTK';
-    console.log(`  · ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${r.userAgent}; driver ${JSON.stringify(r.driver)}; P4 updates with no callback: engine ${r.p4engine.missed}, Dexie ${r.p4dexie.missed}`);
+    console.log(
+      `  · ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${r.userAgent}; driver ${JSON.stringify(r.driver)}; P4 updates with no callback: engine ${r.p4engine.missed}, Dexie ${r.p4dexie.missed}`,
+    );
     const [e3, d3, e4, d4] = [summary(r.p3.eng), summary(r.p3.dex), summary(r.p4engine.times), summary(r.p4dexie.times)];
     const drv = (r.driver as { used: string }).used;
     out.push([name, `P3 serial update at local (${drv}), p50`, fmt(e3.p50), fmt(d3.p50), ratio(e3.p50, d3.p50)]);

@@ -27,8 +27,11 @@ const BATCH = 1000;
 const app = s.defineApp({ todos: s.table({ title: s.string(), done: s.boolean(), priority: s.int() }) });
 
 let seed = 11;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const word = () =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 const dir = fs.mkdtempSync(path.join(fileURLToPath(new URL('../.tmp/', import.meta.url)), 'bench-history-'));
 const time = async (f: () => Promise<unknown>) => {
   const t = performance.now();
@@ -40,7 +43,12 @@ const p95 = (xs: number[]) => percentile(xs, 95);
 const cell = (xs: number[]) => `${fmt(med(xs))} (p95 ${fmt(p95(xs))})`;
 
 try {
-  console.log(`jazz-elements history on Node files: a row with ${VERSIONS.toLocaleString()} versions; ${ROWS.toLocaleString()} rows; ${RUNS} runs, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `jazz-elements history on Node files: a row with ${VERSIONS.toLocaleString()} versions; ${ROWS.toLocaleString()} rows; ${RUNS} runs, Node ${process.version}, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   let now = Date.UTC(2026, 0, 1);
   const db = createDb({ app, driver: { type: 'file', path: path.join(dir, 'history.db') }, wall: () => now });
 
@@ -117,7 +125,12 @@ try {
       [`all ${ROWS.toLocaleString()} rows: asOf T / now`, cell(r.allAsOf), cell(r.allNow), ratio(r.allAsOf, r.allNow)],
     ]),
   );
-  console.log(`\n(asOf T gave ${check.length} rows; load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(
+    `\n(asOf T gave ${check.length} rows; load average after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`,
+  );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

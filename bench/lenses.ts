@@ -27,9 +27,23 @@ const BATCH = 1000;
 const REPEAT = 20;
 
 const v1 = s.defineApp({ todos: s.table({ title: s.string(), done: s.boolean(), priority: s.int(), due: s.timestamp().optional(), tags: s.array(s.string()).optional() }) });
-const v2 = s.defineApp({ todos: s.table({ name: s.string(), done: s.boolean(), priority: s.int(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1) }) });
-const v3 = s.defineApp({ todos: s.table({ name: s.string(), done: s.boolean(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1), notes: s.string().optional() }) });
-const v4 = s.defineApp({ todos: s.table({ name: s.string(), completed: s.boolean(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1), notes: s.string().optional(), color: s.string().default('none') }) });
+const v2 = s.defineApp({
+  todos: s.table({ name: s.string(), done: s.boolean(), priority: s.int(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1) }),
+});
+const v3 = s.defineApp({
+  todos: s.table({ name: s.string(), done: s.boolean(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), estimate: s.int().default(1), notes: s.string().optional() }),
+});
+const v4 = s.defineApp({
+  todos: s.table({
+    name: s.string(),
+    completed: s.boolean(),
+    due: s.timestamp().optional(),
+    tags: s.array(s.string()).optional(),
+    estimate: s.int().default(1),
+    notes: s.string().optional(),
+    color: s.string().default('none'),
+  }),
+});
 const migrations = [
   s.defineMigration({ from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), estimate: s.add.int({ default: 1 }) } } }),
   s.defineMigration({ from: v2, to: v3, migrate: { todos: { priority: s.drop.int({ backwardsDefault: 0 }), notes: s.add.string() } } }),
@@ -52,17 +66,26 @@ if (process.argv[2] === '--open') {
 // ─── main ────────────────────────────────────────────────────────────────────
 
 let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const word = () =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 const dir = fs.mkdtempSync(path.join(fileURLToPath(new URL('../.tmp/', import.meta.url)), 'bench-lenses-'));
 const here = fileURLToPath(import.meta.url);
 
 try {
-  console.log(`jazz-elements schema versions on Node files: ${ROWS.toLocaleString()} todos, ${RUNS} runs, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `jazz-elements schema versions on Node files: ${ROWS.toLocaleString()} todos, ${RUNS} runs, Node ${process.version}, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   const oldFile = path.join(dir, 'written-v1.db');
   const newFile = path.join(dir, 'written-v4.db');
   const rows: { title: string; done: boolean; priority: number; due: number; tags: string[] }[] = [];
-  for (let i = 0; i < ROWS; i++) rows.push({ title: `${word()} ${word()} ${word()}`, done: rand() < 0.3, priority: Math.floor(rand() * 5), due: 1_700_000_000_000 + Math.floor(rand() * 1e9), tags: [word()] });
+  for (let i = 0; i < ROWS; i++)
+    rows.push({ title: `${word()} ${word()} ${word()}`, done: rand() < 0.3, priority: Math.floor(rand() * 5), due: 1_700_000_000_000 + Math.floor(rand() * 1e9), tags: [word()] });
   const load = async (file: string, version: 'v1' | 'v4') => {
     const db = version === 'v1' ? createDb({ app: v1, driver: { type: 'file', path: file } }) : createDb({ app: v4, driver: { type: 'file', path: file } });
     for (let n = 0; n < ROWS; n += BATCH) {
@@ -121,8 +144,14 @@ try {
   // collection do not decide the figure; the two databases take turns.
   const first = v4.todos.where({ completed: false }).orderBy('name').limit(50);
   for (let i = 0; i < RUNS + 1; i++) {
-    const c = (await time(async () => { for (let k = 0; k < REPEAT; k++) await through.all(first); })) / REPEAT;
-    const d = (await time(async () => { for (let k = 0; k < REPEAT; k++) await native.all(first); })) / REPEAT;
+    const c =
+      (await time(async () => {
+        for (let k = 0; k < REPEAT; k++) await through.all(first);
+      })) / REPEAT;
+    const d =
+      (await time(async () => {
+        for (let k = 0; k < REPEAT; k++) await native.all(first);
+      })) / REPEAT;
     if (i === 0) continue;
     read.first.through.push(c);
     read.first.native.push(d);
@@ -137,9 +166,27 @@ try {
   console.log(
     table([
       ['scenario', 'written under v1, read as v4 (3 migrations)', 'written under v4', 'ratio (median)', 'target'],
-      [`all ${ROWS.toLocaleString()} rows`, `${fmt(med(read.all.through))} (p95 ${fmt(p95(read.all.through))})`, `${fmt(med(read.all.native))} (p95 ${fmt(p95(read.all.native))})`, ratio(read.all.through, read.all.native), '≤ 1.3×'],
-      ['completed = false, first 50 by name', `${fmt(med(read.first.through))} (p95 ${fmt(p95(read.first.through))})`, `${fmt(med(read.first.native))} (p95 ${fmt(p95(read.first.native))})`, ratio(read.first.through, read.first.native), '≤ 1.3×'],
-      ['cold open → first 50 by name (new process)', `after the upgrade: ${fmt(med(cold.upgraded))} (p95 ${fmt(p95(cold.upgraded))})`, `${fmt(med(cold.native))} (p95 ${fmt(p95(cold.native))})`, ratio(cold.upgraded, cold.native), ''],
+      [
+        `all ${ROWS.toLocaleString()} rows`,
+        `${fmt(med(read.all.through))} (p95 ${fmt(p95(read.all.through))})`,
+        `${fmt(med(read.all.native))} (p95 ${fmt(p95(read.all.native))})`,
+        ratio(read.all.through, read.all.native),
+        '≤ 1.3×',
+      ],
+      [
+        'completed = false, first 50 by name',
+        `${fmt(med(read.first.through))} (p95 ${fmt(p95(read.first.through))})`,
+        `${fmt(med(read.first.native))} (p95 ${fmt(p95(read.first.native))})`,
+        ratio(read.first.through, read.first.native),
+        '≤ 1.3×',
+      ],
+      [
+        'cold open → first 50 by name (new process)',
+        `after the upgrade: ${fmt(med(cold.upgraded))} (p95 ${fmt(p95(cold.upgraded))})`,
+        `${fmt(med(cold.native))} (p95 ${fmt(p95(cold.native))})`,
+        ratio(cold.upgraded, cold.native),
+        '',
+      ],
       ['the upgrade itself: first open of the v1 database as v4', fmt(upgrade.ms), '', '', ''],
       ['then the indexes of the added columns, in the background', fmt(built), '', '', ''],
     ]),

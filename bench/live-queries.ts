@@ -16,8 +16,11 @@ const sizes = (args.find((a) => /^\d/.test(a)) ?? '10000,100000,1000000').split(
 const UPDATES = Number(args[args.indexOf('--updates') + 1] ?? 300) || 300;
 
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const word = () =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 
 function load(n: number): { db: Db<typeof app>; projects: string[]; ms: number } {
   const db = createDb({ app, driver: { type: 'memory' } });
@@ -46,8 +49,22 @@ function load(n: number): { db: Db<typeof app>; projects: string[]; ms: number }
 function queries(projects: string[]) {
   const qs = [];
   for (let i = 0; i < 10; i++) qs.push(app.todos.where({ projectId: projects[i]!, done: false }).orderBy('title').limit(50).include({ project: true }));
-  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ priority: { gte: i * 2 } }).orderBy('due', 'desc').limit(50).include({ project: true }));
-  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ done: i % 2 === 0, priority: i }).orderBy('title').limit(50).include({ project: true }));
+  for (let i = 0; i < 5; i++)
+    qs.push(
+      app.todos
+        .where({ priority: { gte: i * 2 } })
+        .orderBy('due', 'desc')
+        .limit(50)
+        .include({ project: true }),
+    );
+  for (let i = 0; i < 5; i++)
+    qs.push(
+      app.todos
+        .where({ done: i % 2 === 0, priority: i })
+        .orderBy('title')
+        .limit(50)
+        .include({ project: true }),
+    );
   return qs;
 }
 
@@ -65,10 +82,12 @@ async function run(n: number) {
   const windows: (readonly { id: string }[])[] = qs.map(() => []);
   let lastCallback = 0;
   const subscribeStart = performance.now();
-  const stops = qs.map((q, i) => db.subscribeAll(q, ({ all }) => {
-    windows[i] = all;
-    lastCallback = performance.now();
-  }));
+  const stops = qs.map((q, i) =>
+    db.subscribeAll(q, ({ all }) => {
+      windows[i] = all;
+      lastCallback = performance.now();
+    }),
+  );
   await new Promise((r) => setTimeout(r, 0));
   const subscribeMs = performance.now() - subscribeStart;
 
@@ -110,10 +129,23 @@ for (const n of sizes) {
   console.error(`done ${n}`);
 }
 console.log('\nP4 (Node, memory store): 20 live queries, filter + sort + limit 50 + include; write → last callback\n');
-console.log(table([
-  ['rows', 'one update p50', 'p95', 'batch of 20 p50', 'p95', 're-run 20 p50', 'ratio re-run/update p50', 'subscribe 20', 'load rows/s', 'memory MiB'],
-  ...results.map((r) => [r.n, fmt(r.one.p50), fmt(r.one.p95), fmt(r.batch.p50), fmt(r.batch.p95), fmt(r.rerun.p50), (r.rerun.p50 / r.one.p50).toFixed(0) + '×', fmt(r.subscribeMs), Math.round(r.loadRowsPerSec), r.heapMiB.toFixed(0)]),
-]));
+console.log(
+  table([
+    ['rows', 'one update p50', 'p95', 'batch of 20 p50', 'p95', 're-run 20 p50', 'ratio re-run/update p50', 'subscribe 20', 'load rows/s', 'memory MiB'],
+    ...results.map((r) => [
+      r.n,
+      fmt(r.one.p50),
+      fmt(r.one.p95),
+      fmt(r.batch.p50),
+      fmt(r.batch.p95),
+      fmt(r.rerun.p50),
+      (r.rerun.p50 / r.one.p50).toFixed(0) + '×',
+      fmt(r.subscribeMs),
+      Math.round(r.loadRowsPerSec),
+      r.heapMiB.toFixed(0),
+    ]),
+  ]),
+);
 const first = results[0]!;
 const last = results[results.length - 1]!;
 console.log(`\nscaling ${last.n} vs ${first.n}: one update p95 ×${(last.one.p95 / first.one.p95).toFixed(2)} (target ≤ 1.5), target p95 ≤ 4 ms; batch p95 target ≤ 10 ms`);

@@ -12,7 +12,10 @@ import { createMemoryStore, type MemoryStoreOptions } from '../src/store/memory.
 import type { KvStore } from '../src/store/types.ts';
 
 const KEY_BYTES = 40;
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const options: MemoryStoreOptions = {
   ...(process.env.LEAF_BYTES ? { leafBytes: Number(process.env.LEAF_BYTES) } : {}),
   ...(process.env.LEAF_ENTRIES ? { leafEntries: Number(process.env.LEAF_ENTRIES) } : {}),
@@ -90,10 +93,7 @@ function run(count: number): void {
   const after = memory();
   const heap = after.heap - base.heap;
   const buffers = after.buffers - base.buffers;
-  console.log(
-    `memory: raw ${mb(raw)}; heap +${mb(heap)}, arrayBuffers +${mb(buffers)}, ` +
-      `total ${((heap + buffers) / raw).toFixed(2)}× raw (${((heap + buffers) / count).toFixed(0)} B/key)`,
-  );
+  console.log(`memory: raw ${mb(raw)}; heap +${mb(heap)}, arrayBuffers +${mb(buffers)}, ` + `total ${((heap + buffers) / raw).toFixed(2)}× raw (${((heap + buffers) / count).toFixed(0)} B/key)`);
 
   const samples = 200_000;
   const key = new Uint8Array(KEY_BYTES);
@@ -165,12 +165,12 @@ function run(count: number): void {
     bytes += entry.key.length + entry.value.length;
   }
   let ms = performance.now() - t;
-  console.log(`full scan: ${((n / ms) * 1000 / 1e6).toFixed(1)} M entries/s, ${((bytes / ms) * 1000 / 2 ** 20).toFixed(0)} MiB/s`);
+  console.log(`full scan: ${(((n / ms) * 1000) / 1e6).toFixed(1)} M entries/s, ${(((bytes / ms) * 1000) / 2 ** 20).toFixed(0)} MiB/s`);
   t = performance.now();
   n = 0;
   for (const _ of store.scan({ reverse: true })) n++;
   ms = performance.now() - t;
-  console.log(`full reverse scan: ${((n / ms) * 1000 / 1e6).toFixed(1)} M entries/s`);
+  console.log(`full reverse scan: ${(((n / ms) * 1000) / 1e6).toFixed(1)} M entries/s`);
 
   // Short range scans: seek then 100 entries.
   const ranges = 20_000;

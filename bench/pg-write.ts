@@ -16,7 +16,7 @@ try {
     const db = createDb({ app, server: srv.url, appId: 't' });
     await db.insert(app.todos, { title: 'warm' }).wait({ tier: 'global' });
     const t = Date.now();
-    let last: { wait(o: { tier: "global" }): Promise<unknown> } | undefined;
+    let last: { wait(o: { tier: 'global' }): Promise<unknown> } | undefined;
     for (let i = 0; i < 2000; i++) last = db.insert(app.todos, { title: `t${i}` });
     await last!.wait({ tier: 'global' });
     const sec = (Date.now() - t) / 1000;

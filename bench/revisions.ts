@@ -53,15 +53,27 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-const fig = (side: 'before' | 'after', k: keyof Result, p: number) => percentile(results[side].map((x) => x[k]), p);
+const fig = (side: 'before' | 'after', k: keyof Result, p: number) =>
+  percentile(
+    results[side].map((x) => x[k]),
+    p,
+  );
 const row = (label: string, k: keyof Result, unit: (v: number) => string, higherIsBetter: boolean) => {
   const b50 = fig('before', k, 50);
   const a50 = fig('after', k, 50);
   const change = higherIsBetter ? a50 / b50 - 1 : b50 / a50 - 1;
-  return [label, `${unit(b50)} (p95 of runs ${unit(fig('before', k, higherIsBetter ? 5 : 95))})`, `${unit(a50)} (p95 of runs ${unit(fig('after', k, higherIsBetter ? 5 : 95))})`, `${(a50 / b50).toFixed(3)}×`, `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}% ${change >= 0 ? 'better' : 'worse'}`];
+  return [
+    label,
+    `${unit(b50)} (p95 of runs ${unit(fig('before', k, higherIsBetter ? 5 : 95))})`,
+    `${unit(a50)} (p95 of runs ${unit(fig('after', k, higherIsBetter ? 5 : 95))})`,
+    `${(a50 / b50).toFixed(3)}×`,
+    `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}% ${change >= 0 ? 'better' : 'worse'}`,
+  ];
 };
 const ms = (v: number) => `${v.toFixed(3)} ms`;
-console.log(`\n${rounds} rounds each, alternating; before = ${sha}, after = this working tree; load average during the runs: median ${percentile(loads, 50).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (${os.cpus().length} CPUs)\n`);
+console.log(
+  `\n${rounds} rounds each, alternating; before = ${sha}, after = this working tree; load average during the runs: median ${percentile(loads, 50).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (${os.cpus().length} CPUs)\n`,
+);
 console.log(
   table([
     ['figure', 'before: median', 'after: median', 'after/before', 'change'],

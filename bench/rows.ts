@@ -15,7 +15,10 @@ export const reseed = (seed: number): void => {
   next = mulberry32(seed);
 };
 /** Six random base-36 letters. */
-export const word = (): string => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+export const word = (): string =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 
 export interface TodoRow {
   title: string;

@@ -40,7 +40,7 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 const rnd = (() => {
   let a = 12345;
-  return () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 2 ** 32;
 })();
 
 /** Raw sequential writes: `bytes` in 16 KiB chunks, fdatasync `flushes` times evenly. */
@@ -121,10 +121,14 @@ async function main(): Promise<void> {
     const raw = median(raws);
     const rowsPerSec = ROWS / (load / 1000);
     const storeMiBs = logical / 2 ** 20 / (load / 1000);
-    const rawMiBs = ((ROWS * (24 + VALUE_BYTES + 4) + onDisk) / 2 ** 20) / (raw / 1000);
+    const rawMiBs = (ROWS * (24 + VALUE_BYTES + 4) + onDisk) / 2 ** 20 / (raw / 1000);
     console.log('P2 bulk load, 100 commits of 1k rows');
-    console.log(`  store: median ${load.toFixed(0)} ms → ${Math.round(rowsPerSec).toLocaleString()} rows/s, ${storeMiBs.toFixed(1)} MiB/s of rows (runs: ${loads.map((x) => x.toFixed(0)).join(', ')} ms)`);
-    console.log(`  raw fs: same bytes (WAL + data file, ${((ROWS * 228 + onDisk) / 2 ** 20).toFixed(1)} MiB) in 16 KiB writes, ${ROWS / BATCH + 2} fdatasyncs: median ${raw.toFixed(0)} ms → ${rawMiBs.toFixed(0)} MiB/s`);
+    console.log(
+      `  store: median ${load.toFixed(0)} ms → ${Math.round(rowsPerSec).toLocaleString()} rows/s, ${storeMiBs.toFixed(1)} MiB/s of rows (runs: ${loads.map((x) => x.toFixed(0)).join(', ')} ms)`,
+    );
+    console.log(
+      `  raw fs: same bytes (WAL + data file, ${((ROWS * 228 + onDisk) / 2 ** 20).toFixed(1)} MiB) in 16 KiB writes, ${ROWS / BATCH + 2} fdatasyncs: median ${raw.toFixed(0)} ms → ${rawMiBs.toFixed(0)} MiB/s`,
+    );
     console.log(`  store row bandwidth / raw bandwidth: ${((storeMiBs / rawMiBs) * 100).toFixed(1)}%; store time / raw time: ${(load / raw).toFixed(2)}×\n`);
 
     // Build the 100k-row database used by the rest.

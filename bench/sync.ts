@@ -104,11 +104,13 @@ const syncMs = performance.now() - t0;
 console.log('\nP6 (Node, server in its own process on loopback, in-memory storage)\n');
 const s1 = summary(ab);
 const s2 = summary(fan);
-console.log(table([
-  ['scenario', 'p50', 'p95', 'target'],
-  ['write on A → callback on B', fmt(s1.p50), fmt(s1.p95), 'p95 ≤ 10 ms'],
-  [`one write → ${FANOUT} subscribed clients (last one)`, fmt(s2.p50), fmt(s2.p95), 'p95 ≤ 50 ms'],
-  [`initial sync of ${rows.length} rows`, `${Math.round((rows.length / syncMs) * 1000)} rows/s`, fmt(syncMs), '≥ 50k rows/s'],
-]));
+console.log(
+  table([
+    ['scenario', 'p50', 'p95', 'target'],
+    ['write on A → callback on B', fmt(s1.p50), fmt(s1.p95), 'p95 ≤ 10 ms'],
+    [`one write → ${FANOUT} subscribed clients (last one)`, fmt(s2.p50), fmt(s2.p95), 'p95 ≤ 50 ms'],
+    [`initial sync of ${rows.length} rows`, `${Math.round((rows.length / syncMs) * 1000)} rows/s`, fmt(syncMs), '≥ 50k rows/s'],
+  ]),
+);
 await Promise.all([a.close(), b.close(), loader.close(), fresh.close()]);
 proc.kill('SIGTERM');

@@ -20,21 +20,33 @@ const BATCH = 1_000;
 // revisions of the engine (see revisions.ts).
 const app = s.defineApp({
   projects: s.table({ name: s.string() }),
-  todos: s.table({ title: s.string(), done: s.boolean().default(false), priority: s.int().optional(), due: s.timestamp().optional(), tags: s.array(s.string()).optional(), projectId: s.ref('projects').optional() }),
+  todos: s.table({
+    title: s.string(),
+    done: s.boolean().default(false),
+    priority: s.int().optional(),
+    due: s.timestamp().optional(),
+    tags: s.array(s.string()).optional(),
+    projectId: s.ref('projects').optional(),
+  }),
 });
 
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const word = () => Math.floor(rand() * 36 ** 6).toString(36).padStart(6, '0');
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const word = () =>
+  Math.floor(rand() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = fs.mkdtempSync(path.join(here, '..', '.tmp', 'write-path-'));
 try {
   const db = createDb({ app, driver: { type: 'file', path: path.join(dir, 'bench.db') } });
   const projects: string[] = [];
-  await db.batch((b) => {
-    for (let i = 0; i < 100; i++) projects.push(b.insert(app.projects, { name: `project ${i}` }).id);
-  }).wait({ tier: 'local' });
+  await db
+    .batch((b) => {
+      for (let i = 0; i < 100; i++) projects.push(b.insert(app.projects, { name: `project ${i}` }).id);
+    })
+    .wait({ tier: 'local' });
   const ids: string[] = [];
   const t0 = performance.now();
   for (let n = 0; n < ROWS; n += BATCH) {

@@ -78,7 +78,9 @@ describe('npx jazz-elements', () => {
       const h = old.insert('todos', { title: 'written in v1', priority: 4 });
       await h.wait({ tier: 'global' });
       const p2 = io();
-      expect(await main(['publish', `--server=ws://127.0.0.1:${server.port}`, '--app', 'todos', '--schema', 'v2.json', '--migrations', 'm12.json'], { ...p2, env: { JAZZ_ADMIN_SECRET: 'top-secret' } })).toBe(0);
+      expect(
+        await main(['publish', `--server=ws://127.0.0.1:${server.port}`, '--app', 'todos', '--schema', 'v2.json', '--migrations', 'm12.json'], { ...p2, env: { JAZZ_ADMIN_SECRET: 'top-secret' } }),
+      ).toBe(0);
       expect(p2.lines[0]).toMatch(/published schema .* of app "todos" \(versions: .*,.*\)/);
       const v2 = s.fromJSON(V2);
       const fresh = createDb({ app: v2, server: server.url, appId: 'todos', auth: { secret: 'backend' } });

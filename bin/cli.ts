@@ -58,7 +58,14 @@ function parse(argv: readonly string[], known: Record<string, 'one' | 'many'>): 
     }
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
-    if (!(name in known)) throw new UsageError(`unknown flag --${name}; this command takes ${Object.keys(known).map((k) => `--${k}`).join(', ') || 'no flags'}`);
+    if (!(name in known))
+      throw new UsageError(
+        `unknown flag --${name}; this command takes ${
+          Object.keys(known)
+            .map((k) => `--${k}`)
+            .join(', ') || 'no flags'
+        }`,
+      );
     const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
     const list = flags.get(name) ?? [];
@@ -100,7 +107,12 @@ export async function loadMigrations(file: string): Promise<Migration[]> {
     found = Array.isArray(json) ? json : [json];
   } else {
     const mod = await importModule(file);
-    found = [mod['default'], ...Object.entries(mod).filter(([k]) => k !== 'default').map(([, v]) => v)].flatMap((v) => (Array.isArray(v) ? v : v && typeof v === 'object' && 'ops' in v ? [v] : []));
+    found = [
+      mod['default'],
+      ...Object.entries(mod)
+        .filter(([k]) => k !== 'default')
+        .map(([, v]) => v),
+    ].flatMap((v) => (Array.isArray(v) ? v : v && typeof v === 'object' && 'ops' in v ? [v] : []));
   }
   try {
     return found.map((m) => migrationFromJSON(m));
@@ -152,7 +164,9 @@ export async function main(argv: readonly string[], io: Io = { out: (l) => conso
       const hash = graph.addSchema(schema);
       const stray = [...graph.schemas.keys()].filter((h) => h !== hash && !graph.path(h, hash));
       if (stray.length) throw new Error(`no migrations connect version${stray.length > 1 ? 's' : ''} ${stray.join(', ')} to the schema (${hash})`);
-      io.out(`schema ${hash}: valid${migrations.length ? `; ${migrations.length} migration${migrations.length > 1 ? 's' : ''} connect ${graph.schemas.size - 1} older or newer version${graph.schemas.size > 2 ? 's' : ''} to it` : ''}`);
+      io.out(
+        `schema ${hash}: valid${migrations.length ? `; ${migrations.length} migration${migrations.length > 1 ? 's' : ''} connect ${graph.schemas.size - 1} older or newer version${graph.schemas.size > 2 ? 's' : ''} to it` : ''}`,
+      );
       return 0;
     }
     if (command === 'publish') {
@@ -165,7 +179,11 @@ export async function main(argv: readonly string[], io: Io = { out: (l) => conso
       const schema = await loadSchema(at(one(flags, 'schema')!));
       const migrations = (await Promise.all((flags.get('migrations') ?? []).map((f) => loadMigrations(at(f))))).flat();
       const post = async (route: string, body: unknown) => {
-        const res = await fetch(`${base}/apps/${encodeURIComponent(app)}/admin/${route}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const res = await fetch(`${base}/apps/${encodeURIComponent(app)}/admin/${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
         if (!res.ok) throw new Error(`the server refused the ${route} (${res.status}): ${String(json['message'] ?? json['error'] ?? res.statusText)}`);
         return json;

@@ -73,7 +73,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     if (url.pathname === '/dev/token') {
       const user = url.searchParams.get('user') ?? '';
       if (!USER.test(user)) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'BAD_USER', message: 'a user name is 1 to 32 lowercase letters, digits, "_" or "-", starting with a letter' }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'BAD_USER', message: 'a user name is 1 to 32 lowercase letters, digits, "_" or "-", starting with a letter' }));
         return true;
       }
       void new SignJWT({ name: user[0]!.toUpperCase() + user.slice(1) })

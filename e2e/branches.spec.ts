@@ -10,7 +10,7 @@ import { s } from '../src/schema/builder.ts';
 import { openClient, SCHEMA } from './support/client-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
 
-test('two devices on a branch see each other\'s writes through the server; main sees none of them; a device back with nothing local gets the branch again', async ({ browser, baseURL }) => {
+test("two devices on a branch see each other's writes through the server; main sees none of them; a device back with nothing local gets the branch again", async ({ browser, baseURL }) => {
   const server = await TestSyncServer.start({ persistent: false });
   server.publish('branches', s.fromJSON(SCHEMA).$schema);
   const contexts = await Promise.all([0, 1, 2].map(() => browser.newContext({ baseURL })));
@@ -26,7 +26,10 @@ test('two devices on a branch see each other\'s writes through the server; main 
     await openClient(a, { ...opts, branch: 'draft' });
     await openClient(b, { ...opts, branch: 'draft' });
     const watch = (p: Page) =>
-      p.evaluate(() => void window.t.db.subscribeAll(window.t.app.todos.orderBy('title'), ({ all }: { all: { title: string }[] }) => ((window as unknown as { titles: string[] }).titles = all.map((r) => r.title))));
+      p.evaluate(
+        () =>
+          void window.t.db.subscribeAll(window.t.app.todos.orderBy('title'), ({ all }: { all: { title: string }[] }) => ((window as unknown as { titles: string[] }).titles = all.map((r) => r.title))),
+      );
     for (const p of [a, b, m]) await watch(p);
     const titles = (p: Page) => p.evaluate(() => JSON.stringify((window as unknown as { titles?: string[] }).titles ?? null));
     // A device on the branch holds main's row once its live query has brought it (memory: nothing local).
@@ -48,7 +51,12 @@ test('two devices on a branch see each other\'s writes through the server; main 
     await expect.poll(() => titles(b), { timeout: 15_000 }).toBe(onDraft);
     // The server keeps the branch's versions beside main's; main is as it was.
     const e = server.engineOf('branches')!;
-    expect(e.history(e.table('todos'), base).map((v) => v.branch).sort()).toEqual(['draft', 'main']);
+    expect(
+      e
+        .history(e.table('todos'), base)
+        .map((v) => v.branch)
+        .sort(),
+    ).toEqual(['draft', 'main']);
     expect(e.getRowById(e.table('todos'), base)!.title).toBe('on main');
     expect(await titles(m)).toBe(JSON.stringify(['on main']));
   } finally {

@@ -108,7 +108,7 @@ test('a bare page with only the script tag uses the lazy part, fetched from besi
   expect(errors).toEqual([]);
 });
 
-test('jazz.js from another origin, as from a CDN: the worker starts, the data is the page origin\'s', async ({ page }) => {
+test("jazz.js from another origin, as from a CDN: the worker starts, the data is the page origin's", async ({ page }) => {
   const dir = mkdtempSync(join(resolve('.tmp'), 'e2e-cdn-page-'));
   writeFileSync(
     join(dir, 'index.html'),

@@ -108,7 +108,15 @@ test('insert with a caller-chosen id from a page: the row has it, a taken one is
       titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title),
     };
   });
-  expect(result).toEqual({ id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a', row: 'mine', taken: 'ROW_EXISTS', notUuid: 'TYPE_MISMATCH', unknown: 'OPTION_INVALID', createDbUnknown: 'OPTION_INVALID', titles: ['batched', 'mine'] });
+  expect(result).toEqual({
+    id: '0190c6d2-5f3a-4c4e-9b1d-2a6f0e8c4b7a',
+    row: 'mine',
+    taken: 'ROW_EXISTS',
+    notUuid: 'TYPE_MISMATCH',
+    unknown: 'OPTION_INVALID',
+    createDbUnknown: 'OPTION_INVALID',
+    titles: ['batched', 'mine'],
+  });
 });
 
 test('wait() resolves to the row from a page (null once deleted), a tier it cannot reach rejects; restore takes values', async ({ page }) => {
@@ -158,7 +166,13 @@ test('live queries get deltas, in order, through limit windows and includes', as
     const p = db.insert(app.projects, { name: 'p' });
     const ids: string[] = [];
     db.batch((b: any) => {
-      for (const [title, priority] of [['a', 1], ['b', 5], ['c', 3], ['d', 4]] as const) ids.push(b.insert(app.todos, { title, priority }).id);
+      for (const [title, priority] of [
+        ['a', 1],
+        ['b', 5],
+        ['c', 3],
+        ['d', 4],
+      ] as const)
+        ids.push(b.insert(app.todos, { title, priority }).id);
     });
     await wait; // b d c
     wait = next();

@@ -66,7 +66,12 @@ test('every write confirmed at local survives SIGKILL of the browser, 20 times',
     const lost = [...confirmed].filter(([id, title]) => present.get(id) !== title);
     expect(lost, `round ${round}: confirmed writes missing after the kill`).toEqual([]);
     // The long titles, found through their (cut) index entries, in order.
-    expect(longByIndex, `round ${round}: long titles by their index`).toEqual(rows.map(([, t]) => t).filter((t) => t.startsWith('LONG+')).sort());
+    expect(longByIndex, `round ${round}: long titles by their index`).toEqual(
+      rows
+        .map(([, t]) => t)
+        .filter((t) => t.startsWith('LONG+'))
+        .sort(),
+    );
 
     // Write until killed. Not awaited: the loop runs in the page until the browser dies.
     await page.evaluate(writeUntilKilled, { round, LONG });

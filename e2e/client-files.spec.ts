@@ -31,7 +31,8 @@ function makeBlob(page: Page, size: number): Promise<string> {
 }
 
 /** The error code a call in the page rejects with (or "resolved"). */
-const code = (page: Page, js: string): Promise<string> => page.evaluate(`(async () => { const { db } = window.t; try { await (${js}); return 'resolved'; } catch (e) { return e.code ?? e.name; } })()`);
+const code = (page: Page, js: string): Promise<string> =>
+  page.evaluate(`(async () => { const { db } = window.t; try { await (${js}); return 'resolved'; } catch (e) { return e.code ?? e.name; } })()`);
 
 test('a 20 MiB Blob stored with progress, read back whole and as a stream, also in a follower tab; typed errors', async ({ page, context }) => {
   const dbName = `files-${Date.now()}`;

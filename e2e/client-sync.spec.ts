@@ -220,14 +220,23 @@ test('long values sync between browsers: a 5 MiB title and titles sharing a 20 K
       d.page.evaluate(async () => {
         const { app, db } = window.t;
         const prefix = 'p'.repeat(20_000);
-        const rows = await db.all(app.todos.where({ title: { gte: prefix, lt: 'q' } }).orderBy('title', 'desc').limit(3));
+        const rows = await db.all(
+          app.todos
+            .where({ title: { gte: prefix, lt: 'q' } })
+            .orderBy('title', 'desc')
+            .limit(3),
+        );
         const big = (await db.all(app.todos.where({ priority: { isNull: true } })))[0];
         return { order: rows.map((r: any) => r.title.slice(20_000)), big: [big.title.length, big.title.charCodeAt(0)] };
       });
     const onA = await ordered(a);
     expect(onA).toEqual({ order: ['c', 'b', 'a'], big: [(5 << 20) / 2, 0xe9] });
     expect(await ordered(b)).toEqual(onA);
-    expect(serverRows(server, appId).map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(
+      serverRows(server, appId)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...ids].sort());
     for (const d of devices) expect(d.problems).toEqual([]);
   } finally {
     await closeAll(devices, server);
@@ -302,15 +311,18 @@ test('two devices race a read-modify-write transaction: one commits, the other g
     expect([...engine.rowIds('projects')]).toHaveLength(1);
 
     // The loser runs it again: now it reads 1 and commits 2.
-    const retried = await loser.page.evaluate(async ([id, who]) => {
-      const { app, db } = window.t;
-      return db.transaction(async (tx: any) => {
-        const c = await tx.one(app.todos.where({ id }));
-        tx.update(app.todos, id, { priority: c.priority + 1 });
-        tx.insert(app.projects, { name: `incremented by ${who}` });
-        return c.priority + 1;
-      });
-    }, [counter, loser.name] as const);
+    const retried = await loser.page.evaluate(
+      async ([id, who]) => {
+        const { app, db } = window.t;
+        return db.transaction(async (tx: any) => {
+          const c = await tx.one(app.todos.where({ id }));
+          tx.update(app.todos, id, { priority: c.priority + 1 });
+          tx.insert(app.projects, { name: `incremented by ${who}` });
+          return c.priority + 1;
+        });
+      },
+      [counter, loser.name] as const,
+    );
     expect(retried).toBe(2);
     const both = [`incremented by ${winner.name}`, `incremented by ${loser.name}`].sort();
     for (const d of devices) {
@@ -452,7 +464,12 @@ test('with the server down both devices keep writing and say so; after a restart
         [plans.get(d)!.ops, sharedIds] as const,
       );
       own.set(d, out.own);
-      console.log(`[sync] ${d.name} wrote ${plans.get(d)!.ops.length} batches offline (${plans.get(d)!.ops.map((o) => o.kind).join(' ')}), slowest local confirmation ${out.slowest.toFixed(0)} ms`);
+      console.log(
+        `[sync] ${d.name} wrote ${plans.get(d)!.ops.length} batches offline (${plans
+          .get(d)!
+          .ops.map((o) => o.kind)
+          .join(' ')}), slowest local confirmation ${out.slowest.toFixed(0)} ms`,
+      );
       expect(out.status.pendingWrites).toBe(0);
       expect(out.status.sync.state).not.toBe('online');
       expect(out.status.sync.pendingBatches).toBeGreaterThan(0);
@@ -482,10 +499,12 @@ test('with the server down both devices keep writing and say so; after a restart
     await expect
       .poll(
         async () => {
-          views = await Promise.all(devices.map(async (d) => {
-            const v = await d.page.evaluate(async () => ({ live: window.t.live, fresh: await window.t.db.all(window.t.app.todos) }));
-            return { live: norm(v.live), fresh: norm(v.fresh) };
-          }));
+          views = await Promise.all(
+            devices.map(async (d) => {
+              const v = await d.page.evaluate(async () => ({ live: window.t.live, fresh: await window.t.db.all(window.t.app.todos) }));
+              return { live: norm(v.live), fresh: norm(v.fresh) };
+            }),
+          );
           const s = JSON.stringify(serverRows(server, appId));
           return views.every((v) => JSON.stringify(v.live) === s && JSON.stringify(v.fresh) === s);
         },
@@ -579,7 +598,10 @@ test('a page that goes into the back/forward cache and returns rejoins and keeps
       const { app, db } = window.t;
       const h = db.insert(app.todos, { title: 'written while retired' });
       window.t.retiredLocal = false;
-      window.t.retiredWrite = h.wait({ tier: 'local' }).then(() => (window.t.retiredLocal = true)).then(() => h.wait({ tier: 'global' }));
+      window.t.retiredWrite = h
+        .wait({ tier: 'local' })
+        .then(() => (window.t.retiredLocal = true))
+        .then(() => h.wait({ tier: 'global' }));
     });
     await b.page.evaluate(async () => {
       const { app, db } = window.t;

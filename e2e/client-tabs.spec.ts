@@ -123,15 +123,19 @@ async function runScenario(sc: Scenario, baseURL: string | undefined): Promise<v
             const title = `${tag}-${seq++}`;
             const h = db.insert(app.todos, { title, priority: seq % 7 });
             t.inflight++;
-            h.wait({ tier: 'local' }).then(
-              () => {
-                console.log(`confirmed ${h.id} ${title}`);
-                mine.push(h.id);
-              },
-              (e: unknown) => console.error(`write ${title} failed: ${String(e)}`),
-            ).finally(() => t.inflight--);
+            h.wait({ tier: 'local' })
+              .then(
+                () => {
+                  console.log(`confirmed ${h.id} ${title}`);
+                  mine.push(h.id);
+                },
+                (e: unknown) => console.error(`write ${title} failed: ${String(e)}`),
+              )
+              .finally(() => t.inflight--);
             if (mine.length > 0 && seq % 3 === 0) {
-              db.update(app.todos, mine[seq % mine.length]!, { done: seq % 2 === 0 }).wait().catch((e: unknown) => console.error(`update failed: ${String(e)}`));
+              db.update(app.todos, mine[seq % mine.length]!, { done: seq % 2 === 0 })
+                .wait()
+                .catch((e: unknown) => console.error(`update failed: ${String(e)}`));
             }
           }, 50);
         },
@@ -159,7 +163,10 @@ async function runScenario(sc: Scenario, baseURL: string | undefined): Promise<v
     for (let round = 0; round < sc.rounds; round++) {
       await tabs[0]!.page.waitForTimeout(300 + rnd(500));
       const roles = await Promise.all(tabs.map(role));
-      expect(roles.filter((r) => r === 'leader'), `round ${round}: one leader among ${roles.join(' ')}`).toHaveLength(1);
+      expect(
+        roles.filter((r) => r === 'leader'),
+        `round ${round}: one leader among ${roles.join(' ')}`,
+      ).toHaveLength(1);
       const leader = tabs[roles.indexOf('leader')]!;
       const survivors = tabs.filter((t) => t !== leader);
       const before = (await holderLog()).length;
@@ -181,10 +188,13 @@ async function runScenario(sc: Scenario, baseURL: string | undefined): Promise<v
       // The next holder's open.
       let next: HolderEvent | undefined;
       await expect
-        .poll(async () => {
-          next = (await holderLog()).slice(before).find((e) => e.event === 'open');
-          return next !== undefined;
-        }, { timeout: 10_000, message: `round ${round}: nobody took over` })
+        .poll(
+          async () => {
+            next = (await holderLog()).slice(before).find((e) => e.event === 'open');
+            return next !== undefined;
+          },
+          { timeout: 10_000, message: `round ${round}: nobody took over` },
+        )
         .toBe(true);
       takeovers.push(next!.t - t0);
       restored.push(await probe);
@@ -202,15 +212,20 @@ async function runScenario(sc: Scenario, baseURL: string | undefined): Promise<v
     const roles = await Promise.all(tabs.map(role));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     await expect
-      .poll(async () => {
-        const views = await Promise.all(tabs.map((t) => t.page.evaluate(async () => ({ live: window.t.live as string[], fresh: (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: any) => `${r.id} ${r.title}`) }))));
-        const first = JSON.stringify(views[0]!.fresh);
-        return views.every((v) => JSON.stringify(v.live) === first && JSON.stringify(v.fresh) === first);
-      }, { timeout: 10_000, message: 'every page shows the same rows, live and fresh' })
+      .poll(
+        async () => {
+          const views = await Promise.all(
+            tabs.map((t) =>
+              t.page.evaluate(async () => ({ live: window.t.live as string[], fresh: (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: any) => `${r.id} ${r.title}`) })),
+            ),
+          );
+          const first = JSON.stringify(views[0]!.fresh);
+          return views.every((v) => JSON.stringify(v.live) === first && JSON.stringify(v.fresh) === first);
+        },
+        { timeout: 10_000, message: 'every page shows the same rows, live and fresh' },
+      )
       .toBe(true);
-    const rows = new Map(
-      (await tabs[0]!.page.evaluate(async () => (await window.t.db.all(window.t.app.todos)).map((r: any) => [r.id, r.title]))) as [string, string][],
-    );
+    const rows = new Map((await tabs[0]!.page.evaluate(async () => (await window.t.db.all(window.t.app.todos)).map((r: any) => [r.id, r.title]))) as [string, string][]);
     const lost = [...confirmed].filter(([id, title]) => rows.get(id) !== title);
     expect(lost, 'confirmed writes missing').toEqual([]);
 

@@ -13,7 +13,12 @@ import { s } from '../src/index.ts';
 
 const v1 = s.defineApp({ todos: s.table({ title: s.string(), priority: s.int() }) });
 const v2 = s.defineApp({ todos: s.table({ name: s.string(), done: s.boolean().default(false) }), tags: s.table({ label: s.string() }) });
-const m12 = s.defineMigration({ from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean({ default: false }), priority: s.drop.int({ backwardsDefault: 0 }) } }, createTables: { tags: true } });
+const m12 = s.defineMigration({
+  from: v1,
+  to: v2,
+  migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean({ default: false }), priority: s.drop.int({ backwardsDefault: 0 }) } },
+  createTables: { tags: true },
+});
 const V1 = JSON.parse(JSON.stringify({ tables: { todos: { title: 'string', priority: 'int' } } }));
 const V2 = JSON.parse(JSON.stringify({ tables: { todos: { name: 'string', done: { type: 'boolean', default: false } }, tags: { label: 'string' } } }));
 const MIGRATIONS = [JSON.parse(JSON.stringify(m12))];
@@ -43,15 +48,16 @@ test('a page reloaded with the next schema version finds every row in the new sh
   await openClient(page, { dbName: 'versions', schema: V1 });
   await page.evaluate(async () => {
     const { app, db } = window.t;
-    for (const [title, priority] of [['alpha', 3], ['beta', 5]] as const) await db.insert(app.todos, { title, priority }).wait();
+    for (const [title, priority] of [
+      ['alpha', 3],
+      ['beta', 5],
+    ] as const)
+      await db.insert(app.todos, { title, priority }).wait();
   });
   expect(v1.$hash).not.toBe(v2.$hash);
   await page.reload();
   await openClient(page, { dbName: 'versions', schema: V2, migrations: MIGRATIONS });
-  expect(await rows(page, `(app) => app.todos.orderBy('name')`)).toEqual([
-    expect.objectContaining({ name: 'alpha', done: false }),
-    expect.objectContaining({ name: 'beta', done: false }),
-  ]);
+  expect(await rows(page, `(app) => app.todos.orderBy('name')`)).toEqual([expect.objectContaining({ name: 'alpha', done: false }), expect.objectContaining({ name: 'beta', done: false })]);
   expect(Object.keys((await rows(page, `(app) => app.todos`))[0]!).sort()).toEqual(['done', 'id', 'name']);
   await page.evaluate(async () => {
     const { app, db } = window.t;

@@ -151,7 +151,11 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   await expect.poll(() => titles(bob)).not.toContain('Book the venue');
 
   // Bob assigns a task to Alice: it shows in her "Assigned to me", with its project's name.
-  await bob.locator('.task').nth(await rowIndex(bob, 'Book the big venue')).locator('select').selectOption('alice');
+  await bob
+    .locator('.task')
+    .nth(await rowIndex(bob, 'Book the big venue'))
+    .locator('select')
+    .selectOption('alice');
   await expect(alice.locator('.mine-task')).toHaveText(['Book the big venue in Welcome']);
   await expect(bob.locator('.mine-task')).toHaveCount(0);
 
@@ -168,7 +172,11 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   // Delete on one side, gone on the other; undo brings it back to both.
   await addTask(alice, 'Temporary');
   await expect.poll(() => titles(bob)).toContain('Temporary');
-  await bob.locator('.task').nth(await rowIndex(bob, 'Temporary')).locator('[jazz-action=delete]').click();
+  await bob
+    .locator('.task')
+    .nth(await rowIndex(bob, 'Temporary'))
+    .locator('[jazz-action=delete]')
+    .click();
   await expect.poll(() => titles(alice)).not.toContain('Temporary');
   await undo(bob).click();
   await expect.poll(() => titles(alice)).toContain('Temporary');
@@ -199,7 +207,7 @@ test('two users on one board: adds, edits, comments and deletes show on both; pr
   expect((await rows(bob, 'notes')).map((n) => n['text'])).toEqual(['bob has a note too']);
   const needle = Buffer.from(secret);
   expect(frames.bob!.length).toBeGreaterThan(5);
-  expect(frames.bob!.filter((f) => f.includes(needle)).length, 'frames to Bob carrying Alice\'s note').toBe(0);
+  expect(frames.bob!.filter((f) => f.includes(needle)).length, "frames to Bob carrying Alice's note").toBe(0);
   // The scan does find it where it belongs: Alice's second device receives her note.
   const phone = await openAs(browser, 'alice', 'alice-phone');
   await expect.poll(() => notes(phone)).toEqual([long, secret]);
@@ -292,7 +300,10 @@ async function axe(page: Page, label: string): Promise<void> {
   const { violations } = await new AxeBuilder({ page }).analyze();
   console.log(`[demo] axe at ${label}: ${violations.length} violations (${violations.map((v) => `${v.id}:${v.impact}`).join(', ') || 'none'})`);
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`), `axe at ${label}`).toEqual([]);
+  expect(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`),
+    `axe at ${label}`,
+  ).toEqual([]);
 }
 
 test('people: the status in their words, every row control named for its row, comment counts, projects renamed and deleted', async () => {
@@ -309,7 +320,12 @@ test('people: the status in their words, every row control named for its row, co
   await row.getByLabel('Comment on ‘Write press release’', { exact: true }).fill('First draft is in the folder');
   await row.getByLabel('Comment on ‘Write press release’', { exact: true }).press('Enter');
   await expect(row.locator('summary .count')).toHaveText('1');
-  await expect(bob.locator('.task').nth(await rowIndex(bob, 'Write press release')).locator('summary .count')).toHaveText('1');
+  await expect(
+    bob
+      .locator('.task')
+      .nth(await rowIndex(bob, 'Write press release'))
+      .locator('summary .count'),
+  ).toHaveText('1');
 
   // Rename a project in place, on both; delete one and undo it.
   await alice.getByRole('button', { name: 'Rename project ‘Welcome’' }).click();
@@ -351,7 +367,10 @@ test('at 1280 px and at 390 px: no horizontal scroll and no serious or critical 
     await alice.setViewportSize({ width, height });
     await expect(alice.locator('.task').first()).toBeVisible();
     expect(await alice.evaluate(() => document.documentElement.scrollWidth), `scroll width at ${width} px`).toBeLessThanOrEqual(width);
-    await alice.locator('.task details').first().evaluate((d: HTMLDetailsElement) => (d.open = true));
+    await alice
+      .locator('.task details')
+      .first()
+      .evaluate((d: HTMLDetailsElement) => (d.open = true));
     await axe(alice, `${width} px`);
   }
 });
@@ -401,7 +420,10 @@ test('keyboard only, at 390 px: add, tick, rename, assign, comment, delete and u
 test('undo survives a reload: the last change is undone after it, and the other user sees it undone', async () => {
   await addTask(alice, 'Plan the offsite');
   await expect.poll(() => titles(bob)).toContain('Plan the offsite');
-  const title = alice.locator('.task').nth(await rowIndex(alice, 'Plan the offsite')).locator('input.title');
+  const title = alice
+    .locator('.task')
+    .nth(await rowIndex(alice, 'Plan the offsite'))
+    .locator('input.title');
   await title.fill('Plan the team offsite');
   await title.press('Enter');
   await expect.poll(() => titles(bob)).toContain('Plan the team offsite');
@@ -435,12 +457,19 @@ test('undo follows the user: disabled with nothing to undo; a change made on one
 
   // Alice renames a task on her phone; her laptop's Undo undoes that, on all three pages.
   const phone = await openAs(browser, 'alice', 'alice-phone-2');
-  const title = phone.locator('.task').nth(await rowIndex(phone, 'Book the big venue')).locator('input.title');
+  const title = phone
+    .locator('.task')
+    .nth(await rowIndex(phone, 'Book the big venue'))
+    .locator('input.title');
   await title.fill('Book the biggest venue');
   await title.press('Enter');
   await expect.poll(() => titles(alice)).toContain('Book the biggest venue');
   // The laptop has the phone's entry of the undo list (its newest) before it undoes.
-  const newest = async (page: Page) => (await rows(page, 'undo')).map((r) => r['id'] as string).sort().at(-1);
+  const newest = async (page: Page) =>
+    (await rows(page, 'undo'))
+      .map((r) => r['id'] as string)
+      .sort()
+      .at(-1);
   await expect.poll(async () => (await newest(phone)) !== undefined && (await newest(alice)) === (await newest(phone))).toBe(true);
   await undo(alice).click();
   for (const page of [alice, phone, bob]) {
@@ -458,7 +487,7 @@ test('undo follows the user: disabled with nothing to undo; a change made on one
   expect(errors).toEqual([]);
 });
 
-test('a title renamed on two devices at once: both mark it with both titles, one keeps the other\'s by keyboard, both converge', async () => {
+test("a title renamed on two devices at once: both mark it with both titles, one keeps the other's by keyboard, both converge", async () => {
   await addTask(alice, 'Name the project');
   await expect.poll(() => titles(bob)).toContain('Name the project');
   await settled(alice);
@@ -469,7 +498,10 @@ test('a title renamed on two devices at once: both mark it with both titles, one
     [alice, 'Name it Aurora'],
     [bob, 'Name it Borealis'],
   ] as const) {
-    const input = page.locator('.task').nth(await rowIndex(page, 'Name the project')).locator('input.title');
+    const input = page
+      .locator('.task')
+      .nth(await rowIndex(page, 'Name the project'))
+      .locator('input.title');
     await input.fill(title);
     await input.press('Enter');
     await expect.poll(() => titles(page)).toContain(title);
@@ -498,7 +530,11 @@ test('a title renamed on two devices at once: both mark it with both titles, one
   const id = (await rows(alice, 'tasks')).find((t) => t['title'] === winner)!['id'];
   const eventsFor = (page: Page) => page.evaluate((id) => (window as unknown as { conflictEvents: { id: string }[] }).conflictEvents.filter((e) => e.id === id), id);
   for (const page of [alice, bob]) {
-    const events = (await eventsFor(page)) as unknown as { target: string; table: string; conflicts: { field: string; winner: { value: string; author: string }; losers: { value: string; author: string }[] }[] }[];
+    const events = (await eventsFor(page)) as unknown as {
+      target: string;
+      table: string;
+      conflicts: { field: string; winner: { value: string; author: string }; losers: { value: string; author: string }[] }[];
+    }[];
     expect(events.length).toBeGreaterThanOrEqual(1);
     const last = events.at(-1)!;
     expect([last.target, last.table, last.conflicts.length, last.conflicts[0]!.field]).toEqual(['tasks', 'tasks', 1, 'title']);

@@ -122,7 +122,7 @@ test('a condition is parsed, never run: a mistake is a jazz-error with its attri
   expect(warnings).toHaveLength(6);
 });
 
-test('formatters: dates, times, relative times, numbers, plurals, empty values, lengths, booleans and lists, in the user\'s locale', async ({ shared: page }) => {
+test("formatters: dates, times, relative times, numbers, plurals, empty values, lengths, booleans and lists, in the user's locale", async ({ shared: page }) => {
   await mount(
     page,
     `<jazz-query id="q" table="tasks" order-by="title">
@@ -228,7 +228,7 @@ test('<jazz-count>: a live count with plurals and aggregates, nothing before the
   expect(await errorsSeen(page)).toEqual([]);
 });
 
-test('queries that follow the page: a search box, the URL\'s search and hash; page text is a value, never grammar', async ({ shared: page }) => {
+test("queries that follow the page: a search box, the URL's search and hash; page text is a value, never grammar", async ({ shared: page }) => {
   await mount(
     page,
     `<input id="search" aria-label="Search"> <input id="min" aria-label="At least"> <label><input id="done" type="checkbox"> done</label>
@@ -304,10 +304,16 @@ test('a where-route or page value that is wrong is reported when the query is bu
   );
   for (const id of ['r', 's', 'i']) await expect(page.locator(`#${id}`)).toHaveAttribute('state', 'error');
   const errors = await page.evaluate(() => window.seen['jazz-error'].map((e: { target: string; code: string; attribute?: string; position?: number }) => [e.target, e.code, e.attribute, e.position]));
-  expect(errors).toEqual(expect.arrayContaining([['r', 'UNKNOWN_COLUMN', 'where-route', 24], ['s', 'QUERY_INVALID', 'where', 8], ['i', 'ATTRIBUTE_INVALID', 'into', 0]]));
+  expect(errors).toEqual(
+    expect.arrayContaining([
+      ['r', 'UNKNOWN_COLUMN', 'where-route', 24],
+      ['s', 'QUERY_INVALID', 'where', 8],
+      ['i', 'ATTRIBUTE_INVALID', 'into', 0],
+    ]),
+  );
 });
 
-test('rows as a <ul>\'s items, a <tbody>\'s rows and a <select>\'s options: valid markup, named controls', async ({ shared: page }) => {
+test("rows as a <ul>'s items, a <tbody>'s rows and a <select>'s options: valid markup, named controls", async ({ shared: page }) => {
   await mount(
     page,
     `<jazz-query table="members" order-by="name" into="people"><template><option value="{{name}}">{{name}}</option></template></jazz-query>
@@ -330,10 +336,12 @@ test('rows as a <ul>\'s items, a <tbody>\'s rows and a <select>\'s options: vali
   await expect(page.getByRole('list').getByRole('listitem')).toHaveText(['first', EVIL, 'x']);
   // A row's control, in a table row outside the query, still writes its row.
   await page.getByRole('combobox', { name: 'Assignee of x' }).selectOption('bob');
-  await expect.poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['tasks']!)).map((t) => [t['title'], t['assignee']]).sort())).toEqual([
-    [EVIL, null],
-    ['x', 'bob'],
-  ]);
+  await expect
+    .poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['tasks']!)).map((t) => [t['title'], t['assignee']]).sort()))
+    .toEqual([
+      [EVIL, null],
+      ['x', 'bob'],
+    ]);
   await noScriptRan(page);
 });
 
@@ -386,9 +394,11 @@ test('virtual: 10,000 rows render only what is on screen, scroll on, and say whe
   await page.evaluate(async (evil) => {
     const db = document.querySelector('jazz-db')!.db!;
     await db.ready;
-    await db.batch((b) => {
-      for (let i = 0; i < 10_000; i++) b.insert('tasks', { title: i === 9_999 ? evil : `task ${i}`, points: i });
-    }).wait();
+    await db
+      .batch((b) => {
+        for (let i = 0; i < 10_000; i++) b.insert('tasks', { title: i === 9_999 ? evil : `task ${i}`, points: i });
+      })
+      .wait();
   }, EVIL);
   await expect(page.locator('#v')).toHaveAttribute('state', 'ready');
   await expect(page.locator('#big > li.row').first()).toHaveText('task 0');

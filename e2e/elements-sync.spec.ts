@@ -74,7 +74,9 @@ test('a write the server refuses fires jazz-error, with its batchId, on the elem
     await page.locator('#todos li', { hasText: 'allowed' }).getByRole('button', { name: 'delete' }).click();
     await expect(titles).toHaveCount(0);
     await page.locator('#undo').click();
-    await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db PERMISSION_DENIED', 'add PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'input PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'undo PERMISSION_DENIED']);
+    await expect
+      .poll(() => errorsSeen(page))
+      .toEqual(['jazz-db PERMISSION_DENIED', 'add PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'input PERMISSION_DENIED', 'jazz-db PERMISSION_DENIED', 'undo PERMISSION_DENIED']);
     await expect(titles).toHaveCount(0);
 
     // Each element's event names the batch the <jazz-db>'s names, and says why.

@@ -142,22 +142,25 @@ test('<jazz-form>: text is trimmed, and text that is empty after trimming is a m
   const note = page.locator('#todos li', { hasText: 'buy milk' }).locator('input.note');
   await note.fill('  call first  ');
   await note.press('Tab');
-  await expect.poll(() => todosInOrder(page)).toEqual([
-    ['buy milk', 2, 'call first'],
-    ['', null, null],
-  ]);
+  await expect
+    .poll(() => todosInOrder(page))
+    .toEqual([
+      ['buy milk', 2, 'call first'],
+      ['', null, null],
+    ]);
   expect(await errorsSeen(page)).toHaveLength(1);
 });
 
 test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order; one that does not fit then goes back into its controls', async ({ shared: page }) => {
-  await load(
-    page,
-    `<jazz-db id="db" driver="memory">${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form></jazz-db>`,
-  );
+  await load(page, `<jazz-db id="db" driver="memory">${TODO_LIST}<jazz-form id="add" table="todos"><input name="title"><input name="priority"><button>Add</button></jazz-form></jazz-db>`);
   await expect(page.locator('#add')).toHaveAttribute('state', 'error');
   const title = page.locator('#add input[name=title]');
   const priority = page.locator('#add input[name=priority]');
-  for (const [t, p] of [['one', '1'], ['two', ''], ['three', '1.5']]) {
+  for (const [t, p] of [
+    ['one', '1'],
+    ['two', ''],
+    ['three', '1.5'],
+  ]) {
     await title.fill(t!);
     await priority.fill(p!);
     await title.press('Enter');
@@ -166,10 +169,12 @@ test('<jazz-form>: submits made before its <jazz-db> has a schema wait, in order
   }
   await page.evaluate((schema) => (document.querySelector('jazz-db')!.schema = JSON.parse(schema)), SCHEMA);
   await expect(page.locator('#add')).toHaveAttribute('state', 'ready');
-  await expect.poll(() => todosInOrder(page)).toEqual([
-    ['one', 1, null],
-    ['two', null, null],
-  ]);
+  await expect
+    .poll(() => todosInOrder(page))
+    .toEqual([
+      ['one', 1, null],
+      ['two', null, null],
+    ]);
   // "1.5" is no int: that submit's values are back in the controls, with the message on the one at fault.
   await expect(title).toHaveValue('three');
   await expect(priority).toHaveValue('1.5');
@@ -209,11 +214,13 @@ test('toggling a checkbox patches its row in place; focus, caret, scroll and sta
   // A real click on a checkbox writes too, and the text field's change writes its column.
   await li.nth(0).locator('input[type=checkbox]').click();
   await note.press('Tab');
-  await expect.poll(() => page.evaluate(() => document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['done'], r['note']]))).toEqual([
-    ['a', true, null],
-    ['b', true, 'ha!yped'],
-    ['c', true, null],
-  ]);
+  await expect
+    .poll(() => page.evaluate(() => document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['done'], r['note']])))
+    .toEqual([
+      ['a', true, null],
+      ['b', true, 'ha!yped'],
+      ['c', true, null],
+    ]);
 });
 
 test('delete and restore buttons', async ({ shared: page }) => {
@@ -245,7 +252,11 @@ test('jazz-each repeats an include inside a row, and a forward include binds {{p
      </jazz-query>`,
   );
   const [p1, p2] = await insert(page, 'projects', [{ name: 'home' }, { name: 'work' }]);
-  await insert(page, 'todos', [{ title: 'dishes', projectId: p1 }, { title: 'report', projectId: p2 }, { title: 'mail', projectId: p2 }]);
+  await insert(page, 'todos', [
+    { title: 'dishes', projectId: p1 },
+    { title: 'report', projectId: p2 },
+    { title: 'mail', projectId: p2 },
+  ]);
   await expect(page.locator('#projects h2')).toHaveText(['home', 'work']);
   await expect(page.locator('#projects section').nth(1).locator('li.t')).toHaveText(['report', 'mail']);
   await expect(page.locator('#flat p.f')).toHaveText(['dishes in home', 'mail in work', 'report in work']);
@@ -255,7 +266,9 @@ test('jazz-each repeats an include inside a row, and a forward include binds {{p
   await insert(page, 'todos', [{ title: 'plan', projectId: p2 }]);
   await expect(page.locator('#projects section').nth(1).locator('li.t')).toHaveText(['report', 'mail', 'plan']);
   expect(await page.evaluate(() => (document.querySelectorAll('#projects section')[1] as HTMLElement & { mark?: number }).mark)).toBe(1);
-  await expect.poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).filter((r) => r['done']).map((r) => r['title']))).toEqual(['mail']);
+  await expect
+    .poll(() => page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).filter((r) => r['done']).map((r) => r['title'])))
+    .toEqual(['mail']);
 });
 
 test('a bad where, an unknown table or column shows in the error slot with its position; the rest keeps working', async ({ shared: page }) => {
@@ -292,9 +305,16 @@ test('a bad where, an unknown table or column shows in the error slot with its p
 });
 
 test('S4: markup and script in values are shown as text and never run', async ({ shared: page }) => {
-  await mount(page, `<jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}" data-note="{{note}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`);
+  await mount(
+    page,
+    `<jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}" data-note="{{note}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`,
+  );
   const evil = ['<img src=x onerror=window.__pwned=1>', '<script>window.__pwned=1</script>', '"><img src=x onerror=window.__pwned=1>'];
-  await insert(page, 'todos', evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })));
+  await insert(
+    page,
+    'todos',
+    evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })),
+  );
   await expect(page.locator('#x .t')).toHaveText([...evil].sort());
   const out = await page.evaluate(() => ({
     pwned: window.__pwned,
@@ -321,14 +341,15 @@ test('<jazz-status> is a status that reads as words, and elements inside a shado
   expect(await line()).toBe('connecting, 0 pending');
   await expect(page.getByRole('status')).toHaveCount(1);
   await page.evaluate(() => {
-    if (!customElements.get('shadow-host')) customElements.define(
-      'shadow-host',
-      class extends HTMLElement {
-        connectedCallback(): void {
-          this.attachShadow({ mode: 'open' }).innerHTML = '<jazz-query table="todos"><template><i>{{title}}</i></template></jazz-query>';
-        }
-      },
-    );
+    if (!customElements.get('shadow-host'))
+      customElements.define(
+        'shadow-host',
+        class extends HTMLElement {
+          connectedCallback(): void {
+            this.attachShadow({ mode: 'open' }).innerHTML = '<jazz-query table="todos"><template><i>{{title}}</i></template></jazz-query>';
+          }
+        },
+      );
   });
   await insert(page, 'todos', [{ title: 'deep' }]);
   await expect(page.locator('shadow-host i')).toHaveText(['deep']);
@@ -423,7 +444,9 @@ test('markup that names a column the table does not have is an error, not an emp
   );
   await expect(page.locator('#fine')).toHaveAttribute('state', 'empty');
   for (const id of ['#typo', '#deep', '#each', '#sel', '#form']) await expect(page.locator(id)).toHaveAttribute('state', 'error');
-  await expect(page.locator('#typo [slot=error]')).toHaveText('the template binds "titel", but rows of "todos" have no "titel" (they have id, title, done, priority, projectId, note); fix the template, or include or select it');
+  await expect(page.locator('#typo [slot=error]')).toHaveText(
+    'the template binds "titel", but rows of "todos" have no "titel" (they have id, title, done, priority, projectId, note); fix the template, or include or select it',
+  );
   const errors = await page.evaluate(() => window.seen['jazz-error']);
   expect(errors).toEqual(
     expect.arrayContaining([

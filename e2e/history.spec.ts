@@ -85,7 +85,11 @@ async function scenario(): Promise<Record<string, unknown>> {
     afterRevert: { title: afterRevert.title, priority: afterRevert.priority, done: afterRevert.done },
     revertBatchIds: [...rb.ids].sort().join() === [id, b.ids[1]].sort().join(),
     afterRevertBatch,
-    lastBatches: last.slice(-3).map((e: any) => e.batchId).join() === [r.batchId, b.batchId, rb.batchId].join(),
+    lastBatches:
+      last
+        .slice(-3)
+        .map((e: any) => e.batchId)
+        .join() === [r.batchId, b.batchId, rb.batchId].join(),
     lastChanged: last.slice(-3).map((e: any) => e.changed),
     lengths,
     conflicts: await db.conflicts(app.todos, id),
@@ -199,11 +203,22 @@ base('a tab on a branch (createDb({ branch })) reads main as it stood plus its o
     const preview = await db.mergePreview('draft');
     await (await db.merge('draft')).wait();
     await db.deleteBranch('draft');
-    return { branches: branches.map((b: { name: string; from: string }) => [b.name, b.from]), fields: preview.map((c: { field: string; from: unknown }) => [c.field, c.from]).sort(), titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title), after: (await db.branches()).length };
+    return {
+      branches: branches.map((b: { name: string; from: string }) => [b.name, b.from]),
+      fields: preview.map((c: { field: string; from: unknown }) => [c.field, c.from]).sort(),
+      titles: (await db.all(app.todos.orderBy('title'))).map((r: { title: string }) => r.title),
+      after: (await db.branches()).length,
+    };
   });
   expect(merged).toEqual({
     branches: [['draft', 'main']],
-    fields: [['$deleted', false], ['done', false], ['priority', null], ['projectId', null], ['title', 'draft only']],
+    fields: [
+      ['$deleted', false],
+      ['done', false],
+      ['priority', null],
+      ['projectId', null],
+      ['title', 'draft only'],
+    ],
     titles: ['draft only', 'on main'],
     after: 0,
   });
@@ -247,7 +262,10 @@ base('concurrent edits on two devices: the same conflicts on both; a revert the 
     const offline = (p: Page) => p.evaluate(() => window.t.db.syncStatus.state);
     await expect.poll(() => offline(a!)).not.toBe('online');
     await expect.poll(() => offline(b!)).not.toBe('online');
-    for (const [p, title] of [[a!, 'from A'], [b!, 'from B']] as const) {
+    for (const [p, title] of [
+      [a!, 'from A'],
+      [b!, 'from B'],
+    ] as const) {
       await p.evaluate(([id, title]) => window.t.db.update(window.t.app.todos, id, { title }).wait(), [id, title] as const);
     }
     await server.start();
@@ -300,7 +318,7 @@ async function write(page: Page, fn: string): Promise<unknown> {
   }, fn);
 }
 
-elementsTest('<jazz-history> renders a row\'s versions live, newest first too, and its revert button puts one back', async ({ shared: page }) => {
+elementsTest("<jazz-history> renders a row's versions live, newest first too, and its revert button puts one back", async ({ shared: page }) => {
   const warnings = await mount(
     page,
     `<jazz-history id="h" table="todos" row-id="${ROW}">
@@ -501,7 +519,9 @@ elementsTest('jazz-merge from the <jazz-db> whose database merged a branch: from
     return { row: row.id, batchId: merged.batchId, title: (await main!.one(main!.app.todos))?.title };
   });
   expect(done.title).toBe('drafted');
-  const merges = await page.evaluate(() => window.seen['jazz-merge'].map((e: Record<string, unknown>) => ({ target: e['target'], from: e['from'], into: e['into'], batchId: e['batchId'], ids: e['ids'] })));
+  const merges = await page.evaluate(() =>
+    window.seen['jazz-merge'].map((e: Record<string, unknown>) => ({ target: e['target'], from: e['from'], into: e['into'], batchId: e['batchId'], ids: e['ids'] })),
+  );
   // From the main one only (the draft's database did not merge).
   expect(merges).toEqual([{ target: 'main', from: 'draft', into: 'main', batchId: done.batchId, ids: [done.row] }]);
   expect(await errorsSeen(page)).toEqual([]);
@@ -563,7 +583,24 @@ base('<jazz-query> and $conflicts on two devices: rows marked, the sides shown, 
       await expect(p.getByRole('button', { name: `title ${loser} by ${by(loser)}` })).toHaveCount(1);
     }
     // jazz-conflict from the queries that ask for conflicts, not from the one that does not.
-    const conflictEvents = (p: Page) => p.evaluate(() => window.seen['jazz-conflict'].map((e: { target: string; table: string; id: string; conflicts: { field: string; winner: { value: string; author: string; at: unknown; versionId: string }; losers: { value: string; author: string }[] }[] }) => ({ ...e, conflicts: e.conflicts.map((c) => ({ field: c.field, winner: [c.winner.value, c.winner.author, c.winner.at instanceof Date, typeof c.winner.versionId], losers: c.losers.map((l) => [l.value, l.author]) })) })));
+    const conflictEvents = (p: Page) =>
+      p.evaluate(() =>
+        window.seen['jazz-conflict'].map(
+          (e: {
+            target: string;
+            table: string;
+            id: string;
+            conflicts: { field: string; winner: { value: string; author: string; at: unknown; versionId: string }; losers: { value: string; author: string }[] }[];
+          }) => ({
+            ...e,
+            conflicts: e.conflicts.map((c) => ({
+              field: c.field,
+              winner: [c.winner.value, c.winner.author, c.winner.at instanceof Date, typeof c.winner.versionId],
+              losers: c.losers.map((l) => [l.value, l.author]),
+            })),
+          }),
+        ),
+      );
     for (const p of [a, b]) {
       const events = await conflictEvents(p);
       const expected = { table: 'todos', id, conflicts: [{ field: 'title', winner: [winner, by(winner), true, 'string'], losers: [[loser, by(loser)]] }] };

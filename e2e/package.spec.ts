@@ -57,7 +57,11 @@ test.beforeAll(async () => {
   packed = json[0]!.files.map((f) => f.path);
   const app = join(project, 'app');
   write(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(packDir, json[0]!.filename), `react@${pkg.devDependencies['react']}`, `react-dom@${pkg.devDependencies['react-dom']}`], app);
+  sh(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(packDir, json[0]!.filename), `react@${pkg.devDependencies['react']}`, `react-dom@${pkg.devDependencies['react-dom']}`],
+    app,
+  );
 
   // The Vite app and the React app, built with Vite from their own folders.
   write(join(app, 'vite-app/index.html'), '<!doctype html><meta charset="utf-8"><title>vite app</title><pre id="out">loading</pre><script type="module" src="./main.js"></script>');
@@ -142,11 +146,30 @@ test('the tarball holds built modules with types for every entry, the drop-in fi
     expect(packed).toContain(`lib/${entry}.js`);
     expect(packed).toContain(`lib/${entry}.d.ts`);
   }
-  for (const f of ['dist/jazz.js', 'dist/jazz-worker.js', 'dist/jazz-broker.js', 'dist/jazz-more.js', 'custom-elements.json', 'LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'bin/jazz-elements.mjs']) expect(packed).toContain(f);
+  for (const f of [
+    'dist/jazz.js',
+    'dist/jazz-worker.js',
+    'dist/jazz-broker.js',
+    'dist/jazz-more.js',
+    'custom-elements.json',
+    'LICENSE',
+    'README.md',
+    'CHANGELOG.md',
+    'package.json',
+    'bin/jazz-elements.mjs',
+  ])
+    expect(packed).toContain(f);
   expect(packed.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   const installed = join(project, 'app/node_modules/jazz-elements');
-  const manifest = JSON.parse(readFileSync(join(installed, 'custom-elements.json'), 'utf8')) as { modules: { declarations?: { tagName?: string; attributes?: { name: string }[]; events?: { name: string }[] }[] }[] };
-  const tags = new Map(manifest.modules.flatMap((m) => m.declarations ?? []).filter((d) => d.tagName).map((d) => [d.tagName!, d]));
+  const manifest = JSON.parse(readFileSync(join(installed, 'custom-elements.json'), 'utf8')) as {
+    modules: { declarations?: { tagName?: string; attributes?: { name: string }[]; events?: { name: string }[] }[] }[];
+  };
+  const tags = new Map(
+    manifest.modules
+      .flatMap((m) => m.declarations ?? [])
+      .filter((d) => d.tagName)
+      .map((d) => [d.tagName!, d]),
+  );
   expect([...tags.keys()].sort()).toEqual(['jazz-count', 'jazz-db', 'jazz-form', 'jazz-history', 'jazz-nav', 'jazz-query', 'jazz-status']);
   expect(tags.get('jazz-query')!.attributes!.map((a) => a.name)).toEqual(expect.arrayContaining(['table', 'where', 'order-by', 'limit', 'virtual']));
   expect(tags.get('jazz-query')!.events!.map((e) => e.name)).toEqual(expect.arrayContaining(['jazz-results', 'jazz-change', 'jazz-error']));
@@ -186,7 +209,13 @@ console.log(JSON.stringify({ seen, n }));`,
 
 test('TypeScript: rows from the schema, events on document and window, tags, from the packed .d.ts alone', () => {
   const app = join(project, 'app');
-  write(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2023', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, skipLibCheck: true, types: [] }, include: ['typed.ts'] }));
+  write(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2023', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, skipLibCheck: true, types: [] },
+      include: ['typed.ts'],
+    }),
+  );
   write(
     join(app, 'typed.ts'),
     `import 'jazz-elements/elements';

@@ -31,7 +31,11 @@ export function putBack(el: Control, h: Held): void {
 /** The column value a control held. `forInsert`: an empty control may leave a defaulted column out. */
 export function readControl(h: Held, col: ColumnSchema, forInsert = false): ReadResult {
   if (col.type === 'boolean' && h.type === 'checkbox') return { ok: true, value: h.checked };
-  if (col.type === 'array' && h.type === 'select-multiple') return fitColumn(col, h.selected.map((v) => itemFrom(v, col.items!)));
+  if (col.type === 'array' && h.type === 'select-multiple')
+    return fitColumn(
+      col,
+      h.selected.map((v) => itemFrom(v, col.items!)),
+    );
   const text = h.type === 'password' ? h.value : h.value.trim();
   if (text === '' && !(h.allowEmpty && col.type === 'string')) {
     if (col.optional) return { ok: true, value: null };
@@ -69,7 +73,14 @@ export function readControl(h: Held, col: ColumnSchema, forInsert = false): Read
         return { ok: false, message: 'Enter valid JSON.' };
       }
     case 'array':
-      return fitColumn(col, text.split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => itemFrom(x, col.items!)));
+      return fitColumn(
+        col,
+        text
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '')
+          .map((x) => itemFrom(x, col.items!)),
+      );
     case 'bytes':
       return { ok: false, message: 'A bytes column cannot be edited in a form.' };
   }

@@ -16,7 +16,8 @@ import type { Submit } from './jazz-form.ts';
 export function formMistake(form: Element, db: BrowserDb<DynamicApp>, table: string, controls: readonly Control[]): [Element, JazzErrorDetail] | undefined {
   const tables = db.app.$schema.tables;
   const columns = tables[table]?.columns;
-  if (!columns) return [form, errorDetail(new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(tables).join(', ')}`, { table }), { attribute: 'table', position: 0 })];
+  if (!columns)
+    return [form, errorDetail(new JazzError('UNKNOWN_TABLE', `unknown table "${table}"; the schema has ${Object.keys(tables).join(', ')}`, { table }), { attribute: 'table', position: 0 })];
   const el = controls.find((c) => !columns[c.name]);
   if (el) return [el, errorDetail(new JazzError('UNKNOWN_COLUMN', `"${table}" has no column "${el.name}"`, { table, column: el.name }), { attribute: 'name' })];
   return undefined;

@@ -107,7 +107,10 @@ const FORMATTERS: Record<string, Maker> = {
       return form.replace(/#/g, number.format(v));
     };
   },
-  yesno: ([yes = 'yes', no = 'no']) => (v) => (v === true ? yes : v === false ? no : v),
+  yesno:
+    ([yes = 'yes', no = 'no']) =>
+    (v) =>
+      v === true ? yes : v === false ? no : v,
   default: ([text]) => {
     if (text === undefined) throw new TemplateError('default takes the text to show: default: "none"');
     return (v) => (empty(v) ? text : v);

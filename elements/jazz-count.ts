@@ -107,7 +107,15 @@ export class JazzCountElement extends LiveElement {
       const col = columns[c];
       const numeric = col && (col.type === 'int' || col.type === 'float' || col.type === 'timestamp');
       if (!col || ((a === 'sum' || a === 'avg') && !numeric) || col.type === 'json' || col.type === 'array') {
-        throw new AttributeError(new JazzError(col ? 'QUERY_INVALID' : 'UNKNOWN_COLUMN', col ? `${a} needs a ${a === 'sum' || a === 'avg' ? 'numeric' : 'ordered'} column; ${table}.${c} is ${col.type}` : `table "${table}" has no column "${c}"`, { table, column: c }), a, 0);
+        throw new AttributeError(
+          new JazzError(
+            col ? 'QUERY_INVALID' : 'UNKNOWN_COLUMN',
+            col ? `${a} needs a ${a === 'sum' || a === 'avg' ? 'numeric' : 'ordered'} column; ${table}.${c} is ${col.type}` : `table "${table}" has no column "${c}"`,
+            { table, column: c },
+          ),
+          a,
+          0,
+        );
       }
     }
     // The template, checked against the row it is bound to: the table's columns (for jazz-field)

@@ -133,7 +133,9 @@ export class JazzDbElement extends ReactiveElement {
     if (!app) {
       // The schema script may not be parsed yet: a mistake only once the document is.
       if (document.readyState === 'loading') return void document.addEventListener('DOMContentLoaded', () => this.requestUpdate(), { once: true });
-      return this.#fail(errorDetail(new ElementError('SCHEMA_MISSING', '<jazz-db> has no schema: put a <script type="application/json" slot="schema"> with { "tables": … } inside it, or set .schema')));
+      return this.#fail(
+        errorDetail(new ElementError('SCHEMA_MISSING', '<jazz-db> has no schema: put a <script type="application/json" slot="schema"> with { "tables": … } inside it, or set .schema')),
+      );
     }
     this.#observer?.disconnect();
     // Migrations: a JSON array in <script type="application/json" slot="migrations">.

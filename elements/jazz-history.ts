@@ -109,7 +109,8 @@ export class JazzHistoryElement extends LiveElement {
     if (order !== 'oldest' && order !== 'newest') throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `order is oldest or newest, got "${order}"`), 'order', 0);
     const limitText = this.limit?.trim();
     const limit = limitText === undefined || limitText === '' ? Infinity : Number(limitText);
-    if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit > 0))) throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `limit is a whole number above 0, got "${limitText}"`), 'limit', 0);
+    if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit > 0)))
+      throw new AttributeError(new JazzError('ATTRIBUTE_INVALID', `limit is a whole number above 0, got "${limitText}"`), 'limit', 0);
     if (!this.#template) {
       const t = this.querySelector<HTMLTemplateElement>(':scope > template');
       if (!t) throw new JazzError('TEMPLATE_INVALID', '<jazz-history> needs a <template> child: the markup of one version');
@@ -118,7 +119,10 @@ export class JazzHistoryElement extends LiveElement {
       this.#list = new KeyedList(end, (row) => new RowView(this.#template!, row, { table, include: undefined, owner: this }, (_v, el, _c, value) => (el.textContent = display(value))));
     }
     // The template may bind the table's columns and the version's own fields.
-    const columns = { ...spec.columns, ...Object.fromEntries(VERSION_FIELDS.map((f): [string, ColumnSchema] => [f, { type: f === '$at' ? 'timestamp' : f === '$deleted' ? 'boolean' : 'string', optional: true }])) };
+    const columns = {
+      ...spec.columns,
+      ...Object.fromEntries(VERSION_FIELDS.map((f): [string, ColumnSchema] => [f, { type: f === '$at' ? 'timestamp' : f === '$deleted' ? 'boolean' : 'string', optional: true }])),
+    };
     checkBindings(this.#template, { ...schema, tables: { ...schema.tables, [table]: { ...spec, columns } } }, { table, where: { op: 'true' }, orderBy: [] });
     const generation = this.generation;
     this.setAttribute('state', 'loading');

@@ -171,7 +171,21 @@ export class JazzQueryElement extends ReactiveElement {
     if (!this.isConnected) return;
     const db = this.db;
     const problem = this.#ctl.problem();
-    const key = JSON.stringify([this.table, this.where, this.orderBy, this.limit, this.offset, this.include, this.select, this.tier, this.asOf, this.conflicts, this.whereRoute, this.#page, problem?.message]);
+    const key = JSON.stringify([
+      this.table,
+      this.where,
+      this.orderBy,
+      this.limit,
+      this.offset,
+      this.include,
+      this.select,
+      this.tier,
+      this.asOf,
+      this.conflicts,
+      this.whereRoute,
+      this.#page,
+      problem?.message,
+    ]);
     if (db === this.#subscribedDb && key === this.#subscribedTo && !changed.has('query')) return;
     this.#subscribedDb = db;
     this.#subscribedTo = key;
@@ -351,7 +365,16 @@ export class JazzQueryElement extends ReactiveElement {
   #act(action: string, view: RowView | undefined, button: Element): void {
     const db = this.db;
     if (!db || action === 'edit') return;
-    const act = (): void => more!.act(db, action, view, button, this.#deleted, (batchId) => this.#ctl.wrote(batchId, button), () => this.#syncUndo());
+    const act = (): void =>
+      more!.act(
+        db,
+        action,
+        view,
+        button,
+        this.#deleted,
+        (batchId) => this.#ctl.wrote(batchId, button),
+        () => this.#syncUndo(),
+      );
     if (more) act();
     else loadMore().then(act, (e: unknown) => report(button, errorDetail(e)));
   }

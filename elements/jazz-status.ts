@@ -122,13 +122,7 @@ export class JazzStatusElement extends ReactiveElement {
     const s = this.#status;
     const sync = s?.sync;
     const error = problem ?? sync?.lastError;
-    const connection = problem
-      ? 'error'
-      : !s?.ready
-        ? 'connecting'
-        : !sync
-          ? 'local'
-          : (sync.state !== 'online' && NEEDS[sync.lastError?.code ?? '']) || sync.state;
+    const connection = problem ? 'error' : !s?.ready ? 'connecting' : !sync ? 'local' : (sync.state !== 'online' && NEEDS[sync.lastError?.code ?? '']) || sync.state;
     const pending = (s?.pendingWrites ?? 0) + (sync?.pendingBatches ?? 0);
     const role = s?.role ?? '';
     const driver = s?.driver?.used ?? '';

@@ -10,7 +10,9 @@ const modules = readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsW
 
 describe('elements in Node', () => {
   it('has the modules this test expects', () => {
-    expect(modules).toEqual(expect.arrayContaining(['index.ts', 'jazz.ts', 'jazz-db.ts', 'jazz-query.ts', 'jazz-form.ts', 'jazz-status.ts', 'more.ts', 'jazz-count.ts', 'jazz-history.ts', 'jazz-nav.ts', 'virtual.ts']));
+    expect(modules).toEqual(
+      expect.arrayContaining(['index.ts', 'jazz.ts', 'jazz-db.ts', 'jazz-query.ts', 'jazz-form.ts', 'jazz-status.ts', 'more.ts', 'jazz-count.ts', 'jazz-history.ts', 'jazz-nav.ts', 'virtual.ts']),
+    );
     expect(typeof document).toBe('undefined');
   });
 

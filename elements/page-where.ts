@@ -51,7 +51,11 @@ export function followPage(host: Element, where: string | undefined, route: stri
   const text = where?.replace(/\{\{([^}]*)\}\}/g, (_, s: string, at: number) => {
     const src = s.trim();
     if (!SOURCE_RE.test(src)) {
-      throw new AttributeError(new JazzError('QUERY_INVALID', `{{${src}}} in a where: write {{#id}} for a form control's value, {{?name}} for the URL's search parameter, {{hash}} for its hash`), 'where', at);
+      throw new AttributeError(
+        new JazzError('QUERY_INVALID', `{{${src}}} in a where: write {{#id}} for a form control's value, {{?name}} for the URL's search parameter, {{hash}} for its hash`),
+        'where',
+        at,
+      );
     }
     sources.push(src);
     return `"\\u0000$page:${sources.length - 1}"`;

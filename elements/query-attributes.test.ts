@@ -27,7 +27,10 @@ describe('queryFromAttributes', () => {
     expect(q.ast).toMatchObject({
       table: 'todos',
       where: { op: 'cmp', column: 'done', cmp: 'eq', value: false },
-      orderBy: [{ column: 'title', direction: 'desc' }, { column: 'priority', direction: 'asc' }],
+      orderBy: [
+        { column: 'title', direction: 'desc' },
+        { column: 'priority', direction: 'asc' },
+      ],
       limit: 10,
       offset: 5,
       select: ['title', 'done'],

@@ -28,10 +28,19 @@ interface Item {
 export function queryFromAttributes(schema: AppSchema, a: QueryAttributes): QueryBuilder<any, any> {
   const table = (a.table ?? '').trim();
   if (!table) throw located(new JazzError('QUERY_INVALID', 'give <jazz-query> a table attribute, like table="todos"'), 'table', 0);
-  let q = at('table', () => QueryBuilder.forTable(schema, table), () => 0);
+  let q = at(
+    'table',
+    () => QueryBuilder.forTable(schema, table),
+    () => 0,
+  );
 
   const where = a.where ?? '';
-  if (where.trim()) q = at('where', () => q.where(where), (e) => columnPosition(where, e));
+  if (where.trim())
+    q = at(
+      'where',
+      () => q.where(where),
+      (e) => columnPosition(where, e),
+    );
 
   for (const term of items(a.orderBy)) {
     const m = /^(\S+)(?:\s+(\S+))?$/.exec(term.text);
@@ -41,7 +50,11 @@ export function queryFromAttributes(schema: AppSchema, a: QueryAttributes): Quer
       const bad = m?.[2] ? term.pos + term.text.lastIndexOf(m[2]) : term.pos;
       throw located(new JazzError('QUERY_INVALID', `order-by takes "column [asc|desc], ...", got "${term.text}"`), 'order-by', bad);
     }
-    q = at('order-by', () => q.orderBy(column, dir as Direction), () => term.pos);
+    q = at(
+      'order-by',
+      () => q.orderBy(column, dir as Direction),
+      () => term.pos,
+    );
   }
 
   const limit = wholeNumber(a.limit, 'limit');
@@ -51,7 +64,12 @@ export function queryFromAttributes(schema: AppSchema, a: QueryAttributes): Quer
 
   const select = items(a.select);
   if (select.length) {
-    for (const c of select) at('select', () => q.select(c.text), () => c.pos);
+    for (const c of select)
+      at(
+        'select',
+        () => q.select(c.text),
+        () => c.pos,
+      );
     q = q.select(...select.map((c) => c.text));
   }
 
@@ -75,7 +93,11 @@ function withIncludes(schema: AppSchema, q: QueryBuilder<any, any>, paths: reado
   }
   const spec: Record<string, IncludeInput> = {};
   for (const [name, g] of groups) {
-    const plain = at('include', () => q.include({ [name]: true }), () => g.pos);
+    const plain = at(
+      'include',
+      () => q.include({ [name]: true }),
+      () => g.pos,
+    );
     if (g.rest.length === 0) spec[name] = true;
     else {
       const childTable = plain.ast.include![name]!.query.table;

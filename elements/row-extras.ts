@@ -297,7 +297,15 @@ export function saveField(el: Element, owner: Element, db: BrowserDb<DynamicApp>
  * `undo` is undo.ts's (a listener of the document's). `wrote` is the query's `DbController.wrote`
  * for the button; `syncUndo` enables the query's restore buttons while there is a row to restore.
  */
-export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | undefined, button: Element, deleted: { table: string; id: string }[], wrote: (batchId: string) => void, syncUndo: () => void): void {
+export function act(
+  db: BrowserDb<DynamicApp>,
+  action: string,
+  view: RowView | undefined,
+  button: Element,
+  deleted: { table: string; id: string }[],
+  wrote: (batchId: string) => void,
+  syncUndo: () => void,
+): void {
   let handle: { batchId: string; wait(): Promise<unknown> } | undefined;
   if (action === 'delete' && view) {
     handle = db.delete(view.table, view.row.id);
@@ -309,7 +317,10 @@ export function act(db: BrowserDb<DynamicApp>, action: string, view: RowView | u
     const last = deleted.pop();
     if (last) handle = db.restore(last.table, last.id);
   } else {
-    report(button, errorDetail(new JazzError('ATTRIBUTE_INVALID', `jazz-action must be delete, restore, edit, pick (in a side of $conflicts) or undo, got "${action}"`), { attribute: 'jazz-action', position: 0 }));
+    report(
+      button,
+      errorDetail(new JazzError('ATTRIBUTE_INVALID', `jazz-action must be delete, restore, edit, pick (in a side of $conflicts) or undo, got "${action}"`), { attribute: 'jazz-action', position: 0 }),
+    );
     return;
   }
   syncUndo();

@@ -121,7 +121,10 @@ export function checkPath(path: Expr, schema: AppSchema, query: QueryAst): void 
     const has = ['id', ...(query.select ?? []), ...(all ? Object.keys(schema.tables[query.table]!.columns) : [])];
     if (has.includes(name)) return;
     const names = [...has, ...Object.keys(query.include ?? {})].filter((n) => n !== '*').join(', ');
-    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${names}); fix the template, or include or select it`, { table: query.table, column: name });
+    throw new JazzError('UNKNOWN_COLUMN', `the template binds "${path.join('.')}", but rows of "${query.table}" have no "${name}" (they have ${names}); fix the template, or include or select it`, {
+      table: query.table,
+      column: name,
+    });
   }
 }
 

@@ -141,7 +141,13 @@ function listOf(host: JazzDbElement | undefined): UndoList | undefined {
     if (batch?.type !== 'string') {
       byKey.set(key, null);
       const problem = batch ? `its column "batch" is a ${batch.type}, not a string` : db.app.$schema.tables[table] ? 'it has no column "batch"' : 'the schema has no such table';
-      report(host!, errorDetail(new JazzError('UNKNOWN_TABLE', `undo="${table}" names the table that keeps the undo list, with a string column "batch"; ${problem}`, { table }), { attribute: 'undo', position: 0 }));
+      report(
+        host!,
+        errorDetail(new JazzError('UNKNOWN_TABLE', `undo="${table}" names the table that keeps the undo list, with a string column "batch"; ${problem}`, { table }), {
+          attribute: 'undo',
+          position: 0,
+        }),
+      );
     } else byKey.set(key, new UndoList(db, table, user));
   }
   return byKey.get(key) ?? undefined;

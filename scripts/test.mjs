@@ -31,8 +31,9 @@ else failed++;
 if (run('elements (DOM globals)', 'npx', ['tsc', '-p', 'elements/tsconfig.json', '--noEmit'])) passed++;
 else failed++;
 
-// The linter (Biome, biome.json): correctness and suspicious patterns; a finding fails the step.
-if (run('lint (biome)', 'npx', ['biome', 'lint', '--error-on-warnings'])) passed++;
+// The formatter and the linter (Biome, biome.json): a file not formatted (`npm run format` fixes
+// it) or a lint finding fails the step.
+if (run('format and lint (biome)', 'npx', ['biome', 'check', '--error-on-warnings'])) passed++;
 else failed++;
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report. The server's PostgreSQL
@@ -141,5 +142,8 @@ async function findChromium() {
 
 /** What is missing of Firefox and WebKitGTK (e2e/support/find-engines.mjs), with what to install. */
 function missingEngines() {
-  return ['firefox', 'webkit'].map((e) => missing(e)).filter(Boolean).map((m) => `${m}; its tests will fail`);
+  return ['firefox', 'webkit']
+    .map((e) => missing(e))
+    .filter(Boolean)
+    .map((m) => `${m}; its tests will fail`);
 }

@@ -37,7 +37,9 @@ beforeAll(async () => {
 
 function sign(p: Pair, alg: string, claims: Record<string, unknown> = { sub: 'alice' }, opts: { aud?: string; iss?: string; exp?: string | number; kid?: string } = {}): Promise<string> {
   const j = new SignJWT(claims).setProtectedHeader({ alg, ...(opts.kid ? { kid: opts.kid } : {}) }).setIssuedAt();
-  j.setAudience(opts.aud ?? AUD).setIssuer(opts.iss ?? ISS).setExpirationTime(opts.exp ?? '1h');
+  j.setAudience(opts.aud ?? AUD)
+    .setIssuer(opts.iss ?? ISS)
+    .setExpirationTime(opts.exp ?? '1h');
   return j.sign(p.privateKey);
 }
 
@@ -193,7 +195,12 @@ describe('JWT with a JWKS endpoint', () => {
 
   beforeAll(async () => {
     [k1, k2, stranger] = await Promise.all([pair('RS256'), pair('ES256'), pair('RS256')]);
-    const body = JSON.stringify({ keys: [{ ...k1.jwk, kid: 'k1', alg: 'RS256', use: 'sig' }, { ...k2.jwk, kid: 'k2', alg: 'ES256', use: 'sig' }] });
+    const body = JSON.stringify({
+      keys: [
+        { ...k1.jwk, kid: 'k1', alg: 'RS256', use: 'sig' },
+        { ...k2.jwk, kid: 'k2', alg: 'ES256', use: 'sig' },
+      ],
+    });
     server = http.createServer((req, res) => {
       fetches++;
       if (req.url !== '/.well-known/jwks.json') {

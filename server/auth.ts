@@ -272,7 +272,14 @@ export function parseAuthFlags(get: (flag: string, env: string) => string | unde
   return {
     ...(key !== undefined ? { jwtPublicKey: readKey(key) } : {}),
     ...(jwksUrl !== undefined ? { jwksUrl } : {}),
-    ...(algs !== undefined ? { jwtAlgorithms: algs.split(',').map((a) => a.trim()).filter(Boolean) } : {}),
+    ...(algs !== undefined
+      ? {
+          jwtAlgorithms: algs
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(audience !== undefined ? { jwtAudience: audience } : {}),
     ...(issuer !== undefined ? { jwtIssuer: issuer } : {}),
     ...(secret ? { backendSecret: secret } : {}),

@@ -82,7 +82,7 @@ describe('authorship', () => {
     await expect.poll(async () => (await bob.one(app.notes.where({ id: ours.id }).select('text', '$updatedBy')))?.text).toBe('shared, edited');
   });
 
-  it('refuses a version whose author is not the session\'s user (AUTHOR_MISMATCH), and nothing of its batch is kept', async () => {
+  it("refuses a version whose author is not the session's user (AUTHOR_MISMATCH), and nothing of its batch is kept", async () => {
     const srv = await server();
     const mallory = client(srv.url, { token: await sign('mallory') });
     const rejections: BatchRejection[] = [];

@@ -60,22 +60,24 @@ type TxnMessage = Extract<ClientMessage, { t: 'txn' }>;
 const MAX_VERSIONS_PER_ROW = 256;
 
 export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): void | Promise<void> {
-  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'push', () => {
-    const engine = conn.app.engine!;
-    const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
-    if (!items) return;
-    let line: { branch: string; store: BranchInfo[]; moved: boolean };
-    try {
-      line = branchOfBatch(engine, items, msg.branches);
-    } catch (e) {
-      if (!(e instanceof BranchRefusal)) throw e;
-      return reject(ctx, conn, msg.batchId, e.code, e.message);
-    }
-    if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
-    if (line.branch !== MAIN) return applyBranchBatch(ctx, conn, engine, msg.batchId, line, items);
-    if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
-    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
-  }));
+  return oneAtATime(ctx, conn, msg.batchId, () =>
+    contained(ctx, conn, msg.batchId, 'push', () => {
+      const engine = conn.app.engine!;
+      const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
+      if (!items) return;
+      let line: { branch: string; store: BranchInfo[]; moved: boolean };
+      try {
+        line = branchOfBatch(engine, items, msg.branches);
+      } catch (e) {
+        if (!(e instanceof BranchRefusal)) throw e;
+        return reject(ctx, conn, msg.batchId, e.code, e.message);
+      }
+      if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
+      if (line.branch !== MAIN) return applyBranchBatch(ctx, conn, engine, msg.batchId, line, items);
+      if (!allStored(engine, items) && deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
+      return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+    }),
+  );
 }
 
 /**
@@ -112,7 +114,15 @@ const MAX_CATCH_UPS = 50;
  * When the app's engine was replaced meanwhile (a new schema version), the versions are applied
  * to the new one.
  */
-function durableThen(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items, branches: readonly BranchInfo[], apply: (engine: Engine, items: Items) => void): void | Promise<void> {
+function durableThen(
+  ctx: ServerContext,
+  conn: Conn,
+  engine: Engine,
+  batchId: string,
+  items: Items,
+  branches: readonly BranchInfo[],
+  apply: (engine: Engine, items: Items) => void,
+): void | Promise<void> {
   const store = ctx.apps.store;
   if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
   return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
@@ -168,21 +178,23 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
 }
 
 export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void | Promise<void> {
-  return oneAtATime(ctx, conn, msg.batchId, () => contained(ctx, conn, msg.batchId, 'txn', () => {
-    const engine = conn.app.engine!;
-    const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
-    if (!items) return;
-    if (items.some((i) => i.version.branch !== MAIN)) return reject(ctx, conn, msg.batchId, 'BRANCH_REJECTED', 'transactions are decided on main; a branch takes batches');
-    if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
-    // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
-    if (!allStored(engine, items)) {
-      const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
-      if (conflict) return reject(ctx, conn, msg.batchId, 'TRANSACTION_CONFLICT', conflict);
-      if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
-    }
-    // Accepted: from here on it is an ordinary batch, applied and fanned out.
-    return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
-  }));
+  return oneAtATime(ctx, conn, msg.batchId, () =>
+    contained(ctx, conn, msg.batchId, 'txn', () => {
+      const engine = conn.app.engine!;
+      const items = readBatch(ctx, conn, engine, msg.batchId, msg.versions);
+      if (!items) return;
+      if (items.some((i) => i.version.branch !== MAIN)) return reject(ctx, conn, msg.batchId, 'BRANCH_REJECTED', 'transactions are decided on main; a branch takes batches');
+      if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
+      // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
+      if (!allStored(engine, items)) {
+        const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
+        if (conflict) return reject(ctx, conn, msg.batchId, 'TRANSACTION_CONFLICT', conflict);
+        if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
+      }
+      // Accepted: from here on it is an ordinary batch, applied and fanned out.
+      return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
+    }),
+  );
 }
 
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
@@ -254,7 +266,10 @@ function forgedAuthor(ctx: ServerContext, conn: Conn, engine: Engine, batchId: s
         : v.via === undefined && (v.author === session.userId || v.author === `anon:${conn.clientId}`);
     if (ok || engine.hasVersion(table, v.rowId, v.versionId)) continue;
     const claim = v.via === undefined ? `author "${v.author}"` : `author "${v.author}" via "${v.via}"`;
-    const may = session.role === 'admin' ? `"${session.userId}", or another user with via "${session.userId}"` : `"${session.userId}"${session.userId === `anon:${conn.clientId}` ? '' : ` or "anon:${conn.clientId}"`}`;
+    const may =
+      session.role === 'admin'
+        ? `"${session.userId}", or another user with via "${session.userId}"`
+        : `"${session.userId}"${session.userId === `anon:${conn.clientId}` ? '' : ` or "anon:${conn.clientId}"`}`;
     reject(ctx, conn, batchId, 'AUTHOR_MISMATCH', `version ${v.versionId} of ${table} claims ${claim}; this session writes as ${may}`);
     return true;
   }

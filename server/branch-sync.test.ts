@@ -156,7 +156,7 @@ describe('branches through the server', () => {
     expect(e.getRowById(e.table('tasks'), mine.id)).toBeUndefined(); // never on main
   });
 
-  it('one name is one branch per app: the same name from another line is refused (BRANCH_CONFLICT); from the same line at another moment it joins the server\'s', async () => {
+  it("one name is one branch per app: the same name from another line is refused (BRANCH_CONFLICT); from the same line at another moment it joins the server's", async () => {
     freshApp();
     const one = await user('one', 'A');
     const two = await user('two', 'A');
@@ -169,7 +169,11 @@ describe('branches through the server', () => {
     await expect(w.wait({ tier: 'global' })).rejects.toMatchObject({ details: { reason: 'BRANCH_CONFLICT' }, message: expect.stringContaining('name it differently') });
     // A new name goes through.
     await two.db.branch('draft-2', { from: 'elsewhere' }).insert(app.tasks, { tenant: 'A', title: 'second draft' }).wait({ tier: 'global' });
-    expect(listBranches(serverEngine()).map((b) => b.name).sort()).toEqual(['draft', 'draft-2', 'elsewhere']);
+    expect(
+      listBranches(serverEngine())
+        .map((b) => b.name)
+        .sort(),
+    ).toEqual(['draft', 'draft-2', 'elsewhere']);
     // Three opened "draft" from main too, later: its write joins the server's branch, and its record takes the server's start.
     const joined = three.db.branch('draft');
     await joined.insert(app.tasks, { tenant: 'A', title: 'third, joined' }).wait({ tier: 'global' });
@@ -178,7 +182,7 @@ describe('branches through the server', () => {
     expect(titles(await one.db.branch('draft').all(app.tasks, { tier: 'global' }))).toEqual(['first draft', 'third, joined']);
   });
 
-  it('a branch of a branch syncs with its whole line; a reader of the child gets the parent\'s versions up to the fork', async () => {
+  it("a branch of a branch syncs with its whole line; a reader of the child gets the parent's versions up to the fork", async () => {
     freshApp();
     const one = await user('one', 'A');
     const two = await user('two', 'A');
@@ -200,10 +204,13 @@ describe('branches through the server', () => {
     freshApp();
     // A proxy that speaks for an older server: its welcome does not say `branches`.
     const wss = new WebSocketServer({ port: 0 });
-    closers.push(() => new Promise<void>((r) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close(() => r());
-    }));
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const c of wss.clients) c.terminate();
+          wss.close(() => r());
+        }),
+    );
     const target = server.url.replace(/^http/, 'ws');
     const upstreamFrames: string[] = [];
     wss.on('connection', (down, req) => {

@@ -89,7 +89,7 @@ describe('branches', () => {
     expect((await main.history(app.todos, a)).map((e) => e.changed)).toEqual([expect.objectContaining({ title: 'a' }), { done: true }, { title: 'a (draft)' }]);
   });
 
-  it('a live query on a branch follows the branch\'s writes, not main\'s; a branch of a branch sees its parent at its fork', async () => {
+  it("a live query on a branch follows the branch's writes, not main's; a branch of a branch sees its parent at its fork", async () => {
     let now = T0;
     const main = open({}, () => (now += 10));
     main.insert(app.todos, { title: 'one' });
@@ -119,7 +119,7 @@ describe('branches', () => {
     expect(await titles(main)).toEqual(['main only', 'one']);
   });
 
-  it('branch writes sync through the server to the branch\'s readers, never onto main; the merge reaches everyone like any write', async () => {
+  it("branch writes sync through the server to the branch's readers, never onto main; the merge reaches everyone like any write", async () => {
     const srv = await startSyncServer({ port: 0, inMemory: true, dev: true, log: () => {} });
     cleanups.push(() => srv.close());
     const alice = open({ server: srv.url, appId: 'br' });

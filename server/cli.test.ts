@@ -45,8 +45,16 @@ describe('flags', () => {
   const cwd = '/srv/jazz';
 
   it('--flag value and --flag=value mean the same, for every kind of flag; relative paths resolve against the working directory', () => {
-    const spaced = parseServerArgs(['--port', '5000', '--permissions', './p.js', '--data', 'db', '--dev', '--allowed-origins', 'https://a.example, https://b.example', '--log-level', 'warn', '--admin-secret', 's3'], {}, cwd);
-    const joined = parseServerArgs(['--port=5000', '--permissions=./p.js', '--data=db', '--dev=true', '--allowed-origins=https://a.example,https://b.example', '--log-level=warn', '--admin-secret=s3'], {}, cwd);
+    const spaced = parseServerArgs(
+      ['--port', '5000', '--permissions', './p.js', '--data', 'db', '--dev', '--allowed-origins', 'https://a.example, https://b.example', '--log-level', 'warn', '--admin-secret', 's3'],
+      {},
+      cwd,
+    );
+    const joined = parseServerArgs(
+      ['--port=5000', '--permissions=./p.js', '--data=db', '--dev=true', '--allowed-origins=https://a.example,https://b.example', '--log-level=warn', '--admin-secret=s3'],
+      {},
+      cwd,
+    );
     expect(joined).toEqual(spaced);
     expect(spaced.permissionsFile).toBe('/srv/jazz/p.js');
     expect(spaced.options).toMatchObject({ port: 5000, dataDir: '/srv/jazz/db', dev: true, adminSecret: 's3', allowedOrigins: ['https://a.example', 'https://b.example'] });
@@ -56,7 +64,18 @@ describe('flags', () => {
 
   it('without flags, the defaults --help shows are the ones in force', () => {
     const c = parseServerArgs([], {}, cwd);
-    expect(c.options).toEqual({ port: 4000, host: '127.0.0.1', dataDir: '/srv/jazz/data', inMemory: false, dev: false, maxFrameBytes: 16 * 2 ** 20, maxSubscriptions: 1000, maxMessagesPerSecond: 1000, maxHeldRows: 1_000_000, auth: { jwtAlgorithms: ['RS256', 'ES256', 'EdDSA'] } });
+    expect(c.options).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir: '/srv/jazz/data',
+      inMemory: false,
+      dev: false,
+      maxFrameBytes: 16 * 2 ** 20,
+      maxSubscriptions: 1000,
+      maxMessagesPerSecond: 1000,
+      maxHeldRows: 1_000_000,
+      auth: { jwtAlgorithms: ['RS256', 'ES256', 'EdDSA'] },
+    });
     expect(c.permissionsFile).toBeUndefined();
     expect(c.logLevel).toBe('info');
     expect(c.logFormat).toBe('json');
@@ -131,7 +150,11 @@ describe('flags', () => {
     const algorithms = ['RS256', 'ES256', 'EdDSA'];
     expect(parseServerArgs(['--jwt-public-key', PEM], {}, dir).options.auth).toEqual({ jwtPublicKey: PEM, jwtAlgorithms: algorithms });
     expect(parseServerArgs([`--jwt-public-key=${PEM}`], {}, dir).options.auth).toEqual({ jwtPublicKey: PEM, jwtAlgorithms: algorithms });
-    expect(parseServerArgs(['--jwt-public-key', './key.pem', '--jwt-algorithms', 'ES256', '--jwt-audience', 'aud'], {}, dir).options.auth).toEqual({ jwtPublicKey: PEM, jwtAlgorithms: ['ES256'], jwtAudience: 'aud' });
+    expect(parseServerArgs(['--jwt-public-key', './key.pem', '--jwt-algorithms', 'ES256', '--jwt-audience', 'aud'], {}, dir).options.auth).toEqual({
+      jwtPublicKey: PEM,
+      jwtAlgorithms: ['ES256'],
+      jwtAudience: 'aud',
+    });
     expect(() => parseServerArgs(['--jwt-public-key', './missing.pem'], {}, dir)).toThrow(`cannot read the key file "${path.join(dir, 'missing.pem')}" (ENOENT)`);
     expect(() => parseServerArgs(['--jwt-public-key', PEM, '--jwks-url', 'https://id.example/jwks'], {}, dir)).toThrow(/either --jwt-public-key or --jwks-url/);
   });
@@ -147,7 +170,15 @@ describe('flags', () => {
     }
     expect(lines.filter((l) => /^ {2}--/.test(l))).toHaveLength(FLAGS.length);
     // The defaults as written, not only as the table says them.
-    for (const literal of ['--port <n>    default: 4000', '--host <string>    default: 127.0.0.1', '--data <path>    default: ./data', '--max-frame-bytes <n>    default: 16777216', '--jwt-algorithms <a,b,...>    default: RS256,ES256,EdDSA', '--log-level <debug|info|warn|error|silent>    default: info', '--dev    default: off']) {
+    for (const literal of [
+      '--port <n>    default: 4000',
+      '--host <string>    default: 127.0.0.1',
+      '--data <path>    default: ./data',
+      '--max-frame-bytes <n>    default: 16777216',
+      '--jwt-algorithms <a,b,...>    default: RS256,ES256,EdDSA',
+      '--log-level <debug|info|warn|error|silent>    default: info',
+      '--dev    default: off',
+    ]) {
       expect(help).toContain(literal);
     }
   });
@@ -168,12 +199,26 @@ describe('the start banner', () => {
     expect(withRules).toMatch(/apps: +todos +schema \S+; rules: from \/w\/p\.js/);
     expect(withRules).toContain('dev mode:    ON');
 
-    const published = banner({ url, port: 4000, config: parseServerArgs([], {}, '/w'), apps: [{ ...todos, publishedPermissions: true }, { id: 'open', hash: 'abc', readable: true, publishedPermissions: false }] });
+    const published = banner({
+      url,
+      port: 4000,
+      config: parseServerArgs([], {}, '/w'),
+      apps: [
+        { ...todos, publishedPermissions: true },
+        { id: 'open', hash: 'abc', readable: true, publishedPermissions: false },
+      ],
+    });
     expect(published).toMatch(/todos +schema \S+; rules: published \(todos\.permissions\.json\)/);
     expect(published).toMatch(/open +schema abc; no rules: every authenticated user may do everything/);
     expect(published).not.toContain('rules:       no rules');
 
-    const otherSchema = banner({ url, port: 4000, config: parseServerArgs(['--permissions', 'p.js'], {}, '/w'), permissions, apps: [{ id: 'old', hash: 'different', readable: true, publishedPermissions: false }] });
+    const otherSchema = banner({
+      url,
+      port: 4000,
+      config: parseServerArgs(['--permissions', 'p.js'], {}, '/w'),
+      permissions,
+      apps: [{ id: 'old', hash: 'different', readable: true, publishedPermissions: false }],
+    });
     expect(otherSchema).toMatch(/old +schema different; rules: users may do nothing/);
     expect(otherSchema).not.toContain('may do everything');
   });
@@ -183,8 +228,15 @@ describe('the start banner', () => {
     expect(none).toContain('sign-in:     none configured: no client can connect');
     const dir = scratch();
     fs.writeFileSync(path.join(dir, 'key.pem'), PEM);
-    const jwt = banner({ url, port: 4000, config: parseServerArgs(['--jwt-public-key', 'key.pem', '--backend-secret', 'b4ck3nd-s3cret', '--admin-secret', 'adm1n-s3cret', '--jwt-issuer', 'https://id.example'], {}, dir), apps: [] });
-    expect(jwt).toContain(`sign-in:     JWT verified with the public key from ${path.join(dir, 'key.pem')} (RS256, ES256, EdDSA; audience not checked, issuer https://id.example); backend secret (admin or peer)`);
+    const jwt = banner({
+      url,
+      port: 4000,
+      config: parseServerArgs(['--jwt-public-key', 'key.pem', '--backend-secret', 'b4ck3nd-s3cret', '--admin-secret', 'adm1n-s3cret', '--jwt-issuer', 'https://id.example'], {}, dir),
+      apps: [],
+    });
+    expect(jwt).toContain(
+      `sign-in:     JWT verified with the public key from ${path.join(dir, 'key.pem')} (RS256, ES256, EdDSA; audience not checked, issuer https://id.example); backend secret (admin or peer)`,
+    );
     expect(jwt).toContain('admin:       routes open');
     expect(jwt).not.toMatch(/s3cret/); // the secrets themselves are never printed
     expect(banner({ url, port: 4000, config: parseServerArgs(['--jwt-public-key', PEM], {}, dir), apps: [] })).toContain('public key given inline');
@@ -241,7 +293,7 @@ async function startCli(args: string[], cwd: string): Promise<Cli> {
     const timer = setTimeout(() => reject(new Error(`no banner within 30 s:\n${r.out()}\n${r.err()}`)), 30_000);
     r.proc.stdout!.on('data', () => {
       const m = /listening on (ws:\/\/\S+)/.exec(r.out());
-      if (m) (clearTimeout(timer), resolve(m[1]!));
+      if (m) clearTimeout(timer), resolve(m[1]!);
     });
     void r.exited.then((code) => reject(new Error(`the CLI exited with ${code}:\n${r.err()}`)));
   });
@@ -250,7 +302,12 @@ async function startCli(args: string[], cwd: string): Promise<Cli> {
     url,
     port: Number(new URL(url).port),
     stdout: r.out,
-    records: () => r.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    records: () =>
+      r
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     stop: () => (r.proc.kill('SIGTERM'), r.exited),
   };
 }
@@ -317,14 +374,24 @@ describe('the CLI as a child process', () => {
     const http = `http://127.0.0.1:${first.port}`;
     expect(await (await fetch(`${http}/health`)).json()).toEqual({ ok: true, apps: 0, connections: 0 });
 
-    const admin = (route: string, body?: string, secret = 'adm1n') => fetch(`${http}/apps/todos/admin/${route}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${secret}` }, ...(body === undefined ? {} : { body }) });
+    const admin = (route: string, body?: string, secret = 'adm1n') =>
+      fetch(`${http}/apps/todos/admin/${route}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${secret}` }, ...(body === undefined ? {} : { body }) });
     expect((await admin('schema', canonicalSchemaJSON(app.$schema), 'wrong')).status).toBe(401);
     const published = await admin('schema', canonicalSchemaJSON(app.$schema));
     expect(await published.json()).toEqual({ hash: app.$hash, versions: [app.$hash] });
     expect((await admin('permissions', JSON.stringify(permissions))).status).toBe(200);
     expect(await (await admin('schema')).json()).toMatchObject({ hash: app.$hash });
     expect(await (await admin('permissions')).json()).toEqual(permissions);
-    await expect.poll(() => first.records().map((r) => r.event).filter((e) => /^(schema|permissions)-published$|^admin-refused$/.test(e as string)), { timeout: 10_000 }).toEqual(['admin-refused', 'schema-published', 'permissions-published']);
+    await expect
+      .poll(
+        () =>
+          first
+            .records()
+            .map((r) => r.event)
+            .filter((e) => /^(schema|permissions)-published$|^admin-refused$/.test(e as string)),
+        { timeout: 10_000 },
+      )
+      .toEqual(['admin-refused', 'schema-published', 'permissions-published']);
     expect(first.records().find((r) => r.event === 'schema-published')).toMatchObject({ app: 'todos', schemaHash: app.$hash });
 
     const intruder = createDb({ app, server: first.url, appId: 'todos', auth: { token: 'not.a.jwt' }, backoff: { initialMs: 20, maxMs: 200 } });

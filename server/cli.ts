@@ -60,12 +60,33 @@ export const FLAGS = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'Address to listen on; 0.0.0.0 for every interface (put a TLS proxy in front).' },
   { name: 'data', kind: 'path', none: './data, unless --in-memory or --postgres', help: "Folder for the apps' databases, published schemas and published permissions." },
   { name: 'in-memory', kind: 'boolean', default: false, help: 'Keep everything in memory, nothing survives a restart (instead of --data).' },
-  { name: 'postgres', kind: 'postgres', none: 'none, the data is in files (--data)', help: "Keep everything in this PostgreSQL database instead of --data: apps, schemas, permissions and every accepted batch (tables jazz_*, created if missing). postgres://user:password@host:5432/database; better given as JAZZ_POSTGRES (the command line shows in ps)." },
-  { name: 'dev', kind: 'boolean', default: false, help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server." },
+  {
+    name: 'postgres',
+    kind: 'postgres',
+    none: 'none, the data is in files (--data)',
+    help: 'Keep everything in this PostgreSQL database instead of --data: apps, schemas, permissions and every accepted batch (tables jazz_*, created if missing). postgres://user:password@host:5432/database; better given as JAZZ_POSTGRES (the command line shows in ps).',
+  },
+  {
+    name: 'dev',
+    kind: 'boolean',
+    default: false,
+    help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server.",
+  },
   { name: 'admin-secret', kind: 'string', none: 'none, the admin routes are closed', help: 'Opens the admin routes (schema and permissions publication) to `Authorization: Bearer <secret>`.' },
-  { name: 'permissions', kind: 'path', none: 'none', help: 'A module (.js, or .ts under tsx) whose default export is definePermissions(app, ...): the rules for apps with that schema, deny by default.' },
+  {
+    name: 'permissions',
+    kind: 'path',
+    none: 'none',
+    help: 'A module (.js, or .ts under tsx) whose default export is definePermissions(app, ...): the rules for apps with that schema, deny by default.',
+  },
   { name: 'allowed-origins', kind: 'list', none: 'any origin', help: 'Comma-separated origins allowed to open a WebSocket (browsers send Origin).' },
-  { name: 'max-frame-bytes', kind: 'int', min: 1024, default: 16 * MiB, help: 'Largest frame a client may send. Clients learn it when they connect and refuse larger writes (TOO_LARGE); a larger frame closes its connection.' },
+  {
+    name: 'max-frame-bytes',
+    kind: 'int',
+    min: 1024,
+    default: 16 * MiB,
+    help: 'Largest frame a client may send. Clients learn it when they connect and refuse larger writes (TOO_LARGE); a larger frame closes its connection.',
+  },
   { name: 'max-subscriptions', kind: 'int', min: 1, default: 1000, help: 'Most subscriptions one connection may hold.' },
   { name: 'max-messages-per-second', kind: 'int', min: 1, default: 1000, help: 'Most messages one connection may send per second, averaged over 10 s.' },
   { name: 'max-held-rows', kind: 'int', min: 1, default: 1_000_000, help: "Most rows one connection may hold (bounds the server's memory per client)." },
@@ -76,7 +97,13 @@ export const FLAGS = [
   { name: 'jwt-issuer', kind: 'string', none: 'not checked', help: 'The "iss" a token must carry.' },
   { name: 'backend-secret', kind: 'string', none: 'none', help: 'A secret that lets a backend connect as admin (or as a peer).' },
   { name: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', help: 'Least severe records logged; debug adds refused WebSocket upgrades (unknown app, origin not allowed).' },
-  { name: 'log-format', kind: 'choice', choices: ['auto', 'json', 'pretty'], default: 'auto', help: 'json: one JSON object per line (pino); pretty: one short line per record; auto: pretty on a terminal, json otherwise.' },
+  {
+    name: 'log-format',
+    kind: 'choice',
+    choices: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    help: 'json: one JSON object per line (pino); pretty: one short line per record; auto: pretty on a terminal, json otherwise.',
+  },
   { name: 'help', kind: 'boolean', default: false, env: false, help: 'Print this and exit.' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -107,7 +134,20 @@ export function defaultText(f: FlagSpec): string {
   return Array.isArray(f.default) ? f.default.join(',') : String(f.default);
 }
 
-const valueHint = (f: FlagSpec): string => (f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'int' ? ' <n>' : f.kind === 'path' ? ' <path>' : f.kind === 'postgres' ? ' <postgres://...>' : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`);
+const valueHint = (f: FlagSpec): string =>
+  f.kind === 'boolean'
+    ? ''
+    : f.kind === 'choice'
+      ? ` <${f.choices!.join('|')}>`
+      : f.kind === 'list'
+        ? ' <a,b,...>'
+        : f.kind === 'int'
+          ? ' <n>'
+          : f.kind === 'path'
+            ? ' <path>'
+            : f.kind === 'postgres'
+              ? ' <postgres://...>'
+              : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`;
 
 export function helpText(): string {
   const out = [
@@ -121,7 +161,11 @@ export function helpText(): string {
     out.push(`  --${f.name}${valueHint(f)}    default: ${defaultText(f)}${f.env === false ? '' : `    env: ${envName(f.name)}`}`);
     out.push(`      ${f.help}`);
   }
-  out.push('', 'Without --dev: publish each app\'s schema (and permissions) through the admin routes, and give', 'a way to sign in (--jwt-public-key or --jwks-url). See the README, "Running the sync server".');
+  out.push(
+    '',
+    "Without --dev: publish each app's schema (and permissions) through the admin routes, and give",
+    'a way to sign in (--jwt-public-key or --jwks-url). See the README, "Running the sync server".',
+  );
   return out.join('\n');
 }
 
@@ -145,7 +189,10 @@ function convert(f: FlagSpec, raw: string, source: string, cwd: string): KindVal
     case 'choice':
       return f.choices!.includes(raw) ? raw : bad(`must be one of ${f.choices!.join(', ')}`);
     case 'list': {
-      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       return list.length ? list : bad('must list at least one value');
     }
     case 'path':
@@ -236,10 +283,12 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (flags['jwt-public-key'] !== undefined && flags['jwks-url'] !== undefined) throw new Error('give either --jwt-public-key or --jwks-url, not both');
   const dataDir = flags['in-memory'] || flags.postgres !== undefined ? undefined : (flags.data ?? path.resolve(cwd, 'data'));
   // auth.ts reads the key (a resolved file path, or the key itself) and checks the rest.
-  const auth = flags.help ? {} : parseAuthFlags((flag) => {
-    const v = (flags as Record<string, unknown>)[flag];
-    return Array.isArray(v) ? v.join(',') : (v as string | undefined);
-  });
+  const auth = flags.help
+    ? {}
+    : parseAuthFlags((flag) => {
+        const v = (flags as Record<string, unknown>)[flag];
+        return Array.isArray(v) ? v.join(',') : (v as string | undefined);
+      });
   const options: SyncServerOptions = {
     port: flags.port,
     host: flags.host,
@@ -329,17 +378,21 @@ export function banner({ url, port, config, permissions, apps }: BannerFacts): s
   const lines = [`jazz server listening on ${url}`, `  health:      http://${host}:${port}/health`];
   lines.push(
     o.dev
-      ? '  dev mode:    ON: clients without credentials get in anonymously, and an app without a schema adopts its first client\'s. Never expose this server.'
+      ? "  dev mode:    ON: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose this server."
       : '  dev mode:    off: every client signs in; an app exists once its schema is published (POST /apps/<appId>/admin/schema)',
   );
-  lines.push(`  storage:     ${o.postgres ? `PostgreSQL at ${describePostgresUrl(o.postgres).text} (tables jazz_*: apps, schemas, permissions, every accepted batch)` : o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`);
+  lines.push(
+    `  storage:     ${o.postgres ? `PostgreSQL at ${describePostgresUrl(o.postgres).text} (tables jazz_*: apps, schemas, permissions, every accepted batch)` : o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`,
+  );
   if (apps.length === 0) lines.push(`  apps:        none yet${o.dev ? "; a client's first connection creates one (dev mode)" : '; publish a schema through the admin route'}`);
   else {
     const width = Math.max(...apps.map((a) => a.id.length));
     apps.forEach((a, i) => lines.push(`  ${i === 0 ? 'apps:' : '     '}        ${a.id.padEnd(width)}  schema ${a.hash}; ${rulesOf(a)}`));
   }
   if (permissions) {
-    lines.push(`  rules:       from ${file} for schema ${permissions.schemaHash} (${Object.keys(permissions.tables).length} tables), deny by default; apps with another schema deny users everything until their permissions are published`);
+    lines.push(
+      `  rules:       from ${file} for schema ${permissions.schemaHash} (${Object.keys(permissions.tables).length} tables), deny by default; apps with another schema deny users everything until their permissions are published`,
+    );
   } else if (apps.some((a) => a.publishedPermissions)) {
     lines.push(`  rules:       none from --permissions; apps with published permissions follow them, the others: ${everything}`);
   } else {

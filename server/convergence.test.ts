@@ -47,7 +47,7 @@ const plain = (rows: readonly Record<string, unknown>[]) => JSON.stringify(rows)
 
 async function runSeed(seed: number): Promise<void> {
   const r = rng(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const dir = join(root, String(seed));
   let server: SyncServer = await startSyncServer({ port: 0, dataDir: dir, dev: true, log: () => {} });
   const port = server.port;
@@ -96,7 +96,10 @@ async function runSeed(seed: number): Promise<void> {
       }
       if (batch) {
         const b = batch;
-        b.wait({ tier: 'global' }).then(() => acked.push({ db, batchId: b.batchId }), () => {});
+        b.wait({ tier: 'global' }).then(
+          () => acked.push({ db, batchId: b.batchId }),
+          () => {},
+        );
       }
       if (r() < 0.01) pick(clients).net.cut();
       if (r() < 0.002) {

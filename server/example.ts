@@ -46,9 +46,9 @@ export async function runTour(server?: string): Promise<void> {
   if (server) {
     await db.insert(app.todos, { title: 'synced', priority: 0 }).wait({ tier: 'global' });
     console.log(`the server confirmed a write at tier global; sync status: ${db.syncStatus.state}`);
-}
-stop();
-await db.close();
+  }
+  stop();
+  await db.close();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runTour();

@@ -106,16 +106,37 @@ describe('the engine killed with SIGKILL while writing (20 rounds)', () => {
         const p0 = projects[Math.floor(next() * projects.length)]?.id ?? '00000000-0000-7000-8000-000000000000';
         const qs = [
           app.todos.where({ done: false }).orderBy('title').limit(50).include({ project: true }),
-          app.todos.where({ priority: { gte: 2 } }).orderBy('priority', 'desc').limit(30),
+          app.todos
+            .where({ priority: { gte: 2 } })
+            .orderBy('priority', 'desc')
+            .limit(30),
           app.todos.where({ tags: { contains: 'odd' } }).orderBy('title'),
           app.todos.where({ projectId: p0 }).orderBy('title'),
-          app.todos.where({ due: { isNull: false } }).orderBy('due', 'desc').limit(20),
-          app.todos.where({ title: { gte: `r${round}` } }).orderBy('title').limit(40),
-          app.projects.orderBy('name').limit(10).include({ todosViaProject: app.todos.orderBy('title') }),
+          app.todos
+            .where({ due: { isNull: false } })
+            .orderBy('due', 'desc')
+            .limit(20),
+          app.todos
+            .where({ title: { gte: `r${round}` } })
+            .orderBy('title')
+            .limit(40),
+          app.projects
+            .orderBy('name')
+            .limit(10)
+            .include({ todosViaProject: app.todos.orderBy('title') }),
           // Long values: titles that share a 20 KB prefix (cut in the index), ordered and ranged on.
-          app.todos.where({ title: { gt: LONG } }).orderBy('title', 'desc').limit(15),
-          app.todos.where({ title: { gte: `${LONG}r${round}` } }).orderBy('title').limit(15),
-          app.todos.where({ tags: { contains: 'long' } }).orderBy('title').limit(30),
+          app.todos
+            .where({ title: { gt: LONG } })
+            .orderBy('title', 'desc')
+            .limit(15),
+          app.todos
+            .where({ title: { gte: `${LONG}r${round}` } })
+            .orderBy('title')
+            .limit(15),
+          app.todos
+            .where({ tags: { contains: 'long' } })
+            .orderBy('title')
+            .limit(30),
         ];
         const live: unknown[][] = qs.map(() => []);
         const stops = qs.map((q, k) => db.subscribeAll(q, ({ all }) => (live[k] = [...all])));

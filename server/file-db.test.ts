@@ -145,17 +145,34 @@ describe('the engine on files: close and reopen give back the same database', ()
     const p1 = db.insert(app.projects, { name: 'home', code: 'a' });
     const p2 = db.insert(app.projects, { name: 'work', code: 'b' });
     const full = db.insert(app.items, {
-      title: 'alpha', done: false, n: 7, score: 0.25, due: new Date(1_700_000_600_000), blob: BLOB,
-      meta: { k: 1, list: [1, 2] }, kind: 'mid', tags: ['red', 'green', 'red'], projectId: p1.id,
+      title: 'alpha',
+      done: false,
+      n: 7,
+      score: 0.25,
+      due: new Date(1_700_000_600_000),
+      blob: BLOB,
+      meta: { k: 1, list: [1, 2] },
+      kind: 'mid',
+      tags: ['red', 'green', 'red'],
+      projectId: p1.id,
     });
     const bare = db.insert(app.items, { title: 'bravo' }); // defaults and nulls
     const ids: string[] = [full.id, bare.id];
     for (let i = 0; i < 40; i++) {
-      ids.push(db.insert(app.items, {
-        title: `${'abcdef'[i % 6]}-${String(i).padStart(2, '0')}`, done: i % 3 === 0, n: i % 5 === 0 ? null : i, score: (i * 0.37) % 1,
-        due: 1_700_000_000_000 + i * 37_000, blob: i % 4 === 0 ? BLOB : new Uint8Array([i]), meta: i % 2 ? { i } : null,
-        kind: (['low', 'mid', 'high'] as const)[i % 3]!, tags: i % 2 ? ['red'] : ['blue', `t${i}`], projectId: i % 3 === 2 ? null : i % 2 ? p1.id : p2.id,
-      }).id);
+      ids.push(
+        db.insert(app.items, {
+          title: `${'abcdef'[i % 6]}-${String(i).padStart(2, '0')}`,
+          done: i % 3 === 0,
+          n: i % 5 === 0 ? null : i,
+          score: (i * 0.37) % 1,
+          due: 1_700_000_000_000 + i * 37_000,
+          blob: i % 4 === 0 ? BLOB : new Uint8Array([i]),
+          meta: i % 2 ? { i } : null,
+          kind: (['low', 'mid', 'high'] as const)[i % 3]!,
+          tags: i % 2 ? ['red'] : ['blue', `t${i}`],
+          projectId: i % 3 === 2 ? null : i % 2 ? p1.id : p2.id,
+        }).id,
+      );
     }
     db.update(app.items, bare.id, { n: 3, tags: ['red'], meta: { k: 1, list: [1, 2] } });
     db.update(app.items, ids[5]!, { title: 'charlie', done: true });
@@ -216,7 +233,7 @@ describe('the engine on files: close and reopen give back the same database', ()
     expect(await liveResults(db, qs)).toEqual(results);
     expectConsistent(db, qs, 'after reopen');
     expect(db.engine.history(db.engine.table('items'), ids[5]!).map((v) => v.values['title'])).toEqual(['d-03', 'charlie', 'charlie']);
-    ((db.engine.store as DurableStore).checkIntegrity());
+    (db.engine.store as DurableStore).checkIntegrity();
 
     // New writes follow the persisted clock, not the (earlier) wall clock.
     const h = db.update(app.items, ids[5]!, { n: 1234 });
@@ -352,11 +369,16 @@ describe('the engine on files: randomised writes with periodic reopen', () => {
     const writeOne = (op: Op) => {
       const t = app[op.table as 'items'];
       switch (op.kind) {
-        case 'insert': return db.insert(t, op.values as any);
-        case 'update': return db.update(t, op.id!, op.values as any);
-        case 'delete': return db.delete(t, op.id!);
-        case 'restore': return db.restore(t, op.id!);
-        case 'upsert': return db.upsert(t, op.values as any, { id: op.id! });
+        case 'insert':
+          return db.insert(t, op.values as any);
+        case 'update':
+          return db.update(t, op.id!, op.values as any);
+        case 'delete':
+          return db.delete(t, op.id!);
+        case 'restore':
+          return db.restore(t, op.id!);
+        case 'upsert':
+          return db.upsert(t, op.values as any, { id: op.id! });
       }
     };
 
@@ -395,7 +417,16 @@ describe('the engine on files: randomised writes with periodic reopen', () => {
           for (let k = 0; k < n; k++) {
             const op = randomOp();
             const t = op.table;
-            const w = op.kind === 'insert' ? b.insert(t, op.values!) : op.kind === 'update' ? b.update(t, op.id!, op.values!) : op.kind === 'delete' ? b.delete(t, op.id!) : op.kind === 'restore' ? b.restore(t, op.id!) : b.upsert(t, op.values!, { id: op.id! });
+            const w =
+              op.kind === 'insert'
+                ? b.insert(t, op.values!)
+                : op.kind === 'update'
+                  ? b.update(t, op.id!, op.values!)
+                  : op.kind === 'delete'
+                    ? b.delete(t, op.id!)
+                    : op.kind === 'restore'
+                      ? b.restore(t, op.id!)
+                      : b.upsert(t, op.values!, { id: op.id! });
             applyModel(op, w.id);
             ops.push(op);
           }
@@ -462,7 +493,9 @@ describe('the engine on files: typed errors', () => {
   it('a missing path, an unknown driver or an option nobody reads is a typed error, not a crash nor ignored', () => {
     expect(() => createDb({ app: todoApp, driver: { type: 'file', path: '' } })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
     expect(() => createDb({ app: todoApp, driver: { type: 'disk' } as never })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
-    expect(() => createDb({ app: todoApp, driver: { type: 'file', path: 'x.db', pagesize: 4096 } as never })).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"pagesize"') }));
+    expect(() => createDb({ app: todoApp, driver: { type: 'file', path: 'x.db', pagesize: 4096 } as never })).toThrow(
+      expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"pagesize"') }),
+    );
     // jazz-tools' names for things this API does otherwise are refused, not ignored.
     expect(() => createDb({ app: todoApp, env: 'dev' } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('"env"') }));
     expect(() => createDb({ app: todoApp, userBranch: 'draft' } as never)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringContaining('branch') }));

@@ -130,7 +130,11 @@ function freshApp(): void {
   server.publish(appId, app.$schema, permissions);
 }
 
-const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code ?? String(e));
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code ?? String(e),
+  );
 
 describe('files through the server', () => {
   const seed = Date.now() % 100000;

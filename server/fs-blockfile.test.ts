@@ -24,8 +24,6 @@ describe('FsBlockFile', () => {
   });
 
   it('reports a missing file when asked not to create it', () => {
-    expect(() => new FsBlockFile(path.join(root, 'missing'), { create: false })).toThrow(
-      expect.objectContaining({ code: 'STORAGE_IO' }),
-    );
+    expect(() => new FsBlockFile(path.join(root, 'missing'), { create: false })).toThrow(expect.objectContaining({ code: 'STORAGE_IO' }));
   });
 });

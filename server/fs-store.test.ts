@@ -64,7 +64,7 @@ describe('a writer killed with SIGKILL (20 rounds)', () => {
     const acked: string[] = [];
     const seed = Math.floor(Math.random() * 2 ** 31);
     let rnd = seed;
-    const next = () => ((rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const next = () => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0) / 2 ** 32;
     console.log(`[kill test] seed ${seed}`);
     for (let round = 0; round < 20; round++) {
       const proc = spawn(process.execPath, ['--import', 'tsx', child, file, String(round)], {

@@ -50,8 +50,50 @@ const gc = vm.runInNewContext('gc') as () => void;
 type Rand = () => number;
 
 const COLUMNS = ['title', 'done', 'priority', 'due', 'tags', 'meta', 'projectId', 'name', 'id', '$deleted'];
-const KEYS = ['t', 'id', 'op', 'table', 'where', 'query', 'values', 'versions', 'batchId', 'rowId', 'value', 'args', 'arg', 'include', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype', '', '\u0000', 'é'];
-const STRINGS = ['', 'hello', 'push', 'sub', 'todos', 'projects', '__proto__', 'constructor', 'global', 'edge', 'local', '\u0000$session.x', 'x'.repeat(300), '💥', '\ud800', '../../etc/passwd', '<script>', 'NaN'];
+const KEYS = [
+  't',
+  'id',
+  'op',
+  'table',
+  'where',
+  'query',
+  'values',
+  'versions',
+  'batchId',
+  'rowId',
+  'value',
+  'args',
+  'arg',
+  'include',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'prototype',
+  '',
+  '\u0000',
+  'é',
+];
+const STRINGS = [
+  '',
+  'hello',
+  'push',
+  'sub',
+  'todos',
+  'projects',
+  '__proto__',
+  'constructor',
+  'global',
+  'edge',
+  'local',
+  '\u0000$session.x',
+  'x'.repeat(300),
+  '💥',
+  '\ud800',
+  '../../etc/passwd',
+  '<script>',
+  'NaN',
+];
 const NUMBERS = [0, -0, 1, -1, 0.5, 2 ** 31, 2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, 2 ** 64, 1e308, -1e308, Number.MIN_VALUE, Infinity, -Infinity, NaN];
 
 /** Sets an own, writable key, even one named `__proto__`. */
@@ -63,7 +105,10 @@ const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
 
 function uuid(r: Rand): string {
-  const h = (n: number) => Math.floor(r() * 16 ** n).toString(16).padStart(n, '0');
+  const h = (n: number) =>
+    Math.floor(r() * 16 ** n)
+      .toString(16)
+      .padStart(n, '0');
   return `${h(8)}-${h(4)}-7${h(3)}-${'89ab'[int(r, 4)]}${h(3)}-${h(6)}${h(6)}`;
 }
 
@@ -272,7 +317,13 @@ function template(r: Rand): Record<string, WireValue> {
     case 0:
       return hello(`fuzz-${int(r, 1e9)}`);
     case 1:
-      return { t: 'sub', id: int(r, 20), query: randQuery(r), tier: pick(r, ['local', 'edge', 'global']), have: Array.from({ length: int(r, 4) }, () => [pick(r, ['todos', 'projects', 'nope']), uuid(r), randString(r)]) };
+      return {
+        t: 'sub',
+        id: int(r, 20),
+        query: randQuery(r),
+        tier: pick(r, ['local', 'edge', 'global']),
+        have: Array.from({ length: int(r, 4) }, () => [pick(r, ['todos', 'projects', 'nope']), uuid(r), randString(r)]),
+      };
     case 2:
       return { t: 'unsub', id: int(r, 20) };
     case 3: {
@@ -310,7 +361,11 @@ function mutate(r: Rand, m: Record<string, WireValue>): Record<string, WireValue
       put(target, key, nested(20 + int(r, 20)));
       break;
     case 3:
-      put(target, key, Array.from({ length: int(r, 3) === 0 ? 1000 : 3 }, () => randValue(r, 4)));
+      put(
+        target,
+        key,
+        Array.from({ length: int(r, 3) === 0 ? 1000 : 3 }, () => randValue(r, 4)),
+      );
       break;
     default:
       put(target, key, randValue(r));
@@ -651,20 +706,46 @@ describe('S3: fuzzed frames against a running server', () => {
       if (bad.length) {
         dump = path.join(os.tmpdir(), `jazz-fuzz-${SEED}.hex`);
         console.log(`fuzz: frames of ${bad.length} connections that failed or ended with 4500 are in ${dump}`);
-        fs.writeFileSync(dump, bad.map(({ batch, outcome }) => `# batch ${batch}: ${JSON.stringify(outcome)}\n${((p) => [p.head, ...p.body, '--- tail ---', ...p.tail])(plan(SEED, batch)).map((f) => (typeof f === 'string' ? `text:${JSON.stringify(f)}` : toHex(f))).join('\n')}\n`).join('\n'));
+        fs.writeFileSync(
+          dump,
+          bad
+            .map(
+              ({ batch, outcome }) =>
+                `# batch ${batch}: ${JSON.stringify(outcome)}\n${((p) => [p.head, ...p.body, '--- tail ---', ...p.tail])(plan(SEED, batch))
+                  .map((f) => (typeof f === 'string' ? `text:${JSON.stringify(f)}` : toHex(f)))
+                  .join('\n')}\n`,
+            )
+            .join('\n'),
+        );
       }
       console.log(
         `fuzz: ${total} frames over ${next} connections in ${elapsed} ms; close codes ${JSON.stringify(Object.fromEntries(codes))}; ` +
           `last stage reached ${JSON.stringify(Object.fromEntries(stages))}; ` +
           `replies ${JSON.stringify(replies)}; oversized → ${oversizedCodes.join(', ')}; server errors ${serverErrors.length}`,
       );
-      const distinct = [...new Set(serverErrors.map((l) => l.split('\n').slice(0, 3).join(' | ').replace(/from fuzz-\d+/, 'from fuzz-N')))];
+      const distinct = [
+        ...new Set(
+          serverErrors.map((l) =>
+            l
+              .split('\n')
+              .slice(0, 3)
+              .join(' | ')
+              .replace(/from fuzz-\d+/, 'from fuzz-N'),
+          ),
+        ),
+      ];
       if (distinct.length) console.log(`fuzz: distinct server errors:\n${distinct.join('\n')}`);
 
       expect(problems, problems.join('\n\n')).toEqual([]);
       expect(undecodable, 'the server sent frames its own protocol cannot decode').toBe(0);
       const notClosed = bad.filter((x) => x.outcome.code !== CloseCode.serverError);
-      expect(notClosed, `connections that did not end with a 4xxx/1009 close (frames in ${dump}):\n${notClosed.slice(0, 5).map((x) => JSON.stringify(x)).join('\n')}`).toEqual([]);
+      expect(
+        notClosed,
+        `connections that did not end with a 4xxx/1009 close (frames in ${dump}):\n${notClosed
+          .slice(0, 5)
+          .map((x) => JSON.stringify(x))
+          .join('\n')}`,
+      ).toEqual([]);
       const unknown = serverErrors.filter((l) => !KNOWN_SERVER_ERRORS.some((re) => re.test(l)));
       expect(unknown, unknown.slice(0, 3).join('\n\n')).toEqual([]);
       // A 4500 close means the server failed on a message; each must be a known, logged failure.
@@ -699,7 +780,17 @@ describe('S3: fuzzed frames against a running server', () => {
       const e = a.insert(app.todos, { title: 'edit 0' });
       for (let i = 1; i <= 3; i++) a.update(app.todos, e.id, { title: `edit ${i}` });
       await within(a.update(app.todos, e.id, { title: 'edit 4' }).wait({ tier: 'global' }), 15_000, () => JSON.stringify(a.syncStatus));
-      await within(until(() => bSees.get(e.id) === 'edit 4'), 15_000, () => `b sees ${bSees.get(e.id)}; the server has ${JSON.stringify(s.engineOf(APP_ID)!.rowVersions('todos', e.id).map((v) => [v.versionId, v.ts, v.values.title]))}`);
+      await within(
+        until(() => bSees.get(e.id) === 'edit 4'),
+        15_000,
+        () =>
+          `b sees ${bSees.get(e.id)}; the server has ${JSON.stringify(
+            s
+              .engineOf(APP_ID)!
+              .rowVersions('todos', e.id)
+              .map((v) => [v.versionId, v.ts, v.values.title]),
+          )}`,
+      );
       step('quick edits converged');
       expect(s.stats().connections).toBe(2);
 

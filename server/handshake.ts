@@ -58,7 +58,10 @@ export async function handleHello(ctx: ServerContext, conn: Conn, msg: Hello): P
       if (!(e instanceof JazzError)) throw e;
       return conn.fail(CloseCode.schemaMismatch, 'SCHEMA_MISMATCH', `app "${app.id}" cannot take schema version ${msg.schemaHash}: ${e.message}`);
     }
-    ctx.events.logger.info({ event: 'schema-adopted', app: app.id, client: msg.clientId, schemaHash: msg.schemaHash, current: app.hash }, `app "${app.id}" adopted schema version ${msg.schemaHash} of a client (dev mode)`);
+    ctx.events.logger.info(
+      { event: 'schema-adopted', app: app.id, client: msg.clientId, schemaHash: msg.schemaHash, current: app.hash },
+      `app "${app.id}" adopted schema version ${msg.schemaHash} of a client (dev mode)`,
+    );
   }
   let session: Session;
   try {

@@ -57,7 +57,7 @@ function client(url: string, wall: () => number): Db<App> {
 }
 
 describe('db.history', () => {
-  it('lists a row\'s versions oldest first with author, time, changed fields, batch and tier; live with subscribeHistory', async () => {
+  it("lists a row's versions oldest first with author, time, changed fields, batch and tier; live with subscribeHistory", async () => {
     let now = T0;
     const db = local(() => now);
     const h = db.insert(app.todos, { title: 'Write', priority: 2 });
@@ -243,9 +243,21 @@ describe('asOf', () => {
     expect(total).toBeGreaterThan(0);
 
     const queries = [
-      () => app.todos.where({ done: r() < 0.5 }).orderBy('title').orderBy('priority', 'desc'),
-      () => app.todos.where({ priority: { gte: Math.floor(r() * 4) } }).orderBy('priority').limit(1 + Math.floor(r() * 8)),
-      () => app.todos.include({ project: true }).orderBy('title', 'desc').offset(Math.floor(r() * 3)),
+      () =>
+        app.todos
+          .where({ done: r() < 0.5 })
+          .orderBy('title')
+          .orderBy('priority', 'desc'),
+      () =>
+        app.todos
+          .where({ priority: { gte: Math.floor(r() * 4) } })
+          .orderBy('priority')
+          .limit(1 + Math.floor(r() * 8)),
+      () =>
+        app.todos
+          .include({ project: true })
+          .orderBy('title', 'desc')
+          .offset(Math.floor(r() * 3)),
       () => app.projects.include({ todosViaProject: app.todos.where({ done: false }).orderBy('title') }).orderBy('name'),
       () => app.todos.select('title', 'done').where(`title contains "${Math.floor(r() * 5)}"`),
     ];

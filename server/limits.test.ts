@@ -62,7 +62,13 @@ describe('limits', () => {
 describe('credentials over time', () => {
   it('an expired token closes the socket with a clear code; setAuth resumes and nothing is lost', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
-    const token = (seconds: number) => new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('ursula').setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + seconds).sign(privateKey);
+    const token = (seconds: number) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256' })
+        .setSubject('ursula')
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+        .sign(privateKey);
     const s = await startSyncServer({ port: 0, inMemory: true, log: () => {}, auth: { jwtPublicKey: await exportSPKI(publicKey) } });
     cleanups.push(() => s.close());
     // Without --dev the app needs a published schema: publish it through the engine's route.

@@ -73,7 +73,8 @@ describe('formatRecord', () => {
 });
 
 describe('a running server logs', () => {
-  const hello = (clientId: string, auth: Record<string, unknown>) => encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId, schemaHash: app.$hash, schema: canonicalSchemaJSON(app.$schema), auth });
+  const hello = (clientId: string, auth: Record<string, unknown>) =>
+    encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId, schemaHash: app.$hash, schema: canonicalSchemaJSON(app.$schema), auth });
   const closeOf = (url: string, frame: Uint8Array) =>
     new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(`${url}/apps/logged/ws`);

@@ -188,7 +188,8 @@ export function serverLog(logger: Logger, opts: { intervalMs?: number } = {}): S
   const intervalMs = opts.intervalMs ?? MINUTE;
   const failures = new RepeatLimiter(logger, { intervalMs, burst: 1 });
   const refusals = new RepeatLimiter(logger, { intervalMs, burst: 20 });
-  const codeOf = (err: unknown): string => (err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : err instanceof Error ? err.name : typeof err);
+  const codeOf = (err: unknown): string =>
+    err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : err instanceof Error ? err.name : typeof err;
   return {
     logger,
     connectionOpened: (c) => logger.info({ event: 'connection-opened', ...c }, 'connection opened'),

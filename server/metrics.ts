@@ -32,25 +32,45 @@ export class ServerMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    new Gauge({ name: 'jazz_connections', help: 'Open WebSocket connections.', registers, collect() {
-      this.set(sources.stats().connections);
-    } });
-    new Gauge({ name: 'jazz_apps', help: 'Apps open in this process.', registers, collect() {
-      this.set(sources.stats().apps);
-    } });
-    this.#batches = new Counter({ name: 'jazz_batches_total', help: 'Pushed batches and transactions by outcome: accepted, rejected, failed (the store could not keep it).', labelNames: ['result'], registers });
+    new Gauge({
+      name: 'jazz_connections',
+      help: 'Open WebSocket connections.',
+      registers,
+      collect() {
+        this.set(sources.stats().connections);
+      },
+    });
+    new Gauge({
+      name: 'jazz_apps',
+      help: 'Apps open in this process.',
+      registers,
+      collect() {
+        this.set(sources.stats().apps);
+      },
+    });
+    this.#batches = new Counter({
+      name: 'jazz_batches_total',
+      help: 'Pushed batches and transactions by outcome: accepted, rejected, failed (the store could not keep it).',
+      labelNames: ['result'],
+      registers,
+    });
     for (const r of ['accepted', 'rejected', 'failed'] as const) this.#batches.inc({ result: r }, 0);
     this.#fanout = new Histogram({
       name: 'jazz_fanout_seconds',
-      help: "From an accepted batch being applied to its versions sent to every connection holding its rows.",
+      help: 'From an accepted batch being applied to its versions sent to every connection holding its rows.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
-    new Gauge({ name: 'jazz_store_bytes', help: "Bytes the server's store holds (the data folder's files, or PostgreSQL's jazz tables).", registers, async collect() {
-      const bytes = await sources.storeBytes().catch(() => undefined);
-      this.reset();
-      if (bytes !== undefined) this.set(bytes);
-    } });
+    new Gauge({
+      name: 'jazz_store_bytes',
+      help: "Bytes the server's store holds (the data folder's files, or PostgreSQL's jazz tables).",
+      registers,
+      async collect() {
+        const bytes = await sources.storeBytes().catch(() => undefined);
+        this.reset();
+        if (bytes !== undefined) this.set(bytes);
+      },
+    });
   }
 
   batch(result: BatchResult): void {

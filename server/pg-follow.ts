@@ -57,7 +57,9 @@ export async function followOtherNodes(ctx: ServerContext, store: PgServerStore,
         await refresh(appId);
         if (app.engine) await catchUp(app);
       })
-      .catch((e: unknown) => logger.warn({ event: 'catch-up-failed', app: appId, error: say(e) }, `app "${appId}": could not follow the other nodes yet (${say(e)}); the next notification tries again`))
+      .catch((e: unknown) =>
+        logger.warn({ event: 'catch-up-failed', app: appId, error: say(e) }, `app "${appId}": could not follow the other nodes yet (${say(e)}); the next notification tries again`),
+      )
       .finally(() => apps.forget(app));
   };
   const all = () => {

@@ -213,7 +213,15 @@ export class PgLog {
    * the app's last `seq` is still `after`: its `seq`, or `stale` (nothing written). Without a
    * registry row it is one statement (`jazz_append`), one round trip.
    */
-  async append(appId: string, batchId: string, versions: Uint8Array, versionCount: number, branches: readonly unknown[], after: number, registry?: { row: AppRow; expected: number }): Promise<{ seq: number; version?: number } | 'stale'> {
+  async append(
+    appId: string,
+    batchId: string,
+    versions: Uint8Array,
+    versionCount: number,
+    branches: readonly unknown[],
+    after: number,
+    registry?: { row: AppRow; expected: number },
+  ): Promise<{ seq: number; version?: number } | 'stale'> {
     const params = [appId, batchId, Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength), versionCount, JSON.stringify(branches), after];
     const call = async (c: pg.Pool | pg.ClientBase) => {
       const r = await c.query<{ seq: string | null }>('SELECT jazz_append($1, $2, $3, $4, $5, $6) AS seq', params);
@@ -372,7 +380,15 @@ export class PgLog {
 
 type AppRecord = { app_id: string; version: string; hash: string; schema: unknown; catalogue: unknown; migrations: unknown; permissions: unknown };
 const APP_COLUMNS = 'app_id, version, hash, schema, catalogue, migrations, permissions';
-const fromRecord = (x: AppRecord): StoredAppRow => ({ appId: x.app_id, version: Number(x.version), hash: x.hash, schema: x.schema, catalogue: x.catalogue, migrations: x.migrations, permissions: x.permissions ?? null });
+const fromRecord = (x: AppRecord): StoredAppRow => ({
+  appId: x.app_id,
+  version: Number(x.version),
+  hash: x.hash,
+  schema: x.schema,
+  catalogue: x.catalogue,
+  migrations: x.migrations,
+  permissions: x.permissions ?? null,
+});
 
 /** Writes the row if it is at version `expected` (0: absent): the new version; else `RegistryConflict`. */
 async function upsertApp(c: pg.ClientBase, row: AppRow, expected: number, where: string): Promise<number> {

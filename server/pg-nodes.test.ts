@@ -201,7 +201,10 @@ describe('several nodes on one PostgreSQL', () => {
     // One catalogue: what a client of the winning version writes on either node reads the same on both.
     const onA = createDb({ app: winner, server: a.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
     const onB = createDb({ app: winner, server: b.url, appId: 'c', backoff: { initialMs: 20, maxMs: 200 } });
-    cleanups.push(() => onA.close(), () => onB.close());
+    cleanups.push(
+      () => onA.close(),
+      () => onB.close(),
+    );
     const table = winner === v2 ? 'tags' : 'labels';
     const values = winner === v2 ? { label: 'x' } : { text: 'x', weight: 2 };
     const h1 = (onA as Db<typeof v2>).insert((winner as typeof v2)[table as 'tags'], values as never);

@@ -110,7 +110,9 @@ export class PgServerStore implements ServerStore {
   }
 
   async open(): Promise<void> {
-    this.#log = await PgLog.connect(this.#url, (e) => this.#logger.warn({ event: 'postgres-connection-lost', where: this.log.where, error: e.message }, `PostgreSQL dropped an idle connection: ${e.message}`));
+    this.#log = await PgLog.connect(this.#url, (e) =>
+      this.#logger.warn({ event: 'postgres-connection-lost', where: this.log.where, error: e.message }, `PostgreSQL dropped an idle connection: ${e.message}`),
+    );
     try {
       for (const row of await this.log.loadApps()) this.#apps.set(row.appId, { row, version: row.version, dirty: false, gen: 0, writtenGen: 0, lastSeq: 0, tail: Promise.resolve() });
     } catch (e) {
@@ -227,7 +229,7 @@ export class PgServerStore implements ServerStore {
       },
       app: (appId) => on.app(appId),
       reconnected: () => {
-        this.#logger.info({ event: 'postgres-following-again', where: this.log.where }, 'following PostgreSQL\'s notifications again; catching up');
+        this.#logger.info({ event: 'postgres-following-again', where: this.log.where }, "following PostgreSQL's notifications again; catching up");
         on.all();
       },
       lost: (e) => this.#logger.warn({ event: 'postgres-following-lost', where: this.log.where, error: e.message }, `lost PostgreSQL's notifications (${e.message}); reconnecting`),
@@ -302,7 +304,10 @@ export class PgServerStore implements ServerStore {
       a.gen++;
     }
     this.saved(appId).catch((e) => {
-      this.#logger.error({ event: 'postgres-write-failed', app: appId, error: e instanceof Error ? e.message : String(e) }, `app "${appId}": a publication could not be written to PostgreSQL yet (${e instanceof Error ? e.message : String(e)}); the app's next write tries again`);
+      this.#logger.error(
+        { event: 'postgres-write-failed', app: appId, error: e instanceof Error ? e.message : String(e) },
+        `app "${appId}": a publication could not be written to PostgreSQL yet (${e instanceof Error ? e.message : String(e)}); the app's next write tries again`,
+      );
     });
   }
 

@@ -77,7 +77,6 @@ const admin = () => {
   return db;
 };
 
-
 let backend: Db<typeof app>;
 const tenants: Record<'A' | 'B', { org: string }> = { A: { org: '' }, B: { org: '' } };
 /** Users: per tenant an admin and a member; plus an outsider belonging to no org. */
@@ -188,18 +187,32 @@ async function attempt(db: Db<typeof app>, table: Table, op: Op, t: 'A' | 'B'): 
       notes: { ownerId: users[t].admin, text: 'new note' },
     };
     const h = db.insert((app as any)[table], values[table] as never);
-    const ok = await h.wait({ tier: 'global' }).then(() => true, (e) => (expect(e.code).toBe('BATCH_REJECTED'), false));
+    const ok = await h.wait({ tier: 'global' }).then(
+      () => true,
+      (e) => (expect(e.code).toBe('BATCH_REJECTED'), false),
+    );
     expect(!!serverRow(table, h.id), `server state after ${op} ${table}`).toBe(ok);
     return ok;
   }
   const target = await seedRow(table, t);
   await new Promise((r) => setTimeout(r, 20));
   if (op === 'update') {
-    const change: Record<Table, Record<string, unknown>> = { orgs: { name: 'renamed' }, members: { role: 'admin' }, projects: { name: 'renamed' }, tasks: { title: 'renamed' }, notes: { text: 'renamed' } };
+    const change: Record<Table, Record<string, unknown>> = {
+      orgs: { name: 'renamed' },
+      members: { role: 'admin' },
+      projects: { name: 'renamed' },
+      tasks: { title: 'renamed' },
+      notes: { text: 'renamed' },
+    };
     // A row the user cannot see is written blind (upsert): the server must judge it as an update.
     const local = db.engine.getRowById(db.engine.table(table), target.id);
-    const h = local ? db.update((app as any)[table], target.id, change[table] as never) : db.upsert((app as any)[table], { ...target.values, ...change[table], id: undefined } as never, { id: target.id });
-    const ok = await h.wait({ tier: 'global' }).then(() => true, (e) => (expect(e.code).toBe('BATCH_REJECTED'), false));
+    const h = local
+      ? db.update((app as any)[table], target.id, change[table] as never)
+      : db.upsert((app as any)[table], { ...target.values, ...change[table], id: undefined } as never, { id: target.id });
+    const ok = await h.wait({ tier: 'global' }).then(
+      () => true,
+      (e) => (expect(e.code).toBe('BATCH_REJECTED'), false),
+    );
     const key = Object.keys(change[table])[0]!;
     expect(serverRow(table, target.id)![key] === change[table][key], `server state after ${op} ${table}`).toBe(ok);
     return ok;
@@ -209,7 +222,10 @@ async function attempt(db: Db<typeof app>, table: Table, op: Op, t: 'A' | 'B'): 
     db.engine.applyVersions(backend.engine.history(backend.engine.table(table), target.id).map((version) => ({ table, version })));
   }
   const h = db.delete((app as any)[table], target.id);
-  const ok = await h.wait({ tier: 'global' }).then(() => true, (e) => (expect(e.code).toBe('BATCH_REJECTED'), false));
+  const ok = await h.wait({ tier: 'global' }).then(
+    () => true,
+    (e) => (expect(e.code).toBe('BATCH_REJECTED'), false),
+  );
   expect(!serverRow(table, target.id), `server state after ${op} ${table}`).toBe(ok);
   return ok;
 }

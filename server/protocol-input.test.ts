@@ -52,19 +52,45 @@ describe('hostile frames', () => {
     expect((await exchange(s.url, [encodeFrame({ t: 'push', batchId: 1, versions: 'no' })])).code).toBe(CloseCode.protocolError);
     expect((await exchange(s.url, ['text frame'])).code).toBe(CloseCode.protocolError);
     expect((await exchange(s.url, [encodeFrame({ t: 'sub', id: 1, query: {}, tier: 'edge' })], false)).code).toBe(CloseCode.protocolError); // no hello
-    expect((await exchange(s.url, [encodeFrame({ ...Object.fromEntries([['t', 'hello']]), protocol: 99, clientId: 'x', schemaHash: 'x', schema: '{}', auth: {} })], false)).code).toBe(CloseCode.versionMismatch);
+    expect((await exchange(s.url, [encodeFrame({ ...Object.fromEntries([['t', 'hello']]), protocol: 99, clientId: 'x', schemaHash: 'x', schema: '{}', auth: {} })], false)).code).toBe(
+      CloseCode.versionMismatch,
+    );
     // A schema that does not match its hash is bad input; a well-formed version with no lens path to
     // the app's is a schema mismatch (even in dev mode, which adopts only versions it can connect).
-    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: 'other', schema: '{"tables":{}}', auth: {} })], false)).code).toBe(CloseCode.protocolError);
+    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: 'other', schema: '{"tables":{}}', auth: {} })], false)).code).toBe(
+      CloseCode.protocolError,
+    );
     const unrelated = schemaFromJSON({ tables: { notes: { body: 'string' } } });
-    expect((await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: schemaHash(unrelated), schema: canonicalSchemaJSON(unrelated), auth: {} })], false)).code).toBe(CloseCode.schemaMismatch);
+    expect(
+      (await exchange(s.url, [encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, clientId: 'x', schemaHash: schemaHash(unrelated), schema: canonicalSchemaJSON(unrelated), auth: {} })], false))
+        .code,
+    ).toBe(CloseCode.schemaMismatch);
 
     // A push whose values do not fit the schema is rejected whole, and the connection stays.
     const bad = await new Promise<{ t: string }>((resolve) => {
       const ws = new WebSocket(`${s.url}/apps/test/ws`);
       ws.on('open', () => {
         ws.send(hello());
-        ws.send(encodeFrame({ t: 'push', batchId: 'b1', versions: [{ table: 'todos', rowId: '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a', versionId: 'v1', parents: [], ts: 1, author: 'x', batchId: 'b1', deleted: false, changed: ['title'], values: { title: 42 } }] }));
+        ws.send(
+          encodeFrame({
+            t: 'push',
+            batchId: 'b1',
+            versions: [
+              {
+                table: 'todos',
+                rowId: '0190c6d2-5f3a-7c4e-9b1d-2a6f0e8c4b7a',
+                versionId: 'v1',
+                parents: [],
+                ts: 1,
+                author: 'x',
+                batchId: 'b1',
+                deleted: false,
+                changed: ['title'],
+                values: { title: 42 },
+              },
+            ],
+          }),
+        );
       });
       ws.on('message', (d: Buffer) => {
         const m = JSON.parse(JSON.stringify(decode(d)));

@@ -217,7 +217,11 @@ describe('every path that sends versions asks the read rule at that moment', () 
     expect({ ...mine }).toEqual({ ...theirs });
     expect(mine).toMatchObject({ tenant: 'A', title: 'welcome', body: 'public notes', count: 7 });
     // Every version is there (so digests and heads agree, and a return resends nothing) ...
-    const ids = (db: { history(t: unknown, id: string): { versionId: string }[]; table(n: string): unknown }) => db.history(db.table('tasks'), task.id).map((v) => v.versionId).sort();
+    const ids = (db: { history(t: unknown, id: string): { versionId: string }[]; table(n: string): unknown }) =>
+      db
+        .history(db.table('tasks'), task.id)
+        .map((v) => v.versionId)
+        .sort();
     expect(ids(bob.db.engine as never)).toEqual(ids(serverEngine() as never));
     expect(bob.db.engine.rowDigest('tasks', task.id)).toBe(serverEngine().rowDigest('tasks', task.id));
     expect(bob.db.engine.visibleBytes(bob.db.engine.table('tasks'), task.id)).toEqual(serverEngine().visibleBytes(serverEngine().table('tasks'), task.id));

@@ -70,7 +70,11 @@ describe('refused writes never wedge a client', () => {
     await a.insert(app.todos, { title: 'small' }).wait({ tier: 'global' });
     expect(a.syncStatus.state).toBe('online'); // the welcome told it the limit
     expect(() => a.insert(app.todos, { title: 'x'.repeat(2 << 20) })).toThrow(expect.objectContaining({ code: 'TOO_LARGE', message: expect.stringMatching(/2\.0 MiB.*1\.0 MiB/) }));
-    expect(() => a.batch((b) => { for (let i = 0; i < 5; i++) b.insert(app.todos, { title: 'y'.repeat(300_000) }); })).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(() =>
+      a.batch((b) => {
+        for (let i = 0; i < 5; i++) b.insert(app.todos, { title: 'y'.repeat(300_000) });
+      }),
+    ).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
     expect((await a.all(app.todos)).map((r) => r.title)).toEqual(['small']);
     // Just under the limit goes through.
     const h = a.insert(app.todos, { title: 'z'.repeat((1 << 20) - 1000) });

@@ -258,7 +258,9 @@ describe('on PostgreSQL only', () => {
     expect(findPostgres('', path.dirname(path.dirname(found.bin))).bin).toBe(found.bin);
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'jazz-no-pg-'));
     cleanups.push(() => fs.rmSync(empty, { recursive: true, force: true }));
-    expect(() => findPostgres(empty, path.join(empty, 'none'))).toThrow(`PostgreSQL is not installed (no initdb with pg_ctl on PATH or under ${path.join(empty, 'none')}/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`);
+    expect(() => findPostgres(empty, path.join(empty, 'none'))).toThrow(
+      `PostgreSQL is not installed (no initdb with pg_ctl on PATH or under ${path.join(empty, 'none')}/*/bin); the PostgreSQL tests need it. Install it: ${INSTALL_POSTGRES}`,
+    );
   });
 
   it('npm run server with JAZZ_POSTGRES: the banner names the database, a published app and its rows are there after a restart', async () => {
@@ -297,7 +299,9 @@ describe('on PostgreSQL only', () => {
 
   it('an unreachable database fails the start with its address, and nothing listens', async () => {
     const port = await freePort();
-    await expect(startSyncServer({ port: 0, postgres: `postgres://nobody@127.0.0.1:${port}/nothing`, log: () => {} })).rejects.toThrow(`cannot reach PostgreSQL at 127.0.0.1:${port} (database "nothing")`);
+    await expect(startSyncServer({ port: 0, postgres: `postgres://nobody@127.0.0.1:${port}/nothing`, log: () => {} })).rejects.toThrow(
+      `cannot reach PostgreSQL at 127.0.0.1:${port} (database "nothing")`,
+    );
     await expect(startSyncServer({ port: 0, postgres: 'postgres://x@127.0.0.1/db', inMemory: true, log: () => {} })).rejects.toThrow(/postgres excludes dataDir and inMemory/);
   });
 });

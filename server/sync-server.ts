@@ -151,7 +151,9 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     for (const c of app.conns) if (c.session) c.setPolicy();
   };
 
-  const server = http.createServer(requestHandler(ctx, { adminSecret: opts.adminSecret, stats, permissionsChanged, engineReplaced: (app) => ctx.engineReplaced(app), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) }));
+  const server = http.createServer(
+    requestHandler(ctx, { adminSecret: opts.adminSecret, stats, permissionsChanged, engineReplaced: (app) => ctx.engineReplaced(app), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) }),
+  );
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.maxFrameBytes, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');

@@ -122,7 +122,12 @@ describe.each(Object.keys(drivers) as (keyof typeof drivers)[])('system fields o
       const lo = T0 + 200;
       const hi = T0 + 800;
       const want = [...model.entries()].filter(([, m]) => m.updated >= lo && m.updated < hi).sort((a, b) => b[1].updated - a[1].updated || (a[0] < b[0] ? -1 : 1));
-      const got = await db.all(app.todos.where({ $updatedAt: { gte: lo, lt: hi } }).orderBy('$updatedAt', 'desc').select('$createdAt', '$updatedAt'));
+      const got = await db.all(
+        app.todos
+          .where({ $updatedAt: { gte: lo, lt: hi } })
+          .orderBy('$updatedAt', 'desc')
+          .select('$createdAt', '$updatedAt'),
+      );
       expect(got.map((x) => [x.id, x.$createdAt, x.$updatedAt])).toEqual(want.map(([id, m]) => [id, m.created, m.updated]));
     } finally {
       await db.close();

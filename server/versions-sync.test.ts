@@ -54,8 +54,14 @@ describe('schema versions through the server', () => {
     const a = c1.insert(v1.todos, { title: 'a', priority: 3 });
     const b = c2.insert(v2.todos, { name: 'b', done: true });
     await until(() => rows1.length === 2 && rows2.length === 2);
-    expect(rows1.map((r) => [r.title, r.priority])).toEqual([['a', 3], ['b', 0]]);
-    expect(rows2.map((r) => [r.name, r.done])).toEqual([['a', false], ['b', true]]);
+    expect(rows1.map((r) => [r.title, r.priority])).toEqual([
+      ['a', 3],
+      ['b', 0],
+    ]);
+    expect(rows2.map((r) => [r.name, r.done])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
     // Each renames the other's row through its own name for the column.
     c2.update(v2.todos, a.id, { name: 'a2' });
     c1.update(v1.todos, b.id, { title: 'b2', priority: 7 });
@@ -102,7 +108,10 @@ describe('schema versions through the server', () => {
     old = createDb({ app: v1, driver: { type: 'file', path: file }, server: url, appId: 'versions', backoff: { initialMs: 20, maxMs: 100 } });
     cleanups.push(() => old.close());
     const rows = await old.all(v1.todos.orderBy('title'), { tier: 'global' });
-    expect(rows.map((r) => [r.title, r.priority])).toEqual([['written by v1', 4], ['written by v3', 0]]);
+    expect(rows.map((r) => [r.title, r.priority])).toEqual([
+      ['written by v1', 4],
+      ['written by v3', 0],
+    ]);
     await old.update(v1.todos, t.id, { title: 'edited by v1', priority: 2 }).wait({ tier: 'global' });
     await until(() => fresh.engine.getRowById(fresh.engine.table('tasks'), t.id)?.name === 'edited by v1');
     expect(fresh.engine.getRowById(fresh.engine.table('tasks'), t.id)).toMatchObject({ name: 'edited by v1', note: 'only v3 has notes' });

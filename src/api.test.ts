@@ -45,4 +45,3 @@ describe('public API types', () => {
     expect(() => app.todos.orderBy('nope')).toThrow();
   });
 });
-

@@ -97,7 +97,9 @@ describe('db: writes and reads', () => {
   it('delivers live deltas', async () => {
     const db = createDb({ app });
     const seen: any[] = [];
-    db.subscribeAll(app.todos.where({ done: false }).orderBy('title').limit(2), (u) => seen.push({ all: u.all.map((r) => r.title), added: u.delta.added.map((r) => r.title), removed: u.delta.removed.map((r) => r.title) }));
+    db.subscribeAll(app.todos.where({ done: false }).orderBy('title').limit(2), (u) =>
+      seen.push({ all: u.all.map((r) => r.title), added: u.delta.added.map((r) => r.title), removed: u.delta.removed.map((r) => r.title) }),
+    );
     await tick();
     const a = db.insert(app.todos, { title: 'b' });
     db.insert(app.todos, { title: 'c' });

@@ -41,7 +41,19 @@ import type { ViewTable } from './schema/catalogue.ts';
 import { isUuid } from './rows/ids.ts';
 import { insertId, type InsertOptions } from './rows/insert-options.ts';
 import type { RowVersion } from './rows/version.ts';
-import { checkCreateOptions, createFileFromStream, discardAbandoned, installFileHooks, loadFileAsBlob, loadFileAsStream, loadFileInfo, type CreateFileOptions, type FileHooks, type FileInfo, type LoadFileOptions } from './files/files.ts';
+import {
+  checkCreateOptions,
+  createFileFromStream,
+  discardAbandoned,
+  installFileHooks,
+  loadFileAsBlob,
+  loadFileAsStream,
+  loadFileInfo,
+  type CreateFileOptions,
+  type FileHooks,
+  type FileInfo,
+  type LoadFileOptions,
+} from './files/files.ts';
 import { FILES } from './files/system-tables.ts';
 import { LiveHub, createStream, liveStream, type CreateStreamOptions, type LiveHost, type StreamWriter } from './files/live.ts';
 
@@ -145,7 +157,6 @@ export class Transaction extends BatchWriter {
     return (await this.all(query.limit(1)))[0] ?? null;
   }
 }
-
 
 function toAst(q: QueryBuilder<any, any> | QueryAst, schema: AppSchema): QueryAst {
   if (q instanceof QueryBuilder) return q.ast;
@@ -545,20 +556,21 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
       };
       let queued = false;
       // (An as-of subscription answers again at every version of its tables anyway.)
-      if (opts.asOf === undefined && this.#branch === MAIN) unwatch = this.engine.watchHistory(ast.table, '*', () => {
-        if (queued || !sub) return;
-        queued = true;
-        queueMicrotask(() => {
-          queued = false;
-          if (!sub || !this.#subs.has(sub)) return;
-          const before = new Map(last.map((r) => [r.id as string, JSON.stringify(r.$conflicts)]));
-          const now = this.#withConflicts(table, sub.rows) as Record<string, unknown>[];
-          const moved = now.filter((r) => before.has(r.id as string) && before.get(r.id as string) !== JSON.stringify(r.$conflicts));
-          if (moved.length === 0) return;
-          last = now;
-          inner({ all: now as never, delta: { added: [], removed: [], changed: moved as never } });
+      if (opts.asOf === undefined && this.#branch === MAIN)
+        unwatch = this.engine.watchHistory(ast.table, '*', () => {
+          if (queued || !sub) return;
+          queued = true;
+          queueMicrotask(() => {
+            queued = false;
+            if (!sub || !this.#subs.has(sub)) return;
+            const before = new Map(last.map((r) => [r.id as string, JSON.stringify(r.$conflicts)]));
+            const now = this.#withConflicts(table, sub.rows) as Record<string, unknown>[];
+            const moved = now.filter((r) => before.has(r.id as string) && before.get(r.id as string) !== JSON.stringify(r.$conflicts));
+            if (moved.length === 0) return;
+            last = now;
+            inner({ all: now as never, delta: { added: [], removed: [], changed: moved as never } });
+          });
         });
-      });
     }
     this.#branchRead(opts);
     if (opts.tier && opts.tier !== 'local' && !this.#sync) {
@@ -569,11 +581,19 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     const remoteAst = this.#remoteAst(ast);
     // Projected rows keep their ids and include names, which is all the digests need.
     const remote = this.#sync?.subscribe(remoteAst, opts.tier ?? 'local', () => haveOf(this.engine, remoteAst, remoteAst === ast ? (sub?.rows ?? []) : this.#rows(remoteAst)));
-    sub = new Subscription<OutRowOf<Q>>(this.engine, ast, (t) => this.view.columns(t), callback, opts, remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined, () => {
-      this.#subs.delete(sub!);
-      unwatch();
-      if (remote) this.#sync!.unsubscribe(remote.id);
-    });
+    sub = new Subscription<OutRowOf<Q>>(
+      this.engine,
+      ast,
+      (t) => this.view.columns(t),
+      callback,
+      opts,
+      remote && opts.tier && opts.tier !== 'local' ? remote.settled : undefined,
+      () => {
+        this.#subs.delete(sub!);
+        unwatch();
+        if (remote) this.#sync!.unsubscribe(remote.id);
+      },
+    );
     this.#subs.add(sub);
     return () => sub!.stop();
   }
@@ -965,12 +985,18 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
   let store = opts.store;
   if (!store) {
     if (driver.type !== 'memory') {
-      throw new JazzError('OPTION_INVALID', `driver "${(driver as { type: string }).type}" is not available here; use { type: 'memory' }, or the Node entry (jazz-elements/server) for { type: 'file' }`);
+      throw new JazzError(
+        'OPTION_INVALID',
+        `driver "${(driver as { type: string }).type}" is not available here; use { type: 'memory' }, or the Node entry (jazz-elements/server) for { type: 'file' }`,
+      );
     }
     store = createMemoryStore();
   }
   if ((opts as { author?: unknown }).author !== undefined) {
-    throw new JazzError('OPTION_INVALID', 'createDb no longer takes author: a write\'s author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)');
+    throw new JazzError(
+      'OPTION_INVALID',
+      "createDb no longer takes author: a write's author is the user its credentials (auth) name, and the server checks it; with the backend secret, write as a user through db.onBehalfOf(userId)",
+    );
   }
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
   const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });
@@ -980,15 +1006,16 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
   if (!opts.connect) {
     throw new JazzError('NO_SERVER', 'to sync with a server this runtime needs a connector; use createDb from jazz-elements/server in Node, or the browser build');
   }
-  return onBranch(new Db(opts.app, engine, {
-    server: opts.server,
-    appId: opts.appId ?? 'default',
-    connect: opts.connect,
-    schemaJSON: canonicalSchemaJSON(opts.app.$schema),
-    schemaHash: schemaHash(opts.app.$schema),
-    ...(engine.catalogue.json.migrations.length ? { migrationsJSON: JSON.stringify(engine.catalogue.json.migrations) } : {}),
-    ...(opts.auth ? { auth: opts.auth } : {}),
-    ...(opts.backoff ? { backoff: opts.backoff } : {}),
-  }));
+  return onBranch(
+    new Db(opts.app, engine, {
+      server: opts.server,
+      appId: opts.appId ?? 'default',
+      connect: opts.connect,
+      schemaJSON: canonicalSchemaJSON(opts.app.$schema),
+      schemaHash: schemaHash(opts.app.$schema),
+      ...(engine.catalogue.json.migrations.length ? { migrationsJSON: JSON.stringify(engine.catalogue.json.migrations) } : {}),
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    }),
+  );
 }
-

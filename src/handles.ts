@@ -55,7 +55,11 @@ export interface DbContract<A = unknown> {
   batch(fn: (b: BatchWriter) => void): BatchHandle;
   all<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<readonly unknown[]>;
   one<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<unknown>;
-  subscribeAll<Q extends QueryBuilder<any, any>>(query: Q, callback: (update: SubscriptionUpdate<any>) => void, opts?: { readonly tier?: Tier; readonly onError?: (error: unknown) => void }): () => void;
+  subscribeAll<Q extends QueryBuilder<any, any>>(
+    query: Q,
+    callback: (update: SubscriptionUpdate<any>) => void,
+    opts?: { readonly tier?: Tier; readonly onError?: (error: unknown) => void },
+  ): () => void;
   history(table: TableRef, id: string): Promise<readonly unknown[]>;
   conflicts(table: TableRef, id: string): Promise<readonly unknown[]>;
   revertBatch(batchId: string): Promise<BatchHandle>;

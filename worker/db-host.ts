@@ -155,7 +155,10 @@ export class DbHost implements WorkerApi {
         return id;
       },
       unsubscribe: (sub) => {
-        void subs.get(sub)?.then((n) => db.unsubscribe(n)).catch(() => {});
+        void subs
+          .get(sub)
+          ?.then((n) => db.unsubscribe(n))
+          .catch(() => {});
         subs.delete(sub);
       },
       close: async () => {
@@ -180,7 +183,11 @@ export class DbHost implements WorkerApi {
   #follow(leader: string, link: Link): void {
     this.#found = undefined; // a takeover later looks the files up again
     const config = this.#config!;
-    const remote = new RemoteLeader(leader, link, { schema: config.schema, ...(config.migrations ? { migrations: config.migrations } : {}), ...(config.branch !== undefined ? { branch: config.branch } : {}) });
+    const remote = new RemoteLeader(leader, link, {
+      schema: config.schema,
+      ...(config.migrations ? { migrations: config.migrations } : {}),
+      ...(config.branch !== undefined ? { branch: config.branch } : {}),
+    });
     const backend: Backend = {
       role: 'follower',
       call: (call) => remote.call(call),
@@ -191,7 +198,10 @@ export class DbHost implements WorkerApi {
     remote.onStatus = (s) => this.#setStatus(backend, s);
     remote.onRejected = (key, e) => this.#rejected(key, e);
     this.#attach(backend);
-    remote.call({ op: 'status' }).then((s) => this.#setStatus(backend, s as WorkerStatus), () => {});
+    remote.call({ op: 'status' }).then(
+      (s) => this.#setStatus(backend, s as WorkerStatus),
+      () => {},
+    );
   }
 
   /** Makes `backend` the one calls go to, and sends it everything still unanswered. */

@@ -76,9 +76,7 @@ export class Election {
    */
   async start(): Promise<void> {
     const locks = navigator.locks;
-    locks
-      .request(`jazz:${this.#dbName}`, { signal: this.#abort.signal }, () => this.#lead())
-      .catch(() => {}); // aborted by retire
+    locks.request(`jazz:${this.#dbName}`, { signal: this.#abort.signal }, () => this.#lead()).catch(() => {}); // aborted by retire
     await new Promise<void>((granted, failed) => {
       locks.request(this.#peerLock(this.id), () => (granted(), this.#released)).catch(failed);
     });

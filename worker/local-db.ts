@@ -323,7 +323,11 @@ export class LocalDb {
 
   /** A revert (`Db.revertOps`) or the undoing of a batch (`Db.revertBatchOps`), written as the batch `key`. */
   revert(key: string, what: Revert, version?: string): Promise<readonly string[]> {
-    return this.write(key, (db) => ('merge' in what ? db.mergeWrites(what.merge, what.resolve) : 'batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)), version);
+    return this.write(
+      key,
+      (db) => ('merge' in what ? db.mergeWrites(what.merge, what.resolve) : 'batchId' in what ? db.revertBatchOps(what.batchId) : db.revertOps(what.table, what.id, what)),
+      version,
+    );
   }
 
   #remember(key: string, handle: BatchHandle): void {

@@ -289,8 +289,7 @@ function isNamed(e: unknown, name: string): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === name;
 }
 
-const FREE_SPACE =
-  "Delete data you no longer need or free disk space, and call navigator.storage.persist() so the browser grants more; then try again.";
+const FREE_SPACE = 'Delete data you no longer need or free disk space, and call navigator.storage.persist() so the browser grants more; then try again.';
 const REOPEN = "Close the database and open it again; if this keeps happening, check the browser's storage settings for this site.";
 
 /**
@@ -315,30 +314,14 @@ function convert(e: unknown, op: string, path: string, details: Record<string, u
   // Chromium throws QuotaExceededError (a DOMException, or its own class in newer versions: the
   // name is the same) when a write or truncate would grow past the origin's quota.
   if (name === 'QuotaExceededError') {
-    return new JazzError(
-      'STORAGE_QUOTA',
-      `The browser's storage quota for this site is full (${op} ${path}: ${message}). ${FREE_SPACE}`,
-      facts,
-    );
+    return new JazzError('STORAGE_QUOTA', `The browser's storage quota for this site is full (${op} ${path}: ${message}). ${FREE_SPACE}`, facts);
   }
   // createSyncAccessHandle() while another handle (another tab's or worker's) holds the file.
   if (name === 'NoModificationAllowedError') {
-    return new JazzError(
-      'STORAGE_LOCKED',
-      `The database file ${path} is open in another tab or worker. Close the database there first (only one worker may hold its files).`,
-      facts,
-    );
+    return new JazzError('STORAGE_LOCKED', `The database file ${path} is open in another tab or worker. Close the database there first (only one worker may hold its files).`, facts);
   }
   if (name === 'NotFoundError') {
-    return new JazzError(
-      'STORAGE_IO',
-      `The database file ${path} is gone (${op}: ${message}); the site's data was probably cleared. Reopen the database to start again.`,
-      facts,
-    );
+    return new JazzError('STORAGE_IO', `The database file ${path} is gone (${op}: ${message}); the site's data was probably cleared. Reopen the database to start again.`, facts);
   }
-  return new JazzError(
-    'STORAGE_IO',
-    `An OPFS file operation failed (${op} ${path}: ${name}: ${message}). ${REOPEN}`,
-    facts,
-  );
+  return new JazzError('STORAGE_IO', `An OPFS file operation failed (${op} ${path}: ${name}: ${message}). ${REOPEN}`, facts);
 }

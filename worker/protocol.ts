@@ -249,10 +249,7 @@ export type PeerEvent =
  * grants are serialised, so a later leader has a later `since`, and a follower ignores an
  * announcement older than the leader it follows (a late answer from a tab that has gone).
  */
-export type ControlMessage =
-  | { readonly kind: 'who-leads' }
-  | { readonly kind: 'leader'; readonly id: string; readonly since: number }
-  | { readonly kind: 'retiring'; readonly id: string };
+export type ControlMessage = { readonly kind: 'who-leads' } | { readonly kind: 'leader'; readonly id: string; readonly since: number } | { readonly kind: 'retiring'; readonly id: string };
 
 /** Follower/leader ↔ follower/leader over the BroadcastChannel fallback (`jazz-elements:<dbName>:rpc`). */
 export interface BcEnvelope {

@@ -26,8 +26,22 @@ const st: any = {};
 function engineQueries(projects: string[]) {
   const qs = [];
   for (let i = 0; i < 10; i++) qs.push(app.todos.where({ projectId: projects[i]!, done: false }).orderBy('title').limit(50).include({ project: true }));
-  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ priority: { gte: i * 2 } }).orderBy('due', 'desc').limit(50).include({ project: true }));
-  for (let i = 0; i < 5; i++) qs.push(app.todos.where({ done: i % 2 === 0, priority: i }).orderBy('title').limit(50).include({ project: true }));
+  for (let i = 0; i < 5; i++)
+    qs.push(
+      app.todos
+        .where({ priority: { gte: i * 2 } })
+        .orderBy('due', 'desc')
+        .limit(50)
+        .include({ project: true }),
+    );
+  for (let i = 0; i < 5; i++)
+    qs.push(
+      app.todos
+        .where({ done: i % 2 === 0, priority: i })
+        .orderBy('title')
+        .limit(50)
+        .include({ project: true }),
+    );
   return qs;
 }
 
@@ -38,9 +52,39 @@ function dexieQueries(dx: any, projects: string[]) {
     return rows.map((r, i) => ({ ...r, project: ps[i] }));
   };
   const qs: (() => Promise<any[]>)[] = [];
-  for (let i = 0; i < 10; i++) qs.push(async () => withProject((await dx.todos.where('[projectId+title]').between([projects[i], Dexie.minKey], [projects[i], Dexie.maxKey]).filter((r: any) => !r.done).limit(50).toArray())));
-  for (let i = 0; i < 5; i++) qs.push(async () => withProject(await dx.todos.orderBy('due').reverse().filter((r: any) => r.priority >= i * 2).limit(50).toArray()));
-  for (let i = 0; i < 5; i++) qs.push(async () => withProject(await dx.todos.where('[priority+title]').between([i, Dexie.minKey], [i, Dexie.maxKey]).filter((r: any) => r.done === (i % 2 === 0)).limit(50).toArray()));
+  for (let i = 0; i < 10; i++)
+    qs.push(async () =>
+      withProject(
+        await dx.todos
+          .where('[projectId+title]')
+          .between([projects[i], Dexie.minKey], [projects[i], Dexie.maxKey])
+          .filter((r: any) => !r.done)
+          .limit(50)
+          .toArray(),
+      ),
+    );
+  for (let i = 0; i < 5; i++)
+    qs.push(async () =>
+      withProject(
+        await dx.todos
+          .orderBy('due')
+          .reverse()
+          .filter((r: any) => r.priority >= i * 2)
+          .limit(50)
+          .toArray(),
+      ),
+    );
+  for (let i = 0; i < 5; i++)
+    qs.push(async () =>
+      withProject(
+        await dx.todos
+          .where('[priority+title]')
+          .between([i, Dexie.minKey], [i, Dexie.maxKey])
+          .filter((r: any) => r.done === (i % 2 === 0))
+          .limit(50)
+          .toArray(),
+      ),
+    );
   return qs;
 }
 
@@ -53,7 +97,11 @@ function openDexie(name: string, durability: string) {
 const bench = {
   async p1(mib: number, flushWrites: number) {
     const w = new Worker(new URL('./opfs.worker.ts', import.meta.url), { type: 'module' });
-    const r = await new Promise<any>((resolve) => { w.onmessage = (e) => resolve(e.data); w.onerror = (e) => resolve({ ok: false, error: e.message }); w.postMessage({ mib, flushWrites }); });
+    const r = await new Promise<any>((resolve) => {
+      w.onmessage = (e) => resolve(e.data);
+      w.onerror = (e) => resolve({ ok: false, error: e.message });
+      w.postMessage({ mib, flushWrites });
+    });
     w.terminate();
     if (!r.ok) throw new Error(r.error);
     return r;
@@ -67,7 +115,9 @@ const bench = {
     st.dx = openDexie('bench-dexie', durability);
     await st.dx.open();
     // Projects: 100, same ids on both sides.
-    const h = st.engine.batch((b: any) => { for (let i = 0; i < 100; i++) b.insert(app.projects, { name: `project ${i}` }); });
+    const h = st.engine.batch((b: any) => {
+      for (let i = 0; i < 100; i++) b.insert(app.projects, { name: `project ${i}` });
+    });
     await h.wait({ tier: 'local' });
     st.projects = h.ids;
     await st.dx.projects.bulkAdd(st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })));
@@ -80,7 +130,9 @@ const bench = {
     const ids: string[] = [];
     const t0 = performance.now();
     for (let i = 0; i < rows.length; i += 1000) {
-      const h = st.engine.batch((b: any) => { for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert(app.todos, rows[j]); });
+      const h = st.engine.batch((b: any) => {
+        for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert(app.todos, rows[j]);
+      });
       ids.push(...h.ids);
       await h.wait({ tier: 'local' });
     }
@@ -127,7 +179,10 @@ const bench = {
     reseed(9);
     const picks = Array.from({ length: n }, () => st.ids[Math.floor(rand() * st.ids.length)]);
     // Warm-up.
-    for (let i = 0; i < Math.min(50, n); i++) { await st.engine.one(app.todos.where({ id: picks[i] })); await st.dx.todos.get(picks[i]); }
+    for (let i = 0; i < Math.min(50, n); i++) {
+      await st.engine.one(app.todos.where({ id: picks[i] }));
+      await st.dx.todos.get(picks[i]);
+    }
     const eng: number[] = [];
     const dex: number[] = [];
     for (const id of picks) {
@@ -150,9 +205,16 @@ const bench = {
       const a = await st.engine.all(app.todos.where({ due: { gte: lo, lt: lo + width } }));
       const ea = performance.now() - t0;
       t0 = performance.now();
-      const b = await st.dx.todos.where('due').between(lo, lo + width, true, false).toArray();
+      const b = await st.dx.todos
+        .where('due')
+        .between(lo, lo + width, true, false)
+        .toArray();
       const db = performance.now() - t0;
-      if (k >= 2) { rEng.push(ea); rDex.push(db); counts.push(a.length); }
+      if (k >= 2) {
+        rEng.push(ea);
+        rDex.push(db);
+        counts.push(a.length);
+      }
       if (a.length !== b.length) throw new Error(`range counts differ: engine ${a.length}, dexie ${b.length}`);
     }
     return { eng, dex, rEng, rDex, counts };
@@ -166,13 +228,33 @@ const bench = {
     let stops: (() => void)[];
     if (which === 'engine') {
       const qs = engineQueries(st.projects);
-      stops = qs.map((q, i) => st.engine.subscribeAll(q, ({ all }: any) => { windows[i] = all; last = performance.now(); calls++; }));
+      stops = qs.map((q, i) =>
+        st.engine.subscribeAll(q, ({ all }: any) => {
+          windows[i] = all;
+          last = performance.now();
+          calls++;
+        }),
+      );
     } else {
       const qs = dexieQueries(st.dx, st.projects);
-      stops = qs.map((q, i) => { const sub = liveQuery(q).subscribe({ next: (all: any[]) => { windows[i] = all; last = performance.now(); calls++; }, error: (e: unknown) => console.error(e) }); return () => sub.unsubscribe(); });
+      stops = qs.map((q, i) => {
+        const sub = liveQuery(q).subscribe({
+          next: (all: any[]) => {
+            windows[i] = all;
+            last = performance.now();
+            calls++;
+          },
+          error: (e: unknown) => console.error(e),
+        });
+        return () => sub.unsubscribe();
+      });
     }
     const settle = async () => {
-      for (;;) { const c = calls; await sleep(quietMs); if (c === calls) return; }
+      for (;;) {
+        const c = calls;
+        await sleep(quietMs);
+        if (c === calls) return;
+      }
     };
     const t0s = performance.now();
     while (windows.filter(Boolean).length < 20) await sleep(5);
@@ -191,7 +273,10 @@ const bench = {
       if (which === 'engine') st.engine.update(app.todos, row.id, { title });
       else st.dx.todos.update(row.id, { title });
       await settle();
-      if (calls === before) { missed++; continue; }
+      if (calls === before) {
+        missed++;
+        continue;
+      }
       times.push(last - t0);
     }
     for (const s of stops) s();
@@ -209,14 +294,26 @@ const bench = {
     if (which === 'engine') {
       const db = createDb({ app, driver: { type: driverType, dbName: 'bench' }, ...workerOpt });
       const first = await new Promise<number>((resolve) => {
-        const stop = db.subscribeAll(app.todos.orderBy('title').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
+        const stop = db.subscribeAll(app.todos.orderBy('title').limit(50), ({ all }: any) => {
+          if (all.length === 50) {
+            resolve(performance.now());
+            queueMicrotask(() => stop());
+          }
+        });
       });
       st.engine = db;
       return { ms: first - t0, sinceNavigation: first };
     }
     const dx = openDexie('bench-dexie', st.durability ?? 'strict');
     const first = await new Promise<number>((resolve) => {
-      const sub = liveQuery(() => dx.todos.orderBy('title').limit(50).toArray()).subscribe({ next: (all: any[]) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => sub.unsubscribe()); } } });
+      const sub = liveQuery(() => dx.todos.orderBy('title').limit(50).toArray()).subscribe({
+        next: (all: any[]) => {
+          if (all.length === 50) {
+            resolve(performance.now());
+            queueMicrotask(() => sub.unsubscribe());
+          }
+        },
+      });
     });
     st.dx = dx;
     return { ms: first - t0, sinceNavigation: first };
@@ -232,7 +329,12 @@ const bench = {
     const t0 = performance.now();
     const db = createDb({ app: vk, migrations, driver: { type: 'opfs', dbName: 'bench' }, ...workerOpt });
     const first = await new Promise<number>((resolve, reject) => {
-      const stop = db.subscribeAll(vk.todos.orderBy('label').limit(50), ({ all }: any) => { if (all.length === 50) { resolve(performance.now()); queueMicrotask(() => stop()); } });
+      const stop = db.subscribeAll(vk.todos.orderBy('label').limit(50), ({ all }: any) => {
+        if (all.length === 50) {
+          resolve(performance.now());
+          queueMicrotask(() => stop());
+        }
+      });
       db.ready.catch(reject);
     });
     st.engine = db;

@@ -28,13 +28,44 @@ function query(dx: any, s: ListSpec, projects: readonly string[]): () => Promise
   };
   if (s.kind === 'project') {
     const p = projects[s.project];
-    return async () => withProject(await dx.todos.where('[projectId+title]').between([p, Dexie.minKey], [p, Dexie.maxKey]).filter((r: any) => r.done === s.done).limit(s.limit).toArray());
+    return async () =>
+      withProject(
+        await dx.todos
+          .where('[projectId+title]')
+          .between([p, Dexie.minKey], [p, Dexie.maxKey])
+          .filter((r: any) => r.done === s.done)
+          .limit(s.limit)
+          .toArray(),
+      );
   }
-  if (s.kind === 'priorityAtLeast') return async () => withProject(await dx.todos.orderBy('due').reverse().filter((r: any) => r.priority >= s.min).limit(s.limit).toArray());
-  return async () => withProject(await dx.todos.where('[priority+title]').between([s.priority, Dexie.minKey], [s.priority, Dexie.maxKey]).filter((r: any) => r.done === s.done).limit(s.limit).toArray());
+  if (s.kind === 'priorityAtLeast')
+    return async () =>
+      withProject(
+        await dx.todos
+          .orderBy('due')
+          .reverse()
+          .filter((r: any) => r.priority >= s.min)
+          .limit(s.limit)
+          .toArray(),
+      );
+  return async () =>
+    withProject(
+      await dx.todos
+        .where('[priority+title]')
+        .between([s.priority, Dexie.minKey], [s.priority, Dexie.maxKey])
+        .filter((r: any) => r.done === s.done)
+        .limit(s.limit)
+        .toArray(),
+    );
 }
 
-interface RowView { li: HTMLLIElement; box: HTMLInputElement; title: Text; project: Text; row: any }
+interface RowView {
+  li: HTMLLIElement;
+  box: HTMLInputElement;
+  title: Text;
+  project: Text;
+  row: any;
+}
 
 /** One list: a keyed patch of `ul` to `rows`. */
 function keyedList(ul: HTMLUListElement, onToggle: (id: string, done: boolean) => void) {

@@ -38,14 +38,18 @@ const bench = {
   /** Loads `n` todos (and 100 projects) in batches of 1,000, each awaited at tier `local`. */
   async load(n: number) {
     const d = await db();
-    const p = d.batch((b: any) => { for (let i = 0; i < 100; i++) b.insert('projects', { name: `project ${i}` }); });
+    const p = d.batch((b: any) => {
+      for (let i = 0; i < 100; i++) b.insert('projects', { name: `project ${i}` });
+    });
     await p.wait({ tier: 'local' });
     const projects: string[] = [...p.ids];
     const rows = makeRows(n, projects);
     const ids: string[] = [];
     const t0 = performance.now();
     for (let i = 0; i < rows.length; i += 1000) {
-      const hb = d.batch((b: any) => { for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert('todos', rows[j]); });
+      const hb = d.batch((b: any) => {
+        for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert('todos', rows[j]);
+      });
       ids.push(...hb.ids);
       await hb.wait({ tier: 'local' });
     }
@@ -67,7 +71,13 @@ const bench = {
     h = harness(sections, (i) => {
       const a = attrs(LISTS[i]!, projects);
       const [col, dir] = a.orderBy.split(' ');
-      return d.all(d.app.todos.where(a.where).orderBy(col, dir ?? 'asc').limit(a.limit).include({ project: true }));
+      return d.all(
+        d.app.todos
+          .where(a.where)
+          .orderBy(col, dir ?? 'asc')
+          .limit(a.limit)
+          .include({ project: true }),
+      );
     });
     for (const q of listsEl.querySelectorAll('jazz-query')) h.containers.add(q);
     h.start();

@@ -99,19 +99,27 @@ export function harness(sections: readonly HTMLElement[], fresh: (i: number) => 
   const listOf = new Map<Node, number>(sections.map((s, i) => [s, i]));
   const containers = new Set<Node>();
 
-  document.addEventListener('click', () => {
-    t0 = performance.now();
-    last = NaN;
-    frame = NaN;
-    mutations = 0;
-    change = NaN;
-    firstMutation = NaN;
-    clicks++;
-    touched.clear();
-  }, true);
-  document.addEventListener('change', () => {
-    change = performance.now();
-  }, true);
+  document.addEventListener(
+    'click',
+    () => {
+      t0 = performance.now();
+      last = NaN;
+      frame = NaN;
+      mutations = 0;
+      change = NaN;
+      firstMutation = NaN;
+      clicks++;
+      touched.clear();
+    },
+    true,
+  );
+  document.addEventListener(
+    'change',
+    () => {
+      change = performance.now();
+    },
+    true,
+  );
 
   const mo = new MutationObserver((records) => {
     const now = performance.now();

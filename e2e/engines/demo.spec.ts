@@ -49,8 +49,10 @@ test('two users on one board: adds, ticks, renames, comments, deletes and undo s
   const bob = await engine.page();
   await signIn(alice, 'alice');
   await signIn(bob, 'bob');
-  const sees = (page: EnginePage, title: string, what: string) => page.waitFor((t) => [...document.querySelectorAll<HTMLInputElement>('.task input.title')].some((e) => e.value === t), title, what, 15_000);
-  const gone = (page: EnginePage, title: string, what: string) => page.waitFor((t) => ![...document.querySelectorAll<HTMLInputElement>('.task input.title')].some((e) => e.value === t), title, what, 15_000);
+  const sees = (page: EnginePage, title: string, what: string) =>
+    page.waitFor((t) => [...document.querySelectorAll<HTMLInputElement>('.task input.title')].some((e) => e.value === t), title, what, 15_000);
+  const gone = (page: EnginePage, title: string, what: string) =>
+    page.waitFor((t) => ![...document.querySelectorAll<HTMLInputElement>('.task input.title')].some((e) => e.value === t), title, what, 15_000);
 
   // Add on one side, see on the other.
   await alice.type('#new-task input[name=title]', 'Write the release notes');

@@ -59,7 +59,13 @@ test('rows render; <jazz-form> inserts from the keyboard; a toggle patches the r
   await page.press('#todos li:nth-of-type(1) input.note', 'Tab');
   await page.click('#todos li:nth-of-type(1) input[type=checkbox]');
   await page.waitFor(
-    () => JSON.stringify(document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['done'], r['note']])) === JSON.stringify([['a', true, null], ['b', true, 'ha!yped'], ['c', true, null]]),
+    () =>
+      JSON.stringify(document.querySelector('jazz-query')!.rows.map((r) => [r['title'], r['done'], r['note']])) ===
+      JSON.stringify([
+        ['a', true, null],
+        ['b', true, 'ha!yped'],
+        ['c', true, null],
+      ]),
     null,
     'the field and the checkbox written',
   );
@@ -68,9 +74,16 @@ test('rows render; <jazz-form> inserts from the keyboard; a toggle patches the r
 
 test('markup and script in values are shown as text and never run; <jazz-status> is one line of words', async ({ engine }) => {
   const page = await engine.page();
-  await mountOn(page, `<jazz-status></jazz-status><jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`);
+  await mountOn(
+    page,
+    `<jazz-status></jazz-status><jazz-query id="x" table="todos" order-by="title"><template><div class="row" title="{{title}}"><a href="{{note}}">link</a><span class="t">{{title}}</span></div></template></jazz-query>`,
+  );
   const evil = ['<img src=x onerror=window.__pwned=1>', '<script>window.__pwned=1</script>', '"><img src=x onerror=window.__pwned=1>'];
-  await insert(page, 'todos', evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })));
+  await insert(
+    page,
+    'todos',
+    evil.map((title) => ({ title, note: 'javascript:window.__pwned=1' })),
+  );
   await page.waitFor(() => document.querySelectorAll('#x .t').length === 3, null, 'three rows');
   const out = await page.evaluate(() => ({
     pwned: window.__pwned ?? null,

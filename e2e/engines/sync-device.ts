@@ -37,7 +37,10 @@ export async function waitLive(d: SyncDevice, pred: (rows: any[]) => boolean, wh
     await d.page.waitFor(([src]) => new Function('rows', `return (${src})(rows)`)(window.t.live ?? []), [pred.toString()] as const, what, timeoutMs);
   } catch (e) {
     const rows = await d.page.evaluate(() => (window.t.live ?? []).map((r: any) => `${r.title}:${r.done}:${r.priority}`));
-    throw new Error(`${d.name}: ${what} did not happen within ${timeoutMs} ms; its live query shows [${rows.join(', ')}]; sync ${JSON.stringify(await d.page.evaluate(() => window.t.db.status.sync))}`, { cause: e });
+    throw new Error(
+      `${d.name}: ${what} did not happen within ${timeoutMs} ms; its live query shows [${rows.join(', ')}]; sync ${JSON.stringify(await d.page.evaluate(() => window.t.db.status.sync))}`,
+      { cause: e },
+    );
   }
 }
 

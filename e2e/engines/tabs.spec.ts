@@ -56,7 +56,11 @@ test('two tabs of one database: one leads, the other follows and sees its writes
   const takeover = Date.now() - t0;
   expect(await insert(second, 'after the takeover')).toBe('leader');
   await second.waitFor(() => window.t.live.length === 3, null, 'the write after the takeover');
-  expect(await second.evaluate(async () => (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: any) => r.title))).toEqual(['after the takeover', 'from the follower', 'from the leader']);
+  expect(await second.evaluate(async () => (await window.t.db.all(window.t.app.todos.orderBy('title'))).map((r: any) => r.title))).toEqual([
+    'after the takeover',
+    'from the follower',
+    'from the leader',
+  ]);
   console.log(`[tabs:${engine.name}] takeover after the leader's tab closed: ${takeover} ms; driver ${JSON.stringify(await second.evaluate(() => window.t.db.status.driver.used))}`);
 });
 

@@ -74,7 +74,13 @@ export function startPage([html, fresh]: readonly [string, boolean]): void {
     for (const type of events) {
       document.addEventListener(type, (e) => {
         const d = (e as CustomEvent).detail as Record<string, unknown>;
-        window.seen[type].push({ target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName, ...d, error: undefined, rows: undefined, n: Array.isArray(d['rows']) ? d['rows'].length : undefined });
+        window.seen[type].push({
+          target: (e.composedPath()[0] as Element).id || (e.composedPath()[0] as Element).localName,
+          ...d,
+          error: undefined,
+          rows: undefined,
+          n: Array.isArray(d['rows']) ? d['rows'].length : undefined,
+        });
       });
     }
   }

@@ -130,7 +130,12 @@ const FIREFOX_STANDALONE_PREFS: Record<string, unknown> = {
  */
 export async function launchFirefoxAt(profile: string, url: string): Promise<Standalone> {
   required('firefox');
-  writeFileSync(join(profile, 'user.js'), Object.entries(FIREFOX_STANDALONE_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
+  writeFileSync(
+    join(profile, 'user.js'),
+    Object.entries(FIREFOX_STANDALONE_PREFS)
+      .map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`)
+      .join(''),
+  );
   const p = spawn(firefoxPath()!, ['--headless', '--no-remote', '--profile', profile, url], { stdio: 'ignore' });
   return standalone(p);
 }
@@ -359,7 +364,10 @@ class WebKitPage implements EnginePage {
   }
 
   async keys(text: string): Promise<void> {
-    const actions = [...text].flatMap((value) => [{ type: 'keyDown', value }, { type: 'keyUp', value }]);
+    const actions = [...text].flatMap((value) => [
+      { type: 'keyDown', value },
+      { type: 'keyUp', value },
+    ]);
     await this.session.on(this.handle, 'POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
   }
 

@@ -85,7 +85,9 @@ export async function serveDist(prefix: string, pages: Readonly<Record<string, s
     served,
     sizes: (files) => files.map((f) => `${f}: ${readFileSync(join(dir, f)).length} B, ${gzipped(f)} B gzipped`).join('; '),
     gzipped: (f) => gzipped(f),
-    scripts: readdirSync(dir).filter((f) => /^jazz[\w-]*\.js$/.test(f)).sort(),
+    scripts: readdirSync(dir)
+      .filter((f) => /^jazz[\w-]*\.js$/.test(f))
+      .sort(),
     close: async () => {
       await close();
       rmSync(dir, { recursive: true, force: true });

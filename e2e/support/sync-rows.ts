@@ -44,4 +44,3 @@ export function serverRows(server: TestSyncServer, appId: string): Row[] {
   }
   return norm(rows);
 }
-

@@ -161,7 +161,10 @@ function describeError(e: unknown): string {
     const head = `${e.name}${code !== undefined ? ` [${String(code)}]` : ''}: ${e.message}`;
     const stack = e.stack ?? '';
     // V8 stacks start with "Name: message"; keep the frames only.
-    const frames = stack.split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 12);
+    const frames = stack
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('at '))
+      .slice(0, 12);
     return [head, ...frames].join('\n');
   }
   return String(e);

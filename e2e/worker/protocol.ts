@@ -12,10 +12,7 @@ export type ContractRequest =
   /** Run one case (with its hooks). */
   | { readonly type: 'run'; readonly name: string };
 
-export type ContractReply =
-  | { readonly type: 'list'; readonly cases: readonly string[] }
-  | { readonly type: 'result'; readonly result: CaseResult }
-  | WorkerFailure;
+export type ContractReply = { readonly type: 'list'; readonly cases: readonly string[] } | { readonly type: 'result'; readonly result: CaseResult } | WorkerFailure;
 
 /** To `persistence.worker.ts`. */
 export type PersistenceRequest =

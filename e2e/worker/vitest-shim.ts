@@ -8,17 +8,7 @@
  * (its type check) and by `playwright.config.ts` (the specs list the suites' cases in Node).
  * Only what the suites use is here; a suite needing more fails the type check, not silently.
  */
-import {
-  ASYMMETRIC_MATCHERS_OBJECT,
-  ChaiStyleAssertions,
-  GLOBAL_EXPECT,
-  JestAsymmetricMatchers,
-  JestChaiExpect,
-  JestExtend,
-  chai,
-  getState,
-  setState,
-} from '@vitest/expect';
+import { ASYMMETRIC_MATCHERS_OBJECT, ChaiStyleAssertions, GLOBAL_EXPECT, JestAsymmetricMatchers, JestChaiExpect, JestExtend, chai, getState, setState } from '@vitest/expect';
 import type { ExpectStatic } from '@vitest/expect';
 
 export { afterEach, beforeEach, describe, it, test } from './harness.ts';

@@ -40,7 +40,10 @@ for (;;) {
       [...new Set(targets)].map((id) => {
         const n = (priority.get(id) ?? 0) + 1;
         priority.set(id, n);
-        return db.update(app.todos, id, { priority: n, done: n % 2 === 0 }).wait({ tier: 'local' }).then(() => void process.stdout.write(`upd ${id} ${n}\n`));
+        return db
+          .update(app.todos, id, { priority: n, done: n % 2 === 0 })
+          .wait({ tier: 'local' })
+          .then(() => void process.stdout.write(`upd ${id} ${n}\n`));
       }),
     );
   } else if (i % 13 === 7) {
@@ -58,10 +61,12 @@ for (;;) {
     if (i % 11 === 5) {
       // Now and then delete a row and restore it in one batch: it must never be missing.
       const victim = mine[i % mine.length]!;
-      await db.batch((b) => {
-        b.delete(app.todos, victim);
-        b.restore(app.todos, victim);
-      }).wait({ tier: 'local' });
+      await db
+        .batch((b) => {
+          b.delete(app.todos, victim);
+          b.restore(app.todos, victim);
+        })
+        .wait({ tier: 'local' });
     }
   }
   i++;

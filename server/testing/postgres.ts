@@ -35,7 +35,10 @@ export function findPostgres(searchPath = process.env.PATH ?? '', root = '/usr/l
   const dirs: string[] = [];
   for (const d of searchPath.split(path.delimiter)) if (d) dirs.push(d);
   if (fs.existsSync(root)) {
-    const versions = fs.readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = fs
+      .readdirSync(root)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) dirs.push(path.join(root, v, 'bin'));
   }
   for (const d of dirs) {

@@ -37,7 +37,7 @@ describe('convergence of concurrent writers', () => {
     it(`seed ${seed}`, () => {
       console.log(`convergence seed ${seed} (replay: JAZZ_SEED=${seed} JAZZ_SEEDS=1)`);
       const r = rng(seed);
-      const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
       const writers = [0, 1, 2, 3].map((k) => openEngine(r, k * 3 - 4));
       // Shared starting rows, known to every writer.
       const p = writers[0]!.write([{ kind: 'insert', table: 'projects', values: { name: 'p' } }]).ids[0]!;

@@ -153,7 +153,9 @@ describe('schema', () => {
     ];
     for (const b of bad) expect(() => s.fromJSON(b), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
     // A schema for a json column (jazz-tools' s.json(schema)) is refused, not ignored.
-    expect(() => s.defineApp({ t: s.table({ meta: (s.json as (x: unknown) => never)({ type: 'object' }) }) })).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID', message: expect.stringContaining('"schema"') }));
+    expect(() => s.defineApp({ t: s.table({ meta: (s.json as (x: unknown) => never)({ type: 'object' }) }) })).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_INVALID', message: expect.stringContaining('"schema"') }),
+    );
     expect(() => s.fromJSON({ tables: { t: { meta: { type: 'json', schema: { type: 'object' } } } } })).toThrow(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
     expect(s.defineApp({ t: s.table({ meta: s.json() }) }).$schema.tables['t']!.columns['meta']).toEqual({ type: 'json' });
   });
@@ -198,11 +200,18 @@ describe('engine: range plans', () => {
       for (let i = 0; i < 30000; i++) b.insert(app.todos, { title: `t${String(i).padStart(5, '0')}`, priority: i % 10 });
     });
     // priority >= 1 matches 27,000 rows: a lookup would lose to walking the title index for 20.
-    const q = app.todos.where({ priority: { gte: 1 } }).orderBy('title').limit(20);
+    const q = app.todos
+      .where({ priority: { gte: 1 } })
+      .orderBy('title')
+      .limit(20);
     scans.reset();
     expect(planQuery(db.engine, db.engine.table('todos'), q.ast)).toMatchObject({ kind: 'scan' });
     // A lookup wins only while count² ≤ 20 × 30,000, so counting stops near √600,000 ≈ 775.
     expect(scans.count).toBeLessThanOrEqual(776);
-    expect(db.allSync(q).map((r) => r.title)).toEqual(Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(5, '0')}`).filter((_, i) => i % 10 !== 0).slice(0, 20));
+    expect(db.allSync(q).map((r) => r.title)).toEqual(
+      Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(5, '0')}`)
+        .filter((_, i) => i % 10 !== 0)
+        .slice(0, 20),
+    );
   });
 });

@@ -178,7 +178,9 @@ export class TableRuntime {
 }
 
 const SYS_COLUMNS: readonly CatalogueColumn[] = Object.freeze(
-  SYS_FIELDS.map((name, i) => Object.freeze({ name, no: SYS_COLUMN_BASE + i, schema: Object.freeze({ type: name.endsWith('At') ? ('timestamp' as const) : ('string' as const) }), fill: null, live: true })),
+  SYS_FIELDS.map((name, i) =>
+    Object.freeze({ name, no: SYS_COLUMN_BASE + i, schema: Object.freeze({ type: name.endsWith('At') ? ('timestamp' as const) : ('string' as const) }), fill: null, live: true }),
+  ),
 );
 const SYS_BY_NAME: ReadonlyMap<string, CatalogueColumn> = new Map(SYS_COLUMNS.map((c) => [c.name, c]));
 
@@ -528,9 +530,10 @@ export class Engine {
   #historyChanged(t: TableRuntime, rowId: string): void {
     for (const key of [`${t.no}:${rowId}`, `${t.no}:*`]) {
       const set = this.#historyWatchers.get(key);
-      if (set) this.schedule(() => {
-        for (const fn of set) fn();
-      });
+      if (set)
+        this.schedule(() => {
+          for (const fn of set) fn();
+        });
     }
   }
 

@@ -118,7 +118,7 @@ export function checkCreateOptions(opts: unknown): CreateFileOptions {
   if (o.partSize !== undefined && (!Number.isInteger(o.partSize) || o.partSize < 1 || o.partSize > MAX_PART_SIZE)) {
     throw optionError(`partSize is a whole number of bytes from 1 to ${MAX_PART_SIZE} (1 MiB), got ${String(o.partSize)}`, { option: 'partSize' });
   }
-  if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < 0)) throw optionError('size is the stream\'s length in bytes', { option: 'size' });
+  if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < 0)) throw optionError("size is the stream's length in bytes", { option: 'size' });
   return o;
 }
 
@@ -317,7 +317,11 @@ export function remoteTier(host: FileHost, opts: LoadFileOptions): Exclude<Tier,
   return tier;
 }
 
-const byId = (table: string, ids: readonly string[]): QueryAst => ({ table, where: ids.length === 1 ? { op: 'cmp', column: 'id', cmp: 'eq', value: ids[0]! } : { op: 'in', column: 'id', values: ids }, orderBy: [] });
+const byId = (table: string, ids: readonly string[]): QueryAst => ({
+  table,
+  where: ids.length === 1 ? { op: 'cmp', column: 'id', cmp: 'eq', value: ids[0]! } : { op: 'in', column: 'id', values: ids },
+  orderBy: [],
+});
 
 /** The record of a file, fetched from the server first when asked; FILE_NOT_FOUND if there is none. */
 export async function loadFileInfo(host: FileHost, id: unknown, options?: LoadFileOptions): Promise<FileInfo> {

@@ -103,9 +103,11 @@ function checkStreamOptions(opts: unknown): CreateStreamOptions {
   if (typeof opts !== 'object' || opts === null) throw bad('createStream takes { mimeType, name, partSize, flushMs }');
   for (const k of Object.keys(opts)) if (!STREAM_OPTIONS.has(k)) throw bad(`createStream takes no option "${k}"; it takes ${[...STREAM_OPTIONS].join(', ')}`, k);
   const o = opts as CreateStreamOptions;
-  if (o.mimeType !== undefined && (typeof o.mimeType !== 'string' || !/^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(o.mimeType.split(';')[0]!.trim()))) throw bad(`mimeType must be a MIME type like "text/plain", got ${JSON.stringify(o.mimeType)}`, 'mimeType');
+  if (o.mimeType !== undefined && (typeof o.mimeType !== 'string' || !/^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(o.mimeType.split(';')[0]!.trim())))
+    throw bad(`mimeType must be a MIME type like "text/plain", got ${JSON.stringify(o.mimeType)}`, 'mimeType');
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length > MAX_FILE_NAME)) throw bad(`a file name is a string of at most ${MAX_FILE_NAME} characters`, 'name');
-  if (o.partSize !== undefined && (!Number.isInteger(o.partSize) || o.partSize < 1 || o.partSize > MAX_PART_SIZE)) throw bad(`partSize is a whole number of bytes from 1 to ${MAX_PART_SIZE} (1 MiB)`, 'partSize');
+  if (o.partSize !== undefined && (!Number.isInteger(o.partSize) || o.partSize < 1 || o.partSize > MAX_PART_SIZE))
+    throw bad(`partSize is a whole number of bytes from 1 to ${MAX_PART_SIZE} (1 MiB)`, 'partSize');
   if (o.flushMs !== undefined && (typeof o.flushMs !== 'number' || !(o.flushMs >= 0) || o.flushMs > 60_000)) throw bad('flushMs is a number of milliseconds from 0 to 60000', 'flushMs');
   return o;
 }
@@ -296,7 +298,12 @@ export function liveStream(host: LiveHost, start: FileInfo, tier: Exclude<Tier, 
     }),
   );
   if (tier && host.follow) {
-    stops.push(host.follow(file, [{ table: FILES, where: { op: 'cmp', column: 'id', cmp: 'eq', value: file }, orderBy: [] }, { table: FILE_PARTS, where: { op: 'cmp', column: 'file', cmp: 'eq', value: file }, orderBy: [], select: ['index'] }]));
+    stops.push(
+      host.follow(file, [
+        { table: FILES, where: { op: 'cmp', column: 'id', cmp: 'eq', value: file }, orderBy: [] },
+        { table: FILE_PARTS, where: { op: 'cmp', column: 'file', cmp: 'eq', value: file }, orderBy: [], select: ['index'] },
+      ]),
+    );
   }
   const stop = () => {
     for (const s of stops.splice(0)) s();

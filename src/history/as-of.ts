@@ -66,7 +66,10 @@ export function rowsAt(engine: Engine, table: string, ms: number, ids?: readonly
       if (row) out.set(id, row as Row);
       return;
     }
-    const state = mergeAll(t.cat, engine.history(t, id).filter((v) => v.ts <= limit && !engine.isRejected(v.batchId)));
+    const state = mergeAll(
+      t.cat,
+      engine.history(t, id).filter((v) => v.ts <= limit && !engine.isRejected(v.batchId)),
+    );
     if (state && !state.deleted) out.set(id, { id, ...state.values, ...sysValues(state) });
   };
   if (ids) {

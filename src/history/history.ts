@@ -72,7 +72,10 @@ export function mergeAll(cat: CatalogueTable, versions: readonly RowVersion[]): 
 /** Which versions count: by default main's, not of a rejected batch (branches.ts `lineOf` for a branch). */
 export type Line = (v: RowVersion) => boolean;
 
-const mainLine = (engine: Engine): Line => (v) => v.branch === MAIN && !engine.isRejected(v.batchId);
+const mainLine =
+  (engine: Engine): Line =>
+  (v) =>
+    v.branch === MAIN && !engine.isRejected(v.batchId);
 
 /** The row's versions on a line, oldest first. */
 export function liveVersions(engine: Engine, vt: ViewTable, id: string, on: Line = mainLine(engine)): RowVersion[] {
@@ -163,7 +166,10 @@ export function revertOps(engine: Engine, vt: ViewTable, id: string, versionId: 
     throw new JazzError('ROW_NOT_FOUND', `row ${id} of "${vt.name}" has no version "${versionId}" here (db.history lists its versions)`, { table: vt.name, id, versionId });
   }
   const seen = ancestry(byId, versionId);
-  const target = mergeAll(vt.table, versions.filter((v) => seen.has(v.versionId)))!;
+  const target = mergeAll(
+    vt.table,
+    versions.filter((v) => seen.has(v.versionId)),
+  )!;
   const now = mergeAll(vt.table, versions)!;
   return toward(vt, id, now, target, () => true);
 }
@@ -188,7 +194,10 @@ export function revertBatchOps(engine: Engine, view: { ofInternal(t: string): Vi
     const byId = new Map(versions.map((x) => [x.versionId, x]));
     const before = ancestry(byId, v.versionId);
     before.delete(v.versionId);
-    const prior = mergeAll(vt.table, versions.filter((x) => before.has(x.versionId)));
+    const prior = mergeAll(
+      vt.table,
+      versions.filter((x) => before.has(x.versionId)),
+    );
     const now = mergeAll(vt.table, versions)!;
     if (!prior) {
       if (!now.deleted) ops.push({ kind: 'delete', table: vt.name, id: v.rowId });

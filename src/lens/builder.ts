@@ -25,12 +25,22 @@ type DropFns = { readonly [K in Simple]: (opts?: { backwardsDefault?: unknown })
 
 const add = Object.freeze({
   ...Object.fromEntries(SIMPLE.map((t) => [t, (opts: { default?: unknown } = {}) => ({ kind: 'add', type: t, ...(opts.default !== undefined ? { default: opts.default } : {}) })])),
-  column: (col: ColumnBuilder<any, boolean, boolean>, opts: { default?: unknown } = {}) => ({ kind: 'add', type: typeName(col.spec), ...(opts.default !== undefined ? { default: opts.default } : {}) }),
+  column: (col: ColumnBuilder<any, boolean, boolean>, opts: { default?: unknown } = {}) => ({
+    kind: 'add',
+    type: typeName(col.spec),
+    ...(opts.default !== undefined ? { default: opts.default } : {}),
+  }),
 }) as AddFns;
 
 const drop = Object.freeze({
-  ...Object.fromEntries(SIMPLE.map((t) => [t, (opts: { backwardsDefault?: unknown } = {}) => ({ kind: 'drop', type: t, ...(opts.backwardsDefault !== undefined ? { backwardsDefault: opts.backwardsDefault } : {}) })])),
-  column: (col: ColumnBuilder<any, boolean, boolean>, opts: { backwardsDefault?: unknown } = {}) => ({ kind: 'drop', type: typeName(col.spec), ...(opts.backwardsDefault !== undefined ? { backwardsDefault: opts.backwardsDefault } : {}) }),
+  ...Object.fromEntries(
+    SIMPLE.map((t) => [t, (opts: { backwardsDefault?: unknown } = {}) => ({ kind: 'drop', type: t, ...(opts.backwardsDefault !== undefined ? { backwardsDefault: opts.backwardsDefault } : {}) })]),
+  ),
+  column: (col: ColumnBuilder<any, boolean, boolean>, opts: { backwardsDefault?: unknown } = {}) => ({
+    kind: 'drop',
+    type: typeName(col.spec),
+    ...(opts.backwardsDefault !== undefined ? { backwardsDefault: opts.backwardsDefault } : {}),
+  }),
 }) as DropFns;
 
 export const migrationBuilder = {

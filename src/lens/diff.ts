@@ -25,7 +25,9 @@ export function diffSchemas(from: AppSchema, to: AppSchema): Migration {
   for (const t of created) ops.push({ op: 'addTable', table: t, schema: to.tables[t]! });
   for (const t of dropped) ops.push({ op: 'dropTable', table: t, schema: from.tables[t]! });
   if (created.length && dropped.length) {
-    draft.push(`tables ${dropped.map((t) => `"${t}"`).join(', ')} are dropped and ${created.map((t) => `"${t}"`).join(', ')} created: if one is a rename, replace its dropTable and addTable with { "op": "renameTable", "from": "<old>", "to": "<new>" } (and its columns' changes)`);
+    draft.push(
+      `tables ${dropped.map((t) => `"${t}"`).join(', ')} are dropped and ${created.map((t) => `"${t}"`).join(', ')} created: if one is a rename, replace its dropTable and addTable with { "op": "renameTable", "from": "<old>", "to": "<new>" } (and its columns' changes)`,
+    );
   }
   for (const [tname, tt] of Object.entries(to.tables)) {
     const ft = from.tables[tname];
@@ -50,7 +52,9 @@ export function diffSchemas(from: AppSchema, to: AppSchema): Migration {
     for (const a of added) {
       for (const g of gone) {
         if (typeName(tt.columns[a]!) === typeName(ft.columns[g]!)) {
-          draft.push(`${tname}.${g} is dropped and ${tname}.${a} added, both ${typeName(ft.columns[g]!)}: if it is a rename, replace its dropColumn and addColumn with { "op": "renameColumn", "table": "${tname}", "from": "${g}", "to": "${a}" }`);
+          draft.push(
+            `${tname}.${g} is dropped and ${tname}.${a} added, both ${typeName(ft.columns[g]!)}: if it is a rename, replace its dropColumn and addColumn with { "op": "renameColumn", "table": "${tname}", "from": "${g}", "to": "${a}" }`,
+          );
         }
       }
     }

@@ -74,9 +74,15 @@ describe('defining migrations', () => {
     const bad = (def: Parameters<typeof s.defineMigration>[0], message: RegExp) =>
       expect(() => s.defineMigration(def)).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringMatching(message) }));
     // A column that is new and not accounted for.
-    bad({ from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), priority: s.drop.int({ backwardsDefault: 0 }) } }, createTables: { tags: true }, dropTables: { legacy: true } }, /todos\.done is not accounted for/);
+    bad(
+      { from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), priority: s.drop.int({ backwardsDefault: 0 }) } }, createTables: { tags: true }, dropTables: { legacy: true } },
+      /todos\.done is not accounted for/,
+    );
     // A column that is gone and not accounted for.
-    bad({ from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean() } }, createTables: { tags: true }, dropTables: { legacy: true } }, /todos\.priority is not accounted for/);
+    bad(
+      { from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean() } }, createTables: { tags: true }, dropTables: { legacy: true } },
+      /todos\.priority is not accounted for/,
+    );
     // Tables.
     bad({ from: v1, to: v2, migrate: m12Migrate(), dropTables: { legacy: true } }, /table "tags" of the new schema is not accounted for/);
     bad({ from: v1, to: v2, migrate: m12Migrate(), createTables: { tags: true } }, /table "legacy" of the old schema is not accounted for/);
@@ -90,17 +96,37 @@ describe('defining migrations', () => {
     bad({ from: v1a, to: v1c, migrate: { todos: { owner: s.add.string() } } }, /todos\.owner is required: give it a default/);
     // A rename whose type changes, and one from a column that does not exist.
     bad({ from: v1a, to: s.defineApp({ todos: s.table({ label: s.int(), priority: s.int() }) }), migrate: { todos: { label: s.renameFrom('title') } } }, /renamed from "title" but its type changes/);
-    bad({ from: v1a, to: s.defineApp({ todos: s.table({ label: s.string(), priority: s.int() }) }), migrate: { todos: { label: s.renameFrom('nope') } } }, /renamed from "nope", which the old table does not have/);
+    bad(
+      { from: v1a, to: s.defineApp({ todos: s.table({ label: s.string(), priority: s.int() }) }), migrate: { todos: { label: s.renameFrom('nope') } } },
+      /renamed from "nope", which the old table does not have/,
+    );
     // Stated types must be the schema's.
     bad({ from: v1a, to: v1c, migrate: { todos: { owner: s.add.int({ default: 1 }) } } }, /added as int, but the new schema has it as string/);
   });
 
   it('refuses a draft, a forged hash, a cycle and a second migration between two versions', () => {
-    expect(() => migrationFromJSON({ ...m12, draft: ['is todos.name a rename of todos.title?'] })).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('is a draft: is todos.name a rename of todos.title?') }));
-    expect(() => migrationFromJSON({ ...m12, from: '0123456789abcdef' })).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('is not the hash of its fromSchema') }));
-    const m31 = s.defineMigration({ from: v3, to: v1, renameTables: { todos: s.renameTableFrom('tasks') }, migrate: { todos: { title: s.renameFrom('name'), priority: s.add.int({ default: 0 }), done: s.drop.boolean({ backwardsDefault: false }), due: s.drop.timestamp() } }, createTables: { legacy: true }, dropTables: { tags: true } });
+    expect(() => migrationFromJSON({ ...m12, draft: ['is todos.name a rename of todos.title?'] })).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('is a draft: is todos.name a rename of todos.title?') }),
+    );
+    expect(() => migrationFromJSON({ ...m12, from: '0123456789abcdef' })).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('is not the hash of its fromSchema') }),
+    );
+    const m31 = s.defineMigration({
+      from: v3,
+      to: v1,
+      renameTables: { todos: s.renameTableFrom('tasks') },
+      migrate: { todos: { title: s.renameFrom('name'), priority: s.add.int({ default: 0 }), done: s.drop.boolean({ backwardsDefault: false }), due: s.drop.timestamp() } },
+      createTables: { legacy: true },
+      dropTables: { tags: true },
+    });
     expect(() => createDb({ app: v3, migrations: [m12, m23, m31] })).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('closes a cycle') }));
-    const other = s.defineMigration({ from: v1, to: v2, migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean({ default: true }), priority: s.drop.int({ backwardsDefault: 5 }) } }, createTables: { tags: true }, dropTables: { legacy: true } });
+    const other = s.defineMigration({
+      from: v1,
+      to: v2,
+      migrate: { todos: { name: s.renameFrom('title'), done: s.add.boolean({ default: true }), priority: s.drop.int({ backwardsDefault: 5 }) } },
+      createTables: { tags: true },
+      dropTables: { legacy: true },
+    });
     expect(() => createDb({ app: v2, migrations: [m12, other] })).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringContaining('two different migrations') }));
     // The same migration twice is fine.
     createDb({ app: v2, migrations: [m12, JSON.stringify(m12)] });
@@ -232,7 +258,7 @@ describe('an engine across schema versions', () => {
       ['from v3', 0],
     ]);
     v1view.update(v1.todos, t.id, { title: 'renamed in v1' });
-    expect((await db3.one(v3.tasks.where({ id: t.id })))).toMatchObject({ name: 'renamed in v1', due: 1_800_000_000_000 });
+    expect(await db3.one(v3.tasks.where({ id: t.id }))).toMatchObject({ name: 'renamed in v1', due: 1_800_000_000_000 });
     expect((await db3.as(v2).all(v2.todos.orderBy('name'))).map((r) => r.name)).toEqual(['from v1', 'renamed in v1']);
     await db3.close();
   });
@@ -249,7 +275,9 @@ describe('an engine across schema versions', () => {
     expect((await db2.all(b.notes.where({ pinned: false }))).map((r) => ({ text: r.text, pinned: r.pinned, tag: r.tag }))).toEqual([{ text: 'hello', pinned: false, tag: null }]);
     await db2.close();
     const c = s.defineApp({ notes: s.table({ body: s.string().optional() }) });
-    expect(() => createDb({ app: c, store: f.reopen() })).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringMatching(/drops or renames notes\.text; pass a migration/) }));
+    expect(() => createDb({ app: c, store: f.reopen() })).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_INVALID', message: expect.stringMatching(/drops or renames notes\.text; pass a migration/) }),
+    );
   });
 
   it('refuses a version it has no path to, and leaves the database as it was', async () => {

@@ -113,7 +113,8 @@ export function defineMigration(def: MigrationDefinition): Migration {
           const tc = tt.columns[cname];
           if (!fc) fail(`${where}: renamed from "${change.from}", which the old table does not have`, { table: tname, column: cname });
           if (!tc) fail(`${where}: the new table has no column "${cname}" to rename "${change.from}" to`, { table: tname, column: cname });
-          if (typeName(fc) !== typeName(tc)) fail(`${where}: renamed from "${change.from}" but its type changes (${typeName(fc)} → ${typeName(tc)}); a new type is a drop and an add`, { table: tname, column: cname });
+          if (typeName(fc) !== typeName(tc))
+            fail(`${where}: renamed from "${change.from}" but its type changes (${typeName(fc)} → ${typeName(tc)}); a new type is a drop and an add`, { table: tname, column: cname });
           ops.push({ op: 'renameColumn', table: tname, from: change.from, to: cname });
           break;
         }
@@ -167,10 +168,12 @@ export function checkOps(from: AppSchema, to: AppSchema, ops: readonly LensOp[])
     for (const [cname, c] of Object.entries(tt.columns)) {
       const r = rt.columns[cname];
       if (!r) fail(`${tname}.${cname} is not accounted for: it is new, so add it (s.add.${typeName(c)}) or rename it from an old column (s.renameFrom)`, { table: tname, column: cname });
-      if (typeName(r) !== typeName(c)) fail(`${tname}.${cname} changes its type (${typeName(r)} → ${typeName(c)}): that is a drop of the old column and an add of a new one`, { table: tname, column: cname });
+      if (typeName(r) !== typeName(c))
+        fail(`${tname}.${cname} changes its type (${typeName(r)} → ${typeName(c)}): that is a drop of the old column and an add of a new one`, { table: tname, column: cname });
     }
     for (const cname of Object.keys(rt.columns)) {
-      if (!tt.columns[cname]) fail(`${tname}.${cname} is not accounted for: it is gone, so drop it (s.drop.${typeName(rt.columns[cname]!)}, with a backwardsDefault for older readers)`, { table: tname, column: cname });
+      if (!tt.columns[cname])
+        fail(`${tname}.${cname} is not accounted for: it is gone, so drop it (s.drop.${typeName(rt.columns[cname]!)}, with a backwardsDefault for older readers)`, { table: tname, column: cname });
     }
   }
 }

@@ -58,7 +58,11 @@ export function invertOps(ops: readonly LensOp[]): LensOp[] {
   // The inverse of a sequence is the inverses in reverse order, group by group: tables added and
   // dropped first (undone), then the column operations (still in `to`'s table names), then the
   // table renames.
-  const group = (k: number) => ops.filter((o) => ORDER[o.op] === k).reverse().map(invertOp);
+  const group = (k: number) =>
+    ops
+      .filter((o) => ORDER[o.op] === k)
+      .reverse()
+      .map(invertOp);
   return [...group(2), ...group(1), ...group(0)];
 }
 

@@ -77,7 +77,7 @@ function isPolicyExpr(v: unknown): v is PolicyExpr {
 
 function toPolicy(schema: AppSchema, table: string, input: RuleInput): PolicyExpr {
   if (isPolicyExpr(input)) return input;
-  const expr = typeof input === 'string' ? (QueryBuilder.forTable(schema, table).where(input).ast.where) : whereFromObject(input as Record<string, unknown>);
+  const expr = typeof input === 'string' ? QueryBuilder.forTable(schema, table).where(input).ast.where : whereFromObject(input as Record<string, unknown>);
   checkExpr(schema, table, expr);
   return Object.freeze({ op: 'where', expr });
 }
@@ -236,7 +236,6 @@ export function definePermissions(app: { readonly $schema: AppSchema }, build: (
   checkPermissions(schema, result);
   return JSON.parse(JSON.stringify(result)) as Permissions;
 }
-
 
 /** Checks permissions (possibly received as JSON) against a schema; throws SCHEMA_INVALID. */
 export function checkPermissions(schema: AppSchema, perms: Permissions): void {

@@ -101,7 +101,10 @@ export class QueryBuilder<Row = Record<string, unknown>, Insert = Record<string,
     for (const [name, value] of Object.entries(spec)) {
       const rel = relations.find((r) => r.name === name);
       if (!rel) {
-        throw new JazzError('QUERY_INVALID', `table "${this.ast.table}" has no relation "${name}"${relations.length ? `; it has ${relations.map((r) => r.name).join(', ')}` : ''}`, { table: this.ast.table, relation: name });
+        throw new JazzError('QUERY_INVALID', `table "${this.ast.table}" has no relation "${name}"${relations.length ? `; it has ${relations.map((r) => r.name).join(', ')}` : ''}`, {
+          table: this.ast.table,
+          relation: name,
+        });
       }
       let query: QueryAst;
       if (value === true) query = { table: rel.table, where: TRUE, orderBy: [] };

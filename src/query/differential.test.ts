@@ -27,7 +27,7 @@ function plain(v: unknown): unknown {
 
 async function runSeed(seed: number): Promise<void> {
   const r = rng(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const chance = (p: number) => r() < p;
   let fakeNow = 1_700_000_000_000;
   const db: Db<typeof app> = createDb({ app, wall: () => (fakeNow += Math.floor(r() * 3)), random: seededBytes(r) });
@@ -64,19 +64,32 @@ async function runSeed(seed: number): Promise<void> {
     if (table === 'projects') return pick([{}, { name: pick(['p0', 'p1', 'p2']) }, { name: { in: ['p1', 'p2'] } }, 'name > "p0"']);
     const leaf = (): Record<string, unknown> => {
       switch (Math.floor(r() * 13)) {
-        case 11: return { priority: { gte: Math.floor(r() * 5), lt: Math.floor(r() * 5) } };
-        case 12: return { due: { gt: 1000 + Math.floor(r() * 10), lte: 1000 + Math.floor(r() * 10) } };
-        case 0: return { done: chance(0.5) };
-        case 1: return { priority: { gte: Math.floor(r() * 5) } };
-        case 2: return { priority: { lt: Math.floor(r() * 5) } };
-        case 3: return { priority: { in: [0, 2, 4] } };
-        case 4: return { priority: { isNull: chance(0.5) } };
-        case 5: return { title: { contains: pick(['a', 'b', ' ']) } };
-        case 6: return { title: pick(TITLES) };
-        case 7: return { tags: { contains: pick(TAGS) } };
-        case 8: return { projectId: projectIds().length && chance(0.7) ? pick(projectIds()) : null };
-        case 9: return { due: { gt: 1000 + Math.floor(r() * 10) } };
-        default: return { title: { ne: pick(TITLES) } };
+        case 11:
+          return { priority: { gte: Math.floor(r() * 5), lt: Math.floor(r() * 5) } };
+        case 12:
+          return { due: { gt: 1000 + Math.floor(r() * 10), lte: 1000 + Math.floor(r() * 10) } };
+        case 0:
+          return { done: chance(0.5) };
+        case 1:
+          return { priority: { gte: Math.floor(r() * 5) } };
+        case 2:
+          return { priority: { lt: Math.floor(r() * 5) } };
+        case 3:
+          return { priority: { in: [0, 2, 4] } };
+        case 4:
+          return { priority: { isNull: chance(0.5) } };
+        case 5:
+          return { title: { contains: pick(['a', 'b', ' ']) } };
+        case 6:
+          return { title: pick(TITLES) };
+        case 7:
+          return { tags: { contains: pick(TAGS) } };
+        case 8:
+          return { projectId: projectIds().length && chance(0.7) ? pick(projectIds()) : null };
+        case 9:
+          return { due: { gt: 1000 + Math.floor(r() * 10) } };
+        default:
+          return { title: { ne: pick(TITLES) } };
       }
     };
     if (depth < 2 && chance(0.2)) return { $or: [randomWhere(table, depth + 1), randomWhere(table, depth + 1)].map((w) => (typeof w === 'string' ? leaf() : w)) } as Record<string, unknown>;

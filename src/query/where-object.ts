@@ -61,8 +61,7 @@ export interface WhereOperators<V> {
 /** What a column of type `V` accepts: a plain value (equality) or an operator object. */
 export type WhereCondition<V> =
   // JSON object columns compare only through `{ eq: ... }`: a bare object would be ambiguous.
-  | (NonNullable<V> extends Uint8Array | readonly unknown[] | string | number | boolean ? V | null : null)
-  | WhereOperators<V>;
+  (NonNullable<V> extends Uint8Array | readonly unknown[] | string | number | boolean ? V | null : null) | WhereOperators<V>;
 
 /** The object form of `where` typed against a row type: its columns and the combinators. */
 export type WhereFor<Row> = {
@@ -135,17 +134,10 @@ function fromField(column: string, v: unknown, depth: number): Expr {
   }
   const unknown = keys.filter((k) => !OPERATORS.has(k));
   if (unknown.length === keys.length) {
-    invalid(
-      `'${column}' has a plain object, which is not an operator object; use { eq: {...} } to compare with a JSON value`,
-      column,
-    );
+    invalid(`'${column}' has a plain object, which is not an operator object; use { eq: {...} } to compare with a JSON value`, column);
   }
   if (unknown.length > 0) {
-    invalid(
-      `unknown operator '${unknown[0]}' for '${column}'; use eq, ne, in, contains, gt, gte, lt, lte or isNull`,
-      column,
-      { operator: unknown[0] },
-    );
+    invalid(`unknown operator '${unknown[0]}' for '${column}'; use eq, ne, in, contains, gt, gte, lt, lte or isNull`, column, { operator: unknown[0] });
   }
   return and(keys.map((op) => fromOperator(column, op, v[op], depth)));
 }

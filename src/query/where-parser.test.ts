@@ -251,11 +251,7 @@ describe('parseWhere: errors', () => {
     // numbers
     ['x = 1e999', 'number out of range: 1e999', 4],
     ['x = -1e400', 'number out of range: -1e400', 4],
-    [
-      'x = 12345678901234567890',
-      'integer out of range: 12345678901234567890 is beyond ±2^53; for an approximation write 1.5e19',
-      4,
-    ],
+    ['x = 12345678901234567890', 'integer out of range: 12345678901234567890 is beyond ±2^53; for an approximation write 1.5e19', 4],
     ['x = 9007199254740992', 'integer out of range: 9007199254740992 is beyond ±2^53; for an approximation write 1.5e19', 4],
     ['x = -', "expected a number after '-'", 4],
     ['x = - 1', "expected a number after '-'", 4],
@@ -272,9 +268,7 @@ describe('parseWhere: errors', () => {
   });
 
   it('formats the message with the position and a pointer', () => {
-    expect(() => parseWhere('done = false and priority >')).toThrow(
-      `expected a value after '>' at position 27: "false and priority >⟨here⟩"`,
-    );
+    expect(() => parseWhere('done = false and priority >')).toThrow(`expected a value after '>' at position 27: "false and priority >⟨here⟩"`);
   });
 
   it('reports the first problem in reading order', () => {
@@ -362,10 +356,9 @@ describe('formatWhere', () => {
 // ---------------------------------------------------------------------------------------------
 // Round trip: random parser-shaped ASTs → formatWhere → parseWhere.
 
-
 function generator(rand: () => number) {
   const int = (n: number): number => Math.floor(rand() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   const COLUMNS = ['a', 'done', 'order', 'android', 'AND', 'In', 'null', 'not_x', '_x9', 'my col', 'tick`tock', 'título', '__proto__', 'constructor', '"); alert(1)//', '\n'];
   const CHARS = ['a', 'Z', ' ', '"', "'", '\\', '\n', '\t', '\r', '\u0000', '\u007f', '\u2028', 'é', '😀', '\ud800', '\udc00', '`', '(', ')', ',', '='];
   const number = (): number =>

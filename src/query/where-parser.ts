@@ -227,10 +227,7 @@ class Lexer {
     const value = Number(raw);
     if (!Number.isFinite(value)) this.#fail(`number out of range: ${raw}`, start);
     if (integer && !Number.isSafeInteger(value)) {
-      this.#fail(
-        `integer out of range: ${raw} is beyond ±2^53; for an approximation write 1.5e19`,
-        start,
-      );
+      this.#fail(`integer out of range: ${raw} is beyond ±2^53; for an approximation write 1.5e19`, start);
     }
     return { kind: 'number', pos: start, value, text: raw };
   }
@@ -406,10 +403,7 @@ class Parser {
     } else if (this.#isKeyword(kw, 'contains')) {
       expr = { op: 'contains', column, value: this.#literal(this.#take(), "a value after 'contains'") };
     } else {
-      return this.#fail(
-        `expected an operator (= != < <= > >= is in contains) after ${describe(columnToken)}${found(kw)}`,
-        kw.pos,
-      );
+      return this.#fail(`expected an operator (= != < <= > >= is in contains) after ${describe(columnToken)}${found(kw)}`, kw.pos);
     }
     return negate ? { op: 'not', arg: expr } : expr;
   }
@@ -453,11 +447,7 @@ export function parseWhere(text: string): Expr {
   }
   if (text.length > MAX_WHERE_LENGTH) {
     // Keep only the start of hostile text in the error: it is serialised in `details`.
-    throw new QueryParseError(
-      `where text is too long (${text.length} characters, at most ${MAX_WHERE_LENGTH})`,
-      text.slice(0, MAX_WHERE_LENGTH + 20),
-      MAX_WHERE_LENGTH,
-    );
+    throw new QueryParseError(`where text is too long (${text.length} characters, at most ${MAX_WHERE_LENGTH})`, text.slice(0, MAX_WHERE_LENGTH + 20), MAX_WHERE_LENGTH);
   }
   if (text.trim() === '') return { op: 'true' };
   return new Parser(text).parse();

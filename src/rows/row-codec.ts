@@ -35,7 +35,6 @@ export function writeRow(w: ByteWriter, table: CatalogueTable, values: Readonly<
   }
 }
 
-
 function writeValue(w: ByteWriter, col: ColumnSchema, v: unknown): void {
   switch (col.type) {
     case 'boolean':

@@ -12,7 +12,12 @@ export type SysField = '$createdBy' | '$createdAt' | '$updatedBy' | '$updatedAt'
 export type SysValues = { [K in SysField]: K extends `${string}At` ? number : string };
 
 /** Each system field as the column it reads like (not frozen, to keep the page's script small: do not change them). */
-export const SYS_COLUMNS: Readonly<Record<SysField, ColumnSchema>> = { $createdBy: { type: 'string' }, $createdAt: { type: 'timestamp' }, $updatedBy: { type: 'string' }, $updatedAt: { type: 'timestamp' } };
+export const SYS_COLUMNS: Readonly<Record<SysField, ColumnSchema>> = {
+  $createdBy: { type: 'string' },
+  $createdAt: { type: 'timestamp' },
+  $updatedBy: { type: 'string' },
+  $updatedAt: { type: 'timestamp' },
+};
 
 /** The system fields by name. */
 export const SYS_FIELDS = Object.keys(SYS_COLUMNS) as readonly SysField[];

@@ -20,7 +20,6 @@ import { compareStrings } from '../util/bytes.ts';
 import { hlcMillis } from '../clock/hlc.ts';
 import type { SysValues } from './system-fields.ts';
 
-
 export const DELETED_SLOT = 0;
 
 export interface RowVersion {
@@ -155,12 +154,7 @@ export function sysValues(s: Pick<VisibleState, 'created' | 'updated'>): SysValu
  * already names `v` as its parent; it is only asked when `v` is older than the row's newest version.
  * Returns the new state and whether anything visible (values or deleted flag) changed.
  */
-export function mergeVersion(
-  table: CatalogueTable,
-  old: VisibleState | undefined,
-  v: RowVersion,
-  hasChild: () => boolean,
-): { state: VisibleState; changed: boolean; sysChanged: boolean } {
+export function mergeVersion(table: CatalogueTable, old: VisibleState | undefined, v: RowVersion, hasChild: () => boolean): { state: VisibleState; changed: boolean; sysChanged: boolean } {
   const sv: SysStamp = { ts: v.ts, vid: v.versionId, author: v.author };
   const state: VisibleState = old
     ? { deleted: old.deleted, values: { ...old.values }, stamps: old.stamps.slice(), maxTs: old.maxTs, heads: old.heads, digest: old.digest, created: old.created, updated: old.updated }

@@ -52,9 +52,7 @@ type InsertRequiredKeys<C extends ColumnsDef> = { [K in keyof C]: C[K] extends C
 type ColumnValue<B> = B extends ColumnBuilder<infer T, any, any> ? T : never;
 
 /** A row as queries return it: `id` plus every column (optional ones may be null). */
-export type RowFromColumns<C extends ColumnsDef> = Simplify<
-  { readonly id: string } & { [K in RequiredKeys<C>]: ColumnValue<C[K]> } & { [K in OptionalKeys<C>]: ColumnValue<C[K]> | null }
->;
+export type RowFromColumns<C extends ColumnsDef> = Simplify<{ readonly id: string } & { [K in RequiredKeys<C>]: ColumnValue<C[K]> } & { [K in OptionalKeys<C>]: ColumnValue<C[K]> | null }>;
 
 /** What `insert` accepts: required columns without a default must be given. */
 export type InsertFromColumns<C extends ColumnsDef> = Simplify<

@@ -147,7 +147,11 @@ export class Catalogue {
     json.current = current;
     json.schemas = graph.schemasJSON();
     json.migrations = [...graph.migrations];
-    return new Catalogue(json, graph, added.filter((a) => existing.has(a.tableNo)));
+    return new Catalogue(
+      json,
+      graph,
+      added.filter((a) => existing.has(a.tableNo)),
+    );
   }
 
   table(name: string): CatalogueTable {
@@ -275,7 +279,11 @@ function checkMap(json: CatalogueJSON, schema: AppSchema, map: VersionMap, hash:
       const no = m.columns[cname];
       const u = no === undefined ? undefined : json.tables[m.no]!.columns[no];
       if (!u || u.type !== typeKey(c)) {
-        throw new JazzError('MIGRATION_INVALID', `version ${hash}: ${tname}.${cname} (${typeKey(c)}) does not follow from its migrations${u ? ` (it was ${u.type})` : ''}`, { version: hash, table: tname, column: cname });
+        throw new JazzError('MIGRATION_INVALID', `version ${hash}: ${tname}.${cname} (${typeKey(c)}) does not follow from its migrations${u ? ` (it was ${u.type})` : ''}`, {
+          version: hash,
+          table: tname,
+          column: cname,
+        });
       }
     }
   }
@@ -288,8 +296,7 @@ function adoptFirstFormat(json: CatalogueJSON, prev: CatalogueJSONv1, graph: Ver
     json.tables[t.no] = { slots: t.slots, columns: Object.fromEntries(Object.values(t.columns).map((c) => [c.no, { type: c.type }])) };
   }
   // Which version wrote it: a known one whose tables and columns it has, each with its type.
-  const fits = (s: AppSchema) =>
-    Object.entries(s.tables).every(([tn, t]) => prev.tables[tn] && Object.entries(t.columns).every(([cn, c]) => prev.tables[tn]!.columns[cn]?.type === typeKey(c)));
+  const fits = (s: AppSchema) => Object.entries(s.tables).every(([tn, t]) => prev.tables[tn] && Object.entries(t.columns).every(([cn, c]) => prev.tables[tn]!.columns[cn]?.type === typeKey(c)));
   const base = fits(graph.schemas.get(current)!) ? current : ([...graph.schemas.keys()].find((h) => fits(graph.schemas.get(h)!)) ?? current);
   const schema = graph.schemas.get(base)!;
   const map: VersionMap = {};
@@ -300,7 +307,10 @@ function adoptFirstFormat(json: CatalogueJSON, prev: CatalogueJSONv1, graph: Ver
     for (const [cname, c] of Object.entries(t.columns)) {
       const pc = pt?.columns[cname];
       if (pc && pc.type !== typeKey(c)) {
-        throw new JazzError('MIGRATION_INVALID', `${tname}.${cname} was ${pc.type} and is now ${typeKey(c)}; a new type is a drop of the old column and an add of a new one, in a migration`, { table: tname, column: cname });
+        throw new JazzError('MIGRATION_INVALID', `${tname}.${cname} was ${pc.type} and is now ${typeKey(c)}; a new type is a drop of the old column and an add of a new one, in a migration`, {
+          table: tname,
+          column: cname,
+        });
       }
       columns[cname] = pc ? pc.no : newColumn(json, tno, c, c.default ?? null);
     }

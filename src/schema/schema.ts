@@ -143,9 +143,7 @@ export function checkValue(col: ColumnSchema, v: unknown): string | undefined {
     case 'boolean':
       return typeof v === 'boolean' ? undefined : `must be true or false, got ${describe(v)}`;
     case 'int':
-      return Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff
-        ? undefined
-        : `must be a 32-bit integer, got ${describe(v)}`;
+      return Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff ? undefined : `must be a 32-bit integer, got ${describe(v)}`;
     case 'float':
       return typeof v === 'number' && Number.isFinite(v) ? undefined : `must be a finite number, got ${describe(v)}`;
     case 'timestamp':
@@ -166,9 +164,7 @@ export function checkValue(col: ColumnSchema, v: unknown): string | undefined {
       return undefined;
     }
     case 'ref':
-      return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v)
-        ? undefined
-        : `must be a row id of "${col.ref}" (a UUID string), got ${describe(v)}`;
+      return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v) ? undefined : `must be a row id of "${col.ref}" (a UUID string), got ${describe(v)}`;
   }
 }
 

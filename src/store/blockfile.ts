@@ -190,11 +190,7 @@ export class MemoryBlockFile implements BlockFile {
             const fits = Math.max(0, this.#size + Math.max(0, room) - offset);
             if (fits > 0) this.#apply(offset, bytes.subarray(0, Math.min(fits, bytes.length)));
           }
-          throw new JazzError(
-            'STORAGE_QUOTA',
-            'The storage quota is full (injected). Free some space or ask the browser for more, then reopen the database.',
-            { injected: true },
-          );
+          throw new JazzError('STORAGE_QUOTA', 'The storage quota is full (injected). Free some space or ask the browser for more, then reopen the database.', { injected: true });
         }
       }
     }
@@ -332,4 +328,3 @@ function grow(img: Img, n: number): void {
 function crashError(): JazzError {
   return new JazzError('STORAGE_IO', 'Simulated crash: the storage is gone until it is reopened.', { crash: true });
 }
-

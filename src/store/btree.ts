@@ -758,7 +758,8 @@ export class BTree {
     // Split the branch: the middle key moves up.
     const n = node.keys.length;
     let m: number;
-    if (step.idx === n - 1 && n > 1) m = n - 1; // appending, as for leaves
+    if (step.idx === n - 1 && n > 1)
+      m = n - 1; // appending, as for leaves
     else {
       m = splitPoint(
         node.keys.map((k) => BRANCH_OVERHEAD + k.length),
@@ -804,10 +805,7 @@ export class BTree {
       const leftNode = leftId === node.id ? node : this.#node(leftId);
       const rightNode = rightId === node.id ? node : this.#node(rightId);
       const sep = parent.keys[li]!;
-      const merged =
-        leftNode instanceof Leaf
-          ? leftNode.bytes + rightNode.bytes - PAGE_HEADER
-          : leftNode.bytes + rightNode.bytes - PAGE_HEADER + BRANCH_OVERHEAD + sep.length;
+      const merged = leftNode instanceof Leaf ? leftNode.bytes + rightNode.bytes - PAGE_HEADER : leftNode.bytes + rightNode.bytes - PAGE_HEADER + BRANCH_OVERHEAD + sep.length;
       if (merged > this.pager.pageSize) return;
       const left = this.#writable(leftNode, { node: parent, idx: li });
       if (left instanceof Leaf && rightNode instanceof Leaf) {
@@ -861,8 +859,7 @@ export class BTree {
     const path: PathStep[] = [];
     let node = this.#node(this.root);
     while (node instanceof Branch) {
-      const idx =
-        mode === 'first' ? 0 : mode === 'last' ? node.children.length - 1 : branchSearch(node, key!);
+      const idx = mode === 'first' ? 0 : mode === 'last' ? node.children.length - 1 : branchSearch(node, key!);
       path.push({ node, idx });
       node = this.#node(node.children[idx]!);
     }

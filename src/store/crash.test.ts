@@ -8,16 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Faults } from './blockfile.ts';
-import {
-  COMMITS,
-  FATES,
-  SECTORS,
-  prefixFingerprints,
-  randomCrashPoints,
-  runUntilCrash,
-  verifyRecovery,
-  workload,
-} from './testing/crash-harness.ts';
+import { COMMITS, FATES, SECTORS, prefixFingerprints, randomCrashPoints, runUntilCrash, verifyRecovery, workload } from './testing/crash-harness.ts';
 
 const envSeed = process.env['JAZZ_CRASH_SEED'];
 const RUN_SEED = envSeed !== undefined ? Number(envSeed) : Math.floor(Math.random() * 2 ** 31);

@@ -83,9 +83,7 @@ describe('damaged superblocks (R2)', () => {
 
     // Both damaged: a typed error, never an empty database.
     const both = MemoryBlockFile.fromImage(corruptSlot(corruptSlot(data, 0), 1).crashImage());
-    expect(() => openDurableStore({ data: both, wal: walImage() })).toThrow(
-      expect.objectContaining({ code: 'STORAGE_CORRUPT', message: expect.stringMatching(/backup|sync/) }),
-    );
+    expect(() => openDurableStore({ data: both, wal: walImage() })).toThrow(expect.objectContaining({ code: 'STORAGE_CORRUPT', message: expect.stringMatching(/backup|sync/) }));
   });
 
   it('falls back when the newest superblock is damaged while the WAL holds commits', async () => {
@@ -147,9 +145,7 @@ describe('file format', () => {
 
   it('refuses a file that is not a database with STORAGE_FORMAT', () => {
     const junk = enc.encode('SQLite format 3\u0000'.padEnd(4096, '.'));
-    expect(() => openDurableStore({ data: MemoryBlockFile.fromImage(junk), wal: new MemoryBlockFile() })).toThrow(
-      expect.objectContaining({ code: 'STORAGE_FORMAT' }),
-    );
+    expect(() => openDurableStore({ data: MemoryBlockFile.fromImage(junk), wal: new MemoryBlockFile() })).toThrow(expect.objectContaining({ code: 'STORAGE_FORMAT' }));
   });
 
   it('keeps the page size of an existing file and rejects invalid ones', async () => {
@@ -160,9 +156,7 @@ describe('file format', () => {
     const again = openDurableStore({ data: MemoryBlockFile.fromImage(data.crashImage()), wal: new MemoryBlockFile(), pageSize: 8192 });
     expect(again.stats().pageSize).toBe(2048);
     expect(contents(again)).toHaveLength(60);
-    expect(() => openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), pageSize: 1000 })).toThrow(
-      expect.objectContaining({ code: 'STORAGE_FORMAT' }),
-    );
+    expect(() => openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), pageSize: 1000 })).toThrow(expect.objectContaining({ code: 'STORAGE_FORMAT' }));
   });
 
   it('opens lazily: a point read after reopening touches a handful of pages', async () => {

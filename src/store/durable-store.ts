@@ -61,15 +61,7 @@ import { JazzError } from '../util/errors.ts';
 import type { BlockFile } from './blockfile.ts';
 import { BTree, decodePage, isOverflow, type Overflow, type Position, type StoredValue } from './btree.ts';
 import { Pager, corrupt, type PreparedCheckpoint } from './pager.ts';
-import {
-  SUPERBLOCK_BYTES,
-  FORMAT_VERSION,
-  decodeSuperblock,
-  encodeSuperblock,
-  isValidPageSize,
-  type Superblock,
-  type SuperblockRead,
-} from './superblock.ts';
+import { SUPERBLOCK_BYTES, FORMAT_VERSION, decodeSuperblock, encodeSuperblock, isValidPageSize, type Superblock, type SuperblockRead } from './superblock.ts';
 import { compareBytes as compareKeys, type KeyRange, type KvEntry, type KvStore, type KvTransaction } from './types.ts';
 import { WalRecord, decodeOps, replay, sealRecords, type WalCursor } from './wal.ts';
 
@@ -227,10 +219,7 @@ class Store implements DurableStore {
       return this.#create(newPageSize); // a creation that never completed its first flush
     }
     if (!a.ok && a.reason === 'magic' && reads.every((r) => !r.ok && (r.reason === 'magic' || r.reason === 'empty'))) {
-      throw new JazzError(
-        'STORAGE_FORMAT',
-        'This file is not a jazz-elements database. Check the path, or move the file away to create a new database there.',
-      );
+      throw new JazzError('STORAGE_FORMAT', 'This file is not a jazz-elements database. Check the path, or move the file away to create a new database there.');
     }
     throw corrupt('both superblocks are damaged', { reasons: reads.map((r) => (r.ok ? 'ok' : r.reason)) });
   }
@@ -586,11 +575,10 @@ class Store implements DurableStore {
   #fail(e: unknown): JazzError {
     if (this.#failure) return this.#failure;
     const cause = typed(e);
-    this.#failure = new JazzError(
-      cause.code,
-      `${cause.message} The database stopped to protect your data: close it and open it again. Every change that was confirmed as durable is kept.`,
-      { ...cause.details, cause: cause.message },
-    );
+    this.#failure = new JazzError(cause.code, `${cause.message} The database stopped to protect your data: close it and open it again. Every change that was confirmed as durable is kept.`, {
+      ...cause.details,
+      cause: cause.message,
+    });
     const waiters = this.#waiters.splice(0);
     for (const w of waiters) w.reject(this.#failure);
     return this.#failure;
@@ -628,10 +616,7 @@ class Store implements DurableStore {
     const sb = this.#sb;
     const fromFile = (id: number) => pager.load(id);
     const durable = BTree.check(sb.root, fromFile, P);
-    const fl = pager.readFreeList(
-      { head: sb.freeHead, freeCount: sb.freeCount, pendingCount: sb.pendingCount },
-      (id) => pager.readRaw(id),
-    );
+    const fl = pager.readFreeList({ head: sb.freeHead, freeCount: sb.freeCount, pendingCount: sb.pendingCount }, (id) => pager.readRaw(id));
     const seen = new Set<number>();
     for (const id of [...durable.pages, ...fl.entries, ...fl.pages]) {
       if (id < 2 || id >= sb.pageCount || seen.has(id)) throw corrupt(`durable page ${id} is listed twice or outside the file`, { page: id });

@@ -7,23 +7,31 @@ import { rng } from '../testing/fixtures.ts';
 
 function randomPart(r: () => number): KeyPart {
   switch (Math.floor(r() * 7)) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return { uint: Math.floor(r() ** 4 * 2 ** 40) };
-    case 3: return [0, -0, 1, -1, 0.5, -1e300, 1e300, Infinity, -Infinity, 2 ** 53, Math.PI][Math.floor(r() * 11)]! * (r() < 0.5 ? 1 : r());
-    case 4: return ['', 'a', 'ab', 'a\u0000b', 'a\u0000', '\u00ff', 'é', '\uffff', '😀', 'z'][Math.floor(r() * 10)]!;
-    case 5: return Uint8Array.from({ length: Math.floor(r() * 4) }, () => [0, 1, 0xff, 0x80][Math.floor(r() * 4)]!);
-    default: return { id: Uint8Array.from({ length: 16 }, () => Math.floor(r() * 256)) };
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return { uint: Math.floor(r() ** 4 * 2 ** 40) };
+    case 3:
+      return [0, -0, 1, -1, 0.5, -1e300, 1e300, Infinity, -Infinity, 2 ** 53, Math.PI][Math.floor(r() * 11)]! * (r() < 0.5 ? 1 : r());
+    case 4:
+      return ['', 'a', 'ab', 'a\u0000b', 'a\u0000', '\u00ff', 'é', '\uffff', '😀', 'z'][Math.floor(r() * 10)]!;
+    case 5:
+      return Uint8Array.from({ length: Math.floor(r() * 4) }, () => [0, 1, 0xff, 0x80][Math.floor(r() * 4)]!);
+    default:
+      return { id: Uint8Array.from({ length: 16 }, () => Math.floor(r() * 256)) };
   }
 }
 
-const TYPE_RANK = (p: KeyPart) => (p === null ? 0 : p === false ? 1 : p === true ? 2 : typeof p === 'object' && 'uint' in p ? 3 : typeof p === 'number' ? 4 : typeof p === 'string' ? 5 : p instanceof Uint8Array ? 6 : 7);
+const TYPE_RANK = (p: KeyPart) =>
+  p === null ? 0 : p === false ? 1 : p === true ? 2 : typeof p === 'object' && 'uint' in p ? 3 : typeof p === 'number' ? 4 : typeof p === 'string' ? 5 : p instanceof Uint8Array ? 6 : 7;
 
 function comparePart(a: KeyPart, b: KeyPart): number {
   const ra = TYPE_RANK(a);
   const rb = TYPE_RANK(b);
   if (ra !== rb) return ra - rb;
-  if (typeof a === 'object' && a && 'uint' in a) return (a.uint - (b as { uint: number }).uint);
+  if (typeof a === 'object' && a && 'uint' in a) return a.uint - (b as { uint: number }).uint;
   if (typeof a === 'object' && a && 'id' in a) return compareBytes(a.id, (b as { id: Uint8Array }).id);
   return compareValues(a, b);
 }
@@ -49,7 +57,10 @@ describe('tuple key codec', () => {
     const r = rng(seed);
     for (let i = 0; i < 20000; i++) {
       const a = Array.from({ length: 1 + Math.floor(r() * 3) }, () => randomPart(r));
-      const b = r() < 0.3 ? [...a.slice(0, Math.floor(r() * a.length)), ...Array.from({ length: Math.floor(r() * 2) }, () => randomPart(r))] : Array.from({ length: 1 + Math.floor(r() * 3) }, () => randomPart(r));
+      const b =
+        r() < 0.3
+          ? [...a.slice(0, Math.floor(r() * a.length)), ...Array.from({ length: Math.floor(r() * 2) }, () => randomPart(r))]
+          : Array.from({ length: 1 + Math.floor(r() * 3) }, () => randomPart(r));
       const expected = Math.sign(compareTuples(a, b));
       const got = Math.sign(compareBytes(encodeKey(a), encodeKey(b)));
       if (expected !== got) expect({ a, b, got }).toEqual({ a, b, got: expected });
@@ -122,7 +133,11 @@ describe('tuple key codec', () => {
         const { key, cut } = cutKey(v, 256);
         expect(cut).toBe(true);
         expect(key.length).toBeLessThanOrEqual(256 + 3);
-        expect(key.subarray(0, key.length - 2)).toEqual(cutKey(utf8Encode(v), 256).key.subarray(0, key.length - 2).map((b, j) => (j === 0 ? 0x06 : b)));
+        expect(key.subarray(0, key.length - 2)).toEqual(
+          cutKey(utf8Encode(v), 256)
+            .key.subarray(0, key.length - 2)
+            .map((b, j) => (j === 0 ? 0x06 : b)),
+        );
       }
       expect(cutKey('x'.repeat(256), 256).cut).toBe(false);
       expect(cutKey('x'.repeat(257), 256).cut).toBe(true);

@@ -39,11 +39,7 @@ describe('memory store', () => {
   });
 
   it('keeps its invariants through random writes, merges and rollbacks', async () => {
-    for (const options of [
-      { leafBytes: 64, leafEntries: 4, innerChildren: 4 },
-      { leafBytes: 256, leafEntries: 8, innerChildren: 5 },
-      {},
-    ]) {
+    for (const options of [{ leafBytes: 64, leafEntries: 4, innerChildren: 4 }, { leafBytes: 256, leafEntries: 8, innerChildren: 5 }, {}]) {
       const store = createMemoryStore(options);
       const rnd = prng(99);
       const model = new Map<number, number>();
@@ -73,9 +69,7 @@ describe('memory store', () => {
         }
         verifyMemoryStore(store);
         const summary = (k: number, value: Uint8Array): string => `${k}:${value.length}:${value[0] ?? '-'}`;
-        const expected = [...model]
-          .sort((a, b) => a[0] - b[0])
-          .map(([k, v]) => summary(k, new Uint8Array(v % 40).fill(v & 0xff)));
+        const expected = [...model].sort((a, b) => a[0] - b[0]).map(([k, v]) => summary(k, new Uint8Array(v % 40).fill(v & 0xff)));
         expect([...store.scan()].map((e) => summary(unNumKey(e.key), e.value))).toEqual(expected);
         const gets: string[] = [];
         for (const k of model.keys()) gets.push(summary(k, store.get(numKey(k))!));
@@ -95,7 +89,7 @@ describe('memory store', () => {
     const tx = store.transaction();
     for (let i = 0; i < 200; i++) {
       const size = i % 7 === 0 ? 5000 : 10;
-      tx.put(numKey(i * 7919 % 200), new Uint8Array(size).fill(i));
+      tx.put(numKey((i * 7919) % 200), new Uint8Array(size).fill(i));
     }
     verifyMemoryStore(store);
     for (let i = 0; i < 200; i += 3) tx.put(numKey(i), new Uint8Array(i % 2 ? 3000 : 0));
@@ -200,7 +194,6 @@ function countOf(store: KvStore, range: Parameters<KvStore['scan']>[0]): number 
   for (const _ of store.scan(range)) n++;
   return n;
 }
-
 
 describe('memory store layout', () => {
   it('fills leaves when keys arrive in order', () => {

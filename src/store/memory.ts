@@ -602,8 +602,7 @@ class Tree {
     const used = leaf.pos[3 * leaf.n]!;
     if (4 * used >= this.#leafBytes || 4 * leaf.n >= this.#leafEntries) return;
     const children = parent.children!;
-    const fits = (other: Node): boolean =>
-      4 * (used + other.pos[3 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.#leafEntries;
+    const fits = (other: Node): boolean => 4 * (used + other.pos[3 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.#leafEntries;
     if (i + 1 < children.length && fits(children[i + 1]!)) {
       mergeLeaves(leaf, children[i + 1]!);
       this.#removeChild(level, i + 1);

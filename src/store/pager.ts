@@ -370,9 +370,5 @@ export class Pager {
 }
 
 export function corrupt(what: string, details: Record<string, unknown>): JazzError {
-  return new JazzError(
-    'STORAGE_CORRUPT',
-    `The database file is corrupt: ${what}. Restore it from a backup or delete it and sync again from the server.`,
-    details,
-  );
+  return new JazzError('STORAGE_CORRUPT', `The database file is corrupt: ${what}. Restore it from a backup or delete it and sync again from the server.`, details);
 }

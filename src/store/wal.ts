@@ -170,7 +170,6 @@ function copy(out: Uint8Array, at: number, src: Uint8Array): number {
   return at + n;
 }
 
-
 function putVarint(out: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {
     out[at++] = (n & 0x7f) | 0x80;

@@ -6,7 +6,7 @@ import { fromBase64 } from '../util/bytes.ts';
 const jwt = (claims: unknown) => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 
 describe('authorOf', () => {
-  it('is the token\'s sub, admin or a peer with the secret, anon:<client> otherwise', () => {
+  it("is the token's sub, admin or a peer with the secret, anon:<client> otherwise", () => {
     expect(authorOf({ token: jwt({ sub: 'zoë-ünïcode-✓' }) }, 'c1')).toBe('zoë-ünïcode-✓');
     expect(authorOf({ secret: 's' }, 'c1')).toBe('admin');
     expect(authorOf({ secret: 's', role: 'peer' }, 'c1')).toBe('peer:c1');
@@ -21,7 +21,7 @@ describe('authorOf', () => {
     const seed = (Math.random() * 2 ** 31) >>> 0;
     console.log(`base64 seed ${seed}`);
     let x = seed;
-    const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff);
+    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff;
     for (let n = 0; n < 300; n++) {
       const bytes = Uint8Array.from({ length: n % 67 }, next);
       const buf = Buffer.from(bytes);

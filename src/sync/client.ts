@@ -27,7 +27,21 @@ import { MAIN, type Engine, type Tier } from '../engine/engine.ts';
 import { adoptBranches, branchLine } from '../history/branches.ts';
 import type { QueryAst } from '../query/ast.ts';
 import { JazzError } from '../util/errors.ts';
-import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeServerMessage, encodeMessage, type ClientMessage, type Credentials, type HaveEntry, type ServerMessage, type TxnQuery, type WireBranch, type WireVersion, type LiveChunk } from './protocol.ts';
+import {
+  CloseCode,
+  DEFAULT_MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  decodeServerMessage,
+  encodeMessage,
+  type ClientMessage,
+  type Credentials,
+  type HaveEntry,
+  type ServerMessage,
+  type TxnQuery,
+  type WireBranch,
+  type WireVersion,
+  type LiveChunk,
+} from './protocol.ts';
 import { encodedSize } from './codec.ts';
 import type { RowVersion } from '../rows/version.ts';
 import { fromWire, toWire } from './versions.ts';
@@ -345,7 +359,13 @@ export class SyncClient {
         if (txn) {
           this.#txns.delete(m.batchId);
           const code = m.code === 'PERMISSION_DENIED' ? 'PERMISSION_DENIED' : 'TRANSACTION_CONFLICT';
-          txn.reject(new JazzError(code, code === 'TRANSACTION_CONFLICT' ? `the transaction conflicted with another write and was not applied: ${m.reason}; run it again` : `the transaction was refused: ${m.reason}`, { batchId: m.batchId }));
+          txn.reject(
+            new JazzError(
+              code,
+              code === 'TRANSACTION_CONFLICT' ? `the transaction conflicted with another write and was not applied: ${m.reason}; run it again` : `the transaction was refused: ${m.reason}`,
+              { batchId: m.batchId },
+            ),
+          );
           return;
         }
         this.#rejectBatch(m.batchId, m.code, `the server rejected a batch: ${m.reason}`);
@@ -490,7 +510,11 @@ export class SyncClient {
     const items = this.#engine.batchVersions(batchId);
     if (items.length > 0 && items[0]!.version.branch !== MAIN && !this.#serverBranches) {
       // An older server would apply them on main: they wait for one that keeps branches.
-      this.#settleBatch(batchId, 'global', new JazzError('NO_SERVER', `the server does not keep branches (it is an older version); the writes on branch "${items[0]!.version.branch}" stay on this replica until one does`, { batchId }));
+      this.#settleBatch(
+        batchId,
+        'global',
+        new JazzError('NO_SERVER', `the server does not keep branches (it is an older version); the writes on branch "${items[0]!.version.branch}" stay on this replica until one does`, { batchId }),
+      );
       return true;
     }
     const message = this.#pushMessage(batchId, items);

@@ -107,7 +107,6 @@ export function encodedSize(v: unknown, depth = 0): number {
   throw new ProtocolError(`cannot encode a ${typeof v}`);
 }
 
-
 /** A string as `ByteWriter.string` writes it: varint length + UTF-8. */
 function stringSize(s: string): number {
   let bytes = 0;

@@ -29,7 +29,20 @@ export function toWire(engine: Engine, table: string, v: RowVersion, view: Schem
     const x = v.values[c.col.name];
     if (x !== null && x !== undefined) values[c.name] = x;
   }
-  return { table: vt.name, rowId: v.rowId, versionId: v.versionId, parents: v.parents, ts: v.ts, author: v.author, ...(v.via ? { via: v.via } : {}), batchId: v.batchId, ...(v.branch !== MAIN ? { branch: v.branch } : {}), deleted: v.deleted, changed, values };
+  return {
+    table: vt.name,
+    rowId: v.rowId,
+    versionId: v.versionId,
+    parents: v.parents,
+    ts: v.ts,
+    author: v.author,
+    ...(v.via ? { via: v.via } : {}),
+    batchId: v.batchId,
+    ...(v.branch !== MAIN ? { branch: v.branch } : {}),
+    deleted: v.deleted,
+    changed,
+    values,
+  };
 }
 
 /**

@@ -120,7 +120,7 @@ export function runLongValuesContract(name: string, open: () => KvStore | Promis
       const seed = envSeed !== undefined ? Number(envSeed) : Math.floor(Math.random() * 2 ** 31);
       console.log(`[long-values ${name}] seed ${seed} (replay with LONG_VALUES_SEED=${seed})`);
       const r = mulberry32(seed);
-      const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
       const chance = (p: number) => r() < p;
 
       // Strings sharing a 20 KB prefix (with a NUL and non-ASCII in it) that differ at the end.
@@ -178,27 +178,62 @@ export function runLongValuesContract(name: string, open: () => KvStore | Promis
       const queries: QueryBuilder<any, any>[] = [];
       for (const t of [...titles, prefix + 'q', prefix.slice(0, 256) + 'q']) queries.push(sel(n.where({ title: t })));
       for (const t of [prefix + 'b', prefix, prefix + '\u0000', prefix.slice(0, 256), prefix.slice(0, 256) + 'q', 'b']) {
-        for (const op of ['gt', 'gte', 'lt', 'lte'] as const) queries.push(sel(n.where({ title: { [op]: t } }).orderBy('title').limit(7)));
+        for (const op of ['gt', 'gte', 'lt', 'lte'] as const)
+          queries.push(
+            sel(
+              n
+                .where({ title: { [op]: t } })
+                .orderBy('title')
+                .limit(7),
+            ),
+          );
       }
       queries.push(sel(n.where({ title: { in: [titles[1]!, titles[4]!, 'a', prefix + 'q'] } })));
       queries.push(sel(n.where({ title: { gte: prefix + 'a', lt: prefix + 'z' } })));
       for (const dir of ['asc', 'desc'] as const) {
         queries.push(sel(n.orderBy('title', dir)));
-        for (const [limit, offset] of [[1, 0], [3, 0], [5, 4], [10, 20]] as const) queries.push(sel(n.orderBy('title', dir).limit(limit).offset(offset)));
+        for (const [limit, offset] of [
+          [1, 0],
+          [3, 0],
+          [5, 4],
+          [10, 20],
+        ] as const)
+          queries.push(sel(n.orderBy('title', dir).limit(limit).offset(offset)));
         queries.push(sel(n.orderBy('title', dir).orderBy('rank', 'desc').limit(12)));
         queries.push(sel(n.orderBy('data', dir).limit(9)));
-        queries.push(sel(n.where({ rank: { gte: 1 } }).orderBy('title', dir).limit(6)));
+        queries.push(
+          sel(
+            n
+              .where({ rank: { gte: 1 } })
+              .orderBy('title', dir)
+              .limit(6),
+          ),
+        );
       }
       for (const d of [...datas, withTail([2])]) {
         queries.push(sel(n.where({ data: d })));
-        queries.push(sel(n.where({ data: { gt: d } }).orderBy('data').limit(5)));
+        queries.push(
+          sel(
+            n
+              .where({ data: { gt: d } })
+              .orderBy('data')
+              .limit(5),
+          ),
+        );
         queries.push(sel(n.where({ data: { lte: d } })));
       }
       for (const t of [...longTags, manyTags[4000]!, manyTags[5000]!, 't' + prefix]) queries.push(sel(n.where({ tags: { contains: t } })));
       for (const m of metas) queries.push(sel(n.where({ meta: { eq: m } })));
       queries.push(sel(n.where({ title: { contains: 'ba' } })));
       queries.push(sel(n.where({ body: { contains: 'END' } })));
-      queries.push(sel(n.where({ title: { ne: titles[0]! } }).orderBy('title').limit(10)));
+      queries.push(
+        sel(
+          n
+            .where({ title: { ne: titles[0]! } })
+            .orderBy('title')
+            .limit(10),
+        ),
+      );
 
       const expected = (q: QueryAst) => summarise(evaluate(tables(), q));
       const live = queries.map((q) => {

@@ -9,5 +9,6 @@ import { JazzError } from './errors.ts';
 export function checkOptions(what: string, opts: unknown, known: string): void {
   if (opts === undefined) return;
   if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new JazzError('OPTION_INVALID', `${what}'s options are an object`);
-  for (const k of Object.keys(opts)) if (!` ${known} `.includes(` ${k} `)) throw new JazzError('OPTION_INVALID', `${what} has no option "${k}"; it takes ${known.replaceAll(' ', ', ')}`, { option: k });
+  for (const k of Object.keys(opts))
+    if (!` ${known} `.includes(` ${k} `)) throw new JazzError('OPTION_INVALID', `${what} has no option "${k}"; it takes ${known.replaceAll(' ', ', ')}`, { option: k });
 }

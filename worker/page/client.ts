@@ -141,7 +141,6 @@ export interface DbStatus {
 type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : Readonly<Record<string, unknown>> & { readonly id: string };
 type QueryRef = QueryBuilder<any, any> | QueryAst;
 
-
 /** The handle of `db.transaction`: reads are recorded by the worker, writes staged until the end. */
 export class Transaction extends BatchWriter {
   readonly #api: Comlink.Remote<WorkerApi>;
@@ -158,7 +157,7 @@ export class Transaction extends BatchWriter {
   }
 
   async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
-    return (await this.#api.txRead(this.#id, { ...astOf(query), limit: 1 }))[0] as OutRowOf<Q> | undefined ?? null;
+    return ((await this.#api.txRead(this.#id, { ...astOf(query), limit: 1 }))[0] as OutRowOf<Q> | undefined) ?? null;
   }
 }
 
@@ -259,10 +258,12 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     // Sent at once, behind `open` (the worker takes calls in order and holds them until the
     // database is open), so no round trip waits for another.
     const listening = Promise.all([
-      remote.onStatus(Comlink.proxy((s: WorkerStatus) => {
-        this.#workerStatus = s;
-        this.#emitStatus();
-      })),
+      remote.onStatus(
+        Comlink.proxy((s: WorkerStatus) => {
+          this.#workerStatus = s;
+          this.#emitStatus();
+        }),
+      ),
       remote.onRejected(Comlink.proxy((key: string | undefined, e: WireError) => this.#rejected(key, e))),
     ]);
     listening.catch(() => {});
@@ -270,7 +271,9 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       const status = await opened;
       this.#workerStatus = status;
       if (status.driver.fallbackReason) {
-        console.warn(`jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`);
+        console.warn(
+          `jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`,
+        );
       }
       await Promise.race([listening, failedToLoad]);
       this.#open = 'yes';
@@ -574,7 +577,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     let last = '';
     return this.#follow({ table: tableName(table), id }, opts.onError, (m) => {
       const json = m.kind === 'history' && JSON.stringify(m.entries);
-      if (json && json !== last) callback((last = json, m.entries as HistoryEntry[]));
+      if (json && json !== last) callback(((last = json), m.entries as HistoryEntry[]));
     });
   }
 
@@ -656,7 +659,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     }
   }
 
-
   /** Stops every subscription, makes everything durable, and ends the worker. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -710,7 +712,6 @@ function connectBroker(url: string | URL | false | undefined): MessagePort | und
 export function createDb<A extends { readonly $schema: AppSchema }>(opts: BrowserCreateDbOptions<A>): BrowserDb<A> {
   return new BrowserDb(opts);
 }
-
 
 function astOf(q: QueryRef): QueryAst {
   if (q && typeof q === 'object' && 'ast' in q && q.ast && typeof q.ast === 'object') return q.ast;

@@ -113,7 +113,10 @@ export async function loadFileAsBlob(call: FileCaller, id: string, options?: Loa
   if (info.state !== 'complete') {
     // A live stream's writer has not closed it: the Node Db's loadFileAsBlob refuses it too.
     call({ f: 'close', reader }).catch(() => {});
-    throw new JazzError('FILE_INCOMPLETE', `file ${info.id} is incomplete: its writer has not finished it (a stream still being written, or whose writer went away)`, { id: info.id, state: info.state });
+    throw new JazzError('FILE_INCOMPLETE', `file ${info.id} is incomplete: its writer has not finished it (a stream still being written, or whose writer went away)`, {
+      id: info.id,
+      state: info.state,
+    });
   }
   const parts: BlobPart[] = [];
   for (;;) {

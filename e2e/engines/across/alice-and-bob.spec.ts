@@ -40,14 +40,36 @@ test('Alice in Firefox and Bob in WebKit: their writes reach each other, also af
 
     await write(alice, [['insert', 'from alice']], 'global');
     await waitLive(bob, (rows) => rows.some((r) => r.title === 'from alice'), "Alice's insert");
-    await write(bob, [['insert', 'from bob'], ['update', 'from alice', true]], 'global');
+    await write(
+      bob,
+      [
+        ['insert', 'from bob'],
+        ['update', 'from alice', true],
+      ],
+      'global',
+    );
     await waitLive(alice, (rows) => rows.some((r) => r.title === 'from bob') && rows.some((r) => r.title === 'from alice' && r.done), "Bob's insert and update");
 
     // Bob loses his network; both keep writing.
     proxy.cut();
     await bob.page.waitFor(() => window.t.db.status.sync?.state !== 'online', null, 'Bob offline');
-    await write(bob, [['insert', 'bob offline 1'], ['insert', 'bob offline 2'], ['delete', 'from bob']], 'local');
-    await write(alice, [['insert', 'alice while bob was away'], ['update', 'from alice', false]], 'global');
+    await write(
+      bob,
+      [
+        ['insert', 'bob offline 1'],
+        ['insert', 'bob offline 2'],
+        ['delete', 'from bob'],
+      ],
+      'local',
+    );
+    await write(
+      alice,
+      [
+        ['insert', 'alice while bob was away'],
+        ['update', 'from alice', false],
+      ],
+      'global',
+    );
     const away = await bob.page.evaluate(() => window.t.db.status.sync);
     expect(away.state).not.toBe('online');
     expect(away.pendingBatches).toBeGreaterThan(0);

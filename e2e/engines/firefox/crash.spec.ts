@@ -47,8 +47,16 @@ test('every write confirmed at local survives SIGKILL of Firefox, 10 times', asy
         const back = JSON.parse(await report.next(60_000, `round ${round}: the page's read-back`));
         if (back.failed) throw new Error(`round ${round}: the page failed: ${back.failed}`);
         const present = new Map<string, string>(back.rows);
-        expect([...confirmed].filter(([id, title]) => present.get(id) !== title), `round ${round}: confirmed writes missing after the kill`).toEqual([]);
-        expect(back.longByIndex, `round ${round}: long titles by their index`).toEqual((back.rows as [string, string][]).map(([, t]) => t).filter((t) => t.startsWith('LONG+')).sort());
+        expect(
+          [...confirmed].filter(([id, title]) => present.get(id) !== title),
+          `round ${round}: confirmed writes missing after the kill`,
+        ).toEqual([]);
+        expect(back.longByIndex, `round ${round}: long titles by their index`).toEqual(
+          (back.rows as [string, string][])
+            .map(([, t]) => t)
+            .filter((t) => t.startsWith('LONG+'))
+            .sort(),
+        );
         expect(back.driver).toEqual({ requested: 'opfs', used: 'opfs', persistent: true });
         if (round === ROUNDS) break;
         // Write until killed: a second from the first confirmed write heard.

@@ -12,10 +12,7 @@ import type { RowObject } from '../../rows/row-codec.ts';
 
 export type Row = RowObject;
 
-export type Change =
-  | { readonly type: 'add'; readonly row: Row }
-  | { readonly type: 'remove'; readonly row: Row }
-  | { readonly type: 'edit'; readonly old: Row; readonly row: Row };
+export type Change = { readonly type: 'add'; readonly row: Row } | { readonly type: 'remove'; readonly row: Row } | { readonly type: 'edit'; readonly old: Row; readonly row: Row };
 
 /** Where to start a fetch: at a row (inclusive) or just after it. */
 export interface Start {

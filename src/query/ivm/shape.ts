@@ -25,11 +25,7 @@ export function shaper(q: Pick<QueryAst, 'select' | 'include'>, columns?: readon
     };
   }
   const sysPairs = (q.select ?? []).filter(isSysField).map((c) => [c, c] as const);
-  const pairs = columns
-    ? q.select && !star
-      ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...sysPairs]
-      : [...columns, ...sysPairs]
-    : q.select!.map((c) => [c, c] as const);
+  const pairs = columns ? (q.select && !star ? [...columns.filter(([, internal]) => q.select!.includes(internal)), ...sysPairs] : [...columns, ...sysPairs]) : q.select!.map((c) => [c, c] as const);
   return (row) => {
     const out: Record<string, unknown> = { id: row.id };
     for (const [name, internal] of pairs) out[name] = row[internal];

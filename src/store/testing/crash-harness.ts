@@ -31,7 +31,11 @@ export function workload(seed: number): Op[][] {
     const ops: Op[] = [];
     const n = 1 + Math.floor(rnd() * (c % 25 === 0 ? 30 : 5));
     for (let i = 0; i < n; i++) {
-      const key = enc.encode(`key-${Math.floor(rnd() * 120).toString().padStart(4, '0')}`);
+      const key = enc.encode(
+        `key-${Math.floor(rnd() * 120)
+          .toString()
+          .padStart(4, '0')}`,
+      );
       if (rnd() < 0.2) ops.push([key, null]);
       else {
         const big = rnd() < 0.04;
@@ -152,9 +156,7 @@ export async function verifyRecovery(run: CrashRun, prefixes: Map<string, number
   const fp = storeFingerprint(store);
   const matches = prefixes.get(fp) ?? [];
   if (!matches.some((i) => i >= run.acked)) {
-    throw new Error(
-      `${what}: recovered state is ${matches.length ? `the state after commit ${matches.join('/')}` : 'no prefix of the commits'}, but ${run.acked} commits were acknowledged`,
-    );
+    throw new Error(`${what}: recovered state is ${matches.length ? `the state after commit ${matches.join('/')}` : 'no prefix of the commits'}, but ${run.acked} commits were acknowledged`);
   }
   if (!goOn) {
     await store.close();
@@ -174,7 +176,6 @@ export async function verifyRecovery(run: CrashRun, prefixes: Map<string, number
   expect(again.get(new TextEncoder().encode('after-recovery')), what).toEqual(new Uint8Array([1, 2, 3]));
   await again.close();
 }
-
 
 /** Runs `points` random crash points drawn from `seed`; throws on the first failure. */
 export async function randomCrashPoints(seed: number, points: number, label: string): Promise<void> {

@@ -15,11 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compareBytes, type KeyRange, type KvStore } from '../types.ts';
 import { mulberry32 as prng } from '../../util/random.ts';
 
-export function runKvContract(
-  name: string,
-  open: () => KvStore | Promise<KvStore>,
-  reopen?: (store: KvStore) => Promise<KvStore>,
-): void {
+export function runKvContract(name: string, open: () => KvStore | Promise<KvStore>, reopen?: (store: KvStore) => Promise<KvStore>): void {
   describe(`KvStore contract: ${name}`, () => {
     const opened: KvStore[] = [];
 
@@ -219,8 +215,14 @@ export function runKvContract(
           for (const upper of uppers) {
             for (const reverse of [false, true]) {
               const range: KeyRange = { ...lower, ...upper, reverse };
-              const expected = modelScan(present.map((k) => [k, k] as const), range).map(([k]) => hex(k));
-              expect(dump(store, range).map(([k]) => k), describeRange(range)).toEqual(expected);
+              const expected = modelScan(
+                present.map((k) => [k, k] as const),
+                range,
+              ).map(([k]) => hex(k));
+              expect(
+                dump(store, range).map(([k]) => k),
+                describeRange(range),
+              ).toEqual(expected);
               checked++;
             }
           }
@@ -636,8 +638,7 @@ async function randomModel(store: KvStore, seed: number, ops: number): Promise<v
     const keys = [...model.keys()];
     return unhex(keys[Math.floor(rnd() * keys.length)]!);
   };
-  const randomValue = (): Uint8Array =>
-    randomBytes(rnd, rnd() < 0.05 ? Math.floor(rnd() * 5000) : Math.floor(rnd() * 64));
+  const randomValue = (): Uint8Array => randomBytes(rnd, rnd() < 0.05 ? Math.floor(rnd() * 5000) : Math.floor(rnd() * 64));
   const probe = (): Uint8Array => (rnd() < 0.5 ? (existingKey() ?? randomKey()) : randomKey());
   const randomRange = (): KeyRange => {
     const range: KeyRange = { reverse: rnd() < 0.5 };
@@ -649,8 +650,7 @@ async function randomModel(store: KvStore, seed: number, ops: number): Promise<v
     else if (hi < 0.66) range.lte = probe();
     return range;
   };
-  const sorted = (): [Uint8Array, Uint8Array][] =>
-    [...model.keys()].sort().map((k) => [unhex(k), model.get(k)!] as [Uint8Array, Uint8Array]);
+  const sorted = (): [Uint8Array, Uint8Array][] => [...model.keys()].sort().map((k) => [unhex(k), model.get(k)!] as [Uint8Array, Uint8Array]);
   const context = (op: number, what: string): string => `seed ${seed}, op ${op}: ${what}`;
 
   for (let op = 0; op < ops; op++) {
@@ -684,9 +684,7 @@ async function randomModel(store: KvStore, seed: number, ops: number): Promise<v
     } else if (r < 0.75) {
       const key = probe();
       const got = store.get(key);
-      expect(got === undefined ? undefined : hex(got), context(op, `get ${hex(key)}`)).toBe(
-        model.has(hex(key)) ? hex(model.get(hex(key))) : undefined,
-      );
+      expect(got === undefined ? undefined : hex(got), context(op, `get ${hex(key)}`)).toBe(model.has(hex(key)) ? hex(model.get(hex(key))) : undefined);
     } else if (r < 0.8) {
       const range = randomRange();
       const expected = modelScan(sorted(), range).map(([k, v]) => [hex(k), hex(v)]);
@@ -824,7 +822,6 @@ function describeRange(range: KeyRange): string {
   if (range.reverse) parts.push('reverse');
   return `{${parts.join(' ')}}`;
 }
-
 
 function randomBytes(rnd: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);

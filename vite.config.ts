@@ -3,6 +3,8 @@
  *
  *   dist/jazz.js          the page side: createDb (worker/page/client.ts), the schema builder, errors
  *   dist/jazz-worker.js   the database's module worker (worker/worker.ts): engine, stores, sync
+ *   dist/jazz-inspector.js <jazz-inspector> (elements/jazz-inspector.ts), a page's development view of
+ *                         its database, loaded only by pages that add its script tag
  *   dist/jazz-broker.js   the tab broker, a SharedWorker (worker/broker.ts) that connects the
  *                         tabs of one database to their leader
  *
@@ -20,8 +22,9 @@ import { defineConfig } from 'vite';
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig(({ mode }) => {
-  const worker = mode === 'worker' || mode === 'broker';
-  const file = mode === 'worker' ? 'jazz-worker.js' : mode === 'broker' ? 'jazz-broker.js' : 'jazz.js';
+  // Builds that add one self-contained file beside jazz.js (the inspector imports only types).
+  const worker = mode === 'worker' || mode === 'broker' || mode === 'inspector';
+  const file = mode === 'worker' ? 'jazz-worker.js' : mode === 'broker' ? 'jazz-broker.js' : mode === 'inspector' ? 'jazz-inspector.js' : 'jazz.js';
   return {
     root: here('.'),
     publicDir: false,
@@ -54,7 +57,8 @@ export default defineConfig(({ mode }) => {
       sourcemap: true,
       reportCompressedSize: false,
       lib: {
-        entry: mode === 'worker' ? here('./worker/worker.ts') : mode === 'broker' ? here('./worker/broker.ts') : here('./elements/jazz.ts'),
+        entry:
+          mode === 'worker' ? here('./worker/worker.ts') : mode === 'broker' ? here('./worker/broker.ts') : mode === 'inspector' ? here('./elements/jazz-inspector.ts') : here('./elements/jazz.ts'),
         formats: ['es'],
         fileName: () => file,
       },

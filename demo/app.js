@@ -20,6 +20,12 @@ if ('serviceWorker' in navigator) {
 if (user) await openBoard(user);
 else showSignIn();
 
+// `?inspect` opens <jazz-inspector> (its own script, jazz-inspector.js) below the board.
+if (params.has('inspect')) {
+  await import('./jazz-inspector.js');
+  document.body.append(Object.assign(document.createElement('jazz-inspector'), { id: 'inspector' }));
+}
+
 function showSignIn() {
   const form = document.querySelector('#sign-in');
   form.hidden = false;

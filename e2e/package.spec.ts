@@ -170,7 +170,7 @@ test('the tarball holds built modules with types for every entry, the drop-in fi
       .filter((d) => d.tagName)
       .map((d) => [d.tagName!, d]),
   );
-  expect([...tags.keys()].sort()).toEqual(['jazz-count', 'jazz-db', 'jazz-form', 'jazz-history', 'jazz-nav', 'jazz-query', 'jazz-status']);
+  expect([...tags.keys()].sort()).toEqual(['jazz-count', 'jazz-db', 'jazz-form', 'jazz-history', 'jazz-inspector', 'jazz-nav', 'jazz-query', 'jazz-status']);
   expect(tags.get('jazz-query')!.attributes!.map((a) => a.name)).toEqual(expect.arrayContaining(['table', 'where', 'order-by', 'limit', 'virtual']));
   expect(tags.get('jazz-query')!.events!.map((e) => e.name)).toEqual(expect.arrayContaining(['jazz-results', 'jazz-change', 'jazz-error']));
   // No declaration file names a .ts module (a consumer's TypeScript could not resolve it).
@@ -198,11 +198,16 @@ const seen = await new Promise((resolve) => {
 const local = core.createDb({ app: core.s.defineApp({ t: core.s.table({ n: core.s.int() }) }) });
 local.insert(local.app.t, { n: 7 });
 const n = (await local.all(local.app.t))[0].n;
-await Promise.all([a.close(), b.close(), local.close()]);
+// An app defined with the main entry works with the server entry's createDb: one copy of the classes.
+const shared = core.s.defineApp({ notes: core.s.table({ text: core.s.string() }) });
+const nodeDb = createDb({ app: shared });
+await nodeDb.insert(shared.notes, { text: 'shared' }).wait();
+const sharedText = (await nodeDb.all(shared.notes.where({ text: 'shared' })))[0].text;
+await Promise.all([a.close(), b.close(), local.close(), nodeDb.close()]);
 await server.close();
-console.log(JSON.stringify({ seen, n }));`,
+console.log(JSON.stringify({ seen, n, sharedText }));`,
   );
-  expect(JSON.parse(sh(process.execPath, ['node-check.mjs'], app))).toEqual({ seen: 'from a ✓ 日本', n: 7 });
+  expect(JSON.parse(sh(process.execPath, ['node-check.mjs'], app))).toEqual({ seen: 'from a ✓ 日本', n: 7, sharedText: 'shared' });
   write(join(app, 'schema.json'), JSON.stringify({ tables: { todos: { title: 'string' } } }));
   expect(sh(process.execPath, ['node_modules/.bin/jazz-elements', 'schema', 'hash', 'schema.json'], app).trim()).toMatch(/^[0-9a-f]{16,}$/);
 });

@@ -39,6 +39,12 @@ describe('public API types', () => {
     expect(() => db.insert(app.todos, { title: 'x', priority: 'high' })).toThrow();
     // @ts-expect-error an unknown column
     expect(() => db.insert(app.todos, { title: 'x', nope: 1 })).toThrow();
+    // where's keys are the table's columns, system fields and $or/$and/$not.
+    // @ts-expect-error a column the table does not have
+    expect(() => app.todos.where({ titel: 'x' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
+    // @ts-expect-error inside $or too
+    expect(() => app.todos.where({ $or: [{ done: true }, { nope: 1 }] })).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
+    expect(app.todos.where({ done: false, $or: [{ priority: { gt: 2 } }, { $createdBy: 'alice' }], $not: { title: 'x' } }).ast.table).toBe('todos');
     const rows = await db.all(app.todos.where({ done: false }).orderBy('title'));
     expectTypeOf(rows[0]!.title).toEqualTypeOf<string>();
     // @ts-expect-error orderBy takes a column of the table

@@ -13,8 +13,19 @@ import { whereFromObject } from './where-object.ts';
 import { checkExpr, checkQuery, columnOf, isOrdered } from './validate.ts';
 import type { SysField } from '../rows/system-fields.ts';
 
-/** What `where` accepts: the object form, the string grammar, or an AST expression. */
-export type WhereInput = Record<string, unknown> | string | Expr;
+/**
+ * What `where` accepts: the object form, the string grammar, or an AST expression. In the object
+ * form the keys are the table's columns (checked by TypeScript for a typed app: a misspelt column
+ * does not compile), the system fields, and `$or` / `$and` / `$not`.
+ */
+export type WhereInput<Row = Record<string, unknown>> = WhereObject<Row> | string | Expr;
+
+/** The object form of a condition on rows of type `Row`: each key a column (a value, or an operator object). */
+export type WhereObject<Row = Record<string, unknown>> = { readonly [K in keyof Row & string]?: unknown } & { readonly [K in SysField]?: unknown } & {
+  readonly $or?: readonly WhereObject<Row>[];
+  readonly $and?: readonly WhereObject<Row>[];
+  readonly $not?: WhereObject<Row>;
+};
 
 /** `true` for a plain include, or a builder for the related table to filter, order or nest. */
 export type IncludeInput = true | QueryBuilder<any, any>;
@@ -54,7 +65,7 @@ export class QueryBuilder<Row = Record<string, unknown>, Insert = Record<string,
   }
 
   /** Narrows the query; several `where` calls are ANDed. */
-  where(input: WhereInput): QueryBuilder<Row, Insert> {
+  where(input: WhereInput<Row>): QueryBuilder<Row, Insert> {
     const expr = toExpr(input);
     checkExpr(this.schema, this.ast.table, expr);
     const where = this.ast.where.op === 'true' ? expr : expr.op === 'true' ? this.ast.where : { op: 'and' as const, args: [this.ast.where, expr] };

@@ -151,6 +151,8 @@ test('the tarball holds built modules with types for every entry, the drop-in fi
     'dist/jazz-worker.js',
     'dist/jazz-broker.js',
     'dist/jazz-more.js',
+    'dist/jazz-files.js',
+    'dist/jazz-inspector.js',
     'custom-elements.json',
     'LICENSE',
     'README.md',

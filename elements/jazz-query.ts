@@ -40,6 +40,7 @@
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type BrowserDb, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
+import { TIERS } from '../worker/page/engine-parts.ts';
 import { isControl } from './controls.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
@@ -49,7 +50,6 @@ import { AttributeError, queryFromAttributes } from './query-attributes.ts';
 import { checkBindings, compileTemplate, display, withSystemFields, RowView, usesMore, viewOf, type CompiledTemplate, type RowContext } from './template.ts';
 
 type State = 'loading' | 'ready' | 'empty' | 'error';
-const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
 
 /**
  * A live query rendered with its `<template>` (see the module comment above).

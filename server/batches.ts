@@ -34,7 +34,7 @@ import type { RowVersion } from '../src/rows/version.ts';
 import { buildGraph } from '../src/query/graph.ts';
 import { checkQuery } from '../src/query/validate.ts';
 import type { QueryAst } from '../src/query/ast.ts';
-import type { ClientMessage, HaveEntry, WireVersion } from '../src/sync/protocol.ts';
+import type { ClientMessage, HaveEntry, WireErrorCode, WireVersion } from '../src/sync/protocol.ts';
 import { CloseCode } from '../src/sync/protocol.ts';
 import { fromWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
@@ -198,7 +198,7 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
 }
 
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
-export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: string, reason: string): void {
+export function reject(ctx: ServerContext, conn: Conn, batchId: string, code: WireErrorCode, reason: string): void {
   conn.send({ t: 'reject', batchId, code, reason });
   ctx.metrics.batch('rejected');
   ctx.events.batchRejected({ ...conn.who, batchId, code, reason });
@@ -238,7 +238,7 @@ function readBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: stri
       return fromWire(engine, w, conn.view);
     });
   } catch (e) {
-    reject(ctx, conn, batchId, e instanceof JazzError ? e.code : 'INVALID', e instanceof Error ? e.message : String(e));
+    reject(ctx, conn, batchId, e instanceof JazzError ? e.code : 'BATCH_REJECTED', e instanceof Error ? e.message : String(e));
     return undefined;
   }
 }

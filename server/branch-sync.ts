@@ -41,7 +41,7 @@ type Items = readonly { table: string; version: RowVersion }[];
 
 /** Why a branch batch is refused: `code` is the rejection's code (`BRANCH_CONFLICT`, `BRANCH_REJECTED`). */
 export class BranchRefusal extends Error {
-  readonly code: string;
+  readonly code: 'BRANCH_CONFLICT' | 'BRANCH_REJECTED';
   readonly details: Readonly<Record<string, unknown>>;
   constructor(code: 'BRANCH_CONFLICT' | 'BRANCH_REJECTED', message: string, details: Record<string, unknown> = {}) {
     super(message);

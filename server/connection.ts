@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Graph } from '../src/query/graph.ts';
 import type { QueryAst } from '../src/query/ast.ts';
-import { encodeMessage, type ServerMessage } from '../src/sync/protocol.ts';
+import { encodeMessage, type ServerMessage, type WireErrorCode } from '../src/sync/protocol.ts';
 import { PolicyEvaluator } from '../src/policy/evaluate.ts';
 import type { SchemaView } from '../src/schema/view.ts';
 import type { AppState } from './apps.ts';
@@ -76,7 +76,7 @@ export class Conn {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(m));
   }
 
-  fail(code: number, errorCode: string, message: string): void {
+  fail(code: number, errorCode: WireErrorCode, message: string): void {
     this.closedWith ??= { code, cause: errorCode };
     this.send({ t: 'error', code: errorCode, message });
     this.ws.close(code, closeReason(message));

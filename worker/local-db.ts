@@ -21,6 +21,7 @@
  *   closing in the browser just after its Web Lock was released (a tab that closed without
  *   `pagehide`); the lock, not the files, says whose turn it is.
  */
+import { tierRank } from '../src/engine/tiers.ts';
 import { createDb, type BatchHandle, type Db, type Transaction } from '../src/db.ts';
 import { QueryBuilder } from '../src/query/builder.ts';
 import { rowById } from '../src/query/ast.ts';
@@ -354,7 +355,7 @@ export class LocalDb {
       const check = (): boolean => {
         const rec = db.engine.batchRecord(key);
         if (rec?.s === 'rejected') reject(new JazzError('BATCH_REJECTED', `the server rejected a batch: ${rec.reason ?? ''}`, { batchId: key }));
-        else if (rec?.s === 'accepted' && TIER_RANK[rec.tier] >= TIER_RANK[tier]) resolve();
+        else if (rec?.s === 'accepted' && tierRank(rec.tier) >= tierRank(tier)) resolve();
         else return false;
         return true;
       };
@@ -531,8 +532,6 @@ export class LocalDb {
     await db?.close();
   }
 }
-
-const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
 
 /** A query builder around an AST from the page, checked against the schema first: `Db.all` and `Transaction.all` take builders. */
 function builder(db: AnyDb, ast: QueryAst): QueryBuilder<any, any> {

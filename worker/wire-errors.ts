@@ -5,7 +5,7 @@
  * sides (the worker entry and the page client) before any call.
  */
 import * as Comlink from 'comlink';
-import { JazzError, QueryParseError, type ErrorCode } from '../src/util/errors.ts';
+import { JazzError, QueryParseError, type AnyErrorCode } from '../src/util/errors.ts';
 import type { WireError } from './protocol.ts';
 
 /** A thrown value as plain data; anything that is not a `JazzError` gets an empty `code`. */
@@ -23,7 +23,7 @@ export function fromWireError(w: WireError): Error {
     const e = Object.create(QueryParseError.prototype) as QueryParseError;
     return Object.assign(e, new JazzError('QUERY_PARSE', w.message, w.details), { name: w.name, position: w.details['position'] });
   }
-  const e = new JazzError(w.code as ErrorCode, w.message, w.details);
+  const e = new JazzError(w.code as AnyErrorCode, w.message, w.details);
   if (w.name && w.name !== 'JazzError') e.name = w.name;
   return e;
 }

@@ -10,6 +10,7 @@
  * The engine is synchronous: the store beneath it is, and so reads see every write at once.
  * Durability is the promise a write returns (tier `local`).
  */
+import { tierRank, type Tier } from './tiers.ts';
 import type { AppSchema } from '../schema/schema.ts';
 import { Catalogue, type CatalogueColumn, type CatalogueTable } from '../schema/catalogue.ts';
 import { SchemaView } from '../schema/view.ts';
@@ -128,7 +129,7 @@ export interface ChangeListener {
 }
 
 export type BatchState = 'pending' | 'accepted' | 'rejected';
-export type Tier = 'local' | 'edge' | 'global';
+export type { Tier } from './tiers.ts';
 
 /** The branch every replica keeps visible and indexed; other branches are read from history. */
 export const MAIN = 'main';
@@ -1147,8 +1148,7 @@ export class Engine {
 }
 
 function tierMax(a: Tier, b: Tier): Tier {
-  const order: Tier[] = ['local', 'edge', 'global'];
-  return order[Math.max(order.indexOf(a), order.indexOf(b))]!;
+  return tierRank(a) >= tierRank(b) ? a : b;
 }
 
 function compareIds(a: Uint8Array, b: Uint8Array): number {

@@ -24,6 +24,7 @@
  * - Deleting a `$files` row (on any replica, written here or received) purges its parts from the
  *   store: their space is freed, history included.
  */
+import { TIERS } from '../engine/tiers.ts';
 import type { Engine, Tier, WriteOp, WriteResult } from '../engine/engine.ts';
 import type { QueryAst, Expr } from '../query/ast.ts';
 import { planQuery } from '../query/plan.ts';
@@ -95,7 +96,6 @@ export interface FileInfo {
 
 const CREATE_OPTIONS = new Set(['name', 'mimeType', 'tier', 'onProgress', 'signal', 'partSize', 'size']);
 const LOAD_OPTIONS = new Set(['tier']);
-const TIERS: readonly Tier[] = ['local', 'edge', 'global'];
 /** Parts waiting for the server at once, and parts fetched from it at once. */
 const WINDOW = 4;
 

@@ -23,6 +23,7 @@
  * - When the connection drops it retries with exponential backoff and jitter. A server that says
  *   our protocol or schema is wrong is retried slowly; bad credentials wait for `setAuth`.
  */
+import { tierRank } from '../engine/tiers.ts';
 import { MAIN, type Engine, type Tier } from '../engine/engine.ts';
 import { adoptBranches, branchLine } from '../history/branches.ts';
 import type { QueryAst } from '../query/ast.ts';
@@ -90,8 +91,6 @@ export interface BatchRejection {
   readonly batchId: string;
   readonly error: JazzError;
 }
-
-const TIER_RANK: Record<Tier, number> = { local: 0, edge: 1, global: 2 };
 
 interface RemoteSub {
   readonly id: number;
@@ -327,7 +326,7 @@ export class SyncClient {
       }
       case 'settled': {
         const s = this.#subs.get(m.id);
-        if (s && !s.settled && TIER_RANK[m.tier] >= TIER_RANK[s.tier]) {
+        if (s && !s.settled && tierRank(m.tier) >= tierRank(s.tier)) {
           s.settled = true;
           for (const w of s.waiters.splice(0)) w();
           this.#emitStatus();
@@ -377,7 +376,7 @@ export class SyncClient {
         if (sub && !sub.settled) {
           // The server will not run this query (it is invalid there, or too many): it never settles.
           this.#subs.delete(m.sub!);
-          sub.fail(new JazzError(m.code === 'QUERY_INVALID' || m.code === 'UNKNOWN_COLUMN' || m.code === 'UNKNOWN_TABLE' ? m.code : 'QUERY_INVALID', m.message));
+          sub.fail(new JazzError(m.code, m.message));
         }
         this.#emitStatus();
         return;
@@ -424,7 +423,7 @@ export class SyncClient {
     if (!ws) return;
     const rest = ws.filter((w) => {
       if (error) w.reject(error);
-      else if (TIER_RANK[w.tier] <= TIER_RANK[tier]) w.resolve();
+      else if (tierRank(w.tier) <= tierRank(tier)) w.resolve();
       else return true;
       return false;
     });
@@ -543,7 +542,7 @@ export class SyncClient {
   waitBatch(batchId: string, tier: Tier): Promise<void> {
     const rec = this.#engine.batchRecord(batchId);
     if (rec?.s === 'rejected') return Promise.reject(new JazzError('BATCH_REJECTED', `the server rejected a batch: ${rec.reason ?? ''}`, { batchId }));
-    if (rec && rec.s === 'accepted' && TIER_RANK[rec.tier] >= TIER_RANK[tier]) return Promise.resolve();
+    if (rec && rec.s === 'accepted' && tierRank(rec.tier) >= tierRank(tier)) return Promise.resolve();
     const branch = this.#state === 'online' && !this.#serverBranches ? this.#engine.batchVersions(batchId)[0]?.version.branch : undefined;
     if (branch !== undefined && branch !== MAIN) {
       return Promise.reject(new JazzError('NO_SERVER', 'the server does not keep branches (it is an older version); this write on a branch stays on this replica until one does', { batchId }));

@@ -12,6 +12,9 @@ import type { Expr, IncludeAst, OrderTerm, QueryAst, Value } from '../query/ast.
 import { decodeFrame, encodeFrame, ProtocolError, type WireValue } from './codec.ts';
 import { isUuid } from '../rows/ids.ts';
 import { HLC_COUNTER } from '../clock/hlc.ts';
+import type { WireErrorCode } from './wire-errors.ts';
+
+export { SERVER_ERROR_CODES, type WireErrorCode } from './wire-errors.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -160,9 +163,9 @@ export type ServerMessage =
    * `TRANSACTION_CONFLICT`, `TOO_LARGE`, `INTERNAL` (the server failed; it is not retried), or the
    * code of the check the versions failed (`TYPE_MISMATCH`, `UNKNOWN_COLUMN`, `BATCH_REJECTED`, ...).
    */
-  | { readonly t: 'reject'; readonly batchId: string; readonly code: string; readonly reason: string }
+  | { readonly t: 'reject'; readonly batchId: string; readonly code: WireErrorCode; readonly reason: string }
   /** An error; with `sub`, about that subscription only (it will not settle). */
-  | { readonly t: 'error'; readonly code: string; readonly message: string; readonly sub?: number }
+  | { readonly t: 'error'; readonly code: WireErrorCode; readonly message: string; readonly sub?: number }
   /** Rows this client may no longer hold (they left its read scope): forget them. */
   | { readonly t: 'drop'; readonly rows: readonly (readonly [string, string])[] }
   /** A chunk of a live stream this connection watches. */
@@ -389,9 +392,10 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     case 'ack':
       return { t: 'ack', batchId: str(o, 'batchId'), tier: tier(o, 'tier') };
     case 'reject':
-      return { t: 'reject', batchId: str(o, 'batchId'), code: str(o, 'code'), reason: str(o, 'reason') };
+      // A code this client does not know (a newer server's) is kept as it is (wire-errors.ts).
+      return { t: 'reject', batchId: str(o, 'batchId'), code: str(o, 'code') as WireErrorCode, reason: str(o, 'reason') };
     case 'error':
-      return { t: 'error', code: str(o, 'code'), message: str(o, 'message'), ...(o.sub !== undefined && o.sub !== null ? { sub: int(o, 'sub') } : {}) };
+      return { t: 'error', code: str(o, 'code') as WireErrorCode, message: str(o, 'message'), ...(o.sub !== undefined && o.sub !== null ? { sub: int(o, 'sub') } : {}) };
     case 'pong':
       return { t: 'pong' };
     case 'chunk':

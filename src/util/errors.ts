@@ -53,12 +53,15 @@ export type ErrorCode =
    */
   | 'FILE_INCOMPLETE';
 
+/** A code a `JazzError` may carry: the engine's, or one the sync server sent (src/sync/wire-errors.ts). */
+export type AnyErrorCode = ErrorCode | keyof typeof import('../sync/wire-errors.ts').SERVER_ERROR_CODES;
+
 export class JazzError extends Error {
-  readonly code: ErrorCode;
+  readonly code: AnyErrorCode;
   /** Extra structured facts about the failure (column, position, ...), safe to serialise. */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: AnyErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(message);
     this.name = 'JazzError';
     this.code = code;
@@ -66,7 +69,7 @@ export class JazzError extends Error {
   }
 
   /** The plain form used on the wire (worker ↔ page, client ↔ server). */
-  toJSON(): { name: string; code: ErrorCode; message: string; details: Record<string, unknown> } {
+  toJSON(): { name: string; code: AnyErrorCode; message: string; details: Record<string, unknown> } {
     return { name: this.name, code: this.code, message: this.message, details: { ...this.details } };
   }
 }

@@ -7,3 +7,4 @@
 export { checkValue } from '../../src/schema/schema.ts';
 export { checkExpr } from '../../src/query/validate.ts';
 export { compilePredicate, type Predicate } from '../../src/query/predicate.ts';
+export { TIERS } from '../../src/engine/tiers.ts';

@@ -37,6 +37,12 @@ export interface SubscriptionUpdate<R> {
   readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
 }
 
+/** What a transaction's function gets: the batch writer's writes, and reads that it records. */
+export interface TransactionContract extends BatchWriter {
+  all<Q extends QueryBuilder<any, any>>(query: Q): Promise<readonly unknown[]>;
+  one<Q extends QueryBuilder<any, any>>(query: Q): Promise<unknown>;
+}
+
 /**
  * What the engine's `Db` (src/db.ts) and the page's `BrowserDb` (worker/page/client.ts) both are:
  * the writes, reads, live queries and history that code written against either one may use (the
@@ -53,6 +59,8 @@ export interface DbContract<A = unknown> {
   restore<T extends TableRef>(table: T, id: string, values?: Partial<InsertOfRef<T>>): WriteHandle<any>;
   /** Writes applied together with one fate. */
   batch(fn: (b: BatchWriter) => void): BatchHandle;
+  /** Reads and writes decided by the server: accepted only if what it read is unchanged. */
+  transaction<T>(fn: (tx: TransactionContract) => Promise<T> | T): Promise<T>;
   all<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<readonly unknown[]>;
   one<Q extends QueryBuilder<any, any>>(query: Q, opts?: { readonly tier?: Tier; readonly asOf?: Date | number; readonly conflicts?: boolean }): Promise<unknown>;
   subscribeAll<Q extends QueryBuilder<any, any>>(

@@ -15,7 +15,7 @@ export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from './schema/
 export { schemaHash, schemaFromJSON } from './schema/schema.ts';
 export { createDb, Db, Transaction } from './db.ts';
 export { BatchWriter } from './rows/batch-writer.ts';
-export type { DbContract } from './handles.ts';
+export type { DbContract, TransactionContract } from './handles.ts';
 export { definePermissions } from './policy/define.ts';
 export type { InsertOptions } from './rows/insert-options.ts';
 export type { Permissions, PolicyExpr, TablePolicy } from './policy/define.ts';

@@ -8,7 +8,7 @@
  */
 export { createDb, BrowserDb, Transaction } from './client.ts';
 export { BatchWriter } from '../../src/rows/batch-writer.ts';
-export type { DbContract } from '../../src/handles.ts';
+export type { DbContract, TransactionContract } from '../../src/handles.ts';
 export type { InsertOptions } from '../../src/rows/insert-options.ts';
 export type {
   BrowserCreateDbOptions,

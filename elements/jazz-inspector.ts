@@ -35,6 +35,9 @@ interface QueryInfo {
   at: number;
 }
 
+/** HTMLElement, or a stand-in where there is no DOM (Node imports every element module: node-imports.test.ts). */
+const Base = (typeof HTMLElement === 'undefined' ? class {} : HTMLElement) as typeof HTMLElement;
+
 /**
  * A development view of the page's database (see the module comment above).
  * @tagname jazz-inspector
@@ -47,7 +50,7 @@ interface QueryInfo {
  * @csspart refused - Batches the server refused.
  * @csspart errors - The elements' errors since it loaded.
  */
-export class JazzInspectorElement extends HTMLElement {
+export class JazzInspectorElement extends Base {
   #db: Db | undefined;
   #table: string | undefined;
   #where = '';

@@ -40,8 +40,8 @@ import { fromWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { Conn } from './connection.ts';
 import type { ServerContext } from './context.ts';
-import { hold, holdersOf, unhold } from './holdings.ts';
-import { historyFor, readVerdict, rowOf, sendDrop, sendVersions, versionFor } from './read-gate.ts';
+import { hold, unhold } from './holdings.ts';
+import { fanOutToHolders, historyFor, readVerdict, rowOf, sendDrop, sendVersions } from './read-gate.ts';
 import { recheckDependents } from './subscriptions.ts';
 import { BranchRefusal, branchOfBatch, deniedBranchWrites, dropBranches, fanOutBranch, sendBranchVersions } from './branch-sync.ts';
 import { putBranches, type BranchInfo } from '../src/history/branches.ts';
@@ -346,33 +346,6 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
       conn.fail(CloseCode.serverError, 'STORAGE', 'the server could not store a batch; the client keeps it and retries');
     },
   );
-}
-
-/** New versions of main to every connection (but `pusher`) that holds their rows: the versions, or `drop` when a row left its scope. */
-function fanOutToHolders(app: AppState, engine: Engine, fresh: Items, pusher: Conn | undefined): void {
-  const perConn = new Map<Conn, WireVersion[]>();
-  const drops = new Map<Conn, [string, string][]>();
-  for (const { table, version } of fresh) {
-    const holders = holdersOf(app, table, version.rowId);
-    if (!holders) continue;
-    for (const other of [...holders]) {
-      if (other === pusher) continue;
-      const v = readVerdict(other, table, version.rowId);
-      if (v.verdict !== 'readable') {
-        // The row left this user's scope: tell them to forget it, and stop sending it.
-        unhold(other, table, version.rowId);
-        let d = drops.get(other);
-        if (!d) drops.set(other, (d = []));
-        d.push([table, version.rowId]);
-        continue;
-      }
-      let list = perConn.get(other);
-      if (!list) perConn.set(other, (list = []));
-      list.push(versionFor(other, engine, table, version, v.state));
-    }
-  }
-  for (const [other, list] of perConn) sendVersions(other, list);
-  for (const [other, rows] of drops) sendDrop(other, rows);
 }
 
 /**

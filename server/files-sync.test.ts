@@ -20,6 +20,7 @@ import { partsOf } from '../src/files/files.ts';
 import { toHex } from '../src/util/bytes.ts';
 import { MemoryBlockFile } from '../src/store/blockfile.ts';
 import { openDurableStore } from '../src/store/durable-store.ts';
+import { seededByteSource as seeded } from '../src/testing/fixtures.ts';
 
 const app = s.defineApp({
   docs: s.table({ owner: s.string(), shared: s.boolean().default(false), title: s.string(), attachment: s.file().optional(), gallery: s.array(s.file()).default([]) }),
@@ -47,20 +48,6 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
     return true;
   }
   return false;
-}
-
-function seeded(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
 }
 
 const sha = async (b: Uint8Array | ArrayBuffer) => toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', b as ArrayBuffer)));

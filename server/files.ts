@@ -12,11 +12,8 @@
 import type { Engine } from '../src/engine/engine.ts';
 import { installFileHooks, type FileHooks } from '../src/files/files.ts';
 import { FILES } from '../src/files/system-tables.ts';
-import type { WireVersion } from '../src/sync/protocol.ts';
 import type { AppState } from './apps.ts';
-import type { Conn } from './connection.ts';
-import { holdersOf, unhold } from './holdings.ts';
-import { readVerdict, sendDrop, sendVersions, versionFor } from './read-gate.ts';
+import { fanOutToHolders } from './read-gate.ts';
 
 /** Starts collecting the app's unreferenced files on its (new) engine. */
 export function installServerFileHooks(app: AppState, engine: Engine): FileHooks {
@@ -26,24 +23,6 @@ export function installServerFileHooks(app: AppState, engine: Engine): FileHooks
     if (result.written === 0) return;
     // The server's own write is final here: nothing to push anywhere.
     result.durable.then(() => engine.confirmBatch(result.batchId, 'global')).catch(() => {});
-    const perConn = new Map<Conn, WireVersion[]>();
-    const drops = new Map<Conn, [string, string][]>();
-    for (const { table, version } of engine.batchVersions(result.batchId)) {
-      for (const conn of [...(holdersOf(app, table, version.rowId) ?? [])]) {
-        const v = readVerdict(conn, table, version.rowId);
-        if (v.verdict !== 'readable') {
-          unhold(conn, table, version.rowId);
-          let d = drops.get(conn);
-          if (!d) drops.set(conn, (d = []));
-          d.push([table, version.rowId]);
-          continue;
-        }
-        let list = perConn.get(conn);
-        if (!list) perConn.set(conn, (list = []));
-        list.push(versionFor(conn, engine, table, version, v.state));
-      }
-    }
-    for (const [conn, list] of perConn) sendVersions(conn, list);
-    for (const [conn, rows] of drops) sendDrop(conn, rows);
+    fanOutToHolders(app, engine, engine.batchVersions(result.batchId), undefined);
   });
 }

@@ -26,7 +26,9 @@ import type { RowObject } from '../src/rows/row-codec.ts';
 import type { WireBranch, WireVersion } from '../src/sync/protocol.ts';
 import { encodedSize } from '../src/sync/codec.ts';
 import { DELETED_FIELD, toWire } from '../src/sync/versions.ts';
+import type { AppState } from './apps.ts';
 import type { Conn } from './connection.ts';
+import { holdersOf, unhold } from './holdings.ts';
 
 /** A visible state as a row object with its system fields, for permission checks. */
 export function rowOf(id: string, state: VisibleState): RowObject {
@@ -119,4 +121,31 @@ export function sendVersions(conn: Conn, versions: readonly WireVersion[], branc
     bytes += n;
   }
   if (frame.length > 0) conn.send({ t: 'versions', versions: frame, ...extra });
+}
+
+/** New versions of main to every connection (but `pusher`) that holds their rows: the versions, or `drop` when a row left its scope. */
+export function fanOutToHolders(app: AppState, engine: Engine, fresh: readonly { readonly table: string; readonly version: RowVersion }[], pusher: Conn | undefined): void {
+  const perConn = new Map<Conn, WireVersion[]>();
+  const drops = new Map<Conn, [string, string][]>();
+  for (const { table, version } of fresh) {
+    const holders = holdersOf(app, table, version.rowId);
+    if (!holders) continue;
+    for (const other of [...holders]) {
+      if (other === pusher) continue;
+      const v = readVerdict(other, table, version.rowId);
+      if (v.verdict !== 'readable') {
+        // The row left this user's scope: tell them to forget it, and stop sending it.
+        unhold(other, table, version.rowId);
+        let d = drops.get(other);
+        if (!d) drops.set(other, (d = []));
+        d.push([table, version.rowId]);
+        continue;
+      }
+      let list = perConn.get(other);
+      if (!list) perConn.set(other, (list = []));
+      list.push(versionFor(other, engine, table, version, v.state));
+    }
+  }
+  for (const [other, list] of perConn) sendVersions(other, list);
+  for (const [other, rows] of drops) sendDrop(other, rows);
 }

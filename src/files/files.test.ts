@@ -16,6 +16,7 @@ import { partsOf } from './files.ts';
 import { Faults, MemoryBlockFile } from '../store/blockfile.ts';
 import { openDurableStore } from '../store/durable-store.ts';
 import { Engine } from '../engine/engine.ts';
+import { seededByteSource as seeded } from '../testing/fixtures.ts';
 
 const app = s.defineApp({
   posts: s.table({ title: s.string(), image: s.file().optional() }),
@@ -72,20 +73,6 @@ function countingStore(budget = Infinity): KvStore & { bytes(): number; budget: 
     },
   };
   return store;
-}
-
-function seeded(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
 }
 
 async function subtleHex(bytes: Uint8Array | ArrayBuffer): Promise<string> {

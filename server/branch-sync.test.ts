@@ -9,8 +9,8 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
-import { createDb, startSyncServer, wsConnector, s, type SyncServer } from './index.ts';
+import { createDb, wsConnector, s, type SyncServer } from './index.ts';
+import { startJwtServer } from './testing/jwt-server.ts';
 import { definePermissions } from '../src/policy/define.ts';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../src/sync/protocol.ts';
 import type { Db } from '../src/db.ts';
@@ -71,9 +71,9 @@ const titles = (rows: readonly { title: unknown }[]) => rows.map((r) => r.title 
 const serverEngine = () => server.engineOf(appId)!;
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  sign = (sub, tenant) => new SignJWT({ tenant }).setProtectedHeader({ alg: 'RS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(privateKey);
-  server = await startSyncServer({ port: 0, inMemory: true, log: () => {}, auth: { jwtPublicKey: await exportSPKI(publicKey), backendSecret: SECRET } });
+  const started = await startJwtServer(SECRET);
+  server = started.server;
+  sign = (sub, tenant) => started.sign(sub, { tenant });
 });
 
 afterEach(async () => {

@@ -7,8 +7,8 @@
  * deleting the last referencing row deletes the file and frees its parts on the server.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
-import { createDb, startSyncServer, wsConnector, s, type SyncServer } from './index.ts';
+import { createDb, wsConnector, s, type SyncServer } from './index.ts';
+import { startJwtServer } from './testing/jwt-server.ts';
 import { definePermissions } from '../src/policy/define.ts';
 import { decodeClientMessage, decodeServerMessage } from '../src/sync/protocol.ts';
 import type { Db } from '../src/db.ts';
@@ -99,9 +99,9 @@ async function user(sub: string, onAck?: (c: Client) => void): Promise<Client> {
 }
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  sign = (sub) => new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(privateKey);
-  server = await startSyncServer({ port: 0, inMemory: true, log: () => {}, auth: { jwtPublicKey: await exportSPKI(publicKey), backendSecret: 'files-sync-secret' } });
+  const started = await startJwtServer('files-sync-secret');
+  server = started.server;
+  sign = (sub) => started.sign(sub);
 });
 
 afterEach(async () => {

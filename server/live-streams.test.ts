@@ -6,8 +6,8 @@
  * of it. Prints the chunk latency through the server (p50/p95), without asserting it tight.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
-import { createDb, startSyncServer, wsConnector, s, type SyncServer } from './index.ts';
+import { createDb, wsConnector, s, type SyncServer } from './index.ts';
+import { startJwtServer } from './testing/jwt-server.ts';
 import { definePermissions } from '../src/policy/define.ts';
 import type { Db } from '../src/db.ts';
 import type { Connector } from '../src/sync/transport.ts';
@@ -57,9 +57,9 @@ async function user(sub: string): Promise<{ db: Db<App>; leaks: () => number }> 
 }
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  sign = (sub) => new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(privateKey);
-  server = await startSyncServer({ port: 0, inMemory: true, log: () => {}, auth: { jwtPublicKey: await exportSPKI(publicKey), backendSecret: 'live-secret' } });
+  const started = await startJwtServer('live-secret');
+  server = started.server;
+  sign = (sub) => started.sign(sub);
 });
 
 afterEach(async () => {

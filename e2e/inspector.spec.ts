@@ -71,6 +71,9 @@ test('shows the database, its tables, rows, history, live queries and errors; ed
   // A mistake made later arrives as a jazz-error, listed with its code.
   await page.locator('#bad').evaluate((q) => q.setAttribute('where', 'nope = 1'));
   await expect(ins.locator('table[part=errors]')).toContainText('UNKNOWN_COLUMN');
+  // At a phone's width the page does not scroll sideways because of it.
+  await page.setViewportSize({ width: 390, height: 800 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   // Read-only: no write buttons until `editable`.
   await expect(ins.getByRole('button', { name: 'Delete' })).toHaveCount(0);
   await ins.evaluate((el) => el.setAttribute('editable', ''));

@@ -10,11 +10,15 @@
  *    the leader reads back.
  * 2. Through a server: stored on page A (tier `edge`) and referenced by a row, read on page B in
  *    another browser context (its own storage) with the same SHA-256.
+ * 3. Live streams through a server: 1,000 chunks from a Node writer reach page B in order (each
+ *    chunk's latency printed: p50/p95); a stream page A writes reaches page B while it is written;
+ *    `createStream`'s typed errors; `createFileFromStream` with strings and bytes.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { openClient } from './support/client-page.ts';
 import { TestSyncServer } from './support/sync-server.ts';
 import { newAppId } from './support/sync-rows.ts';
+import { createDb, s } from '../server/index.ts';
 
 const SCHEMA = { tables: { posts: { title: 'string', image: { type: 'file', optional: true } } } };
 const MiB = 1 << 20;
@@ -139,6 +143,127 @@ test('a file stored on page A through a server is read on page B with the same b
     expect(onB).toBe(hash);
     expect(await b!.evaluate(async (id) => (await window.t.db.fileInfo(id)).name, id)).toBe('photo.bin');
   } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    await server.dispose();
+  }
+});
+
+test('live streams: a Node writer’s 1,000 chunks reach a page in order (latency measured); a page’s stream reaches another page; a stream stored as a file', async ({ browser, baseURL }) => {
+  const server = await TestSyncServer.start();
+  const appId = newAppId('streams');
+  const writer = createDb({ app: s.fromJSON(SCHEMA as never), server: server.url, appId, backoff: { initialMs: 20, maxMs: 100 } });
+  const contexts = [await browser.newContext(baseURL ? { baseURL } : {}), await browser.newContext(baseURL ? { baseURL } : {})];
+  try {
+    const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
+    await openClient(a!, { dbName: `A-${appId}`, schema: SCHEMA, server: server.url, appId });
+    await openClient(b!, { dbName: `B-${appId}`, schema: SCHEMA, server: server.url, appId });
+
+    // 1. Node writes 1,000 small chunks (each says its number and when it was written); page B reads live.
+    const stream = writer.createStream({ mimeType: 'text/plain' });
+    await writer.insert(writer.app.posts as never, { title: 'an answer', image: stream.id } as never).wait({ tier: 'global' });
+    await b!.evaluate(async (id) => {
+      const reader = (await window.t.db.loadFileAsStream(id)).getReader();
+      const decoder = new TextDecoder();
+      window.t.live = { text: '', arrivals: [] as [string, number][] };
+      void (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return void (window.t.live.done = true);
+          const at = performance.timeOrigin + performance.now();
+          const text = decoder.decode(value, { stream: true });
+          window.t.live.text += text;
+          for (const m of text.matchAll(/<(\d+)@([\d.]+)>/g)) window.t.live.arrivals.push([m[1]!, at - Number(m[2])]);
+        }
+      })();
+    }, stream.id);
+    let expected = '';
+    for (let i = 0; i < 1000; i++) {
+      const chunk = `<${i}@${(performance.timeOrigin + performance.now()).toFixed(3)}>`;
+      stream.write(chunk);
+      expected += chunk;
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5));
+    }
+    await stream.close();
+    await expect.poll(() => b!.evaluate(() => window.t.live.done === true), { timeout: 20_000 }).toBe(true);
+    const live = await b!.evaluate(() => window.t.live as { text: string; arrivals: [string, number][] });
+    expect(live.text).toBe(expected);
+    expect(live.arrivals.map(([n]) => Number(n))).toEqual([...Array(1000).keys()]);
+    const ms = live.arrivals.map(([, d]) => d).sort((x, y) => x - y);
+    const pct = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
+    console.log(`[streams] Node writer → server → page, 1,000 chunks: latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`);
+    expect(await b!.evaluate(async (id) => (await window.t.db.loadFileAsBlob(id)).text(), stream.id)).toBe(expected);
+
+    // 2. Page A writes a stream (strings and bytes); page B reads it live, then whole.
+    const id = await a!.evaluate(async () => {
+      const s = await window.t.db.createStream({ mimeType: 'text/plain', name: 'answer.txt' });
+      window.t.stream = s;
+      return s.id as string;
+    });
+    await b!.evaluate(async (id) => {
+      window.t.got = '';
+      const reader = (await window.t.db.loadFileAsStream(id)).getReader();
+      const decoder = new TextDecoder();
+      void (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return void (window.t.gotDone = true);
+          window.t.got += decoder.decode(value, { stream: true });
+        }
+      })();
+    }, id);
+    await a!.evaluate(async () => {
+      const s = window.t.stream;
+      s.write('Grüße ');
+      await new Promise((r) => setTimeout(r, 50));
+      s.write(new TextEncoder().encode('aus 東京 '));
+      for (let i = 0; i < 100; i++) s.write(`${i} `);
+    });
+    // Live: B has the chunks before A closes the stream.
+    await expect.poll(() => b!.evaluate(() => window.t.got as string), { timeout: 10_000 }).toContain('99 ');
+    expect(await b!.evaluate(() => window.t.gotDone === true)).toBe(false);
+    await a!.evaluate(() => window.t.stream.close());
+    await expect.poll(() => b!.evaluate(() => window.t.gotDone === true), { timeout: 10_000 }).toBe(true);
+    const words = `Grüße aus 東京 ${[...Array(100).keys()].map((i) => `${i} `).join('')}`;
+    expect(await b!.evaluate(() => window.t.got)).toBe(words);
+    expect(await b!.evaluate(async (id) => (await window.t.db.fileInfo(id)).state, id)).toBe('complete');
+    // A closed stream takes no more writes; an aborted one is gone.
+    expect(await code(a!, 'window.t.stream.close()')).toBe('CLOSED');
+    expect(await code(a!, `db.createStream({ colour: 'red' })`)).toBe('OPTION_INVALID');
+    expect(
+      await a!.evaluate(async () => {
+        const s = await window.t.db.createStream();
+        s.write('gone');
+        await s.abort();
+        try {
+          await window.t.db.loadFileAsBlob(s.id);
+          return 'found';
+        } catch (e) {
+          return (e as { code: string }).code;
+        }
+      }),
+    ).toBe('FILE_NOT_FOUND');
+
+    // 3. createFileFromStream: strings and bytes as one file; progress has no total until the end.
+    const fromStream = await a!.evaluate(async () => {
+      const progress: { loaded: number; total?: number }[] = [];
+      const big = new Uint8Array(3 << 20).fill(97);
+      const source = new ReadableStream<Uint8Array | string>({
+        start(c) {
+          c.enqueue('héllo ');
+          c.enqueue(big);
+          c.enqueue(' wörld');
+          c.close();
+        },
+      });
+      const id = await window.t.db.createFileFromStream(source, { name: 'joined.txt', mimeType: 'text/plain', onProgress: (p: { loaded: number; total?: number }) => progress.push(p) });
+      const text = await (await window.t.db.loadFileAsBlob(id)).text();
+      return { length: text.length, head: text.slice(0, 6), tail: text.slice(-6), progress: progress.length, last: progress.at(-1), totals: [...new Set(progress.map((p) => p.total))] };
+    });
+    expect(fromStream).toMatchObject({ length: 6 + (3 << 20) + 6, head: 'héllo ', tail: ' wörld', last: { loaded: (3 << 20) + 14 }, totals: [undefined] });
+    expect(fromStream.progress).toBeGreaterThanOrEqual(12);
+    expect(await code(a!, `db.createFileFromStream('text')`)).toBe('TYPE_MISMATCH');
+  } finally {
+    await writer.close();
     for (const c of contexts) await c.close().catch(() => {});
     await server.dispose();
   }

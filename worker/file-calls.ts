@@ -17,12 +17,19 @@
  *   answers null (the end); a damaged or missing part rejects a `read` with FILE_INCOMPLETE.
  *   `close` stops it early. Bytes are copied to the caller, never transferred (they may be the
  *   engine's own).
+ * - A live stream is `stream` (options checked as the Node Db's `createStream`; answers its handle
+ *   and the file's id once the record is written), then `chunk`s, applied in the order they come
+ *   (the page sends them without waiting), then `finish` (close, or abort). A writer's failure
+ *   rejects its next `chunk` or `finish`. A stream whose page went away stays unfinished (its
+ *   record says `writing`, its whole parts stored), as in Node; its handle is dropped after
+ *   `STREAM_IDLE_MS` without a chunk.
  * - Handles live in this leader's worker: a leader change ends them (the page's call fails, see
  *   db-host.ts), and an upload or read left unfinished by a page is dropped after `IDLE_MS`
  *   without a call.
  */
 import type { Db } from '../src/db.ts';
 import { checkCreateOptions, type FileInfo } from '../src/files/files.ts';
+import type { StreamWriter } from '../src/files/live.ts';
 import type { AppSchema } from '../src/schema/schema.ts';
 import { JazzError } from '../src/util/errors.ts';
 import type { FileCall } from './protocol.ts';
@@ -31,6 +38,8 @@ type AnyDb = Db<{ readonly $schema: AppSchema }>;
 
 /** An unfinished upload or read with no call for this long is dropped (its page went away). */
 const IDLE_MS = 60_000;
+/** A live stream may pause longer between chunks (a person typing, a model thinking). */
+const STREAM_IDLE_MS = 3_600_000;
 
 interface Upload {
   /** The part waiting for the writer's pull, and who to tell when it is taken. */
@@ -48,9 +57,15 @@ interface Reader {
   timer: ReturnType<typeof setTimeout>;
 }
 
+interface Stream {
+  writer: StreamWriter;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 export class FileCalls {
   readonly #uploads = new Map<number, Upload>();
   readonly #readers = new Map<number, Reader>();
+  readonly #streams = new Map<number, Stream>();
   #next = 1;
 
   async run(call: FileCall, dbOf: () => Promise<AnyDb>): Promise<unknown> {
@@ -125,6 +140,26 @@ export class FileCalls {
       case 'close':
         this.#dropReader(call.reader);
         return undefined;
+      case 'stream': {
+        const writer = (await dbOf()).createStream(call.opts);
+        const id = this.#next++;
+        this.#streams.set(id, { writer, timer: this.#idle(() => this.#streams.delete(id), STREAM_IDLE_MS) });
+        return { stream: id, id: writer.id };
+      }
+      case 'chunk': {
+        const s = this.#streams.get(call.stream);
+        if (!s) throw gone();
+        this.#touch(s, () => this.#streams.delete(call.stream), STREAM_IDLE_MS);
+        s.writer.write(call.data);
+        return undefined;
+      }
+      case 'finish': {
+        const s = this.#streams.get(call.stream);
+        if (!s) throw gone();
+        this.#streams.delete(call.stream);
+        clearTimeout(s.timer);
+        return call.abort ? s.writer.abort() : s.writer.close();
+      }
       case 'info':
         return (await dbOf()).fileInfo(call.id, call.opts);
       case 'delete':
@@ -136,6 +171,8 @@ export class FileCalls {
   stop(): void {
     for (const id of [...this.#uploads.keys()]) this.#dropUpload(id);
     for (const id of [...this.#readers.keys()]) this.#dropReader(id);
+    for (const s of this.#streams.values()) clearTimeout(s.timer);
+    this.#streams.clear();
   }
 
   #upload(id: number): Upload {
@@ -151,13 +188,13 @@ export class FileCalls {
     else upload.next = p;
   }
 
-  #idle(drop: () => void): ReturnType<typeof setTimeout> {
-    return setTimeout(drop, IDLE_MS);
+  #idle(drop: () => void, ms = IDLE_MS): ReturnType<typeof setTimeout> {
+    return setTimeout(drop, ms);
   }
 
-  #touch(h: { timer: ReturnType<typeof setTimeout> }, drop: () => void): void {
+  #touch(h: { timer: ReturnType<typeof setTimeout> }, drop: () => void, ms = IDLE_MS): void {
     clearTimeout(h.timer);
-    h.timer = this.#idle(drop);
+    h.timer = this.#idle(drop, ms);
   }
 
   /** Forgets an upload; unless it finished (`abort` false), its writer stops and removes what it wrote. */
@@ -179,5 +216,5 @@ export class FileCalls {
 }
 
 function gone(): JazzError {
-  return new JazzError('CLOSED', 'this file upload or read is over (it finished, failed, was aborted, idle for a minute, or the leader tab changed)');
+  return new JazzError('CLOSED', 'this file upload, read or stream is over (it finished, failed, was aborted, idle too long, or the leader tab changed)');
 }

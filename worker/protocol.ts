@@ -140,7 +140,11 @@ export type FileCall =
   | { readonly f: 'end' | 'abort'; readonly upload: number }
   | { readonly f: 'open' | 'info'; readonly id: string; readonly opts?: LoadFileOptions | undefined }
   | { readonly f: 'read' | 'close'; readonly reader: number }
-  | { readonly f: 'delete'; readonly id: string; readonly opts?: { readonly tier?: Tier } | undefined };
+  | { readonly f: 'delete'; readonly id: string; readonly opts?: { readonly tier?: Tier } | undefined }
+  /** A live stream (`createStream`): `stream` starts it, `chunk`s feed it, `finish` closes or aborts it. */
+  | { readonly f: 'stream'; readonly opts?: { readonly mimeType?: string; readonly name?: string; readonly partSize?: number; readonly flushMs?: number } | undefined }
+  | { readonly f: 'chunk'; readonly stream: number; readonly data: string | Uint8Array }
+  | { readonly f: 'finish'; readonly stream: number; readonly abort: boolean };
 
 export type { FileInfo, LoadFileOptions };
 

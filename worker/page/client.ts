@@ -53,7 +53,7 @@ import {
 } from '../protocol.ts';
 import { fromWireError, installWireErrors } from '../wire-errors.ts';
 import { ResultCache } from './result-cache.ts';
-import type { PageCreateFileOptions } from './files.ts';
+import type { PageCreateFileOptions, PageStreamWriter } from './files.ts';
 import { defaultBrokerUrl, defaultWorkerUrl } from './worker-url.ts';
 
 export interface BrowserDriverConfig {
@@ -641,6 +641,10 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   declare fileInfo: (id: string, opts?: { tier?: Tier }) => Promise<FileInfo>;
   /** Deletes a file (its record, and its parts everywhere); FILE_NOT_FOUND. */
   declare deleteFile: (id: string, opts?: { tier?: Tier }) => Promise<void>;
+  /** Stores what a stream gives (bytes, or strings as UTF-8) as a file; resolves to its id. */
+  declare createFileFromStream: (readable: ReadableStream<Uint8Array | string>, opts?: PageCreateFileOptions) => Promise<string>;
+  /** Starts a live stream: resolves, once its record is written, to `{ id, write, close, abort }` (see files.ts). */
+  declare createStream: (opts?: { mimeType?: string; name?: string; partSize?: number; flushMs?: number }) => Promise<PageStreamWriter>;
 
   // Methods that only forward, made by loops instead of one by one (jazz.js's size budget):
   // `branches`, `mergePreview` and `deleteBranch` to the worker's namesakes; each files method to
@@ -652,7 +656,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
         return this.#call((api) => (api[op] as (...a: unknown[]) => Promise<unknown>)(...args));
       };
     }
-    for (const op of ['createFileFromBlob', 'loadFileAsBlob', 'loadFileAsStream', 'fileInfo', 'deleteFile'] as const) {
+    for (const op of ['createFileFromBlob', 'createFileFromStream', 'createStream', 'loadFileAsBlob', 'loadFileAsStream', 'fileInfo', 'deleteFile'] as const) {
       (BrowserDb.prototype as unknown as Record<string, unknown>)[op] = function (this: BrowserDb, ...args: unknown[]) {
         return import('./files.ts').then((m) => (m[op] as (...a: unknown[]) => unknown)((c: FileCall, t?: Transferable[]) => this.#call((api) => api.file(Comlink.transfer(c, t!))), ...args));
       };

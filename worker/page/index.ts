@@ -22,7 +22,8 @@ export type {
   SubscribeOptions,
   ReadOptions,
 } from './client.ts';
-export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError, HistoryEntry, FieldConflict, AsOf, BranchInfo, MergeChange } from '../protocol.ts';
+export type { BatchRejection, DriverStatus, DriverType, SyncStatus, Tier, Credentials, WireError, HistoryEntry, FieldConflict, AsOf, BranchInfo, MergeChange, FileInfo } from '../protocol.ts';
+export type { PageCreateFileOptions, PageFileProgress, PageStreamWriter } from './files.ts';
 export { s, appFromSchema } from '../../src/schema/builder.ts';
 export type { App, DynamicApp, RowOf, InsertOf, JsonValue } from '../../src/schema/builder.ts';
 export type { AppSchema, TableSchema, ColumnSchema, ColumnType } from '../../src/schema/schema.ts';

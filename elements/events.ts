@@ -92,6 +92,17 @@ export interface JazzEventMap {
   'jazz-status': CustomEvent<JazzStatusDetail>;
   'jazz-conflict': CustomEvent<JazzConflictDetail>;
   'jazz-merge': CustomEvent<JazzMergeDetail>;
+  'jazz-progress': CustomEvent<JazzProgressDetail>;
+}
+
+/** `jazz-progress` (`<jazz-form>` storing a submit's files): bytes stored of all its files, and the file being stored. */
+export interface JazzProgressDetail {
+  readonly loaded: number;
+  readonly total: number;
+  /** The column of the file being stored. */
+  readonly column: string;
+  /** Its file name. */
+  readonly name: string;
 }
 
 declare global {

@@ -4,7 +4,7 @@
  * Node, or before the page has one, without crashing).
  *
  * `<jazz-db>`, `<jazz-query>` and `<jazz-form>` are defined at once. `<jazz-count>`,
- * `<jazz-history>`, `<jazz-nav>` and `<jazz-status>` are in the lazy part (more.ts, `jazz-more.js`): it is loaded as soon as one
+ * `<jazz-history>`, `<jazz-nav>`, `<jazz-status>` and `<jazz-stream>` are in the lazy part (more.ts, `jazz-more.js`): it is loaded as soon as one
  * of those tags (or a `jazz-action="undo"` button, whose work is undo.ts's) is in the document (now
  * or later; a MutationObserver watches until then), and defines them; an element waits for its definition as any custom element does. A page that puts
  * them only inside shadow roots calls `loadMore()` itself.
@@ -16,7 +16,18 @@ import { loadMore } from './lazy.ts';
 
 export { JazzDbElement, JazzQueryElement, JazzFormElement, loadMore };
 export { jazzDbContext, type JazzDbValue } from './context.ts';
-export type { JazzRow, JazzResultsDetail, JazzChangeDetail, JazzSettledDetail, JazzErrorDetail, JazzStatusDetail, JazzConflictDetail, JazzMergeDetail, JazzEventMap } from './events.ts';
+export type {
+  JazzRow,
+  JazzResultsDetail,
+  JazzChangeDetail,
+  JazzSettledDetail,
+  JazzErrorDetail,
+  JazzStatusDetail,
+  JazzConflictDetail,
+  JazzMergeDetail,
+  JazzProgressDetail,
+  JazzEventMap,
+} from './events.ts';
 export { AttributeError } from './query-attributes.ts';
 export { TemplateError } from './template.ts';
 
@@ -32,7 +43,7 @@ export const ELEMENTS = {
 } as const;
 
 /** The tags more.ts defines, and undo buttons (undo.ts). */
-const LAZY = 'jazz-count,jazz-history,jazz-nav,jazz-status,[jazz-action=undo]';
+const LAZY = 'jazz-count,jazz-history,jazz-nav,jazz-status,jazz-stream,[jazz-action=undo]';
 
 /** Registers every tag not registered yet (idempotent), and loads more.ts once a tag of it is on the page. */
 export function defineElements(registry: CustomElementRegistry | undefined = globalThis.customElements): void {

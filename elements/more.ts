@@ -13,13 +13,15 @@
  *   (conflicts.ts);
  * - keeps the undo list of a `<jazz-db undo>` and looks after the document's `jazz-action="undo"`
  *   buttons (undo.ts: `remember`, called by `DbController.wrote`);
- * - defines `<jazz-count>`, `<jazz-history>`, `<jazz-nav>` and `<jazz-status>`.
+ * - gives forms their file inputs and templates `jazz-src`/`jazz-file` (files.ts);
+ * - defines `<jazz-count>`, `<jazz-history>`, `<jazz-nav>`, `<jazz-status>` and `<jazz-stream>`.
  */
 import { pipe } from './format.ts';
 import { JazzCountElement } from './jazz-count.ts';
 import { JazzHistoryElement } from './jazz-history.ts';
 import { JazzNavElement } from './jazz-nav.ts';
 import { JazzStatusElement } from './jazz-status.ts';
+import { fileExtra, JazzStreamElement } from './files.ts';
 import { each, rowExtra } from './row-extras.ts';
 import { setHooks } from './template.ts';
 
@@ -53,12 +55,12 @@ export function rows(query: Element, into: string | undefined, isVirtual: boolea
   const made = list(end);
   return [made, isVirtual ? new virtual!.VirtualRows(end.parentElement!, made) : undefined];
 }
-export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement };
+export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement, JazzStreamElement };
 
-setHooks({ attr: rowExtra, pipe, each });
+setHooks({ attr: (el, name, value) => rowExtra(el, name, value) ?? fileExtra(el, name, value), pipe, each });
 watchUndo();
 
-const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-history': JazzHistoryElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement };
+const LAZY_ELEMENTS = { 'jazz-count': JazzCountElement, 'jazz-history': JazzHistoryElement, 'jazz-nav': JazzNavElement, 'jazz-status': JazzStatusElement, 'jazz-stream': JazzStreamElement };
 const registry = globalThis.customElements;
 for (const [tag, cls] of Object.entries(LAZY_ELEMENTS)) if (registry && !registry.get(tag)) registry.define(tag, cls);
 
@@ -68,5 +70,6 @@ declare global {
     'jazz-history': JazzHistoryElement;
     'jazz-nav': JazzNavElement;
     'jazz-status': JazzStatusElement;
+    'jazz-stream': JazzStreamElement;
   }
 }

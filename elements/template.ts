@@ -56,9 +56,9 @@ export function setHooks(h: Hooks): void {
   hooks = h;
 }
 
-/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, `jazz-field`, elements. */
+/** Whether a template uses what more.ts brings: `|` in a binding, `jazz-if`, `jazz-class`, `jazz-attr`, editing, `jazz-each`, `jazz-field`, `jazz-src`, `jazz-file`, elements. */
 export function usesMore(t: HTMLTemplateElement): boolean {
-  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each|field)=|action="\s*edit|<jazz-/.test(t.innerHTML);
+  return /\{\{[^}]*\||jazz-(if|class|attr|edit|each|field|src|file)=|action="\s*edit|<jazz-/.test(t.innerHTML);
 }
 
 type Binding =

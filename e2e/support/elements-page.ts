@@ -64,7 +64,7 @@ export async function load(page: Page, html: string): Promise<string[]> {
  * support/engines.ts).
  */
 export function startPage([html, fresh]: readonly [string, boolean]): void {
-  const events = ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status', 'jazz-conflict', 'jazz-merge'];
+  const events = ['jazz-results', 'jazz-change', 'jazz-settled', 'jazz-error', 'jazz-status', 'jazz-conflict', 'jazz-merge', 'jazz-progress'];
   document.body.replaceChildren();
   window.forgetWarnings();
   history.replaceState(null, '', location.pathname);

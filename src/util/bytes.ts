@@ -1,7 +1,8 @@
 /** Small byte helpers shared by the codecs. */
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// Marked pure so a bundle that does not use them (the page's) leaves them out.
+const encoder = /* @__PURE__ */ new TextEncoder();
+const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
 
 export function utf8Encode(s: string): Uint8Array {
   return encoder.encode(s);

@@ -15,6 +15,8 @@ const scenarios: Record<string, string[]> = {
   engines: ['bench/engines.ts'],
   lenses: ['bench/lenses.ts'],
   history: ['bench/history.ts'],
+  // Files and live streams through the server, beside raw OPFS and raw WebSocket (issue 14).
+  files: ['bench/files.ts'],
   // A server node on PostgreSQL opening an app of 100,000 rows (needs Debian's postgresql).
   'pg-replay': ['bench/pg-replay.ts'],
   // One app's write rate on PostgreSQL beside memory (needs Debian's postgresql).

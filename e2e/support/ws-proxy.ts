@@ -14,8 +14,13 @@ export interface PartsProxy {
   readonly url: string;
   /** How many times each part (row id) was pushed through the proxy. */
   readonly sends: Map<string, number>;
-  /** Parts whose batch the server acknowledged (any tier) to the client (the ack written to its socket), in that order. */
-  readonly acked: Set<string>;
+  /**
+   * Parts whose batch the server acknowledged (any tier) to the client, with when the ack was
+   * written to the client's socket (`performance.now()`), in that order. An ack written just
+   * before a cut or a reload may still be lost with the socket (or the page), so a client has
+   * it for sure only some time after.
+   */
+  readonly acked: Map<string, number>;
   /** Closes every connection through the proxy; returns how many there were. */
   cut(): number;
   close(): Promise<void>;
@@ -25,7 +30,7 @@ const bytes = (d: RawData): Uint8Array => (Array.isArray(d) ? Buffer.concat(d) :
 
 export async function partsProxy(target: string): Promise<PartsProxy> {
   const sends = new Map<string, number>();
-  const acked = new Set<string>();
+  const acked = new Map<string, number>();
   const batches = new Map<string, string[]>();
   const pairs = new Set<[WebSocket, WebSocket]>();
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -60,7 +65,7 @@ export async function partsProxy(target: string): Promise<PartsProxy> {
         // idem
       }
       // An acknowledgement counts once it is handed to the client's socket.
-      if (client.readyState === WebSocket.OPEN) client.send(d, { binary }, (e) => !e && ack.forEach((p) => acked.add(p)));
+      if (client.readyState === WebSocket.OPEN) client.send(d, { binary }, (e) => !e && ack.forEach((p) => acked.set(p, performance.now())));
     });
     const end = () => {
       pairs.delete(pair);

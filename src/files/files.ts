@@ -9,8 +9,8 @@
  *   its own and an interrupted upload resumes at the first unacknowledged part), then the record
  *   again with the sizes of the parts, the total size, the SHA-256 of the content and state
  *   `complete`. The returned promise resolves to the file's id once all of it reached `tier`.
- *   Memory holds one part (plus the chunk being read) whatever the size of the file; at tiers
- *   above `local` at most `WINDOW` parts wait for the server at a time.
+ *   At most `WINDOW` parts wait (to be durable, or for the server) at a time, so memory holds a
+ *   few parts whatever the size of the file; `onProgress` reports the bytes that reached `tier`.
  * - Aborting (`signal`), a failing source stream or a store that is full (`STORAGE_QUOTA`) leaves
  *   nothing behind: what was written and not yet sent is purged with its batches; if some of it
  *   may have reached a server, the record is deleted (which makes every replica drop the parts).
@@ -19,8 +19,9 @@
  *   server sends nothing of such a file, so the three look the same); `FILE_INCOMPLETE` when a part
  *   is missing, its size differs from the record's, the content's SHA-256 differs, or the file is
  *   not finished (a stream not closed: read it live with `loadFileAsStream`). Parts are read one at
- *   a time, and fetched from the server (when there is one and a tier above `local` is asked) a few
- *   at a time, only when the file is read: syncing a row that references a file fetches nothing.
+ *   a time, and fetched from the server (when there is one and a tier above `local` is asked)
+ *   `WINDOW` at a time, the next window while one is read, only when the file is read: syncing a
+ *   row that references a file fetches nothing.
  * - Deleting a `$files` row (on any replica, written here or received) purges its parts from the
  *   store: their space is freed, history included.
  */
@@ -96,8 +97,8 @@ export interface FileInfo {
 
 const CREATE_OPTIONS = new Set(['name', 'mimeType', 'tier', 'onProgress', 'signal', 'partSize', 'size']);
 const LOAD_OPTIONS = new Set(['tier']);
-/** Parts waiting for the server at once, and parts fetched from it at once. */
-const WINDOW = 4;
+/** Parts an upload has waiting (to be durable, or for the server) at once; parts a read fetches from the server at once. */
+const WINDOW = 8;
 
 function optionError(message: string, details: Record<string, unknown> = {}): JazzError {
   return new JazzError('OPTION_INVALID', message, details);
@@ -191,7 +192,12 @@ export async function createFileFromStream(host: FileHost, readable: ReadableStr
     const hash = new Sha256();
     const sizes: number[] = [];
     let loaded = 0;
-    const inFlight: WriteResult[] = [];
+    // Parts written and not yet at `tier`, with the bytes stored once each is: at most WINDOW.
+    const inFlight: { r: WriteResult; loaded: number }[] = [];
+    const settle = async ({ r, loaded }: { r: WriteResult; loaded: number }): Promise<void> => {
+      await raceAbort(tier === 'local' ? r.durable : host.wait(r, tier));
+      opts.onProgress?.({ loaded, total: opts.size });
+    };
     const buf = new Uint8Array(partSize);
     let fill = 0;
     const flush = async (): Promise<void> => {
@@ -204,12 +210,10 @@ export async function createFileFromStream(host: FileHost, readable: ReadableStr
       sizes.push(fill);
       loaded += fill;
       fill = 0;
-      // Bounded: at most WINDOW parts wait for the server (the outbox keeps them if it is away).
-      if (tier !== 'local') {
-        inFlight.push(r);
-        if (inFlight.length >= WINDOW) await raceAbort(host.wait(inFlight.shift()!, tier));
-      } else await raceAbort(r.durable);
-      opts.onProgress?.({ loaded, total: opts.size });
+      // Bounded: at most WINDOW parts wait to be durable, or for the server (the outbox keeps
+      // them if it is away); progress is reported as each reaches the tier.
+      inFlight.push({ r, loaded });
+      if (inFlight.length >= WINDOW) await settle(inFlight.shift()!);
     };
     for (;;) {
       const { done, value } = await raceAbort(reader.read());
@@ -224,6 +228,7 @@ export async function createFileFromStream(host: FileHost, readable: ReadableStr
       }
     }
     if (fill > 0) await flush();
+    while (inFlight.length > 0) await settle(inFlight.shift()!);
     if (signal?.aborted) throw aborted(signal);
     write([{ kind: 'update', table: FILES, id: fileId, values: { size: loaded, partSizes: sizes, hash: hash.hex(), state: 'complete' } }]);
     if (sizes.length === 0) opts.onProgress?.({ loaded: 0, total: opts.size });
@@ -365,6 +370,22 @@ function partsStream(host: FileHost, info: FileInfo, tier: Exclude<Tier, 'local'
     const row = engine.getRowById(parts, partId(info.id, i));
     return row && row.file === info.id && row.index === i ? (row.bytes as Uint8Array) : undefined;
   };
+  // Parts are fetched WINDOW at a time (batch k holds parts kW to kW + W - 1), the next batch asked
+  // for while this one is read, so the transfer does not stop at each batch's end.
+  const batches = new Map<number, Promise<void>>();
+  const fetchBatch = (k: number): Promise<void> | undefined => {
+    if (!tier || k * WINDOW >= info.partSizes.length) return undefined;
+    let p = batches.get(k);
+    if (!p) {
+      const ids: string[] = [];
+      for (let i = k * WINDOW; i < Math.min((k + 1) * WINDOW, info.partSizes.length); i++) if (!readPart(i)) ids.push(partId(info.id, i));
+      p = ids.length ? host.fetch!(byId(FILE_PARTS, ids), tier) : Promise.resolve();
+      p.catch(() => {});
+      batches.set(k, p);
+      batches.delete(k - 2);
+    }
+    return p;
+  };
   return new ReadableStream<Uint8Array>(
     {
       pull: async (controller) => {
@@ -376,12 +397,13 @@ function partsStream(host: FileHost, info: FileInfo, tier: Exclude<Tier, 'local'
           }
           let bytes = readPart(index);
           if (!bytes && tier) {
-            // Fetched a few at a time, when read: memory holds a window of parts, not the file.
-            const ids: string[] = [];
-            for (let i = index; i < Math.min(index + WINDOW, info.partSizes.length); i++) if (!readPart(i)) ids.push(partId(info.id, i));
-            await host.fetch!(byId(FILE_PARTS, ids), tier);
+            // Fetched when read, a window ahead: memory holds a few parts, not the file.
+            const k = Math.floor(index / WINDOW);
+            const mine = fetchBatch(k);
+            fetchBatch(k + 1);
+            await mine;
             bytes = readPart(index);
-          }
+          } else if (tier && index % WINDOW === 0) fetchBatch(index / WINDOW + 1);
           if (!bytes) throw incomplete(info.id, `part ${index} of ${info.partSizes.length} is missing`, { part: index });
           if (bytes.length !== info.partSizes[index]) throw incomplete(info.id, `part ${index} has ${bytes.length} bytes, its record says ${info.partSizes[index]}`, { part: index });
           hash.update(bytes);

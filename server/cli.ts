@@ -21,8 +21,11 @@
  * - `--postgres <url>` (or `JAZZ_POSTGRES`) keeps the data in PostgreSQL instead (server/pg-store.ts),
  *   and excludes `--data` and `--in-memory`. The banner and the log name its host:port/database,
  *   never its password; a database that cannot be reached stops the start with that address.
+ * - `--upstream ws://host:port` makes the server an edge of that one (server/edge.ts); it needs
+ *   `--backend-secret` (the upstream's: the edge signs in there as a peer) and a store of its own
+ *   (`--data` or `--postgres`, not `--in-memory`: what it acknowledged at `edge` must survive).
  * - The start banner (stdout, plain text, before any log record) says what is in force: the URL,
- *   dev mode, the data folder (or database) and the apps found in it (schema hash and rules), the rules from
+ *   the upstream (or that this server is the authority), dev mode, the data folder (or database) and the apps found in it (schema hash and rules), the rules from
  *   `--permissions`, the ways to sign in, the admin routes, the limits and the logging. Then the
  *   server logs through pino (server/log.ts): JSON lines, or short human lines when stdout is a
  *   terminal (`--log-format`), from `--log-level` up.

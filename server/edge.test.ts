@@ -27,6 +27,7 @@ import type { Connector } from '../src/sync/transport.ts';
 import { rng } from '../src/testing/fixtures.ts';
 import { until } from '../src/testing/until.ts';
 import { freePort } from './testing/postgres.ts';
+import { parseServerArgs } from './cli.ts';
 
 const SECRET = 'edge-test-backend-secret';
 const APP = 'edgy';
@@ -230,6 +231,18 @@ describe('edge → global', () => {
       expect(rowOf(authority, 'counters', h.id)?.value).toBe(round + 1);
       await until(() => rowOf(edge, 'counters', h.id)?.value === round + 1, 5000, 'the counter at the edge');
     }
+  });
+});
+
+describe('--upstream on the command line', () => {
+  it('needs a ws:// address, the backend secret and a store of its own', () => {
+    const args = (...more: string[]) => parseServerArgs(more, {}, root);
+    expect(args('--upstream', 'ws://127.0.0.1:4000/', '--backend-secret', 's').options.upstream).toBe('ws://127.0.0.1:4000');
+    expect(() => args('--upstream', 'http://127.0.0.1:4000', '--backend-secret', 's')).toThrow(/--upstream must be a ws:\/\/ or wss:\/\/ address/);
+    expect(() => args('--upstream', 'ws://127.0.0.1:4000/apps', '--backend-secret', 's')).toThrow(/no path/);
+    expect(() => args('--upstream', 'ws://127.0.0.1:4000')).toThrow(/--upstream needs --backend-secret/);
+    expect(() => args('--upstream', 'ws://127.0.0.1:4000', '--backend-secret', 's', '--in-memory')).toThrow(/excludes --in-memory/);
+    expect(args().options.upstream).toBeUndefined();
   });
 });
 

@@ -29,7 +29,7 @@
  *   says whether the upstream answers (GET /health on its HTTP side, within 2 s).
  */
 import { canonicalSchemaJSON } from '../src/schema/schema.ts';
-import type { Engine } from '../src/engine/engine.ts';
+import { MAIN, type Engine } from '../src/engine/engine.ts';
 import type { QueryAst } from '../src/query/ast.ts';
 import { buildGraph } from '../src/query/graph.ts';
 import type { RowVersion } from '../src/rows/version.ts';
@@ -135,13 +135,16 @@ export class Edge {
     );
   }
 
-  /** Subscribes upstream to a query a client of the edge reads; `settled` resolves when the upstream's first result is here. */
-  watch(app: AppState, query: QueryAst): { readonly settled: Promise<void>; release(): void } {
+  /**
+   * Subscribes upstream to a query a client of the edge reads (on `branch`, if it names one);
+   * `settled` resolves when the upstream's first result is here, rejects if the upstream refused it.
+   */
+  watch(app: AppState, query: QueryAst, branch: string = MAIN): { readonly settled: Promise<void>; release(): void } {
     const link = this.link(app);
-    const key = JSON.stringify(query);
+    const key = `${branch}\u0000${JSON.stringify(query)}`;
     let w = link.watches.get(key);
     if (!w) {
-      const { id, settled } = link.client.subscribe(query, 'global', () => haveOf(link.engine, query, rowsOf(link.engine, query)));
+      const { id, settled } = link.client.subscribe(query, 'global', () => haveOf(link.engine, query, rowsOf(link.engine, query)), branch);
       link.watches.set(key, (w = { id, settled, count: 0 }));
     }
     w.count++;

@@ -87,11 +87,15 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
       sub.first = false;
       // An edge has its store's rows now, and the authority's once its upstream subscription settled.
       conn.send({ t: 'settled', id: msg.id, tier: sub.upstream ? 'edge' : 'global' });
+      // The upstream refused the query (one too many for it): a reader waiting for global is told.
       sub.upstream?.settled.then(
         () => {
           if (conn.subs.get(msg.id) === sub) conn.send({ t: 'settled', id: msg.id, tier: 'global' });
         },
-        () => {},
+        (e: unknown) => {
+          const code = e instanceof JazzError ? e.code : 'INTERNAL';
+          if (conn.subs.get(msg.id) === sub) conn.send({ t: 'error', code, message: `subscription ${msg.id}: the upstream refused it (${e instanceof Error ? e.message : String(e)})`, sub: msg.id });
+        },
       );
     }
   };
@@ -107,7 +111,7 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     sendVersions(conn, out);
   };
   conn.subs.set(msg.id, sub);
-  if (ctx.edge) sub.upstream = ctx.edge.watch(conn.app, query);
+  if (ctx.edge) sub.upstream = ctx.edge.watch(conn.app, query, msg.branch);
   // Rows the client already holds: keep them up to date from now on, and resend those whose
   // versions differ from ours (this is how a returning client learns what it missed).
   const stale: WireVersion[] = [];

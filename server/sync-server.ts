@@ -210,7 +210,8 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
     }, 10_000);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!conn.takeToken()) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${ctx.maxMessagesPerSecond} messages a second`);
+      // A peer (an edge relaying its clients' messages) is trusted with the backend secret: not limited.
+      if (conn.session?.role !== 'peer' && !conn.takeToken()) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${ctx.maxMessagesPerSecond} messages a second`);
       if (!isBinary) return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'frames must be binary');
       let msg: ClientMessage;
       try {

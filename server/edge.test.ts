@@ -185,6 +185,25 @@ describe('edge → global', () => {
     await until(() => seenByEdge.has('updated upstream'), 5000, 'the update at the edge client');
   });
 
+  it('an edge that was stopped catches up with what the authority got meanwhile', async () => {
+    const authority = await start({ dataDir: freshDir() });
+    const edgeDir = freshDir();
+    const first = await start({ dataDir: edgeDir, upstream: authority.url });
+    const port = first.port;
+    const onEdge = client(first.url);
+    const seen = new Set<string>();
+    cleanups.push(onEdge.subscribeAll(app.notes, ({ all }) => all.forEach((r) => seen.add(r.text))));
+    await onEdge.all(app.notes, { tier: 'global' });
+    const mine = onEdge.insert(app.notes, { owner: onEdge.engine.author, text: 'before the stop' });
+    await mine.wait({ tier: 'global' });
+    await first.close();
+    const direct = client(authority.url);
+    await direct.insert(app.notes, { owner: direct.engine.author, text: 'while the edge was away' }).wait({ tier: 'global' });
+    expect(seen.has('while the edge was away')).toBe(false);
+    await start({ dataDir: edgeDir, upstream: authority.url, port });
+    await until(() => seen.has('while the edge was away'), 10_000, 'the write made while the edge was away, at its client');
+  });
+
   it('permissions are enforced at the edge: a refused write never reaches the authority', async () => {
     // The authority has no rules: whatever reached it would be accepted there.
     const { authority, edge } = await pair(freshDir(), { permissions: undefined });

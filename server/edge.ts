@@ -125,6 +125,7 @@ export class Edge {
     const rec = link.engine.batchRecord(batchId);
     // No record: its versions came from upstream, which has them.
     if (!rec || (rec.s === 'accepted' && rec.tier === 'global')) return conn.send({ t: 'ack', batchId, tier: 'global' });
+    if (rec.s === 'rejected') return this.#reject(conn, batchId, 'INTERNAL', `the upstream refused this batch: ${rec.reason ?? ''}`);
     conn.send({ t: 'ack', batchId, tier: 'edge' });
     if (rec.s === 'pending') link.client.pushed(batchId);
     link.client.waitBatch(batchId, 'global').then(

@@ -183,6 +183,17 @@ describe('edge → global', () => {
     const [row] = await onAuthority.all(app.notes.where({ text: 'authority → edge' }));
     onAuthority.update(app.notes, row!.id, { text: 'updated upstream' });
     await until(() => seenByEdge.has('updated upstream'), 5000, 'the update at the edge client');
+    // A second edge of the same authority: its client sees the first edge's writes, live, and back.
+    const second = await start({ dataDir: freshDir(), upstream: authority.url });
+    const onSecond = client(second.url);
+    const seenBySecond = new Set<string>();
+    cleanups.push(onSecond.subscribeAll(app.notes, ({ all }) => all.forEach((r) => seenBySecond.add(r.text))));
+    await onSecond.all(app.notes, { tier: 'global' });
+    expect(seenBySecond.has('edge → authority')).toBe(true);
+    onEdge.insert(app.notes, { owner: onEdge.engine.author, text: 'edge → edge' });
+    await until(() => seenBySecond.has('edge → edge'), 5000, 'the first edge write at the second edge client');
+    onSecond.insert(app.notes, { owner: onSecond.engine.author, text: 'second edge → first' });
+    await until(() => seenByEdge.has('second edge → first'), 5000, 'the second edge write at the first edge client');
   });
 
   it('an edge that was stopped catches up with what the authority got meanwhile', async () => {

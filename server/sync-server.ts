@@ -156,6 +156,12 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   if (opts.upstream !== undefined) {
     const secret = opts.auth?.backendSecret;
     if (secret === undefined) throw new Error('an edge (upstream) signs in upstream with the backend secret: give the one the upstream has (--backend-secret)');
+    if (store.logsBatches) {
+      events.logger.warn(
+        { event: 'edge-queue-in-memory', upstream: opts.upstream },
+        'an edge on PostgreSQL keeps its queue for the upstream in memory: after a restart, batches acknowledged edge and not yet global go upstream only when their clients send them again (use --data for an edge; docs/sync.md, "Edge and global")',
+      );
+    }
     ctx.edge = new Edge(
       { url: opts.upstream, secret },
       (app, engine, items) => applyRemote(ctx, app, engine, items, []),

@@ -124,7 +124,7 @@ function durableThen(
 ): void | Promise<void> {
   const store = ctx.apps.store;
   if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
-  return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
+  return store.persistBatch(conn.app.id, engine, { batchId, items, branches, ...(ctx.edge ? { relayed: true } : {}) }).then(() => {
     const now = conn.app.engine!;
     try {
       apply(now, carryOver(engine, now, items));

@@ -68,19 +68,25 @@ export interface Link {
   readonly watches: Map<string, { readonly id: number; readonly settled: Promise<void>; count: number }>;
 }
 
+/** What the edge needs from the rest of the server. */
+export interface EdgeHooks {
+  /** Applies versions from upstream to the app's engine and passes them on (batches.ts `applyRemote`). */
+  applyRemote(app: AppState, engine: Engine, items: Items): void;
+  /** Refuses a client's batch (batches.ts `reject`). */
+  reject(conn: Conn, batchId: string, code: WireErrorCode, reason: string): void;
+  /** The upstream decided a batch of the outbox (server-store.ts `relayDone`). */
+  decided(appId: string, batchId: string): void;
+}
+
 export class Edge {
   readonly #opts: EdgeOptions;
-  /** Applies versions from upstream to the app's engine and passes them on (batches.ts `applyRemote`). */
-  readonly #applyRemote: (app: AppState, engine: Engine, items: Items) => void;
-  /** Refuses a client's batch (batches.ts `reject`). */
-  readonly #reject: (conn: Conn, batchId: string, code: WireErrorCode, reason: string) => void;
+  readonly #hooks: EdgeHooks;
   readonly #links = new Map<string, Link>();
   #closed = false;
 
-  constructor(opts: EdgeOptions, applyRemote: (app: AppState, engine: Engine, items: Items) => void, reject: (conn: Conn, batchId: string, code: WireErrorCode, reason: string) => void) {
+  constructor(opts: EdgeOptions, hooks: EdgeHooks) {
     this.#opts = opts;
-    this.#applyRemote = applyRemote;
-    this.#reject = reject;
+    this.#hooks = hooks;
   }
 
   get url(): string {
@@ -107,13 +113,26 @@ export class Edge {
       auth: { secret: this.#opts.secret, role: 'peer' },
       backoff: { initialMs: this.#opts.backoff?.initialMs ?? 200, maxMs: this.#opts.backoff?.maxMs ?? 5000 },
       applyVersions: (items) => {
-        if (app.engine === engine && !engine.closed) this.#applyRemote(app, engine, items);
+        if (app.engine === engine && !engine.closed) this.#hooks.applyRemote(app, engine, items);
       },
     });
     const link: Link = { engine, client, watches: new Map() };
     this.#links.set(app.id, link);
+    for (const batchId of engine.outbox()) void this.#decided(link, app.id, batchId).catch(() => {});
     if (!this.#closed) client.start();
     return link;
+  }
+
+  /** Resolves when the upstream acknowledged the batch `global` (rejects if it refused it), and tells the store either way. */
+  #decided(link: Link, appId: string, batchId: string): Promise<void> {
+    const global = link.client.waitBatch(batchId, 'global');
+    global.then(
+      () => this.#hooks.decided(appId, batchId),
+      (e: unknown) => {
+        if (e instanceof JazzError && e.code === 'BATCH_REJECTED') this.#hooks.decided(appId, batchId);
+      },
+    );
+    return global;
   }
 
   /**
@@ -125,13 +144,13 @@ export class Edge {
     const rec = link.engine.batchRecord(batchId);
     // No record: its versions came from upstream, which has them.
     if (!rec || (rec.s === 'accepted' && rec.tier === 'global')) return conn.send({ t: 'ack', batchId, tier: 'global' });
-    if (rec.s === 'rejected') return this.#reject(conn, batchId, 'INTERNAL', `the upstream refused this batch: ${rec.reason ?? ''}`);
+    if (rec.s === 'rejected') return this.#hooks.reject(conn, batchId, 'INTERNAL', `the upstream refused this batch: ${rec.reason ?? ''}`);
     conn.send({ t: 'ack', batchId, tier: 'edge' });
     if (rec.s === 'pending') link.client.pushed(batchId);
-    link.client.waitBatch(batchId, 'global').then(
+    this.#decided(link, conn.app.id, batchId).then(
       () => conn.send({ t: 'ack', batchId, tier: 'global' }),
       (e: unknown) => {
-        if (e instanceof JazzError && e.code === 'BATCH_REJECTED') this.#reject(conn, batchId, (e.details['reason'] as WireErrorCode | undefined) ?? 'INTERNAL', e.message);
+        if (e instanceof JazzError && e.code === 'BATCH_REJECTED') this.#hooks.reject(conn, batchId, (e.details['reason'] as WireErrorCode | undefined) ?? 'INTERNAL', e.message);
       },
     );
   }
@@ -174,7 +193,7 @@ export class Edge {
         () => conn.send({ t: 'ack', batchId, tier: 'global' }),
         (e: unknown) => {
           if (e instanceof JazzError && e.code === 'CLOSED') return; // the edge is stopping: the client sends it again
-          this.#reject(conn, batchId, e instanceof JazzError ? (e.code as WireErrorCode) : 'INTERNAL', e instanceof Error ? e.message : String(e));
+          this.#hooks.reject(conn, batchId, e instanceof JazzError ? (e.code as WireErrorCode) : 'INTERNAL', e instanceof Error ? e.message : String(e));
         },
       );
   }

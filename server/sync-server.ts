@@ -156,16 +156,13 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   if (opts.upstream !== undefined) {
     const secret = opts.auth?.backendSecret;
     if (secret === undefined) throw new Error('an edge (upstream) signs in upstream with the backend secret: give the one the upstream has (--backend-secret)');
-    if (store.logsBatches) {
-      events.logger.warn(
-        { event: 'edge-queue-in-memory', upstream: opts.upstream },
-        'an edge on PostgreSQL keeps its queue for the upstream in memory: after a restart, batches acknowledged edge and not yet global go upstream only when their clients send them again (use --data for an edge; docs/sync.md, "Edge and global")',
-      );
-    }
     ctx.edge = new Edge(
       { url: opts.upstream, secret },
-      (app, engine, items) => applyRemote(ctx, app, engine, items, []),
-      (conn, batchId, code, reason) => reject(ctx, conn, batchId, code, reason),
+      {
+        applyRemote: (app, engine, items) => applyRemote(ctx, app, engine, items, []),
+        reject: (conn, batchId, code, reason) => reject(ctx, conn, batchId, code, reason),
+        decided: (appId, batchId) => store.relayDone(appId, batchId),
+      },
     );
   }
   const { apps } = ctx;
@@ -285,7 +282,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   await apps.open();
   if (store instanceof PgServerStore) await followOtherNodes(ctx, store, permissionsChanged);
   // Batches acknowledged at `edge` before a stop or crash go upstream without waiting for a client.
-  if (ctx.edge) for (const id of apps.store.appIds()) ctx.edge.link(apps.get(id));
+  if (ctx.edge) {
+    for (const id of apps.store.appIds()) {
+      const app = apps.get(id);
+      if (!app.engine) continue;
+      await store.requeue(id, app.engine);
+      ctx.edge.link(app);
+    }
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -6,8 +6,10 @@
  * - A client of the edge sees its write reach `local`, then `edge`, then `global`, in that order.
  * - With the authority stopped the edge keeps acknowledging `edge` (and its /health says the
  *   upstream is away, still 200); `global` arrives once the authority is back.
+ * - A client whose connection to the edge went before `global` still learns it (it pushes again).
  * - An edge killed with SIGKILL loses nothing it acknowledged: after a restart it sends it up.
- * - Writes flow both ways live: edge client → authority client, and back.
+ * - Writes flow both ways live: edge client → authority client, and back, and between two edges;
+ *   a restarted edge catches up with what the authority got while it was away.
  * - Permissions are enforced at the edge: a refused write never reaches the authority.
  * - Transactions are decided by the authority: of two conflicting ones, one through the edge and
  *   one direct, exactly one is accepted.
@@ -162,6 +164,32 @@ describe('edge → global', () => {
     console.log(`[edge] upstream away: 10 writes acknowledged edge in ${edgeMs.toFixed(0)} ms; global ${(performance.now() - t1).toFixed(0)} ms after the authority returned`);
     for (const h of handles) expect(rowOf(back, 'notes', h.id)).toBeDefined();
     expect((await health(edge)).body.upstream).toMatchObject({ reachable: true });
+  });
+
+  it('a client that reconnects to the edge before global still learns it', async () => {
+    const authorityDir = freshDir();
+    const authority = await start({ dataDir: authorityDir });
+    const port = authority.port;
+    const edgeDir = freshDir();
+    const first = await start({ dataDir: edgeDir, upstream: authority.url });
+    const edgePort = first.port;
+    const db = client(first.url);
+    await db.insert(app.notes, { owner: db.engine.author, text: 'warm-up' }).wait({ tier: 'global' });
+    await authority.close();
+    const handles = [];
+    for (let i = 0; i < 5; i++) {
+      const h = db.insert(app.notes, { owner: db.engine.author, text: `edge only ${i}` });
+      await h.wait({ tier: 'edge' });
+      handles.push(h);
+    }
+    // The client's connection goes (the edge restarts); its batches left its outbox at edge.
+    await first.close();
+    expect(db.engine.outbox()).toEqual([]);
+    await start({ dataDir: edgeDir, upstream: authority.url, port: edgePort });
+    await start({ dataDir: authorityDir, port });
+    const global = new Set<string>();
+    for (const h of handles) void h.wait({ tier: 'global' }).then(() => global.add(h.id));
+    await until(() => global.size === handles.length, 10_000, 'global for the writes acknowledged at edge before the client reconnected');
   });
 
   it('a write on the edge reaches a client of the authority live, and back', async () => {

@@ -8,7 +8,9 @@
  *   engine's outbox is the edge's durable queue: a client's batch the edge accepts is applied and
  *   entered in the outbox in one store transaction (`Engine.applyRelayed`), so a batch the edge
  *   acknowledged at `edge` survives a crash and is pushed upstream when the link is up (at start,
- *   after every reconnect, and as it is accepted).
+ *   after every reconnect, and as it is accepted). Where the engine's store is memory (PostgreSQL),
+ *   the server store keeps the waiting batches (`relayDone`, `requeue` in server-store.ts) and they
+ *   are put back in the outbox at start.
  * - A client's batch is judged here (schema, authors, the edge's permissions: a refused write never
  *   leaves the edge), acknowledged `edge` once the edge's store has it, and `global` once the
  *   upstream acknowledged it `global`. A batch sent again is acknowledged at the tier the edge knows

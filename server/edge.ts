@@ -64,7 +64,7 @@ export interface UpstreamHealth {
 }
 
 /** One app's link: the sync client on the app's engine, and the upstream subscriptions it holds. */
-export interface Link {
+interface Link {
   readonly engine: Engine;
   readonly client: SyncClient;
   readonly watches: Map<string, { readonly id: number; readonly settled: Promise<void>; count: number }>;
@@ -91,16 +91,16 @@ export class Edge {
     this.#hooks = hooks;
   }
 
-  get url(): string {
-    return this.#opts.url;
-  }
-
   /**
    * The app's link, started on its current engine (at start for every stored app, so batches
    * accepted before a crash go upstream; else when a client first uses the app). An engine replaced
    * by a new schema version gets a new link; the old one stops.
    */
-  link(app: AppState): Link {
+  link(app: AppState): void {
+    this.#link(app);
+  }
+
+  #link(app: AppState): Link {
     const engine = app.engine!;
     const had = this.#links.get(app.id);
     if (had?.engine === engine) return had;
@@ -142,7 +142,7 @@ export class Edge {
    * upstream if it still has to go, and relays `global` (or the upstream's refusal) when it comes.
    */
   acknowledge(conn: Conn, batchId: string): void {
-    const link = this.link(conn.app);
+    const link = this.#link(conn.app);
     const rec = link.engine.batchRecord(batchId);
     // No record: its versions came from upstream, which has them.
     if (!rec || (rec.s === 'accepted' && rec.tier === 'global')) return conn.send({ t: 'ack', batchId, tier: 'global' });
@@ -162,7 +162,7 @@ export class Edge {
    * `settled` resolves when the upstream's first result is here, rejects if the upstream refused it.
    */
   watch(app: AppState, query: QueryAst, branch: string = MAIN): { readonly settled: Promise<void>; release(): void } {
-    const link = this.link(app);
+    const link = this.#link(app);
     const key = `${branch}\u0000${JSON.stringify(query)}`;
     let w = link.watches.get(key);
     if (!w) {
@@ -189,7 +189,7 @@ export class Edge {
    * decides it; answers the client with the verdict. Reads and queries are in the engine's names.
    */
   transaction(conn: Conn, batchId: string, reads: HaveEntry[], queries: TxnQuery[], items: Items): void {
-    this.link(conn.app)
+    this.#link(conn.app)
       .client.transaction(batchId, reads, queries, items)
       .then(
         () => conn.send({ t: 'ack', batchId, tier: 'global' }),

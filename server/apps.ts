@@ -23,7 +23,7 @@
  *   against a state that includes it (batches.ts).
  */
 import { installServerFileHooks } from './files.ts';
-import type { FileHooks } from '../src/files/files.ts';
+import { installFileHooks, type FileHooks } from '../src/files/files.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import { VersionGraph } from '../src/schema/versions.ts';
@@ -66,6 +66,8 @@ export interface AppsOptions {
   readonly permissions?: Permissions;
   readonly serverId: string;
   readonly logger: Logger;
+  /** An edge server (edge.ts): the authority collects unreferenced files, not the edge. */
+  readonly edge?: boolean;
 }
 
 export class Apps {
@@ -240,6 +242,8 @@ export class Apps {
    * (`db.deleteFile`). docs/sync.md, "Storage on PostgreSQL".
    */
   #fileHooks(app: AppState, engine: Engine): FileHooks | undefined {
+    // An edge purges the parts of files deleted upstream; the authority decides what to collect.
+    if (this.#opts.edge) return installFileHooks(engine);
     return this.#opts.store.logsBatches ? undefined : installServerFileHooks(app, engine);
   }
 

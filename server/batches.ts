@@ -33,8 +33,7 @@ import type { Engine } from '../src/engine/engine.ts';
 import type { RowVersion } from '../src/rows/version.ts';
 import { buildGraph } from '../src/query/graph.ts';
 import { checkQuery } from '../src/query/validate.ts';
-import type { QueryAst } from '../src/query/ast.ts';
-import type { ClientMessage, HaveEntry, WireErrorCode, WireVersion } from '../src/sync/protocol.ts';
+import type { ClientMessage, HaveEntry, TxnQuery, WireErrorCode, WireVersion } from '../src/sync/protocol.ts';
 import { CloseCode } from '../src/sync/protocol.ts';
 import { fromWire } from '../src/sync/versions.ts';
 import { JazzError } from '../src/util/errors.ts';
@@ -125,7 +124,7 @@ function durableThen(
 ): void | Promise<void> {
   const store = ctx.apps.store;
   if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
-  return store.persistBatch(conn.app.id, engine, { batchId, items, branches }).then(() => {
+  return store.persistBatch(conn.app.id, engine, { batchId, items, branches, ...(ctx.edge ? { relayed: true } : {}) }).then(() => {
     const now = conn.app.engine!;
     try {
       apply(now, carryOver(engine, now, items));
@@ -153,7 +152,7 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
   }
   const applied = durableThen(ctx, conn, engine, batchId, items, line.store, (engine, items) => {
     const started = performance.now();
-    const { new: fresh, durable } = engine.applyVersions(items);
+    const { new: fresh, durable } = receive(ctx, engine, batchId, items);
     fanOutBranch(conn.app, conn, line.branch, fresh.length > 0 ? fresh : items, new Set(items.map((i) => i.version.versionId)));
     // The pusher's record of the branch started at another moment: it takes the server's.
     if (line.moved) sendBranchVersions(conn, line.branch, [], true);
@@ -161,7 +160,7 @@ function applyBranchBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchI
     durable.then(
       () => {
         ctx.metrics.batch('accepted');
-        conn.send({ t: 'ack', batchId, tier: 'global' });
+        acknowledge(ctx, conn, batchId);
       },
       (e) => {
         ctx.metrics.batch('failed');
@@ -187,6 +186,8 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
       if (forgedAuthor(ctx, conn, engine, msg.batchId, items)) return;
       // Sent again after a reconnect, and already applied: say so again (applyBatch applies nothing).
       if (!allStored(engine, items)) {
+        // On an edge the authority decides (edge.ts); the edge's own write rules are checked first.
+        if (ctx.edge) return deniedWrites(ctx, conn, engine, msg.batchId, items) ? undefined : relayTxn(ctx, conn, msg, items);
         const conflict = txnConflict(conn, engine, msg.reads, msg.queries);
         if (conflict) return reject(ctx, conn, msg.batchId, 'TRANSACTION_CONFLICT', conflict);
         if (deniedWrites(ctx, conn, engine, msg.batchId, items)) return;
@@ -195,6 +196,50 @@ export function handleTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage): void
       return durableThen(ctx, conn, engine, msg.batchId, items, [], (e, its) => applyBatch(ctx, conn, e, msg.batchId, its));
     }),
   );
+}
+
+/**
+ * Applies an accepted batch to the engine: on an edge also entered in the outbox, in the same store
+ * transaction, for the authority (edge.ts); a batch sent again is not entered again.
+ */
+function receive(ctx: ServerContext, engine: Engine, batchId: string, items: Items): ReturnType<Engine['applyVersions']> {
+  return ctx.edge && !allStored(engine, items) ? engine.applyRelayed(batchId, items) : engine.applyVersions(items);
+}
+
+/** Acknowledges a batch the store has: `global` on the authority; on an edge `edge`, then `global` when the authority has it. */
+function acknowledge(ctx: ServerContext, conn: Conn, batchId: string): void {
+  if (ctx.edge) ctx.edge.acknowledge(conn, batchId);
+  else conn.send({ t: 'ack', batchId, tier: 'global' });
+}
+
+/**
+ * A transaction on an edge goes to the authority, with its reads and queries in the engine's names
+ * (the authority reads the edge's schema version); the client's connection is not held meanwhile.
+ */
+function relayTxn(ctx: ServerContext, conn: Conn, msg: TxnMessage, items: Items): void {
+  const read = txnReads(conn, msg.reads, msg.queries);
+  if (typeof read === 'string') return reject(ctx, conn, msg.batchId, 'TRANSACTION_CONFLICT', read);
+  ctx.edge!.transaction(conn, msg.batchId, read.reads, read.queries, items);
+}
+
+/** What a transaction read, from the client's schema version into the engine's names; a string says why it cannot be. */
+function txnReads(conn: Conn, reads: readonly HaveEntry[], queries: readonly TxnQuery[]): { reads: HaveEntry[]; queries: TxnQuery[] } | string {
+  const view = conn.view!;
+  const out: { reads: HaveEntry[]; queries: TxnQuery[] } = { reads: [], queries: [] };
+  for (const [name, rowId, digest] of reads) {
+    const table = view.tables.get(name)?.table.name;
+    if (table === undefined) return `unknown table ${name}`;
+    out.reads.push([table, rowId, digest]);
+  }
+  for (const { query: q, ids } of queries) {
+    try {
+      checkQuery(view.schema, q);
+      out.queries.push({ query: view.query(q), ids });
+    } catch (e) {
+      return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return out;
 }
 
 /** Refuses a pushed batch or transaction: tells the client, and the log. */
@@ -309,7 +354,7 @@ function deniedWrites(ctx: ServerContext, conn: Conn, engine: Engine, batchId: s
 function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: string, items: Items): void {
   const app = conn.app;
   const started = performance.now();
-  const { new: fresh, durable } = engine.applyVersions(items);
+  const { new: fresh, durable } = receive(ctx, engine, batchId, items);
   // The pusher: the rows it wrote, if it may read them now, with the rest of their histories.
   const pushed = new Set(items.map((i) => i.version.versionId));
   const catchUp: WireVersion[] = [];
@@ -337,7 +382,7 @@ function applyBatch(ctx: ServerContext, conn: Conn, engine: Engine, batchId: str
   durable.then(
     () => {
       ctx.metrics.batch('accepted');
-      conn.send({ t: 'ack', batchId, tier: 'global' });
+      acknowledge(ctx, conn, batchId);
       sendDrop(conn, pusherDrops);
     },
     (e) => {
@@ -373,21 +418,13 @@ export function applyRemote(ctx: ServerContext, app: AppState, engine: Engine, i
 }
 
 /** Why a transaction cannot be accepted (something it read changed), or undefined. */
-function txnConflict(conn: Conn, engine: Engine, reads: readonly HaveEntry[], queries: readonly { query: QueryAst; ids: readonly string[] }[]): string | undefined {
-  const view = conn.view!;
-  for (const [name, rowId, digest] of reads) {
-    const table = view.tables.get(name)?.table.name;
-    if (table === undefined) return `unknown table ${name}`;
-    if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${name} row ${rowId} changed since it was read`;
+function txnConflict(conn: Conn, engine: Engine, asSent: readonly HaveEntry[], sentQueries: readonly TxnQuery[]): string | undefined {
+  const read = txnReads(conn, asSent, sentQueries);
+  if (typeof read === 'string') return read;
+  for (const [i, [table, rowId, digest]] of read.reads.entries()) {
+    if ((engine.rowDigest(table, rowId) ?? '') !== digest) return `${asSent[i]![0]} row ${rowId} changed since it was read`;
   }
-  for (const { query: q, ids } of queries) {
-    let query: QueryAst;
-    try {
-      checkQuery(view.schema, q);
-      query = view.query(q);
-    } catch (e) {
-      return `a query of the transaction is invalid: ${e instanceof Error ? e.message : String(e)}`;
-    }
+  for (const { query, ids } of read.queries) {
     const g = buildGraph(engine, query, { attach: false, onChange: () => {}, readFilter: (t) => conn.policy!.readFilter(t), readFilterSys: (t) => conn.policy!.readsSystemFields(t) });
     const now = g.view.all.map((r) => r.id);
     g.destroy();

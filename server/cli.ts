@@ -21,8 +21,11 @@
  * - `--postgres <url>` (or `JAZZ_POSTGRES`) keeps the data in PostgreSQL instead (server/pg-store.ts),
  *   and excludes `--data` and `--in-memory`. The banner and the log name its host:port/database,
  *   never its password; a database that cannot be reached stops the start with that address.
+ * - `--upstream ws://host:port` makes the server an edge of that one (server/edge.ts); it needs
+ *   `--backend-secret` (the upstream's: the edge signs in there as a peer) and a store of its own
+ *   (`--data` or `--postgres`, not `--in-memory`: what it acknowledged at `edge` must survive).
  * - The start banner (stdout, plain text, before any log record) says what is in force: the URL,
- *   dev mode, the data folder (or database) and the apps found in it (schema hash and rules), the rules from
+ *   the upstream (or that this server is the authority), dev mode, the data folder (or database) and the apps found in it (schema hash and rules), the rules from
  *   `--permissions`, the ways to sign in, the admin routes, the limits and the logging. Then the
  *   server logs through pino (server/log.ts): JSON lines, or short human lines when stdout is a
  *   terminal (`--log-format`), from `--log-level` up.
@@ -37,7 +40,7 @@ import { schemaFromJSON, schemaHash } from '../src/schema/schema.ts';
 import { describePostgresUrl } from './pg-log.ts';
 import type { Permissions } from '../src/policy/define.ts';
 
-type Kind = 'int' | 'string' | 'path' | 'list' | 'boolean' | 'choice' | 'key' | 'url' | 'postgres';
+type Kind = 'int' | 'string' | 'path' | 'list' | 'boolean' | 'choice' | 'key' | 'url' | 'ws' | 'postgres';
 
 export interface FlagSpec {
   readonly name: string;
@@ -71,6 +74,12 @@ export const FLAGS = [
     kind: 'boolean',
     default: false,
     help: "Development mode: clients without credentials get in anonymously, and an app without a schema adopts its first client's. Never expose such a server.",
+  },
+  {
+    name: 'upstream',
+    kind: 'ws',
+    none: 'none, this server is the authority',
+    help: "Make this server an edge of the sync server at this address (ws://host:port or wss://...): it answers its clients from its own store (--data or --postgres), acknowledges edge once it stored a batch, forwards batches and subscriptions upstream as a peer and relays global from there. Needs --backend-secret, the upstream's.",
   },
   { name: 'admin-secret', kind: 'string', none: 'none, the admin routes are closed', help: 'Opens the admin routes (schema and permissions publication) to `Authorization: Bearer <secret>`.' },
   {
@@ -117,6 +126,7 @@ interface KindValue {
   choice: string;
   key: string;
   url: string;
+  ws: string;
   postgres: string;
 }
 /** The parsed flags: a flag with a default always has a value. */
@@ -147,7 +157,9 @@ const valueHint = (f: FlagSpec): string =>
             ? ' <path>'
             : f.kind === 'postgres'
               ? ' <postgres://...>'
-              : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`;
+              : f.kind === 'ws'
+                ? ' <ws://host:port>'
+                : ` <${f.kind === 'key' ? 'pem|file' : f.kind}>`;
 
 export function helpText(): string {
   const out = [
@@ -203,13 +215,12 @@ function convert(f: FlagSpec, raw: string, source: string, cwd: string): KindVal
       return v.startsWith('-----BEGIN') || v.startsWith('{') ? v : path.resolve(cwd, v);
     }
     case 'url': {
-      let u: URL | undefined;
-      try {
-        u = new URL(raw);
-      } catch {
-        bad('must be a URL');
-      }
-      return u!.protocol === 'https:' || u!.protocol === 'http:' ? raw : bad('must be an http(s) URL');
+      const u = URL.canParse(raw) ? new URL(raw) : bad('must be a URL');
+      return u.protocol === 'https:' || u.protocol === 'http:' ? raw : bad('must be an http(s) URL');
+    }
+    case 'ws': {
+      const u = URL.canParse(raw) ? new URL(raw) : bad('must be a ws:// or wss:// address');
+      return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.pathname === '/' ? raw.replace(/\/+$/, '') : bad('must be a ws:// or wss:// address with no path (ws://host:port)');
     }
     case 'postgres': {
       // The value is not repeated in the message: it may hold a password.
@@ -281,6 +292,10 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     throw new Error(`--postgres excludes ${flags.data !== undefined ? '--data' : '--in-memory'}: the data is kept in PostgreSQL, or in files, or in memory`);
   }
   if (flags['jwt-public-key'] !== undefined && flags['jwks-url'] !== undefined) throw new Error('give either --jwt-public-key or --jwks-url, not both');
+  if (flags.upstream !== undefined && flags['backend-secret'] === undefined) {
+    throw new Error('--upstream needs --backend-secret: an edge signs in upstream as a peer with the backend secret the upstream has');
+  }
+  if (flags.upstream !== undefined && flags['in-memory']) throw new Error('--upstream excludes --in-memory: an edge keeps what it acknowledged in a store of its own (--data or --postgres)');
   const dataDir = flags['in-memory'] || flags.postgres !== undefined ? undefined : (flags.data ?? path.resolve(cwd, 'data'));
   // auth.ts reads the key (a resolved file path, or the key itself) and checks the rest.
   const auth = flags.help
@@ -295,6 +310,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     ...(dataDir !== undefined ? { dataDir } : {}),
     inMemory: flags['in-memory'],
     ...(flags.postgres !== undefined ? { postgres: flags.postgres } : {}),
+    ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
     dev: flags.dev,
     ...(flags['admin-secret'] !== undefined ? { adminSecret: flags['admin-secret'] } : {}),
     maxFrameBytes: flags['max-frame-bytes'],
@@ -383,6 +399,11 @@ export function banner({ url, port, config, permissions, apps }: BannerFacts): s
   );
   lines.push(
     `  storage:     ${o.postgres ? `PostgreSQL at ${describePostgresUrl(o.postgres).text} (tables jazz_*: apps, schemas, permissions, every accepted batch)` : o.inMemory ? 'in memory (nothing survives a restart)' : `files under ${o.dataDir}`}`,
+  );
+  lines.push(
+    o.upstream
+      ? `  upstream:    edge of ${o.upstream}: batches acknowledged edge when stored here, global when the upstream has them; signs in there as a peer (backend secret)`
+      : '  upstream:    none: this server is the authority (acknowledges global)',
   );
   if (apps.length === 0) lines.push(`  apps:        none yet${o.dev ? "; a client's first connection creates one (dev mode)" : '; publish a schema through the admin route'}`);
   else {

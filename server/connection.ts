@@ -26,6 +26,8 @@ export interface ServerSub {
   scheduled: boolean;
   /** Runs the query again (read rules that depend on other rows changed). */
   restart?: () => void;
+  /** On an edge: the same query subscribed upstream (edge.ts), released with this one. */
+  upstream?: { readonly settled: Promise<void>; release(): void };
 }
 
 export class Conn {

@@ -8,6 +8,7 @@ import type { Conn } from './connection.ts';
 import type { Authenticator } from './auth.ts';
 import type { ServerLog } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
+import type { Edge } from './edge.ts';
 
 export interface ServerContext {
   readonly serverId: string;
@@ -33,4 +34,6 @@ export interface ServerContext {
    * and this one has not, inside the app's exclusive work. Absent on other stores.
    */
   catchUp?: (app: AppState) => Promise<void>;
+  /** On an edge server (`upstream`): its link to the upstream (edge.ts). Absent on the authority. */
+  edge?: Edge;
 }

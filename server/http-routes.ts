@@ -2,7 +2,9 @@
  * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
  *
  *   GET  /health                          { ok: true, apps, connections }; 503 { ok: false, apps,
- *                                         connections, error, reason } when the store does not answer
+ *                                         connections, error, reason } when the store does not answer;
+ *                                         an edge adds upstream: { url, reachable, reason? } (its
+ *                                         upstream being away is not a 503: it keeps serving)
  *   GET  /metrics                         Prometheus text (metrics.ts)
  *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
  *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
@@ -55,10 +57,18 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
         json(503, { error: e instanceof JazzError ? e.code : 'STORAGE_IO', message: `in force on this server but not stored yet: ${e instanceof Error ? e.message : String(e)}` });
       });
     if (req.method === 'GET' && url.pathname === '/health') {
-      void ctx.apps.store.check().then(
-        () => json(200, { ok: true, ...hooks.stats() }),
-        (e: unknown) => json(503, { ok: false, ...hooks.stats(), error: e instanceof JazzError ? e.code : 'STORAGE_IO', reason: e instanceof Error ? e.message : String(e) }),
-      );
+      // An edge keeps serving while its upstream is away: that is said in the body, not the status.
+      void Promise.all([
+        ctx.apps.store.check().then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        ctx.edge?.health(),
+      ]).then(([failed, upstream]) => {
+        const edge = upstream ? { upstream } : {};
+        if (failed === undefined) return json(200, { ok: true, ...hooks.stats(), ...edge });
+        json(503, { ok: false, ...hooks.stats(), ...edge, error: failed instanceof JazzError ? failed.code : 'STORAGE_IO', reason: failed instanceof Error ? failed.message : String(failed) });
+      });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {

@@ -15,6 +15,10 @@
  *                 every accepted batch, in the order it was accepted (`seq`); `versions` is the
  *                 engine's binary form of each version (see pg-store.ts), `branches` the branch
  *                 records the batch brought. One row per batch id and app.
+ *   jazz_pending  (app_id, batch_id)
+ *                 on an edge (edge.ts): the batches it logged that its upstream has not
+ *                 acknowledged `global` yet, entered before the batch is logged and deleted once
+ *                 the upstream has it (an entry whose batch was never logged is ignored)
  *
  * - `append` writes one batch in one transaction (with the app's registry row when given, so a
  *   publication and the batches after it are kept in that order); it resolves once committed.
@@ -109,6 +113,7 @@ CREATE TABLE IF NOT EXISTS jazz_batches (
   UNIQUE (app_id, batch_id)
 );
 CREATE INDEX IF NOT EXISTS jazz_batches_app_seq ON jazz_batches (app_id, seq);
+CREATE TABLE IF NOT EXISTS jazz_pending (app_id text NOT NULL, batch_id text NOT NULL, PRIMARY KEY (app_id, batch_id));
 CREATE OR REPLACE FUNCTION jazz_batches_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('jazz_batches', NEW.app_id || ' ' || NEW.seq);
@@ -321,10 +326,29 @@ export class PgLog {
 
   /** Up to `limit` batches of the app logged after `seq`, in order. */
   async readSince(appId: string, seq: number, limit = 5000): Promise<LoggedBatch[]> {
-    const r = await this.#query<{ seq: string; batch_id: string; versions: Buffer; branches: unknown[] }>(
-      'SELECT seq, batch_id, versions, branches FROM jazz_batches WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-      [appId, seq, limit],
+    return this.#batches('SELECT seq, batch_id, versions, branches FROM jazz_batches WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [appId, seq, limit]);
+  }
+
+  /** An edge: the batch waits for its upstream (until `settlePending`); entered before it is logged. */
+  async markPending(appId: string, batchId: string): Promise<void> {
+    await this.#query('INSERT INTO jazz_pending (app_id, batch_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [appId, batchId]);
+  }
+
+  /** An edge: the upstream has the batch. */
+  async settlePending(appId: string, batchId: string): Promise<void> {
+    await this.#query('DELETE FROM jazz_pending WHERE app_id = $1 AND batch_id = $2', [appId, batchId]);
+  }
+
+  /** An edge: the logged batches of the app still waiting for its upstream, in log order. */
+  async pendingBatches(appId: string): Promise<LoggedBatch[]> {
+    return this.#batches(
+      'SELECT b.seq, b.batch_id, b.versions, b.branches FROM jazz_pending p JOIN jazz_batches b ON b.app_id = p.app_id AND b.batch_id = p.batch_id WHERE p.app_id = $1 ORDER BY b.seq',
+      [appId],
     );
+  }
+
+  async #batches(sql: string, params: unknown[]): Promise<LoggedBatch[]> {
+    const r = await this.#query<{ seq: string; batch_id: string; versions: Buffer; branches: unknown[] }>(sql, params);
     return r.rows.map((x) => ({ seq: Number(x.seq), batchId: x.batch_id, versions: new Uint8Array(x.versions.buffer, x.versions.byteOffset, x.versions.byteLength), branches: x.branches }));
   }
 

@@ -126,6 +126,17 @@ export class PgServerStore implements ServerStore {
    * The app's log into its new engine, a page at a time, the next page read while this one is
    * applied (memory holds one page of the log, not all of it).
    */
+  relayDone(appId: string, batchId: string): void {
+    this.log.settlePending(appId, batchId).catch((e: unknown) => {
+      // Kept as waiting: after a restart it is sent upstream again, which is harmless.
+      this.#logger.warn({ event: 'relay-not-settled', app: appId, batchId, error: e instanceof Error ? e.message : String(e) }, 'could not record that the upstream has a batch');
+    });
+  }
+
+  async requeue(appId: string, engine: Engine): Promise<void> {
+    for (const b of await this.log.pendingBatches(appId)) engine.applyRelayed(b.batchId, decodeItems(engine, b.versions));
+  }
+
   async replay(appId: string, engine: Engine): Promise<void> {
     const a = this.#apps.get(appId);
     if (!a) return;
@@ -187,6 +198,8 @@ export class PgServerStore implements ServerStore {
     return this.#enqueue(appId, async () => {
       const row = a.row;
       const gen = a.gen;
+      // Waiting for the upstream before it is logged: a crash in between leaves an entry with no batch, ignored.
+      if (batch.relayed) await this.log.markPending(appId, batch.batchId);
       const logged = await this.#conflicts(a, () => this.log.append(appId, batch.batchId, versions, batch.items.length, batch.branches, a.lastSeq, a.dirty ? { row, expected: a.version } : undefined));
       if (logged === 'stale') throw new NodeBehind(appId);
       if (logged.version !== undefined) {

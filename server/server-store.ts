@@ -49,6 +49,8 @@ export interface AcceptedBatch {
   readonly batchId: string;
   readonly items: readonly { table: string; version: RowVersion }[];
   readonly branches: readonly BranchInfo[];
+  /** Accepted by an edge: it waits for the upstream too (`relayDone`, `requeue`). */
+  readonly relayed?: boolean;
 }
 
 export interface ServerStore {
@@ -78,6 +80,14 @@ export interface ServerStore {
    * (PostgreSQL; nothing elsewhere). Called inside the app's exclusive work.
    */
   catchUp(appId: string, engine: () => Engine, apply: (engine: Engine, items: { table: string; version: RowVersion }[], branches: readonly BranchInfo[]) => void): Promise<void>;
+  /**
+   * An edge's queue for its upstream (edge.ts) where the engine's outbox is not durable
+   * (`logsBatches`): `persistBatch` keeps a `relayed` batch as waiting, `relayDone` forgets it once
+   * the upstream has it, and `requeue` (after `replay`) enters the waiting ones in the engine's
+   * outbox again. On files the outbox is in the engine's own store: nothing to do.
+   */
+  relayDone(appId: string, batchId: string): void;
+  requeue(appId: string, engine: Engine): Promise<void>;
   /** Resolves when the store answers now; rejects saying why not (GET /health answers 503 with it). */
   check(): Promise<void>;
   /** The bytes the store holds, or undefined where it holds none (memory). */
@@ -141,6 +151,11 @@ export class LocalServerStore implements ServerStore {
   persistBatch(): Promise<void> {
     return Promise.reject(new Error('the file store keeps batches in the engine: persistBatch is not called'));
   }
+
+  /** The engine's outbox is on its file: it survives by itself. */
+  relayDone(): void {}
+
+  async requeue(): Promise<void> {}
 
   /** One process has the files: there is no other node to catch up with. */
   async catchUp(): Promise<void> {}

@@ -14,6 +14,9 @@
  *
  * A subscription that names a branch also gets that branch's rows (branch-sync.ts).
  *
+ * On an edge (edge.ts) each query is also subscribed upstream: the first result settles at `edge`
+ * from the edge's store, then at `global` once the upstream's first result arrived.
+ *
  * Queries, `have` entries and drops are in the client's schema version (its connection's view);
  * the graphs run in the engine's names.
  */
@@ -34,7 +37,7 @@ type SubMessage = Extract<ClientMessage, { t: 'sub' }>;
 
 export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void {
   const engine = conn.app.engine!;
-  conn.subs.get(msg.id)?.graph.destroy();
+  stop(conn.subs.get(msg.id));
   conn.branchSubs.delete(msg.id);
   if (!conn.subs.has(msg.id) && conn.subs.size >= ctx.maxSubscriptions) {
     conn.send({ t: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', message: `subscription ${msg.id}: at most ${ctx.maxSubscriptions} subscriptions per connection`, sub: msg.id });
@@ -82,7 +85,18 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     }
     if (sub.first) {
       sub.first = false;
-      conn.send({ t: 'settled', id: msg.id, tier: 'global' });
+      // An edge has its store's rows now, and the authority's once its upstream subscription settled.
+      conn.send({ t: 'settled', id: msg.id, tier: sub.upstream ? 'edge' : 'global' });
+      // The upstream refused the query (one too many for it): a reader waiting for global is told.
+      sub.upstream?.settled.then(
+        () => {
+          if (conn.subs.get(msg.id) === sub) conn.send({ t: 'settled', id: msg.id, tier: 'global' });
+        },
+        (e: unknown) => {
+          const code = e instanceof JazzError ? e.code : 'INTERNAL';
+          if (conn.subs.get(msg.id) === sub) conn.send({ t: 'error', code, message: `subscription ${msg.id}: the upstream refused it (${e instanceof Error ? e.message : String(e)})`, sub: msg.id });
+        },
+      );
     }
   };
   sub.graph = build();
@@ -97,6 +111,7 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
     sendVersions(conn, out);
   };
   conn.subs.set(msg.id, sub);
+  if (ctx.edge) sub.upstream = ctx.edge.watch(conn.app, query, msg.branch);
   // Rows the client already holds: keep them up to date from now on, and resend those whose
   // versions differ from ours (this is how a returning client learns what it missed).
   const stale: WireVersion[] = [];
@@ -120,16 +135,22 @@ export function handleSub(ctx: ServerContext, conn: Conn, msg: SubMessage): void
 }
 
 export function handleUnsub(conn: Conn, id: number): void {
-  conn.subs.get(id)?.graph.destroy();
+  stop(conn.subs.get(id));
   conn.subs.delete(id);
   conn.branchSubs.delete(id);
 }
 
 /** Stops every subscription of a connection (it went away). */
 export function stopAll(conn: Conn): void {
-  for (const s of conn.subs.values()) s.graph.destroy();
+  for (const s of conn.subs.values()) stop(s);
   conn.subs.clear();
   conn.branchSubs.clear();
+}
+
+/** Ends a subscription's live query, and on an edge its share of the upstream subscription. */
+function stop(sub: ServerSub | undefined): void {
+  sub?.graph.destroy();
+  sub?.upstream?.release();
 }
 
 /** Rows of a result (and of its includes) the connection does not hold yet: their histories, through the read gate. */

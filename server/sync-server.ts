@@ -14,6 +14,7 @@
  *   batches.ts        pushed batches and transactions: checked, applied or refused, fanned out
  *   holdings.ts       which connection holds which rows
  *   read-gate.ts      what a connection may receive: every version passes it
+ *   edge.ts           a server with an upstream (an edge): its link to the authority
  *
  * - `GET /apps/:appId/ws` upgrades to the sync protocol. An app the server does not have is
  *   accepted and closed at once with 4404 and an `UNKNOWN_APP` error frame (a browser sees nothing
@@ -40,7 +41,8 @@ import type { ServerContext } from './context.ts';
 import { requestHandler } from './http-routes.ts';
 import { handleHello } from './handshake.ts';
 import { handleSub, handleUnsub, stopAll } from './subscriptions.ts';
-import { handlePush, handleTxn } from './batches.ts';
+import { applyRemote, handlePush, handleTxn, reject } from './batches.ts';
+import { Edge } from './edge.ts';
 import { followOtherNodes } from './pg-follow.ts';
 import { releaseAll } from './holdings.ts';
 import { handleChunk, handleUnwatch, handleWatch, unwatchAll } from './live-streams.ts';
@@ -62,6 +64,13 @@ export interface SyncServerOptions {
   readonly postgres?: string;
   /** Development mode: anonymous clients, a client's schema is adopted, everything allowed. */
   readonly dev?: boolean;
+  /**
+   * Makes this server an edge of the server at this address (`ws://host:port`): it keeps a store
+   * of its own, acknowledges `edge` once a batch is stored, forwards batches and subscriptions
+   * upstream as a `peer` (signed in with `auth.backendSecret`, which the upstream must share) and
+   * relays `global` when the upstream has them (edge.ts). Absent: this server is the authority.
+   */
+  readonly upstream?: string;
   readonly adminSecret?: string;
   /** Largest accepted frame in bytes (default 16 MiB). */
   readonly maxFrameBytes?: number;
@@ -131,7 +140,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const ctx: ServerContext = {
     serverId,
     dev: opts.dev ?? false,
-    apps: new Apps({ store, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger }),
+    apps: new Apps({ store, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger, edge: opts.upstream !== undefined }),
     events,
     metrics: new ServerMetrics({ stats: () => stats(), storeBytes: () => store.size() }),
     authenticate: createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false }),
@@ -141,8 +150,21 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     maxMessagesPerSecond: opts.maxMessagesPerSecond ?? 1000,
     engineReplaced: (app, except) => {
       for (const c of app.conns) if (c !== except) c.ws.close(1012, 'the app changed: reconnect');
+      if (app.engine) ctx.edge?.link(app);
     },
   };
+  if (opts.upstream !== undefined) {
+    const secret = opts.auth?.backendSecret;
+    if (secret === undefined) throw new Error('an edge (upstream) signs in upstream with the backend secret: give the one the upstream has (--backend-secret)');
+    ctx.edge = new Edge(
+      { url: opts.upstream, secret },
+      {
+        applyRemote: (app, engine, items) => applyRemote(ctx, app, engine, items, []),
+        reject: (conn, batchId, code, reason) => reject(ctx, conn, batchId, code, reason),
+        decided: (appId, batchId) => store.relayDone(appId, batchId),
+      },
+    );
+  }
   const { apps } = ctx;
   // Open connections: a socket whose client said goodbye is not counted while its TCP connection
   // winds down (a page frozen in the back/forward cache may never finish that part).
@@ -191,7 +213,8 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
     }, 10_000);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!conn.takeToken()) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${ctx.maxMessagesPerSecond} messages a second`);
+      // A peer (an edge relaying its clients' messages) is trusted with the backend secret: not limited.
+      if (conn.session?.role !== 'peer' && !conn.takeToken()) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${ctx.maxMessagesPerSecond} messages a second`);
       if (!isBinary) return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'frames must be binary');
       let msg: ClientMessage;
       try {
@@ -236,8 +259,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
         } catch (e) {
           // A query the server fails to run is that subscription's failure, not the connection's.
           events.messageFailed({ ...conn.who, type: msg.t }, e);
-          conn.subs.get(msg.id)?.graph.destroy();
-          conn.subs.delete(msg.id);
+          handleUnsub(conn, msg.id);
           return conn.send({ t: 'error', code: 'INTERNAL', message: `subscription ${msg.id}: the server failed to run this query (${e instanceof Error ? e.message : String(e)})`, sub: msg.id });
         }
       case 'unsub':
@@ -259,12 +281,22 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
 
   await apps.open();
   if (store instanceof PgServerStore) await followOtherNodes(ctx, store, permissionsChanged);
+  // Batches acknowledged at `edge` before a stop or crash go upstream without waiting for a client.
+  if (ctx.edge) {
+    for (const id of apps.store.appIds()) {
+      const app = apps.get(id);
+      if (!app.engine) continue;
+      await store.requeue(id, app.engine);
+      ctx.edge.link(app);
+    }
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port ?? 4000, opts.host ?? '127.0.0.1', () => resolve());
     });
   } catch (e) {
+    ctx.edge?.close();
     await apps.closeAll();
     throw e;
   }
@@ -306,6 +338,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
           }, 500).unref();
         });
         wss.close();
+        ctx.edge?.close();
         await apps.closeAll();
         events.close();
       })()),

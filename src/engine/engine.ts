@@ -747,6 +747,21 @@ export class Engine {
    * already in history changes nothing. Returns how many were new.
    */
   applyVersions(items: readonly { table: string; version: RowVersion }[]): { applied: number; new: { table: string; version: RowVersion }[]; durable: Promise<void> } {
+    return this.#applyReceived(items, undefined);
+  }
+
+  /**
+   * Applies a batch received from a client that this replica passes on to another server (an edge
+   * server relaying to its authority), as `applyVersions` does, and in the same store transaction
+   * records it as this replica's own pending batch in the outbox: so its sync client pushes it on,
+   * and an acknowledgement or rejection settles it like a local batch. A batch with a record
+   * already (sent again) keeps it.
+   */
+  applyRelayed(batchId: string, items: readonly { table: string; version: RowVersion }[]): { applied: number; new: { table: string; version: RowVersion }[]; durable: Promise<void> } {
+    return this.#applyReceived(items, this.batchRecord(batchId) ? undefined : batchId);
+  }
+
+  #applyReceived(items: readonly { table: string; version: RowVersion }[], relayed: string | undefined): { applied: number; new: { table: string; version: RowVersion }[]; durable: Promise<void> } {
     this.#checkOpen();
     const tx = this.store.transaction();
     const fresh: { table: string; version: RowVersion }[] = [];
@@ -761,6 +776,11 @@ export class Engine {
         }
       }
       this.#putBookkeeping(tx, touched);
+      if (relayed !== undefined) {
+        const record: BatchRecord = { s: 'pending', tier: 'local', v: items.map(({ table, version }) => [this.table(table).no, version.rowId, version.versionId]) };
+        tx.put(metaKey('batch', relayed), utf8Encode(JSON.stringify(record)));
+        tx.put(metaKey('outbox', relayed), utf8Encode(relayed));
+      }
     } catch (e) {
       tx.rollback();
       throw e;

@@ -78,6 +78,11 @@ export interface SyncClientOptions {
   readonly maxFrameBytes?: number;
   /** Receives the chunks of the live streams this client watches (src/files/live.ts). */
   readonly onChunk?: (chunk: LiveChunk) => void;
+  /**
+   * Applies versions the server sent (and an accepted transaction's), in place of the engine's
+   * `applyVersions`: an edge server applies them and passes them on to its own clients.
+   */
+  readonly applyVersions?: (items: { table: string; version: RowVersion }[]) => void;
 }
 
 /**
@@ -299,6 +304,8 @@ export class SyncClient {
         this.#clearInFlight();
         for (const s of this.#subs.values()) this.#send(this.#subMessage(s), transport);
         if (this.#serverStreams) for (const file of this.#watches.keys()) this.#send({ t: 'watch', file }, transport);
+        // Stored by an edge, not known to be global yet: the edge says how far they got.
+        for (const b of this.#belowGlobal) this.#pushBatch(b);
         this.#pushOutbox();
         for (const t of this.#txns.values()) this.#send(t.message, transport);
         return;
@@ -317,7 +324,7 @@ export class SyncClient {
         }
         if (items.length) {
           try {
-            this.#engine.applyVersions(items).durable.catch((e) => console.error('jazz-elements: storing synced rows failed', e));
+            this.#apply(items);
           } catch (e) {
             console.error('jazz-elements: applying synced rows failed', e);
           }
@@ -338,13 +345,15 @@ export class SyncClient {
         if (txn) {
           this.#txns.delete(m.batchId);
           try {
-            this.#engine.applyVersions(txn.items);
+            this.#apply(txn.items);
             txn.resolve();
           } catch (e) {
             txn.reject(e);
           }
           return;
         }
+        if (m.tier === 'global') this.#belowGlobal.delete(m.batchId);
+        else this.#belowGlobal.add(m.batchId);
         void this.#engine.confirmBatch(m.batchId, m.tier).then(
           () => this.#outboxChanged(),
           (e: unknown) => console.error('jazz-elements: recording an acknowledgement failed', e),
@@ -390,6 +399,11 @@ export class SyncClient {
       case 'pong':
         return;
     }
+  }
+
+  #apply(items: { table: string; version: RowVersion }[]): void {
+    if (this.#opts.applyVersions) return this.#opts.applyVersions(items);
+    this.#engine.applyVersions(items).durable.catch((e) => console.error('jazz-elements: storing synced rows failed', e));
   }
 
   /** Live streams watched, with how many readers watch each. */
@@ -442,6 +456,7 @@ export class SyncClient {
       (e: unknown) => console.error('jazz-elements: undoing a rejected batch failed', e),
     );
     this.#settleBatch(batchId, 'global', error);
+    this.#belowGlobal.delete(batchId);
     this.#opts.onRejected?.({ code, message, batchId, error });
     this.#landed(batchId);
   }
@@ -463,6 +478,11 @@ export class SyncClient {
   #inFlightBytes = 0;
   /** Some batch waits for room in the window (so newer ones wait behind it). */
   #held = false;
+  /**
+   * Batches an edge server acknowledged (they left the outbox) whose `global` acknowledgement has
+   * not come: pushed again after a reconnect (harmless), so the server says how far they got.
+   */
+  readonly #belowGlobal = new Set<string>();
 
   #pushOutbox(): void {
     this.#held = false;

@@ -2,7 +2,8 @@
  * The sync server's HTTP routes (the WebSocket upgrade is in sync-server.ts):
  *
  *   GET  /health                          { ok: true, apps, connections }; 503 { ok: false, apps,
- *                                         connections, error, reason } when the store does not answer
+ *                                         connections, error, reason } when the store does not answer;
+ *                                         503 { ok: false, draining: true, ... } while the server drains
  *   GET  /metrics                         Prometheus text (metrics.ts)
  *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
  *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
@@ -23,6 +24,7 @@ import type { Permissions } from '../src/policy/define.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { APP_ID, type AppState } from './apps.ts';
 import type { ServerContext } from './context.ts';
+import { DRAINING_HEALTH } from './drain.ts';
 
 const ADMIN_ROUTE = new RegExp(`^/apps/(${APP_ID})/admin/(schema|permissions)$`);
 /** Admin request bodies: schemas and permissions are small. */
@@ -31,6 +33,8 @@ const MAX_BODY = 1_000_000;
 export interface RouteHooks {
   readonly adminSecret: string | undefined;
   readonly stats: () => Record<string, number>;
+  /** True while the server drains (drain.ts): /health answers 503. */
+  readonly draining: () => boolean;
   /** New permissions are in force: rebuild the app's connections' evaluators. */
   readonly permissionsChanged: (app: AppState) => void;
   /** The app's engine was replaced (a new schema version): its connections reconnect. */
@@ -55,6 +59,7 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
         json(503, { error: e instanceof JazzError ? e.code : 'STORAGE_IO', message: `in force on this server but not stored yet: ${e instanceof Error ? e.message : String(e)}` });
       });
     if (req.method === 'GET' && url.pathname === '/health') {
+      if (hooks.draining()) return json(503, { ...DRAINING_HEALTH, ...hooks.stats() });
       void ctx.apps.store.check().then(
         () => json(200, { ok: true, ...hooks.stats() }),
         (e: unknown) => json(503, { ok: false, ...hooks.stats(), error: e instanceof JazzError ? e.code : 'STORAGE_IO', reason: e instanceof Error ? e.message : String(e) }),

@@ -11,6 +11,9 @@
  *                                         becomes the current one, its clients reconnect
  *   GET  /apps/:appId/admin/permissions   the permissions, or 404 NO_PERMISSIONS
  *   POST /apps/:appId/admin/permissions   publishes permissions (for the app's schema hash)
+ *   POST /admin/backup                    { to: folder }: a live copy of the file store (backup.ts):
+ *                                         { to, files, bytes, ms }; 400 BACKUP_UNSUPPORTED on
+ *                                         PostgreSQL or in memory, or when the folder is not empty
  *
  * Admin routes need `Authorization: Bearer <admin secret>` (401 otherwise, and a log record);
  * a bad body is 400 with `{ error: code, message }`; a publication is answered once the server
@@ -25,6 +28,7 @@ import { JazzError } from '../src/util/errors.ts';
 import { APP_ID, type AppState } from './apps.ts';
 import type { ServerContext } from './context.ts';
 import { DRAINING_HEALTH } from './drain.ts';
+import type { BackupReport } from './backup.ts';
 
 const ADMIN_ROUTE = new RegExp(`^/apps/(${APP_ID})/admin/(schema|permissions)$`);
 /** Admin request bodies: schemas and permissions are small. */
@@ -40,6 +44,8 @@ export interface RouteHooks {
   /** The app's engine was replaced (a new schema version): its connections reconnect. */
   readonly engineReplaced: (app: AppState) => void;
   readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** A live backup of the store into a new folder (backup.ts); throws when the store has none. */
+  readonly backup: (to: string) => BackupReport;
 }
 
 export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -49,6 +55,13 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
+    };
+    /** Admin routes need the admin secret: false (answered 401, logged) without it. */
+    const admitted = (app: string, route: string): boolean => {
+      if (hooks.adminSecret && req.headers.authorization === `Bearer ${hooks.adminSecret}`) return true;
+      ctx.events.adminRefused({ app, route: `${req.method} ${route}`, remote: req.socket.remoteAddress ?? '' });
+      json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      return false;
     };
     const fail = (e: unknown) => json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
     // A publication is answered once the store keeps it: 503 when it cannot (it is in force on
@@ -76,12 +89,24 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       );
       return;
     }
+    if (url.pathname === '/admin/backup') {
+      if (!admitted('', 'backup')) return;
+      if (req.method !== 'POST') return json(405, { error: 'METHOD_NOT_ALLOWED', message: 'POST /admin/backup with { "to": "<new folder>" }' });
+      return readBody(req, (body) => {
+        try {
+          const { to } = JSON.parse(body) as { to?: unknown };
+          if (typeof to !== 'string' || !to) throw new Error('the body must be { "to": "<new folder on the server>" }');
+          const report = hooks.backup(to);
+          logger.info({ event: 'backup', ...report }, `backup of ${report.files} files (${report.bytes} bytes) into ${report.to} in ${report.ms} ms`);
+          json(200, report);
+        } catch (e) {
+          json(400, { error: (e as { code?: string }).code ?? 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
+        }
+      });
+    }
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
-      if (!hooks.adminSecret || req.headers.authorization !== `Bearer ${hooks.adminSecret}`) {
-        ctx.events.adminRefused({ app: admin[1]!, route: `${req.method} ${admin[2]}`, remote: req.socket.remoteAddress ?? '' });
-        return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
-      }
+      if (!admitted(admin[1]!, admin[2]!)) return;
       const app = ctx.apps.get(admin[1]!);
       if (admin[2] === 'permissions') {
         if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
@@ -127,7 +152,7 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       }
     }
     if (hooks.onRequest?.(req, res)) return;
-    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions, POST /admin/backup' });
   };
 }
 

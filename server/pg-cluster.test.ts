@@ -43,7 +43,7 @@ describe('three nodes on one PostgreSQL', () => {
     const r = rng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
     const url = await pgc.cluster.database();
-    const cluster = await processCluster(url, 3, ['--dev', '--admin-secret', SECRET]);
+    const cluster = await processCluster(3, ['--postgres', url, '--dev', '--admin-secret', SECRET]);
     cleanups.push(() => cluster.destroy());
     await publishOver(cluster.nodes[0]!.url, 'r5', todoApp.$schema, SECRET);
     for (const n of cluster.nodes) await servedBy(n!.url, 'r5', todoApp.$hash, SECRET);

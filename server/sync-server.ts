@@ -15,6 +15,7 @@
  *   holdings.ts       which connection holds which rows
  *   read-gate.ts      what a connection may receive: every version passes it
  *   drain.ts          graceful shutdown: answer what is being judged, send clients elsewhere
+ *   backup.ts         a live copy of the file store (POST /admin/backup)
  *
  * - `GET /apps/:appId/ws` upgrades to the sync protocol. An app the server does not have is
  *   accepted and closed at once with 4404 and an `UNKNOWN_APP` error frame (a browser sees nothing
@@ -49,6 +50,7 @@ import { LocalServerStore, type ServerStore } from './server-store.ts';
 import { PgServerStore } from './pg-store.ts';
 import { ServerMetrics } from './metrics.ts';
 import { drainConnections } from './drain.ts';
+import { BackupError, backupDataDir, type BackupReport } from './backup.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
@@ -108,6 +110,11 @@ export interface SyncServer {
   close(): Promise<void>;
   /** True once a drain began. */
   readonly draining: boolean;
+  /**
+   * A live backup of the file store into the new folder `to` (backup.ts): a data folder to start a
+   * server on. Throws `BackupError` on PostgreSQL (use pg_dump) or in memory.
+   */
+  backup(to: string): BackupReport;
   /** The apps the store keeps: their schema hash, and whether they have published permissions. */
   storedApps(): { id: string; hash: string; readable: boolean; publishedPermissions: boolean }[];
   /** Counts for tests and /health. */
@@ -164,11 +171,17 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   };
 
   let draining = false;
+  const backup = (to: string): BackupReport => {
+    if (opts.postgres !== undefined) throw new BackupError('the data is in PostgreSQL: back it up with pg_dump (docs/operations.md)');
+    if (opts.inMemory || opts.dataDir === undefined) throw new BackupError('this server keeps its data in memory: there is nothing to back up');
+    return backupDataDir(opts.dataDir, to);
+  };
   const server = http.createServer(
     requestHandler(ctx, {
       adminSecret: opts.adminSecret,
       stats,
       draining: () => draining,
+      backup,
       permissionsChanged,
       engineReplaced: (app) => ctx.engineReplaced(app),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
@@ -340,6 +353,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       return draining;
     },
     drain,
+    backup,
     close: () => drain(),
   };
 }

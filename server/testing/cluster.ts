@@ -1,8 +1,8 @@
 /**
  * For tests and benchmarks: several server nodes on one PostgreSQL.
  *
- * - `processCluster(url, n, args)`: n real servers, each `server/cli.ts --postgres url` as a child
- *   process (testing/cli-process.ts), that the caller can kill (SIGKILL), stop (SIGTERM, a drain)
+ * - `processCluster(n, args)`: n real servers, each `server/cli.ts` with `args` (`--postgres url`
+ *   for several; `--data dir` for one on files) as a child process (testing/cli-process.ts), that the caller can kill (SIGKILL), stop (SIGTERM, a drain)
  *   and restart (on a new free port); `route` gives each new client connection a random live
  *   node's URL (a dead one's too, now and then, while it restarts: the client retries).
  * - `inProcessNodes(url, n, opts)`: n servers in this process on the same database.
@@ -27,8 +27,8 @@ export interface ProcessCluster {
   destroy(): Promise<void>;
 }
 
-export async function processCluster(postgres: string, n: number, args: readonly string[]): Promise<ProcessCluster> {
-  const start = () => startCli(['--port', '0', '--postgres', postgres, '--log-level', 'warn', ...args]);
+export async function processCluster(n: number, args: readonly string[]): Promise<ProcessCluster> {
+  const start = () => startCli(['--port', '0', '--log-level', 'warn', ...args]);
   const nodes: (Cli | undefined)[] = await Promise.all(Array.from({ length: n }, start));
   // A node's last URL, so clients keep trying it while it restarts.
   const urls = nodes.map((c) => c!.url);

@@ -21,6 +21,8 @@ const scenarios: Record<string, string[]> = {
   'pg-replay': ['bench/pg-replay.ts'],
   // One app's write rate on PostgreSQL beside memory (needs Debian's postgresql).
   'pg-write': ['bench/pg-write.ts'],
+  // P13: 2,000 clients over 1 and 3 nodes, on files and PostgreSQL (needs Debian's postgresql).
+  scale: ['bench/scale.ts'],
   // Not in the default run: needs a revision to compare with (`npm run bench -- revisions <rev>`).
   revisions: ['bench/revisions.ts'],
 };

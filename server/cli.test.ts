@@ -4,23 +4,18 @@
  * paths, rules loaded from `--permissions=./p.js`, an unknown flag, and a server run without
  * `--dev` as the README tells (publish the schema and permissions, sign in with a JWT, restart).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { freePort } from './testing/postgres.ts';
+import { runCli, startCli as startCliProcess, type Cli } from './testing/cli-process.ts';
 import { appsOnDisk, banner, defaultText, envName, FLAGS, helpText, parseServerArgs, type AppOnDisk } from './cli.ts';
 import { createDb, startSyncServer } from './index.ts';
 import { definePermissions } from '../src/policy/define.ts';
 import { todoApp as app } from '../src/testing/fixtures.ts';
 import { canonicalSchemaJSON } from '../src/schema/schema.ts';
-
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -260,56 +255,11 @@ describe('the start banner', () => {
 
 // ─── The real CLI, as a child process ──────────────────────────────────────────
 
-interface Cli {
-  readonly proc: ChildProcess;
-  readonly url: string;
-  readonly port: number;
-  readonly stdout: () => string;
-  /** The JSON log records written so far. */
-  readonly records: () => Record<string, unknown>[];
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-/** The environment without JAZZ_* variables, so the machine's own settings cannot leak in. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JAZZ_')));
-}
-
-function run(args: string[], cwd: string): { proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, out: () => out, err: () => err, exited };
-}
-
+const run = runCli;
 async function startCli(args: string[], cwd: string): Promise<Cli> {
-  const r = run(args, cwd);
-  cleanups.push(() => (r.proc.exitCode === null ? (r.proc.kill('SIGKILL'), r.exited) : undefined));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 30 s:\n${r.out()}\n${r.err()}`)), 30_000);
-    r.proc.stdout!.on('data', () => {
-      const m = /listening on (ws:\/\/\S+)/.exec(r.out());
-      if (m) clearTimeout(timer), resolve(m[1]!);
-    });
-    void r.exited.then((code) => reject(new Error(`the CLI exited with ${code}:\n${r.err()}`)));
-  });
-  return {
-    proc: r.proc,
-    url,
-    port: Number(new URL(url).port),
-    stdout: r.out,
-    records: () =>
-      r
-        .out()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-    stop: () => (r.proc.kill('SIGTERM'), r.exited),
-  };
+  const cli = await startCliProcess(args, cwd);
+  cleanups.push(() => cli.kill());
+  return cli;
 }
 
 describe('the CLI as a child process', () => {

@@ -445,7 +445,7 @@ export interface RunningCli {
 }
 
 /**
- * Starts the server as the flags say and prints the banner; SIGINT and SIGTERM close it and exit.
+ * Starts the server as the flags say and prints the banner; SIGINT and SIGTERM drain it and exit.
  * Undefined after `--help`.
  */
 export async function main(argv = process.argv.slice(2)): Promise<RunningCli | undefined> {
@@ -460,12 +460,16 @@ export async function main(argv = process.argv.slice(2)): Promise<RunningCli | u
   const server = await startSyncServer({ ...config.options, logger, ...(permissions ? { permissions } : {}) });
   if (config.options.postgres !== undefined) apps = server.storedApps();
   // Before the banner: whoever reads it may stop the server at once.
+  // The first signal drains (server/drain.ts) and exits 0; a second one exits at once (1).
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ event: 'server-stopping', signal }, `${signal} again: exiting without finishing the drain`);
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ event: 'server-stopping', signal }, `${signal}: shutting down`);
-    await server.close();
+    logger.info({ event: 'server-stopping', signal }, `${signal}: draining, then shutting down`);
+    await server.drain();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

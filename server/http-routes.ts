@@ -4,7 +4,8 @@
  *   GET  /health                          { ok: true, apps, connections }; 503 { ok: false, apps,
  *                                         connections, error, reason } when the store does not answer;
  *                                         an edge adds upstream: { url, reachable, reason? } (its
- *                                         upstream being away is not a 503: it keeps serving)
+ *                                         upstream being away is not a 503: it keeps serving);
+ *                                         503 { ok: false, draining: true, ... } while the server drains
  *   GET  /metrics                         Prometheus text (metrics.ts)
  *   GET  /apps/:appId/admin/schema        { hash, schema, versions, migrations } or 404 NO_SCHEMA
  *   POST /apps/:appId/admin/schema        publishes the schema (JSON form), or { schema, migrations }:
@@ -12,6 +13,9 @@
  *                                         becomes the current one, its clients reconnect
  *   GET  /apps/:appId/admin/permissions   the permissions, or 404 NO_PERMISSIONS
  *   POST /apps/:appId/admin/permissions   publishes permissions (for the app's schema hash)
+ *   POST /admin/backup                    { to: folder }: a live copy of the file store (backup.ts):
+ *                                         { to, files, bytes, ms }; 400 BACKUP_UNSUPPORTED on
+ *                                         PostgreSQL or in memory, or when the folder is not empty
  *
  * Admin routes need `Authorization: Bearer <admin secret>` (401 otherwise, and a log record);
  * a bad body is 400 with `{ error: code, message }`; a publication is answered once the server
@@ -25,6 +29,8 @@ import type { Permissions } from '../src/policy/define.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { APP_ID, type AppState } from './apps.ts';
 import type { ServerContext } from './context.ts';
+import { DRAINING_HEALTH } from './drain.ts';
+import type { BackupReport } from './backup.ts';
 
 const ADMIN_ROUTE = new RegExp(`^/apps/(${APP_ID})/admin/(schema|permissions)$`);
 /** Admin request bodies: schemas and permissions are small. */
@@ -33,11 +39,15 @@ const MAX_BODY = 1_000_000;
 export interface RouteHooks {
   readonly adminSecret: string | undefined;
   readonly stats: () => Record<string, number>;
+  /** True while the server drains (drain.ts): /health answers 503. */
+  readonly draining: () => boolean;
   /** New permissions are in force: rebuild the app's connections' evaluators. */
   readonly permissionsChanged: (app: AppState) => void;
   /** The app's engine was replaced (a new schema version): its connections reconnect. */
   readonly engineReplaced: (app: AppState) => void;
   readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** A live backup of the store into a new folder (backup.ts); throws when the store has none. */
+  readonly backup: (to: string) => BackupReport;
 }
 
 export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -48,6 +58,13 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    /** Admin routes need the admin secret: false (answered 401, logged) without it. */
+    const admitted = (app: string, route: string): boolean => {
+      if (hooks.adminSecret && req.headers.authorization === `Bearer ${hooks.adminSecret}`) return true;
+      ctx.events.adminRefused({ app, route: `${req.method} ${route}`, remote: req.socket.remoteAddress ?? '' });
+      json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
+      return false;
+    };
     const fail = (e: unknown) => json(400, { error: e instanceof JazzError ? e.code : 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
     // A publication is answered once the store keeps it: 503 when it cannot (it is in force on
     // this server, and written with the app's next write; publishing it again is safe).
@@ -57,6 +74,7 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
         json(503, { error: e instanceof JazzError ? e.code : 'STORAGE_IO', message: `in force on this server but not stored yet: ${e instanceof Error ? e.message : String(e)}` });
       });
     if (req.method === 'GET' && url.pathname === '/health') {
+      if (hooks.draining()) return json(503, { ...DRAINING_HEALTH, ...hooks.stats() });
       // An edge keeps serving while its upstream is away: that is said in the body, not the status.
       void Promise.all([
         ctx.apps.store.check().then(
@@ -81,12 +99,24 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       );
       return;
     }
+    if (url.pathname === '/admin/backup') {
+      if (!admitted('', 'backup')) return;
+      if (req.method !== 'POST') return json(405, { error: 'METHOD_NOT_ALLOWED', message: 'POST /admin/backup with { "to": "<new folder>" }' });
+      return readBody(req, (body) => {
+        try {
+          const { to } = JSON.parse(body) as { to?: unknown };
+          if (typeof to !== 'string' || !to) throw new Error('the body must be { "to": "<new folder on the server>" }');
+          const report = hooks.backup(to);
+          logger.info({ event: 'backup', ...report }, `backup of ${report.files} files (${report.bytes} bytes) into ${report.to} in ${report.ms} ms`);
+          json(200, report);
+        } catch (e) {
+          json(400, { error: (e as { code?: string }).code ?? 'BAD_REQUEST', message: e instanceof Error ? e.message : String(e) });
+        }
+      });
+    }
     const admin = ADMIN_ROUTE.exec(url.pathname);
     if (admin) {
-      if (!hooks.adminSecret || req.headers.authorization !== `Bearer ${hooks.adminSecret}`) {
-        ctx.events.adminRefused({ app: admin[1]!, route: `${req.method} ${admin[2]}`, remote: req.socket.remoteAddress ?? '' });
-        return json(401, { error: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin secret>' });
-      }
+      if (!admitted(admin[1]!, admin[2]!)) return;
       const app = ctx.apps.get(admin[1]!);
       if (admin[2] === 'permissions') {
         if (req.method === 'GET') return app.permissions ? json(200, app.permissions) : json(404, { error: 'NO_PERMISSIONS' });
@@ -132,7 +162,7 @@ export function requestHandler(ctx: ServerContext, hooks: RouteHooks): (req: htt
       }
     }
     if (hooks.onRequest?.(req, res)) return;
-    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions' });
+    json(404, { error: 'NOT_FOUND', message: 'routes: GET /health, GET /metrics, GET /apps/:appId/ws (WebSocket), /apps/:appId/admin/schema, /apps/:appId/admin/permissions, POST /admin/backup' });
   };
 }
 

@@ -14,6 +14,7 @@ import { wsConnector } from './ws-connector.ts';
 export * from '../src/index.ts';
 export { startSyncServer, type SyncServer, type SyncServerOptions } from './sync-server.ts';
 export { createLogger, type Logger, type LogLevel } from './log.ts';
+export { BackupError, type BackupReport } from './backup.ts';
 export { openFileStore, wsConnector };
 
 export type NodeDriverConfig = { readonly type: 'memory' } | ({ readonly type: 'file'; readonly path: string } & FileStoreOptions);

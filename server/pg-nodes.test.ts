@@ -6,11 +6,12 @@
  * nothing. Two nodes in this process, on a real PostgreSQL of this file's own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDb, s, startSyncServer, type SyncServer } from './index.ts';
+import { createDb, s, type SyncServer } from './index.ts';
 import { definePermissions } from '../src/policy/define.ts';
 import type { Db } from '../src/db.ts';
 import { until } from '../src/testing/until.ts';
 import { usePostgres } from './testing/postgres.ts';
+import { inProcessNodes } from './testing/cluster.ts';
 
 const pgc = usePostgres();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -34,13 +35,8 @@ const permissions = definePermissions(app, ({ policy }) => {
 
 /** Two nodes on one new database, the app published on the first. */
 async function twoNodes(): Promise<[SyncServer, SyncServer]> {
-  const url = await pgc.cluster.database();
-  const nodes: SyncServer[] = [];
-  for (let i = 0; i < 2; i++) {
-    const n = await startSyncServer({ port: 0, postgres: url, dev: true, adminSecret: 'adm', log: () => {} });
-    cleanups.push(() => n.close());
-    nodes.push(n);
-  }
+  const nodes = await inProcessNodes(await pgc.cluster.database(), 2, { dev: true, adminSecret: 'adm' });
+  for (const n of nodes) cleanups.push(() => n.close());
   await nodes[0]!.publish('c', app.$schema);
   // The second node hears of the app (its row changed) and opens it.
   await until(() => nodes[1]!.engineOf('c') !== undefined);

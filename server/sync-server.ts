@@ -15,6 +15,8 @@
  *   holdings.ts       which connection holds which rows
  *   read-gate.ts      what a connection may receive: every version passes it
  *   edge.ts           a server with an upstream (an edge): its link to the authority
+ *   drain.ts          graceful shutdown: answer what is being judged, send clients elsewhere
+ *   backup.ts         a live copy of the file store (POST /admin/backup)
  *
  * - `GET /apps/:appId/ws` upgrades to the sync protocol. An app the server does not have is
  *   accepted and closed at once with 4404 and an `UNKNOWN_APP` error frame (a browser sees nothing
@@ -49,6 +51,8 @@ import { handleChunk, handleUnwatch, handleWatch, unwatchAll } from './live-stre
 import { LocalServerStore, type ServerStore } from './server-store.ts';
 import { PgServerStore } from './pg-store.ts';
 import { ServerMetrics } from './metrics.ts';
+import { drainConnections } from './drain.ts';
+import { BackupError, backupDataDir, type BackupReport } from './backup.ts';
 
 export interface SyncServerOptions {
   readonly port?: number;
@@ -103,8 +107,23 @@ export interface SyncServerOptions {
 export interface SyncServer {
   readonly port: number;
   readonly url: string;
-  /** Stops accepting, closes every socket with 1001, flushes and closes the databases. */
+  /**
+   * Graceful shutdown (drain.ts): /health says 503 draining and upgrades are refused, messages
+   * already received are handled and answered, every socket is closed with 1001 (clients reconnect,
+   * elsewhere behind a proxy), then the listener closes and the databases are flushed and closed.
+   * `timeoutMs` (default 10 s) bounds the wait for messages being handled. Called again, it returns
+   * the same promise.
+   */
+  drain(opts?: { readonly timeoutMs?: number }): Promise<void>;
+  /** The same as `drain()`. */
   close(): Promise<void>;
+  /** True once a drain began. */
+  readonly draining: boolean;
+  /**
+   * A live backup of the file store into the new folder `to` (backup.ts): a data folder to start a
+   * server on. Throws `BackupError` on PostgreSQL (use pg_dump) or in memory.
+   */
+  backup(to: string): BackupReport;
   /** The apps the store keeps: their schema hash, and whether they have published permissions. */
   storedApps(): { id: string; hash: string; readable: boolean; publishedPermissions: boolean }[];
   /** Counts for tests and /health. */
@@ -173,8 +192,22 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     for (const c of app.conns) if (c.session) c.setPolicy();
   };
 
+  let draining = false;
+  const backup = (to: string): BackupReport => {
+    if (opts.postgres !== undefined) throw new BackupError('the data is in PostgreSQL: back it up with pg_dump (docs/operations.md)');
+    if (opts.inMemory || opts.dataDir === undefined) throw new BackupError('this server keeps its data in memory: there is nothing to back up');
+    return backupDataDir(opts.dataDir, to);
+  };
   const server = http.createServer(
-    requestHandler(ctx, { adminSecret: opts.adminSecret, stats, permissionsChanged, engineReplaced: (app) => ctx.engineReplaced(app), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) }),
+    requestHandler(ctx, {
+      adminSecret: opts.adminSecret,
+      stats,
+      draining: () => draining,
+      backup,
+      permissionsChanged,
+      engineReplaced: (app) => ctx.engineReplaced(app),
+      ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+    }),
   );
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.maxFrameBytes, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
@@ -183,6 +216,10 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
     const origin = req.headers.origin;
     if (!m) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    if (draining) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
       return;
     }
     if (opts.allowedOrigins && origin !== undefined && !opts.allowedOrigins.includes(origin)) {
@@ -213,6 +250,8 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       if (!conn.ready) conn.fail(CloseCode.protocolError, 'PROTOCOL', 'no hello within 10 s');
     }, 10_000);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      // Not handled, not answered: the client pushes it again wherever it reconnects (drain.ts).
+      if (draining) return;
       // A peer (an edge relaying its clients' messages) is trusted with the backend secret: not limited.
       if (conn.session?.role !== 'peer' && !conn.takeToken()) return conn.fail(CloseCode.rateLimited, 'RATE_LIMITED', `more than ${ctx.maxMessagesPerSecond} messages a second`);
       if (!isBinary) return conn.fail(CloseCode.protocolError, 'PROTOCOL', 'frames must be binary');
@@ -303,6 +342,22 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const port = (server.address() as { port: number }).port;
 
   let closing: Promise<void> | undefined;
+  const drain = (o?: { readonly timeoutMs?: number }): Promise<void> =>
+    (closing ??= (async () => {
+      draining = true;
+      const conns = [...apps.values()].flatMap((a) => [...a.conns]);
+      events.logger.info({ event: 'server-draining', connections: conns.length }, `draining ${conns.length} connections`);
+      const report = await drainConnections(conns, o?.timeoutMs);
+      events.logger.info({ event: 'server-drained', ...report }, `drained ${report.connections} connections in ${report.ms} ms (${report.cut} cut)`);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      wss.close();
+      ctx.edge?.close();
+      await apps.closeAll();
+      events.close();
+    })());
   return {
     port,
     url: `ws://${opts.host ?? '127.0.0.1'}:${port}`,
@@ -327,20 +382,11 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       }
       return apps.saved(app);
     },
-    close: () =>
-      (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          for (const app of apps.values()) for (const c of app.conns) c.ws.close(CloseCode.goingAway, 'server shutting down');
-          setTimeout(() => {
-            for (const app of apps.values()) for (const c of app.conns) c.ws.terminate();
-            server.closeAllConnections();
-          }, 500).unref();
-        });
-        wss.close();
-        ctx.edge?.close();
-        await apps.closeAll();
-        events.close();
-      })()),
+    get draining() {
+      return draining;
+    },
+    drain,
+    backup,
+    close: () => drain(),
   };
 }

@@ -128,12 +128,14 @@ test('<jazz-stream> renders a stream written on another device as it arrives', a
     const shown = reader.locator('#posts jazz-stream');
     await expect(shown).toHaveText('Bonjour, こんにちは', { timeout: 15_000 });
     await expect(shown).toHaveAttribute('state', 'live');
+    await expect(shown).toHaveAttribute('aria-busy', 'true');
     await writer.evaluate(async () => {
       for (let i = 0; i < 50; i++) window.t.stream.write(` ${i}`);
       await window.t.stream.close();
     });
     const rest = [...Array(50).keys()].map((i) => ` ${i}`).join('');
     await expect(shown).toHaveAttribute('state', 'done');
+    await expect(shown).toHaveAttribute('aria-busy', 'false');
     await expect(shown).toHaveText(`Bonjour, こんにちは${rest}`);
   } finally {
     for (const c of browser.contexts()) await c.close().catch(() => {});

@@ -21,7 +21,9 @@
  *   many rows show it, revoked when the last of them leaves or points elsewhere.
  * - **`<jazz-stream file-id>`** renders a file's text as it arrives: a live stream chunk by chunk
  *   while its writer writes, a finished file at once (UTF-8). `state` is `loading`, `live`,
- *   `done` or `error` (a `jazz-error` says why: `FILE_NOT_FOUND`, `FILE_INCOMPLETE`, ...).
+ *   `done` or `error` (a `jazz-error` says why: `FILE_NOT_FOUND`, `FILE_INCOMPLETE`, ...);
+ *   `aria-busy` is true until the text is whole. A stream whose writer went away stays `live`
+ *   (nothing tells it from a slow writer): set `file-id` to stop reading it.
  */
 import { ReactiveElement } from '@lit/reactive-element';
 import { JazzError, type BrowserDb, type ColumnSchema, type DynamicApp } from '../worker/page/index.ts';
@@ -298,6 +300,8 @@ export class JazzStreamElement extends ReactiveElement {
 
   #state(state: 'loading' | 'live' | 'done' | 'error'): void {
     this.setAttribute('state', state);
+    // Assistive technology waits for the whole text rather than reading every chunk.
+    this.setAttribute('aria-busy', String(state === 'loading' || state === 'live'));
   }
 
   #end(): void {

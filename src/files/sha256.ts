@@ -103,8 +103,9 @@ function blocks(h: Uint32Array, w: Uint32Array, d: Uint8Array, at: number, end: 
     h5 = h[5]! | 0,
     h6 = h[6]! | 0,
     h7 = h[7]! | 0;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
   for (; at < end; at += 64) {
-    for (let t = 0, j = at; t < 16; t++, j += 4) w[t] = (d[j]! << 24) | (d[j + 1]! << 16) | (d[j + 2]! << 8) | d[j + 3]!;
+    for (let t = 0, j = at; t < 16; t++, j += 4) w[t] = view.getUint32(j);
     for (let t = 16; t < 64; t++) {
       const x = w[t - 15]!;
       const y = w[t - 2]!;

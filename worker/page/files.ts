@@ -20,6 +20,11 @@
  *   stream's record: the id comes from there. Chunks are sent without waiting, in order (the
  *   worker applies its calls in the order they come), and published by the worker to live readers
  *   in every tab and, through the server, on every device.
+ * - WHATWG streams: what this uses of them (`ReadableStream` with a pull source and
+ *   `highWaterMark`, readers, `cancel`) is in every browser the project supports (Chromium,
+ *   Firefox ESR, Safari and WebKitGTK), in pages and workers, so no streams polyfill is shipped or
+ *   loaded: jazz.js itself needs class static blocks and private methods (Safari 16.4, Firefox
+ *   93, Chromium 94 or later), and every browser that runs it has those streams.
  * - It works in a follower tab as in the leader: the calls are plain data the follower's worker
  *   forwards to the leader's. A leader change during an upload or a read fails it with CLOSED.
  */

@@ -172,7 +172,8 @@ test('the tarball holds built modules with types for every entry, the drop-in fi
       .filter((d) => d.tagName)
       .map((d) => [d.tagName!, d]),
   );
-  expect([...tags.keys()].sort()).toEqual(['jazz-count', 'jazz-db', 'jazz-form', 'jazz-history', 'jazz-inspector', 'jazz-nav', 'jazz-query', 'jazz-status']);
+  expect([...tags.keys()].sort()).toEqual(['jazz-count', 'jazz-db', 'jazz-form', 'jazz-history', 'jazz-inspector', 'jazz-nav', 'jazz-query', 'jazz-status', 'jazz-stream']);
+  expect(tags.get('jazz-stream')!.attributes!.map((a) => a.name)).toContain('file-id');
   expect(tags.get('jazz-query')!.attributes!.map((a) => a.name)).toEqual(expect.arrayContaining(['table', 'where', 'order-by', 'limit', 'virtual']));
   expect(tags.get('jazz-query')!.events!.map((e) => e.name)).toEqual(expect.arrayContaining(['jazz-results', 'jazz-change', 'jazz-error']));
   // No declaration file names a .ts module (a consumer's TypeScript could not resolve it).

@@ -55,6 +55,7 @@ const NOT_VALUES = new Set(['submit', 'button', 'reset', 'image', 'file']);
  * @tagname jazz-form
  * @slot - The form's controls (`<input name>`, `<select name>`, `<textarea name>`) and a submit button.
  * @fires jazz-error - A value that does not fit its column, or a refused write: `{ code, message, ... }`.
+ * @fires jazz-progress - While a submit's files are stored (files.ts): `{ loaded, total, column, name }`.
  */
 export class JazzFormElement extends ReactiveElement {
   static override properties = {

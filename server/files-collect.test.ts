@@ -2,7 +2,7 @@
  * The server collects files on PostgreSQL as on files (server/files.ts, server/file-log.ts): with
  * two nodes on one database, deleting the last row that references a file on one node deletes the
  * file on both and for clients of both, the deletion is logged exactly once, the parts leave the
- * log (its size goes down), a node started afterwards replays to the same state, and a row that
+ * log (its size goes down; a client's deleteFile takes them out too), a node started afterwards replays to the same state, and a row that
  * references the file again on the other node, racing with the collection, keeps it whenever it
  * was logged first. Files no row ever referenced are collected after the grace period, on both
  * stores, but not a stream whose writer is connected.
@@ -71,6 +71,17 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, param
   }
 }
 
+/** The logged batches that hold a part (the parts here are 4000 bytes; the other batches are small). */
+async function partBatches(url: string): Promise<number> {
+  return Number((await sql<{ n: string }>(url, `SELECT count(*)::text AS n FROM jazz_batches WHERE app_id = 'f' AND length(versions) > 3000`))[0]!.n);
+}
+
+/** `partBatches` once it reached 0, or after 10 s (the parts leave the log after the deletion is applied). */
+async function partBatchesOnceDone(url: string): Promise<number> {
+  for (let waited = 0; (await partBatches(url)) > 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  return partBatches(url);
+}
+
 /** jazz_batches' bytes (with TOAST and indexes) once VACUUM FULL gave the freed space back. */
 async function logBytes(url: string): Promise<number> {
   await sql(url, 'VACUUM FULL jazz_batches');
@@ -109,9 +120,7 @@ describe('collecting files on PostgreSQL', () => {
     expect(await code(onA.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
     expect(await code(onB.loadFileAsBlob(id))).toBe('FILE_NOT_FOUND');
     // The part batches leave the log once the deletion is logged: 50 parts, a few KB each.
-    const partBatches = async () => Number((await sql<{ n: string }>(url, `SELECT count(*)::text AS n FROM jazz_batches WHERE app_id = 'f' AND length(versions) > 3000`))[0]!.n);
-    for (let waited = 0; (await partBatches()) > 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-    expect(await partBatches()).toBe(0);
+    expect(await partBatchesOnceDone(url)).toBe(0);
     // Give node B's own proposal time to be judged (it finds the file gone).
     await new Promise((r) => setTimeout(r, 300));
     const deletions = await fileDeletions(url, a.engineOf('f')!);
@@ -131,10 +140,22 @@ describe('collecting files on PostgreSQL', () => {
     expect((await fileDeletions(url, onC)).length).toBe(1);
   }, 30_000);
 
+  it("a client's deleteFile takes the file's parts out of the log too, and a new node replays it", async () => {
+    const { url, b, onA } = await twoNodes();
+    const id = await onA.createFileFromBlob(blobOf(random(40_000)), { partSize: 4000, tier: 'global' });
+    await until(() => partsOf(b.engineOf('f')!, id).length === 10);
+    expect(await partBatches(url)).toBe(10);
+    await onA.deleteFile(id, { tier: 'global' });
+    await until(() => fileGone(b.engineOf('f')!, id));
+    expect(await partBatchesOnceDone(url)).toBe(0);
+    const [c] = await nodes(url, 1);
+    expect(fileGone(c!.engineOf('f')!, id)).toBe(true);
+  }, 20_000);
+
   it('a row referencing the file again on node B, racing with the collection proposed on node A, keeps it whenever it is logged first', async () => {
     const { url, a, b, onA, onB } = await twoNodes();
     const next = rng(seed);
-    const rounds = 8;
+    const rounds = 6;
     let kept = 0;
     for (let round = 0; round < rounds; round++) {
       const id = await onA.createFileFromBlob(blobOf(random(3000)), { partSize: 1000, tier: 'global' });

@@ -22,7 +22,6 @@
  *   batches runs one at a time: checked, made durable, then applied, so the next one is checked
  *   against a state that includes it (batches.ts).
  */
-import { installServerFileHooks } from './files.ts';
 import { installFileHooks, type FileHooks } from '../src/files/files.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { schemaHash, type AppSchema } from '../src/schema/schema.ts';
@@ -68,6 +67,8 @@ export interface AppsOptions {
   readonly logger: Logger;
   /** An edge server (edge.ts): the authority collects unreferenced files, not the edge. */
   readonly edge?: boolean;
+  /** Collects files no live row references any more, as the server's own write (files.ts `collectFiles`). */
+  readonly collectFiles?: (app: AppState, fileIds: string[]) => void;
 }
 
 export class Apps {
@@ -89,7 +90,8 @@ export class Apps {
     if (!store.logsBatches) return;
     for (const id of store.appIds()) {
       const app = this.get(id);
-      if (app.engine) await store.replay(id, app.engine);
+      // Exclusive: a collection its replay proposes waits for the whole log (files.ts).
+      if (app.engine) await this.exclusive(app, () => store.replay(id, app.engine!));
     }
   }
 
@@ -236,15 +238,16 @@ export class Apps {
   }
 
   /**
-   * Collection of unreferenced files (files.ts) on the app's engine. Not on a store that logs
-   * batches (PostgreSQL): the server's own deletions would have to be logged like a client's batch
-   * and decided by one node, which is not built yet, so there files stay until deleted by a client
-   * (`db.deleteFile`). docs/sync.md, "Storage on PostgreSQL".
+   * On the app's engine: the parts of deleted files are purged, and (on the authority) files no
+   * live row references any more are collected (server/files.ts, on every store).
    */
-  #fileHooks(app: AppState, engine: Engine): FileHooks | undefined {
+  #fileHooks(app: AppState, engine: Engine): FileHooks {
+    const collect = this.#opts.collectFiles;
     // An edge purges the parts of files deleted upstream; the authority decides what to collect.
-    if (this.#opts.edge) return installFileHooks(engine);
-    return this.#opts.store.logsBatches ? undefined : installServerFileHooks(app, engine);
+    if (this.#opts.edge || !collect) return installFileHooks(engine);
+    return installFileHooks(engine, (ids) => {
+      if (!engine.closed && app.engine === engine) collect(app, ids);
+    });
   }
 
   #ensureEngine(app: AppState, schema: AppSchema, migrations: readonly Migration[] = []): void {

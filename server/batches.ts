@@ -47,6 +47,7 @@ import { putBranches, type BranchInfo } from '../src/history/branches.ts';
 import { MAIN } from '../src/engine/engine.ts';
 import { carryOver, NodeBehind } from './pg-store.ts';
 import type { AppState } from './apps.ts';
+import { deletedParts, forgetParts } from './file-log.ts';
 
 type Items = { table: string; version: RowVersion }[];
 type PushMessage = Extract<ClientMessage, { t: 'push' }>;
@@ -86,22 +87,32 @@ export function handlePush(ctx: ServerContext, conn: Conn, msg: PushMessage): vo
 function oneAtATime(ctx: ServerContext, conn: Conn, batchId: string, fn: () => void | Promise<void>): void | Promise<void> {
   if (!ctx.apps.store.logsBatches) return fn();
   return ctx.apps.exclusive(conn.app, async () => {
-    // Another node logged batches of the app first: catch up and judge this one again.
-    for (let attempt = 1; conn.ws.readyState === conn.ws.OPEN; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (!(e instanceof NodeBehind)) throw e;
-        if (attempt === MAX_CATCH_UPS || !ctx.catchUp) {
-          // Other nodes keep writing faster than this one catches up: the client tries again later.
-          ctx.metrics.batch('failed');
-          ctx.events.storageFailed(conn.app.id, batchId, e);
-          return conn.fail(CloseCode.serverError, 'STORAGE', 'the server is catching up with the other nodes; the client keeps its writes and retries');
-        }
-        await ctx.catchUp(conn.app);
-      }
-    }
+    if (await judgedAgain(ctx, conn.app, fn, () => conn.ws.readyState === conn.ws.OPEN)) return;
+    // Other nodes keep writing faster than this one catches up: the client tries again later.
+    ctx.metrics.batch('failed');
+    ctx.events.storageFailed(conn.app.id, batchId, new NodeBehind(conn.app.id));
+    conn.fail(CloseCode.serverError, 'STORAGE', 'the server is catching up with the other nodes; the client keeps its writes and retries');
   });
+}
+
+/**
+ * Runs `fn` (inside the app's exclusive work); when the log says another node logged batches of the
+ * app first (`NodeBehind`), catches up and runs it again, while `going()`: false when it gave up
+ * after `MAX_CATCH_UPS` catch-ups (or with no way to catch up). Client batches and the server's own
+ * collection of files (files.ts) are judged again this way.
+ */
+export async function judgedAgain(ctx: ServerContext, app: AppState, fn: () => void | Promise<void>, going: () => boolean = () => true): Promise<boolean> {
+  for (let attempt = 1; going(); attempt++) {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      if (!(e instanceof NodeBehind)) throw e;
+      if (attempt === MAX_CATCH_UPS || !ctx.catchUp) return false;
+      await ctx.catchUp(app);
+    }
+  }
+  return true;
 }
 
 /** Catch-ups one batch may need before it gives up (with `STORAGE`: the client retries later). */
@@ -109,7 +120,8 @@ const MAX_CATCH_UPS = 50;
 
 /**
  * Applies an accepted batch with `apply`: at once when the engine's store is the durable one;
- * else once the store logged it (a batch whose versions are all stored already is in the log).
+ * else once the store logged it (a batch whose versions are all stored already is in the log); the
+ * parts of the files it deletes then leave the log (file-log.ts).
  * When the app's engine was replaced meanwhile (a new schema version), the versions are applied
  * to the new one.
  */
@@ -124,10 +136,12 @@ function durableThen(
 ): void | Promise<void> {
   const store = ctx.apps.store;
   if (!store.logsBatches || allStored(engine, items)) return apply(engine, items);
+  const parts = deletedParts(ctx, engine, items);
   return store.persistBatch(conn.app.id, engine, { batchId, items, branches, ...(ctx.edge ? { relayed: true } : {}) }).then(() => {
     const now = conn.app.engine!;
     try {
       apply(now, carryOver(engine, now, items));
+      forgetParts(ctx, conn.app, now, parts);
     } catch (e) {
       // Logged already: never refused from here on. The client keeps it and sends it again.
       ctx.events.messageFailed({ ...conn.who, type: 'push' }, e);

@@ -69,8 +69,10 @@ describe('flags', () => {
       maxSubscriptions: 1000,
       maxMessagesPerSecond: 1000,
       maxHeldRows: 1_000_000,
+      fileGraceMs: 24 * 3600_000,
       auth: { jwtAlgorithms: ['RS256', 'ES256', 'EdDSA'] },
     });
+    expect(parseServerArgs(['--file-grace', '60'], {}, cwd).options.fileGraceMs).toBe(60_000);
     expect(c.permissionsFile).toBeUndefined();
     expect(c.logLevel).toBe('info');
     expect(c.logFormat).toBe('json');

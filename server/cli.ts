@@ -98,6 +98,13 @@ export const FLAGS = [
   },
   { name: 'max-subscriptions', kind: 'int', min: 1, default: 1000, help: 'Most subscriptions one connection may hold.' },
   { name: 'max-messages-per-second', kind: 'int', min: 1, default: 1000, help: 'Most messages one connection may send per second, averaged over 10 s.' },
+  {
+    name: 'file-grace',
+    kind: 'int',
+    min: 1,
+    default: 86_400,
+    help: 'Seconds after which a file no row references, and of which nothing was written meanwhile, is deleted (uploads whose row never came).',
+  },
   { name: 'max-held-rows', kind: 'int', min: 1, default: 1_000_000, help: "Most rows one connection may hold (bounds the server's memory per client)." },
   { name: 'jwt-public-key', kind: 'key', none: 'none', help: "Verifies users' JWTs: a PEM public key itself (starts with -----BEGIN), a JWK or JWKS as JSON, or a file holding one." },
   { name: 'jwks-url', kind: 'url', none: 'none', help: "Verifies users' JWTs against this JWKS endpoint instead (keys fetched on demand, cached)." },
@@ -318,6 +325,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     maxSubscriptions: flags['max-subscriptions'],
     maxMessagesPerSecond: flags['max-messages-per-second'],
     maxHeldRows: flags['max-held-rows'],
+    fileGraceMs: flags['file-grace'] * 1000,
     auth,
   };
   const format = flags['log-format'];

@@ -34,6 +34,8 @@
  * - Triggers notify every change: `jazz_batches` with "<app id> <seq>", `jazz_apps` with the app
  *   id (delivered at commit). `listen` follows them on a connection of its own, and reconnects
  *   (saying so, since notifications may have been missed meanwhile).
+ * - `rewriteBatches` takes versions out of logged batches (the parts of deleted files,
+ *   file-log.ts), under the same lock; a batch left empty is deleted.
  * - `readSince(app, seq)` pages through the batches after `seq`, in order: what a node replays at
  *   start, and what a second node would read on notification.
  * - Every failure of the database is a `STORAGE_IO` JazzError naming the server (host:port) and
@@ -252,6 +254,30 @@ export class PgLog {
       if (e === STALE) return 'stale';
       throw e;
     }
+  }
+
+  /**
+   * Rewrites some logged batches of the app, under the app's advisory lock (so no batch is logged
+   * or added to meanwhile): `rewrite` gets a batch's versions and returns them without what goes,
+   * or undefined to keep it as it is. A batch left with no versions and no branch records is
+   * deleted; `seq` never changes, so the other nodes' last `seq` and the order stay right.
+   */
+  async rewriteBatches(appId: string, batchIds: readonly string[], rewrite: (versions: Uint8Array) => { versions: Uint8Array; count: number } | undefined): Promise<void> {
+    await this.#transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('jazz_batches ' || $1::text))`, [appId]);
+      const r = await c.query<{ seq: string; versions: Buffer; branches: unknown[] }>('SELECT seq, versions, branches FROM jazz_batches WHERE app_id = $1 AND batch_id = ANY($2)', [appId, batchIds]);
+      for (const row of r.rows) {
+        const next = rewrite(new Uint8Array(row.versions.buffer, row.versions.byteOffset, row.versions.byteLength));
+        if (!next) continue;
+        if (next.count === 0 && row.branches.length === 0) await c.query('DELETE FROM jazz_batches WHERE seq = $1', [row.seq]);
+        else
+          await c.query('UPDATE jazz_batches SET versions = $2, version_count = $3 WHERE seq = $1', [
+            row.seq,
+            Buffer.from(next.versions.buffer, next.versions.byteOffset, next.versions.byteLength),
+            next.count,
+          ]);
+      }
+    });
   }
 
   /** One app's registry row, or undefined. */

@@ -30,6 +30,8 @@
  * - Versions in the log: per version, the catalogue number of its table (u32, big-endian), its
  *   length (u32) and the engine's own binary form of it (src/rows/version.ts): compact, decoded
  *   without checks at replay. Concatenated, so a batch id logged twice is one longer record.
+ * - The parts of a deleted file leave the log (`dropFromLog`, file-log.ts): their versions are cut
+ *   out of the batches that brought them, and a batch left empty is deleted.
  * - Several nodes on one database are one authority. A node logs a batch only if no other node
  *   logged one of the app since the state it judged it against (pg-log.ts `append`, under the
  *   app's advisory lock); otherwise it catches up and judges it again (`NodeBehind`). A node hears
@@ -208,6 +210,16 @@ export class PgServerStore implements ServerStore {
         if (a.row === row) a.dirty = false;
       }
       a.lastSeq = logged.seq;
+    });
+  }
+
+  async dropFromLog(appId: string, engine: Engine, batchIds: readonly string[], drop: (table: string, version: RowVersion) => boolean): Promise<void> {
+    if (batchIds.length === 0) return;
+    const byNo = tablesByNo(engine);
+    await this.log.rewriteBatches(appId, batchIds, (versions) => {
+      const items = decodeItems(engine, versions, byNo);
+      const keep = items.filter((i) => !drop(i.table, i.version));
+      return keep.length === items.length ? undefined : { versions: encodeItems(engine, keep), count: keep.length };
     });
   }
 

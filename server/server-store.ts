@@ -25,6 +25,7 @@
  *   applies it (the engine's own store is memory), and it is acknowledged only after that; a failed
  *   `persistBatch` keeps nothing and throws a `STORAGE_*` JazzError. When false, the engine's store
  *   is the durable one and its commit is the acknowledgement's condition (batches.ts).
+ * - `dropFromLog` takes versions that no longer matter out of a log (the parts of deleted files).
  * - `close()` runs after every engine is closed.
  */
 import * as fs from 'node:fs';
@@ -75,6 +76,13 @@ export interface ServerStore {
   saved(appId: string): Promise<void>;
   /** Makes an accepted batch durable (only when `logsBatches`); `engine` encodes its versions. */
   persistBatch(appId: string, engine: Engine, batch: AcceptedBatch): Promise<void>;
+  /**
+   * Takes the versions `drop` picks out of the app's logged batches `batchIds` (PostgreSQL: the parts
+   * of deleted files, file-log.ts): a batch left with nothing is deleted, another is kept without
+   * them. Only versions whose removal leaves replay with the same state may be dropped. Nothing to
+   * do where the engine's store is the durable one (it purges them itself).
+   */
+  dropFromLog(appId: string, engine: Engine, batchIds: readonly string[], drop: (table: string, version: RowVersion) => boolean): Promise<void>;
   /**
    * Applies, through `apply`, the batches other nodes logged for the app that this node has not
    * (PostgreSQL; nothing elsewhere). Called inside the app's exclusive work.
@@ -151,6 +159,9 @@ export class LocalServerStore implements ServerStore {
   persistBatch(): Promise<void> {
     return Promise.reject(new Error('the file store keeps batches in the engine: persistBatch is not called'));
   }
+
+  /** The engine purges what it drops from its own store: there is no log. */
+  async dropFromLog(): Promise<void> {}
 
   /** The engine's outbox is on its file: it survives by itself. */
   relayDone(): void {}

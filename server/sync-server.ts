@@ -46,6 +46,7 @@ import { handleSub, handleUnsub, stopAll } from './subscriptions.ts';
 import { applyRemote, handlePush, handleTxn, reject } from './batches.ts';
 import { Edge } from './edge.ts';
 import { followOtherNodes } from './pg-follow.ts';
+import { collectFiles, sweepFiles } from './files.ts';
 import { releaseAll } from './holdings.ts';
 import { handleChunk, handleUnwatch, handleWatch, unwatchAll } from './live-streams.ts';
 import { LocalServerStore, type ServerStore } from './server-store.ts';
@@ -97,6 +98,12 @@ export interface SyncServerOptions {
   readonly maxSubscriptions?: number;
   /** Most messages one connection may send per second, averaged over 10 s (default 1000). */
   readonly maxMessagesPerSecond?: number;
+  /**
+   * A file no row references is collected once nothing of it was written for this long (default
+   * 24 h; checked at start and every half of it, at most hourly): uploads whose row never came
+   * (server/files.ts `sweepFiles`). Not on an edge.
+   */
+  readonly fileGraceMs?: number;
   /**
    * Other HTTP routes (a static site, a sign-in endpoint): called for every request the server has
    * no route of its own for; answer it and return true, or return false for the server's 404.
@@ -159,7 +166,14 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const ctx: ServerContext = {
     serverId,
     dev: opts.dev ?? false,
-    apps: new Apps({ store, ...(opts.permissions ? { permissions: opts.permissions } : {}), serverId, logger: events.logger, edge: opts.upstream !== undefined }),
+    apps: new Apps({
+      store,
+      ...(opts.permissions ? { permissions: opts.permissions } : {}),
+      serverId,
+      logger: events.logger,
+      edge: opts.upstream !== undefined,
+      collectFiles: (app, ids) => void collectFiles(ctx, app, ids),
+    }),
     events,
     metrics: new ServerMetrics({ stats: () => stats(), storeBytes: () => store.size() }),
     authenticate: createAuthenticator({ ...(opts.auth ?? {}), dev: opts.dev ?? false }),
@@ -329,12 +343,21 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
       ctx.edge.link(app);
     }
   }
+  // Uploads no row ever referenced (server/files.ts): at start, then periodically.
+  const graceMs = opts.fileGraceMs ?? 24 * 3600_000;
+  const sweep = () => {
+    for (const app of apps.values()) void sweepFiles(ctx, app, graceMs);
+  };
+  const sweeper = ctx.edge ? undefined : setInterval(sweep, Math.min(Math.max(graceMs / 2, 100), 3600_000));
+  sweeper?.unref();
+  if (!ctx.edge) sweep();
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port ?? 4000, opts.host ?? '127.0.0.1', () => resolve());
     });
   } catch (e) {
+    clearInterval(sweeper);
     ctx.edge?.close();
     await apps.closeAll();
     throw e;
@@ -345,6 +368,7 @@ export async function startSyncServer(opts: SyncServerOptions = {}): Promise<Syn
   const drain = (o?: { readonly timeoutMs?: number }): Promise<void> =>
     (closing ??= (async () => {
       draining = true;
+      clearInterval(sweeper);
       const conns = [...apps.values()].flatMap((a) => [...a.conns]);
       events.logger.info({ event: 'server-draining', connections: conns.length }, `draining ${conns.length} connections`);
       const report = await drainConnections(conns, o?.timeoutMs);

@@ -1,25 +1,42 @@
 /**
- * P1–P5, P7 in real Chromium (persistent profile), side by side in one run: raw OPFS
- * sync-access-handle writes, the engine through the page client (worker/page, opfs driver, from
- * source through a Vite dev server as e2e/ does) and Dexie on IndexedDB.
+ * P1–P5, P7 and the transaction scenario in real Chromium (persistent profile), side by side in
+ * one run, on the same rows and the same 20 queries (bench/browser/queries.ts): raw OPFS
+ * sync-access-handle writes, the engine through the page client (worker/page, opfs driver),
+ * Dexie on IndexedDB, SQLite-WASM in a dedicated worker, and TanStack DB in memory.
  *
  *   npx tsx bench/browser.ts            (npm run bench -- browser)
- *   ROWS=10000 UPDATES=300 LIVE=30 npx tsx bench/browser.ts     quick check
+ *   ROWS=10000 UPDATES=300 LIVE=30 TX=15 npx tsx bench/browser.ts     quick check
  *   DEXIE_DURABILITY=relaxed            Dexie's Chromium transaction durability (default strict)
  *   P1_MIB=256                          MiB written per raw OPFS run
- *   SKIP=p1,p3,p7,p4,p5,p5u             leave out some measures
+ *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
+ *   SKIP=p1,p3,p7,p4,tx,p5,p5u,sqlite,tanstack     leave out some measures or baselines
  *
- * Durability: the engine waits each write at tier `local` (committed and flushed on its OPFS sync
- * access handles); Dexie runs with `chromeTransactionDurability: 'strict'` (IndexedDB flushes the
- * transaction before `complete`). Timings are taken on the page with performance.now().
+ * How each system is set up, and its durability:
+ * - engine: `createDb` with the opfs driver and the built jazz-worker.js; every timed write waits
+ *   at tier `local` (committed and flushed on its OPFS sync access handles).
+ * - Dexie 4 on IndexedDB, `chromeTransactionDurability: 'strict'` (IndexedDB flushes each
+ *   transaction before `complete`); the 20 queries as `liveQuery`, each fetching its projects.
+ * - SQLite-WASM (@sqlite.org/sqlite-wasm) in a dedicated worker (bench/browser/sqlite.worker.ts):
+ *   the `opfs-sahpool` VFS when the installed build has it, else SQLite's `opfs` VFS; WAL when the
+ *   VFS takes it, else a TRUNCATE rollback journal; `synchronous=FULL`, so each commit is flushed
+ *   before the worker answers. The output says which were in force. It has no live queries: its
+ *   P4 and transaction figures are the write and a re-run of all 20 queries, in one round trip.
+ * - TanStack DB: local-only collections in the page, in memory, nothing persisted; the 20 queries
+ *   as live query collections (differential dataflow) joined to projects. The in-memory ceiling
+ *   for incremental view maintenance; it has no P2, P3, P5 or P7 figures here.
+ *
+ * Timings are taken on the page with performance.now(). The pages are cross-origin isolated
+ * (COOP/COEP), so the clock is not coarsened; if they are not, sub-millisecond figures are not
+ * printed. p50/p95 pool every sample of the RUNS rounds.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import type { Plugin } from 'vite';
-import { benchServer } from './vite-server.ts';
+import { benchServer, crossOriginIsolation } from './vite-server.ts';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { fmt, summary, table, percentile } from './stats.ts';
 
@@ -31,6 +48,8 @@ const COLD = Number(process.env['COLD'] ?? 3);
 const P1_MIB = Number(process.env['P1_MIB'] ?? 256);
 const DURABILITY = process.env['DEXIE_DURABILITY'] ?? 'strict';
 const QUIET = Number(process.env['QUIET'] ?? 150);
+const RUNS = Number(process.env['RUNS'] ?? 3);
+const TX = Number(process.env['TX'] ?? 30);
 const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
 
 const profile = fileURLToPath(new URL(`../.tmp/bench-browser-profile-${process.pid}`, import.meta.url));
@@ -65,7 +84,7 @@ const staticDist: Plugin = {
   },
 };
 
-const { server, base } = await benchServer('browser', [staticDist]);
+const { server, base } = await benchServer('browser', [crossOriginIsolation, staticDist]);
 // The worker as users run it: `npm run build`'s jazz-worker.js (one module, minified), served by
 // the same server as a static file (above). SOURCE_WORKER=1 loads it from source instead (every module unbundled).
 let url = `${base}/bench/browser/index.html`;
@@ -94,15 +113,42 @@ async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
 const log = (s: string) => console.log(`  · ${s}`);
-const rows: (string | number)[][] = [['id', 'measure', 'engine (opfs)', 'Dexie (IDB)', 'raw OPFS', 'engine/Dexie', 'target']];
-const ratio = (a: number, b: number, higherBetter: boolean) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? `${(higherBetter ? a / b : b / a).toFixed(2)}×` : '—');
-const rate = (x: number) => (Number.isFinite(x) ? `${Math.round(x).toLocaleString('en-US')}/s` : '—');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const failures: string[] = [];
+/** Runs one baseline's step; a failure is printed, leaves its figures empty and the others run. */
+async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).split('\n')[0];
+    failures.push(`${what}: ${msg}`);
+    console.error(`  ✗ ${what}: ${msg}`);
+    return undefined;
+  }
+}
+
+type Sys = 'e' | 'd' | 's' | 't';
+type Figures = Partial<Record<Sys, number>>;
+let isolated = false;
+const rows: (string | number)[][] = [['id', 'measure', 'engine (opfs)', 'Dexie (IDB)', 'SQLite-WASM', 'TanStack (mem)', 'raw OPFS', 'e/Dexie', 'e/SQLite', 'e/TanStack', 'target']];
+const ratio = (a: number | undefined, b: number | undefined, higherBetter: boolean) =>
+  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? `${(higherBetter ? a / b : b / a).toFixed(2)}×` : '—';
+const rate = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${Math.round(x).toLocaleString('en-US')}/s` : '—');
+/** A time, refused below 1 ms when the page's clock is coarsened (not cross-origin isolated). */
+const ms = (x: number | undefined) => (x === undefined ? '—' : !isolated && x < 1 ? '< 1 ms (clock coarse)' : fmt(x));
+function line(id: string, measure: string, v: Figures, unit: 'ms' | 'rate', target = '', raw = '') {
+  const f = unit === 'ms' ? ms : rate;
+  const hb = unit === 'rate';
+  rows.push([id, measure, f(v.e), f(v.d), f(v.s), f(v.t), raw, ratio(v.e, v.d, hb), ratio(v.e, v.s, hb), ratio(v.e, v.t, hb), target]);
+}
+const p = (xs: number[] | undefined, q: number) => (xs?.length ? percentile(xs, q) : undefined);
 
 let ctx: BrowserContext | undefined;
 try {
-  console.log(
-    `browser bench: ${ROWS.toLocaleString('en-US')} rows, Chromium ${launchOptions().executablePath ?? '(playwright)'}; durability: engine tier 'local' (OPFS flush), Dexie chromeTransactionDurability '${DURABILITY}'`,
-  );
+  console.log(`browser bench: ${ROWS.toLocaleString('en-US')} rows, Chromium ${launchOptions().executablePath ?? '(playwright)'}; load average before: ${load()}`);
   let page: Page;
   ({ ctx, page } = await launch());
   console.log(`  browser ${ctx.browser()?.version() ?? ''}`);
@@ -114,64 +160,88 @@ try {
     p1MiBs = percentile(p1.noFlushMiBs, 50);
     const f = summary(p1.flushEach);
     log(`P1 done: ${p1.noFlushMiBs.map((x) => x.toFixed(0)).join(', ')} MiB/s without flush`);
-    rows.push(['P1', `seq 16 KiB writes, flush at end (${P1_MIB} MiB ×3, median)`, '', '', `${p1MiBs.toFixed(0)} MiB/s`, '', 'ceiling (baseline 390–450 MiB/s)']);
-    rows.push(['P1', '16 KiB write + flush each (2,000)', '', '', `${p1.flushEachMiBs.toFixed(0)} MiB/s; p50 ${fmt(f.p50)}, p95 ${fmt(f.p95)}`, '', 'ceiling (baseline p50 0.55 ms, p95 1.2 ms)']);
+    rows.push(['P1', `seq 16 KiB writes, flush at end (${P1_MIB} MiB ×3, median)`, '', '', '', '', `${p1MiBs.toFixed(0)} MiB/s`, '', '', '', 'ceiling']);
+    rows.push(['P1', '16 KiB write + flush each (2,000)', '', '', '', '', `${p1.flushEachMiBs.toFixed(0)} MiB/s; p50 ${fmt(f.p50)}, p95 ${fmt(f.p95)}`, '', '', '', 'ceiling']);
   }
 
   // P2
-  const setup = await ev<{ driver: unknown; bytesPerRow: number }>(page, 'setup', ROWS, DURABILITY);
+  const setup = await ev<{ driver: unknown; bytesPerRow: number; isolated: boolean; sqlite?: { version: string; vfs: string; journalMode: string; synchronous: number }; sqliteError?: string }>(
+    page,
+    'setup',
+    ROWS,
+    DURABILITY,
+  );
+  isolated = setup.isolated;
+  console.log(`  crossOriginIsolated: ${isolated}${isolated ? '' : ' — the clock is coarsened: figures under 1 ms are not reported'}`);
+  const sq = SKIP.has('sqlite') ? undefined : setup.sqlite;
+  if (setup.sqliteError) failures.push(`SQLite-WASM open: ${setup.sqliteError.split('\n')[0]}`);
+  console.log(
+    `  durability: engine tier 'local' (flushed to OPFS); Dexie chromeTransactionDurability '${DURABILITY}'; ${
+      sq ? `SQLite ${sq.version}, VFS ${sq.vfs}, journal_mode=${sq.journalMode}, synchronous=${sq.synchronous === 2 ? 'FULL' : sq.synchronous}` : `SQLite-WASM: — (${setup.sqliteError ?? 'skipped'})`
+    }; TanStack DB in memory (not durable)`,
+  );
   log(`driver: ${JSON.stringify(setup.driver)}; ~${setup.bytesPerRow} bytes/row as JSON`);
   const le = await ev<{ ms: number }>(page, 'loadEngine');
   log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s`);
   const ld = await ev<{ ms: number }>(page, 'loadDexie');
   log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
-  const rE = ROWS / (le.ms / 1000);
-  const rD = ROWS / (ld.ms / 1000);
-  const frac = Number.isFinite(p1MiBs) ? ` (${(((rE * setup.bytesPerRow) / 1024 / 1024 / p1MiBs) * 100).toFixed(1)}% of P1 bandwidth)` : '';
-  rows.push([
-    'P2',
-    `bulk load ${ROWS.toLocaleString('en-US')} rows, 1k/batch, each awaited`,
-    `${rate(rE)}${frac}`,
-    rate(rD),
-    '',
-    ratio(rE, rD, true),
-    '≥ 100,000 rows/s, 25× Dexie (Dexie baseline 4,000/s)',
-  ]);
+  const ls = sq ? await attempt('SQLite-WASM load', () => ev<{ ms: number }>(page, 'loadSqlite')) : undefined;
+  if (ls) log(`P2 SQLite load: ${(ls.ms / 1000).toFixed(1)} s`);
+  const sqlOk = !!ls;
+  const r2 = (x?: { ms: number }) => (x ? ROWS / (x.ms / 1000) : undefined);
+  const frac = Number.isFinite(p1MiBs) ? ` (${((((r2(le) ?? 0) * setup.bytesPerRow) / 1024 / 1024 / p1MiBs) * 100).toFixed(1)}% of P1)` : '';
+  line('P2', `bulk load ${ROWS.toLocaleString('en-US')} rows, 1k/transaction, each awaited${frac}`, { e: r2(le), d: r2(ld), s: r2(ls) }, 'rate', '≥ 100,000 rows/s');
 
   // P3
   if (!SKIP.has('p3')) {
-    const u = await ev<{ eng: number[]; dex: number[] }>(page, 'updates', UPDATES);
-    const e = summary(u.eng);
-    const d = summary(u.dex);
+    const u = await ev<{ eng: number[]; dex: number[]; sql: number[] }>(page, 'updates', UPDATES);
     log('P3 done');
-    rows.push(['P3', `${UPDATES} serial updates awaited, p50`, fmt(e.p50), fmt(d.p50), '', ratio(e.p50, d.p50, false), 'p50 ≤ 1 ms (Dexie baseline 2.4 ms)']);
-    rows.push(['P3', `${UPDATES} serial updates awaited, p95`, fmt(e.p95), fmt(d.p95), '', ratio(e.p95, d.p95, false), 'p95 ≤ 2 ms (Dexie baseline 6.6 ms)']);
+    const v = (q: number) => ({ e: p(u.eng, q), d: p(u.dex, q), s: p(u.sql, q) });
+    line('P3', `${UPDATES} serial durable updates, page → worker → page, p50`, v(50), 'ms', 'p50 ≤ SQLite-WASM');
+    line('P3', `same, p95`, v(95), 'ms', 'p95 ≤ SQLite-WASM');
   }
 
   // P7
   if (!SKIP.has('p7')) {
-    const r = await ev<{ eng: number[]; dex: number[]; rEng: number[]; rDex: number[]; counts: number[] }>(page, 'reads', READS);
-    const e = summary(r.eng);
-    const d = summary(r.dex);
-    const re = summary(r.rEng);
-    const rd = summary(r.rDex);
+    const r = await ev<{ eng: number[]; dex: number[]; sql: number[]; rEng: number[]; rDex: number[]; rSql: number[]; counts: number[] }>(page, 'reads', READS);
     log(`P7 done; range sizes ${Math.min(...r.counts)}–${Math.max(...r.counts)}`);
-    rows.push(['P7', `point read by id (${READS}), p50`, fmt(e.p50), fmt(d.p50), '', ratio(e.p50, d.p50, false), 'p50 ≤ 0.1 ms']);
-    rows.push(['P7', `point read by id, p95`, fmt(e.p95), fmt(d.p95), '', ratio(e.p95, d.p95, false), '']);
-    rows.push(['P7', `indexed range ~${Math.round(percentile(r.counts, 50))} rows (10 runs), p50`, fmt(re.p50), fmt(rd.p50), '', ratio(re.p50, rd.p50, false), '≥ 3× Dexie']);
-    rows.push(['P7', `indexed range, p95`, fmt(re.p95), fmt(rd.p95), '', ratio(re.p95, rd.p95, false), '']);
+    line('P7', `point read by id (${READS}), p50`, { e: p(r.eng, 50), d: p(r.dex, 50), s: p(r.sql, 50) }, 'ms', '≤ SQLite-WASM');
+    line('P7', `point read by id, p95`, { e: p(r.eng, 95), d: p(r.dex, 95), s: p(r.sql, 95) }, 'ms');
+    line('P7', `indexed range ~${Math.round(percentile(r.counts, 50))} rows (10 runs), p50`, { e: p(r.rEng, 50), d: p(r.rDex, 50), s: p(r.rSql, 50) }, 'ms', '≥ 3× Dexie');
+    line('P7', `indexed range, p95`, { e: p(r.rEng, 95), d: p(r.rDex, 95), s: p(r.rSql, 95) }, 'ms');
   }
 
-  // P4
-  if (!SKIP.has('p4')) {
-    const le4 = await ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', LIVE, 'engine', QUIET);
-    log(`P4 engine done (first results of 20 queries: ${fmt(le4.firstMs)}; updates with no callback: ${le4.missed})`);
-    const ld4 = await ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', LIVE, 'dexie', QUIET);
-    log(`P4 Dexie done (first results of 20 queries: ${fmt(ld4.firstMs)}; updates with no callback: ${ld4.missed})`);
-    const e = summary(le4.times);
-    const d = summary(ld4.times);
-    rows.push(['P4', `update → last callback, 20 live queries (${LIVE}), p50`, fmt(e.p50), fmt(d.p50), '', ratio(e.p50, d.p50, false), '(Dexie baseline 100k: p50 54 ms)']);
-    rows.push(['P4', `update → last callback, p95`, fmt(e.p95), fmt(d.p95), '', ratio(e.p95, d.p95, false), 'p95 ≤ 4 ms (Dexie baseline 70 ms)']);
+  // P4 and the transaction scenario: RUNS rounds, the systems taking turns in each.
+  const tsOpen = SKIP.has('tanstack') ? undefined : await attempt('TanStack DB open', () => ev<{ ms: number }>(page, 'openTanstack'));
+  if (tsOpen) log(`TanStack DB: 20 live queries ready in ${fmt(tsOpen.ms)}`);
+  const tsOk = !!tsOpen;
+  const systems: [Sys, string][] = [['e', 'engine'], ['d', 'dexie'], ...(sqlOk ? ([['s', 'sqlite']] as [Sys, string][]) : []), ...(tsOk ? ([['t', 'tanstack']] as [Sys, string][]) : [])];
+  for (const [mode, total, id] of [
+    ['one', LIVE, 'p4'],
+    ['tx', TX, 'tx'],
+  ] as const) {
+    if (SKIP.has(id)) continue;
+    const times: Record<Sys, number[]> = { e: [], d: [], s: [], t: [] };
+    const missed: Record<Sys, number> = { e: 0, d: 0, s: 0, t: 0 };
+    const dead = new Set<Sys>();
+    for (let round = 0; round < RUNS; round++) {
+      for (const [k, name] of systems) {
+        if (dead.has(k)) continue;
+        const r = await attempt(`${id} ${name}`, () => ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', Math.ceil(total / RUNS), name, QUIET, mode, 11 + round));
+        if (!r) {
+          dead.add(k);
+          continue;
+        }
+        times[k].push(...r.times);
+        missed[k] += r.missed;
+      }
+    }
+    log(`${id === 'p4' ? 'P4' : 'transaction scenario'} done (writes with no callback: ${systems.map(([k, n]) => `${n} ${missed[k]}`).join(', ')})`);
+    const v = (q: number) => ({ e: p(times.e, q), d: p(times.d, q), s: p(times.s, q), t: p(times.t, q) });
+    const what =
+      mode === 'one' ? `one update → 20 live queries' last callback (${total}, ${RUNS} rounds)` : `one transaction of 20 updates touching all 20 queries → last callback (${total}, ${RUNS} rounds)`;
+    line(id === 'p4' ? 'P4' : 'P4tx', `${what}, p50`, v(50), 'ms', mode === 'one' ? 'within 3× TanStack' : '');
+    line(id === 'p4' ? 'P4' : 'P4tx', `same, p95`, v(95), 'ms', mode === 'one' ? 'p95 ≤ 2 ms' : 'p95 ≤ 10 ms');
   }
 
   // P5
@@ -179,32 +249,25 @@ try {
   await ctx.close();
   ctx = undefined;
   if (!SKIP.has('p5')) {
-    const cold: Record<'engine' | 'dexie', number[]> = { engine: [], dexie: [] };
-    const nav: Record<'engine' | 'dexie', number[]> = { engine: [], dexie: [] };
+    const which = ['engine', 'dexie', ...(sqlOk ? ['sqlite'] : [])] as const;
+    const cold: Record<string, number[]> = { engine: [], dexie: [], sqlite: [] };
+    const nav: Record<string, number[]> = { engine: [], dexie: [], sqlite: [] };
     for (let k = 0; k < COLD; k++) {
-      for (const which of ['engine', 'dexie'] as const) {
+      for (const w of which) {
         ({ ctx, page } = await launch());
-        const r = await ev<{ ms: number; sinceNavigation: number }>(page, 'cold', which);
-        cold[which].push(r.ms);
-        nav[which].push(r.sinceNavigation);
-        await ev(page, 'close');
+        const r = await attempt(`P5 ${w}`, () => ev<{ ms: number; sinceNavigation: number }>(page, 'cold', w));
+        if (r) {
+          cold[w]!.push(r.ms);
+          nav[w]!.push(r.sinceNavigation);
+        }
+        await ev(page, 'close').catch(() => {});
         await ctx.close();
         ctx = undefined;
       }
     }
-    log(`P5: engine ${cold.engine.map(fmt).join(', ')}; Dexie ${cold.dexie.map(fmt).join(', ')}`);
-    const e = percentile(cold.engine, 50);
-    const d = percentile(cold.dexie, 50);
-    rows.push(['P5', `cold open after browser restart → first 50 by title (${COLD} restarts, median)`, fmt(e), fmt(d), '', ratio(e, d, false), '≤ 50 ms (Dexie baseline 182 ms)']);
-    rows.push([
-      'P5',
-      `same, from navigation start (page modules served unbundled by Vite; worker ${process.env['SOURCE_WORKER'] === '1' ? 'from source' : 'built'})`,
-      fmt(percentile(nav.engine, 50)),
-      fmt(percentile(nav.dexie, 50)),
-      '',
-      '',
-      '',
-    ]);
+    log(`P5: ${which.map((w) => `${w} ${cold[w]!.map(fmt).join(', ')}`).join('; ')}`);
+    line('P5', `cold open after browser restart → first 50 by title (${COLD} restarts, median)`, { e: p(cold['engine'], 50), d: p(cold['dexie'], 50), s: p(cold['sqlite'], 50) }, 'ms', '≤ 50 ms');
+    line('P5', `same, from navigation start`, { e: p(nav['engine'], 50), d: p(nav['dexie'], 50), s: p(nav['sqlite'], 50) }, 'ms', '≤ 0.7× Dexie');
   }
 
   // P5u: the same cold open, the first time a new schema version opens the database (v2 renames
@@ -226,20 +289,14 @@ try {
     log(`P5u: upgrade ${upgrade.map(fmt).join(', ')}; same version again ${again.map(fmt).join(', ')}`);
     const u = percentile(upgrade, 50);
     const a = percentile(again, 50);
-    rows.push([
-      'P5u',
-      `cold open as a new schema version (rename + add) → first 50 by the renamed column (${COLD}, median)`,
-      fmt(u),
-      '',
-      '',
-      '',
-      `opened again without upgrade: ${fmt(a)} (${(u / a).toFixed(2)}×)`,
-    ]);
+    line('P5u', `cold open as a new schema version → first 50 by the renamed column (${COLD}, median)`, { e: u }, 'ms', `again without upgrade: ${fmt(a)} (${(u / a).toFixed(2)}×)`);
   }
 
   console.log();
   console.log(table(rows));
-  console.log(`\nengine/Dexie: > 1× means the engine is faster. Durability: engine waits at tier 'local' (flushed to OPFS); Dexie chromeTransactionDurability '${DURABILITY}'.`);
+  console.log(`\ne/X: > 1× means the engine is faster. SQLite-WASM has no live queries: its P4 figures are the write plus a re-run of all 20 queries. TanStack DB is in memory (not durable).`);
+  for (const f of failures) console.log(`— ${f}`);
+  console.log(`load average after: ${load()}`);
 } finally {
   if (ctx) await ctx.close().catch(() => {});
   await server.close();

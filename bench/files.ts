@@ -27,7 +27,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
-import { createServer, type Plugin } from 'vite';
+import { createServer } from 'vite';
 import { WebSocketServer } from 'ws';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { openClient } from '../e2e/support/client-page.ts';
@@ -36,6 +36,7 @@ import { partsProxy } from '../e2e/support/ws-proxy.ts';
 import { createDb, s } from '../server/index.ts';
 import { mulberry32 } from '../src/util/random.ts';
 import { fmt, percentile, summary, table } from './stats.ts';
+import { crossOriginIsolation } from './vite-server.ts';
 
 const MiB = 1 << 20;
 const SIZE = Number(process.env['MIB'] ?? 100) * MiB;
@@ -51,17 +52,7 @@ const check = (ok: boolean, what: string) => {
 
 // ─── the page server (cross-origin isolated), the sync server, a raw WebSocket peer ─────────────
 
-const isolated: Plugin = {
-  name: 'bench-isolated',
-  configureServer(s) {
-    s.middlewares.use((_req, res, next) => {
-      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-      next();
-    });
-  },
-};
-const vite = await createServer({ configFile: `${root}e2e/vite.config.ts`, plugins: [isolated], server: { port: 0, strictPort: false } });
+const vite = await createServer({ configFile: `${root}e2e/vite.config.ts`, plugins: [crossOriginIsolation], server: { port: 0, strictPort: false } });
 await vite.listen();
 const address = vite.httpServer!.address();
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

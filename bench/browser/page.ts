@@ -1,6 +1,7 @@
 /**
  * The browser bench page (bench/browser/index.html): the engine's page client (worker/page, from
- * source, opfs driver) and Dexie side by side. bench/browser.ts drives the functions on
+ * source, opfs driver), Dexie, SQLite-WASM (in its worker, sqlite-client.ts) and TanStack DB (in
+ * memory, tanstack.ts) side by side. bench/browser.ts drives the functions on
  * `window.bench` through `page.evaluate`; every timing is taken here, on the page.
  */
 import Dexie, { liveQuery } from 'dexie';
@@ -8,6 +9,12 @@ import { createDb } from '../../worker/page/index.ts';
 
 import { benchApp as app, upgradeTo } from '../todo-app.ts';
 import { DUE0, DUE_SPAN, makeRows, rand, reseed, word } from '../rows.ts';
+import { LIMIT, QUERIES } from './queries.ts';
+import { SqliteClient } from './sqlite-client.ts';
+import { openTanstack } from './tanstack.ts';
+
+/** The systems whose live queries bench.live measures. */
+type System = 'engine' | 'dexie' | 'sqlite' | 'tanstack';
 
 /** The worker script: `?worker=<url>` (bench/browser.ts passes the built jazz-worker.js), else from source. */
 const workerParam = new URLSearchParams(location.search).get('worker');
@@ -23,26 +30,17 @@ function uuid(): string {
 
 const st: any = {};
 
+/** The 20 queries of queries.ts for the engine. */
 function engineQueries(projects: string[]) {
-  const qs = [];
-  for (let i = 0; i < 10; i++) qs.push(app.todos.where({ projectId: projects[i]!, done: false }).orderBy('title').limit(50).include({ project: true }));
-  for (let i = 0; i < 5; i++)
-    qs.push(
-      app.todos
-        .where({ priority: { gte: i * 2 } })
-        .orderBy('due', 'desc')
-        .limit(50)
-        .include({ project: true }),
-    );
-  for (let i = 0; i < 5; i++)
-    qs.push(
-      app.todos
-        .where({ done: i % 2 === 0, priority: i })
-        .orderBy('title')
-        .limit(50)
-        .include({ project: true }),
-    );
-  return qs;
+  return QUERIES.map((q) => {
+    const where =
+      q.kind === 'project'
+        ? app.todos.where({ projectId: projects[q.project]!, done: false })
+        : q.kind === 'priorityAtLeast'
+          ? app.todos.where({ priority: { gte: q.min } })
+          : app.todos.where({ done: q.done, priority: q.priority });
+    return (q.kind === 'priorityAtLeast' ? where.orderBy('due', 'desc') : where.orderBy('title')).limit(LIMIT).include({ project: true });
+  });
 }
 
 /** The same 20 queries for Dexie, each fetching its rows' projects (the include). */
@@ -51,41 +49,24 @@ function dexieQueries(dx: any, projects: string[]) {
     const ps = await dx.projects.bulkGet(rows.map((r) => r.projectId));
     return rows.map((r, i) => ({ ...r, project: ps[i] }));
   };
-  const qs: (() => Promise<any[]>)[] = [];
-  for (let i = 0; i < 10; i++)
-    qs.push(async () =>
-      withProject(
-        await dx.todos
-          .where('[projectId+title]')
-          .between([projects[i], Dexie.minKey], [projects[i], Dexie.maxKey])
-          .filter((r: any) => !r.done)
-          .limit(50)
-          .toArray(),
-      ),
-    );
-  for (let i = 0; i < 5; i++)
-    qs.push(async () =>
-      withProject(
-        await dx.todos
-          .orderBy('due')
-          .reverse()
-          .filter((r: any) => r.priority >= i * 2)
-          .limit(50)
-          .toArray(),
-      ),
-    );
-  for (let i = 0; i < 5; i++)
-    qs.push(async () =>
-      withProject(
-        await dx.todos
-          .where('[priority+title]')
-          .between([i, Dexie.minKey], [i, Dexie.maxKey])
-          .filter((r: any) => r.done === (i % 2 === 0))
-          .limit(50)
-          .toArray(),
-      ),
-    );
-  return qs;
+  return QUERIES.map((q) => async () => {
+    const rows =
+      q.kind === 'project'
+        ? dx.todos
+            .where('[projectId+title]')
+            .between([projects[q.project], Dexie.minKey], [projects[q.project], Dexie.maxKey])
+            .filter((r: any) => !r.done)
+        : q.kind === 'priorityAtLeast'
+          ? dx.todos
+              .orderBy('due')
+              .reverse()
+              .filter((r: any) => r.priority >= q.min)
+          : dx.todos
+              .where('[priority+title]')
+              .between([q.priority, Dexie.minKey], [q.priority, Dexie.maxKey])
+              .filter((r: any) => r.done === q.done);
+    return withProject(await rows.limit(LIMIT).toArray());
+  });
 }
 
 function openDexie(name: string, durability: string) {
@@ -122,7 +103,37 @@ const bench = {
     st.projects = h.ids;
     await st.dx.projects.bulkAdd(st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })));
     st.rows = makeRows(n, st.projects);
-    return { driver: st.engine.status?.driver, bytesPerRow: JSON.stringify({ id: uuid(), ...st.rows[0] }).length };
+    // SQLite-WASM: a failure leaves its column empty and the others run.
+    let sqlite: unknown;
+    let sqliteError: string | undefined;
+    try {
+      st.sql = new SqliteClient();
+      sqlite = await st.sql.call({ op: 'open', fresh: true });
+      await st.sql.call({ op: 'projects', projects: st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })) });
+    } catch (e) {
+      sqliteError = String((e as Error)?.message ?? e);
+      await st.sql?.close();
+      st.sql = undefined;
+    }
+    return { driver: st.engine.status?.driver, bytesPerRow: JSON.stringify({ id: uuid(), ...st.rows[0] }).length, isolated: crossOriginIsolated, sqlite, sqliteError };
+  },
+
+  /** P2 for SQLite: one message and one transaction per 1k rows, each awaited (after loadEngine: the same ids). */
+  async loadSqlite() {
+    const rows = st.rows.map((r: any, i: number) => ({ id: st.ids[i], ...r }));
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += 1000) await st.sql.call({ op: 'insert', rows: rows.slice(i, i + 1000) });
+    return { ms: performance.now() - t0 };
+  },
+
+  /** TanStack DB, in memory, over the rows as they are now (after P3): its 20 live queries' first results. */
+  async openTanstack() {
+    const t0 = performance.now();
+    st.ts = await openTanstack(
+      st.dxRows.map((r: any) => ({ ...r })),
+      st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })),
+    );
+    return { ms: performance.now() - t0 };
   },
 
   async loadEngine() {
@@ -157,7 +168,8 @@ const bench = {
     const picks = Array.from({ length: n }, () => Math.floor(rand() * st.ids.length));
     const eng: number[] = [];
     const dex: number[] = [];
-    // Interleaved in blocks so both see the same machine noise.
+    const sql: number[] = [];
+    // Interleaved in blocks so all see the same machine noise.
     for (let k = 0; k < n; k += 100) {
       for (let j = k; j < Math.min(n, k + 100); j++) {
         const t0 = performance.now();
@@ -171,8 +183,13 @@ const bench = {
         await st.dx.todos.put(row);
         dex.push(performance.now() - t0);
       }
+      for (let j = k; st.sql && j < Math.min(n, k + 100); j++) {
+        const t0 = performance.now();
+        await st.sql.call({ op: 'update', updates: [{ id: st.ids[picks[j]!], set: { priority: j % 10 } }], requery: false });
+        sql.push(performance.now() - t0);
+      }
     }
-    return { eng, dex };
+    return { eng, dex, sql };
   },
 
   async reads(n: number) {
@@ -183,8 +200,10 @@ const bench = {
       await st.engine.one(app.todos.where({ id: picks[i] }));
       await st.dx.todos.get(picks[i]);
     }
+    for (let i = 0; st.sql && i < Math.min(50, n); i++) await st.sql.call({ op: 'get', id: picks[i] });
     const eng: number[] = [];
     const dex: number[] = [];
+    const sql: number[] = [];
     for (const id of picks) {
       let t0 = performance.now();
       const a = await st.engine.one(app.todos.where({ id }));
@@ -193,11 +212,18 @@ const bench = {
       const b = await st.dx.todos.get(id);
       dex.push(performance.now() - t0);
       if (!a || !b) throw new Error(`point read missed ${id}`);
+      if (st.sql) {
+        t0 = performance.now();
+        const c = await st.sql.call({ op: 'get', id });
+        sql.push(performance.now() - t0);
+        if (!c) throw new Error(`SQLite point read missed ${id}`);
+      }
     }
     // Indexed range of ~3,000 rows on `due`.
     const width = Math.round((DUE_SPAN * 3000) / st.ids.length);
     const rEng: number[] = [];
     const rDex: number[] = [];
+    const rSql: number[] = [];
     const counts: number[] = [];
     for (let k = 0; k < 12; k++) {
       const lo = DUE0 + Math.floor(rand() * (DUE_SPAN - width));
@@ -210,22 +236,33 @@ const bench = {
         .between(lo, lo + width, true, false)
         .toArray();
       const db = performance.now() - t0;
+      t0 = performance.now();
+      const c = st.sql ? await st.sql.call({ op: 'range', lo, hi: lo + width }) : a.length;
+      const sc = performance.now() - t0;
       if (k >= 2) {
         rEng.push(ea);
         rDex.push(db);
+        if (st.sql) rSql.push(sc);
         counts.push(a.length);
       }
-      if (a.length !== b.length) throw new Error(`range counts differ: engine ${a.length}, dexie ${b.length}`);
+      if (a.length !== b.length || a.length !== c) throw new Error(`range counts differ: engine ${a.length}, dexie ${b.length}, SQLite ${c}`);
     }
-    return { eng, dex, rEng, rDex, counts };
+    return { eng, dex, sql, rEng, rDex, rSql, counts };
   },
 
-  /** P4: time from the update call to the last callback it causes (quiet for `quietMs` after). */
-  async live(n: number, which: 'engine' | 'dexie', quietMs: number) {
+  /**
+   * P4 (`mode` 'one': one row shown by query k % 10 gets a new title) and the transaction scenario
+   * (`mode` 'tx': one row shown by each of the 20 queries gets a new title, all in one transaction
+   * or batch): the time from the write call to the last callback it causes (quiet for `quietMs`
+   * after). SQLite has no live queries: its time is the write's transaction and a re-run of all 20
+   * queries, in one round trip to its worker.
+   */
+  async live(n: number, which: System, quietMs: number, mode: 'one' | 'tx', seed: number) {
     let last = 0;
     let calls = 0;
-    const windows: any[][] = [];
-    let stops: (() => void)[];
+    let windows: any[][] = [];
+    let stops: (() => void)[] = [];
+    const t0s = performance.now();
     if (which === 'engine') {
       const qs = engineQueries(st.projects);
       stops = qs.map((q, i) =>
@@ -235,7 +272,7 @@ const bench = {
           calls++;
         }),
       );
-    } else {
+    } else if (which === 'dexie') {
       const qs = dexieQueries(st.dx, st.projects);
       stops = qs.map((q, i) => {
         const sub = liveQuery(q).subscribe({
@@ -248,31 +285,55 @@ const bench = {
         });
         return () => sub.unsubscribe();
       });
-    }
-    const settle = async () => {
+    } else if (which === 'tanstack') {
+      stops = st.ts.live.map((l: any) => {
+        const sub = l.subscribeChanges(() => {
+          last = performance.now();
+          calls++;
+        });
+        return () => sub.unsubscribe();
+      });
+      windows = st.ts.live.map((l: any) => l.toArray);
+    } else windows = await st.sql.call({ op: 'queries' });
+    // Waits for a first callback after `before` (up to 10 s: a slow write must not end the wait and
+    // then land in the next write's timing), then until no callback came for `quietMs`.
+    const settle = async (before: number) => {
+      for (const t = performance.now(); calls === before && performance.now() - t < 10_000; ) await sleep(1);
       for (;;) {
         const c = calls;
         await sleep(quietMs);
         if (c === calls) return;
       }
     };
-    const t0s = performance.now();
     while (windows.filter(Boolean).length < 20) await sleep(5);
-    await settle();
+    if (which !== 'sqlite') await settle(-1);
     const firstMs = performance.now() - t0s;
-    reseed(11);
+    reseed(seed);
     const times: number[] = [];
     let missed = 0;
     for (let k = 0; k < n; k++) {
-      // A row shown by query k % 10 gets a new title: it moves within that window (and maybe others').
-      const w = windows[k % 10]!;
-      const row = w[Math.floor(rand() * w.length)];
-      const title = `${word()} ${word()} ${word()}`;
+      const pick = (w: any[]) => w[Math.floor(rand() * w.length)];
+      const rows = mode === 'one' ? [pick(windows[k % 10]!)] : windows.map(pick);
+      const updates = [...new Map(rows.map((r) => [r.id as string, { id: r.id as string, set: { title: `${word()} ${word()} ${word()}` } }])).values()];
       const before = calls;
       const t0 = performance.now();
-      if (which === 'engine') st.engine.update(app.todos, row.id, { title });
-      else st.dx.todos.update(row.id, { title });
-      await settle();
+      if (which === 'sqlite') {
+        windows = await st.sql.call({ op: 'update', updates, requery: true });
+        times.push(performance.now() - t0);
+        continue;
+      }
+      if (which === 'engine') {
+        if (mode === 'one') st.engine.update(app.todos, updates[0]!.id, updates[0]!.set);
+        else st.engine.batch((b: any) => updates.forEach((u) => b.update(app.todos, u.id, u.set)));
+      } else if (which === 'dexie') {
+        if (mode === 'one') st.dx.todos.update(updates[0]!.id, updates[0]!.set);
+        else st.dx.transaction('rw', st.dx.todos, async () => Promise.all(updates.map((u) => st.dx.todos.update(u.id, u.set))));
+      } else {
+        if (mode === 'one') st.ts.todos.update(updates[0]!.id, (d: any) => Object.assign(d, updates[0]!.set));
+        else st.ts.transaction(updates);
+      }
+      await settle(before);
+      if (which === 'tanstack') windows = st.ts.live.map((l: any) => l.toArray);
       if (calls === before) {
         missed++;
         continue;
@@ -286,11 +347,20 @@ const bench = {
   async close() {
     await st.engine?.close();
     st.dx?.close();
+    await st.sql?.close();
   },
 
   /** P5: after a browser restart, from opening to the first 50 rows by title. */
-  async cold(which: 'engine' | 'dexie') {
+  async cold(which: 'engine' | 'dexie' | 'sqlite') {
     const t0 = performance.now();
+    if (which === 'sqlite') {
+      st.sql = new SqliteClient();
+      await st.sql.call({ op: 'open', fresh: false });
+      const first = await st.sql.call({ op: 'first50' });
+      if (first.length !== 50) throw new Error(`SQLite cold open: ${first.length} rows`);
+      const at = performance.now();
+      return { ms: at - t0, sinceNavigation: at };
+    }
     if (which === 'engine') {
       const db = createDb({ app, driver: { type: driverType, dbName: 'bench' }, ...workerOpt });
       const first = await new Promise<number>((resolve) => {
@@ -361,8 +431,8 @@ if (auto) {
     await bench.loadEngine();
     await bench.loadDexie();
     const p3 = await bench.updates(updates);
-    const p4engine = await bench.live(live, 'engine', 150);
-    const p4dexie = await bench.live(live, 'dexie', 150);
+    const p4engine = await bench.live(live, 'engine', 150, 'one', 11);
+    const p4dexie = await bench.live(live, 'dexie', 150, 'one', 11);
     await bench.close();
     return { userAgent: navigator.userAgent, driver: setup.driver, p3, p4engine, p4dexie };
   })().then(report, (e: unknown) => report({ failed: String(e) }));

@@ -1,0 +1,48 @@
+/**
+ * The messages between the browser bench page and its SQLite-WASM worker (sqlite.worker.ts): one
+ * request, one answer with the same `id`. Errors come back as text (`ok: false`).
+ */
+import type { TodoRow } from '../rows.ts';
+import type { ShownRow } from './queries.ts';
+
+/** A todo as SQLite stores it (its id given by the engine's load, so every system has the same ids). */
+export type SqliteTodo = TodoRow & { readonly id: string };
+
+export type SqliteRequest =
+  /** Opens (creating with `fresh`) the database file; answers the settings in force. */
+  | { readonly op: 'open'; readonly fresh: boolean }
+  | { readonly op: 'projects'; readonly projects: readonly { id: string; name: string }[] }
+  /** One transaction inserting `rows`. */
+  | { readonly op: 'insert'; readonly rows: readonly SqliteTodo[] }
+  /** One transaction of updates; with `requery`, then the 20 queries again (answers their results). */
+  | { readonly op: 'update'; readonly updates: readonly { id: string; set: Partial<TodoRow> }[]; readonly requery: boolean }
+  | { readonly op: 'get'; readonly id: string }
+  | { readonly op: 'range'; readonly lo: number; readonly hi: number }
+  /** The 20 queries of queries.ts. */
+  | { readonly op: 'queries' }
+  /** The first 50 rows by title (P5). */
+  | { readonly op: 'first50' }
+  | { readonly op: 'close' };
+
+export interface SqliteSettings {
+  readonly version: string;
+  readonly vfs: string;
+  readonly journalMode: string;
+  readonly synchronous: number;
+}
+
+/** What each request answers. */
+export interface SqliteAnswers {
+  open: SqliteSettings;
+  projects: null;
+  insert: null;
+  update: ShownRow[][] | null;
+  get: SqliteTodo | null;
+  range: number;
+  queries: ShownRow[][];
+  first50: ShownRow[];
+  close: null;
+}
+
+export type SqliteMessage = SqliteRequest & { readonly seq: number };
+export type SqliteReply = { readonly seq: number; readonly ok: true; readonly value: unknown } | { readonly seq: number; readonly ok: false; readonly error: string };

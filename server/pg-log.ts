@@ -333,9 +333,12 @@ export class PgLog {
         connect().then(
           () => {
             delay = 100;
+            // Stopped while connecting: this connection is the last one, and nobody listens.
+            if (stopped) return void client?.end().catch(() => {});
             on.reconnected();
           },
           (e: Error) => {
+            if (stopped) return;
             on.lost(e);
             delay = Math.min(delay * 2, 5000);
             retry();

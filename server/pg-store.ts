@@ -253,11 +253,15 @@ export class PgServerStore implements ServerStore {
         if (!a || seq > a.lastSeq) on.batches(appId);
       },
       app: (appId) => on.app(appId),
+      // Either may come after the store closed (a reconnection under way then): nothing to do.
       reconnected: () => {
-        this.#logger.info({ event: 'postgres-following-again', where: this.log.where }, "following PostgreSQL's notifications again; catching up");
+        if (!this.#log) return;
+        this.#logger.info({ event: 'postgres-following-again', where: this.#log.where }, "following PostgreSQL's notifications again; catching up");
         on.all();
       },
-      lost: (e) => this.#logger.warn({ event: 'postgres-following-lost', where: this.log.where, error: e.message }, `lost PostgreSQL's notifications (${e.message}); reconnecting`),
+      lost: (e) => {
+        if (this.#log) this.#logger.warn({ event: 'postgres-following-lost', where: this.#log.where, error: e.message }, `lost PostgreSQL's notifications (${e.message}); reconnecting`);
+      },
     });
   }
 

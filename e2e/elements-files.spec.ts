@@ -2,7 +2,7 @@
  * Files in the elements (elements/files.ts), in real Chromium, two devices through the reference
  * server:
  *
- * 1. A `<jazz-form>` with `<input type="file">` stores a 1,500 × 1,500 PNG of noise (several MiB)
+ * 1. A `<jazz-form>` with `<input type="file">` stores a 1,000 × 1,000 PNG of noise (over 3 MiB)
  *    with `jazz-progress` events and a `<progress jazz-progress>` it drives, empties the input, and
  *    writes the row; on the second device `<img jazz-src="photo">` shows the image (its natural
  *    size) and `<a jazz-file="photo">` downloads it under its name. Deleting the row takes the
@@ -53,9 +53,9 @@ test('a form uploads a photo with progress; another device shows it, links it, a
     // A real PNG of noise (it does not compress), chosen in the file input as a person would.
     const size = await phone.evaluate(async () => {
       const canvas = document.createElement('canvas');
-      canvas.width = canvas.height = 1500;
+      canvas.width = canvas.height = 1000;
       const ctx = canvas.getContext('2d')!;
-      const img = ctx.createImageData(1500, 1500);
+      const img = ctx.createImageData(1000, 1000);
       for (let i = 0; i < img.data.length; i += 65536) crypto.getRandomValues(img.data.subarray(i, i + 65536));
       for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
       ctx.putImageData(img, 0, 0);
@@ -65,7 +65,7 @@ test('a form uploads a photo with progress; another device shows it, links it, a
       document.querySelector<HTMLInputElement>('input[type=file]')!.files = dt.files;
       return blob.size;
     });
-    expect(size).toBeGreaterThan(4 << 20);
+    expect(size).toBeGreaterThan(3 << 20);
     await phone.locator('input[name=title]').fill('sunset');
     await phone.locator('button').click();
 
@@ -81,7 +81,7 @@ test('a form uploads a photo with progress; another device shows it, links it, a
 
     // The other device: the image shown at its size, the link named for the file.
     const img = laptop.locator('#posts img');
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 20_000 }).toBe(1500);
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 20_000 }).toBe(1000);
     const src = (await img.getAttribute('src'))!;
     expect(src).toMatch(/^blob:/);
     const link = laptop.locator('#posts a');

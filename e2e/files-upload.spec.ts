@@ -17,7 +17,7 @@ import { mulberry32 } from '../src/util/random.ts';
 
 const SCHEMA = { tables: { posts: { title: 'string', image: { type: 'file', optional: true } } } };
 const MiB = 1 << 20;
-const SIZE = Number(process.env['FILE_MIB'] ?? 24) * MiB;
+const SIZE = Number(process.env['FILE_MIB'] ?? 12) * MiB;
 const PART = 256 * 1024;
 /** How long after its ack was handed to the socket a part counts as acknowledged by the page. */
 const SETTLED_MS = 300;

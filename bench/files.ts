@@ -364,7 +364,7 @@ try {
     // Acknowledged for sure: acks handed to the page's socket 300 ms or more before this kill and
     // not during or just before an earlier one (as e2e/files-upload.spec.ts says).
     const now = performance.now();
-    const before = new Set([...proxy.acked].filter(([, t]) => t < now - 300 && killed.every(([from, to]) => t < from - 300 || t > to)).map(([p]) => p));
+    const before = proxy.settled(now, killed, 300);
     kills.push({ kind: `${kind}@${proxy.acked.size}`, before, sends: new Map(proxy.sends) });
     if (kind === 'cut') proxy.cut();
     else {

@@ -63,8 +63,7 @@ test('an upload cut and reloaded at random points reaches another browser whole,
       // during an earlier one or just before it (such an ack may be lost with the socket or the
       // leaving page, and its part is in flight until it is acknowledged again).
       const now = performance.now();
-      const settled = (at: number) => at < now - SETTLED_MS && killed.every(([from, to]) => at < from - SETTLED_MS || at > to);
-      const before = new Set([...proxy.acked].filter(([, at]) => settled(at)).map(([p]) => p));
+      const before = proxy.settled(now, killed, SETTLED_MS);
       const sends = new Map(proxy.sends);
       if (kind === 'cut') proxy.cut();
       else {

@@ -21,6 +21,13 @@ export interface PartsProxy {
    * it for sure only some time after.
    */
   readonly acked: Map<string, number>;
+  /**
+   * The parts the client surely has acknowledged at `now`: their ack was handed to its socket
+   * `settleMs` or more before, and not during (or `settleMs` before) one of the earlier `kills`
+   * (`[from, to]`: a cut, or a reload until the page had its database again), when it may have
+   * been lost with the socket or the leaving page (its part then goes up again, and is acked again).
+   */
+  settled(now: number, kills: readonly (readonly [number, number])[], settleMs: number): Set<string>;
   /** Closes every connection through the proxy; returns how many there were. */
   cut(): number;
   close(): Promise<void>;
@@ -83,6 +90,7 @@ export async function partsProxy(target: string): Promise<PartsProxy> {
     url: `ws://127.0.0.1:${port}`,
     sends,
     acked,
+    settled: (now, kills, settleMs) => new Set([...acked].filter(([, at]) => at < now - settleMs && kills.every(([from, to]) => at < from - settleMs || at > to)).map(([p]) => p)),
     cut() {
       const n = pairs.size;
       for (const [c, u] of [...pairs]) {

@@ -29,14 +29,11 @@
  * (COOP/COEP), so the clock is not coarsened; if they are not, sub-millisecond figures are not
  * printed. p50/p95 pool every sample of the RUNS rounds.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { rmSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
-import type { Plugin } from 'vite';
-import { benchServer, crossOriginIsolation } from './vite-server.ts';
+import { benchServer, builtDist, crossOriginIsolation } from './vite-server.ts';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { fmt, summary, table, percentile } from './stats.ts';
 
@@ -54,46 +51,13 @@ const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
 
 const profile = fileURLToPath(new URL(`../.tmp/bench-browser-profile-${process.pid}`, import.meta.url));
 
-// The built files under /.tmp/bench-dist-<pid>/ are served as a static host would (bytes as they
-// are, ETag, revalidated): Vite's dev transform would add a ~1 MB inline source map to
-// jazz-worker.js, and the worker's cold start would time that instead of the file users load.
-const DIST_PATH = `/.tmp/bench-dist-${process.pid}/`;
-const staticDist: Plugin = {
-  name: 'bench-static-dist',
-  configureServer(s) {
-    s.middlewares.use((req, res, next) => {
-      const path = (req.url ?? '').split('?')[0]!;
-      if (!path.startsWith(DIST_PATH) || !path.endsWith('.js')) return next();
-      const file = fileURLToPath(new URL(`..${path}`, import.meta.url));
-      let body: Buffer;
-      try {
-        body = readFileSync(file);
-      } catch {
-        return next();
-      }
-      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-      res.setHeader('Cache-Control', 'no-cache');
-      res.setHeader('ETag', etag);
-      if (req.headers['if-none-match'] === etag) {
-        res.statusCode = 304;
-        return res.end();
-      }
-      res.setHeader('Content-Type', 'text/javascript');
-      res.end(body);
-    });
-  },
-};
-
-const { server, base } = await benchServer('browser', [crossOriginIsolation, staticDist]);
-// The worker as users run it: `npm run build`'s jazz-worker.js (one module, minified), served by
-// the same server as a static file (above). SOURCE_WORKER=1 loads it from source instead (every module unbundled).
+// The worker as users run it: `npm run build`'s jazz-worker.js (one module, minified), served as a
+// static host would (vite-server.ts `builtDist`). SOURCE_WORKER=1 loads it from source instead
+// (every module unbundled).
+const dist = process.env['SOURCE_WORKER'] === '1' ? undefined : builtDist('browser');
+const { server, base } = await benchServer('browser', [crossOriginIsolation, ...(dist ? [dist.plugin] : [])]);
 let url = `${base}/bench/browser/index.html`;
-if (process.env['SOURCE_WORKER'] !== '1') {
-  const dist = fileURLToPath(new URL(`../.tmp/bench-dist-${process.pid}`, import.meta.url));
-  execFileSync('npm', ['run', '--silent', 'build'], { env: { ...process.env, JAZZ_DIST: dist }, stdio: 'pipe' });
-  url += `?worker=${encodeURIComponent(`${DIST_PATH}jazz-worker.js`)}`;
-  process.on('exit', () => rmSync(dist, { recursive: true, force: true }));
-}
+if (dist) url += `?worker=${encodeURIComponent(`${dist.path}jazz-worker.js`)}`;
 
 rmSync(profile, { recursive: true, force: true });
 mkdirSync(profile, { recursive: true });

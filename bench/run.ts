@@ -11,6 +11,8 @@ const scenarios: Record<string, string[]> = {
   'engine-files': ['bench/engine-files.ts'],
   browser: ['bench/browser.ts'],
   dom: ['bench/dom.ts'],
+  // One list of 10,000 rows, virtual and plain, beside the same rows rendered from memory (issue 17).
+  list: ['bench/list.ts'],
   // P3 and P4 in Firefox and WebKitGTK beside Dexie there (issue 19).
   engines: ['bench/engines.ts'],
   lenses: ['bench/lenses.ts'],

@@ -5,7 +5,9 @@
  * and its origin. (@sqlite.org/sqlite-wasm is left as it is: it finds its .wasm file and its
  * proxy worker from its own `import.meta.url`.)
  */
-import { realpathSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 
@@ -41,3 +43,41 @@ export const crossOriginIsolation: Plugin = {
     });
   },
 };
+
+/**
+ * `npm run build` into .tmp/bench-dist-<name>-<pid>/ (removed when the process exits), and a plugin
+ * serving those files as a static host would (bytes as they are, ETag, revalidated) at `path`:
+ * Vite's dev transform would add a ~1 MB inline source map to jazz-worker.js, and a cold start would
+ * time that instead of the file users load.
+ */
+export function builtDist(name: string): { plugin: Plugin; path: string } {
+  const path = `/.tmp/bench-dist-${name}-${process.pid}/`;
+  const dir = fileURLToPath(new URL(`..${path}`, import.meta.url));
+  execFileSync('npm', ['run', '--silent', 'build'], { env: { ...process.env, JAZZ_DIST: dir }, stdio: 'pipe' });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const plugin: Plugin = {
+    name: 'bench-built-dist',
+    configureServer(s) {
+      s.middlewares.use((req, res, next) => {
+        const file = (req.url ?? '').split('?')[0]!;
+        if (!file.startsWith(path) || !file.endsWith('.js')) return next();
+        let body: Buffer;
+        try {
+          body = readFileSync(fileURLToPath(new URL(`..${file}`, import.meta.url)));
+        } catch {
+          return next();
+        }
+        const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+        res.setHeader('Cache-Control', 'no-cache');
+        res.setHeader('ETag', etag);
+        if (req.headers['if-none-match'] === etag) {
+          res.statusCode = 304;
+          return res.end();
+        }
+        res.setHeader('Content-Type', 'text/javascript');
+        res.end(body);
+      });
+    },
+  };
+  return { plugin, path };
+}

@@ -77,13 +77,34 @@ export class ByteWriter {
   }
 
   string(s: string): void {
-    // Worst case 3 bytes per UTF-16 unit; write in place after a length we patch.
-    const max = s.length * 3;
-    this.room(max + 5);
+    // ASCII (most strings) is copied straight in after its length: a JS loop beats a call into
+    // TextEncoder for short strings. Anything else goes through UTF-8 (worst case 3 bytes per
+    // UTF-16 unit: written in place after a length byte patched after, when that fits one byte).
+    const n = s.length;
+    const start = this.len;
+    this.varint(n);
+    this.room(n);
+    const buf = this.buf;
+    let at = this.len;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        at = -1;
+        break;
+      }
+      buf[at++] = c;
+    }
+    if (at >= 0) {
+      this.len = at;
+      return;
+    }
+    this.len = start;
+    const max = n * 3;
     if (max < 128) {
-      const at = this.len++;
+      this.room(max + 1);
+      const lenAt = this.len++;
       const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
-      this.buf[at] = written;
+      this.buf[lenAt] = written;
       this.len += written;
     } else {
       this.bytes(encoder.encode(s));

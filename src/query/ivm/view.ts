@@ -22,6 +22,8 @@ export class ResultView implements Output {
   readonly #onChange: () => void;
   #rows: Row[] = [];
   #out: OutRow[] = [];
+  /** Ids of `#rows`: a row that is not there is known at once (a big result grows by adds). */
+  #ids = new Set<string>();
   /** Output rows as they were at the last delivery, for rows touched since (null: absent). */
   #touched = new Map<string, OutRow | null>();
   #allCache: readonly OutRow[] | undefined;
@@ -37,7 +39,9 @@ export class ResultView implements Output {
   hydrate(): void {
     this.#rows = [];
     this.#out = [];
+    this.#ids = new Set();
     for (const r of this.#input.fetch()) {
+      this.#ids.add(r.id);
       this.#rows.push(r);
       this.#out.push(this.#shape(r));
     }
@@ -70,6 +74,7 @@ export class ResultView implements Output {
   }
 
   #indexOf(row: Row): number {
+    if (!this.#ids.has(row.id)) return -1;
     const i = this.#position(row);
     if (this.#rows[i]?.id === row.id) return i;
     return this.#rows.findIndex((r) => r.id === row.id);
@@ -86,6 +91,7 @@ export class ResultView implements Output {
     if (change.type === 'remove') {
       if (at < 0) return;
       this.#touch(id, this.#out[at]!);
+      this.#ids.delete(id);
       this.#rows.splice(at, 1);
       this.#out.splice(at, 1);
     } else {
@@ -95,6 +101,7 @@ export class ResultView implements Output {
         this.#out.splice(at, 1);
       }
       const i = this.#position(change.row);
+      this.#ids.add(id);
       this.#rows.splice(i, 0, change.row);
       this.#out.splice(i, 0, this.#shape(change.row));
     }

@@ -7,6 +7,8 @@
  *   ROWS (10000)  RUNS (3)  CHANGES (30)  SCROLL (300 frames)  STEP (80 px a frame)  RELOADS (3)
  *   WIDTH (1280)  HEIGHT (800)           the viewport (WIDTH=390 HEIGHT=844: a phone)
  *   MODES=virtual,plain,raw-virtual,raw-plain
+ *   MARKS=1      after each reload, when the page got where (script, jazz.js, worker created, its
+ *                first message, database ready; resources' responseEnd)
  *
  * For each mode and run (a new database each run): the rows written in one batch at tier `local` →
  * the list shows them (time and the next frame, on the page's clock; long tasks over 50 ms seen by
@@ -33,7 +35,7 @@ const HEIGHT = Number(process.env['HEIGHT'] ?? 800);
 const MODES = (process.env['MODES'] ?? 'virtual,plain,raw-virtual,raw-plain').split(',');
 
 type Tasks = { count: number; max: number; total: number };
-type Render = { ms: number; frame: number; stored?: number; tasks: Tasks };
+type Render = { ms: number; frame: number; first: number; stored?: number; tasks: Tasks; marks?: Record<string, number> };
 
 const load = () =>
   loadavg()
@@ -91,6 +93,12 @@ try {
           await page.reload();
           await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });
           rel.push(await ev<Render>(page, 'reloaded', ROWS));
+          if (process.env['MARKS'])
+            log(
+              `reload: ${Object.entries(rel.at(-1)!.marks ?? {})
+                .map(([k, v]) => `${k} ${fmt(v)}`)
+                .join(', ')}, rendered ${fmt(rel.at(-1)!.ms)}`,
+            );
         }
       }
       log(
@@ -108,10 +116,12 @@ try {
     const max = (xs: number[]) => (xs.length ? fmt(Math.max(...xs)) : '—');
     rowsOut.push([
       mode,
+      med(ins.map((r) => r.first)),
       med(ins.map((r) => r.ms)),
       med(ins.map((r) => r.frame)),
       max(ins.map((r) => r.tasks.max)),
       ins.map((r) => r.tasks.count).join(' / '),
+      med(rel.map((r) => r.first)),
       med(rel.map((r) => r.ms)),
       max(rel.map((r) => r.tasks.max)),
       `${med(chg)} / ${fmt(percentile(chg, 95))}`,

@@ -416,3 +416,46 @@ test('virtual: 10,000 rows render only what is on screen, scroll on, and say whe
   expect(await page.locator('#big > li.row').count()).toBeLessThan(200);
   await noScriptRan(page);
 });
+
+test('without virtual, 5,000 rows go into the DOM a slice at a time, in order, and a change patches the one row', async ({ shared: page }) => {
+  await mount(page, `<jazz-query id="p" table="tasks" order-by="points"><template><p class="row" data-points="{{points}}">{{title}}</p></template></jazz-query>`, DB, SCHEMA);
+  // When the first result arrives, only its first rows are in the DOM; the rest follow in later tasks.
+  const first = page.evaluate(
+    () =>
+      new Promise<{ total: number; shown: number }>((resolve) => {
+        const q = document.getElementById('p')!;
+        q.addEventListener('jazz-results', (e) => {
+          const total = (e as CustomEvent).detail.rows.length;
+          if (total) resolve({ total, shown: q.querySelectorAll('.row').length });
+        });
+      }),
+  );
+  await page.evaluate(async () => {
+    const db = document.querySelector('jazz-db')!.db!;
+    await db.ready;
+    await db
+      .batch((b) => {
+        for (let i = 0; i < 5_000; i++) b.insert('tasks', { title: `task ${i} ✓`, points: i });
+      })
+      .wait();
+  });
+  const r = await first;
+  expect(r.total).toBe(5_000);
+  expect(r.shown).toBeGreaterThan(0);
+  expect(r.shown).toBeLessThan(5_000);
+  await expect(page.locator('#p .row')).toHaveCount(5_000, { timeout: 30_000 });
+  const points = await page.locator('#p .row').evaluateAll((els) => els.map((el) => Number((el as HTMLElement).dataset['points'])));
+  expect(points).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
+  // One row changed: that row's text changes, and no other row element is replaced.
+  await page.evaluate(() => {
+    const rows = [...document.querySelectorAll('#p .row')];
+    (window as any).__kept = rows;
+  });
+  await page.evaluate(async () => {
+    const q = document.getElementById('p') as any;
+    const id = q.rows[2_500].id;
+    await document.querySelector('jazz-db')!.db!.update('tasks', id, { title: 'changed ✓' }).wait();
+  });
+  await expect(page.locator('#p .row').nth(2_500)).toHaveText('changed ✓');
+  expect(await page.evaluate(() => [...document.querySelectorAll('#p .row')].every((el, i) => el === (window as any).__kept[i]))).toBe(true);
+});

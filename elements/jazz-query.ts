@@ -40,7 +40,6 @@
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { JazzError, type BrowserDb, type DynamicApp, type QueryAst, type QueryBuilder, type Tier } from '../worker/page/index.ts';
-import { TIERS } from '../worker/page/engine-parts.ts';
 import { isControl } from './controls.ts';
 import { DbController } from './db-controller.ts';
 import { errorDetail, fire, report, type JazzErrorDetail, type JazzRow } from './events.ts';
@@ -62,6 +61,7 @@ type State = 'loading' | 'ready' | 'empty' | 'error';
  * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
  * @attr state - `loading`, `ready` or `error` (set by the element).
  */
+
 export class JazzQueryElement extends ReactiveElement {
   static override properties = {
     table: { type: String },
@@ -124,6 +124,10 @@ export class JazzQueryElement extends ReactiveElement {
   /** Bumped when the page state a `where` follows changes (more.ts). */
   #page = 0;
   #virt: { set(rows: readonly JazzRow[]): void } | undefined;
+  /** Rows a plain (not `virtual`) list adds to the DOM per task: 200 first, then as many as take ~12 ms (#render). */
+  #step = 200;
+  /** The next slice of a big result, scheduled (#render). */
+  #slice: ReturnType<typeof setTimeout> | 0 = 0;
   readonly #change = (e: Event): void => this.#onChange(e);
   readonly #click = (e: Event): void => this.#onClick(e);
 
@@ -213,7 +217,7 @@ export class JazzQueryElement extends ReactiveElement {
       conflicts = this.conflicts || t.innerHTML.includes('$conflicts');
       // The lazy parts this query uses are loaded first (lazy.ts); the rows wait for them.
       const follows = !this.query && (this.whereRoute || this.where?.includes('{{'));
-      if ((usesMore(t) || follows || this.into || this.virtual || conflicts) && !more?.ready(this.virtual)) {
+      if ((usesMore(t) || follows || this.into || this.virtual || conflicts || this.tier || this.asOf) && !more?.ready(this.virtual)) {
         const generation = this.#generation;
         loadMore()
           .then(() => more!.ready(this.virtual, true))
@@ -242,14 +246,7 @@ export class JazzQueryElement extends ReactiveElement {
       }
       ast = withSystemFields(t, ast);
       checkBindings(this.#template, db.app.$schema, ast);
-      if (this.tier) {
-        if (!TIERS.includes(this.tier as Tier)) throw new AttributeError(new JazzError('OPTION_INVALID', `tier must be local, edge or global, got "${this.tier}"`), 'tier', 0);
-        tier = this.tier as Tier;
-      }
-      if (this.asOf) {
-        asOf = /^\d+$/.test(this.asOf) ? +this.asOf : Date.parse(this.asOf);
-        if (Number.isNaN(asOf)) throw new AttributeError(new JazzError('OPTION_INVALID', `as-of is an ISO date or epoch milliseconds, got "${this.asOf}"`), 'as-of', 0);
-      }
+      if (this.tier || this.asOf) ({ tier, asOf } = more!.timeOptions(this.tier, this.asOf));
     } catch (e) {
       this.#fail(errorDetail(e));
       return;
@@ -274,8 +271,7 @@ export class JazzQueryElement extends ReactiveElement {
       ({ all, delta }) => {
         if (generation !== this.#generation) return;
         this.#rows = all;
-        if (this.#virt) this.#virt.set(all);
-        else this.#list!.set(all);
+        this.#render();
         this.#showState(all.length ? 'ready' : 'empty');
         fire(this, 'jazz-results', { table, rows: all });
         fire(this, 'jazz-change', { table, added: delta.added, removed: delta.removed, changed: delta.changed });
@@ -294,6 +290,26 @@ export class JazzQueryElement extends ReactiveElement {
         },
       },
     );
+  }
+
+  /**
+   * Shows `#rows`. Without `virtual`, a big result goes into the DOM a slice per task, so no task
+   * holds the page for long (10,000 rows at once took ~250 ms of script and layout): what is shown
+   * is always the result's first rows, growing a slice a task (sized from the last one's time:
+   * the browser renders a frame between two tasks, so many small slices would take a frame each).
+   */
+  #render(grow = 0): void {
+    const all = this.#rows;
+    if (this.#virt) return this.#virt.set(all);
+    const n = Math.max(this.#step, this.#list!.views.length + grow);
+    const t = performance.now();
+    this.#list!.set(all.slice(0, n));
+    if (grow) this.#step = Math.min(5e3, Math.max(50, (grow * 12) / (performance.now() - t)));
+    if (all.length > n)
+      this.#slice ||= setTimeout(() => {
+        this.#slice = 0;
+        this.#render(this.#step);
+      });
   }
 
   /** Shows the error state; `own`: the mistake is this element's, so it reports it too. */

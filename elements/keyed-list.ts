@@ -34,6 +34,12 @@ export class KeyedList<V extends View> {
 
   /** Makes the DOM show `rows`, in order, with as few DOM changes as it can. */
   set(rows: readonly JazzRow[]): void {
+    // The same rows in the same order (one row changed in a long list): update those views, no diff.
+    const views = this.#views;
+    if (rows.length === views.length && rows.every((r, i) => views[i]!.row.id === r.id)) {
+      rows.forEach((r, i) => views[i]!.row !== r && views[i]!.update(r));
+      return;
+    }
     const byId = new Map<string, V>();
     const next: V[] = [];
     for (const row of rows) {

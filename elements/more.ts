@@ -9,6 +9,7 @@
  *   `saveField`) and what a `jazz-action` does (`act`);
  * - gives `<jazz-form>` its checks and writes (form-submit.ts) and the load of `row-id`'s row;
  * - gives `<jazz-query>` and `<jazz-count>` queries that follow the page (page-where.ts);
+ * - reads `<jazz-query>`'s `tier` and `as-of` (`timeOptions`);
  * - gives `<jazz-query>` its conflicts: `jazz-each="$conflicts"`, `pick`, `jazz-conflict`
  *   (conflicts.ts);
  * - keeps the undo list of a `<jazz-db undo>` and looks after the document's `jazz-action="undo"`
@@ -32,6 +33,9 @@ export { formMistake, formValues, formWrite } from './form-submit.ts';
 export { conflictEvents } from './conflicts.ts';
 export { remember } from './undo.ts';
 import { watchUndo } from './undo.ts';
+import { JazzError, type Tier } from '../worker/page/index.ts';
+import { TIERS } from '../worker/page/engine-parts.ts';
+import { AttributeError } from './query-attributes.ts';
 import { rowsEnd } from './row-extras.ts';
 import type { KeyedList } from './keyed-list.ts';
 import type { RowView } from './template.ts';
@@ -56,6 +60,20 @@ export function rows(query: Element, into: string | undefined, isVirtual: boolea
   return [made, isVirtual ? new virtual!.VirtualRows(end.parentElement!, made) : undefined];
 }
 export { JazzCountElement, JazzHistoryElement, JazzNavElement, JazzStatusElement, JazzStreamElement };
+
+/** `<jazz-query tier as-of>`, read (a mistake is an AttributeError on the attribute). */
+export function timeOptions(tier: string | undefined, asOf: string | undefined): { tier?: Tier; asOf?: number } {
+  const out: { tier?: Tier; asOf?: number } = {};
+  if (tier) {
+    if (!TIERS.includes(tier as Tier)) throw new AttributeError(new JazzError('OPTION_INVALID', `tier must be local, edge or global, got "${tier}"`), 'tier', 0);
+    out.tier = tier as Tier;
+  }
+  if (asOf) {
+    out.asOf = /^\d+$/.test(asOf) ? +asOf : Date.parse(asOf);
+    if (Number.isNaN(out.asOf)) throw new AttributeError(new JazzError('OPTION_INVALID', `as-of is an ISO date or epoch milliseconds, got "${asOf}"`), 'as-of', 0);
+  }
+  return out;
+}
 
 setHooks({ attr: (el, name, value) => rowExtra(el, name, value) ?? fileExtra(el, name, value), pipe, each });
 watchUndo();

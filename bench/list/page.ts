@@ -27,12 +27,24 @@ declare global {
 }
 
 let db: any;
+/** When the page got where (ms since navigation start), for the reload figure's breakdown. */
+const marks: Record<string, number> = { 'page script': performance.now() };
 let query: HTMLElement | undefined;
 let rawItems: ReturnType<typeof item>[] = [];
 let rawList: any;
 
 if (!raw) {
+  const W = window.Worker;
+  window.Worker = class extends W {
+    constructor(u: string | URL, o?: WorkerOptions) {
+      marks['worker created'] = performance.now();
+      super(u, o);
+      this.addEventListener('message', () => (marks['worker first message'] ??= performance.now()));
+    }
+  };
+  marks['jazz.js import'] = performance.now();
   await import(/* @vite-ignore */ jazzUrl);
+  marks['jazz.js evaluated'] = performance.now();
   host.innerHTML = `<jazz-db driver="opfs" db-name="bench-list-${mode}-${params.get('run') ?? 0}">
     <script type="application/json" slot="schema">${JSON.stringify(SCHEMA)}</script>
     <jazz-query id="q" table="items" order-by="n"${mode === 'virtual' ? ' virtual' : ''}><template><div class="row" data-id="{{id}}" data-n="{{n}}">{{title}} <small>{{note}}</small></div></template></jazz-query>
@@ -42,6 +54,7 @@ if (!raw) {
   while (!dbEl.db) await new Promise((r) => setTimeout(r, 1));
   db = dbEl.db;
   await db.ready;
+  marks['db ready'] = performance.now();
 } else if (mode === 'raw-virtual') {
   const { html } = await import('lit');
   await import('@lit-labs/virtualizer');
@@ -61,15 +74,19 @@ function shows(n: number): boolean {
 }
 
 /** Resolves with performance.now() at the first DOM mutation after which `done()` holds, and the next frame. */
-function until(done: () => boolean, timeout = 60_000): Promise<{ at: number; frame: number }> {
+function until(done: () => boolean, timeout = 60_000): Promise<{ at: number; frame: number; first: number }> {
   return new Promise((resolve, reject) => {
+    let first = 0;
     const finish = () => {
       const at = performance.now();
       obs.disconnect();
       clearTimeout(timer);
-      requestAnimationFrame(() => resolve({ at, frame: performance.now() }));
+      requestAnimationFrame(() => resolve({ at, frame: performance.now(), first: first || at }));
     };
-    const obs = new MutationObserver(() => done() && finish());
+    const obs = new MutationObserver(() => {
+      if (!first && rows().length) first = performance.now();
+      if (done()) finish();
+    });
     obs.observe(host, { childList: true, subtree: true, characterData: true, attributes: true });
     const timer = setTimeout(() => (obs.disconnect(), reject(new Error(`not rendered after ${timeout} ms (${rows().length} rows shown)`))), timeout);
     if (done()) finish();
@@ -114,17 +131,21 @@ window.bench = {
         })
         .wait({ tier: 'local' })
         .then(() => performance.now() - t0);
-      const { at, frame } = await until(() => shows(n));
-      return { ms: at - t0, frame: frame - t0, stored: await stored, tasks: await tasks(t0, at) };
+      const { at, frame, first } = await until(() => shows(n));
+      return { ms: at - t0, frame: frame - t0, first: first - t0, stored: await stored, tasks: await tasks(t0, at) };
     }
-    const { at, frame } = await until(() => shows(n));
-    return { ms: at - t0, frame: frame - t0, tasks: await tasks(t0, at) };
+    const { at, frame, first } = await until(() => shows(n));
+    return { ms: at - t0, frame: frame - t0, first: first - t0, tasks: await tasks(t0, at) };
   },
 
   /** After a reload: navigation start → the list shows `n` rows; long tasks since navigation. */
   async reloaded(n: number) {
-    const { at, frame } = await until(() => shows(n));
-    return { ms: at, frame, tasks: await tasks(0, at) };
+    const { at, frame, first } = await until(() => shows(n));
+    for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+      const name = e.name.split('?')[0]!.split('/').pop()!;
+      if (name.startsWith('jazz')) marks[`${name} fetched`] = e.responseEnd;
+    }
+    return { ms: at, frame, first, tasks: await tasks(0, at), marks };
   },
 
   /** Changes the title of the `k`th row on screen; → the DOM shows it. */

@@ -9,6 +9,14 @@ export function utf8Encode(s: string): Uint8Array {
 }
 
 export function utf8Decode(b: Uint8Array): string {
+  // Short ASCII (most stored strings) is read without a call into TextDecoder, which costs more
+  // per call than the string itself; ASCII is always valid UTF-8, so nothing fatal is skipped.
+  const n = b.length;
+  if (n <= 64) {
+    let i = 0;
+    while (i < n && b[i]! < 0x80) i++;
+    if (i === n) return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
   return decoder.decode(b);
 }
 

@@ -4,8 +4,8 @@
  *
  * Order: the page re-derives positions with the query's own comparator (`rowComparator`, the order
  * the engine uses: orderBy terms, then id), so a delta carries only the rows that changed, never
- * positions. A delta costs O(result + changed · log result): one pass to drop the rows that left or
- * changed, then a binary insertion per row that arrived or changed. The one case the comparator
+ * positions. A delta costs O(result + changed · log changed): one pass to drop the rows that left
+ * or changed, then the rows that arrived or changed sorted in (#merge). The one case the comparator
  * cannot serve is a `select` that leaves out an orderBy column (the page never sees the sort key):
  * the worker then sends the result's id order with each delta and the cache follows it.
  */
@@ -72,37 +72,12 @@ export class ResultCache {
   }
 
   /**
-   * `kept` (sorted) with `inserted` in their places: one binary search for a few rows, else the
-   * inserted rows sorted and merged in one pass (10,000 rows arriving at once are not 10,000 splices).
+   * `kept` (sorted) with `inserted` in their places: appended and sorted, which the engine's sort
+   * (TimSort) does by finding the sorted run and merging the new rows in, O(result + new · log new):
+   * 10,000 rows arriving at once are not 10,000 splices, and one row costs one pass.
    */
   #merge(kept: WireRow[], inserted: readonly WireRow[]): WireRow[] {
-    const cmp = this.#compare as unknown as (a: WireRow, b: WireRow) => number;
-    if (inserted.length <= 8) {
-      for (const r of inserted) kept.splice(this.#position(kept, r), 0, r);
-      return kept;
-    }
-    const sorted = inserted.slice().sort(cmp);
-    const out: WireRow[] = new Array(kept.length + sorted.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    // An inserted row goes after the kept rows that sort equal to it, as #position places it.
-    while (i < kept.length && j < sorted.length) out[k++] = cmp(kept[i]!, sorted[j]!) <= 0 ? kept[i++]! : sorted[j++]!;
-    while (i < kept.length) out[k++] = kept[i++]!;
-    while (j < sorted.length) out[k++] = sorted[j++]!;
-    return out;
-  }
-
-  /** Where `row` goes in `rows` (sorted): the first index whose row sorts after it. */
-  #position(rows: readonly WireRow[], row: WireRow): number {
-    let lo = 0;
-    let hi = rows.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#compare(rows[mid] as unknown as RowObject, row as unknown as RowObject) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return inserted.length ? kept.concat(inserted).sort(this.#compare as unknown as (a: WireRow, b: WireRow) => number) : kept;
   }
 }
 

@@ -8,7 +8,10 @@ import { harness, LISTS, listTitle, makeRows, waitRendered, type ListSpec } from
 
 const source = new URLSearchParams(location.search).has('source');
 const url = source ? '/elements/jazz.ts' : '/jazz-dist/jazz.js';
-const jazz: any = await import(/* @vite-ignore */ url);
+// By its full URL: Vite adds `?import` to a root-relative one, and jazz-more.js (which imports
+// `./jazz.js`) would then get a second copy of jazz.js, whose row views this page's do not know
+// (every `jazz-field` change was lost that way).
+const jazz: any = await import(/* @vite-ignore */ new URL(url, location.href).href);
 void jazz;
 
 const dbEl = document.querySelector('jazz-db') as any;

@@ -1,7 +1,7 @@
 /**
  * The browser benches' dev server: the project root served by Vite on a free port of 127.0.0.1,
- * Dexie and TanStack DB pre-bundled at start-up (discovering them on the first request would
- * reload the page under a running bench), with the bench's own `plugins`. Resolves with the server
+ * Dexie and TanStack DB (and any of `include`) pre-bundled at start-up (discovering them on the
+ * first request would reload the page under a running bench), with the bench's own `plugins`. Resolves with the server
  * and its origin. (@sqlite.org/sqlite-wasm is left as it is: it finds its .wasm file and its
  * proxy worker from its own `import.meta.url`.)
  */
@@ -11,7 +11,7 @@ import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 
-export async function benchServer(name: string, plugins: Plugin[] = []): Promise<{ server: ViteDevServer; base: string }> {
+export async function benchServer(name: string, plugins: Plugin[] = [], include: string[] = []): Promise<{ server: ViteDevServer; base: string }> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const server = await createServer({
     configFile: false,
@@ -20,7 +20,7 @@ export async function benchServer(name: string, plugins: Plugin[] = []): Promise
     cacheDir: fileURLToPath(new URL(`../.tmp/vite-bench-${name}`, import.meta.url)),
     clearScreen: false,
     logLevel: 'warn',
-    optimizeDeps: { noDiscovery: true, entries: [], include: ['dexie', '@tanstack/db'] },
+    optimizeDeps: { noDiscovery: true, entries: [], include: ['dexie', '@tanstack/db', ...include] },
     // node_modules by its real path too (it may be a link out of the root): SQLite's .wasm is fetched, not imported.
     server: { host: '127.0.0.1', port: 0, hmr: false, watch: null, fs: { allow: [root, realpathSync(`${root}node_modules`)] } },
   });

@@ -18,11 +18,21 @@ export type SqliteRequest =
   | { readonly op: 'update'; readonly updates: readonly { id: string; set: Partial<TodoRow> }[]; readonly requery: boolean }
   | { readonly op: 'get'; readonly id: string }
   | { readonly op: 'range'; readonly lo: number; readonly hi: number }
-  /** The 20 queries of queries.ts. */
+  /** The 20 queries of queries.ts (or the ones given by `define`). */
   | { readonly op: 'queries' }
+  /** Other queries in place of queries.ts's for `queries` and `update … requery` (the DOM bench's 20 lists). */
+  | { readonly op: 'define'; readonly queries: readonly SqlQuery[] }
+  /** One query, once. */
+  | { readonly op: 'select'; readonly query: SqlQuery }
   /** The first 50 rows by title (P5). */
   | { readonly op: 'first50' }
   | { readonly op: 'close' };
+
+/** A SELECT and its bound values. */
+export interface SqlQuery {
+  readonly sql: string;
+  readonly bind: readonly unknown[];
+}
 
 export interface SqliteSettings {
   readonly version: string;
@@ -40,6 +50,8 @@ export interface SqliteAnswers {
   get: SqliteTodo | null;
   range: number;
   queries: ShownRow[][];
+  define: null;
+  select: any[];
   first50: ShownRow[];
   close: null;
 }

@@ -11,12 +11,14 @@
 /// <reference lib="webworker" />
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { LIMIT, QUERIES, type QuerySpec } from './queries.ts';
-import type { SqliteAnswers, SqliteMessage, SqliteReply, SqliteRequest } from './sqlite-protocol.ts';
+import type { SqlQuery, SqliteAnswers, SqliteMessage, SqliteReply, SqliteRequest } from './sqlite-protocol.ts';
 
 const FILE = '/bench.sqlite3';
 const COLS = 'id, title, done, priority, due, notes, projectId';
 let db: any;
 let projects: string[] = [];
+/** The queries `queries` and `update … requery` run, when `define` gave them (else queries.ts's). */
+let defined: readonly SqlQuery[] | undefined;
 
 function querySql(q: QuerySpec): { sql: string; bind: unknown[] } {
   const sel = `SELECT t.id, t.title, t.done, t.priority, t.due, t.projectId, p.name AS projectName FROM todos t JOIN projects p ON p.id = t.projectId`;
@@ -30,8 +32,8 @@ function querySql(q: QuerySpec): { sql: string; bind: unknown[] } {
   }
 }
 
-const rows = (sql: string, bind: unknown[] = []): any[] => db.exec({ sql, bind, rowMode: 'object', returnValue: 'resultRows' });
-const runQueries = () => QUERIES.map((q) => querySql(q)).map(({ sql, bind }) => rows(sql, bind));
+const rows = (sql: string, bind: readonly unknown[] = []): any[] => db.exec({ sql, bind, rowMode: 'object', returnValue: 'resultRows' });
+const runQueries = () => (defined ?? QUERIES.map((q) => querySql(q))).map(({ sql, bind }) => rows(sql, bind));
 
 async function open(fresh: boolean): Promise<SqliteAnswers['open']> {
   const sqlite3: any = await sqlite3InitModule({ print: () => {}, printErr: (...a: unknown[]) => console.error(...a) });
@@ -118,6 +120,11 @@ async function handle(m: SqliteRequest): Promise<unknown> {
       return rows(`SELECT ${COLS} FROM todos WHERE due >= ? AND due < ?`, [m.lo, m.hi]).length;
     case 'queries':
       return runQueries();
+    case 'define':
+      defined = m.queries;
+      return null;
+    case 'select':
+      return rows(m.query.sql, m.query.bind);
     case 'first50':
       return rows(`SELECT ${COLS} FROM todos ORDER BY title LIMIT 50`);
     case 'close':

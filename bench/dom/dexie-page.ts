@@ -1,17 +1,12 @@
 /**
  * Page B of the DOM bench (bench/dom.ts): the same 20 lists as page A, built the way a page with
- * Dexie and no framework would: one `liveQuery` per list, rendered by hand into a `<ul>`.
- *
- * Rendering is keyed by row id and patches only what changed, as a framework's keyed list would
- * (React's `key`, Lit's `repeat`): a row's `<li>` is kept while the row is in the result, its
- * checkbox, `data-done`, title and project name are written only when they changed, new rows get
- * a new `<li>`, gone rows' `<li>` are removed, and rows are moved with React's rule (a row moves
- * when its old position is before the last row kept in place). The checkbox writes
- * `todos.update(id, { done })` on `change`, like `jazz-field="done"`.
+ * Dexie and no framework would: one `liveQuery` per list, rendered by hand into a `<ul>` with the
+ * keyed rendering of render.ts (shared with the SQLite-WASM and TanStack DB pages). The checkbox
+ * writes `todos.update(id, { done })` on `change`, like `jazz-field="done"`.
  */
 import Dexie, { liveQuery } from 'dexie';
-import { harness, LISTS, listTitle, makeRows, type ListSpec } from './shared.ts';
-import { waitRendered } from './shared.ts';
+import { keyedList, listSections } from './render.ts';
+import { harness, LISTS, makeRows, waitRendered, type ListSpec } from './shared.ts';
 
 function open(durability: string): any {
   const dx: any = new Dexie('bench-dom-dexie', durability === 'default' ? {} : { chromeTransactionDurability: durability as any });
@@ -59,73 +54,6 @@ function query(dx: any, s: ListSpec, projects: readonly string[]): () => Promise
     );
 }
 
-interface RowView {
-  li: HTMLLIElement;
-  box: HTMLInputElement;
-  title: Text;
-  project: Text;
-  row: any;
-}
-
-/** One list: a keyed patch of `ul` to `rows`. */
-function keyedList(ul: HTMLUListElement, onToggle: (id: string, done: boolean) => void) {
-  let views: RowView[] = [];
-  let byId = new Map<string, RowView>();
-  const create = (row: any): RowView => {
-    const li = document.createElement('li');
-    li.setAttribute('data-id', row.id);
-    const box = document.createElement('input');
-    box.type = 'checkbox';
-    box.addEventListener('change', () => onToggle(row.id, box.checked));
-    const titleEl = document.createElement('span');
-    titleEl.className = 'title';
-    const title = document.createTextNode('');
-    titleEl.append(title);
-    const small = document.createElement('small');
-    small.className = 'project';
-    const project = document.createTextNode('');
-    small.append(project);
-    li.append(box, ' ', titleEl, ' ', small);
-    const v = { li, box, title, project, row: undefined as any };
-    patch(v, row);
-    return v;
-  };
-  const patch = (v: RowView, row: any) => {
-    const old = v.row;
-    if (!old || old.done !== row.done) {
-      v.li.setAttribute('data-done', String(row.done));
-      v.box.checked = row.done;
-    }
-    if (!old || old.title !== row.title) v.title.data = row.title;
-    const name = row.project?.name ?? '';
-    if (!old || (old.project?.name ?? '') !== name) v.project.data = name;
-    v.row = row;
-  };
-  return (rows: any[]) => {
-    const next: RowView[] = [];
-    const nextById = new Map<string, RowView>();
-    for (const row of rows) {
-      let v = byId.get(row.id);
-      if (v) patch(v, row);
-      else v = create(row);
-      next.push(v);
-      nextById.set(row.id, v);
-    }
-    for (const v of views) if (nextById.get(v.row.id) !== v) v.li.remove();
-    const oldIndex = new Map(views.map((v, i) => [v, i]));
-    let lastPlaced = -1;
-    let prev: Node | null = null;
-    for (const v of next) {
-      const o = oldIndex.get(v);
-      if (o === undefined || o < lastPlaced) ul.insertBefore(v.li, prev ? prev.nextSibling : ul.firstChild);
-      else lastPlaced = o;
-      prev = v.li;
-    }
-    views = next;
-    byId = nextById;
-  };
-}
-
 let dx: any;
 let h: ReturnType<typeof harness> | undefined;
 const subs: { unsubscribe(): void }[] = [];
@@ -153,8 +81,7 @@ const bench = {
     const t0 = performance.now();
     dx = open(durability);
     const listsEl = document.getElementById('lists')!;
-    listsEl.innerHTML = LISTS.map((s, i) => `<section data-list="${i}"><h3>${listTitle(s)}</h3><ul></ul></section>`).join('');
-    const sections = [...listsEl.querySelectorAll<HTMLElement>('section[data-list]')];
+    const sections = listSections(listsEl);
     const onToggle = (id: string, done: boolean) => {
       dx.todos.update(id, { done }).catch((e: unknown) => console.error(e));
     };

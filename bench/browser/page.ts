@@ -287,10 +287,15 @@ const bench = {
       });
     } else if (which === 'tanstack') {
       stops = st.ts.live.map((l: any) => {
-        const sub = l.subscribeChanges(() => {
-          last = performance.now();
-          calls++;
-        });
+        // With its initial state: without it, TanStack DB 0.15 sends no update or delete for a row
+        // the subscription was not sent first, and some of the 20 lists' callbacks never came.
+        const sub = l.subscribeChanges(
+          () => {
+            last = performance.now();
+            calls++;
+          },
+          { includeInitialState: true },
+        );
         return () => sub.unsubscribe();
       });
       windows = st.ts.live.map((l: any) => l.toArray);

@@ -14,7 +14,7 @@ type Project = { id: string; name: string };
 /** The collections and the 20 live queries over them, ready (first results computed). */
 export interface TanstackDb {
   readonly todos: ReturnType<typeof todosCollection>;
-  readonly live: readonly { toArray: ShownRow[]; subscribeChanges: (cb: () => void) => { unsubscribe(): void } }[];
+  readonly live: readonly { toArray: ShownRow[]; subscribeChanges: (cb: () => void, opts?: { includeInitialState?: boolean }) => { unsubscribe(): void } }[];
   /** One transaction updating every row of `updates`. */
   transaction(updates: readonly { id: string; set: Partial<TodoRow> }[]): void;
 }

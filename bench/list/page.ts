@@ -29,12 +29,12 @@ declare global {
 let db: any;
 /** When the page got where (ms since navigation start), for the reload figure's breakdown. */
 const marks: Record<string, number> = { 'page script': performance.now() };
-let query: HTMLElement | undefined;
 let rawItems: ReturnType<typeof item>[] = [];
 let rawList: any;
 
 if (!raw) {
   const W = window.Worker;
+  // The worker's start, seen from the page (MARKS=1 in bench/list.ts prints it).
   window.Worker = class extends W {
     constructor(u: string | URL, o?: WorkerOptions) {
       marks['worker created'] = performance.now();
@@ -51,7 +51,7 @@ if (!raw) {
     <jazz-query id="q" table="items" order-by="n"${mode === 'virtual' ? ' virtual' : ''}><template><div class="row" data-id="{{id}}" data-n="{{n}}">{{title}} <small>{{note}}</small></div></template></jazz-query>
   </jazz-db>`;
   const dbEl = host.querySelector('jazz-db') as any;
-  query = host.querySelector('jazz-query') as HTMLElement;
+
   while (!dbEl.db) await new Promise((r) => setTimeout(r, 1));
   db = dbEl.db;
   await db.ready;

@@ -173,11 +173,14 @@ function withMergedRanges(conjuncts: readonly Expr[]): Expr[] {
       list.push(c);
     }
   }
-  // Likely-selective candidates first: each count is capped by the best so far.
+  // Likely-selective candidates first: each count is capped by the best so far. A range condition
+  // whose column was merged is left out: its range holds the merged one, so it cannot be smaller,
+  // and counting it would walk the merged range's entries once more.
   const merged: Expr[] = [];
   for (const list of byColumn.values()) if (list.length > 1) merged.push({ op: 'and', args: list });
   const isRange = (c: Expr) => c.op === 'cmp' && c.cmp !== 'eq';
-  return [...merged, ...conjuncts.filter((c) => !isRange(c)), ...conjuncts.filter(isRange)];
+  const mergedAway = (c: Expr) => isRange(c) && c.op === 'cmp' && (byColumn.get(c.column)?.length ?? 0) > 1;
+  return [...merged, ...conjuncts.filter((c) => !isRange(c)), ...conjuncts.filter((c) => isRange(c) && !mergedAway(c))];
 }
 
 /** Counts index entries in the ranges, stopping at `cap`. */

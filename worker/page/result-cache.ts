@@ -11,7 +11,6 @@
  */
 import { rowComparator, type RowComparator } from '../../src/query/compare.ts';
 import type { QueryAst } from '../../src/query/ast.ts';
-import type { RowObject } from '../../src/rows/row-codec.ts';
 import type { WireRow } from '../protocol.ts';
 
 export interface CacheDelta {

@@ -61,11 +61,13 @@ try {
   const rowsOut: (string | number)[][] = [
     [
       'mode',
-      'insert → rendered p50',
+      'insert → first rows p50',
+      'insert → all rows p50',
       'next frame',
       'longest task',
-      'tasks > 50 ms',
-      'reload → rendered p50',
+      'tasks > 50 ms (per run)',
+      'reload → first rows p50',
+      'reload → all rows p50',
       'longest task',
       'one row changed → DOM p50 / p95',
       'scroll frame p50 / p95',

@@ -61,7 +61,6 @@ type State = 'loading' | 'ready' | 'empty' | 'error';
  * @fires jazz-error - A mistake or a failure: `{ code, message, ... }`.
  * @attr state - `loading`, `ready` or `error` (set by the element).
  */
-
 export class JazzQueryElement extends ReactiveElement {
   static override properties = {
     table: { type: String },

@@ -30,12 +30,11 @@
  * printed. p50/p95 pool every sample of the RUNS rounds.
  */
 import { rmSync, mkdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { benchServer, builtDist, crossOriginIsolation } from './vite-server.ts';
 import { launchOptions } from '../e2e/support/chromium.ts';
-import { fmt, summary, table, percentile } from './stats.ts';
+import { attempt, fmt, load, summary, table, percentile } from './stats.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
 const UPDATES = Number(process.env['UPDATES'] ?? 1000);
@@ -77,22 +76,7 @@ async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
 const log = (s: string) => console.log(`  · ${s}`);
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 const failures: string[] = [];
-/** Runs one baseline's step; a failure is printed, leaves its figures empty and the others run. */
-async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    const msg = String((e as Error)?.message ?? e).split('\n')[0];
-    failures.push(`${what}: ${msg}`);
-    console.error(`  ✗ ${what}: ${msg}`);
-    return undefined;
-  }
-}
 
 type Sys = 'e' | 'd' | 's' | 't';
 type Figures = Partial<Record<Sys, number>>;
@@ -149,7 +133,7 @@ try {
   log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s`);
   const ld = await ev<{ ms: number }>(page, 'loadDexie');
   log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
-  const ls = sq ? await attempt('SQLite-WASM load', () => ev<{ ms: number }>(page, 'loadSqlite')) : undefined;
+  const ls = sq ? await attempt(failures, 'SQLite-WASM load', () => ev<{ ms: number }>(page, 'loadSqlite')) : undefined;
   if (ls) log(`P2 SQLite load: ${(ls.ms / 1000).toFixed(1)} s`);
   const sqlOk = !!ls;
   const r2 = (x?: { ms: number }) => (x ? ROWS / (x.ms / 1000) : undefined);
@@ -176,7 +160,7 @@ try {
   }
 
   // P4 and the transaction scenario: RUNS rounds, the systems taking turns in each.
-  const tsOpen = SKIP.has('tanstack') ? undefined : await attempt('TanStack DB open', () => ev<{ ms: number }>(page, 'openTanstack'));
+  const tsOpen = SKIP.has('tanstack') ? undefined : await attempt(failures, 'TanStack DB open', () => ev<{ ms: number }>(page, 'openTanstack'));
   if (tsOpen) log(`TanStack DB: 20 live queries ready in ${fmt(tsOpen.ms)}`);
   const tsOk = !!tsOpen;
   const systems: [Sys, string][] = [['e', 'engine'], ['d', 'dexie'], ...(sqlOk ? ([['s', 'sqlite']] as [Sys, string][]) : []), ...(tsOk ? ([['t', 'tanstack']] as [Sys, string][]) : [])];
@@ -191,7 +175,7 @@ try {
     for (let round = 0; round < RUNS; round++) {
       for (const [k, name] of systems) {
         if (dead.has(k)) continue;
-        const r = await attempt(`${id} ${name}`, () => ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', Math.ceil(total / RUNS), name, QUIET, mode, 11 + round));
+        const r = await attempt(failures, `${id} ${name}`, () => ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', Math.ceil(total / RUNS), name, QUIET, mode, 11 + round));
         if (!r) {
           dead.add(k);
           continue;
@@ -219,7 +203,7 @@ try {
     for (let k = 0; k < COLD; k++) {
       for (const w of which) {
         ({ ctx, page } = await launch());
-        const r = await attempt(`P5 ${w}`, () => ev<{ ms: number; sinceNavigation: number }>(page, 'cold', w));
+        const r = await attempt(failures, `P5 ${w}`, () => ev<{ ms: number; sinceNavigation: number }>(page, 'cold', w));
         if (r) {
           cold[w]!.push(r.ms);
           nav[w]!.push(r.sinceNavigation);

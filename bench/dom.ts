@@ -43,13 +43,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import type { Plugin } from 'vite';
 import { launchOptions } from '../e2e/support/chromium.ts';
-import { fmt, summary, table } from './stats.ts';
+import { attempt, fmt, load, summary, table } from './stats.ts';
 import { benchServer, crossOriginIsolation } from './vite-server.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
@@ -123,26 +122,11 @@ const launch = () => chromium.launchPersistentContext(profile, { ...launchOption
 
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 let isolated = false;
 /** A time, refused below 1 ms when the page's clock is coarsened (not cross-origin isolated). */
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : !isolated && x < 1 ? '< 1 ms (clock coarse)' : fmt(x));
 
 const failures: string[] = [];
-/** Runs one page's step; a failure is printed, leaves its figures empty and the others run. */
-async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    const msg = String((e as Error)?.message ?? e).split('\n')[0];
-    failures.push(`${what}: ${msg}`);
-    console.error(`  ✗ ${what}: ${msg}`);
-    return undefined;
-  }
-}
 
 type Click = { dom: number; frame: number; change: number; first: number; lists: number; mutations: number } | { missed: true };
 type Side = {
@@ -194,7 +178,7 @@ try {
   const failed = new Set<Sys>();
   for (const sys of active) {
     if (sys.key === 'tanstack') continue; // in memory: it loads when its page opens
-    const r = await attempt(`${sys.name} load`, async () => {
+    const r = await attempt(failures, `${sys.name} load`, async () => {
       page = await open(ctx!, sys.url, sys.name);
       return sys.key === 'dexie'
         ? await ev<{ ms: number; settings?: undefined }>(page, 'load', le.projects, le.ids, DURABILITY)
@@ -225,7 +209,7 @@ try {
   const sides: Side[] = [{ ...blank('jazz'), page: pj }];
   for (const sys of active) {
     if (failed.has(sys.key)) continue;
-    const r = await attempt(`${sys.name} open`, async () => {
+    const r = await attempt(failures, `${sys.name} open`, async () => {
       const p = await open(ctx!, sys.url, sys.name);
       const args = sys.key === 'dexie' ? [le.projects, DURABILITY] : sys.key === 'tanstack' ? [le.projects, le.ids] : [le.projects];
       return { page: p, m: await ev<{ ms: number; sinceNavigation: number; loadMs?: number; readyMs?: number }>(p, 'mount', ...args) };
@@ -245,7 +229,7 @@ try {
     const first: string[] = [];
     let jh = '';
     for (const side of sides) {
-      const c = await attempt(`${side.name} check`, () => ev<Check>(side.page, 'check'));
+      const c = await attempt(failures, `${side.name} check`, () => ev<Check>(side.page, 'check'));
       if (!c) continue;
       if (side.key === 'jazz') jh = c.hash;
       first.push(`${side.name} ${c.rows} rows, ${c.bad.length} lists wrong${side.key === 'jazz' ? '' : `, same as jazz: ${c.hash === jh}`}`);
@@ -300,7 +284,7 @@ try {
       if (side.dead) continue;
       // The jazz page is the reference: its failure ends the run.
       if (side.key === 'jazz') await clicks(side, k0, Math.min(CLICKS, k0 + BLOCK));
-      else if (!(await attempt(`${side.name} clicks`, () => clicks(side, k0, Math.min(CLICKS, k0 + BLOCK)).then(() => true)))) side.dead = true;
+      else if (!(await attempt(failures, `${side.name} clicks`, () => clicks(side, k0, Math.min(CLICKS, k0 + BLOCK)).then(() => true)))) side.dead = true;
     }
     log(`${Math.min(CLICKS, k0 + BLOCK)} / ${CLICKS} clicks`);
   }

@@ -16,12 +16,11 @@
  * shows it (CHANGES times); SCROLL frames scrolled by STEP px each (frame intervals); then RELOADS
  * page reloads → the list shows every row again (from navigation start).
  */
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { rmSync, mkdirSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { launchOptions } from '../e2e/support/chromium.ts';
-import { fmt, percentile, table } from './stats.ts';
+import { fmt, load, percentile, table } from './stats.ts';
 import { benchServer, builtDist, crossOriginIsolation } from './vite-server.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 10_000);
@@ -37,10 +36,6 @@ const MODES = (process.env['MODES'] ?? 'virtual,plain,raw-virtual,raw-plain').sp
 type Tasks = { count: number; max: number; total: number };
 type Render = { ms: number; frame: number; first: number; stored?: number; tasks: Tasks; marks?: Record<string, number> };
 
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 const log = (s: string) => console.log(`  · ${s}`);
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 

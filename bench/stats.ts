@@ -1,4 +1,26 @@
 /** Small statistics helpers for the benchmarks: these machines are noisy, so medians and p95. */
+import { loadavg } from 'node:os';
+
+/** The machine's load averages (1, 5, 15 min), printed beside every run. */
+export const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/**
+ * Runs one system's step; a failure is printed and added to `failures`, and gives undefined, so
+ * that system's figures stay empty while the others run.
+ */
+export async function attempt<T>(failures: string[], what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).split('\n')[0];
+    failures.push(`${what}: ${msg}`);
+    console.error(`  ✗ ${what}: ${msg}`);
+    return undefined;
+  }
+}
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

@@ -118,6 +118,7 @@ try {
     'setup',
     ROWS,
     DURABILITY,
+    !SKIP.has('sqlite'),
   );
   isolated = setup.isolated;
   console.log(`  crossOriginIsolated: ${isolated}${isolated ? '' : ' — the clock is coarsened: figures under 1 ms are not reported'}`);

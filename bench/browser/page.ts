@@ -88,7 +88,7 @@ const bench = {
     return r;
   },
 
-  async setup(n: number, durability: string) {
+  async setup(n: number, durability: string, withSqlite = true) {
     st.engine = createDb({ app, driver: { type: driverType, dbName: 'bench' }, ...workerOpt });
     await st.engine.ready;
     st.status = st.engine.status;
@@ -106,15 +106,17 @@ const bench = {
     // SQLite-WASM: a failure leaves its column empty and the others run.
     let sqlite: unknown;
     let sqliteError: string | undefined;
-    try {
-      st.sql = new SqliteClient();
-      sqlite = await st.sql.call({ op: 'open', fresh: true });
-      await st.sql.call({ op: 'projects', projects: st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })) });
-    } catch (e) {
-      sqliteError = String((e as Error)?.message ?? e);
-      await st.sql?.close();
-      st.sql = undefined;
-    }
+    // SKIP=sqlite: not opened, so no measure reads it.
+    if (withSqlite)
+      try {
+        st.sql = new SqliteClient();
+        sqlite = await st.sql.call({ op: 'open', fresh: true });
+        await st.sql.call({ op: 'projects', projects: st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })) });
+      } catch (e) {
+        sqliteError = String((e as Error)?.message ?? e);
+        await st.sql?.close();
+        st.sql = undefined;
+      }
     return { driver: st.engine.status?.driver, bytesPerRow: JSON.stringify({ id: uuid(), ...st.rows[0] }).length, isolated: crossOriginIsolated, sqlite, sqliteError };
   },
 

@@ -103,8 +103,12 @@ async function addTask(page: Page, title: string): Promise<void> {
   await expect.poll(() => titles(page)).toContain(title);
 }
 
-/** The `.task` row whose title input holds `title`. */
+/**
+ * The index of the `.task` row whose title input holds `title`, once the page shows it (a row
+ * synced from another page may not be there yet, and `.nth(-1)` would pick the last row).
+ */
 async function rowIndex(page: Page, title: string): Promise<number> {
+  await expect.poll(() => titles(page), `a row titled "${title}"`).toContain(title);
   return (await titles(page)).indexOf(title);
 }
 

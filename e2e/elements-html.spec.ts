@@ -459,3 +459,48 @@ test('without virtual, 5,000 rows go into the DOM a slice at a time, in order, a
   await expect(page.locator('#p .row').nth(2_500)).toHaveText('changed ✓');
   expect(await page.evaluate(() => [...document.querySelectorAll('#p .row')].every((el, i) => el === (window as any).__kept[i]))).toBe(true);
 });
+
+test('a long result shows its first rows before the rest is read: busy until whole, its events once, for the whole', async ({ shared: page }) => {
+  await mount(page, `<div id="slot"></div>`, DB, SCHEMA);
+  await insert(
+    page,
+    'tasks',
+    Array.from({ length: 3_000 }, (_, i) => ({ title: `task ${i} ✓`, points: 3_000 - i })),
+  );
+  // A query added now reads 3,000 rows: what the page sees, in order, as it happens.
+  const seen = await page.evaluate(
+    () =>
+      new Promise<{ busy: (string | null)[]; shownWhenBusy: number; rowsWhenBusy: number; results: number[]; settled: number; points: number[] }>((resolve) => {
+        const out = { busy: [] as (string | null)[], shownWhenBusy: -1, rowsWhenBusy: -1, results: [] as number[], settled: 0, points: [] as number[] };
+        const q = document.createElement('jazz-query');
+        q.setAttribute('table', 'tasks');
+        q.setAttribute('order-by', 'points');
+        q.innerHTML = '<template><p class="row" data-points="{{points}}">{{title}}</p></template>';
+        new MutationObserver(() => {
+          const b = q.getAttribute('aria-busy');
+          if (b === out.busy.at(-1)) return;
+          out.busy.push(b);
+          if (b === 'true') {
+            out.shownWhenBusy = q.querySelectorAll('.row').length;
+            out.rowsWhenBusy = q.rows.length;
+            out.points = [...q.querySelectorAll<HTMLElement>('.row')].map((el) => Number(el.dataset['points']));
+          }
+        }).observe(q, { attributes: true, attributeFilter: ['aria-busy'] });
+        q.addEventListener('jazz-results', (e) => out.results.push((e as CustomEvent).detail.rows.length));
+        q.addEventListener('jazz-settled', () => {
+          out.settled++;
+          setTimeout(() => resolve(out), 200);
+        });
+        document.getElementById('slot')!.append(q);
+      }),
+  );
+  // First rows shown while busy (ordered as in the whole result), then the whole: one event each.
+  expect(seen.busy).toEqual(['true', null]);
+  expect(seen.rowsWhenBusy).toBe(200);
+  expect(seen.shownWhenBusy).toBe(200);
+  expect(seen.points).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  expect(seen.results).toEqual([3_000]);
+  expect(seen.settled).toBe(1);
+  await expect(page.locator('#slot .row')).toHaveCount(3_000, { timeout: 30_000 });
+  expect(await errorsSeen(page)).toEqual([]);
+});

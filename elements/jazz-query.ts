@@ -267,11 +267,14 @@ export class JazzQueryElement extends ReactiveElement {
     if (this.#state === 'error') this.#showState('loading');
     this.#stop = db.subscribeAll(
       ast,
-      ({ all, delta }) => {
+      ({ all, delta, partial }) => {
         if (generation !== this.#generation) return;
         this.#rows = all;
         this.#render();
         this.#showState(all.length ? 'ready' : 'empty');
+        // A long result's first rows come first (`firstRows`): shown, busy, no events yet.
+        this.ariaBusy = partial ? 'true' : null;
+        if (partial) return;
         fire(this, 'jazz-results', { table, rows: all });
         fire(this, 'jazz-change', { table, added: delta.added, removed: delta.removed, changed: delta.changed });
         if (conflicts) more!.conflictEvents(this, table, all);
@@ -284,6 +287,7 @@ export class JazzQueryElement extends ReactiveElement {
         tier,
         asOf,
         conflicts,
+        firstRows: 200,
         onError: (e) => {
           if (generation === this.#generation) this.#fail(errorDetail(e));
         },

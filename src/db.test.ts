@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDb } from './db.ts';
+import { createDb, type SubscriptionUpdate } from './db.ts';
 import { todoApp as app } from './testing/fixtures.ts';
 import { JazzError } from './util/errors.ts';
 
@@ -114,5 +114,54 @@ describe('db: writes and reads', () => {
       { all: ['a', 'b'], added: ['a'], removed: ['c'] },
       { all: ['a', 'c'], added: ['c'], removed: ['b'] },
     ]);
+  });
+
+  it('firstRows: a long result comes first as its first rows (partial), then whole, with exact deltas between them', async () => {
+    const db = createDb({ app });
+    const titles = Array.from({ length: 50 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    const ids = db.batch((b) => {
+      for (const t of [...titles].reverse()) b.insert(app.todos, { title: t, done: t.endsWith('7') });
+    }).ids;
+    await tick();
+    const seen: { partial: boolean; all: string[]; added: string[]; removed: string[]; changed: string[] }[] = [];
+    const record = (u: SubscriptionUpdate<{ title: string }>) =>
+      seen.push({
+        partial: u.partial === true,
+        all: u.all.map((r) => r.title),
+        added: u.delta.added.map((r) => r.title),
+        removed: u.delta.removed.map((r) => r.title),
+        changed: u.delta.changed.map((r) => r.title),
+      });
+    // An index scan (order by title) and an index lookup (done = false): both give their first rows early.
+    for (const query of [app.todos.orderBy('title'), app.todos.where({ done: false }).orderBy('title')]) {
+      seen.length = 0;
+      const stop = db.subscribeAll(query, record, { firstRows: 10 });
+      expect(seen).toHaveLength(1);
+      const expected = (await db.all(query)).map((r) => r.title);
+      expect(seen[0]).toEqual({ partial: true, all: expected.slice(0, 10), added: expected.slice(0, 10), removed: [], changed: [] });
+      await tick();
+      expect(seen[1]).toEqual({ partial: false, all: expected, added: expected.slice(10), removed: [], changed: [] });
+      expect(seen).toHaveLength(2);
+      stop();
+    }
+
+    // Writes between the first rows and the whole result are in the whole result's delta.
+    seen.length = 0;
+    db.subscribeAll(app.todos.orderBy('title'), record, { firstRows: 5 });
+    expect(seen.map((u) => u.all)).toEqual([titles.slice(0, 5)]);
+    db.update(app.todos, ids[48]!, { title: 't01 renamed' }); // inserted in reverse: t01 is the 49th
+    db.delete(app.todos, ids[46]!); // t03
+    await tick();
+    const now = titles.filter((t) => t !== 't03').map((t) => (t === 't01' ? 't01 renamed' : t));
+    expect(seen[1]).toEqual({ partial: false, all: now, added: now.filter((t) => !['t00', 't01 renamed', 't02', 't04'].includes(t)), removed: ['t03'], changed: ['t01 renamed'] });
+
+    // A result no longer than firstRows comes whole at once; a bad count is refused.
+    seen.length = 0;
+    db.subscribeAll(app.todos.orderBy('title').limit(8), record, { firstRows: 10 });
+    await tick();
+    expect(seen.map((u) => [u.partial, u.all.length])).toEqual([[false, 8]]);
+    for (const bad of [0, 1.5, -1, '10', Number.NaN]) {
+      expect(() => db.subscribeAll(app.todos, () => {}, { firstRows: bad as number }), String(bad)).toThrow(expect.objectContaining({ code: 'OPTION_INVALID' }));
+    }
   });
 });

@@ -122,6 +122,14 @@ export interface SubscribeOptions {
   readonly asOf?: Date | number;
   /** Add `$conflicts` to each row (see ReadOptions.conflicts), kept current as the rows change. */
   readonly conflicts?: boolean;
+  /**
+   * A result longer than this many rows is first delivered as its first `firstRows` rows, marked
+   * `partial`, as soon as they are read, then whole: a long list shows its top before the rest is
+   * read. Rows come in the result's order, so the partial result is the whole one's beginning. No
+   * effect with `tier` above `local` (the first result waits for it), `asOf`, or on another branch
+   * (those results are read whole).
+   */
+  readonly firstRows?: number;
 }
 
 type RowOfRef<T> = T extends QueryBuilder<infer R, any> ? R : Record<string, unknown>;
@@ -541,6 +549,7 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
   subscribeAll<Q extends QueryBuilder<any, any>>(query: Q | QueryAst, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = this.#internal(query);
     this.#checkOpen();
+    checkFirstRows(opts.firstRows);
     // With conflicts: rows carry $conflicts, and a version that changes only them (an edit that
     // lost, arriving late) is reported as a change of its row.
     let last: readonly Record<string, unknown>[] = [];
@@ -548,11 +557,12 @@ export class Db<A extends { readonly $schema: AppSchema } = { readonly $schema: 
     if (opts.conflicts) {
       const table = toAst(query, this.view.schema).table;
       const inner = callback;
-      callback = ({ all, delta }) => {
+      callback = ({ all, delta, partial }) => {
         const withC = this.#withConflicts(table, all);
         const changed = new Set(delta.changed.map((r) => (r as { id: string }).id));
         last = withC as Record<string, unknown>[];
-        inner({ all: withC, delta: { added: this.#withConflicts(table, delta.added), removed: delta.removed, changed: withC.filter((r) => changed.has((r as { id: string }).id)) } });
+        const added = this.#withConflicts(table, delta.added);
+        inner({ all: withC, delta: { added, removed: delta.removed, changed: withC.filter((r) => changed.has((r as { id: string }).id)) }, ...(partial ? { partial } : {}) });
       };
       let queued = false;
       // (An as-of subscription answers again at every version of its tables anyway.)
@@ -902,6 +912,8 @@ class Subscription<R> {
   #stopped = false;
   /** The first delivery waits for this (the query settling at the asked-for tier). */
   #held = false;
+  /** The first rows delivered early (`firstRows`), until the whole result is. */
+  #partial: readonly OutRow[] | undefined;
 
   constructor(
     engine: Engine,
@@ -926,7 +938,10 @@ class Subscription<R> {
     this.#callback = callback;
     this.#opts = opts;
     this.#onStop = onStop;
-    this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule(), columns });
+    // The first rows of a long result, at once (not when the first delivery waits for a tier).
+    const count = opts.firstRows;
+    const first = count && !settled ? { count, emit: (rows: readonly OutRow[]) => this.#early(rows) } : undefined;
+    this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule(), columns, ...(first ? { first } : {}) });
     this.#graph.source.onFail = (e) => this.#fail(e);
     this.#schedule();
   }
@@ -942,6 +957,16 @@ class Subscription<R> {
     this.#engine.schedule(() => this.#deliver());
   }
 
+  /** The first rows of a long result, handed over while the rest is read (`firstRows`). */
+  #early(rows: readonly OutRow[]): void {
+    this.#partial = rows;
+    try {
+      this.#callback({ all: rows as unknown as readonly R[], delta: { added: rows as unknown as readonly R[], removed: [], changed: [] }, partial: true });
+    } catch (e) {
+      console.error('jazz-elements: a subscription callback threw', e);
+    }
+  }
+
   #deliver(): void {
     this.#scheduled = false;
     if (this.#stopped || !this.#graph) return;
@@ -951,7 +976,8 @@ class Subscription<R> {
     if (this.#first) {
       this.#first = false;
       view.clearDelta();
-      delta = { added: all, removed: [], changed: [] };
+      delta = this.#partial ? (sincePartial(this.#partial, all as unknown as readonly OutRow[]) as unknown as SubscriptionUpdate<R>['delta']) : { added: all, removed: [], changed: [] };
+      this.#partial = undefined;
     } else {
       delta = view.takeDelta() as unknown as SubscriptionUpdate<R>['delta'];
       if (delta.added.length + delta.removed.length + delta.changed.length === 0) return;
@@ -976,6 +1002,33 @@ class Subscription<R> {
     this.#graph = undefined;
     this.#onStop();
   }
+}
+
+/** A `firstRows` option is a whole number of rows, at least 1. */
+export function checkFirstRows(n: unknown): void {
+  if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 1)) {
+    throw new JazzError('OPTION_INVALID', `firstRows is a number of rows (a whole number, at least 1), not ${JSON.stringify(n)}`, { option: 'firstRows' });
+  }
+}
+
+/**
+ * What changed from the first rows delivered early to the whole result: the rows that are not
+ * among them were added, and those of them that changed or left in between (writes that ran
+ * before the first delivery) are reported too.
+ */
+function sincePartial(partial: readonly OutRow[], all: readonly OutRow[]): { added: OutRow[]; removed: OutRow[]; changed: OutRow[] } {
+  const before = new Map(partial.map((r) => [r.id, r]));
+  const added: OutRow[] = [];
+  const changed: OutRow[] = [];
+  for (const r of all) {
+    const b = before.get(r.id);
+    if (!b) added.push(r);
+    else {
+      before.delete(r.id);
+      if (b !== r) changed.push(r);
+    }
+  }
+  return { added, removed: [...before.values()], changed };
 }
 
 /** Opens a database. In the browser the default driver keeps data in OPFS (see worker/). */

@@ -35,6 +35,8 @@ export interface SubscriptionUpdate<R> {
   readonly all: readonly R[];
   /** What changed since the last call (the first call reports every row as added). */
   readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
+  /** Only with the `firstRows` option: `all` is the result's first rows; the whole follows. */
+  readonly partial?: true | undefined;
 }
 
 /** What a transaction's function gets: the batch writer's writes, and reads that it records. */

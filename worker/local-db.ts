@@ -393,7 +393,8 @@ export class LocalDb {
     const sendOrder = !pageCanOrder(spec.ast);
     sub.stop = db.subscribeAll(
       spec.ast,
-      ({ all, delta }) => {
+      ({ all, delta, partial }) => {
+        if (partial) return void sub.sink({ kind: 'reset', rows: all as WireRow[], partial });
         if (first) {
           first = false;
           void sub.sink({ kind: 'reset', rows: all as WireRow[] });
@@ -412,6 +413,7 @@ export class LocalDb {
         ...(spec.tier ? { tier: spec.tier } : {}),
         ...(spec.asOf !== undefined ? { asOf: spec.asOf } : {}),
         ...(spec.conflicts ? { conflicts: true } : {}),
+        ...(spec.firstRows ? { firstRows: spec.firstRows } : {}),
         onError: (e) => {
           sub.stop = undefined;
           void sub.sink({ kind: 'error', error: toWireError(e) });

@@ -29,6 +29,7 @@ export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, 
 /** Where the data lives: OPFS (durable B+tree + WAL), IndexedDB (memory + persisted commits) or memory. */
 export type DriverType = 'opfs' | 'idb' | 'memory';
 
+/** Options the page did not give are absent or undefined. */
 export interface OpenConfig {
   readonly protocol: number;
   /** This tab's schema version: its calls, rows and errors are in its names. */
@@ -37,21 +38,21 @@ export interface OpenConfig {
    * Migrations (their JSON form) connecting the versions the database holds, or the other tabs
    * run, to `schema`; checked by the worker (a bad one fails the open with `MIGRATION_INVALID`).
    */
-  readonly migrations?: readonly unknown[];
+  readonly migrations?: readonly unknown[] | undefined;
   readonly driver: DriverType;
   readonly dbName: string;
-  readonly server?: string;
-  readonly appId?: string;
-  readonly auth?: Credentials;
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly server?: string | undefined;
+  readonly appId?: string | undefined;
+  readonly auth?: Credentials | undefined;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number } | undefined;
   /** This tab reads and writes on this branch (the engine's `createDb({ branch })`); main when absent. */
-  readonly branch?: string;
+  readonly branch?: string | undefined;
   /**
    * A port to the tab broker (`worker/broker.ts`, a SharedWorker the page connected to and
    * transferred here). Absent where SharedWorker is missing: followers then reach the leader over
    * BroadcastChannel.
    */
-  readonly broker?: MessagePort;
+  readonly broker?: MessagePort | undefined;
 }
 
 /** Which driver holds the data, and why it is not the one asked for. */
@@ -95,7 +96,14 @@ export type AsOf = Date | number;
  * (`table`, `id`).
  */
 export type SubSpec =
-  | { readonly ast: QueryAst; readonly tier?: Tier | undefined; readonly asOf?: AsOf | undefined; readonly conflicts?: boolean | undefined }
+  | {
+      readonly ast: QueryAst;
+      readonly tier?: Tier | undefined;
+      readonly asOf?: AsOf | undefined;
+      readonly conflicts?: boolean | undefined;
+      /** Send a long result's first rows early (`SubscribeOptions.firstRows`). */
+      readonly firstRows?: number | undefined;
+    }
   | { readonly table: string; readonly id: string };
 
 /**
@@ -107,13 +115,14 @@ export type Revert = { readonly table: string; readonly id: string; readonly to:
 /**
  * What a subscription's sink receives.
  * - `reset`: the whole result (the first message, and after the worker reopened its storage or a
- *   new leader took over); the page diffs it against its cache.
+ *   new leader took over); the page diffs it against its cache. `partial`: only the result's first
+ *   rows (`firstRows`), sent while the rest is read; a whole `reset` follows.
  * - `delta`: rows added, removed (by id) and changed since the last message; `size` is the result's
  *   length after it, which the page checks its cache against.
  * - `error`: the query failed and was stopped.
  */
 export type SubscriptionMessage =
-  | { readonly kind: 'reset'; readonly rows: readonly WireRow[] }
+  | { readonly kind: 'reset'; readonly rows: readonly WireRow[]; readonly partial?: true }
   | {
       readonly kind: 'delta';
       readonly added: readonly WireRow[];

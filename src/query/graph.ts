@@ -17,7 +17,7 @@ import { Source } from './ivm/source.ts';
 import { Filter } from './ivm/filter.ts';
 import { Take } from './ivm/take.ts';
 import { Join } from './ivm/join.ts';
-import { ResultView } from './ivm/view.ts';
+import { ResultView, type FirstRows } from './ivm/view.ts';
 import { shaper } from './ivm/shape.ts';
 import type { Input } from './ivm/operator.ts';
 
@@ -28,6 +28,8 @@ export interface Graph {
 }
 
 export interface GraphOptions {
+  /** Hand a long result's first rows over before the rest is read (see ResultView.hydrate). */
+  readonly first?: FirstRows;
   /** A condition ANDed to the query's own (an include's link to its parent). */
   readonly extra?: Expr;
   /** Receive the table's changes from the engine (top-level queries). */
@@ -68,7 +70,7 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts, buildGraph);
   const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table), sys), opts.onChange);
   if (opts.attach) source.attach();
-  view.hydrate();
+  view.hydrate(opts.first);
   return {
     source,
     view,

@@ -40,6 +40,7 @@ import {
   type FileCall,
   type FileInfo,
   type MergeChange,
+  type OpenConfig,
   type HistoryEntry,
   type SubSpec,
   type SubscriptionMessage,
@@ -103,6 +104,11 @@ export interface SubscribeOptions {
   readonly asOf?: AsOf;
   /** Each row with `$conflicts`: its fields whose concurrent edits lost (`conflicts`), kept current. */
   readonly conflicts?: boolean;
+  /**
+   * A result longer than this many rows comes first as its first `firstRows` rows (the update
+   * says `partial`), then whole: a long list shows its top before the rest is read and sent.
+   */
+  readonly firstRows?: number;
 }
 
 export interface ReadOptions {
@@ -241,18 +247,18 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       window.addEventListener('pageshow', this.#onPageShow);
     }
     if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
-    const config = {
+    const config: OpenConfig = {
       protocol: PROTOCOL_VERSION,
       schema: opts.app.$schema,
       driver: driver.type,
       dbName,
-      ...(opts.migrations?.length ? { migrations: opts.migrations.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)) } : {}),
-      ...(opts.server !== undefined ? { server: opts.server } : {}),
-      ...(opts.appId !== undefined ? { appId: opts.appId } : {}),
-      ...(opts.auth ? { auth: opts.auth } : {}),
-      ...(opts.backoff ? { backoff: opts.backoff } : {}),
-      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
-      ...(broker ? { broker } : {}),
+      migrations: opts.migrations?.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)),
+      server: opts.server,
+      appId: opts.appId,
+      auth: opts.auth,
+      backoff: opts.backoff,
+      branch: opts.branch,
+      broker,
     };
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
     // Sent at once, behind `open` (the worker takes calls in order and holds them until the
@@ -498,19 +504,19 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   subscribeAll<Q extends QueryRef>(query: Q, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = astOf(query);
     const cache = new ResultCache(ast);
-    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean): void => {
+    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean, partial?: true): void => {
       if (!first && delta.added.length + delta.removed.length + delta.changed.length === 0) return;
       try {
-        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'] });
+        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'], partial });
       } catch (e) {
         console.error('jazz-elements: a subscription callback threw', e);
       }
     };
     let first = true;
-    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts }, opts.onError, (m, again) => {
+    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts, firstRows: opts.firstRows }, opts.onError, (m, again) => {
       if (m.kind === 'reset') {
-        deliver(cache.reset(m.rows), first);
-        first = false;
+        deliver(cache.reset(m.rows), first, m.partial);
+        first = !!m.partial;
       } else if (m.kind === 'delta') {
         const d = cache.apply(m.added, m.removed, m.changed, m.order);
         if (cache.rows.length !== m.size) {

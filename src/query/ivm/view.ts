@@ -15,6 +15,12 @@ export interface Delta {
   readonly changed: readonly OutRow[];
 }
 
+/** A query's first rows, handed over before the rest is read (`ResultView.hydrate`). */
+export interface FirstRows {
+  readonly count: number;
+  readonly emit: (rows: readonly OutRow[]) => void;
+}
+
 export class ResultView implements Output {
   readonly #input: Input;
   readonly #cmp: RowComparator;
@@ -36,11 +42,17 @@ export class ResultView implements Output {
     input.setOutput(this);
   }
 
-  hydrate(): void {
+  /**
+   * Reads the whole result. `first`: a result longer than `first.count` rows hands its first rows
+   * to `first.emit` as soon as they are read (rows come in the result's order), before the rest.
+   */
+  hydrate(first?: FirstRows): void {
     this.#rows = [];
     this.#out = [];
     this.#ids = new Set();
+    const early = first?.count ?? Infinity;
     for (const r of this.#input.fetch()) {
+      if (this.#out.length === early) first!.emit(Object.freeze(this.#out.slice()));
       this.#ids.add(r.id);
       this.#rows.push(r);
       this.#out.push(this.#shape(r));

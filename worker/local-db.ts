@@ -99,6 +99,8 @@ export class LocalDb {
   readonly #statusSinks = new Set<StatusSink>();
   readonly #rejectionSinks = new Set<RejectionSink>();
   #stopSyncStatus: (() => void) | undefined;
+  /** Whether `open` has resolved (see `subscribe`). */
+  #opened = false;
 
   /**
    * Opens the database (once); resolves with its status. `found`: the store's files, looked up
@@ -109,6 +111,7 @@ export class LocalDb {
     this.#config = config;
     this.#current = this.#openDb(config, config.driver, found);
     await this.#current;
+    this.#opened = true;
     return this.status();
   }
 
@@ -373,7 +376,11 @@ export class LocalDb {
 
   /** Subscribes to a query or a row's history (`spec`); throws at once for a bad one. */
   async subscribe(spec: SubSpec, sink: SubscriptionSink, version?: string): Promise<number> {
+    const opening = !this.#opened;
     const db = this.#as(await this.#ready(), version);
+    // Asked before the database was open: the answer to `open` goes out first (the page's `ready`
+    // must not wait for the first results of every query the page started meanwhile).
+    if (opening) await new Promise((r) => setTimeout(r));
     if ('ast' in spec) checkQuery(db.view.schema, spec.ast);
     const id = this.#nextSub++;
     const sub: Sub = { spec, sink, version, stop: undefined };

@@ -4,7 +4,7 @@
  * a millisecond, then random bits. They are written as the usual lowercase 8-4-4-4-12 hex string in
  * rows and as 16 raw bytes in keys, and both orders agree.
  */
-import { fromHex, toHex } from '../util/bytes.ts';
+import { HEX, fromHex, toHex } from '../util/bytes.ts';
 import { JazzError } from '../util/errors.ts';
 
 export type RandomSource = (bytes: Uint8Array) => void;
@@ -49,9 +49,11 @@ export function uuidToBytes(s: string, out: Uint8Array = new Uint8Array(16)): Ui
   return out;
 }
 
+/** The text of a 16-byte id, built from a table (every row read makes one: keep it cheap). */
 export function bytesToUuid(b: Uint8Array): string {
-  const h = toHex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  let s = '';
+  for (let i = 0; i < 16; i++) s += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') + HEX[b[i]!];
+  return s;
 }
 
 /** Generates UUIDv7 row ids, strictly increasing for one generator. */

@@ -20,7 +20,8 @@ export function utf8Decode(b: Uint8Array): string {
   return decoder.decode(b);
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Two hex digits for each byte value. */
+export const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function toHex(b: Uint8Array): string {
   let s = '';

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { IdGenerator, bytesToUuid, isUuid, uuidToBytes } from './ids.ts';
+
+describe('row ids', () => {
+  it('bytes and text convert both ways, for every byte value in every position', () => {
+    const seed = Date.now();
+    console.log(`[ids] seed ${seed}`);
+    let x = seed;
+    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    for (let k = 0; k < 2_000; k++) {
+      const b = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) b[i] = k < 256 ? (k + i * 17) & 0xff : next();
+      const s = bytesToUuid(b);
+      expect(s).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(s.replaceAll('-', '')).toBe([...b].map((v) => v.toString(16).padStart(2, '0')).join(''));
+      expect([...uuidToBytes(s)]).toEqual([...b]);
+    }
+  });
+
+  it('generated ids are UUIDv7 text, strictly increasing as text and as bytes', () => {
+    const gen = new IdGenerator();
+    let last = '';
+    for (let i = 0; i < 1_000; i++) {
+      const id = gen.next();
+      expect(isUuid(id)).toBe(true);
+      expect(id[14]).toBe('7');
+      expect(id > last).toBe(true);
+      expect(bytesToUuid(uuidToBytes(id))).toBe(id);
+      last = id;
+    }
+  });
+});

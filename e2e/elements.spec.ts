@@ -465,3 +465,51 @@ test('markup that names a column the table does not have is an error, not an emp
   expect(await errorsSeen(page)).toEqual(expect.arrayContaining(['titel UNKNOWN_COLUMN']));
   expect(await page.evaluate(async () => (await document.querySelector('jazz-db')!.db!.all(document.querySelector('jazz-db')!.db!.app['todos']!)).length)).toBe(0);
 });
+
+test('the keyed list: random appends, edits, removals and moves leave the DOM in the rows order, keeping the nodes of rows that stay', async ({ shared: page }) => {
+  const seed = Number(process.env['KEYED_SEED'] ?? Date.now() % 1e9);
+  console.log(`[elements] keyed list seed ${seed} (replay with KEYED_SEED=${seed})`);
+  await mount(page, '<div id="keyed"></div>');
+  const failures = await page.evaluate(async (seed) => {
+    const { KeyedList } = await import(/* @vite-ignore */ `${location.origin}/elements/keyed-list.ts`);
+    const host = document.getElementById('keyed')!;
+    const end = host.appendChild(document.createComment('end'));
+    type Row = { id: string; v: number };
+    const list = new KeyedList(end, (row: Row) => {
+      const el = document.createElement('p');
+      el.textContent = `${row.id}:${row.v}`;
+      const view = { row, first: el, last: el, update: (r: Row) => ((view.row = r), (el.textContent = `${r.id}:${r.v}`)), dispose: () => {} };
+      return view;
+    });
+    let x = seed;
+    const rand = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+    let rows: Row[] = [];
+    let next = 0;
+    const out: string[] = [];
+    for (let step = 0; step < 400; step++) {
+      const before = new Map([...host.children].map((el) => [el.textContent!.split(':')[0]!, el]));
+      const kind = rand(5);
+      const r = rows.slice();
+      // A slice appended; one row edited; some removed; one moved; one inserted in the middle.
+      if (kind === 0) for (let k = rand(30); k >= 0; k--) r.push({ id: `r${next++}`, v: 0 });
+      else if (kind === 1 && r.length) {
+        const i = rand(r.length);
+        r[i] = { ...r[i]!, v: r[i]!.v + 1 };
+      } else if (kind === 2 && r.length) r.splice(rand(r.length), 1 + rand(3));
+      else if (kind === 3 && r.length > 1) r.splice(rand(r.length), 0, ...r.splice(rand(r.length), 1));
+      else r.splice(rand(r.length + 1), 0, { id: `r${next++}`, v: 0 });
+      rows = r;
+      list.set(rows);
+      const shown = [...host.children].map((el) => el.textContent);
+      const want = rows.map((row) => `${row.id}:${row.v}`);
+      if (JSON.stringify(shown) !== JSON.stringify(want)) out.push(`step ${step} (kind ${kind}): shows ${shown.join(' ')}, wants ${want.join(' ')}`);
+      for (const el of host.children) {
+        const id = el.textContent!.split(':')[0]!;
+        if (before.has(id) && before.get(id) !== el) out.push(`step ${step}: ${id}'s node was replaced`);
+      }
+      if (list.views.length !== rows.length) out.push(`step ${step}: ${list.views.length} views for ${rows.length} rows`);
+    }
+    return out.slice(0, 5);
+  }, seed);
+  expect(failures).toEqual([]);
+});

@@ -50,9 +50,9 @@ export interface JazzErrorDetail {
   readonly code: string;
   readonly message: string;
   /** The attribute the mistake is in (`where`, `order-by`, `table`, ...), when it is in one. */
-  readonly attribute?: string;
+  readonly attribute?: string | undefined;
   /** The 0-based offset of the mistake in that attribute's text. */
-  readonly position?: number;
+  readonly position?: number | undefined;
   /** The write's `batchId` (its handle's), when the server rejected a batch. */
   readonly batchId?: string;
   /** The error itself (a `JazzError` where the engine raised it). */
@@ -161,8 +161,8 @@ export function errorDetail(error: unknown, where: { attribute?: string; positio
   return {
     code,
     message,
-    ...(attribute !== undefined ? { attribute } : {}),
-    ...(position !== undefined ? { position } : {}),
+    attribute,
+    position,
     error,
   };
 }

@@ -161,11 +161,11 @@ export class JazzDbElement extends ReactiveElement {
       app,
       migrations,
       driver: { type: driver, dbName: this.dbName || this.app || 'default' },
-      ...(this.server ? { server: this.server } : {}),
-      ...(this.app ? { appId: this.app } : {}),
-      ...(this.token ? { auth: { token: this.token } } : {}),
-      ...(this.workerUrl ? { workerUrl: new URL(this.workerUrl, document.baseURI) } : {}),
-      ...(this.branch ? { branch: this.branch } : {}),
+      server: this.server || undefined,
+      appId: this.app || undefined,
+      auth: this.token ? { token: this.token } : undefined,
+      workerUrl: this.workerUrl ? new URL(this.workerUrl, document.baseURI) : undefined,
+      branch: this.branch || undefined,
     });
     this.#db = db;
     this.#openedWith = key;

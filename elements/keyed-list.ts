@@ -34,10 +34,18 @@ export class KeyedList<V extends View> {
 
   /** Makes the DOM show `rows`, in order, with as few DOM changes as it can. */
   set(rows: readonly JazzRow[]): void {
-    // The same rows in the same order (one row changed in a long list): update those views, no diff.
+    // The rows shown still come first, in order (one row changed in a long list, or the next slice
+    // of a long result): update those views and append the rest, no diff.
     const views = this.#views;
-    if (rows.length === views.length && rows.every((r, i) => views[i]!.row.id === r.id)) {
-      rows.forEach((r, i) => views[i]!.row !== r && views[i]!.update(r));
+    if (views.every((v, i) => v.row.id === rows[i]?.id)) {
+      views.forEach((v, i) => v.row !== rows[i] && v.update(rows[i]!));
+      for (const r of rows.slice(views.length)) {
+        if (this.#byId.has(r.id)) continue; // as below
+        const v = this.#create(r);
+        views.push(v);
+        this.#byId.set(r.id, v);
+        for (const node of nodesOf(v)) this.#end.parentNode?.insertBefore(node, this.#end);
+      }
       return;
     }
     const byId = new Map<string, V>();

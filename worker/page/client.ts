@@ -70,17 +70,17 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
    * Migrations (`s.defineMigration`'s JSON form, as objects or text) connecting the schema versions
    * the database was written with (or other tabs run) to `app`'s; checked in the worker.
    */
-  readonly migrations?: readonly unknown[];
+  readonly migrations?: readonly unknown[] | undefined;
   readonly driver?: BrowserDriverConfig;
   /** A sync server, e.g. `ws://localhost:4000`. */
-  readonly server?: string;
-  readonly appId?: string;
-  readonly auth?: Credentials;
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly server?: string | undefined;
+  readonly appId?: string | undefined;
+  readonly auth?: Credentials | undefined;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number } | undefined;
   /** Read and write on this branch (made from main, now, if the database does not have it). */
-  readonly branch?: string;
+  readonly branch?: string | undefined;
   /** Where the worker script is (default: `jazz-worker.js` beside `jazz.js`). */
-  readonly workerUrl?: string | URL;
+  readonly workerUrl?: string | URL | undefined;
   /**
    * Where the tab broker's script is (default: `jazz-broker.js` beside `jazz.js`), a SharedWorker
    * that connects the tabs of one database to their leader. `false`: do without it (the tabs then

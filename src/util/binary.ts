@@ -1,7 +1,5 @@
 /** A growable little-endian byte writer and its reader, for the row and record codecs. */
-import { utf8Decode } from './bytes.ts';
-
-const encoder = new TextEncoder();
+import { SHORT, scratch, utf8Decode, utf8Encode, utf8Write } from './bytes.ts';
 
 /** Bytes of the unsigned LEB128 form of `v` (as `ByteWriter.varint` writes it). */
 export function varintSize(v: number): number {
@@ -99,16 +97,12 @@ export class ByteWriter {
       return;
     }
     this.len = start;
-    const max = n * 3;
-    if (max < 128) {
-      this.room(max + 1);
+    if (n * 3 < 128) {
+      this.room(n * 3 + 1);
       const lenAt = this.len++;
-      const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
-      this.buf[lenAt] = written;
-      this.len += written;
-    } else {
-      this.bytes(encoder.encode(s));
-    }
+      this.len = utf8Write(s, this.buf, this.len);
+      this.buf[lenAt] = this.len - lenAt - 1;
+    } else this.bytes(n <= SHORT ? scratch.subarray(0, utf8Write(s, scratch, 0)) : utf8Encode(s));
   }
 
   finish(): Uint8Array {

@@ -288,4 +288,27 @@ test('a second tab on the same opfs database follows the first: one writer, shar
   expect(r).toEqual({ role: 'follower', driver: { requested: 'opfs', used: 'opfs', persistent: true }, rows: ['from the follower'], missing: 'ROW_NOT_FOUND' });
   const seen = await first.evaluate(async () => ({ role: window.t.db.status.role, rows: (await window.t.db.all(window.t.app.todos)).map((x: any) => x.title) }));
   expect(seen).toEqual({ role: 'leader', rows: ['from the follower'] });
+  // A long result through the leader: its first rows (partial), then the whole, with the rest as added.
+  const updates = await second.evaluate(async () => {
+    const { app, db } = window.t;
+    await db.batch((b: any) => Array.from({ length: 500 }, (_, i) => b.insert(app.todos, { title: `row ${String(i).padStart(3, '0')}` }))).wait({ tier: 'local' });
+    return new Promise<{ partial: boolean; all: number; added: number; first: string }[]>((resolve) => {
+      const seen: { partial: boolean; all: number; added: number; first: string }[] = [];
+      const stop = db.subscribeAll(
+        app.todos.orderBy('title'),
+        ({ all, delta, partial }: any) => {
+          seen.push({ partial: partial === true, all: all.length, added: delta.added.length, first: (all[0] as any).title });
+          if (!partial) stop(), resolve(seen);
+        },
+        { firstRows: 50 },
+      );
+    });
+  });
+  expect(updates).toEqual([
+    { partial: true, all: 50, added: 50, first: 'from the follower' },
+    { partial: false, all: 501, added: 451, first: 'from the follower' },
+  ]);
+  // A count that is not one is refused, through the leader too.
+  const refused = await second.evaluate(() => new Promise((resolve) => window.t.db.subscribeAll(window.t.app.todos, () => resolve('called'), { firstRows: 0, onError: (e: any) => resolve(e.code) })));
+  expect(refused).toBe('OPTION_INVALID');
 });

@@ -420,7 +420,7 @@ export class LocalDb {
         ...(spec.tier ? { tier: spec.tier } : {}),
         ...(spec.asOf !== undefined ? { asOf: spec.asOf } : {}),
         ...(spec.conflicts ? { conflicts: true } : {}),
-        ...(spec.firstRows ? { firstRows: spec.firstRows } : {}),
+        ...(spec.firstRows !== undefined ? { firstRows: spec.firstRows } : {}),
         onError: (e) => {
           sub.stop = undefined;
           void sub.sink({ kind: 'error', error: toWireError(e) });

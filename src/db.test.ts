@@ -6,6 +6,18 @@ import { JazzError } from './util/errors.ts';
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('db: writes and reads', () => {
+  it('text comes back as written: a leading U+FEFF, lone surrogates as U+FFFD, long and short non-ASCII', async () => {
+    const db = createDb({ app });
+    const titles = ['\ufeffstarts with a BOM', '\ufeff', `\ufeff${'long '.repeat(100)}`, '日本語のタイトル ✓', `${'ünïcødé '.repeat(600)}end`, 'emoji 😀 and a lone \ud800 surrogate'];
+    for (const title of titles) {
+      const h = db.insert(app.todos, { title });
+      await h.wait({ tier: 'local' });
+      const row = await db.one(app.todos.where({ id: h.id }));
+      expect(row?.title).toBe(title.replace('\ud800', '\ufffd'));
+      expect((await db.all(app.todos.where({ title: row!.title }))).map((r) => r.id)).toEqual([h.id]);
+    }
+  });
+
   it('inserts, updates, deletes and restores rows', async () => {
     const db = createDb({ app, driver: { type: 'memory' } });
     const h = db.insert(app.todos, { title: 'write tests' });

@@ -9,7 +9,7 @@ declare class TextEncoder {
   encodeInto(src: string, dest: Uint8Array): { read: number; written: number };
 }
 declare class TextDecoder {
-  constructor(label?: string, options?: { fatal?: boolean });
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: Uint8Array): string;
 }
 declare const crypto: { getRandomValues<T extends Uint8Array | Uint32Array>(array: T): T };

@@ -36,9 +36,58 @@ describe('UTF-8 in JS', () => {
       w.string('after');
       const r = new ByteReader(w.finish());
       // Well-formed text reads back as itself; a lone surrogate reads back as U+FFFD, as TextDecoder would.
-      expect(r.string()).toBe(new TextDecoder().decode(want));
+      expect(r.string()).toBe(new TextDecoder('utf-8', { ignoreBOM: true }).decode(want));
       expect(r.string()).toBe('after');
-      expect(utf8Decode(want)).toBe(new TextDecoder().decode(want));
+      expect(utf8Decode(want)).toBe(new TextDecoder('utf-8', { ignoreBOM: true }).decode(want));
     }
+  });
+
+  it('reads exactly what a fatal TextDecoder reads, and throws where it throws, on random and broken bytes', () => {
+    const seed = Date.now() % 1e9;
+    console.log(`[utf8] decode seed ${seed}`);
+    let x = seed;
+    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31), x / 2 ** 31);
+    const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const read = (f: () => string): string => {
+      try {
+        return f();
+      } catch {
+        return 'THREW';
+      }
+    };
+    const enc = new TextEncoder();
+    const cases: Uint8Array[] = [
+      enc.encode('\ufeffa value that starts with U+FEFF'),
+      Uint8Array.of(0xc0, 0x80), // overlong NUL
+      Uint8Array.of(0xe0, 0x80, 0x80), // overlong
+      Uint8Array.of(0xed, 0xa0, 0x80), // a surrogate
+      Uint8Array.of(0xf4, 0x90, 0x80, 0x80), // past U+10FFFF
+      Uint8Array.of(0xf0, 0x9f, 0x98), // cut short
+      Uint8Array.of(0x61, 0xe2, 0x82), // cut short after ASCII
+      Uint8Array.of(0xff),
+      Uint8Array.of(0x80),
+    ];
+    for (let k = 0; k < 5_000; k++) {
+      const good = enc.encode(randomText(rand, Math.floor(rand() * 100)));
+      if (k % 2 === 0 || good.length === 0) cases.push(good);
+      else {
+        // Broken: a byte changed, dropped or cut off.
+        const b = good.slice();
+        const at = Math.floor(rand() * b.length);
+        if (k % 3 === 0) b[at] = Math.floor(rand() * 256);
+        cases.push(k % 3 === 1 ? b.subarray(0, at) : k % 3 === 2 ? new Uint8Array([...b.subarray(0, at), ...b.subarray(at + 1)]) : b);
+      }
+    }
+    let threw = 0;
+    for (const b of cases) {
+      const want = read(() => dec.decode(b));
+      if (want === 'THREW') threw++;
+      expect(
+        read(() => utf8Decode(b)),
+        `[${[...b].join(',')}]`,
+      ).toBe(want);
+    }
+    expect(threw).toBeGreaterThan(500);
+    expect(utf8Decode(cases[0]!).charCodeAt(0)).toBe(0xfeff);
   });
 });

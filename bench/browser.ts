@@ -66,7 +66,7 @@ async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}]`, m.text());
+    if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}]`, m.text(), m.location().url);
   });
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });

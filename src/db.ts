@@ -125,9 +125,10 @@ export interface SubscribeOptions {
   /**
    * A result longer than this many rows is first delivered as its first `firstRows` rows, marked
    * `partial`, as soon as they are read, then whole: a long list shows its top before the rest is
-   * read. Rows come in the result's order, so the partial result is the whole one's beginning. No
-   * effect with `tier` above `local` (the first result waits for it), `asOf`, or on another branch
-   * (those results are read whole).
+   * read. Rows come in the result's order, so the partial result is the whole one's beginning.
+   * The partial call is made while the query is read, so before `subscribeAll` returns (the whole
+   * result comes in a microtask, as always). No effect with `tier` above `local` (the first result
+   * waits for it), `asOf`, or on another branch (those results are read whole).
    */
   readonly firstRows?: number;
 }

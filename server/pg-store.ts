@@ -44,7 +44,7 @@ import { Engine, type TableRuntime } from '../src/engine/engine.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import { metaKey } from '../src/engine/keyspace.ts';
 import type { KvStore } from '../src/store/types.ts';
-import { utf8Encode } from '../src/util/bytes.ts';
+import { utf8Encode } from '../src/util/utf8.ts';
 import { canonicalSchemaJSON, schemaFromJSON, schemaHash, type AppSchema } from '../src/schema/schema.ts';
 import type { Migration } from '../src/lens/migration.ts';
 import type { Permissions } from '../src/policy/define.ts';

@@ -34,7 +34,7 @@ import { rowComparator } from '../query/compare.ts';
 import { compilePredicate } from '../query/predicate.ts';
 import { isUuid } from '../rows/ids.ts';
 import { JazzError } from '../util/errors.ts';
-import { utf8Encode } from '../util/bytes.ts';
+import { utf8Encode } from '../util/utf8.ts';
 import { Sha256 } from './sha256.ts';
 import { DEFAULT_PART_SIZE, FILES, FILE_PARTS, MAX_FILE_NAME, MAX_PART_SIZE, fileColumns, partId, type FileState } from './system-tables.ts';
 

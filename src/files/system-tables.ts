@@ -21,7 +21,8 @@
 import type { AppSchema, ColumnSchema, TableSchema } from '../schema/schema.ts';
 import type { CatalogueColumn, CatalogueTable, ViewTable } from '../schema/catalogue.ts';
 import { sha256 } from './sha256.ts';
-import { utf8Encode, toHex } from '../util/bytes.ts';
+import { toHex } from '../util/bytes.ts';
+import { utf8Encode } from '../util/utf8.ts';
 
 export const FILES = '$files';
 export const FILE_PARTS = '$fileParts';

@@ -33,7 +33,7 @@ import type { ViewTable } from '../schema/catalogue.ts';
 import { sysValues, valuesEqual, type RowVersion } from '../rows/version.ts';
 import { HLC_COUNTER } from '../clock/hlc.ts';
 import { JazzError } from '../util/errors.ts';
-import { utf8Decode, utf8Encode } from '../util/bytes.ts';
+import { utf8Decode, utf8Encode } from '../util/utf8.ts';
 import { prefixEnd } from '../store/keys.ts';
 import { byStamp, mergeAll } from './history.ts';
 import { rowsAt } from './as-of.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyWriter, decodeKey, encodeKey, prefixEnd, type KeyPart } from './keys.ts';
-import { utf8Encode } from '../util/bytes.ts';
+import { utf8Encode } from '../util/utf8.ts';
 import { compareBytes } from './types.ts';
 import { compareValues } from '../query/compare.ts';
 import { rng } from '../testing/fixtures.ts';

@@ -21,7 +21,7 @@
  * at least 0x01, or 0x00 0xFF); the cut never splits an escape pair. Whoever reads cut parts must
  * settle ties between them against the full values (the engine's indexes do, against the row).
  */
-import { utf8Encode, utf8Decode } from '../util/bytes.ts';
+import { utf8Encode, utf8Decode } from '../util/utf8.ts';
 
 export type KeyPart = null | boolean | number | string | Uint8Array | KeyUint | KeyId;
 

@@ -12,7 +12,8 @@
  * server accepts from the same client after it signs in (writes made on this device before then).
  */
 import type { Credentials } from './protocol.ts';
-import { fromBase64, utf8Decode } from '../util/bytes.ts';
+import { fromBase64 } from '../util/bytes.ts';
+import { utf8Decode } from '../util/utf8.ts';
 
 export function authorOf(auth: Credentials | undefined, clientId: string): string {
   if (auth?.secret !== undefined) return auth.role === 'peer' ? `peer:${clientId}` : 'admin';

@@ -10,7 +10,7 @@
  * limited, and any problem is a `ProtocolError`, never a crash or a huge allocation.
  */
 import { ByteReader, ByteWriter, varintSize } from '../util/binary.ts';
-import { utf8Decode } from '../util/bytes.ts';
+import { utf8Decode } from '../util/utf8.ts';
 
 export type WireValue = null | boolean | number | string | Uint8Array | WireValue[] | { [k: string]: WireValue };
 

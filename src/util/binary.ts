@@ -1,5 +1,5 @@
 /** A growable little-endian byte writer and its reader, for the row and record codecs. */
-import { SHORT, scratch, utf8Decode, utf8Encode, utf8Write } from './bytes.ts';
+import { SHORT, scratch, utf8Decode, utf8Encode, utf8Write } from './utf8.ts';
 
 /** Bytes of the unsigned LEB128 form of `v` (as `ByteWriter.varint` writes it). */
 export function varintSize(v: number): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from './binary.ts';
-import { SHORT, utf8Decode, utf8Encode, utf8Write } from './bytes.ts';
+import { SHORT, utf8Decode, utf8Encode, utf8Write } from './utf8.ts';
 
 /** Random UTF-16 text: ASCII, 2- and 3-byte characters, surrogate pairs, and lone surrogates. */
 function randomText(rand: () => number, length: number): string {

@@ -1006,7 +1006,7 @@ class Subscription<R> {
 }
 
 /** A `firstRows` option is a whole number of rows, at least 1. */
-export function checkFirstRows(n: unknown): void {
+function checkFirstRows(n: unknown): void {
   if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 1)) {
     throw new JazzError('OPTION_INVALID', `firstRows is a number of rows (a whole number, at least 1), not ${JSON.stringify(n)}`, { option: 'firstRows' });
   }

@@ -1,5 +1,5 @@
 /** A growable little-endian byte writer and its reader, for the row and record codecs. */
-import { SHORT, scratch, utf8Decode, utf8Encode, utf8Write } from './utf8.ts';
+import { utf8Decode, utf8Scratch, utf8Write } from './utf8.ts';
 
 /** Bytes of the unsigned LEB128 form of `v` (as `ByteWriter.varint` writes it). */
 export function varintSize(v: number): number {
@@ -102,7 +102,7 @@ export class ByteWriter {
       const lenAt = this.len++;
       this.len = utf8Write(s, this.buf, this.len);
       this.buf[lenAt] = this.len - lenAt - 1;
-    } else this.bytes(n <= SHORT ? scratch.subarray(0, utf8Write(s, scratch, 0)) : utf8Encode(s));
+    } else this.bytes(utf8Scratch(s));
   }
 
   finish(): Uint8Array {

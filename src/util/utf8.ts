@@ -16,13 +16,21 @@ const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBO
  * Chromium, many times what the bytes take (a row with a non-ASCII string made two such calls).
  */
 export function utf8Encode(s: string): Uint8Array {
-  return s.length <= SHORT ? scratch.slice(0, utf8Write(s, scratch, 0)) : encoder.encode(s);
+  return s.length <= SHORT ? utf8Scratch(s).slice() : encoder.encode(s);
 }
 
-/** The longest string `utf8Encode` and `utf8Write`'s callers encode in JS (see there). */
+/**
+ * `s` as UTF-8 like `utf8Encode`, but a short string's bytes are a view of a scratch buffer that
+ * the next call overwrites: for a caller that copies them at once (no allocation per string).
+ */
+export function utf8Scratch(s: string): Uint8Array {
+  return s.length <= SHORT ? scratch.subarray(0, utf8Write(s, scratch, 0)) : encoder.encode(s);
+}
+
+/** The longest string encoded in JS (see `utf8Encode`). */
 export const SHORT = 4096;
-/** Room for a `SHORT` string's UTF-8 (3 bytes per UTF-16 unit at most); for a caller to copy at once. */
-export const scratch = /* @__PURE__ */ new Uint8Array(3 * SHORT);
+/** Room for a `SHORT` string's UTF-8: 3 bytes per UTF-16 unit at most. */
+const scratch = /* @__PURE__ */ new Uint8Array(3 * SHORT);
 
 /**
  * Writes `s` as UTF-8 into `out` from `at` (it needs 3 bytes per UTF-16 unit at most); returns
@@ -65,6 +73,7 @@ export function utf8Write(s: string, out: Uint8Array, at: number): number {
  */
 export function utf8Decode(b: Uint8Array): string {
   const n = b.length;
+  // ASCII (most stored strings) straight from the bytes: twice as fast as the loop below.
   if (n <= 64) {
     let i = 0;
     while (i < n && b[i]! < 0x80) i++;

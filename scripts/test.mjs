@@ -2,7 +2,7 @@
 // `npm test`: the type checks (including the purity check of src/), the linter, then every test suite: Vitest,
 // then the browser tests (Playwright: real Chromium, and the cross-engine part in Firefox and
 // WebKitGTK too). Ends with one plain summary line, "N passed, N failed", that CI reads.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { missing } from '../e2e/support/find-engines.mjs';
 
@@ -19,22 +19,22 @@ function run(name, cmd, args, env = {}) {
   return ok;
 }
 
-// 1. Types: the whole project, then src/ alone against ECMAScript + web-standard globals.
-if (run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) passed++;
-else failed++;
-if (run('purity of src/ (no DOM, no Node)', 'npx', ['tsc', '-p', 'tsconfig.src.json', '--noEmit'])) passed++;
-else failed++;
-if (run('worker code (WebWorker globals only)', 'npx', ['tsc', '-p', 'tsconfig.worker.json', '--noEmit'])) passed++;
-else failed++;
-if (run('page client (DOM globals)', 'npx', ['tsc', '-p', 'worker/page/tsconfig.json', '--noEmit'])) passed++;
-else failed++;
-if (run('elements (DOM globals)', 'npx', ['tsc', '-p', 'elements/tsconfig.json', '--noEmit'])) passed++;
-else failed++;
-
-// The formatter and the linter (Biome, biome.json): a file not formatted (`npm run format` fixes
-// it) or a lint finding fails the step.
-if (run('format and lint (biome)', 'npx', ['biome', 'check', '--error-on-warnings'])) passed++;
-else failed++;
+// 1. Types: the whole project, then src/ alone against ECMAScript + web-standard globals, and the
+//    formatter and the linter (Biome, biome.json): a file not formatted (`npm run format` fixes
+//    it) or a lint finding fails the step. Independent of each other, they run two at a time (the
+//    machines have 2 cores); each one's output is printed whole when it ends.
+const checks = [
+  ['typecheck', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['purity of src/ (no DOM, no Node)', ['tsc', '-p', 'tsconfig.src.json', '--noEmit']],
+  ['worker code (WebWorker globals only)', ['tsc', '-p', 'tsconfig.worker.json', '--noEmit']],
+  ['page client (DOM globals)', ['tsc', '-p', 'worker/page/tsconfig.json', '--noEmit']],
+  ['elements (DOM globals)', ['tsc', '-p', 'elements/tsconfig.json', '--noEmit']],
+  ['format and lint (biome)', ['biome', 'check', '--error-on-warnings']],
+];
+for (const ok of await runTwoAtATime(checks)) {
+  if (ok) passed++;
+  else failed++;
+}
 
 // 2. Unit and integration tests (Vitest), counted from its JSON report. The server's PostgreSQL
 //    tests start a PostgreSQL of their own from Debian's binaries (server/testing/postgres.ts):
@@ -96,6 +96,34 @@ console.log('\n── summary');
 for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
+
+/** Runs `npx <args>` for each [name, args], two at a time; resolves to whether each passed, in order. */
+async function runTwoAtATime(list) {
+  const results = [];
+  const base = steps.length;
+  let next = 0;
+  const lane = async () => {
+    while (next < list.length) {
+      const i = next++;
+      const [name, args] = list[i];
+      const t0 = Date.now();
+      const { code, output } = await new Promise((resolve) => {
+        const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const chunks = [];
+        child.stdout.on('data', (c) => chunks.push(c));
+        child.stderr.on('data', (c) => chunks.push(c));
+        child.on('error', (e) => resolve({ code: 1, output: String(e) }));
+        child.on('close', (c) => resolve({ code: c, output: Buffer.concat(chunks).toString() }));
+      });
+      console.log(`\n── ${name}: npx ${args.join(' ')}`);
+      if (output) process.stdout.write(output);
+      results[i] = code === 0;
+      steps[base + i] = { name, ok: code === 0, seconds: (Date.now() - t0) / 1000 };
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  return results;
+}
 
 /** Where initdb is (PATH, then /usr/lib/postgresql/<version>/bin, as server/testing/postgres.ts looks), or undefined. */
 function findInitdb() {

@@ -8,7 +8,7 @@ import { openDurableStore, type DurableStore } from '../src/store/durable-store.
 import { FsBlockFile } from './fs-blockfile.ts';
 
 export interface FileStoreOptions {
-  /** Page size of a new database (default 16 KiB). */
+  /** Page size of a new database (default 4 KiB). */
   pageSize?: number;
   /** Page cache budget in bytes (default 32 MiB). */
   cacheBytes?: number;

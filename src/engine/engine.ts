@@ -263,7 +263,7 @@ export class Engine {
     if (store.maxKeyBytes !== undefined && store.maxKeyBytes < MAX_ENGINE_KEY_BYTES) {
       throw new JazzError(
         'STORAGE_FORMAT',
-        `this store takes keys of at most ${store.maxKeyBytes} bytes and the database needs ${MAX_ENGINE_KEY_BYTES}; use pages of 1 KiB or more (the default is 16 KiB)`,
+        `this store takes keys of at most ${store.maxKeyBytes} bytes and the database needs ${MAX_ENGINE_KEY_BYTES}; use pages of 1 KiB or more (the default is 4 KiB)`,
         { maxKeyBytes: store.maxKeyBytes },
       );
     }

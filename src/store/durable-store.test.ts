@@ -22,7 +22,10 @@ function memoryFactory(pageSize?: number, extra: { cacheBytes?: number; checkpoi
   };
 }
 
-const m16 = memoryFactory();
+const m4 = memoryFactory();
+runKvContract('durable store, 4 KiB pages (the default), memory files', m4.open, m4.reopen);
+
+const m16 = memoryFactory(16384);
 runKvContract('durable store, 16 KiB pages, memory files', m16.open, m16.reopen);
 
 const small = memoryFactory(16384, { cacheBytes: 16 * 16384, checkpointWalBytes: 64 * 1024 });

@@ -104,12 +104,14 @@ export function runKvContract(name: string, open: () => KvStore | Promise<KvStor
         expect(store.get(s('full'))!.length).toBe(0);
       });
 
-      it('stores long keys and values (a few KiB)', async () => {
+      it("stores long keys and values (a few KiB; keys up to the store's maxKeyBytes), and refuses a longer key", async () => {
         const store = await fresh();
+        // A store may bound its keys (`maxKeyBytes`: a durable store, a third of its page).
+        const max = store.maxKeyBytes ?? Infinity;
         const rnd = prng(7);
         const entries: [Uint8Array, Uint8Array][] = [];
         for (let i = 0; i < 40; i++) {
-          const key = randomBytes(rnd, 1000 + Math.floor(rnd() * 3000));
+          const key = randomBytes(rnd, Math.min(max, 1000 + Math.floor(rnd() * 3000)));
           key[0] = i; // distinct keys
           entries.push([key, randomBytes(rnd, Math.floor(rnd() * 6000))]);
         }
@@ -121,15 +123,24 @@ export function runKvContract(name: string, open: () => KvStore | Promise<KvStor
         expect(dump(store)).toEqual(expected);
         expect(dump(store, { reverse: true })).toEqual([...expected].reverse());
         // A long key next to short keys sharing its prefix.
-        const longA = new Uint8Array(4096).fill(0x61);
+        const longA = new Uint8Array(Math.min(max, 4096)).fill(0x61);
         await write(store, (tx) => {
           tx.put(longA, s('long'));
           tx.put(longA.subarray(0, 1), s('short'));
-          tx.put(longA.subarray(0, 4095), s('almost'));
+          tx.put(longA.subarray(0, longA.length - 1), s('almost'));
         });
         expect(str(store.get(longA))).toBe('long');
-        expect(str(store.get(longA.subarray(0, 4095)))).toBe('almost');
+        expect(str(store.get(longA.subarray(0, longA.length - 1)))).toBe('almost');
         expect(str(store.get(s('a')))).toBe('short');
+        if (max !== Infinity) {
+          // One byte over the bound: refused, and the store is unchanged.
+          const tx = store.transaction();
+          expect(() => tx.put(new Uint8Array(max + 1).fill(0x62), s('too long'))).toThrow(/longer than/);
+          tx.rollback();
+          expect(dump(store)).toEqual(
+            [...expected, [hex(longA.subarray(0, 1)), hex(s('short'))], [hex(longA.subarray(0, longA.length - 1)), hex(s('almost'))], [hex(longA), hex(s('long'))]].sort(byFirst),
+          );
+        }
       });
 
       it('copies keys and values on put and honours byteOffset', async () => {
@@ -629,7 +640,7 @@ async function randomModel(store: KvStore, seed: number, ops: number): Promise<v
       key[0] = 0x40 + Math.floor(rnd() * 4);
       return key;
     }
-    const key = randomBytes(rnd, 500 + Math.floor(rnd() * 2500)); // long
+    const key = randomBytes(rnd, Math.min(store.maxKeyBytes ?? Infinity, 500 + Math.floor(rnd() * 2500))); // long (up to the store's bound)
     key[0] = 0x61;
     return key;
   };

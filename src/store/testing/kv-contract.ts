@@ -134,12 +134,11 @@ export function runKvContract(name: string, open: () => KvStore | Promise<KvStor
         expect(str(store.get(s('a')))).toBe('short');
         if (max !== Infinity) {
           // One byte over the bound: refused, and the store is unchanged.
+          const before = dump(store);
           const tx = store.transaction();
           expect(() => tx.put(new Uint8Array(max + 1).fill(0x62), s('too long'))).toThrow(/longer than/);
           tx.rollback();
-          expect(dump(store)).toEqual(
-            [...expected, [hex(longA.subarray(0, 1)), hex(s('short'))], [hex(longA.subarray(0, longA.length - 1)), hex(s('almost'))], [hex(longA), hex(s('long'))]].sort(byFirst),
-          );
+          expect(dump(store)).toEqual(before);
         }
       });
 

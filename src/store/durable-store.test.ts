@@ -5,7 +5,7 @@ import { runKvContract } from './testing/kv-contract.ts';
 import type { KvStore } from './types.ts';
 
 /** A store on memory files that a reopen finds again. */
-function memoryFactory(pageSize?: number, extra: { cacheBytes?: number; checkpointWalBytes?: number } = {}) {
+function memoryFactory(pageSize?: number, extra: { cacheBytes?: number; checkpointWalBytes?: number; idleCheckpointMs?: number } = {}) {
   const files = new WeakMap<KvStore, { data: MemoryBlockFile; wal: MemoryBlockFile }>();
   const open = (data: MemoryBlockFile, wal: MemoryBlockFile): DurableStore => {
     const store = openDurableStore({ data, wal, pageSize, ...extra });
@@ -30,6 +30,109 @@ runKvContract('durable store, 16 KiB pages, memory files', m16.open, m16.reopen)
 
 const small = memoryFactory(16384, { cacheBytes: 16 * 16384, checkpointWalBytes: 64 * 1024 });
 runKvContract('durable store, tiny cache and frequent checkpoints', small.open, small.reopen);
+
+// Idle checkpoints whenever the contract's steps leave the event loop free, with evictions too.
+const idle = memoryFactory(4096, { cacheBytes: 32 * 4096, idleCheckpointMs: 0 });
+runKvContract('durable store, idle checkpoints at once', idle.open, idle.reopen);
+
+const enc = new TextEncoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
+/** Commits `n` transactions of 500 new 100-byte entries each: a few hundred changed 4 KiB pages. */
+async function load(store: DurableStore, n: number, tag = 'k'): Promise<void> {
+  for (let t = 0; t < n; t++) {
+    const tx = store.transaction();
+    for (let i = 0; i < 500; i++) tx.put(enc.encode(`${tag}${t}-${i}`), new Uint8Array(100).fill(i & 0xff));
+    await tx.commit();
+  }
+}
+
+function entries(store: DurableStore): number {
+  let n = 0;
+  for (const _ of store.scan()) n++;
+  return n;
+}
+
+describe('durable store: the idle checkpoint', () => {
+  it('waits for the writes to stop, writes the changed pages back a slice at a time, then checkpoints; a crash after it replays no WAL', async () => {
+    const data = new MemoryBlockFile();
+    const wal = new MemoryBlockFile();
+    const store = openDurableStore({ data, wal, idleCheckpointMs: 40 });
+    await load(store, 20);
+    const before = store.stats();
+    expect(before.walBytes).toBeGreaterThan(0);
+    expect(before.dirtyPages).toBeGreaterThan(64 * 2); // more than two slices
+    // Commits more often than every 40 ms: no checkpoint, nothing written back.
+    for (let k = 0; k < 6; k++) {
+      await sleep(10);
+      const tx = store.transaction();
+      tx.put(enc.encode('tick'), new Uint8Array([k]));
+      await tx.commit();
+    }
+    expect(store.stats().generation).toBe(before.generation);
+    expect(store.stats().dirtyPages).toBeGreaterThanOrEqual(before.dirtyPages);
+    // Quiet: the first slice is written, and the checkpoint has not run yet.
+    while (store.stats().dirtyPages >= before.dirtyPages) await nextTurn();
+    const mid = store.stats();
+    expect(mid.dirtyPages).toBeGreaterThan(0);
+    expect(mid.generation).toBe(before.generation);
+    // A crash in the middle of the write-back loses nothing: the early pages are in slots no
+    // superblock names, and the WAL still holds every commit.
+    const crashed = openDurableStore({ data: MemoryBlockFile.fromImage(data.crashImage()), wal: MemoryBlockFile.fromImage(wal.crashImage()), idleCheckpointMs: Infinity });
+    expect(entries(crashed)).toBe(10_001);
+    crashed.checkIntegrity();
+    await crashed.close();
+    // Then the checkpoint: nothing dirty, the WAL starts over.
+    const started = performance.now();
+    while (store.stats().walBytes > 0) {
+      expect(performance.now() - started, 'the idle checkpoint ran').toBeLessThan(5_000);
+      await sleep(5);
+    }
+    const after = store.stats();
+    expect(after.generation).toBe(before.generation + 1);
+    expect(after.dirtyPages).toBe(0);
+    store.checkIntegrity();
+    // A crash now: the superblock alone holds everything, and the WAL file is empty.
+    const walImage = wal.crashImage();
+    const again = openDurableStore({ data: MemoryBlockFile.fromImage(data.crashImage()), wal: MemoryBlockFile.fromImage(walImage), idleCheckpointMs: Infinity });
+    expect(again.stats().walBytes).toBe(0);
+    expect(entries(again)).toBe(10_001);
+    again.checkIntegrity();
+    await again.close();
+    await store.close();
+  });
+
+  it('a commit during the write-back postpones the checkpoint until the store is quiet again', async () => {
+    const store = openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), idleCheckpointMs: 40 });
+    await load(store, 20);
+    const before = store.stats();
+    while (store.stats().dirtyPages >= before.dirtyPages) await nextTurn();
+    const tx = store.transaction();
+    tx.put(enc.encode('late'), new Uint8Array([1]));
+    await tx.commit();
+    const committed = performance.now();
+    while (store.stats().generation === before.generation) await sleep(2);
+    expect(performance.now() - committed).toBeGreaterThanOrEqual(35);
+    expect(store.stats().dirtyPages).toBe(0);
+    expect(store.get(enc.encode('late'))).toEqual(new Uint8Array([1]));
+    await store.close();
+  });
+
+  it('never runs with Infinity, and refuses a value that is not a number of milliseconds', async () => {
+    const store = openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), idleCheckpointMs: Infinity });
+    await load(store, 2);
+    const before = store.stats();
+    await sleep(700); // past the default
+    expect(store.stats()).toEqual(before);
+    await store.close();
+    for (const bad of [-1, Number.NaN, '10', true]) {
+      expect(() => openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), idleCheckpointMs: bad as number }), String(bad)).toThrow(
+        expect.objectContaining({ code: 'OPTION_INVALID' }),
+      );
+    }
+  });
+});
 
 describe('durable store', () => {
   it('passes its integrity check after many writes', async () => {

@@ -22,7 +22,8 @@
  *
  * Pages changed since the last checkpoint live in the cache (a dirty page is always a newly
  * allocated one: copy-on-write), or have been written early to their own slot when evicted.
- * A checkpoint (when the WAL passes `checkpointWalBytes`, and on close) writes the dirty pages and
+ * A checkpoint (when the WAL passes `checkpointWalBytes`, when the store has been idle, and on
+ * close) writes the dirty pages and
  * the new free list, flushes, writes superblock generation g + 1 into slot (g + 1) % 2 naming the
  * new root and a new WAL salt, flushes again, and then starts the WAL over at offset 0 (records of
  * the old epoch carry the old salt and are never replayed).
@@ -82,6 +83,15 @@ export interface DurableStoreOptions {
    * after a crash.
    */
   checkpointWalBytes?: number;
+  /**
+   * After this many milliseconds without a commit, write the pages changed since the last
+   * checkpoint back to the file, a slice of `IDLE_SLICE_PAGES` at a time between other work, then
+   * checkpoint. Default 500. Without it, the pages a burst of writes changed stay dirty in the
+   * cache until the WAL reaches `checkpointWalBytes`: the reads after the burst then write them
+   * out one by one as they evict them (measured on a 3,000-row range read after a 100k-row load:
+   * 29% of its time), and a reopen after a crash replays that WAL. `Infinity`: never.
+   */
+  idleCheckpointMs?: number;
 }
 
 /** What `checkIntegrity()` verified. */
@@ -104,7 +114,7 @@ export interface DurableStore extends KvStore {
   /** Runs a checkpoint now (waits for no timer). */
   checkpoint(): Promise<void>;
   /** Figures for tests and benchmarks. */
-  stats(): { generation: number; pageCount: number; cachedPages: number; walBytes: number; pageSize: number };
+  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number };
 }
 
 /**
@@ -120,6 +130,9 @@ export interface DurableStore extends KvStore {
 const DEFAULT_PAGE_SIZE = 4096;
 const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 const DEFAULT_CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
+const DEFAULT_IDLE_CHECKPOINT_MS = 500;
+/** Dirty pages written per step of an idle checkpoint (~1 ms of work on OPFS), so a call that comes meanwhile waits little. */
+const IDLE_SLICE_PAGES = 64;
 
 /** Opens (or creates, when the data file is empty) the durable store on two block files. */
 export function openDurableStore(options: DurableStoreOptions): DurableStore {
@@ -158,11 +171,21 @@ class Store implements DurableStore {
   #checkpointTimer = false;
   /** Don't retry a failed checkpoint before the WAL reaches this size. */
   #checkpointRetryAt = 0;
+  readonly #idleMs: number;
+  /** `performance.now()` at the last commit. */
+  #lastCommit = 0;
+  /** The idle checkpoint's timer, while one is set. */
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: DurableStoreOptions) {
     this.#data = options.data;
     this.#wal = options.wal;
     this.#checkpointWalBytes = options.checkpointWalBytes ?? DEFAULT_CHECKPOINT_WAL_BYTES;
+    const idle = options.idleCheckpointMs ?? DEFAULT_IDLE_CHECKPOINT_MS;
+    if (typeof idle !== 'number' || !(idle >= 0)) {
+      throw new JazzError('OPTION_INVALID', `idleCheckpointMs must be a number of milliseconds, 0 or more (Infinity: never), got ${String(idle)}.`);
+    }
+    this.#idleMs = idle;
     const sb = boundary(() => this.#openSuperblock(options.pageSize ?? DEFAULT_PAGE_SIZE));
     this.#sb = sb;
     this.#pageSize = sb.pageSize;
@@ -357,6 +380,8 @@ class Store implements DurableStore {
     this.#pending.push(txn.record);
     const done = this.#waitForFlush();
     this.#afterTxn();
+    this.#lastCommit = performance.now();
+    if (this.#idleTimer === undefined && this.#idleMs !== Infinity) this.#armIdle(this.#idleMs);
     return done;
   }
 
@@ -475,6 +500,37 @@ class Store implements DurableStore {
     }, 0);
   }
 
+  #armIdle(ms: number): void {
+    const timer = setTimeout(() => this.#idle(), ms);
+    // In Node, a pending idle checkpoint does not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#idleTimer = timer;
+  }
+
+  /**
+   * The idle checkpoint (`idleCheckpointMs`): once no commit came for that long, writes the dirty
+   * pages back a slice per step, then checkpoints. A commit in between postpones the rest.
+   */
+  #idle(): void {
+    this.#idleTimer = undefined;
+    if (this.#closed || this.#failure) return;
+    const quiet = performance.now() - this.#lastCommit;
+    if (quiet < this.#idleMs || this.#txn || this.#pending.length > 0 || this.#waiters.length > 0) {
+      this.#armIdle(Math.max(this.#idleMs - quiet, 1));
+      return;
+    }
+    try {
+      if (this.#pager.writeBack(IDLE_SLICE_PAGES)) {
+        this.#armIdle(0);
+        return;
+      }
+      if (this.#walDurable > 0 || this.#pager.changed) this.#checkpoint();
+    } catch {
+      // As for a checkpoint the WAL's size starts: nothing durable changed before the superblock
+      // write (a failure after it stops the store); the next commit tries again, close() reports.
+    }
+  }
+
   checkpoint(): Promise<void> {
     try {
       this.#usable();
@@ -556,6 +612,8 @@ class Store implements DurableStore {
       }
     }
     this.#closed = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     for (const w of this.#waiters.splice(0)) w.reject(closedError());
     try {
       this.#data.close();
@@ -655,11 +713,12 @@ class Store implements DurableStore {
     };
   }
 
-  stats(): { generation: number; pageCount: number; cachedPages: number; walBytes: number; pageSize: number } {
+  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number } {
     return {
       generation: this.#sb.generation,
       pageCount: this.#pager.pageCount,
       cachedPages: this.#pager.cachedPages,
+      dirtyPages: this.#pager.dirtyPages(),
       walBytes: this.#walCursor.offset,
       pageSize: this.#pageSize,
     };

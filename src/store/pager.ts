@@ -357,6 +357,21 @@ export class Pager {
     };
   }
 
+  /**
+   * Writes up to `limit` dirty pages to their own slots (every dirty page is fresh: see
+   * `writePage`), as eviction would; returns whether dirty pages remain. Throws what a write throws.
+   */
+  writeBack(limit: number): boolean {
+    let n = 0;
+    for (const page of this.#cache.values()) {
+      if (!page.dirty) continue;
+      if (n === limit) return true;
+      this.writePage(page);
+      n++;
+    }
+    return false;
+  }
+
   dirtyPages(): number {
     let n = 0;
     for (const p of this.#cache.values()) if (p.dirty) n++;

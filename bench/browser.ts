@@ -13,9 +13,11 @@
  *
  * How each system is set up, and its durability:
  * - engine: `createDb` with the opfs driver and the built jazz-worker.js; every timed write waits
- *   at tier `local` (committed and flushed on its OPFS sync access handles).
+ *   at tier `local` (committed and flushed on its OPFS sync access handles). Besides the index of
+ *   every column, the two-column indexes Dexie has (`indexes`: projectId+title, priority+title).
  * - Dexie 4 on IndexedDB, `chromeTransactionDurability: 'strict'` (IndexedDB flushes each
- *   transaction before `complete`); the 20 queries as `liveQuery`, each fetching its projects.
+ *   transaction before `complete`); the 20 queries as `liveQuery`, each fetching its projects;
+ *   indexes on title, due, priority, projectId, [projectId+title] and [priority+title].
  * - SQLite-WASM (@sqlite.org/sqlite-wasm) in a dedicated worker (bench/browser/sqlite.worker.ts):
  *   the `opfs-sahpool` VFS when the installed build has it, else SQLite's `opfs` VFS; WAL when the
  *   VFS takes it, else a TRUNCATE rollback journal; `synchronous=FULL`, so each commit is flushed

@@ -10,6 +10,7 @@
  *   BLOCK (25)                 clicks per turn: the pages take turns, in four tabs
  *   DEXIE_DURABILITY (strict)  Dexie's chromeTransactionDurability: strict | relaxed | default
  *   SOURCE=1                   the elements from source through Vite instead of the built jazz.js
+ *   INDEXES=0                  page A without its two-column indexes (to see what they do)
  *   CHECK=0                    skip the after-each-click check of every list against a fresh query
  *   CLICK=dom                  click with a page-side element.click() instead of Playwright's real
  *                              input (no input-driven frame first: shows what the input pipeline costs)
@@ -19,6 +20,7 @@
  * keyed rendering of pages B–D: render.ts):
  * - A, jazz.html: one `<jazz-db driver="opfs">`, 20 `<jazz-query>`, the built `dist/jazz.js` made
  *   by `npm run build` into .tmp/ and served as it is. Writes from `jazz-field` wait at tier 'local'.
+ *   Its `.indexes` are the two-column indexes page B has (`[projectId+title]`, `[priority+title]`).
  * - B, dexie.html: one Dexie `liveQuery` per list (chromeTransactionDurability DEXIE_DURABILITY).
  * - C, sqlite.html: SQLite-WASM in the browser bench's worker (bench/browser/sqlite.worker.ts:
  *   OPFS VFS, `synchronous=FULL`, durable). No live queries: a checkbox's change writes `done` and
@@ -58,6 +60,7 @@ const BLOCK = Number(process.env['BLOCK'] ?? 25);
 const DURABILITY = process.env['DEXIE_DURABILITY'] ?? 'strict';
 const SOURCE = process.env['SOURCE'] === '1';
 const CHECK = process.env['CHECK'] !== '0';
+const INDEXES = process.env['INDEXES'] !== '0';
 const CLICK = process.env['CLICK'] ?? 'input';
 const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
 
@@ -100,7 +103,12 @@ const { server, base } = await benchServer('dom', [crossOriginIsolation, serveDi
 
 type Sys = 'jazz' | 'dexie' | 'sqlite' | 'tanstack';
 const SYSTEMS: { key: Sys; name: string; column: string; url: string }[] = [
-  { key: 'jazz', name: 'jazz', column: 'jazz (<jazz-query>, opfs)', url: `${base}/bench/dom/jazz.html${SOURCE ? '?source' : ''}` },
+  {
+    key: 'jazz',
+    name: 'jazz',
+    column: `jazz (<jazz-query>, opfs${INDEXES ? '' : ', no 2-column indexes'})`,
+    url: `${base}/bench/dom/jazz.html?${SOURCE ? 'source&' : ''}${INDEXES ? '' : 'noindexes'}`,
+  },
   { key: 'dexie', name: 'Dexie', column: 'Dexie (liveQuery)', url: `${base}/bench/dom/dexie.html` },
   { key: 'sqlite', name: 'SQLite', column: 'SQLite-WASM (re-run)', url: `${base}/bench/dom/sqlite.html` },
   { key: 'tanstack', name: 'TanStack', column: 'TanStack DB (memory)', url: `${base}/bench/dom/tanstack.html` },

@@ -312,3 +312,42 @@ test('a second tab on the same opfs database follows the first: one writer, shar
   const refused = await second.evaluate(() => new Promise((resolve) => window.t.db.subscribeAll(window.t.app.todos, () => resolve('called'), { firstRows: 0, onError: (e: any) => resolve(e.code) })));
   expect(refused).toBe('OPTION_INVALID');
 });
+
+test('indexes on several columns from a page: built in the worker when a database with rows opens with them, the same answers; a bad one fails the open with OPTION_INVALID', async ({ page }) => {
+  const dbName = `api-indexes-${Date.now()}`;
+  await open(page, dbName);
+  const result = await page.evaluate(async (dbName) => {
+    const { app, db } = window.t;
+    const projects: string[] = [];
+    await db
+      .batch((b: any) => {
+        for (let p = 0; p < 20; p++) projects.push(b.insert(app.projects, { name: `p${p}` }).id);
+        for (let i = 0; i < 2000; i++) b.insert(app.todos, { title: `t${(i * 7919) % 10_000}`, projectId: projects[i % 20], done: i % 3 === 0 });
+      })
+      .wait();
+    const q = () => app.todos.where({ projectId: projects[7], done: false }).orderBy('title', 'desc').limit(5);
+    const before = (await db.all(q())).map((r: { title: string }) => r.title);
+    await db.close();
+    const { createDb } = window.jazz;
+    const indexed = createDb({ app, driver: { type: 'opfs', dbName }, indexes: { todos: [['projectId', 'title']] } });
+    await indexed.ready;
+    const after = (await indexed.all(q())).map((r: any) => r.title);
+    let live: string[] = [];
+    const stop = indexed.subscribeAll(q(), ({ all }: any) => (live = all.map((r: { title: string }) => r.title)));
+    await indexed.insert(app.todos, { title: 'zzz', projectId: projects[7] }).wait();
+    await new Promise((r) => setTimeout(r, 50));
+    stop();
+    await indexed.close();
+    const bad = createDb({ app, driver: { type: 'opfs', dbName }, indexes: { todos: [['projectId', 'colour']] } });
+    const refused = await bad.ready.then(
+      () => 'opened',
+      (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+    );
+    await bad.close().catch(() => {});
+    return { before, after, live, refused };
+  }, dbName);
+  expect(result.before).toHaveLength(5);
+  expect(result.after).toEqual(result.before);
+  expect(result.live).toEqual(['zzz', ...result.before.slice(0, 4)]);
+  expect(result.refused).toMatch(/^OPTION_INVALID: .*"todos" has no column "colour"/);
+});

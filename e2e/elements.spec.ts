@@ -513,3 +513,22 @@ test('the keyed list: random appends, edits, removals and moves leave the DOM in
   }, seed);
   expect(failures).toEqual([]);
 });
+
+test('<jazz-db>.indexes: a definition opens the database with those indexes, a change reopens it, a bad one is a jazz-error OPTION_INVALID', async ({ page }) => {
+  await mount(page, `<jazz-query id="q" table="todos" where="done = false" order-by="title desc" limit="2"><template><p>{{title}}</p></template></jazz-query>`);
+  await insert(page, 'todos', [{ title: 'a' }, { title: 'b' }, { title: 'c', done: true }]);
+  await expect(page.locator('#q p')).toHaveText(['b', 'a']);
+  const reopened = () => page.evaluate(() => new Promise<void>((resolve) => document.querySelector('jazz-db')!.addEventListener('jazz-status', () => resolve(), { once: true })));
+  let next = reopened();
+  await page.evaluate(() => ((document.querySelector('jazz-db') as any).indexes = { todos: [['done', 'title']] }));
+  await next;
+  await expect(page.locator('jazz-db')).toHaveAttribute('state', 'ready');
+  // A memory database starts empty: the rows written now are read through the new index.
+  await insert(page, 'todos', [{ title: 'x' }, { title: 'y' }, { title: 'z', done: true }]);
+  await expect(page.locator('#q p')).toHaveText(['y', 'x']);
+  next = reopened();
+  await page.evaluate(() => ((document.querySelector('jazz-db') as any).indexes = { todos: [['done', 'colour']] }));
+  await next;
+  await expect(page.locator('jazz-db')).toHaveAttribute('state', 'error');
+  await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db OPTION_INVALID', 'q OPTION_INVALID']);
+});

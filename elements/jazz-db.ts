@@ -8,6 +8,9 @@
  * a child `<script type="application/json" slot="migrations">` holding a JSON array of them (what
  * `s.defineMigration` returns, or the CLI writes); a bad one is `MIGRATION_INVALID`.
  *
+ * The `.indexes` property takes indexes on several columns (createDb's `indexes`, checked in the
+ * worker against the schema: a bad one is `OPTION_INVALID`); changing it reopens the database.
+ *
  * `branch` reads and writes on that branch (made from main, now, if the database does not have it;
  * a branch the server has already is taken as the server started it) and syncs it.
  *
@@ -65,6 +68,7 @@ export class JazzDbElement extends ReactiveElement {
     workerUrl: { type: String, attribute: 'worker-url' },
     branch: { type: String },
     schema: { attribute: false },
+    indexes: { attribute: false },
   };
 
   /** The app id the sync server knows this app by; also the default `db-name`. */
@@ -83,6 +87,8 @@ export class JazzDbElement extends ReactiveElement {
   declare workerUrl: string | undefined;
   /** The schema: the JSON form (object or text) or an app from `s.defineApp`; else the child script. */
   declare schema: unknown;
+  /** Indexes on several columns, per table (createDb's `indexes`): `{ todos: [['projectId', 'title']] }`. */
+  declare indexes: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
 
   readonly #provider = new Provided(this, jazzDbContext, undefined);
   readonly #errorProvider = new Provided<JazzErrorDetail | undefined>(this, jazzDbErrorContext, undefined);
@@ -147,7 +153,7 @@ export class JazzDbElement extends ReactiveElement {
     } catch (e) {
       return this.#fail(errorDetail(new JazzError('MIGRATION_INVALID', `the migrations script is not valid: ${(e as Error).message}`), { attribute: 'migrations' }));
     }
-    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText, this.branch]);
+    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText, this.branch, this.indexes]);
     if (this.#db && key === this.#openedWith) {
       if (changed.has('token')) this.#db.setAuth(this.token ? { token: this.token } : {});
       return;
@@ -160,6 +166,7 @@ export class JazzDbElement extends ReactiveElement {
     const db = createDb({
       app,
       migrations,
+      indexes: this.indexes,
       driver: { type: driver, dbName: this.dbName || this.app || 'default' },
       server: this.server || undefined,
       appId: this.app || undefined,

@@ -71,6 +71,14 @@ export interface CreateDbOptions<A extends { readonly $schema: AppSchema }> {
    * read in `app`'s shape. Adding tables, or columns that are optional or have a default, needs none.
    */
   readonly migrations?: readonly (Migration | string)[];
+  /**
+   * Indexes on several columns, per table: `{ todos: [['projectId', 'title']] }` (every column has
+   * its own index already). A query that fixes the leading columns by equality and sorts by the
+   * last (`projectId = p ... order by title limit 30`) then reads only the rows it shows. Local to
+   * this database, not part of the schema; one added later is built in the background, one left out
+   * is deleted. See src/engine/composite.ts.
+   */
+  readonly indexes?: Readonly<Record<string, readonly (readonly string[])[]>>;
   /** Advanced: run on this store instead of the driver's (the Node entry passes its file store). */
   readonly store?: KvStore;
   /**
@@ -1034,7 +1042,7 @@ function sincePartial(partial: readonly OutRow[], all: readonly OutRow[]): { add
 
 /** Opens a database. In the browser the default driver keeps data in OPFS (see worker/). */
 export function createDb<A extends { readonly $schema: AppSchema }>(opts: CreateDbOptions<A>): Db<A> {
-  checkOptions('createDb', opts, 'app driver migrations store author branch server appId auth connect backoff wall random');
+  checkOptions('createDb', opts, 'app driver migrations indexes store author branch server appId auth connect backoff wall random');
   const driver = opts.driver ?? { type: 'memory' };
   let store = opts.store;
   if (!store) {
@@ -1053,7 +1061,7 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Create
     );
   }
   const migrations = (opts.migrations ?? []).map((m) => migrationFromJSON(m));
-  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random });
+  const engine = Engine.open({ schema: opts.app.$schema, migrations, store, wall: opts.wall, random: opts.random, ...(opts.indexes !== undefined ? { indexes: opts.indexes } : {}) });
   engine.setAuthor(authorOf(opts.auth, engine.clientId));
   const onBranch = (db: Db<A>) => (opts.branch === undefined || opts.branch === MAIN ? db : db.branch(opts.branch));
   if (opts.server === undefined) return onBranch(new Db(opts.app, engine));

@@ -151,6 +151,7 @@ export class LocalDb {
     return createDb({
       app: { $schema: config.schema },
       ...(config.migrations?.length ? { migrations: config.migrations as Migration[] } : {}),
+      ...(config.indexes !== undefined ? { indexes: config.indexes } : {}),
       store,
       ...(config.server !== undefined ? { server: config.server, connect: wsConnector } : {}),
       ...(config.appId !== undefined ? { appId: config.appId } : {}),

@@ -39,6 +39,8 @@ export interface OpenConfig {
    * run, to `schema`; checked by the worker (a bad one fails the open with `MIGRATION_INVALID`).
    */
   readonly migrations?: readonly unknown[] | undefined;
+  /** Indexes on several columns (the engine's createDb `indexes`), checked in the worker; the leader's are in place. */
+  readonly indexes?: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
   readonly driver: DriverType;
   readonly dbName: string;
   readonly server?: string | undefined;

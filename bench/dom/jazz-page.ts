@@ -6,7 +6,18 @@
  */
 import { harness, LISTS, listTitle, makeRows, waitRendered, type ListSpec } from './shared.ts';
 
-const source = new URLSearchParams(location.search).has('source');
+const params = new URLSearchParams(location.search);
+const source = params.has('source');
+// The indexes on two columns the other pages have too (Dexie's [projectId+title] and
+// [priority+title]), set before the element upgrades so it opens with them (INDEXES=0: none).
+if (!params.has('noindexes')) {
+  (document.querySelector('jazz-db') as any).indexes = {
+    todos: [
+      ['projectId', 'title'],
+      ['priority', 'title'],
+    ],
+  };
+}
 const url = source ? '/elements/jazz.ts' : '/jazz-dist/jazz.js';
 // By its full URL: Vite adds `?import` to a root-relative one, and jazz-more.js (which imports
 // `./jazz.js`) would then get a second copy of jazz.js, whose row views this page's do not know

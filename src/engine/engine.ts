@@ -65,6 +65,7 @@ import {
   writeIndexValue,
 } from './keyspace.ts';
 import { decodeKey, prefixEnd } from '../store/keys.ts';
+import { COMPOSITE_BASE, MAX_COMPOSITES, compositeChanged, compositeKey, compositeValueBytes, readIndexDefinitions, type CompositeIndex, type IndexDefinitions } from './composite.ts';
 
 export interface EngineOptions {
   /** The current schema version: the engine's names are its names. */
@@ -83,6 +84,12 @@ export interface EngineOptions {
    * Clients take it from their credentials; `setAuthor` changes it for later writes.
    */
   readonly author?: string;
+  /**
+   * Indexes on several columns, per table (`{ todos: [['projectId', 'title']] }`; composite.ts).
+   * Local to this database; an index added since the last open is built in the background, one
+   * left out is deleted.
+   */
+  readonly indexes?: IndexDefinitions;
 }
 
 export type WriteOp =
@@ -159,6 +166,8 @@ export class TableRuntime {
   readonly pendingIndexes = new Set<string>();
   /** The system fields as indexed columns (SYS_FIELDS order; numbers from SYS_COLUMN_BASE). */
   readonly sysColumns: readonly CatalogueColumn[] = SYS_COLUMNS;
+  /** Its indexes on several columns (composite.ts); their names are in `pendingIndexes` while built. */
+  composites: readonly CompositeIndex[] = [];
 
   constructor(cat: CatalogueTable) {
     this.cat = cat;
@@ -294,8 +303,78 @@ export class Engine {
       }
       engine.ready = tx.commit();
     }
+    engine.#openComposites(opts.indexes);
     engine.#buildPendingIndexes();
     return engine;
+  }
+
+  /**
+   * Puts the `indexes` option in place (composite.ts). The store records each index by its
+   * columns' catalogue numbers, so a column renamed by a schema version keeps its indexes: the
+   * recorded ones keep their numbers; a new one gets the next free number and, if its table has
+   * rows, a background build (meta `indexPending`, as for an added column); one no longer asked for
+   * loses its entries.
+   */
+  #openComposites(option: IndexDefinitions | undefined): void {
+    const wanted = readIndexDefinitions(option, this.catalogue.tables);
+    const recorded = new Map<number, Map<string, number>>();
+    const mp = metaKey('composite');
+    for (const e of this.store.scan({ gte: mp, lt: prefixEnd(mp) })) {
+      const parts = decodeKey(e.key);
+      const tno = (parts[2] as { uint: number }).uint;
+      let m = recorded.get(tno);
+      if (!m) recorded.set(tno, (m = new Map()));
+      m.set(parts[3] as string, Number(utf8Decode(e.value)));
+    }
+    const puts: [Uint8Array, Uint8Array][] = [];
+    const drops: { key: Uint8Array; prefix: Uint8Array; pending: Uint8Array }[] = [];
+    for (const t of this.tables.values()) {
+      const want = wanted.get(t.cat) ?? new Map<string, readonly CatalogueColumn[]>();
+      const have = recorded.get(t.no) ?? new Map<string, number>();
+      const used = new Set(have.values());
+      const kept = new Set<string>();
+      const list: CompositeIndex[] = [];
+      for (const [name, columns] of want) {
+        const id = columns.map((c) => c.no).join(',');
+        kept.add(id);
+        let no = have.get(id);
+        if (no === undefined) {
+          let k = 0;
+          while (used.has(COMPOSITE_BASE + k)) k++;
+          if (k >= MAX_COMPOSITES) throw new JazzError('OPTION_INVALID', `indexes: "${t.name}" has no room for another index (the most is ${MAX_COMPOSITES})`);
+          no = COMPOSITE_BASE + k;
+          used.add(no);
+          puts.push([metaKey('composite', t.no, id), utf8Encode(String(no))]);
+          if (t.liveCount > 0) {
+            puts.push([metaKey('indexPending', t.no, no), EMPTY]);
+            t.pendingIndexes.add(name);
+          }
+        }
+        list.push({ name, columns, no, prefix: indexPrefix(t.no, no), max: compositeValueBytes(columns.length) });
+      }
+      for (const [id, no] of have) {
+        if (!kept.has(id)) drops.push({ key: metaKey('composite', t.no, id), prefix: indexPrefix(t.no, no), pending: metaKey('indexPending', t.no, no) });
+      }
+      t.composites = list;
+    }
+    if (puts.length === 0 && drops.length === 0) return;
+    const tx = this.store.transaction();
+    try {
+      for (const [k, v] of puts) tx.put(k, v);
+      for (const d of drops) {
+        const keys: Uint8Array[] = [];
+        for (const e of this.store.scan({ gte: d.prefix, lt: prefixEnd(d.prefix) })) keys.push(e.key.slice());
+        for (const k of keys) tx.delete(k);
+        tx.delete(d.key);
+        tx.delete(d.pending);
+      }
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    const done = tx.commit();
+    const before = this.ready;
+    this.ready = before.then(() => done);
   }
 
   /**
@@ -309,13 +388,13 @@ export class Engine {
    */
   #buildPendingIndexes(): void {
     const p = metaKey('indexPending');
-    const pending: { t: TableRuntime; col: CatalogueColumn; key: Uint8Array; after: Uint8Array | undefined }[] = [];
+    const pending: { t: TableRuntime; col: CatalogueColumn | CompositeIndex; key: Uint8Array; after: Uint8Array | undefined }[] = [];
     for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
       const parts = decodeKey(e.key);
       const tno = (parts[2] as { uint: number }).uint;
       const cno = (parts[3] as { uint: number }).uint;
       const t = [...this.tables.values()].find((x) => x.no === tno);
-      const col = t?.columnByNo(cno);
+      const col = t && (cno >= COMPOSITE_BASE && cno < SYS_COLUMN_BASE ? t.composites.find((c) => c.no === cno) : t.columnByNo(cno));
       if (!t || !col) continue;
       t.pendingIndexes.add(col.name);
       pending.push({ t, col, key: e.key.slice(), after: e.value.length === 16 ? e.value.slice() : undefined });
@@ -326,8 +405,8 @@ export class Engine {
       const job = pending[0];
       if (!job) return;
       const { t, col } = job;
-      const prefix = t.indexPrefixes.get(col.name)!;
-      const item = col.schema.type === 'array' ? col.schema.items! : col.schema;
+      const composite = 'columns' in col ? col : undefined;
+      const prefix = composite ? composite.prefix : t.indexPrefixes.get(col.name)!;
       const range = job.after ? { gt: new KeyWriter(32).reset(t.manifestPrefix).id(job.after).finish(), lt: prefixEnd(t.manifestPrefix) } : { gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) };
       const ids: Uint8Array[] = [];
       for (const e of this.store.scan(range)) {
@@ -341,7 +420,13 @@ export class Engine {
         for (const id of ids) {
           const row = this.getRow(t, id, undefined, sys);
           if (!row) continue;
-          for (const x of indexValues(col.schema, row[col.name])) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
+          if (composite) {
+            tx.put(compositeKey(kw, composite, row, id).view(), EMPTY);
+            continue;
+          }
+          const c = col as CatalogueColumn;
+          const item = c.schema.type === 'array' ? c.schema.items! : c.schema;
+          for (const x of indexValues(c.schema, row[c.name])) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(id).view(), EMPTY);
         }
         if (ids.length < CHUNK) {
           tx.delete(job.key);
@@ -942,6 +1027,11 @@ export class Engine {
       if (newRow) {
         for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view(), EMPTY);
       }
+    }
+    for (const ci of t.composites) {
+      if (oldRow && newRow && !compositeChanged(ci, oldRow, newRow, valuesEqual)) continue;
+      if (oldRow) tx.delete(compositeKey(kw, ci, oldRow, idBytes).view());
+      if (newRow) tx.put(compositeKey(kw, ci, newRow, idBytes).view(), EMPTY);
     }
   }
 

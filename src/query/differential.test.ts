@@ -3,7 +3,9 @@
  * (inserts, updates, deletes, restores, batches, ref changes) against dozens of random live
  * queries (filters, or, not, sorts, limits, offsets, includes). After every write, each live
  * result must equal the same query evaluated from scratch over a plain model of the data, and the
- * engine's own one-shot read (which plans through the indexes) must agree too.
+ * engine's own one-shot read (which plans through the indexes) must agree too. Every other seed
+ * gives the database indexes on several columns (engine/composite.ts), and a share of its queries
+ * is shaped to walk them: equality on all of an index's columns but the last, sorted by the last.
  *
  * Seeds: JAZZ_SEEDS (count, default 15) starting at JAZZ_SEED (default random); each is printed.
  * Every run draws new seeds, so the runs add up; a longer soak: JAZZ_SEEDS=500 npx vitest run
@@ -23,6 +25,14 @@ const QUERIES = 30;
 
 type Model = Map<string, Map<string, Record<string, unknown>>>;
 
+/** The indexes on several columns of the even seeds' databases. */
+const COMPOSITES = [
+  ['projectId', 'title'],
+  ['done', 'priority'],
+  ['done', 'projectId', 'due'],
+  ['title', 'due'],
+];
+
 function plain(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v));
 }
@@ -32,7 +42,8 @@ async function runSeed(seed: number): Promise<void> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const chance = (p: number) => r() < p;
   let fakeNow = 1_700_000_000_000;
-  const db: Db<typeof app> = createDb({ app, wall: () => (fakeNow += Math.floor(r() * 3)), random: seededBytes(r) });
+  const composites = seed % 2 === 0 ? COMPOSITES : [];
+  const db: Db<typeof app> = createDb({ app, wall: () => (fakeNow += Math.floor(r() * 3)), random: seededBytes(r), ...(composites.length ? { indexes: { todos: composites } } : {}) });
   const model: Model = new Map([
     ['projects', new Map()],
     ['todos', new Map()],
@@ -100,7 +111,39 @@ async function runSeed(seed: number): Promise<void> {
     return chance(0.3) ? { ...leaf(), ...leaf() } : leaf();
   };
 
+  /** A value of a todos column for an equality, from the values the writes use. */
+  const randomValue = (col: string): unknown => {
+    switch (col) {
+      case 'done':
+        return chance(0.5);
+      case 'title':
+        return pick(TITLES);
+      case 'priority':
+        return Math.floor(r() * 5);
+      case 'due':
+        return 1000 + Math.floor(r() * 10);
+      default:
+        return projectIds().length ? pick(projectIds()) : null;
+    }
+  };
+
+  /** Equality on an index's columns but the last, sorted by the last: the walk of that index. */
+  const compositeQuery = (): QueryBuilder<any, any> => {
+    const cols = pick(composites);
+    const where: Record<string, unknown> = {};
+    for (const c of cols.slice(0, -1)) where[c] = randomValue(c);
+    const more = chance(0.3) ? randomWhere('todos') : {};
+    if (typeof more === 'object') Object.assign(where, more);
+    let q: QueryBuilder<any, any> = app.todos.where(where as any).orderBy(cols[cols.length - 1] as any, chance(0.5) ? 'asc' : 'desc');
+    if (chance(0.3)) q = q.orderBy(pick(['id', 'title', 'due']) as any, chance(0.5) ? 'asc' : 'desc');
+    if (chance(0.8)) q = q.limit(pick([1, 2, 3, 5, 8]));
+    if (chance(0.2)) q = q.offset(pick([1, 2]));
+    if (chance(0.3)) q = q.include({ project: true });
+    return q;
+  };
+
   const randomQuery = (): QueryBuilder<any, any> => {
+    if (composites.length && chance(0.3)) return compositeQuery();
     const table = chance(0.75) ? 'todos' : 'projects';
     let q: QueryBuilder<any, any> = (app as any)[table];
     q = q.where(randomWhere(table) as any);

@@ -4,7 +4,9 @@
  * - `lookup`: one ANDed condition an index answers (`=`, `in`, ranges, `is null`, array
  *   `contains`, or an `or` of such) selects few rows: read those index ranges, sort in memory;
  * - `scan`: walk the index of the first sort column (the manifest for id order) in order and
- *   stop as soon as the window is full.
+ *   stop as soon as the window is full; or, with an index on several columns (engine/composite.ts)
+ *   whose leading columns the query fixes by equality, walk the part of it that holds those values,
+ *   in the order of its last column.
  * The choice weighs the lookup's row count (counted in the index, capped) against how far a scan
  * would have to walk to fill the window at that selectivity.
  */
@@ -20,7 +22,16 @@ import { compilePredicate, type Predicate } from './predicate.ts';
 export type Plan =
   | { readonly kind: 'ids'; readonly ids: readonly string[] }
   | { readonly kind: 'lookup'; readonly ranges: readonly KeyRange[]; readonly predicate: Predicate; readonly estimate: number; readonly conjunct: Expr }
-  | { readonly kind: 'scan'; readonly column: CatalogueColumn | null; readonly reverse: boolean; readonly grouped: boolean };
+  | {
+      readonly kind: 'scan';
+      readonly column: CatalogueColumn | null;
+      readonly reverse: boolean;
+      readonly grouped: boolean;
+      /** The part of an index to walk (a composite index with its leading values); default: `column`'s whole index. */
+      readonly prefix?: Uint8Array;
+      /** The most bytes of `column`'s values the walked index holds (a composite's share); default `INDEX_VALUE_BYTES`. */
+      readonly max?: number;
+    };
 
 /** Index reads counted when weighing a lookup; a lookup larger than this is never cached. */
 export const LOOKUP_CAP = 20_000;
@@ -44,11 +55,22 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
   const worth = window === Infinity ? Math.ceil(size / 2) : Math.floor(Math.sqrt(window * size));
   const cap = Math.min(LOOKUP_CAP, worth + 1);
   let best: { ranges: KeyRange[]; count: number; conjunct: Expr } | undefined;
-  for (const c of withMergedRanges(conjuncts)) {
-    const ranges = rangesFor(t, c);
+  const composites = compositeCandidates(t, q, conjuncts);
+  const candidates: { c: Expr; ranges: KeyRange[] | undefined }[] = [
+    ...composites.lookups.map((l) => ({ c: l.conjunct, ranges: l.ranges as KeyRange[] | undefined })),
+    ...withMergedRanges(conjuncts).map((c) => ({ c, ranges: undefined })),
+  ];
+  for (const cand of candidates) {
+    const ranges = cand.ranges ?? rangesFor(t, cand.c);
     if (!ranges) continue;
     const count = countRanges(engine, ranges, best ? Math.min(best.count, cap) : cap);
-    if (!best || count < best.count) best = { ranges, count, conjunct: c };
+    if (!best || count < best.count) best = { ranges, count, conjunct: cand.c };
+  }
+  if (composites.scan) {
+    // A walk of the composite reads the window's rows and those of them the other conditions drop;
+    // a lookup wins only if it reads no more rows than the window itself.
+    if (best && best.count <= window) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
+    return composites.scan;
   }
   const scan = scanPlan(t, q);
   if (best && best.count < cap) {
@@ -56,6 +78,40 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
   }
   return scan;
+}
+
+/**
+ * What the table's indexes on several columns offer this query: a lookup range for each that the
+ * query's equalities fix a leading run of (the rows with those values), and an ordered walk for
+ * the first whose columns but the last are all fixed and whose last is the first sort column.
+ */
+function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[]): { lookups: { ranges: KeyRange[]; conjunct: Expr }[]; scan: Plan | undefined } {
+  const lookups: { ranges: KeyRange[]; conjunct: Expr }[] = [];
+  let scan: Plan | undefined;
+  if (t.composites.length === 0) return { lookups, scan };
+  const eq = new Map<string, Extract<Expr, { op: 'cmp' }>>();
+  for (const c of conjuncts) if (c.op === 'cmp' && c.cmp === 'eq' && c.column !== 'id' && !eq.has(c.column)) eq.set(c.column, c);
+  const first = q.orderBy[0];
+  for (const ci of t.composites) {
+    if (t.pendingIndexes.has(ci.name)) continue;
+    const w = new KeyWriter().reset(ci.prefix);
+    const fixed: Expr[] = [];
+    for (const col of ci.columns) {
+      const c = eq.get(col.name);
+      if (!c) break;
+      writeIndexValue(w, col.schema, c.value, ci.max);
+      fixed.push(c);
+    }
+    if (fixed.length === 0) continue;
+    const at = w.finish();
+    lookups.push({ ranges: [{ gte: at, lt: prefixEnd(at) }], conjunct: fixed.length === 1 ? fixed[0]! : { op: 'and', args: fixed } });
+    const last = ci.columns[ci.columns.length - 1]!;
+    if (!scan && first && fixed.length === ci.columns.length - 1 && first.column === last.name) {
+      const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
+      scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped, prefix: at, max: ci.max };
+    }
+  }
+  return { lookups, scan };
 }
 
 function scanPlan(t: TableRuntime, q: QueryAst): Plan {

@@ -71,6 +71,11 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
    * the database was written with (or other tabs run) to `app`'s; checked in the worker.
    */
   readonly migrations?: readonly unknown[] | undefined;
+  /**
+   * Indexes on several columns, per table: `{ todos: [['projectId', 'title']] }` (see the engine's
+   * createDb). The tab that opens the database's files (the leader) puts its own in place.
+   */
+  readonly indexes?: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
   readonly driver?: BrowserDriverConfig;
   /** A sync server, e.g. `ws://localhost:4000`. */
   readonly server?: string | undefined;
@@ -216,13 +221,15 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #onPageShow: ((e: PageTransitionEvent) => void) | undefined;
 
   constructor(opts: BrowserCreateDbOptions<A>) {
-    checkOptions('createDb', opts, 'app migrations driver server appId auth backoff branch workerUrl brokerUrl');
+    checkOptions('createDb', opts, 'app migrations indexes driver server appId auth backoff branch workerUrl brokerUrl');
     installWireErrors();
-    this.app = opts.app;
+    // The options the worker takes as they are (checkOptions above allows no others): server,
+    // appId, auth, backoff, branch, indexes.
+    const { app, driver = { type: 'opfs' }, migrations, workerUrl, brokerUrl, ...passed } = opts;
+    this.app = app;
     this.#branch = opts.branch ?? 'main';
-    const driver = opts.driver ?? { type: 'opfs' };
     const dbName = driver.dbName ?? 'default';
-    this.#worker = new Worker(sameOrigin(opts.workerUrl ?? defaultWorkerUrl()), { type: 'module', name: `jazz:${dbName}` });
+    this.#worker = new Worker(sameOrigin(workerUrl ?? defaultWorkerUrl()), { type: 'module', name: `jazz:${dbName}` });
     this.#remote = Comlink.wrap<WorkerApi>(this.#worker);
     const failedToLoad = new Promise<never>((_, reject) => {
       this.#worker.addEventListener('error', (event) => {
@@ -232,7 +239,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     });
     failedToLoad.catch(() => {});
     const remote = this.#remote;
-    const broker = driver.type === 'memory' ? undefined : connectBroker(opts.brokerUrl);
+    const broker = driver.type === 'memory' ? undefined : connectBroker(brokerUrl);
     if (driver.type !== 'memory' && typeof window !== 'undefined') {
       // A leaving page hands the storage on at once (its worker closes the files, then lets go of
       // the lock); one restored from the back/forward cache rejoins. A page left before its
@@ -248,16 +255,12 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     }
     if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
     const config: OpenConfig = {
+      ...passed,
       protocol: PROTOCOL_VERSION,
-      schema: opts.app.$schema,
+      schema: app.$schema,
       driver: driver.type,
       dbName,
-      migrations: opts.migrations?.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)),
-      server: opts.server,
-      appId: opts.appId,
-      auth: opts.auth,
-      backoff: opts.backoff,
-      branch: opts.branch,
+      migrations: migrations?.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)),
       broker,
     };
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);

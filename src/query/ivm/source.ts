@@ -182,7 +182,8 @@ export class Source implements Input, ChangeListener {
    */
   *#scan(plan: Extract<Plan, { kind: 'scan' }>, start?: Start): Iterable<Row> {
     const col = plan.column;
-    const prefix = col ? this.#t.indexPrefixes.get(col.name)! : this.#t.manifestPrefix;
+    // A composite index's part (plan.ts) or the sort column's whole index.
+    const prefix = plan.prefix ?? (col ? this.#t.indexPrefixes.get(col.name)! : this.#t.manifestPrefix);
     const end = prefixEnd(prefix);
     const mayCut = col !== null && indexMayCut(col.schema);
     let range: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; reverse?: boolean };
@@ -191,7 +192,7 @@ export class Source implements Input, ChangeListener {
     if (!start) range = plan.reverse ? { gte: prefix, lt: end, reverse: true } : { gte: prefix, lt: end };
     else {
       const w = new KeyWriter().reset(prefix);
-      if (col) writeIndexValue(w, col.schema, start.row[col.name]);
+      if (col) writeIndexValue(w, col.schema, start.row[col.name], plan.max);
       if (col && (plan.grouped || w.cut)) {
         // Start at the start row's group, which the index does not order by the query's order.
         const at = w.finish();

@@ -104,6 +104,22 @@ describe('indexes on several columns', () => {
     await without.close();
   });
 
+  it('leave a query to a small lookup when another condition names fewer rows than the walk would read', async () => {
+    const db = createDb({ app, indexes: INDEXES });
+    const projects = fill(db, 400, 25);
+    // 60 rows (more than the window) whose titles sort after the project's 400 others: walking the
+    // project in title order would read all 400 before them.
+    for (let i = 59; i >= 0; i--) db.insert(app.todos, { title: `z${String(i).padStart(2, '0')}`, projectId: projects[4]!, due: 5000 });
+    const q = app.todos.where({ projectId: projects[4]!, due: 5000 }).orderBy('title').limit(30);
+    const plan = planOf(db, q);
+    expect(plan.kind === 'lookup' && plan.estimate).toBe(60);
+    expect(rowsRead(db, () => db.allSync(q.ast))).toBe(60);
+    expect((db.allSync(q.ast) as { title: string }[]).map((r) => r.title)).toEqual(Array.from({ length: 30 }, (_, i) => `z${String(i).padStart(2, '0')}`));
+    // Without the rare condition, the same project is walked.
+    expect(planOf(db, app.todos.where({ projectId: projects[4]!, done: false }).orderBy('title').limit(30)).kind).toBe('scan');
+    await db.close();
+  });
+
   it('serve equality on a leading run of columns as a lookup, and three columns as a walk of the third', async () => {
     const db = createDb({ app, indexes: INDEXES });
     fill(db, 300);

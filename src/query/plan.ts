@@ -60,16 +60,22 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     ...composites.lookups.map((l) => ({ c: l.conjunct, ranges: l.ranges as KeyRange[] | undefined })),
     ...withMergedRanges(conjuncts).map((c) => ({ c, ranges: undefined })),
   ];
-  for (const cand of candidates) {
+  /** The entries under the composite walk's prefix (counted first, so capped at most by `cap`). */
+  let walkSize = size;
+  for (const [i, cand] of candidates.entries()) {
     const ranges = cand.ranges ?? rangesFor(t, cand.c);
     if (!ranges) continue;
     const count = countRanges(engine, ranges, best ? Math.min(best.count, cap) : cap);
+    if (composites.scan && i === composites.walkLookup) walkSize = count;
     if (!best || count < best.count) best = { ranges, count, conjunct: cand.c };
   }
   if (composites.scan) {
-    // A walk of the composite reads the window's rows and those of them the other conditions drop;
-    // a lookup wins only if it reads no more rows than the window itself.
-    if (best && best.count <= window) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
+    // The walk reads the window's rows and those of them the other conditions drop, at most the
+    // rows under its prefix: a lookup wins as it does against a whole-index walk (below), with the
+    // prefix's rows for the table's.
+    if (best && best.count * best.count <= window * walkSize) {
+      return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
+    }
     return composites.scan;
   }
   const scan = scanPlan(t, q);
@@ -85,10 +91,12 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
  * query's equalities fix a leading run of (the rows with those values), and an ordered walk for
  * the first whose columns but the last are all fixed and whose last is the first sort column.
  */
-function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[]): { lookups: { ranges: KeyRange[]; conjunct: Expr }[]; scan: Plan | undefined } {
+function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[]): { lookups: { ranges: KeyRange[]; conjunct: Expr }[]; scan: Plan | undefined; walkLookup: number } {
   const lookups: { ranges: KeyRange[]; conjunct: Expr }[] = [];
   let scan: Plan | undefined;
-  if (t.composites.length === 0) return { lookups, scan };
+  /** The index in `lookups` of the walked composite's own prefix. */
+  let walkLookup = -1;
+  if (t.composites.length === 0) return { lookups, scan, walkLookup };
   const eq = new Map<string, Extract<Expr, { op: 'cmp' }>>();
   for (const c of conjuncts) if (c.op === 'cmp' && c.cmp === 'eq' && c.column !== 'id' && !eq.has(c.column)) eq.set(c.column, c);
   const first = q.orderBy[0];
@@ -109,9 +117,10 @@ function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly E
     if (!scan && first && fixed.length === ci.columns.length - 1 && first.column === last.name) {
       const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
       scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped, prefix: at, max: ci.max };
+      walkLookup = lookups.length - 1;
     }
   }
-  return { lookups, scan };
+  return { lookups, scan, walkLookup };
 }
 
 function scanPlan(t: TableRuntime, q: QueryAst): Plan {

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** The contract suites' `vitest`, in the browser (see above). */
+const vitestAlias = { find: /^vitest$/, replacement: fileURLToPath(new URL('./worker/vitest-shim.ts', import.meta.url)) };
 
 export default defineConfig({
   root,
@@ -20,7 +22,7 @@ export default defineConfig({
   clearScreen: false,
   logLevel: 'warn',
   resolve: {
-    alias: [{ find: /^vitest$/, replacement: fileURLToPath(new URL('./worker/vitest-shim.ts', import.meta.url)) }],
+    alias: [vitestAlias],
   },
   // Pre-bundle the one npm dependency the browser side has, at start-up: discovering it on the
   // first request would make Vite reload the page under a running test.
@@ -57,7 +59,7 @@ function bundledEntries(): Plugin {
       mode: 'development',
       logLevel: 'warn',
       publicDir: false,
-      resolve: { alias: [{ find: /^vitest$/, replacement: fileURLToPath(new URL('./worker/vitest-shim.ts', import.meta.url)) }] },
+      resolve: { alias: [vitestAlias] },
       // Vite's build would turn `process.env` into `{}`; the contract suites read their replay
       // seeds from it behind `typeof process` (contract.worker.ts defines `process` for them).
       define: { 'process.env': 'process.env' },

@@ -27,6 +27,7 @@ import type { CatalogueColumn, CatalogueTable } from '../schema/catalogue.ts';
 import type { KeyWriter } from '../store/keys.ts';
 import { JazzError } from '../util/errors.ts';
 import { INDEX_VALUE_BYTES, writeIndexValue } from './keyspace.ts';
+import { valuesEqual } from '../rows/version.ts';
 
 /** Composite index numbers: below the system fields' (`SYS_COLUMN_BASE`), far above any column's. */
 export const COMPOSITE_BASE = 0xfffe00;
@@ -97,7 +98,7 @@ export function compositeKey(w: KeyWriter, ci: CompositeIndex, row: Readonly<Rec
 }
 
 /** Whether the composite's values differ between the two rows. */
-export function compositeChanged(ci: CompositeIndex, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, equal: (x: unknown, y: unknown) => boolean): boolean {
-  for (const c of ci.columns) if (!equal(a[c.name], b[c.name])) return true;
+export function compositeChanged(ci: CompositeIndex, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  for (const c of ci.columns) if (!valuesEqual(a[c.name], b[c.name])) return true;
   return false;
 }

@@ -1029,7 +1029,7 @@ export class Engine {
       }
     }
     for (const ci of t.composites) {
-      if (oldRow && newRow && !compositeChanged(ci, oldRow, newRow, valuesEqual)) continue;
+      if (oldRow && newRow && !compositeChanged(ci, oldRow, newRow)) continue;
       if (oldRow) tx.delete(compositeKey(kw, ci, oldRow, idBytes).view());
       if (newRow) tx.put(compositeKey(kw, ci, newRow, idBytes).view(), EMPTY);
     }

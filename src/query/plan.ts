@@ -115,8 +115,7 @@ function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly E
     lookups.push({ ranges: [{ gte: at, lt: prefixEnd(at) }], conjunct: fixed.length === 1 ? fixed[0]! : { op: 'and', args: fixed } });
     const last = ci.columns[ci.columns.length - 1]!;
     if (!scan && first && fixed.length === ci.columns.length - 1 && first.column === last.name) {
-      const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
-      scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped, prefix: at, max: ci.max };
+      scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped: groupedOrder(q), prefix: at, max: ci.max };
       walkLookup = lookups.length - 1;
     }
   }
@@ -131,9 +130,13 @@ function scanPlan(t: TableRuntime, q: QueryAst): Plan {
     return { kind: 'lookup', ranges: [{ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) }], predicate: () => true, estimate: t.liveCount, conjunct: { op: 'true' } };
   }
   const col = t.column(first.column)!;
-  // Several sort terms: rows equal on the first are sorted in memory, group by group.
-  const grouped = q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
-  return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped };
+  return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped: groupedOrder(q) };
+}
+
+/** Several sort terms (other than a last `id` in the same direction): rows equal on the first are sorted in memory, group by group. */
+function groupedOrder(q: QueryAst): boolean {
+  const first = q.orderBy[0]!;
+  return q.orderBy.length > 1 && !(q.orderBy.length === 2 && q.orderBy[1]!.column === 'id' && q.orderBy[1]!.direction === first.direction);
 }
 
 /**

@@ -12,7 +12,8 @@
  * self-contained ES module with no shared chunk: the page never loads the engine, and the worker
  * file is found relative to jazz.js (`new URL('./jazz-worker.js', import.meta.url)`, see
  * worker/page/worker-url.dist.ts, put in place of worker-url.ts here; the broker likewise). `JAZZ_DIST` overrides the
- * output folder (the build spec writes to .tmp/).
+ * output folder (the build spec writes to .tmp/). `JAZZ_MINIFY=0` keeps names and whitespace (for CPU
+ * profiles that name functions: `PROFILE=… npm run bench -- browser`).
  *
  * The browser tests' dev server has its own config (e2e/vite.config.ts); Vitest has vitest.config.ts.
  */
@@ -24,6 +25,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig(({ mode }) => {
   // Builds that add one self-contained file beside jazz.js (the inspector imports only types).
   const worker = mode === 'worker' || mode === 'broker' || mode === 'inspector';
+  const minify = process.env['JAZZ_MINIFY'] !== '0';
   const file = mode === 'worker' ? 'jazz-worker.js' : mode === 'broker' ? 'jazz-broker.js' : mode === 'inspector' ? 'jazz-inspector.js' : 'jazz.js';
   return {
     root: here('.'),
@@ -44,7 +46,7 @@ export default defineConfig(({ mode }) => {
       // The page build runs first and clears the folder; the worker builds add their files.
       emptyOutDir: !worker,
       target: 'es2022',
-      minify: 'oxc',
+      minify: minify ? 'oxc' : false,
       // Vite keeps whitespace in an ES library (so a consumer's bundler can tree-shake with the
       // pure annotations); these files are the end product, loaded as they are, so minify fully.
       // The page's lazy parts (elements/lazy.ts) are chunks beside jazz.js, named for their module
@@ -53,7 +55,7 @@ export default defineConfig(({ mode }) => {
       // nothing tree-shakes again.
       // `allow-extension`: what the entry shares with a lazy part stays in jazz.js (which gets
       // internal exports for it) instead of going to a third, shared chunk every page would load.
-      rolldownOptions: { preserveEntrySignatures: 'allow-extension', output: { minify: true, comments: { annotation: false }, ...(worker ? {} : { chunkFileNames: 'jazz-[name].js' }) } },
+      rolldownOptions: { preserveEntrySignatures: 'allow-extension', output: { minify, comments: { annotation: false }, ...(worker ? {} : { chunkFileNames: 'jazz-[name].js' }) } },
       sourcemap: true,
       reportCompressedSize: false,
       lib: {

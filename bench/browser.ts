@@ -10,6 +10,10 @@
  *   P1_MIB=256                          MiB written per raw OPFS run
  *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
  *   SKIP=p1,p3,p7,p4,tx,p5,p5u,sqlite,tanstack     leave out some measures or baselines
+ *   PROFILE=p2,p3,p7,p4,tx              CPU profiles of the page and its workers during these
+ *                                       measures (bench/cpu-profile.ts): .cpuprofile files under
+ *                                       .tmp/cpu-profiles/ and each target's top functions printed
+ *                                       (with JAZZ_MINIFY=0 the built worker keeps its names)
  *
  * How each system is set up, and its durability:
  * - engine: `createDb` with the opfs driver and the built jazz-worker.js; every timed write waits
@@ -37,6 +41,7 @@ import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { benchServer, builtDist, crossOriginIsolation } from './vite-server.ts';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { attempt, fmt, load, summary, table, percentile } from './stats.ts';
+import { CpuProfiler, DEBUG_PORT_ARG } from './cpu-profile.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
 const UPDATES = Number(process.env['UPDATES'] ?? 1000);
@@ -49,6 +54,9 @@ const QUIET = Number(process.env['QUIET'] ?? 150);
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const TX = Number(process.env['TX'] ?? 30);
 const SKIP = new Set((process.env['SKIP'] ?? '').split(',').filter(Boolean));
+const PROFILE = new Set((process.env['PROFILE'] ?? '').split(',').filter(Boolean));
+const profiles = fileURLToPath(new URL('../.tmp/cpu-profiles', import.meta.url));
+let profiler: CpuProfiler | undefined;
 
 const profile = fileURLToPath(new URL(`../.tmp/bench-browser-profile-${process.pid}`, import.meta.url));
 
@@ -64,7 +72,9 @@ rmSync(profile, { recursive: true, force: true });
 mkdirSync(profile, { recursive: true });
 
 async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await chromium.launchPersistentContext(profile, { ...launchOptions(), headless: true });
+  const opts = launchOptions();
+  if (PROFILE.size > 0) opts.args.push(DEBUG_PORT_ARG);
+  const ctx = await chromium.launchPersistentContext(profile, { ...opts, headless: true });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   page.on('console', (m) => {
@@ -72,7 +82,23 @@ async function launch(): Promise<{ ctx: BrowserContext; page: Page }> {
   });
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });
+  if (PROFILE.size > 0) {
+    profiler?.close();
+    profiler = await CpuProfiler.connect(profile);
+  }
   return { ctx, page };
+}
+
+/** Runs `fn`, CPU-profiled when `id` is in PROFILE. */
+async function profiled<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE.has(id) || !profiler) return fn();
+  mkdirSync(profiles, { recursive: true });
+  await profiler.start();
+  try {
+    return await fn();
+  } finally {
+    console.log(`CPU profile of ${id}:\n${await profiler.stop(profiles, id)}`);
+  }
 }
 
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
@@ -132,7 +158,7 @@ try {
     }; TanStack DB in memory (not durable)`,
   );
   log(`driver: ${JSON.stringify(setup.driver)}; ~${setup.bytesPerRow} bytes/row as JSON`);
-  const le = await ev<{ ms: number }>(page, 'loadEngine');
+  const le = await profiled('p2', () => ev<{ ms: number }>(page, 'loadEngine'));
   log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s`);
   const ld = await ev<{ ms: number }>(page, 'loadDexie');
   log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
@@ -145,7 +171,7 @@ try {
 
   // P3
   if (!SKIP.has('p3')) {
-    const u = await ev<{ eng: number[]; dex: number[]; sql: number[] }>(page, 'updates', UPDATES);
+    const u = await profiled('p3', () => ev<{ eng: number[]; dex: number[]; sql: number[] }>(page, 'updates', UPDATES));
     log('P3 done');
     const v = (q: number) => ({ e: p(u.eng, q), d: p(u.dex, q), s: p(u.sql, q) });
     line('P3', `${UPDATES} serial durable updates, page → worker → page, p50`, v(50), 'ms', 'p50 ≤ SQLite-WASM');
@@ -154,7 +180,7 @@ try {
 
   // P7
   if (!SKIP.has('p7')) {
-    const r = await ev<{ eng: number[]; dex: number[]; sql: number[]; rEng: number[]; rDex: number[]; rSql: number[]; counts: number[] }>(page, 'reads', READS);
+    const r = await profiled('p7', () => ev<{ eng: number[]; dex: number[]; sql: number[]; rEng: number[]; rDex: number[]; rSql: number[]; counts: number[] }>(page, 'reads', READS));
     log(`P7 done; range sizes ${Math.min(...r.counts)}–${Math.max(...r.counts)}`);
     line('P7', `point read by id (${READS}), p50`, { e: p(r.eng, 50), d: p(r.dex, 50), s: p(r.sql, 50) }, 'ms', '≤ SQLite-WASM');
     line('P7', `point read by id, p95`, { e: p(r.eng, 95), d: p(r.dex, 95), s: p(r.sql, 95) }, 'ms');
@@ -178,7 +204,9 @@ try {
     for (let round = 0; round < RUNS; round++) {
       for (const [k, name] of systems) {
         if (dead.has(k)) continue;
-        const r = await attempt(failures, `${id} ${name}`, () => ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', Math.ceil(total / RUNS), name, QUIET, mode, 11 + round));
+        const run = () => ev<{ times: number[]; missed: number; firstMs: number }>(page, 'live', Math.ceil(total / RUNS), name, QUIET, mode, 11 + round);
+        // Profiled: the engine's first round.
+        const r = await attempt(failures, `${id} ${name}`, () => (name === 'engine' && round === 0 ? profiled(id, run) : run()));
         if (!r) {
           dead.add(k);
           continue;
@@ -249,6 +277,7 @@ try {
   for (const f of failures) console.log(`— ${f}`);
   console.log(`load average after: ${load()}`);
 } finally {
+  profiler?.close();
   if (ctx) await ctx.close().catch(() => {});
   await server.close();
   rmSync(profile, { recursive: true, force: true });

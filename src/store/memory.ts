@@ -65,7 +65,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
  */
 export function verifyMemoryStore(store: KvStore): void {
   assert(store instanceof MemoryStore, 'not a memory store');
-  store.verify();
+  verifyTree(store.tree);
 }
 
 /** Shape and memory of a memory store's tree, for benchmarks and tuning. */
@@ -83,7 +83,27 @@ export interface MemoryStoreStats {
 /** Reports the tree shape of a store made by `createMemoryStore`. */
 export function memoryStoreStats(store: KvStore): MemoryStoreStats {
   assert(store instanceof MemoryStore, 'not a memory store');
-  return store.stats();
+  const tree = store.tree;
+  let depth = 0;
+  let leaves = 0;
+  let innerNodes = 0;
+  let entries = 0;
+  let bytesUsed = 0;
+  let bytesAllocated = 0;
+  const walk = (node: Node, level: number): void => {
+    depth = Math.max(depth, level);
+    bytesUsed += node.pos[3 * node.n]!;
+    bytesAllocated += node.buf.length + 4 * node.pos.length;
+    if (node.children === null) {
+      leaves++;
+      entries += node.n;
+    } else {
+      innerNodes++;
+      for (const child of node.children) walk(child, level + 1);
+    }
+  };
+  walk(tree.root, 1);
+  return { depth, leaves, innerNodes, entries, bytesUsed, bytesAllocated };
 }
 
 // ---- the store ----
@@ -163,33 +183,10 @@ class MemoryStore implements KvStore {
     return RESOLVED;
   }
 
-  verify(): void {
+  /** The tree, for `verifyMemoryStore` and `memoryStoreStats` (functions, so bundles leave them out). */
+  get tree(): Tree {
     this.#checkOpen();
-    this.#tree.verify();
-  }
-
-  stats(): MemoryStoreStats {
-    this.#checkOpen();
-    let depth = 0;
-    let leaves = 0;
-    let innerNodes = 0;
-    let entries = 0;
-    let bytesUsed = 0;
-    let bytesAllocated = 0;
-    const walk = (node: Node, level: number): void => {
-      depth = Math.max(depth, level);
-      bytesUsed += node.pos[3 * node.n]!;
-      bytesAllocated += node.buf.length + 4 * node.pos.length;
-      if (node.children === null) {
-        leaves++;
-        entries += node.n;
-      } else {
-        innerNodes++;
-        for (const child of node.children) walk(child, level + 1);
-      }
-    };
-    walk(this.#tree.root, 1);
-    return { depth, leaves, innerNodes, entries, bytesUsed, bytesAllocated };
+    return this.#tree;
   }
 
   #checkOpen(): void {
@@ -418,8 +415,8 @@ class Tree {
   /** The entry index that goes with the leaf the last seek returned. */
   seekIdx = 0;
   readonly #leafBytes: number;
-  readonly #leafEntries: number;
-  readonly #innerChildren: number;
+  readonly leafEntries: number;
+  readonly innerChildren: number;
   /** The inner nodes and child indexes of the last descent, root first. */
   readonly #pathNode: Node[] = [];
   readonly #pathIdx: number[] = [];
@@ -427,8 +424,8 @@ class Tree {
 
   constructor(leafBytes: number, leafEntries: number, innerChildren: number) {
     this.#leafBytes = leafBytes;
-    this.#leafEntries = leafEntries;
-    this.#innerChildren = innerChildren;
+    this.leafEntries = leafEntries;
+    this.innerChildren = innerChildren;
   }
 
   close(): void {
@@ -460,7 +457,7 @@ class Tree {
       if (undo !== null) undo.record(key, undefined);
       insertAt(leaf, at, key, value, this.#leafBytes);
     }
-    if ((leaf.pos[3 * leaf.n]! > this.#leafBytes || leaf.n > this.#leafEntries) && leaf.n > 1) {
+    if ((leaf.pos[3 * leaf.n]! > this.#leafBytes || leaf.n > this.leafEntries) && leaf.n > 1) {
       this.#splitLeaf(leaf, at);
     }
   }
@@ -578,7 +575,7 @@ class Tree {
     const i = this.#pathIdx[level]!;
     insertAt(parent, i, sep, EMPTY, Infinity);
     parent.children!.splice(i + 1, 0, right);
-    if (parent.n + 1 > this.#innerChildren) {
+    if (parent.n + 1 > this.innerChildren) {
       const m = parent.n >>> 1;
       const up = parent.buf.slice(parent.pos[3 * m]!, parent.pos[3 * m + 1]!);
       const sibling = splitOff(parent, m + 1);
@@ -600,9 +597,9 @@ class Tree {
       return;
     }
     const used = leaf.pos[3 * leaf.n]!;
-    if (4 * used >= this.#leafBytes || 4 * leaf.n >= this.#leafEntries) return;
+    if (4 * used >= this.#leafBytes || 4 * leaf.n >= this.leafEntries) return;
     const children = parent.children!;
-    const fits = (other: Node): boolean => 4 * (used + other.pos[3 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.#leafEntries;
+    const fits = (other: Node): boolean => 4 * (used + other.pos[3 * other.n]!) <= 3 * this.#leafBytes && 4 * (leaf.n + other.n) <= 3 * this.leafEntries;
     if (i + 1 < children.length && fits(children[i + 1]!)) {
       mergeLeaves(leaf, children[i + 1]!);
       this.#removeChild(level, i + 1);
@@ -628,11 +625,11 @@ class Tree {
       this.#removeChild(level - 1, this.#pathIdx[level - 1]!);
       return;
     }
-    if (4 * children.length >= this.#innerChildren) return;
+    if (4 * children.length >= this.innerChildren) return;
     const parent = this.#pathNode[level - 1]!;
     const at = this.#pathIdx[level - 1]!;
     const siblings = parent.children!;
-    const fits = (other: Node): boolean => 4 * (children.length + other.children!.length) <= 3 * this.#innerChildren;
+    const fits = (other: Node): boolean => 4 * (children.length + other.children!.length) <= 3 * this.innerChildren;
     if (at + 1 < siblings.length && fits(siblings[at + 1]!)) {
       mergeInner(node, sepAt(parent, at), siblings[at + 1]!);
       this.#removeChild(level - 1, at + 1);
@@ -641,53 +638,54 @@ class Tree {
       this.#removeChild(level - 1, at);
     }
   }
+}
 
-  verify(): void {
-    const leaves: Node[] = [];
-    const walk = (node: Node, lo: Uint8Array | undefined, hi: Uint8Array | undefined, isRoot: boolean): number => {
-      const { n, pos, buf } = node;
-      assert(pos[0] === 0, 'node bytes start at 0');
-      for (let j = 0; j < n; j++) {
-        assert(pos[3 * j]! <= pos[3 * j + 1]! && pos[3 * j + 1]! <= pos[3 * j + 3]!, 'positions ascend');
-      }
-      assert(pos[3 * n]! <= buf.length, 'positions within the buffer');
-      const key = (j: number): Uint8Array => buf.subarray(pos[3 * j]!, pos[3 * j + 1]!);
-      for (let j = 1; j < n; j++) assert(compare(key(j - 1), key(j)) < 0, 'keys ascend');
-      for (let j = 0; j < n; j++) {
-        const k = key(j);
-        assert(k.length >= node.plen && compare(k.subarray(0, node.plen), buf.subarray(0, node.plen)) === 0, 'prefix');
-        assert(pos[3 * j + 2] === headAt(k, 0, k.length, node.plen), 'head');
-      }
-      if (node.children === null) {
-        assert(isRoot || n > 0, 'only the root leaf may be empty');
-        for (let j = 0; j < n; j++) {
-          if (lo !== undefined) assert(compare(key(j), lo) >= 0, 'leaf key below its separator');
-          if (hi !== undefined) assert(compare(key(j), hi) < 0, 'leaf key at or above its separator');
-        }
-        assert(n <= this.#leafEntries, 'leaf over its entry count');
-        leaves.push(node);
-        return 0;
-      }
-      assert(node.children.length === n + 1, 'inner node has n + 1 children');
-      assert(node.children.length <= this.#innerChildren, 'inner node over its child count');
-      assert(!isRoot || n > 0, 'root inner node has at least two children');
-      let height = -1;
-      for (let j = 0; j <= n; j++) {
-        const h = walk(node.children[j]!, j === 0 ? lo : key(j - 1), j === n ? hi : key(j), false);
-        assert(height === -1 || h === height, 'leaves at one depth');
-        height = h;
-      }
-      for (let j = 0; j < n; j++) {
-        if (lo !== undefined) assert(compare(key(j), lo) >= 0, 'separator below its range');
-        if (hi !== undefined) assert(compare(key(j), hi) < 0, 'separator above its range');
-      }
-      return height + 1;
-    };
-    walk(this.root, undefined, undefined, true);
-    for (let j = 0; j < leaves.length; j++) {
-      assert(leaves[j]!.prev === (j === 0 ? null : leaves[j - 1]), 'leaf prev link');
-      assert(leaves[j]!.next === (j === leaves.length - 1 ? null : leaves[j + 1]), 'leaf next link');
+/** Throws on the first broken invariant of the tree (order, separators, links, sizes). */
+function verifyTree(tree: Tree): void {
+  const leaves: Node[] = [];
+  const walk = (node: Node, lo: Uint8Array | undefined, hi: Uint8Array | undefined, isRoot: boolean): number => {
+    const { n, pos, buf } = node;
+    assert(pos[0] === 0, 'node bytes start at 0');
+    for (let j = 0; j < n; j++) {
+      assert(pos[3 * j]! <= pos[3 * j + 1]! && pos[3 * j + 1]! <= pos[3 * j + 3]!, 'positions ascend');
     }
+    assert(pos[3 * n]! <= buf.length, 'positions within the buffer');
+    const key = (j: number): Uint8Array => buf.subarray(pos[3 * j]!, pos[3 * j + 1]!);
+    for (let j = 1; j < n; j++) assert(compare(key(j - 1), key(j)) < 0, 'keys ascend');
+    for (let j = 0; j < n; j++) {
+      const k = key(j);
+      assert(k.length >= node.plen && compare(k.subarray(0, node.plen), buf.subarray(0, node.plen)) === 0, 'prefix');
+      assert(pos[3 * j + 2] === headAt(k, 0, k.length, node.plen), 'head');
+    }
+    if (node.children === null) {
+      assert(isRoot || n > 0, 'only the root leaf may be empty');
+      for (let j = 0; j < n; j++) {
+        if (lo !== undefined) assert(compare(key(j), lo) >= 0, 'leaf key below its separator');
+        if (hi !== undefined) assert(compare(key(j), hi) < 0, 'leaf key at or above its separator');
+      }
+      assert(n <= tree.leafEntries, 'leaf over its entry count');
+      leaves.push(node);
+      return 0;
+    }
+    assert(node.children.length === n + 1, 'inner node has n + 1 children');
+    assert(node.children.length <= tree.innerChildren, 'inner node over its child count');
+    assert(!isRoot || n > 0, 'root inner node has at least two children');
+    let height = -1;
+    for (let j = 0; j <= n; j++) {
+      const h = walk(node.children[j]!, j === 0 ? lo : key(j - 1), j === n ? hi : key(j), false);
+      assert(height === -1 || h === height, 'leaves at one depth');
+      height = h;
+    }
+    for (let j = 0; j < n; j++) {
+      if (lo !== undefined) assert(compare(key(j), lo) >= 0, 'separator below its range');
+      if (hi !== undefined) assert(compare(key(j), hi) < 0, 'separator above its range');
+    }
+    return height + 1;
+  };
+  walk(tree.root, undefined, undefined, true);
+  for (let j = 0; j < leaves.length; j++) {
+    assert(leaves[j]!.prev === (j === 0 ? null : leaves[j - 1]), 'leaf prev link');
+    assert(leaves[j]!.next === (j === leaves.length - 1 ? null : leaves[j + 1]), 'leaf next link');
   }
 }
 

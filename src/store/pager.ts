@@ -187,38 +187,33 @@ export class Pager {
   evict(): void {
     const cache = this.#cache;
     const ring = this.#ring;
-    let budget = ring.length * 2;
-    while (cache.size > this.capacity && budget-- > 0) {
-      if (this.#hand >= ring.length) this.#hand = 0;
-      const page = ring[this.#hand]!;
-      if (cache.get(page.id) !== page) {
-        this.#unring(); // freed or replaced since: not cached
-        continue;
-      }
-      if (page.ref) {
-        page.ref = false;
-        this.#hand++;
-        continue;
-      }
-      if (page.dirty) {
-        try {
-          this.writePage(page);
-        } catch (e) {
-          this.evictionError = e;
-          this.#hand++; // keep it; the checkpoint writes it or reports the error
+    let hand = this.#hand;
+    for (let budget = ring.length * 2; cache.size > this.capacity && budget-- > 0; ) {
+      if (hand >= ring.length) hand = 0;
+      const page = ring[hand]!;
+      // A place whose page was freed or replaced since is dropped like an evicted page's.
+      if (cache.get(page.id) === page) {
+        if (page.ref) {
+          page.ref = false;
+          hand++;
           continue;
         }
+        if (page.dirty) {
+          try {
+            this.writePage(page);
+          } catch (e) {
+            this.evictionError = e;
+            hand++; // keep it; the checkpoint writes it or reports the error
+            continue;
+          }
+        }
+        cache.delete(page.id);
       }
-      cache.delete(page.id);
-      this.#unring();
+      // The last place moves into this one.
+      ring[hand] = ring[ring.length - 1]!;
+      ring.pop();
     }
-  }
-
-  /** Takes the page under the hand out of the ring (the last one moves into its place). */
-  #unring(): void {
-    const ring = this.#ring;
-    const last = ring.pop()!;
-    if (this.#hand < ring.length) ring[this.#hand] = last;
+    this.#hand = hand;
   }
 
   /** Caches `page` under its id and gives it a place in the ring. */
@@ -227,7 +222,7 @@ export class Pager {
     const ring = this.#ring;
     ring.push(page);
     // Pages freed or replaced while the cache was within budget leave stale places behind.
-    if (ring.length > 2 * this.capacity + 64) {
+    if (ring.length > 2 * this.capacity) {
       this.#ring = ring.filter((p) => this.#cache.get(p.id) === p);
       this.#hand = 0;
     }

@@ -10,7 +10,7 @@
  *   P1_MIB=256                          MiB written per raw OPFS run
  *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
  *   SKIP=p1,p3,p7,p4,tx,p5,p5u,sqlite,tanstack     leave out some measures or baselines
- *   PROFILE=p2,p3,p7,p4,tx              CPU profiles of the page and its workers during these
+ *   PROFILE=p2,p3,p7,p4,tx,p5           CPU profiles of the page and its workers during these
  *                                       measures (bench/cpu-profile.ts): .cpuprofile files under
  *                                       .tmp/cpu-profiles/ and each target's top functions printed
  *                                       (with JAZZ_MINIFY=0 the built worker keeps its names)
@@ -234,7 +234,11 @@ try {
     for (let k = 0; k < COLD; k++) {
       for (const w of which) {
         ({ ctx, page } = await launch());
-        const r = await attempt(failures, `P5 ${w}`, () => ev<{ ms: number; sinceNavigation: number }>(page, 'cold', w));
+        // Profiled: the engine's first cold open, its worker from its first script.
+        const r = await attempt(failures, `P5 ${w}`, () => {
+          const run = () => ev<{ ms: number; sinceNavigation: number }>(page, 'cold', w);
+          return w === 'engine' && k === 0 ? profiled('p5', run) : run();
+        });
         if (r) {
           cold[w]!.push(r.ms);
           nav[w]!.push(r.sinceNavigation);

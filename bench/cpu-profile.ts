@@ -32,6 +32,8 @@ export class CpuProfiler {
   readonly #ws: WebSocket;
   #next = 1;
   readonly #calls = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  #sampling = false;
+  #interval = 100;
   /** Attached targets by session id: their type and URL. */
   readonly #targets = new Map<string, { type: string; url: string }>();
 
@@ -47,9 +49,12 @@ export class CpuProfiler {
       } else if (msg.method === 'Target.attachedToTarget') {
         const { sessionId, targetInfo } = msg.params;
         this.#targets.set(sessionId, { type: targetInfo.type, url: targetInfo.url });
-        // A page's own workers: attach them too, and let everything run.
-        if (targetInfo.type === 'page') this.#send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, sessionId).catch(() => {});
-        this.#send('Runtime.runIfWaitingForDebugger', {}, sessionId).catch(() => {});
+        // A page's own workers: attach them too, each paused at its start, so that a worker started
+        // while sampling is profiled from its first script (a cold start).
+        if (targetInfo.type === 'page') this.#send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, sessionId).catch(() => {});
+        const run = () => this.#send('Runtime.runIfWaitingForDebugger', {}, sessionId).catch(() => {});
+        if (this.#sampling && targetInfo.type === 'worker') this.#startIn(sessionId).then(run, run);
+        else run();
       } else if (msg.method === 'Target.detachedFromTarget') this.#targets.delete(msg.params.sessionId);
     });
   }
@@ -72,17 +77,22 @@ export class CpuProfiler {
     });
   }
 
-  /** Starts sampling (every `intervalUs` µs) in every attached page and worker. */
+  /** Starts sampling (every `intervalUs` µs) in every attached page and worker, and in workers started meanwhile. */
   async start(intervalUs = 100): Promise<void> {
-    for (const sessionId of this.#targets.keys()) {
-      await this.#send('Profiler.enable', {}, sessionId);
-      await this.#send('Profiler.setSamplingInterval', { interval: intervalUs }, sessionId);
-      await this.#send('Profiler.start', {}, sessionId);
-    }
+    this.#sampling = true;
+    this.#interval = intervalUs;
+    for (const sessionId of this.#targets.keys()) await this.#startIn(sessionId);
+  }
+
+  async #startIn(sessionId: string): Promise<void> {
+    await this.#send('Profiler.enable', {}, sessionId);
+    await this.#send('Profiler.setSamplingInterval', { interval: this.#interval }, sessionId);
+    await this.#send('Profiler.start', {}, sessionId);
   }
 
   /** Stops sampling, writes `<dir>/<label>-<target>.cpuprofile` for each target, returns a summary. */
   async stop(dir: string, label: string, top = 25): Promise<string> {
+    this.#sampling = false;
     const out: string[] = [];
     let k = 0;
     for (const [sessionId, t] of this.#targets) {

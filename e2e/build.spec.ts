@@ -86,7 +86,18 @@ test('dist/jazz.js works from a bare page on a plain static server', async ({ pa
   expect(site.gzipped('jazz.js')).toBeLessThanOrEqual(25_000);
   expect(site.gzipped('jazz-worker.js')).toBeLessThanOrEqual(80_000);
   // The files the README's drop-in steps list, and no other.
-  expect(site.scripts).toEqual(['jazz-broker.js', 'jazz-files.js', 'jazz-flow.js', 'jazz-inspector.js', 'jazz-more.js', 'jazz-virtual.js', 'jazz-worker.js', 'jazz.js']);
+  expect(site.scripts).toEqual([
+    'jazz-broker.js',
+    'jazz-files.js',
+    'jazz-flow.js',
+    'jazz-inspector.js',
+    'jazz-more.js',
+    'jazz-revisions.js',
+    'jazz-virtual.js',
+    'jazz-warm.js',
+    'jazz-worker.js',
+    'jazz.js',
+  ]);
 });
 
 test('a bare page with only the script tag uses the lazy part, fetched from beside jazz.js', async ({ page }) => {

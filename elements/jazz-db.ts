@@ -1,5 +1,5 @@
 /**
- * `<jazz-db app server driver db-name token branch undo>`: opens a database for everything inside it. The
+ * `<jazz-db app server driver db-name token branch undo warm-start>`: opens a database for everything inside it. The
  * schema is the JSON in a child `<script type="application/json" slot="schema">`, or the `.schema`
  * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
  * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
@@ -10,6 +10,10 @@
  *
  * The `.indexes` property takes indexes on several columns (createDb's `indexes`, checked in the
  * worker against the schema: a bad one is `OPTION_INVALID`); changing it reopens the database.
+ *
+ * `warm-start` (createDb's `warmStart`): each `<jazz-query>` inside shows its rows from the last
+ * visit at once, `aria-busy` and without events, until the database answers. It is read when the
+ * database opens (it only matters then: changing it does not reopen the database).
  *
  * `branch` reads and writes on that branch (made from main, now, if the database does not have it;
  * a branch the server has already is taken as the server started it) and syncs it.
@@ -69,6 +73,7 @@ export class JazzDbElement extends ReactiveElement {
     branch: { type: String },
     schema: { attribute: false },
     indexes: { attribute: false },
+    warmStart: { type: Boolean, attribute: 'warm-start' },
   };
 
   /** The app id the sync server knows this app by; also the default `db-name`. */
@@ -89,6 +94,8 @@ export class JazzDbElement extends ReactiveElement {
   declare schema: unknown;
   /** Indexes on several columns, per table (createDb's `indexes`): `{ todos: [['projectId', 'title']] }`. */
   declare indexes: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
+  /** `warm-start`: the lists inside show their rows from the last visit at once (createDb's `warmStart`). */
+  declare warmStart: boolean;
 
   readonly #provider = new Provided(this, jazzDbContext, undefined);
   readonly #errorProvider = new Provided<JazzErrorDetail | undefined>(this, jazzDbErrorContext, undefined);
@@ -173,6 +180,7 @@ export class JazzDbElement extends ReactiveElement {
       auth: this.token ? { token: this.token } : undefined,
       workerUrl: this.workerUrl ? new URL(this.workerUrl, document.baseURI) : undefined,
       branch: this.branch || undefined,
+      warmStart: this.warmStart,
     });
     this.#db = db;
     this.#openedWith = key;

@@ -37,6 +37,11 @@ export interface SubscriptionUpdate<R> {
   readonly delta: { readonly added: readonly R[]; readonly removed: readonly R[]; readonly changed: readonly R[] };
   /** Only with the `firstRows` option: `all` is the result's first rows; the whole follows. */
   readonly partial?: true | undefined;
+  /**
+   * Only in the browser with `warmStart`: `all` is the result as the last visit left it (its first
+   * rows; `partial` too), shown until the database answers; the next call carries the difference.
+   */
+  readonly stale?: true | undefined;
 }
 
 /** What a transaction's function gets: the batch writer's writes, and reads that it records. */

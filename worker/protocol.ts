@@ -124,7 +124,7 @@ export type Revert = { readonly table: string; readonly id: string; readonly to:
  * - `error`: the query failed and was stopped.
  */
 export type SubscriptionMessage =
-  | { readonly kind: 'reset'; readonly rows: readonly WireRow[]; readonly partial?: true }
+  | { readonly kind: 'reset'; readonly rows: readonly WireRow[]; readonly partial?: true; readonly stale?: true }
   | {
       readonly kind: 'delta';
       readonly added: readonly WireRow[];

@@ -54,6 +54,8 @@ import {
 } from '../protocol.ts';
 import { fromWireError, installWireErrors } from '../wire-errors.ts';
 import { ResultCache } from './result-cache.ts';
+import type { WarmResults } from './warm.ts';
+import type { Transaction } from './revisions.ts';
 import type { PageCreateFileOptions, PageStreamWriter } from './files.ts';
 import { defaultBrokerUrl, defaultWorkerUrl } from './worker-url.ts';
 
@@ -92,6 +94,17 @@ export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema 
    * talk over BroadcastChannel, as where SharedWorker does not exist).
    */
   readonly brokerUrl?: string | URL | false;
+  /**
+   * Show each live query's result from the last visit at once (kept in localStorage, its first 100
+   * rows), marked `stale` and `partial`, until the database answers (see warm.ts). Default false.
+   */
+  readonly warmStart?: boolean | undefined;
+}
+
+/** What revisions.ts's functions get of a `BrowserDb`: its calls to the worker and its ids. */
+export interface Inner {
+  call<T>(fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T>;
+  readonly ids: IdGenerator;
 }
 
 /** A merge made through `merge`: branch `from` into `into` (this database's branch), as the batch `batchId` on the rows `ids`. */
@@ -149,28 +162,8 @@ export interface DbStatus {
   readonly error: WireError | null;
 }
 
-type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : Readonly<Record<string, unknown>> & { readonly id: string };
+export type OutRowOf<Q> = Q extends QueryBuilder<infer R, any> ? R & Record<string, unknown> : Readonly<Record<string, unknown>> & { readonly id: string };
 type QueryRef = QueryBuilder<any, any> | QueryAst;
-
-/** The handle of `db.transaction`: reads are recorded by the worker, writes staged until the end. */
-export class Transaction extends BatchWriter {
-  readonly #api: Comlink.Remote<WorkerApi>;
-  readonly #id: number;
-
-  constructor(ids: IdGenerator, api: Comlink.Remote<WorkerApi>, id: number) {
-    super(ids);
-    this.#api = api;
-    this.#id = id;
-  }
-
-  async all<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q>[]> {
-    return (await this.#api.txRead(this.#id, astOf(query))).map(Object.freeze) as OutRowOf<Q>[];
-  }
-
-  async one<Q extends QueryBuilder<any, any>>(query: Q): Promise<OutRowOf<Q> | null> {
-    return ((await this.#api.txRead(this.#id, { ...astOf(query), limit: 1 }))[0] as OutRowOf<Q> | undefined) ?? null;
-  }
-}
 
 interface PendingWrite {
   /** Settles when the write is durable at `local` (or was refused). */
@@ -218,17 +211,21 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   #open: 'no' | 'yes' | 'failed' = 'no';
   #closed = false;
   readonly #onPageHide: (() => void) | undefined;
+  /** Live queries' last results (`warmStart`; jazz-warm.js, loaded at once: the worker takes longer). */
+  readonly #warm: Promise<WarmResults | undefined> | undefined;
   readonly #onPageShow: ((e: PageTransitionEvent) => void) | undefined;
 
   constructor(opts: BrowserCreateDbOptions<A>) {
-    checkOptions('createDb', opts, 'app migrations indexes driver server appId auth backoff branch workerUrl brokerUrl');
+    checkOptions('createDb', opts, 'app migrations indexes driver server appId auth backoff branch workerUrl brokerUrl warmStart');
     installWireErrors();
     // The options the worker takes as they are (checkOptions above allows no others): server,
     // appId, auth, backoff, branch, indexes.
-    const { app, driver = { type: 'opfs' }, migrations, workerUrl, brokerUrl, ...passed } = opts;
+    const { app, driver = { type: 'opfs' }, migrations, workerUrl, brokerUrl, warmStart, ...passed } = opts;
     this.app = app;
     this.#branch = opts.branch ?? 'main';
     const dbName = driver.dbName ?? 'default';
+    // Nothing to warm from a database that keeps nothing.
+    if (warmStart) this.#warm = import('./warm.ts').then((m) => m.default(opts));
     this.#worker = new Worker(sameOrigin(workerUrl ?? defaultWorkerUrl()), { type: 'module', name: `jazz:${dbName}` });
     this.#remote = Comlink.wrap<WorkerApi>(this.#worker);
     const failedToLoad = new Promise<never>((_, reject) => {
@@ -470,25 +467,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return { batchId: key, ids: writer.ops.map((o) => o.id!), wait };
   }
 
-  /**
-   * A globally consistent transaction, decided by the server (see the engine's `db.transaction`).
-   * `fn` runs on the page; its reads go to the worker, which records them.
-   */
-  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
-    const api = await this.#call(async (a) => a);
-    const id = await api.txBegin();
-    const tx = new Transaction(this.#ids, api, id);
-    let result: T;
-    try {
-      result = await fn(tx);
-    } catch (e) {
-      await api.txAbort(id);
-      throw e;
-    }
-    await api.txCommit(id, this.#ids.next(), tx.ops);
-    return result;
-  }
-
   // ─── reads ────────────────────────────────────────────────────────────────
 
   async all<Q extends QueryRef>(query: Q, opts: ReadOptions = {}): Promise<OutRowOf<Q>[]> {
@@ -507,36 +485,42 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   subscribeAll<Q extends QueryRef>(query: Q, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = astOf(query);
     const cache = new ResultCache(ast);
-    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean, partial?: true): void => {
+    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean, partial?: true, stale?: true): void => {
       if (!first && delta.added.length + delta.removed.length + delta.changed.length === 0) return;
       try {
-        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'], partial });
+        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'], partial, stale });
       } catch (e) {
         console.error('jazz-elements: a subscription callback threw', e);
       }
     };
     let first = true;
-    return this.#follow({ ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts, firstRows: opts.firstRows }, opts.onError, (m, again) => {
-      if (m.kind === 'reset') {
-        deliver(cache.reset(m.rows), first, m.partial);
-        first = !!m.partial;
-      } else if (m.kind === 'delta') {
-        const d = cache.apply(m.added, m.removed, m.changed, m.order);
-        if (cache.rows.length !== m.size) {
-          // The cache and the worker disagree (a bug): start over from the worker's result.
-          console.error(`jazz-elements: a live query has ${cache.rows.length} rows here, ${m.size} in the worker; resubscribing`);
-          return again();
+    return this.#follow(
+      { ast, tier: opts.tier, asOf: opts.asOf, conflicts: opts.conflicts, firstRows: opts.firstRows },
+      opts.onError,
+      (m, again) => {
+        if (m.kind === 'reset') {
+          deliver(cache.reset(m.rows), first, m.partial, m.stale);
+          first = !!m.partial;
+        } else if (m.kind === 'delta') {
+          const d = cache.apply(m.added, m.removed, m.changed, m.order);
+          if (cache.rows.length !== m.size) {
+            // The cache and the worker disagree (a bug): start over from the worker's result.
+            console.error(`jazz-elements: a live query has ${cache.rows.length} rows here, ${m.size} in the worker; resubscribing`);
+            return again();
+          }
+          deliver(d, false);
         }
-        deliver(d, false);
-      }
-    });
+      },
+      () => (first ? undefined : cache.rows),
+    );
   }
 
   /**
    * A subscription in the worker (`spec`), carried on across leader changes: its messages go to
    * `on` (`again` subscribes afresh), an error stops it and goes to `onError`. Returns its stop.
+   * `result`: the current whole result (undefined before it), for warmStart to keep.
    */
-  #follow(spec: SubSpec, onError: ((e: unknown) => void) | undefined, on: (m: SubscriptionMessage, again: () => void) => void): () => void {
+  #follow(spec: SubSpec, onError: ((e: unknown) => void) | undefined, on: (m: SubscriptionMessage, again: () => void) => void, result?: () => readonly WireRow[] | undefined): () => void {
     let stopped = false;
     let id: Promise<number> | undefined;
     const fail = (e: unknown): void => {
@@ -568,15 +552,13 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     };
     this.#subs.add(stop);
     subscribe();
+    // warmStart: the result the last visit kept for this spec, shown until the worker's first
+    // message, never after a stop, never inside this call; `result` (subscribeAll's, whole) is kept.
+    void this.#warm?.then((w) => w?.watch(JSON.stringify(spec), (rows) => stopped || on({ kind: 'reset', rows: rows as WireRow[], partial: true, stale: true }, resubscribe), result));
     return stop;
   }
 
   // ─── history (the engine's src/history/history.ts, run in the worker) ─────
-
-  /** The row's versions, oldest first: author, `at` (a Date), what each changed, its batch and tier. */
-  history(table: TableRef, id: string): Promise<HistoryEntry[]> {
-    return this.#call((api) => api.history(tableName(table), id));
-  }
 
   /**
    * Calls `callback` with the row's history once known and whenever it changes (also after the
@@ -590,15 +572,14 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     });
   }
 
+  /** The row's versions, oldest first: author, `at` (a Date), what each changed, its batch and tier. */
+  declare history: (table: TableRef, id: string) => Promise<HistoryEntry[]>;
   /** The row's fields whose concurrent edits lost under last-writer-wins. */
-  conflicts(table: TableRef, id: string): Promise<FieldConflict[]> {
-    return this.#call((api) => api.conflicts(tableName(table), id));
-  }
-
+  declare conflicts: (table: TableRef, id: string) => Promise<FieldConflict[]>;
   /**
    * Writes what makes the row read as it did just after version `to`: worked out and applied in
-   * the worker as one batch under this handle's `batchId`, tracked like any write. Resolves once
-   * it is durable at `local`; rejects if `to` is not one of the row's versions.
+   * the worker as one batch under this handle's `batchId`, tracked like any write (pending at
+   * once). Resolves once it is durable at `local`; rejects if `to` is not one of the row's versions.
    */
   async revert<T extends TableRef>(table: T, id: string, opts: { to: string }): Promise<WriteHandle<OutRowOf<T>>> {
     const sent = this.#send((api, k) => api.revert(k, { table: tableName(table), id, to: opts?.to }));
@@ -613,13 +594,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     return { batchId: key, ids: await local, wait };
   }
 
-  /** The branches this database has (`createDb({ branch })` opens one). */
-  declare branches: () => Promise<BranchInfo[]>;
-  /** What merging branch `from` into `into` (this database's branch by default) would change. */
-  declare mergePreview: (from: string, into?: string) => Promise<MergeChange[]>;
-  /** Drops a branch and its writes. */
-  declare deleteBranch: (name: string) => Promise<void>;
-
   /**
    * Merges branch `from` into this database's branch as one batch; conflicts keep `into`'s value
    * unless `resolve: 'from'`. Once it is durable, `onMerge` listeners hear of it.
@@ -631,6 +605,18 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     for (const l of this.#mergeListeners) l({ from, into: this.#branch, batchId: key, ids });
     return { batchId: key, ids, wait };
   }
+  /**
+   * A globally consistent transaction, decided by the server (see the engine's `db.transaction`).
+   * `fn` runs on the page; its reads go to the worker, which records them.
+   */
+  declare transaction: <T>(fn: (tx: Transaction) => Promise<T> | T) => Promise<T>;
+
+  /** The branches this database has (`createDb({ branch })` opens one). */
+  declare branches: () => Promise<BranchInfo[]>;
+  /** What merging branch `from` into `into` (this database's branch by default) would change. */
+  declare mergePreview: (from: string, into?: string) => Promise<MergeChange[]>;
+  /** Drops a branch and its writes. */
+  declare deleteBranch: (name: string) => Promise<void>;
 
   /** Told of each merge this page's `merge` made (`<jazz-db>` fires `jazz-merge` from it). Returns a function that stops listening. */
   onMerge(listener: (merge: MergeDone) => void): () => void {
@@ -656,13 +642,20 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   declare createStream: (opts?: { mimeType?: string; name?: string; partSize?: number; flushMs?: number }) => Promise<PageStreamWriter>;
 
   // Methods that only forward, made by loops instead of one by one (jazz.js's size budget):
-  // `branches`, `mergePreview` and `deleteBranch` to the worker's namesakes; each files method to
-  // its namesake in files.ts, loaded on first use, with a way to send `FileCall`s (their bytes
+  // `branches`, `mergePreview` and `deleteBranch` to the worker's namesakes; `history`, `conflicts`
+  // and `transaction` to revisions.ts, loaded on first use, with the database's calls and ids; each
+  // files method to its namesake in files.ts, likewise, with a way to send `FileCall`s (their bytes
   // transferred).
   static {
     for (const op of ['branches', 'mergePreview', 'deleteBranch'] as const) {
       (BrowserDb.prototype as unknown as Record<string, unknown>)[op] = function (this: BrowserDb, ...args: unknown[]) {
         return this.#call((api) => (api[op] as (...a: unknown[]) => Promise<unknown>)(...args));
+      };
+    }
+    for (const op of ['history', 'conflicts', 'transaction'] as const) {
+      (BrowserDb.prototype as unknown as Record<string, unknown>)[op] = function (this: BrowserDb, ...args: unknown[]) {
+        const inner: Inner = { call: (fn) => this.#call(fn), ids: this.#ids };
+        return import('./revisions.ts').then((m) => (m[op] as (...a: unknown[]) => unknown)(inner, ...args));
       };
     }
     for (const op of ['createFileFromBlob', 'createFileFromStream', 'createStream', 'loadFileAsBlob', 'loadFileAsStream', 'fileInfo', 'deleteFile'] as const) {
@@ -726,7 +719,7 @@ export function createDb<A extends { readonly $schema: AppSchema }>(opts: Browse
   return new BrowserDb(opts);
 }
 
-function astOf(q: QueryRef): QueryAst {
+export function astOf(q: QueryRef): QueryAst {
   if (q && typeof q === 'object' && 'ast' in q && q.ast && typeof q.ast === 'object') return q.ast;
   if (q && typeof q === 'object' && typeof (q as QueryAst).table === 'string') return q as QueryAst;
   throw new JazzError('QUERY_INVALID', 'expected a query (like app.todos.where(...)) or a query AST');

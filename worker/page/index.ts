@@ -6,7 +6,8 @@
  *   const app = s.fromJSON({ tables: { todos: { title: 'string', done: { type: 'boolean', default: false } } } });
  *   const db = createDb({ app, driver: { type: 'opfs', dbName: 'todos' } });
  */
-export { createDb, BrowserDb, Transaction } from './client.ts';
+export { createDb, BrowserDb } from './client.ts';
+export type { Transaction } from './revisions.ts';
 export { BatchWriter } from '../../src/rows/batch-writer.ts';
 export type { DbContract, TransactionContract } from '../../src/handles.ts';
 export type { InsertOptions } from '../../src/rows/insert-options.ts';

@@ -7,6 +7,8 @@
  *   ROWS (10000)  RUNS (3)  CHANGES (30)  SCROLL (300 frames)  STEP (80 px a frame)  RELOADS (3)
  *   WIDTH (1280)  HEIGHT (800)           the viewport (WIDTH=390 HEIGHT=844: a phone)
  *   MODES=virtual,plain,raw-virtual,raw-plain
+ *   WARM=1       the engine's lists in a <jazz-db warm-start>: a reload shows the first 100 rows
+ *                the page kept at once, then the database's
  *   MARKS=1      after each reload, when the page got where (script, jazz.js, worker created, its
  *                first message, database ready; resources' responseEnd)
  *
@@ -32,6 +34,8 @@ const RELOADS = Number(process.env['RELOADS'] ?? 3);
 const WIDTH = Number(process.env['WIDTH'] ?? 1280);
 const HEIGHT = Number(process.env['HEIGHT'] ?? 800);
 const MODES = (process.env['MODES'] ?? 'virtual,plain,raw-virtual,raw-plain').split(',');
+/** WARM=1: the engine's pages use <jazz-db warm-start> (a reload shows the rows the last visit kept first). */
+const WARM = process.env['WARM'] === '1';
 
 type Tasks = { count: number; max: number; total: number };
 type Render = { ms: number; frame: number; first: number; stored?: number; tasks: Tasks; marks?: Record<string, number> };
@@ -76,7 +80,7 @@ try {
     const frames: number[] = [];
     const scrollTasks: Tasks[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const url = `${base}/bench/list/index.html?mode=${mode}&run=${run}&jazz=${encodeURIComponent(`${dist.path}jazz.js`)}`;
+      const url = `${base}/bench/list/index.html?mode=${mode}&run=${run}${WARM ? '&warm' : ''}&jazz=${encodeURIComponent(`${dist.path}jazz.js`)}`;
       await page.goto(url);
       await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });
       if (run === 0 && !(await page.evaluate('crossOriginIsolated'))) throw new Error('the page is not cross-origin isolated: its clock is coarsened');

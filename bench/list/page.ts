@@ -54,7 +54,7 @@ if (!raw) {
   // By its full URL, so that Vite leaves it alone: see bench/dom/jazz-page.ts.
   await import(/* @vite-ignore */ new URL(jazzUrl, location.href).href);
   marks['jazz.js evaluated'] = performance.now();
-  host.innerHTML = `<jazz-db driver="opfs" db-name="bench-list-${mode}-${params.get('run') ?? 0}">
+  host.innerHTML = `<jazz-db driver="opfs" db-name="bench-list-${mode}-${params.get('run') ?? 0}"${params.has('warm') ? ' warm-start' : ''}>
     <script type="application/json" slot="schema">${JSON.stringify(SCHEMA)}</script>
     <jazz-query id="q" table="items" order-by="n"${mode === 'virtual' ? ' virtual' : ''}><template><div class="row" data-id="{{id}}" data-n="{{n}}">{{title}} <small>{{note}}</small></div></template></jazz-query>
   </jazz-db>`;

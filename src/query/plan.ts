@@ -60,13 +60,21 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     ...composites.lookups.map((l) => ({ c: l.conjunct, ranges: l.ranges as KeyRange[] | undefined })),
     ...withMergedRanges(conjuncts).map((c) => ({ c, ranges: undefined })),
   ];
-  /** The entries under the composite walk's prefix (counted first, so capped at most by `cap`). */
+  // With a composite walk, its prefix is counted first: a lookup beats the walk only if its count
+  // c has c² ≤ window × (rows under the prefix), so counting the others past that bound decides
+  // nothing (a project's list read each of its 1,000 index entries twice more to plan it).
+  if (composites.walkLookup > 0) candidates.unshift(...candidates.splice(composites.walkLookup, 1));
+  /** The entries under the composite walk's prefix. */
   let walkSize = size;
+  let bound = cap;
   for (const [i, cand] of candidates.entries()) {
     const ranges = cand.ranges ?? rangesFor(t, cand.c);
     if (!ranges) continue;
-    const count = countRanges(engine, ranges, best ? Math.min(best.count, cap) : cap);
-    if (composites.scan && i === composites.walkLookup) walkSize = count;
+    const count = countRanges(engine, ranges, best ? Math.min(best.count, bound) : bound);
+    if (composites.scan && i === 0 && composites.walkLookup >= 0) {
+      walkSize = count;
+      bound = Math.min(cap, Math.floor(Math.sqrt(window * walkSize)) + 1);
+    }
     if (!best || count < best.count) best = { ranges, count, conjunct: cand.c };
   }
   if (composites.scan) {

@@ -33,6 +33,7 @@ export class CpuProfiler {
   #next = 1;
   readonly #calls = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   #sampling = false;
+  readonly #started = new Set<string>();
   #interval = 100;
   /** Attached targets by session id: their type and URL. */
   readonly #targets = new Map<string, { type: string; url: string }>();
@@ -85,6 +86,8 @@ export class CpuProfiler {
   }
 
   async #startIn(sessionId: string): Promise<void> {
+    if (this.#started.has(sessionId)) return; // attached while start() ran: started once
+    this.#started.add(sessionId);
     await this.#send('Profiler.enable', {}, sessionId);
     await this.#send('Profiler.setSamplingInterval', { interval: this.#interval }, sessionId);
     await this.#send('Profiler.start', {}, sessionId);
@@ -93,6 +96,7 @@ export class CpuProfiler {
   /** Stops sampling, writes `<dir>/<label>-<target>.cpuprofile` for each target, returns a summary. */
   async stop(dir: string, label: string, top = 25): Promise<string> {
     this.#sampling = false;
+    this.#started.clear();
     const out: string[] = [];
     let k = 0;
     for (const [sessionId, t] of this.#targets) {

@@ -11,6 +11,7 @@
  *   DEXIE_DURABILITY (strict)  Dexie's chromeTransactionDurability: strict | relaxed | default
  *   SOURCE=1                   the elements from source through Vite instead of the built jazz.js
  *   INDEXES=0                  page A without its two-column indexes (to see what they do)
+ *   PROFILE=1                  CPU profiles of page A and its worker during the mount after the restart
  *   WARM=1                     page A's <jazz-db warm-start>: a visit that shows the 20 lists comes
  *                              before the restart (as a user's last visit), so the mount after it
  *                              shows their kept rows before the database has opened
@@ -53,6 +54,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import type { Plugin } from 'vite';
 import { launchOptions } from '../e2e/support/chromium.ts';
+import { CpuProfiler, DEBUG_PORT_ARG } from './cpu-profile.ts';
 import { attempt, fmt, load, summary, table } from './stats.ts';
 import { benchServer, crossOriginIsolation } from './vite-server.ts';
 
@@ -130,7 +132,13 @@ async function open(ctx: BrowserContext, url: string, name: string): Promise<Pag
   return page;
 }
 
-const launch = () => chromium.launchPersistentContext(profile, { ...launchOptions(), headless: true, viewport: { width: 1600, height: 1000 } });
+/** PROFILE=1: CPU profiles of page A and its worker while it mounts the 20 lists after the restart (bench/cpu-profile.ts). */
+const PROFILE = process.env['PROFILE'] === '1';
+const launch = () => {
+  const opts = launchOptions();
+  if (PROFILE) opts.args.push(DEBUG_PORT_ARG);
+  return chromium.launchPersistentContext(profile, { ...opts, headless: true, viewport: { width: 1600, height: 1000 } });
+};
 
 const ev = <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> => page.evaluate(([fn, args]) => (window as any).bench[fn as string](...(args as unknown[])), [fn, args] as const) as Promise<T>;
 
@@ -222,7 +230,15 @@ try {
   ctx = await launch();
   const blank = (p: string) => ({ key: 'jazz' as Sys, name: p, dom: [], frame: [], change: [], first: [], lists: [], missed: 0, bad: 0, hashes: [], dead: false });
   const pj = await open(ctx, SYSTEMS[0]!.url, 'jazz');
+  const profiler = PROFILE ? await CpuProfiler.connect(profile) : undefined;
+  await profiler?.start();
   const mj = await ev<{ ms: number; dbReadyMs: number; renderedMs: number; sinceNavigation: number; driver: unknown }>(pj, 'mount', le.projects);
+  if (profiler) {
+    const dir = fileURLToPath(new URL('../.tmp/cpu-profiles', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    console.log(`CPU profile of the mount:\n${await profiler.stop(dir, 'dom-mount')}`);
+    profiler.close();
+  }
   // With warm-start: when the 20 lists showed rows (the last visit's), the database opening behind.
   mounted.jazz = WARM ? mj.renderedMs : mj.ms;
   log(

@@ -149,3 +149,56 @@ describe('durable store', () => {
     expect(store.checkIntegrity().entries).toBeGreaterThan(0);
   });
 });
+
+describe('durable store: estimate', () => {
+  const enc = new TextEncoder();
+  /** Keys `k<group>:<n>`: group g holds 10 × g entries, so ranges of every size exist. */
+  function filled(data = new MemoryBlockFile()): { store: DurableStore; groups: number[] } {
+    const store = openDurableStore({ data, wal: new MemoryBlockFile(), pageSize: 1024 });
+    const groups: number[] = [];
+    const tx = store.transaction();
+    for (let g = 0; g < 60; g++) {
+      groups.push(10 * g);
+      for (let n = 0; n < 10 * g; n++) tx.put(enc.encode(`k${String(g).padStart(3, '0')}:${String(n).padStart(5, '0')}`), enc.encode('v'.repeat(n % 7)));
+    }
+    void tx.commit();
+    return { store, groups };
+  }
+  const group = (g: number) => ({ gte: enc.encode(`k${String(g).padStart(3, '0')}:`), lt: enc.encode(`k${String(g).padStart(3, '0')};`) });
+  const scanned = (store: KvStore, r: object) => [...store.scan(r)].length;
+
+  it('is exact for a range of a page or two, and close beyond, without reading every page', () => {
+    const { store, groups } = filled();
+    for (const [g, size] of groups.entries()) {
+      const r = group(g);
+      const est = store.estimate!(r);
+      expect(scanned(store, r)).toBe(size);
+      // A 1 KiB page holds ~40 of these entries: up to two pages' worth is counted exactly.
+      if (size <= 40) expect(est, `group ${g}`).toBe(size);
+      else expect(Math.abs(est - size) / size, `group ${g}: ${est} for ${size}`).toBeLessThan(0.5);
+    }
+    // Empty ranges, the whole tree, and a range to its end.
+    expect(store.estimate!({ gte: enc.encode('a'), lt: enc.encode('b') })).toBe(0);
+    expect(store.estimate!({ gt: enc.encode('z') })).toBe(0);
+    expect(store.estimate!({ gte: enc.encode('k059;'), lt: enc.encode('k059:') })).toBe(0);
+    const all = scanned(store, {});
+    expect(Math.abs(store.estimate!({}) - all) / all, `${store.estimate!({})} for ${all}`).toBeLessThan(0.5);
+    const tail = scanned(store, { gte: enc.encode('k050') });
+    expect(Math.abs(store.estimate!({ gte: enc.encode('k050') }) - tail) / tail).toBeLessThan(0.5);
+  });
+
+  it('reads a few pages where a count reads them all', async () => {
+    const data = new MemoryBlockFile();
+    const { store } = filled(data);
+    await store.close();
+    const again = openDurableStore({ data: MemoryBlockFile.fromImage(data.crashImage()), wal: new MemoryBlockFile() });
+    const r = { gte: enc.encode('k010'), lt: enc.encode('k050') };
+    const est = again.estimate!(r);
+    const cachedByEstimate = again.stats().cachedPages;
+    const n = scanned(again, r);
+    expect(Math.abs(est - n) / n).toBeLessThan(0.5);
+    expect(cachedByEstimate).toBeLessThan(10);
+    expect(again.stats().cachedPages).toBeGreaterThan(150);
+    await again.close();
+  });
+});

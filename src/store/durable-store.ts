@@ -301,6 +301,19 @@ class Store implements DurableStore {
     return new Cursor(this, this.#tree, range);
   }
 
+  estimate(range: KeyRange = {}): number {
+    this.#usable();
+    try {
+      const tree = this.#tree;
+      const from = range.gte ? tree.seek('ge', range.gte) : range.gt ? tree.seek('gt', range.gt) : tree.seek('first');
+      if (from === undefined) return 0;
+      const to = range.lt ? tree.seek('ge', range.lt) : range.lte ? tree.seek('gt', range.lte) : undefined;
+      return tree.estimate(from, to);
+    } finally {
+      this.#pager.evict();
+    }
+  }
+
   /** @internal */
   usable(): void {
     this.#usable();

@@ -21,6 +21,12 @@
 export interface KvStore {
   get(key: Uint8Array): Uint8Array | undefined;
   scan(range?: KeyRange): IterableIterator<KvEntry>;
+  /**
+   * Optional: about how many entries `scan(range)` would yield, without reading them all: exact
+   * for a range of a page or two, an estimate from the tree's shape beyond (durable store). For
+   * a query planner's weighing only; absent, it counts with `scan`.
+   */
+  estimate?(range?: KeyRange): number;
   /** Starts the single write transaction. Throws if one is already open. */
   transaction(): KvTransaction;
   /** Resolves when every commit so far is durable. */

@@ -163,6 +163,8 @@ export class Source implements Input, ChangeListener {
     for (const range of plan.ranges) {
       for (const e of this.#engine.store.scan(range)) ids.push(trailingId(e.key).slice());
     }
+    // In id order, the order rows are stored in: neighbours share pages (the result is sorted below).
+    ids.sort(compareBytes);
     for (const id of ids) {
       const r = this.#engine.getRow(this.#t, id, undefined, this.#sys);
       if (!r || seen.has(r.id)) continue;

@@ -189,3 +189,32 @@ test('<jazz-db warm-start>: a list shows its last rows before the database opens
   expect(seen.first).toEqual({ rows: ['kept 1', 'kept 2'], busy: 'true', db: 'loading' });
   expect(seen.results).toBe(1); // the database's result only
 });
+
+test('two tabs of one database keep both their queries’ results', async ({ page, context }) => {
+  const dbName = `warm-tabs-${Date.now()}`;
+  await open(page, dbName);
+  await page.evaluate(async () => {
+    const { app, db, follow } = window.t;
+    await db.batch((b: any) => ['x1', 'x2', 'y1'].forEach((title) => b.insert(app.todos, { title }))).wait();
+    follow('x', app.todos.where({ title: { lt: 'y' } }).orderBy('title'));
+  });
+  await expect.poll(async () => (await updatesOf(page, 'x')).at(-1)?.titles).toEqual(['x1', 'x2']);
+  const other = await context.newPage();
+  await open(other, dbName);
+  await other.evaluate(() => window.t['follow']('y', window.t['app'].todos.where({ title: { gte: 'y' } }).orderBy('title')));
+  await expect.poll(async () => (await updatesOf(other, 'y')).at(-1)?.titles).toEqual(['y1']);
+  // Each tab writes its own within a second, merged with what the other wrote.
+  const key = `jazz-warm:${dbName}:main`;
+  await expect.poll(() => page.evaluate((key) => Object.keys(JSON.parse(localStorage.getItem(key) ?? '{"q":{}}').q).length, key)).toBe(2);
+  await other.close();
+
+  await open(page, dbName);
+  await page.evaluate(() => {
+    const { app, follow } = window.t;
+    follow('x', app.todos.where({ title: { lt: 'y' } }).orderBy('title'));
+    follow('y', app.todos.where({ title: { gte: 'y' } }).orderBy('title'));
+  });
+  await expect.poll(async () => (await updatesOf(page, 'y')).length).toBe(2);
+  expect((await updatesOf(page, 'x'))[0]).toMatchObject({ stale: true, titles: ['x1', 'x2'] });
+  expect((await updatesOf(page, 'y'))[0]).toMatchObject({ stale: true, titles: ['y1'] });
+});

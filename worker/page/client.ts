@@ -224,7 +224,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     this.app = app;
     this.#branch = opts.branch ?? 'main';
     const dbName = driver.dbName ?? 'default';
-    // Nothing to warm from a database that keeps nothing.
+    // warmStart's code (warm.ts, a lazy part) loads at once: the worker takes far longer to answer.
     if (warmStart) this.#warm = import('./warm.ts').then((m) => m.default(opts));
     this.#worker = new Worker(sameOrigin(workerUrl ?? defaultWorkerUrl()), { type: 'module', name: `jazz:${dbName}` });
     this.#remote = Comlink.wrap<WorkerApi>(this.#worker);

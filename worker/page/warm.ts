@@ -76,6 +76,8 @@ export class WarmResults {
   readonly #key: string;
   readonly #schema: string;
   #item: Item;
+  /** Another tab wrote the item since this one read it (the `storage` event): read it again before writing. */
+  #theirs = false;
   /** The watched queries' current results, in watch order (the 40 last), and what was written of each. */
   readonly #watched = new Map<string, () => readonly unknown[] | undefined>();
   readonly #written = new Map<string, readonly unknown[]>();
@@ -91,6 +93,9 @@ export class WarmResults {
     this.#item = this.#read();
     addEventListener('pagehide', this.#onHide);
     addEventListener('visibilitychange', this.#onHide);
+    addEventListener('storage', (e) => {
+      if (e.key === this.#key) this.#theirs = true;
+    });
     setInterval(() => this.flush(), 1000);
   }
 
@@ -128,7 +133,8 @@ export class WarmResults {
       if (all && all !== this.#written.get(query)) changed.push([query, all]);
     }
     if (changed.length === 0) return;
-    const item = this.#read();
+    const item = this.#theirs ? this.#read() : this.#item;
+    this.#theirs = false;
     const t = Date.now();
     for (const [query, all] of changed) {
       this.#written.set(query, all);
@@ -140,18 +146,19 @@ export class WarmResults {
         delete item.q[query];
       }
     }
-    this.#item = item;
     let keep = Object.entries(item.q)
       .sort((a, b) => b[1].t - a[1].t)
       .slice(0, MAX_QUERIES);
     for (let tries = 0; tries < 3 && keep.length > 0; tries++) {
-      const text = JSON.stringify({ schema: item.schema, q: Object.fromEntries(keep) });
+      const kept: Item = { schema: item.schema, q: Object.fromEntries(keep) };
+      const text = JSON.stringify(kept);
       if (text.length > MAX_CHARS) {
         keep = keep.slice(0, keep.length >> 1);
         continue;
       }
       try {
         localStorage.setItem(this.#key, text);
+        this.#item = kept;
         return;
       } catch {
         keep = keep.slice(0, keep.length >> 1); // over the origin's quota: keep the newest half

@@ -94,7 +94,7 @@ export class WarmResults {
     addEventListener('pagehide', this.#onHide);
     addEventListener('visibilitychange', this.#onHide);
     addEventListener('storage', (e) => {
-      if (e.key === this.#key) this.#theirs = true;
+      if ((e as StorageEvent).key === this.#key) this.#theirs = true;
     });
     setInterval(() => this.flush(), 1000);
   }

@@ -6,6 +6,8 @@
  * engine's own one-shot read (which plans through the indexes) must agree too. Every other seed
  * gives the database indexes on several columns (engine/composite.ts), and a share of its queries
  * is shaped to walk them: equality on all of an index's columns but the last, sorted by the last.
+ * Every third seed runs on the durable store (1 KiB pages, in memory), whose planner weighs
+ * candidates by its tree's estimates instead of counting.
  *
  * Seeds: JAZZ_SEEDS (count, default 15) starting at JAZZ_SEED (default random); each is printed.
  * Every run draws new seeds, so the runs add up; a longer soak: JAZZ_SEEDS=500 npx vitest run
@@ -13,6 +15,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../db.ts';
+import { MemoryBlockFile } from '../store/blockfile.ts';
+import { openDurableStore } from '../store/durable-store.ts';
 import { todoApp as app, rng, seededBytes } from '../testing/fixtures.ts';
 import { evaluate } from '../testing/reference.ts';
 import type { QueryBuilder } from './builder.ts';
@@ -43,7 +47,8 @@ async function runSeed(seed: number): Promise<void> {
   const chance = (p: number) => r() < p;
   let fakeNow = 1_700_000_000_000;
   const composites = seed % 2 === 0 ? COMPOSITES : [];
-  const db: Db<typeof app> = createDb({ app, wall: () => (fakeNow += Math.floor(r() * 3)), random: seededBytes(r), ...(composites.length ? { indexes: { todos: composites } } : {}) });
+  const store = seed % 3 === 0 ? { store: openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), pageSize: 1024, idleCheckpointMs: Infinity }) } : {};
+  const db: Db<typeof app> = createDb({ app, wall: () => (fakeNow += Math.floor(r() * 3)), random: seededBytes(r), ...store, ...(composites.length ? { indexes: { todos: composites } } : {}) });
   const model: Model = new Map([
     ['projects', new Map()],
     ['todos', new Map()],

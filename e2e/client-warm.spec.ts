@@ -5,6 +5,7 @@
  * its delta. Real Chromium, real OPFS, real reloads.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { startWarm } from './support/warm-page.ts';
 
 const SCHEMA = {
   tables: {
@@ -12,39 +13,11 @@ const SCHEMA = {
   },
 };
 
-/** Opens the database on a fresh load of the client page, with `warmStart`, as `window.t.db`. */
+/** Opens the database on a fresh load of the client page, with `warmStart` (support/warm-page.ts). */
 async function open(page: Page, dbName: string, schema: unknown = SCHEMA): Promise<void> {
   await page.goto('/e2e/client.html');
   await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes');
-  await page.evaluate(
-    ([dbName, schema]) => {
-      const { createDb, s } = window.jazz;
-      const app = s.fromJSON(schema as never);
-      const db = createDb({ app, driver: { type: 'opfs', dbName: dbName as string }, warmStart: true });
-      let ready = false;
-      void db.ready.then(() => (ready = true));
-      // Every update of every live query the spec starts, with whether the database was open then.
-      const updates: any[] = [];
-      const follow = (name: string, q: any, opts?: object) =>
-        db.subscribeAll(
-          q,
-          ({ all, delta, partial, stale }: any) =>
-            updates.push({
-              name,
-              titles: all.map((r: any) => r.title),
-              added: delta.added.length,
-              removed: delta.removed.map((r: any) => r.title),
-              changed: delta.changed.map((r: any) => r.title),
-              partial: !!partial,
-              stale: !!stale,
-              ready,
-            }),
-          opts,
-        );
-      window.t = { app, db, updates, follow };
-    },
-    [dbName, schema] as const,
-  );
+  await page.evaluate(startWarm, [schema, dbName] as const);
 }
 
 const updatesOf = (page: Page, name: string) => page.evaluate((name) => window.t['updates'].filter((u: any) => u.name === name), name);

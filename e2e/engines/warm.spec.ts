@@ -5,27 +5,17 @@
  */
 import type { EnginePage } from '../support/engines.ts';
 import { pageReady } from '../support/client-page.ts';
+import { startWarm } from '../support/warm-page.ts';
 import { expect, test } from './fixtures.ts';
 
 const SCHEMA = { tables: { todos: { title: 'string' } } };
 
-/** Loads the client page and opens `dbName` with warmStart; every update of `follow`'s queries goes to `window.t.updates`. */
+/** Loads the client page, opens `dbName` with warmStart (support/warm-page.ts) and follows every todo by title. */
 async function visit(page: EnginePage, dbName: string): Promise<void> {
   await page.goto('/e2e/client.html');
   await page.evaluate(pageReady);
-  await page.evaluate(
-    ([schema, dbName]) => {
-      const { createDb, s } = window.jazz;
-      const app = s.fromJSON(schema as never);
-      const db = createDb({ app, driver: { type: 'opfs', dbName: dbName as string }, warmStart: true });
-      let ready = false;
-      void db.ready.then(() => (ready = true));
-      const updates: unknown[] = [];
-      db.subscribeAll(app['todos']!.orderBy('title'), ({ all, stale }) => updates.push({ titles: all.map((r) => r['title']), stale: !!stale, ready }));
-      window.t = { app, db, updates };
-    },
-    [SCHEMA, dbName] as const,
-  );
+  await page.evaluate(startWarm, [SCHEMA, dbName] as const);
+  await page.evaluate(() => window.t['follow']('all', window.t['app'].todos.orderBy('title')));
 }
 
 test('a reload shows the kept rows first, marked stale, then the database’s', async ({ engine }) => {
@@ -43,6 +33,6 @@ test('a reload shows the kept rows first, marked stale, then the database’s', 
   await visit(page, dbName);
   await page.waitFor(() => window.t['updates'].length >= 2, null, 'the kept rows and the database’s');
   const [kept, fresh] = await page.evaluate(() => window.t['updates'].slice(0, 2));
-  expect(kept).toEqual({ titles: ['a', 'b ü', 'c 😀'], stale: true, ready: false });
-  expect(fresh).toEqual({ titles: ['a', 'b ü', 'c 😀'], stale: false, ready: true });
+  expect(kept).toEqual({ name: 'all', titles: ['a', 'b ü', 'c 😀'], added: 3, removed: [], changed: [], partial: true, stale: true, ready: false });
+  expect(fresh).toEqual({ name: 'all', titles: ['a', 'b ü', 'c 😀'], added: 0, removed: [], changed: [], partial: false, stale: false, ready: true });
 });

@@ -4,6 +4,10 @@
  * writes the markup of its scenario into the page and drives it like a user.
  */
 import * as jazzEl from '../../elements/jazz.ts';
+// warmStart's lazy part, loaded with the page: its dynamic import then resolves at once, so the
+// warm-start specs do not race a chunk fetch (slow on a loaded machine) against the worker's open.
+// The bundle's own fetch of jazz-warm.js is timed by the browser bench (P5w).
+import '../../worker/page/warm.ts';
 import { forgetWarnings } from '../../elements/events.ts';
 
 declare global {

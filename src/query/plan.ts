@@ -56,25 +56,26 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
   const cap = Math.min(LOOKUP_CAP, worth + 1);
   let best: { ranges: KeyRange[]; count: number; conjunct: Expr } | undefined;
   const composites = compositeCandidates(t, q, conjuncts);
+  /** The entries under the composite walk's prefix, and how far the other candidates are counted. */
+  let walkSize = size;
+  let bound = cap;
+  if (composites.walk) {
+    // Counted first: a lookup beats the walk only if its count c has c² ≤ window × (rows under
+    // the prefix), so counting the others past that bound decides nothing (a project's list read
+    // each of its 1,000 index entries twice more to plan it). The prefix is a lookup candidate too.
+    const { ranges, conjunct } = composites.walk;
+    walkSize = countRanges(engine, ranges, cap);
+    bound = Math.min(cap, Math.floor(Math.sqrt(window * walkSize)) + 1);
+    best = { ranges, count: walkSize, conjunct };
+  }
   const candidates: { c: Expr; ranges: KeyRange[] | undefined }[] = [
     ...composites.lookups.map((l) => ({ c: l.conjunct, ranges: l.ranges as KeyRange[] | undefined })),
     ...withMergedRanges(conjuncts).map((c) => ({ c, ranges: undefined })),
   ];
-  // With a composite walk, its prefix is counted first: a lookup beats the walk only if its count
-  // c has c² ≤ window × (rows under the prefix), so counting the others past that bound decides
-  // nothing (a project's list read each of its 1,000 index entries twice more to plan it).
-  if (composites.walkLookup > 0) candidates.unshift(...candidates.splice(composites.walkLookup, 1));
-  /** The entries under the composite walk's prefix. */
-  let walkSize = size;
-  let bound = cap;
-  for (const [i, cand] of candidates.entries()) {
+  for (const cand of candidates) {
     const ranges = cand.ranges ?? rangesFor(t, cand.c);
     if (!ranges) continue;
     const count = countRanges(engine, ranges, best ? Math.min(best.count, bound) : bound);
-    if (composites.scan && i === 0 && composites.walkLookup >= 0) {
-      walkSize = count;
-      bound = Math.min(cap, Math.floor(Math.sqrt(window * walkSize)) + 1);
-    }
     if (!best || count < best.count) best = { ranges, count, conjunct: cand.c };
   }
   if (composites.scan) {
@@ -97,14 +98,18 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
 /**
  * What the table's indexes on several columns offer this query: a lookup range for each that the
  * query's equalities fix a leading run of (the rows with those values), and an ordered walk for
- * the first whose columns but the last are all fixed and whose last is the first sort column.
+ * the first whose columns but the last are all fixed and whose last is the first sort column
+ * (`scan`, with `walk` its prefix as a lookup, not among `lookups`).
  */
-function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[]): { lookups: { ranges: KeyRange[]; conjunct: Expr }[]; scan: Plan | undefined; walkLookup: number } {
+function compositeCandidates(
+  t: TableRuntime,
+  q: QueryAst,
+  conjuncts: readonly Expr[],
+): { lookups: { ranges: KeyRange[]; conjunct: Expr }[]; scan: Plan | undefined; walk: { ranges: KeyRange[]; conjunct: Expr } | undefined } {
   const lookups: { ranges: KeyRange[]; conjunct: Expr }[] = [];
   let scan: Plan | undefined;
-  /** The index in `lookups` of the walked composite's own prefix. */
-  let walkLookup = -1;
-  if (t.composites.length === 0) return { lookups, scan, walkLookup };
+  let walk: { ranges: KeyRange[]; conjunct: Expr } | undefined;
+  if (t.composites.length === 0) return { lookups, scan, walk };
   const eq = new Map<string, Extract<Expr, { op: 'cmp' }>>();
   for (const c of conjuncts) if (c.op === 'cmp' && c.cmp === 'eq' && c.column !== 'id' && !eq.has(c.column)) eq.set(c.column, c);
   const first = q.orderBy[0];
@@ -120,14 +125,14 @@ function compositeCandidates(t: TableRuntime, q: QueryAst, conjuncts: readonly E
     }
     if (fixed.length === 0) continue;
     const at = w.finish();
-    lookups.push({ ranges: [{ gte: at, lt: prefixEnd(at) }], conjunct: fixed.length === 1 ? fixed[0]! : { op: 'and', args: fixed } });
+    const lookup = { ranges: [{ gte: at, lt: prefixEnd(at) }], conjunct: fixed.length === 1 ? fixed[0]! : ({ op: 'and', args: fixed } as Expr) };
     const last = ci.columns[ci.columns.length - 1]!;
     if (!scan && first && fixed.length === ci.columns.length - 1 && first.column === last.name) {
       scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped: groupedOrder(q), prefix: at, max: ci.max };
-      walkLookup = lookups.length - 1;
-    }
+      walk = lookup;
+    } else lookups.push(lookup);
   }
-  return { lookups, scan, walkLookup };
+  return { lookups, scan, walk };
 }
 
 function scanPlan(t: TableRuntime, q: QueryAst): Plan {

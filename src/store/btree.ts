@@ -911,7 +911,7 @@ export class BTree {
     // Leaves under one child at depth e: the bottom branches' fan-out to the power of the levels below.
     const fan = (a[a.length - 1]!.node.children.length + b[b.length - 1]!.node.children.length) / 2;
     const under = (e: number): number => fan ** (a.length - 1 - e);
-    let leaves = Math.max(0, b[d]!.idx - a[d]!.idx - 1) * under(d);
+    let leaves = (b[d]!.idx - a[d]!.idx - 1) * under(d);
     for (let e = d + 1; e < a.length; e++) leaves += (a[e]!.node.children.length - a[e]!.idx - 1) * under(e);
     for (let e = d + 1; e < b.length; e++) leaves += b[e]!.idx * under(e);
     return from.leaf.n - from.idx + to.idx + Math.round((leaves * (from.leaf.n + to.leaf.n)) / 2);

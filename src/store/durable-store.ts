@@ -305,7 +305,7 @@ class Store implements DurableStore {
     this.#usable();
     try {
       const tree = this.#tree;
-      const from = range.gte ? tree.seek('ge', range.gte) : range.gt ? tree.seek('gt', range.gt) : tree.seek('first');
+      const from = seekFirst(tree, range);
       if (from === undefined) return 0;
       const to = range.lt ? tree.seek('ge', range.lt) : range.lte ? tree.seek('gt', range.lte) : undefined;
       return tree.estimate(from, to);
@@ -811,7 +811,7 @@ class Cursor implements IterableIterator<KvEntry> {
       if (this.#pos === undefined || this.#version !== tree.version) {
         if (this.#last !== undefined) pos = tree.seek(reverse ? 'lt' : 'gt', this.#last);
         else if (reverse) pos = r.lte ? tree.seek('le', r.lte) : r.lt ? tree.seek('lt', r.lt) : tree.seek('last');
-        else pos = r.gte ? tree.seek('ge', r.gte) : r.gt ? tree.seek('gt', r.gt) : tree.seek('first');
+        else pos = seekFirst(tree, r);
       } else {
         pos = reverse ? tree.prev(this.#pos) : tree.next(this.#pos);
       }
@@ -843,6 +843,11 @@ class Cursor implements IterableIterator<KvEntry> {
     this.#end();
     return { done: true, value: undefined };
   }
+}
+
+/** The first entry of `range` in key order (or the one after it when there is none in the range). */
+function seekFirst(tree: BTree, range: KeyRange): Position | undefined {
+  return range.gte ? tree.seek('ge', range.gte) : range.gt ? tree.seek('gt', range.gt) : tree.seek('first');
 }
 
 function readSlot(file: BlockFile, offset: number): SuperblockRead {

@@ -1,13 +1,12 @@
 /**
  * The page's `history`, `conflicts` and `transaction` with its `Transaction` handle
- * (`jazz-revisions.js`, loaded by `BrowserDb` on first use, so jazz.js carries only their names): each runs the worker's namesake through the
- * database's `Inner` with the Node Db's semantics. (Reverts and merges stay in jazz.js: they are
- * writes, counted as pending from the call on.)
+ * (`jazz-revisions.js`, loaded by `BrowserDb` on first use, so jazz.js carries only their names):
+ * each runs the worker's namesake through the database's `Inner` with the Node Db's semantics.
+ * (Reverts and merges stay in jazz.js: they are writes, counted as pending from the call on.)
  */
-import { tableName, type TableRef } from '../../src/rows/batch-writer.ts';
 import type * as Comlink from 'comlink';
 import type { QueryBuilder } from '../../src/query/builder.ts';
-import { BatchWriter } from '../../src/rows/batch-writer.ts';
+import { BatchWriter, tableName, type TableRef } from '../../src/rows/batch-writer.ts';
 import type { IdGenerator } from '../../src/rows/ids.ts';
 import type { WorkerApi } from '../protocol.ts';
 import { astOf, type Inner, type OutRowOf } from './client.ts';

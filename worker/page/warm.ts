@@ -6,8 +6,9 @@
  *
  * Decisions:
  * - `localStorage`, because it is read synchronously by the page's first script: IndexedDB would
- *   cost an open, OPFS a worker. One item per database (`jazz-warm:<dbName>`): the schema's hash and
- *   the results by query (the query's JSON). A schema of another hash finds nothing.
+ *   cost an open, OPFS a worker. One item per database and branch (`jazz-warm:<dbName>:<branch>`):
+ *   its layout's number, the schema's hash and the results by query (the query's JSON). Another
+ *   schema hash or layout finds nothing.
  * - Bounded: a result's first 100 rows (the rest follows from the worker), the 40 queries used last,
  *   about 1 MB of text in all; queries whose rows hold anything but JSON's values (bytes) are not
  *   kept. Kept by the query and its options (`tier`, `asOf`, `conflicts`, `firstRows`), so a
@@ -32,7 +33,11 @@ interface Entry {
   t: number;
   rows: readonly unknown[];
 }
+/** The item's layout; a page with another (an older or newer jazz.js) reads nothing of it. */
+const FORMAT = 1;
+
 interface Item {
+  v: typeof FORMAT;
   schema: string;
   q: Record<string, Entry>;
 }
@@ -102,9 +107,9 @@ export class WarmResults {
   #read(): Item {
     try {
       const item = JSON.parse(localStorage.getItem(this.#key) ?? 'null') as Item | null;
-      if (item?.schema === this.#schema && item.q) return item;
+      if (item?.v === FORMAT && item.schema === this.#schema && item.q) return item;
     } catch {}
-    return { schema: this.#schema, q: {} };
+    return { v: FORMAT, schema: this.#schema, q: {} };
   }
 
   /**
@@ -150,7 +155,7 @@ export class WarmResults {
       .sort((a, b) => b[1].t - a[1].t)
       .slice(0, MAX_QUERIES);
     for (let tries = 0; tries < 3 && keep.length > 0; tries++) {
-      const kept: Item = { schema: item.schema, q: Object.fromEntries(keep) };
+      const kept: Item = { v: FORMAT, schema: item.schema, q: Object.fromEntries(keep) };
       const text = JSON.stringify(kept);
       if (text.length > MAX_CHARS) {
         keep = keep.slice(0, keep.length >> 1);

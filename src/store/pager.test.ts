@@ -23,9 +23,18 @@ class NumberPage implements CachedPage {
   }
 }
 
-function pager(capacityPages: number) {
+/** A memory file that counts its write calls. */
+class CountingFile extends MemoryBlockFile {
+  writes = 0;
+  override write(offset: number, data: Uint8Array): void {
+    this.writes++;
+    super.write(offset, data);
+  }
+}
+
+function pager(capacityPages: number, file = new MemoryBlockFile()) {
   let loads = 0;
-  const p = new Pager(new MemoryBlockFile(), SIZE, capacityPages * SIZE, 2, { head: 0, freeCount: 0, pendingCount: 0 }, (id, _bytes, view) => {
+  const p = new Pager(file, SIZE, capacityPages * SIZE, 2, { head: 0, freeCount: 0, pendingCount: 0 }, (id, _bytes, view) => {
     loads++;
     return new NumberPage(id, view.getUint32(PAGE_HEADER, true));
   });
@@ -62,9 +71,41 @@ describe('Pager cache', () => {
     expect(loads()).toBeGreaterThan(150); // most were evicted and read back from the file
   });
 
+  it('evicts clean pages before dirty ones, and writes dirty ones together when it must', () => {
+    const file = new CountingFile();
+    const { p } = pager(16, file);
+    const add = (n: number) => {
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const id = p.allocate();
+        expected.set(id, ++serial);
+        p.add(new NumberPage(id, serial));
+        ids.push(id);
+      }
+      return ids;
+    };
+    const clean = add(16);
+    expect(p.writeBack(100)).toBe(false);
+    expect(file.writes, 'writeBack').toBe(1); // sixteen neighbours, one write
+    const dirty = add(8);
+    p.evict();
+    expect(p.cachedPages).toBe(16);
+    expect(file.writes).toBe(1); // room made from clean pages alone
+    for (const id of dirty) expect(p.peek(id)?.dirty).toBe(true);
+    expect(clean.filter((id) => p.peek(id)).length).toBe(8);
+    const more = add(16);
+    p.evict();
+    expect(p.cachedPages).toBe(16);
+    // The 8 clean ones went first, then 8 dirty ones, written with one call per run of neighbours.
+    expect(clean.filter((id) => p.peek(id)).length).toBe(0);
+    expect(file.writes).toBe(2);
+    for (const id of [...clean, ...dirty, ...more]) expect((p.get(id) as NumberPage).value).toBe(expected.get(id));
+  });
+
   it('gives a page in use a second chance: a hot page survives a pass over cold ones', () => {
     const { p, loads } = pager(16);
     const ids = fill(p, 300);
+    p.writeBack(Infinity); // all clean: dirty pages would be kept over clean ones
     const hot = ids[7]!;
     p.get(hot);
     p.evict();

@@ -19,8 +19,9 @@
  * The cache holds decoded pages up to `cacheBytes` (P9). Eviction is CLOCK (second chance, a hand
  * over an array of the cached pages) and runs
  * only at safe points (`evict()`, called by the store between operations), so a page a caller is
- * modifying never leaves the cache under its feet. A dirty page may be evicted: it is always a
- * fresh page, so writing it to its own slot early is safe (no durable superblock reaches it).
+ * modifying never leaves the cache under its feet. Clean pages are evicted first; a dirty page may
+ * be evicted too: it is always a fresh page, so writing it to its own slot early is safe (no
+ * durable superblock reaches it).
  */
 import { JazzError } from '../util/errors.ts';
 import { assert } from '../util/assert.ts';
@@ -28,6 +29,9 @@ import type { BlockFile } from './blockfile.ts';
 import { crc32c } from './checksum.ts';
 
 export const PAGE_HEADER = 16;
+
+/** Dirty pages an eviction that has to write some writes beyond those it needs room for (1 MiB of 4 KiB pages). */
+const WRITE_AHEAD = 256;
 export const PageType = { leaf: 1, branch: 2, overflow: 3, freelist: 4 } as const;
 
 /** A decoded page held in the cache. */
@@ -168,27 +172,30 @@ export class Pager {
     else this.#freedThis.push(id);
   }
 
-  /** Writes the page to its slot now (it must be fresh) and marks it clean. */
-  writePage(page: CachedPage): void {
-    assert(this.#fresh.has(page.id), `writing page ${page.id} that a durable superblock reaches`);
-    const buf = new Uint8Array(this.pageSize);
-    this.#encodeInto(page, buf, 0);
-    this.file.write(page.id * this.pageSize, buf);
-    page.dirty = false;
-  }
-
   #encodeInto(page: CachedPage, buf: Uint8Array, at: number): void {
     const slice = buf.subarray(at, at + this.pageSize);
     page.encode(slice, new DataView(buf.buffer, buf.byteOffset + at, this.pageSize));
     new DataView(buf.buffer, buf.byteOffset + at, 4).setUint32(0, crc32c(slice, page.id, 4), true);
   }
 
-  /** Evicts pages until the cache is within its budget. Call only between operations. */
+  /**
+   * Evicts pages until the cache is within its budget. Call only between operations.
+   *
+   * Clean pages go first: the hand passes over unreferenced dirty pages, noting them, and only
+   * when clean ones do not make room are the noted dirty ones written, together (sorted by page
+   * number, neighbours in one write) and dropped. Writing each dirty victim alone as the hand met
+   * it cost a write call per page inside the commit that caused the eviction: 716 ms of a
+   * 100k-row bulk load's 7.2 s in Chromium, against 224 ms for as many bytes written in runs by
+   * the checkpoint; and a small write right after a large one paid for pages the next idle
+   * write-back or checkpoint writes anyway.
+   */
   evict(): void {
     const cache = this.#cache;
+    if (cache.size <= this.capacity) return;
     const ring = this.#ring;
     let hand = this.#hand;
-    for (let budget = ring.length * 2; cache.size > this.capacity && budget-- > 0; ) {
+    const dirty = new Set<CachedPage>();
+    for (let budget = ring.length * 2; cache.size > this.capacity && dirty.size < cache.size - this.capacity + WRITE_AHEAD && budget-- > 0; ) {
       if (hand >= ring.length) hand = 0;
       const page = ring[hand]!;
       // A place whose page was freed or replaced since is dropped like an evicted page's.
@@ -199,13 +206,9 @@ export class Pager {
           continue;
         }
         if (page.dirty) {
-          try {
-            this.writePage(page);
-          } catch (e) {
-            this.evictionError = e;
-            hand++; // keep it; the checkpoint writes it or reports the error
-            continue;
-          }
+          dirty.add(page);
+          hand++;
+          continue;
         }
         cache.delete(page.id);
       }
@@ -214,6 +217,23 @@ export class Pager {
       ring.pop();
     }
     this.#hand = hand;
+    let over = cache.size - this.capacity;
+    if (over <= 0 || dirty.size === 0) return;
+    // Those written beyond the room needed stay cached, clean: the next evictions find room at once.
+    const victims = [...dirty];
+    try {
+      this.#writePages(victims);
+    } catch (e) {
+      // Those written are clean now; the others stay cached, for the checkpoint to write or report.
+      this.evictionError = e;
+    }
+    // Their places in the ring go stale and are dropped as the hand passes them.
+    for (const page of victims) {
+      if (over === 0) break;
+      if (page.dirty) continue;
+      cache.delete(page.id);
+      over--;
+    }
   }
 
   /** Caches `page` under its id and gives it a place in the ring. */
@@ -302,21 +322,30 @@ export class Pager {
   #writeDirty(): void {
     const dirty: CachedPage[] = [];
     for (const page of this.#cache.values()) if (page.dirty) dirty.push(page);
-    dirty.sort((a, b) => a.id - b.id);
+    this.#writePages(dirty);
+  }
+
+  /**
+   * Writes dirty fresh pages to their slots, in page order, each run of neighbours (up to 1 MiB)
+   * with one write, and marks each run clean once written. Throws what a write throws (the pages
+   * of that run and after stay dirty).
+   */
+  #writePages(pages: CachedPage[]): void {
+    pages.sort((a, b) => a.id - b.id);
     const P = this.pageSize;
     const maxRun = Math.max(1, Math.floor((1 << 20) / P));
     // One buffer for every run: encode() fills a whole page, so nothing of the last run remains.
-    const run = new Uint8Array(Math.min(dirty.length, maxRun) * P);
-    for (let i = 0; i < dirty.length; ) {
+    const run = new Uint8Array(Math.min(pages.length, maxRun) * P);
+    for (let i = 0; i < pages.length; ) {
       let j = i + 1;
-      while (j < dirty.length && j - i < maxRun && dirty[j]!.id === dirty[j - 1]!.id + 1) j++;
+      while (j < pages.length && j - i < maxRun && pages[j]!.id === pages[j - 1]!.id + 1) j++;
       const buf = run.subarray(0, (j - i) * P);
       for (let x = i; x < j; x++) {
-        assert(this.#fresh.has(dirty[x]!.id), `dirty page ${dirty[x]!.id} is not fresh`);
-        this.#encodeInto(dirty[x]!, buf, (x - i) * P);
+        assert(this.#fresh.has(pages[x]!.id), `dirty page ${pages[x]!.id} is not fresh`);
+        this.#encodeInto(pages[x]!, buf, (x - i) * P);
       }
-      this.file.write(dirty[i]!.id * P, buf);
-      for (let x = i; x < j; x++) dirty[x]!.dirty = false;
+      this.file.write(pages[i]!.id * P, buf);
+      for (let x = i; x < j; x++) pages[x]!.dirty = false;
       i = j;
     }
   }
@@ -387,18 +416,22 @@ export class Pager {
   }
 
   /**
-   * Writes up to `limit` dirty pages to their own slots (every dirty page is fresh: see
-   * `writePage`), as eviction would; returns whether dirty pages remain. Throws what a write throws.
+   * Writes up to `limit` dirty pages to their own slots (every dirty page is fresh), as eviction
+   * would; returns whether dirty pages remain. Throws what a write throws.
    */
   writeBack(limit: number): boolean {
-    let n = 0;
+    const pages: CachedPage[] = [];
+    let more = false;
     for (const page of this.#cache.values()) {
       if (!page.dirty) continue;
-      if (n === limit) return true;
-      this.writePage(page);
-      n++;
+      if (pages.length === limit) {
+        more = true;
+        break;
+      }
+      pages.push(page);
     }
-    return false;
+    this.#writePages(pages);
+    return more;
   }
 
   dirtyPages(): number {

@@ -54,6 +54,7 @@ import {
   MAIN_BRANCH,
   MANIFEST_COLUMN,
   MAX_ENGINE_KEY_BYTES,
+  ROW_ID_KEY_BYTES,
   SYS_COLUMN_BASE,
   indexMayCut,
   historyKey,
@@ -902,7 +903,7 @@ export class Engine {
     if (!oldBytes && (fresh || !this.#hasHistory(t, idBytes))) {
       // The row's first version: it alone is the visible entry, with no history entry.
       const { state } = mergeVersion(t.cat, undefined, v, () => false);
-      tx.put(vkey, encodeSingle(this.#bw, t.cat, v, true));
+      tx.put(vkey, encodeSingle(this.#bw, t.cat, v, true), vkey.length - ROW_ID_KEY_BYTES);
       this.#rowChanged(tx, t, idBytes, v.rowId, undefined, state);
       if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
       return true;
@@ -911,7 +912,7 @@ export class Engine {
     if (oldBytes && isSingle(oldBytes)) this.#toHistory(tx, t, idBytes, oldBytes, v.rowId);
     tx.put(historyKey(this.#kw, t.no, idBytes, v.versionId), encodeVersion(this.#bw, t.cat, v, true));
     const { state, changed, sysChanged } = mergeVersion(t.cat, old, v, () => this.#hasChild(t, idBytes, v.versionId));
-    tx.put(vkey, encodeVisible(this.#bw, t.cat, state, true));
+    tx.put(vkey, encodeVisible(this.#bw, t.cat, state, true), vkey.length - ROW_ID_KEY_BYTES);
     if (changed || sysChanged) this.#rowChanged(tx, t, idBytes, v.rowId, old, state);
     if (this.#historyWatchers.size) this.#historyChanged(t, v.rowId);
     return true;
@@ -1012,7 +1013,7 @@ export class Engine {
     if (!oldRow !== !newRow) {
       kw.reset(t.manifestPrefix).id(idBytes);
       // Views of the key writer: the store copies what it keeps (KvStore contract).
-      if (newRow) tx.put(kw.view(), EMPTY);
+      if (newRow) tx.put(kw.view(), EMPTY, kw.length - ROW_ID_KEY_BYTES);
       else tx.delete(kw.view());
     }
     for (const c of t.cat.columns) {
@@ -1025,13 +1026,13 @@ export class Engine {
         for (const x of indexValues(c.schema, ov)) tx.delete(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view());
       }
       if (newRow) {
-        for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view(), EMPTY);
+        for (const x of indexValues(c.schema, nv)) tx.put(writeIndexValue(kw.reset(prefix), item, x).id(idBytes).view(), EMPTY, kw.length - ROW_ID_KEY_BYTES);
       }
     }
     for (const ci of t.composites) {
       if (oldRow && newRow && !compositeChanged(ci, oldRow, newRow)) continue;
       if (oldRow) tx.delete(compositeKey(kw, ci, oldRow, idBytes).view());
-      if (newRow) tx.put(compositeKey(kw, ci, newRow, idBytes).view(), EMPTY);
+      if (newRow) tx.put(compositeKey(kw, ci, newRow, idBytes).view(), EMPTY, kw.length - ROW_ID_KEY_BYTES);
     }
   }
 
@@ -1044,7 +1045,7 @@ export class Engine {
       if (ov === nv) continue;
       const prefix = t.indexPrefixes.get(c.name)!;
       if (ov !== undefined) tx.delete(writeIndexValue(kw.reset(prefix), c.schema, ov).id(idBytes).view());
-      if (nv !== undefined) tx.put(writeIndexValue(kw.reset(prefix), c.schema, nv).id(idBytes).view(), EMPTY);
+      if (nv !== undefined) tx.put(writeIndexValue(kw.reset(prefix), c.schema, nv).id(idBytes).view(), EMPTY, kw.length - ROW_ID_KEY_BYTES);
     }
   }
 

@@ -38,6 +38,13 @@ export const SYS_COLUMN_BASE = 0xffff00;
 
 const idScratch = new Uint8Array(16);
 
+/**
+ * The bytes a row id takes at the end of a visible, manifest or index key (a tag and 16 bytes).
+ * What comes before it names the run the key belongs to (`KvTransaction.put`'s `stream`): one index
+ * value's entries, in time-ordered row id order, usually land next to each other.
+ */
+export const ROW_ID_KEY_BYTES = 17;
+
 export function historyPrefix(w: KeyWriter, tableNo: number, rowId: Uint8Array): KeyWriter {
   return w.reset().uint(tableNo).uint(K_HISTORY).id(rowId);
 }

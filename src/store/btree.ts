@@ -22,8 +22,9 @@
  *   previous insert into it) splits at the new key instead of the middle, so runs of increasing
  *   keys fill pages completely, also when several runs grow side by side in different parts of the
  *   tree (the engine's history, visible rows and index groups, each keyed by time-ordered ids).
- * - Puts come in interleaved streams (see `fingerSlot`); each remembers its last leaf and skips the
- *   descent when the next key falls in the same leaf.
+ * - Puts come in interleaved streams (`put`'s `stream`: the caller says how many leading bytes name
+ *   one, default 12); each remembers its last leaf and skips the descent when the next key falls
+ *   in the same leaf (`Finger`).
  * - Deletes merge a page that falls under a quarter full into a neighbour when both fit in one.
  *
  * Page layouts (after the 16-byte header: crc, type, count, a, b):
@@ -106,6 +107,11 @@ export class Leaf implements CachedPage {
   lastInsert = -1;
   /** Length of the prefix every key here shares (that of the first and last), -1 until computed. */
   pfx = -1;
+  /**
+   * Bumped whenever this page gives up part of its key range (a split keeps the left part in the
+   * same object): a finger taken before then may hold bounds wider than the page's (see `put`).
+   */
+  gen = 0;
 
   constructor(id: number, buf: Uint8Array, n: number, top: number, bytes: number) {
     this.id = id;
@@ -158,6 +164,30 @@ export class Leaf implements CachedPage {
     const base = off + 6;
     for (let j = kl - 1; j >= 0; j--) if (b[base + j] !== key[j]) return false;
     return true;
+  }
+
+  /** The sign of `key` compared with the key of cell i. */
+  compareAt(i: number, key: Uint8Array): number {
+    const b = this.buf;
+    const off = this.#off(i);
+    const kl = u16(b, off);
+    const base = off + 6;
+    const n = kl < key.length ? kl : key.length;
+    for (let j = 0; j < n; j++) {
+      const d = key[j]! - b[base + j]!;
+      if (d !== 0) return d;
+    }
+    return key.length - kl;
+  }
+
+  /**
+   * Where `key` goes (`search(key, false)`), trying first right after the last insert: a stream of
+   * increasing keys (time-ordered row ids) lands there each time, found with two comparisons.
+   */
+  place(key: Uint8Array): number {
+    const i = this.lastInsert + 1;
+    if (i > 0 && i <= this.n && this.compareAt(i - 1, key) > 0 && (i === this.n || this.compareAt(i, key) <= 0)) return i;
+    return this.search(key, false);
   }
 
   /** The first index whose key is >= `key` (`strict`: > key); see `search`. */
@@ -282,6 +312,7 @@ export class Leaf implements CachedPage {
 
   /** Keeps the first `n` entries (the others' cells become garbage). */
   truncate(n: number): void {
+    this.gen++;
     for (let i = n; i < this.n; i++) this.bytes -= this.sizeAt(i);
     this.n = n;
     if (this.lastInsert >= n) this.lastInsert = -1;
@@ -447,20 +478,21 @@ interface Finger {
   leaf: Leaf;
   lo: Uint8Array | undefined;
   hi: Uint8Array | undefined;
-  structure: number;
+  /** The leaf's `gen` then. */
+  gen: number;
+  /** The stream's hash (`streamHash`). */
+  stream: number;
+  /** Puts it saved a descent lately (0..3): another stream takes the slot only at 0. */
+  hits: number;
 }
 
-const FINGERS = 32;
+const FINGERS = 256;
 
-/**
- * Which finger a key uses: a hash of its first 12 bytes, which in the engine's keyspace name the
- * table, the kind of entry and the index column, so each stream of keys has its own.
- */
-function fingerSlot(key: Uint8Array): number {
-  const n = key.length < 12 ? key.length : 12;
+/** A hash of the key's first `n` bytes: the stream it belongs to (see `BTree.put`). */
+function streamHash(key: Uint8Array, n: number): number {
   let h = 0;
   for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + key[i]!) | 0;
-  return (h ^ (h >>> 5)) & (FINGERS - 1);
+  return h ^ (h >>> 11) ^ (h >>> 21);
 }
 
 export class BTree {
@@ -473,12 +505,11 @@ export class BTree {
   readonly maxKey: number;
   readonly maxInlineValue: number;
   readonly #body: number;
-  /** Bumped whenever a branch or the root changes (splits, merges, copies): fingers go stale. */
-  #structure = 0;
   /**
-   * Per stream of keys, the leaf its last put went to. The engine's puts come in interleaved
-   * streams (history, visible rows, each index), several of them appending in key order, so the
-   * next put of a stream often lands in the same leaf: it skips the descent from the root.
+   * Per stream of keys (by hash), the leaf its last put went to. The engine's puts come in
+   * interleaved streams (visible rows; each index value: `done = false`, project p, `$createdAt`),
+   * most of them appending in key order (time-ordered row ids), so the next put of a stream often
+   * lands in the same leaf: it skips the descent from the root.
    */
   readonly #fingers: (Finger | undefined)[] = new Array<Finger | undefined>(FINGERS);
 
@@ -558,9 +589,10 @@ export class BTree {
 
   /**
    * Sets `key` to `value`; returns the value it replaced. The tree copies both (an inline value's
-   * bytes go into the leaf), so the caller may reuse its buffers.
+   * bytes go into the leaf), so the caller may reuse its buffers. `stream`: how many leading bytes
+   * of the key name the run of keys it belongs to (`KvTransaction.put`), which picks its finger.
    */
-  put(key: Uint8Array, value: StoredValue): StoredValue | undefined {
+  put(key: Uint8Array, value: StoredValue, stream = 12): StoredValue | undefined {
     this.version++;
     const cell = cellSize(key, value);
     assert(cell <= this.maxCell, 'cell too large');
@@ -570,16 +602,21 @@ export class BTree {
       leaf.insertAt(0, key, value);
       this.pager.add(leaf);
       this.root = leaf.id;
-      this.#structure++;
       return undefined;
     }
-    const slot = fingerSlot(key);
+    const h = streamHash(key, stream < key.length ? stream : key.length);
+    const slot = h & (FINGERS - 1);
     const f = this.#fingers[slot];
-    if (f !== undefined && f.structure === this.#structure) {
+    if (f !== undefined) {
       // The same leaf as this stream's last put, if the key is within its bounds and the leaf is
-      // still the cached, writable page (not copied, split, merged or evicted since).
+      // still the cached, writable page covering them. Its key range only ever shrinks by a split
+      // of it (which bumps its gen); copied, merged away, freed or evicted, it is no longer the
+      // cached page of its id. A merge into it only widens its range. Other pages' splits and
+      // copies leave it alone: invalidating every finger on each of them (as a tree-wide counter
+      // did) sent most puts of a bulk load down from the root again.
       const leaf = f.leaf;
       if (
+        f.gen === leaf.gen &&
         leaf.dirty &&
         this.pager.peek(leaf.id) === leaf &&
         this.pager.isFresh(leaf.id) &&
@@ -587,15 +624,17 @@ export class BTree {
         (f.hi === undefined || compareBytes(key, f.hi) < 0)
       ) {
         leaf.ref = true;
-        const i = leaf.search(key, false);
+        const i = leaf.place(key);
         if (i < leaf.n && leaf.equalsAt(i, key)) {
           if (leaf.bytes - leaf.sizeAt(i) + cell <= P) {
             const old = leaf.valAt(i);
             leaf.replaceAt(i, key, value);
+            if (f.hits < 3) f.hits++;
             return old;
           }
         } else if (leaf.bytes + cell <= P) {
           leaf.insertAt(i, key, value);
+          if (f.hits < 3) f.hits++;
           return undefined;
         }
       }
@@ -612,20 +651,43 @@ export class BTree {
       node = this.#node(node.children[idx]!);
     }
     const leaf = this.#writablePath(path, node);
-    const i = leaf.search(key, false);
+    const i = leaf.place(key);
     if (i < leaf.n && leaf.equalsAt(i, key)) {
       const old = leaf.valAt(i);
       if (leaf.bytes - leaf.sizeAt(i) + cell <= P) {
         leaf.replaceAt(i, key, value);
-        this.#fingers[slot] = { leaf, lo, hi, structure: this.#structure };
+        this.#point(slot, h, leaf, lo, hi);
       } else this.#splitLeaf(path, leaf, i, key, value, true);
       return old;
     }
     if (leaf.bytes + cell <= P) {
       leaf.insertAt(i, key, value);
-      this.#fingers[slot] = { leaf, lo, hi, structure: this.#structure };
+      this.#point(slot, h, leaf, lo, hi);
     } else this.#splitLeaf(path, leaf, i, key, value, false);
     return undefined;
+  }
+
+  /**
+   * Points finger `slot` at the leaf stream `h` just put to, unless another stream's finger there
+   * has been saving descents lately: then it only ages. Keys of unrelated values (titles, times)
+   * each hash to some slot and would otherwise knock out the fingers of runs that do repeat.
+   */
+  #point(slot: number, h: number, leaf: Leaf, lo: Uint8Array | undefined, hi: Uint8Array | undefined): void {
+    const g = this.#fingers[slot];
+    if (g === undefined) {
+      this.#fingers[slot] = { leaf, lo, hi, gen: leaf.gen, stream: h, hits: 0 };
+      return;
+    }
+    if (g.stream !== h && g.hits > 0) {
+      g.hits--;
+      return;
+    }
+    g.leaf = leaf;
+    g.lo = lo;
+    g.hi = hi;
+    g.gen = leaf.gen;
+    if (g.stream !== h) g.hits = 0;
+    g.stream = h;
   }
 
   /** Removes `key`; returns the value it had, or undefined (and changes nothing) if missing. */
@@ -673,7 +735,6 @@ export class BTree {
       return node;
     }
     const copy = node.clone(this.pager.allocate()) as T;
-    this.#structure++;
     this.pager.free(node.id);
     this.pager.add(copy);
     if (parent === undefined) this.root = copy.id;
@@ -687,7 +748,6 @@ export class BTree {
    * keeps the rest (the moved cells stay behind as garbage until it is next compacted).
    */
   #splitLeaf(path: PathStep[], leaf: Leaf, i: number, key: Uint8Array, value: StoredValue, replace: boolean): void {
-    this.#structure++;
     const n = leaf.n;
     const count = replace ? n : n + 1;
     const cell = cellSize(key, value);
@@ -782,7 +842,6 @@ export class BTree {
 
   /** After a delete: drops empty pages, merges small ones into a neighbour, shrinks the root. */
   #rebalance(path: PathStep[], leaf: Leaf): void {
-    this.#structure++;
     const quarter = this.pager.pageSize / 4;
     let node: Node = leaf;
     for (let level = path.length; level > 0; level--) {

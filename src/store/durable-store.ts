@@ -345,7 +345,7 @@ class Store implements DurableStore {
   }
 
   /** @internal */
-  txPut(txn: Txn, key: Uint8Array, value: Uint8Array): void {
+  txPut(txn: Txn, key: Uint8Array, value: Uint8Array, stream?: number): void {
     this.#active(txn);
     if (key.length > this.#tree.maxKey) {
       throw new JazzError(
@@ -361,7 +361,7 @@ class Store implements DurableStore {
       // The tree and the WAL record copy the bytes: the caller may reuse its buffers.
       const stored = this.#store(key, value);
       if (isOverflow(stored)) txn.created.push(stored);
-      const old = this.#tree.put(key, stored);
+      const old = this.#tree.put(key, stored, stream);
       txn.undoKeys.push(txn.record.add(key, value), key.length);
       txn.undoOld.push(old);
       if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
@@ -756,8 +756,8 @@ class Txn implements KvTransaction {
     this.#store = store;
   }
 
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.#store.txPut(this, key, value);
+  put(key: Uint8Array, value: Uint8Array, stream?: number): void {
+    this.#store.txPut(this, key, value, stream);
   }
 
   delete(key: Uint8Array): void {

@@ -43,7 +43,13 @@ export interface KvStore {
 }
 
 export interface KvTransaction {
-  put(key: Uint8Array, value: Uint8Array): void;
+  /**
+   * `stream`: how many leading bytes of `key` name the run of keys it belongs to, a run whose
+   * later keys tend to land right after this one (the engine: an index's column and value, before
+   * the row id). A hint a store may use to skip searching for where the key goes; ignoring it
+   * changes nothing but speed.
+   */
+  put(key: Uint8Array, value: Uint8Array, stream?: number): void;
   delete(key: Uint8Array): void;
   /** Ends the transaction; resolves once it is durable. */
   commit(): Promise<void>;

@@ -30,8 +30,15 @@ import { crc32c } from './checksum.ts';
 
 export const PAGE_HEADER = 16;
 
-/** Dirty pages an eviction that has to write some writes beyond those it needs room for (1 MiB of 4 KiB pages). */
-const WRITE_AHEAD = 256;
+/**
+ * How many unreferenced dirty pages beyond those it needs an eviction passes over before it stops
+ * looking for clean ones (and writes dirty ones): a cache of nearly only dirty pages is not swept
+ * whole on every call.
+ */
+const DIRTY_MARGIN = 64;
+
+/** Dirty pages an eviction that has to write some writes beyond those it needs room for. */
+const WRITE_AHEAD = 16;
 export const PageType = { leaf: 1, branch: 2, overflow: 3, freelist: 4 } as const;
 
 /** A decoded page held in the cache. */
@@ -183,19 +190,20 @@ export class Pager {
    *
    * Clean pages go first: the hand passes over unreferenced dirty pages, noting them, and only
    * when clean ones do not make room are the noted dirty ones written, together (sorted by page
-   * number, neighbours in one write) and dropped. Writing each dirty victim alone as the hand met
-   * it cost a write call per page inside the commit that caused the eviction: 716 ms of a
-   * 100k-row bulk load's 7.2 s in Chromium, against 224 ms for as many bytes written in runs by
-   * the checkpoint; and a small write right after a large one paid for pages the next idle
-   * write-back or checkpoint writes anyway.
+   * number, neighbours in one write) and dropped. Writing each
+   * dirty victim alone as the hand met it cost a write call per page: 716 ms of a 100k-row bulk
+   * load's 7.2 s in Chromium, against 224 ms for as many bytes written in runs by the checkpoint.
+   *
+   * `write` false: dirty pages are never written; returns true when they would have been (the
+   * cache stays over its budget until a later call writes them).
    */
-  evict(): void {
+  evict(write = true): boolean {
     const cache = this.#cache;
-    if (cache.size <= this.capacity) return;
+    if (cache.size <= this.capacity) return false;
     const ring = this.#ring;
     let hand = this.#hand;
     const dirty = new Set<CachedPage>();
-    for (let budget = ring.length * 2; cache.size > this.capacity && dirty.size < cache.size - this.capacity + WRITE_AHEAD && budget-- > 0; ) {
+    for (let budget = ring.length * 2; cache.size > this.capacity && dirty.size < cache.size - this.capacity + DIRTY_MARGIN && budget-- > 0; ) {
       if (hand >= ring.length) hand = 0;
       const page = ring[hand]!;
       // A place whose page was freed or replaced since is dropped like an evicted page's.
@@ -218,9 +226,9 @@ export class Pager {
     }
     this.#hand = hand;
     let over = cache.size - this.capacity;
-    if (over <= 0 || dirty.size === 0) return;
-    // Those written beyond the room needed stay cached, clean: the next evictions find room at once.
-    const victims = [...dirty];
+    if (over <= 0 || dirty.size === 0) return false;
+    if (!write) return true;
+    const victims = [...dirty].slice(0, over);
     try {
       this.#writePages(victims);
     } catch (e) {
@@ -234,6 +242,7 @@ export class Pager {
       cache.delete(page.id);
       over--;
     }
+    return false;
   }
 
   /** Caches `page` under its id and gives it a place in the ring. */

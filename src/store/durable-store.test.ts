@@ -151,45 +151,6 @@ describe('durable store', () => {
   });
 });
 
-describe('durable store: eviction', () => {
-  class CountingFile extends MemoryBlockFile {
-    writes = 0;
-    override write(offset: number, data: Uint8Array): void {
-      this.writes++;
-      super.write(offset, data);
-    }
-  }
-  /** `n` 100-byte values under sequential keys from `from`: about n / 8 full 1 KiB leaves. */
-  function put(store: DurableStore, from: number, n: number): Promise<void> {
-    const tx = store.transaction();
-    for (let i = from; i < from + n; i++) tx.put(enc.encode(`k${String(i).padStart(6, '0')}`), new Uint8Array(100).fill(i % 251));
-    return tx.commit();
-  }
-
-  it('writes the dirty pages a commit pushed out of the cache in a task after it, not inside it', async () => {
-    const data = new CountingFile();
-    const store = openDurableStore({ data, wal: new MemoryBlockFile(), pageSize: 1024, cacheBytes: 256 * 1024, idleCheckpointMs: Infinity });
-    const opened = data.writes; // the new file's superblocks
-    // ~260 dirty pages for a budget of 256: less over than the slack (an eighth of the budget).
-    const first = put(store, 0, 8 * 260);
-    expect(store.stats().cachedPages).toBeGreaterThan(256);
-    expect(data.writes).toBe(opened);
-    await first;
-    await sleep(5);
-    expect(store.stats().cachedPages).toBeLessThanOrEqual(256);
-    expect(data.writes).toBeGreaterThan(opened);
-    // Far over budget (writes faster than tasks run): written at once.
-    const before = data.writes;
-    const second = put(store, 10_000, 8 * 100);
-    expect(data.writes).toBeGreaterThan(before);
-    expect(store.stats().cachedPages).toBeLessThanOrEqual(256);
-    await second;
-    store.checkIntegrity();
-    expect([...store.scan({})].length).toBe(8 * 360);
-    await store.close();
-  });
-});
-
 describe('durable store: put fingers', () => {
   it('keeps every key in order when the leaf a stream last put to is split by another stream (randomised)', async () => {
     const seed = Number(process.env['JAZZ_SEED'] ?? Math.floor(Math.random() * 1e9));

@@ -134,9 +134,6 @@ const DEFAULT_IDLE_CHECKPOINT_MS = 500;
 /** Dirty pages written per step of an idle checkpoint (~1 ms of work on OPFS), so a call that comes meanwhile waits little. */
 const IDLE_SLICE_PAGES = 64;
 
-/** Pages the cache may hold over its budget, dirty, until a task after the commit writes them (at most an eighth of the budget). */
-const EVICT_SLACK = 64;
-
 /** Opens (or creates, when the data file is empty) the durable store on two block files. */
 export function openDurableStore(options: DurableStoreOptions): DurableStore {
   return new Store(options);
@@ -179,8 +176,6 @@ class Store implements DurableStore {
   #lastCommit = 0;
   /** The idle checkpoint's timer, while one is set. */
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A task writing the dirty pages the last eviction left over budget is queued (`#afterTxn`). */
-  #evictTimer = false;
 
   constructor(options: DurableStoreOptions) {
     this.#data = options.data;
@@ -422,22 +417,8 @@ class Store implements DurableStore {
     this.#afterTxn();
   }
 
-  /**
-   * After a commit or rollback: clean pages leave the cache at once; dirty ones that have to leave
-   * too are written in a task of their own, after the commit's WAL flush, so a write waits for
-   * neither (P3, P4). More than `EVICT_SLACK` pages over budget (commits coming faster than tasks
-   * run, as in a loop awaiting each write), they are written at once.
-   */
   #afterTxn(): void {
-    const pager = this.#pager;
-    if (pager.evict(pager.cachedPages > pager.capacity + Math.min(EVICT_SLACK, pager.capacity >> 3)) && !this.#evictTimer) {
-      this.#evictTimer = true;
-      setTimeout(() => {
-        this.#evictTimer = false;
-        if (this.#closed || this.#failure || this.#txn) return; // the next commit evicts again
-        this.#pager.evict();
-      }, 0);
-    }
+    this.#pager.evict();
     if (this.#checkpointDue) this.#scheduleCheckpoint();
   }
 

@@ -29,8 +29,6 @@ import { crc32c } from './checksum.ts';
 
 export const PAGE_HEADER = 16;
 
-/** Dirty pages an eviction that has to write some writes beyond those it needs room for. */
-const WRITE_AHEAD = 16;
 export const PageType = { leaf: 1, branch: 2, overflow: 3, freelist: 4 } as const;
 
 /** A decoded page held in the cache. */

@@ -11,6 +11,8 @@
  *                the page kept at once, then the database's
  *   MARKS=1      after each reload, when the page got where (script, jazz.js, worker created, its
  *                first message, database ready; resources' responseEnd)
+ *   PROFILE=1    CPU profiles of the page and its worker during each mode's first insert
+ *                (bench/cpu-profile.ts; JAZZ_MINIFY=0 keeps the built files' names)
  *
  * For each mode and run (a new database each run): the rows written in one batch at tier `local` →
  * the list shows them (time and the next frame, on the page's clock; long tasks over 50 ms seen by
@@ -24,6 +26,7 @@ import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { launchOptions } from '../e2e/support/chromium.ts';
 import { fmt, load, percentile, table } from './stats.ts';
 import { benchServer, builtDist, crossOriginIsolation } from './vite-server.ts';
+import { CpuProfiler, DEBUG_PORT_ARG } from './cpu-profile.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 10_000);
 const RUNS = Number(process.env['RUNS'] ?? 3);
@@ -36,6 +39,7 @@ const HEIGHT = Number(process.env['HEIGHT'] ?? 800);
 const MODES = (process.env['MODES'] ?? 'virtual,plain,raw-virtual,raw-plain').split(',');
 /** WARM=1: the engine's pages use <jazz-db warm-start> (a reload shows the rows the last visit kept first). */
 const WARM = process.env['WARM'] === '1';
+const PROFILE = process.env['PROFILE'] === '1';
 
 type Tasks = { count: number; max: number; total: number };
 type Render = { ms: number; frame: number; first: number; stored?: number; tasks: Tasks; marks?: Record<string, number> };
@@ -52,7 +56,9 @@ mkdirSync(profile, { recursive: true });
 let ctx: BrowserContext | undefined;
 try {
   console.log(`list bench: ${ROWS.toLocaleString('en-US')} rows, viewport ${WIDTH}×${HEIGHT}, ${RUNS} runs; load average before: ${load()}`);
-  ctx = await chromium.launchPersistentContext(profile, { ...launchOptions(), headless: true, viewport: { width: WIDTH, height: HEIGHT } });
+  const opts = launchOptions();
+  if (PROFILE) opts.args.push(DEBUG_PORT_ARG);
+  ctx = await chromium.launchPersistentContext(profile, { ...opts, headless: true, viewport: { width: WIDTH, height: HEIGHT } });
   log(`browser ${ctx.browser()?.version() ?? ''}`);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
@@ -84,7 +90,15 @@ try {
       await page.goto(url);
       await page.waitForFunction(() => document.documentElement.dataset['ready'] === 'yes', null, { timeout: 60_000 });
       if (run === 0 && !(await page.evaluate('crossOriginIsolated'))) throw new Error('the page is not cross-origin isolated: its clock is coarsened');
+      const profiler = PROFILE && run === 0 ? await CpuProfiler.connect(profile) : undefined;
+      await profiler?.start();
       ins.push(await ev<Render>(page, 'insert', ROWS));
+      if (profiler) {
+        const dir = fileURLToPath(new URL('../.tmp/cpu-profiles', import.meta.url));
+        mkdirSync(dir, { recursive: true });
+        console.log(`CPU profile of the ${mode} insert:\n${await profiler.stop(dir, `list-insert-${mode}`)}`);
+        profiler.close();
+      }
       for (let k = 0; k < CHANGES; k++) chg.push((await ev<{ ms: number }>(page, 'change', k % 5, run * CHANGES + k)).ms);
       const s = await ev<{ deltas: number[]; scrolled: number; tasks: Tasks }>(page, 'scroll', SCROLL, STEP);
       frames.push(...s.deltas);

@@ -21,10 +21,10 @@ import { KeyWriter } from '../store/keys.ts';
 import { ByteWriter, ByteReader } from '../util/binary.ts';
 import { JazzError } from '../util/errors.ts';
 import { assert } from '../util/assert.ts';
-import { toHex, fromHex } from '../util/bytes.ts';
+import { fromHex } from '../util/bytes.ts';
 import { utf8Decode, utf8Encode } from '../util/utf8.ts';
 import { HybridClock } from '../clock/hlc.ts';
-import { IdGenerator, cryptoRandom, newClientId, uuidToBytes, isUuid, type RandomSource } from '../rows/ids.ts';
+import { IdGenerator, cryptoRandom, idText, newClientId, uuidToBytes, isUuid, type RandomSource } from '../rows/ids.ts';
 import type { RowObject } from '../rows/row-codec.ts';
 import {
   DELETED_SLOT,
@@ -459,7 +459,7 @@ export class Engine {
       let any = false;
       for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
         any = true;
-        if (isLegacyVisible(e.value)) legacy.push(bytesToUuidCached(e.key.subarray(e.key.length - 16)));
+        if (isLegacyVisible(e.value)) legacy.push(idText(e.key.subarray(e.key.length - 16)));
       }
       for (const id of legacy) {
         const versions = this.history(t, id).filter((v) => !this.#rejected.has(v.batchId));
@@ -485,7 +485,7 @@ export class Engine {
       const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(MAIN_BRANCH).finish();
       const rows: RowObject[] = [];
       for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) {
-        const row = decodeVisibleRow(e.value, t.cat, bytesToUuidCached(e.key.subarray(e.key.length - 16)));
+        const row = decodeVisibleRow(e.value, t.cat, idText(e.key.subarray(e.key.length - 16)));
         if (row) rows.push(row);
       }
       for (const row of rows) {
@@ -549,10 +549,10 @@ export class Engine {
    * The live row with this id (16 bytes), or undefined if absent or deleted. `sys`: with its system
    * fields (`$createdBy`, `$createdAt`, `$updatedBy`, `$updatedAt`; epoch ms) besides the columns.
    */
-  getRow(t: TableRuntime, id: Uint8Array, idText?: string, sys = false): RowObject | undefined {
+  getRow(t: TableRuntime, id: Uint8Array, text?: string, sys = false): RowObject | undefined {
     const bytes = this.store.get(visibleKey(this.#kw, t.no, id));
     if (!bytes) return undefined;
-    return decodeVisibleRow(bytes, t.cat, idText ?? bytesToUuidCached(id), sys);
+    return decodeVisibleRow(bytes, t.cat, text ?? idText(id), sys);
   }
 
   getRowById(t: TableRuntime, id: string, sys = false): RowObject | undefined {
@@ -652,7 +652,7 @@ export class Engine {
         yield decodeVersion(h.value!.value, t.cat);
         h = hs.next();
       } else {
-        yield decodeSingle(v.value.value, t.cat, bytesToUuidCached(rowOf(v.value.key, vp.length)));
+        yield decodeSingle(v.value.value, t.cat, idText(rowOf(v.value.key, vp.length)));
         v = vs.next();
       }
     }
@@ -662,14 +662,14 @@ export class Engine {
   *visibleEntries(table: string): IterableIterator<{ id: string; bytes: Uint8Array }> {
     const t = this.table(table);
     const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
-    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield { id: bytesToUuidCached(e.key.subarray(e.key.length - 16)), bytes: e.value };
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield { id: idText(e.key.subarray(e.key.length - 16)), bytes: e.value };
   }
 
   /** Ids of every row with a visible entry (deleted ones too). */
   *rowIds(table: string): IterableIterator<string> {
     const t = this.table(table);
     const p = new KeyWriter().uint(t.no).uint(K_VISIBLE).uint(0).finish();
-    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield bytesToUuidCached(e.key.subarray(e.key.length - 16));
+    for (const e of this.store.scan({ gte: p, lt: prefixEnd(p) })) yield idText(e.key.subarray(e.key.length - 16));
   }
 
   /** A digest of the set of versions of a row (see VisibleState.digest), or undefined if unknown. */
@@ -1266,19 +1266,6 @@ function tierMax(a: Tier, b: Tier): Tier {
 function compareIds(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
-}
-
-/** Row ids are converted to text on every materialisation; a small cache keeps that cheap. */
-const uuidCache = new Map<string, string>();
-function bytesToUuidCached(b: Uint8Array): string {
-  const h = toHex(b);
-  let s = uuidCache.get(h);
-  if (s === undefined) {
-    s = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-    if (uuidCache.size > 100_000) uuidCache.clear();
-    uuidCache.set(h, s);
-  }
-  return s;
 }
 
 export { assert, ByteReader, fromHex };

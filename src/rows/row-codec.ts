@@ -10,7 +10,7 @@
 import type { ColumnSchema } from '../schema/schema.ts';
 import type { CatalogueTable } from '../schema/catalogue.ts';
 import type { ByteReader, ByteWriter } from '../util/binary.ts';
-import { bytesToUuid, uuidToBytes } from './ids.ts';
+import { idText, uuidToBytes } from './ids.ts';
 import { unreachable } from '../util/assert.ts';
 
 /** A decoded row: `id` and every live column (null when absent). */
@@ -108,7 +108,7 @@ function readValue(r: ByteReader, col: ColumnSchema): unknown {
     case 'bytes':
       return r.bytes().slice();
     case 'ref':
-      return bytesToUuid(r.raw(16));
+      return idText(r.raw(16));
     case 'array': {
       const n = r.varint();
       const a = new Array(n);

@@ -15,7 +15,7 @@
 import type { CatalogueTable } from '../schema/catalogue.ts';
 import { ByteReader, ByteWriter } from '../util/binary.ts';
 import { readRow, writeRow, type RowObject } from './row-codec.ts';
-import { bytesToUuid, isUuid, uuidToBytes } from './ids.ts';
+import { idText, isUuid, uuidToBytes } from './ids.ts';
 import { compareStrings } from '../util/bytes.ts';
 import { hlcMillis } from '../clock/hlc.ts';
 import type { SysValues } from './system-fields.ts';
@@ -80,7 +80,7 @@ export function decodeVersion(bytes: Uint8Array, table: CatalogueTable): RowVers
   const r = new ByteReader(bytes);
   const format = r.u8();
   if (format !== FORMAT && format !== FORMAT_VIA) throw new RangeError('unknown row version format');
-  const rowId = bytesToUuid(r.raw(16));
+  const rowId = idText(r.raw(16));
   const versionId = r.string();
   const n = r.varint();
   const parents: string[] = [];
@@ -363,7 +363,7 @@ export function decodeSingle(bytes: Uint8Array, table: CatalogueTable, rowId: st
   const ts = r.f64();
   const author = singleAuthor(flags, versionId, r);
   const via = flags & SINGLE_VIA ? r.string() : undefined;
-  const batchId = flags & SINGLE_BATCH_UUID ? bytesToUuid(r.raw(16)) : r.string();
+  const batchId = flags & SINGLE_BATCH_UUID ? idText(r.raw(16)) : r.string();
   const mask = r.bytes().slice();
   const deleted = bytes[1] === 1;
   const rr = new ByteReader(bytes, 2);

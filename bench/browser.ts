@@ -9,8 +9,10 @@
  *   DEXIE_DURABILITY=relaxed            Dexie's Chromium transaction durability (default strict)
  *   P1_MIB=256                          MiB written per raw OPFS run
  *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
- *   SKIP=p1,p3,p7,p4,tx,p5,p5w,p5u,sqlite,tanstack     leave out some measures or baselines
- *                                       (p5w: P5 again with the engine's warmStart)
+ *   SKIP=p1,p3,p7,p4,tx,p5,p5w,p5u,dexie,sqlite,tanstack     leave out some measures or baselines
+ *                                       (p5w: P5 again with the engine's warmStart; dexie: for
+ *                                       ROWS=1000000, where Dexie's own load takes over 20
+ *                                       minutes; TanStack DB is then left out too)
  *   PROFILE=p2,p3,p7,p4,tx,p5           CPU profiles of the page and its workers during these
  *                                       measures (bench/cpu-profile.ts): .cpuprofile files under
  *                                       .tmp/cpu-profiles/ and each target's top functions printed
@@ -148,6 +150,7 @@ try {
     ROWS,
     DURABILITY,
     !SKIP.has('sqlite'),
+    !SKIP.has('dexie'),
   );
   isolated = setup.isolated;
   console.log(`  crossOriginIsolated: ${isolated}${isolated ? '' : ' — the clock is coarsened: figures under 1 ms are not reported'}`);
@@ -161,8 +164,8 @@ try {
   log(`driver: ${JSON.stringify(setup.driver)}; ~${setup.bytesPerRow} bytes/row as JSON`);
   const le = await profiled('p2', () => ev<{ ms: number }>(page, 'loadEngine'));
   log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s`);
-  const ld = await ev<{ ms: number }>(page, 'loadDexie');
-  log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
+  const ld = SKIP.has('dexie') ? undefined : await ev<{ ms: number }>(page, 'loadDexie');
+  if (ld) log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
   const ls = sq ? await attempt(failures, 'SQLite-WASM load', () => ev<{ ms: number }>(page, 'loadSqlite')) : undefined;
   if (ls) log(`P2 SQLite load: ${(ls.ms / 1000).toFixed(1)} s`);
   const sqlOk = !!ls;
@@ -190,10 +193,16 @@ try {
   }
 
   // P4 and the transaction scenario: RUNS rounds, the systems taking turns in each.
-  const tsOpen = SKIP.has('tanstack') ? undefined : await attempt(failures, 'TanStack DB open', () => ev<{ ms: number }>(page, 'openTanstack'));
+  // TanStack DB starts from Dexie's copy of the rows (with P3's changes): no Dexie, no TanStack.
+  const tsOpen = SKIP.has('tanstack') || SKIP.has('dexie') ? undefined : await attempt(failures, 'TanStack DB open', () => ev<{ ms: number }>(page, 'openTanstack'));
   if (tsOpen) log(`TanStack DB: 20 live queries ready in ${fmt(tsOpen.ms)}`);
   const tsOk = !!tsOpen;
-  const systems: [Sys, string][] = [['e', 'engine'], ['d', 'dexie'], ...(sqlOk ? ([['s', 'sqlite']] as [Sys, string][]) : []), ...(tsOk ? ([['t', 'tanstack']] as [Sys, string][]) : [])];
+  const systems: [Sys, string][] = [
+    ['e', 'engine'],
+    ...(SKIP.has('dexie') ? [] : ([['d', 'dexie']] as [Sys, string][])),
+    ...(sqlOk ? ([['s', 'sqlite']] as [Sys, string][]) : []),
+    ...(tsOk ? ([['t', 'tanstack']] as [Sys, string][]) : []),
+  ];
   for (const [mode, total, id] of [
     ['one', LIVE, 'p4'],
     ['tx', TX, 'tx'],
@@ -230,7 +239,7 @@ try {
   ctx = undefined;
   if (!SKIP.has('p5')) {
     const warm = !SKIP.has('p5w');
-    const which = ['engine', ...(warm ? ['engine-warm'] : []), 'dexie', ...(sqlOk ? ['sqlite'] : [])] as const;
+    const which = ['engine', ...(warm ? ['engine-warm'] : []), ...(SKIP.has('dexie') ? [] : ['dexie']), ...(sqlOk ? ['sqlite'] : [])] as const;
     const cold: Record<string, number[]> = { engine: [], 'engine-warm': [], dexie: [], sqlite: [] };
     const nav: Record<string, number[]> = { engine: [], 'engine-warm': [], dexie: [], sqlite: [] };
     const fresh: number[] = [];

@@ -95,20 +95,22 @@ const bench = {
     return r;
   },
 
-  async setup(n: number, durability: string, withSqlite = true) {
+  async setup(n: number, durability: string, withSqlite = true, withDexie = true) {
     st.engine = createDb({ app, driver: { type: driverType, dbName: 'bench' }, indexes: INDEXES, ...workerOpt });
     await st.engine.ready;
     st.status = st.engine.status;
     await Dexie.delete('bench-dexie');
-    st.dx = openDexie('bench-dexie', durability);
-    await st.dx.open();
+    if (withDexie) {
+      st.dx = openDexie('bench-dexie', durability);
+      await st.dx.open();
+    }
     // Projects: 100, same ids on both sides.
     const h = st.engine.batch((b: any) => {
       for (let i = 0; i < 100; i++) b.insert(app.projects, { name: `project ${i}` });
     });
     await h.wait({ tier: 'local' });
     st.projects = h.ids;
-    await st.dx.projects.bulkAdd(st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })));
+    await st.dx?.projects.bulkAdd(st.projects.map((id: string, i: number) => ({ id, name: `project ${i}` })));
     st.rows = makeRows(n, st.projects);
     // SQLite-WASM: a failure leaves its column empty and the others run.
     let sqlite: unknown;
@@ -131,7 +133,15 @@ const bench = {
   async loadSqlite() {
     const rows = st.rows.map((r: any, i: number) => ({ id: st.ids[i], ...r }));
     const t0 = performance.now();
-    for (let i = 0; i < rows.length; i += 1000) await st.sql.call({ op: 'insert', rows: rows.slice(i, i + 1000) });
+    try {
+      for (let i = 0; i < rows.length; i += 1000) await st.sql.call({ op: 'insert', rows: rows.slice(i, i + 1000) });
+    } catch (e) {
+      // Its column stays empty: the later measures must not read a half-loaded database.
+      const sql = st.sql;
+      st.sql = undefined;
+      await sql.close().catch(() => {});
+      throw e;
+    }
     return { ms: performance.now() - t0 };
   },
 
@@ -185,7 +195,7 @@ const bench = {
         await st.engine.update(app.todos, st.ids[picks[j]!], { priority: j % 10 }).wait({ tier: 'local' });
         eng.push(performance.now() - t0);
       }
-      for (let j = k; j < Math.min(n, k + 100); j++) {
+      for (let j = k; st.dx && j < Math.min(n, k + 100); j++) {
         const row = st.dxRows[picks[j]!];
         row.priority = j % 10;
         const t0 = performance.now();
@@ -207,7 +217,7 @@ const bench = {
     // Warm-up.
     for (let i = 0; i < Math.min(50, n); i++) {
       await st.engine.one(app.todos.where({ id: picks[i] }));
-      await st.dx.todos.get(picks[i]);
+      await st.dx?.todos.get(picks[i]);
     }
     for (let i = 0; st.sql && i < Math.min(50, n); i++) await st.sql.call({ op: 'get', id: picks[i] });
     const eng: number[] = [];
@@ -217,10 +227,13 @@ const bench = {
       let t0 = performance.now();
       const a = await st.engine.one(app.todos.where({ id }));
       eng.push(performance.now() - t0);
-      t0 = performance.now();
-      const b = await st.dx.todos.get(id);
-      dex.push(performance.now() - t0);
-      if (!a || !b) throw new Error(`point read missed ${id}`);
+      if (!a) throw new Error(`point read missed ${id}`);
+      if (st.dx) {
+        t0 = performance.now();
+        const b = await st.dx.todos.get(id);
+        dex.push(performance.now() - t0);
+        if (!b) throw new Error(`Dexie point read missed ${id}`);
+      }
       if (st.sql) {
         t0 = performance.now();
         const c = await st.sql.call({ op: 'get', id });
@@ -240,17 +253,19 @@ const bench = {
       const a = await st.engine.all(app.todos.where({ due: { gte: lo, lt: lo + width } }));
       const ea = performance.now() - t0;
       t0 = performance.now();
-      const b = await st.dx.todos
-        .where('due')
-        .between(lo, lo + width, true, false)
-        .toArray();
+      const b = st.dx
+        ? await st.dx.todos
+            .where('due')
+            .between(lo, lo + width, true, false)
+            .toArray()
+        : a;
       const db = performance.now() - t0;
       t0 = performance.now();
       const c = st.sql ? await st.sql.call({ op: 'range', lo, hi: lo + width }) : a.length;
       const sc = performance.now() - t0;
       if (k >= 2) {
         rEng.push(ea);
-        rDex.push(db);
+        if (st.dx) rDex.push(db);
         if (st.sql) rSql.push(sc);
         counts.push(a.length);
       }

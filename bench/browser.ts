@@ -175,8 +175,9 @@ try {
 
   // P3
   if (!SKIP.has('p3')) {
-    const u = await profiled('p3', () => ev<{ eng: number[]; dex: number[]; sql: number[] }>(page, 'updates', UPDATES));
+    const u = await profiled('p3', () => ev<{ eng: number[]; dex: number[]; sql: number[]; sqlFailure?: string }>(page, 'updates', UPDATES));
     log('P3 done');
+    if (u.sqlFailure) failures.push(`SQLite-WASM, dropped during P3: ${u.sqlFailure}`);
     const v = (q: number) => ({ e: p(u.eng, q), d: p(u.dex, q), s: p(u.sql, q) });
     line('P3', `${UPDATES} serial durable updates, page → worker → page, p50`, v(50), 'ms', 'p50 ≤ SQLite-WASM');
     line('P3', `same, p95`, v(95), 'ms', 'p95 ≤ SQLite-WASM');
@@ -184,7 +185,10 @@ try {
 
   // P7
   if (!SKIP.has('p7')) {
-    const r = await profiled('p7', () => ev<{ eng: number[]; dex: number[]; sql: number[]; rEng: number[]; rDex: number[]; rSql: number[]; counts: number[] }>(page, 'reads', READS));
+    const r = await profiled('p7', () =>
+      ev<{ eng: number[]; dex: number[]; sql: number[]; rEng: number[]; rDex: number[]; rSql: number[]; counts: number[]; sqlFailure?: string }>(page, 'reads', READS),
+    );
+    if (r.sqlFailure && !failures.some((f) => f.includes(r.sqlFailure!))) failures.push(`SQLite-WASM, dropped during P7: ${r.sqlFailure}`);
     log(`P7 done; range sizes ${Math.min(...r.counts)}–${Math.max(...r.counts)}`);
     line('P7', `point read by id (${READS}), p50`, { e: p(r.eng, 50), d: p(r.dex, 50), s: p(r.sql, 50) }, 'ms', '≤ SQLite-WASM');
     line('P7', `point read by id, p95`, { e: p(r.eng, 95), d: p(r.dex, 95), s: p(r.sql, 95) }, 'ms');

@@ -50,24 +50,29 @@ function engineQueries(projects: string[]) {
   });
 }
 
-/** The same 20 queries for Dexie, each fetching its rows' projects (the include). */
+/** Drops SQLite-WASM after a failure (closed, its reason kept in `sqlFailure`): the later measures go on without it. */
+async function dropSql(e: unknown): Promise<void> {
+  const sql = st.sql;
+  st.sql = undefined;
+  st.sqlFailure = String((e as Error)?.message ?? e).split('\n')[0];
+  await sql?.close().catch(() => {});
+}
+
 /**
  * A call to SQLite-WASM inside a measure: when it fails (its 'opfs' VFS has failed writes here),
- * SQLite is dropped for the rest of the run, its figures of that measure with it, and the reason
- * kept for the report (`sqlFailure`); the other systems go on.
+ * SQLite is dropped for the rest of the run, its figures of that measure with it; the other
+ * systems go on.
  */
 async function sqlCall(msg: unknown): Promise<any> {
   try {
     return await st.sql.call(msg);
   } catch (e) {
-    const sql = st.sql;
-    st.sql = undefined;
-    st.sqlFailure = String((e as Error)?.message ?? e).split('\n')[0];
-    await sql?.close().catch(() => {});
+    await dropSql(e);
     return undefined;
   }
 }
 
+/** The same 20 queries for Dexie, each fetching its rows' projects (the include). */
 function dexieQueries(dx: any, projects: string[]) {
   const withProject = async (rows: any[]) => {
     const ps = await dx.projects.bulkGet(rows.map((r) => r.projectId));
@@ -154,9 +159,7 @@ const bench = {
       for (let i = 0; i < rows.length; i += 1000) await st.sql.call({ op: 'insert', rows: rows.slice(i, i + 1000) });
     } catch (e) {
       // Its column stays empty: the later measures must not read a half-loaded database.
-      const sql = st.sql;
-      st.sql = undefined;
-      await sql.close().catch(() => {});
+      await dropSql(e);
       throw e;
     }
     return { ms: performance.now() - t0 };

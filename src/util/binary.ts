@@ -110,15 +110,19 @@ export class ByteWriter {
   }
 }
 
+/** Eight bytes seen as a float, for `ByteReader.f64` (a DataView per reader cost more than a row's fields). */
+const F64 = /* @__PURE__ */ new Float64Array(1);
+const F64_BYTES = /* @__PURE__ */ new Uint8Array(F64.buffer);
+/** Whether this machine stores numbers little-endian, as records do (every current engine does). */
+const LITTLE = /* @__PURE__ */ new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export class ByteReader {
   readonly buf: Uint8Array;
-  readonly view: DataView;
   pos: number;
   readonly end: number;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = pos;
     this.end = end;
   }
@@ -146,16 +150,20 @@ export class ByteReader {
 
   i32(): number {
     this.#need(4);
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
   }
 
   f64(): number {
     this.#need(8);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    if (LITTLE) for (let i = 0; i < 8; i++) F64_BYTES[i] = b[p + i]!;
+    else for (let i = 0; i < 8; i++) F64_BYTES[7 - i] = b[p + i]!;
+    this.pos = p + 8;
+    return F64[0]!;
   }
 
   raw(n: number): Uint8Array {

@@ -157,20 +157,21 @@ export class Source implements Input, ChangeListener {
   }
 
   #lookup(plan: Extract<Plan, { kind: 'lookup' }>): Row[] {
-    const seen = new Set<string>();
     const rows: Row[] = [];
     const ids: Uint8Array[] = [];
     for (const range of plan.ranges) {
       for (const e of this.#engine.store.scan(range)) ids.push(trailingId(e.key).slice());
     }
-    // In id order, the order rows are stored in: neighbours share pages (the result is sorted below).
+    // In id order, the order rows are stored in: neighbours share pages (the result is sorted
+    // below). A row several ranges or array elements name comes up as many times, next to itself.
     ids.sort(compareBytes);
+    let prev: Uint8Array | undefined;
     for (const id of ids) {
+      if (prev && compareBytes(prev, id) === 0) continue;
+      prev = id;
       const r = this.#engine.getRow(this.#t, id, undefined, this.#sys);
-      if (!r || seen.has(r.id)) continue;
-      seen.add(r.id);
       // The ranges may hold more than the condition where a long value was cut in the index.
-      if (plan.predicate(r)) rows.push(r);
+      if (r && plan.predicate(r)) rows.push(r);
     }
     rows.sort(this.#cmp);
     return rows;

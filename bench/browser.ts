@@ -162,8 +162,8 @@ try {
     }; TanStack DB in memory (not durable)`,
   );
   log(`driver: ${JSON.stringify(setup.driver)}; ~${setup.bytesPerRow} bytes/row as JSON`);
-  const le = await profiled('p2', () => ev<{ ms: number }>(page, 'loadEngine'));
-  log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s`);
+  const le = await profiled('p2', () => ev<{ ms: number; tenths: number[] }>(page, 'loadEngine'));
+  log(`P2 engine load: ${(le.ms / 1000).toFixed(1)} s; rows/s by tenth of the load: ${le.tenths.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}`);
   const ld = SKIP.has('dexie') ? undefined : await ev<{ ms: number }>(page, 'loadDexie');
   if (ld) log(`P2 Dexie load: ${(ld.ms / 1000).toFixed(1)} s`);
   const ls = sq ? await attempt(failures, 'SQLite-WASM load', () => ev<{ ms: number }>(page, 'loadSqlite')) : undefined;

@@ -21,6 +21,7 @@ import type { DurableStore } from '../src/store/durable-store.ts';
 import { fmt, percentile, table } from './stats.ts';
 
 import { benchApp as app } from './todo-app.ts';
+import { mulberry32 } from '../src/util/random.ts';
 type App = typeof app;
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
@@ -54,8 +55,8 @@ if (process.argv[2] === '--cold') {
 
 // ─── helpers ─────────────────────────────────────────────────────────────────
 
-let seed = 42;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+// A fixed seed: every run writes the same rows.
+const rand = mulberry32(42);
 const word = () =>
   Math.floor(rand() * 36 ** 6)
     .toString(36)

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, s } from '../server/index.ts';
 import { fmt, percentile, table } from './stats.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 100_000);
 const VERSIONS = Number(process.env['VERSIONS'] ?? 10_000);
@@ -26,8 +27,8 @@ const BATCH = 1000;
 
 const app = s.defineApp({ todos: s.table({ title: s.string(), done: s.boolean(), priority: s.int() }) });
 
-let seed = 11;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+// A fixed seed: every run writes the same rows.
+const rand = mulberry32(11);
 const word = () =>
   Math.floor(rand() * 36 ** 6)
     .toString(36)

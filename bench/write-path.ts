@@ -30,8 +30,17 @@ const app = s.defineApp({
   }),
 });
 
+// mulberry32 with a fixed seed, written out for the same reason as the schema. (An LCG in float
+// arithmetic, used here before, loses its product's low bits and repeats after ~16k numbers: every
+// title, due date and tag came again, and the random indexes' inserts stayed in a few cached pages.)
 let seed = 42;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const rand = (): number => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
 const word = () =>
   Math.floor(rand() * 36 ** 6)
     .toString(36)

@@ -205,8 +205,9 @@ test('many live queries stay equal to a fresh read through random writes', async
     const { app, db } = window.t;
     let seed = 12345;
     const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
+      // Exact 32-bit arithmetic (a float product loses its low bits and falls into a short cycle), high bits.
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
     };
     const queries = [
       app.todos.orderBy('title'),

@@ -481,8 +481,9 @@ test('the keyed list: random appends, edits, removals and moves leave the DOM in
       const view = { row, first: el, last: el, update: (r: Row) => ((view.row = r), (el.textContent = `${r.id}:${r.v}`)), dispose: () => {} };
       return view;
     });
-    let x = seed;
-    const rand = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+    // Exact 32-bit arithmetic (a float product loses its low bits and falls into a short cycle), high bits.
+    let x = seed >>> 0;
+    const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), Math.floor((x / 2 ** 32) * n));
     let rows: Row[] = [];
     let next = 0;
     const out: string[] = [];

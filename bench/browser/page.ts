@@ -178,17 +178,29 @@ const bench = {
   async loadEngine() {
     const rows = st.rows;
     const ids: string[] = [];
+    /** Rows per second of each tenth of the load (whole batches): whether a row costs more as the table grows. */
+    const tenths: number[] = [];
+    const step = Math.max(1000, Math.round(rows.length / 10_000) * 1000);
     const t0 = performance.now();
+    let mark = t0;
+    let from = 0;
     for (let i = 0; i < rows.length; i += 1000) {
+      if (i > 0 && i % step === 0) {
+        const now = performance.now();
+        tenths.push((i - from) / ((now - mark) / 1000));
+        mark = now;
+        from = i;
+      }
       const h = st.engine.batch((b: any) => {
         for (let j = i; j < Math.min(rows.length, i + 1000); j++) b.insert(app.todos, rows[j]);
       });
       ids.push(...h.ids);
       await h.wait({ tier: 'local' });
     }
-    const ms = performance.now() - t0;
+    const end = performance.now();
+    tenths.push((rows.length - from) / ((end - mark) / 1000));
     st.ids = ids;
-    return { ms };
+    return { ms: end - t0, tenths };
   },
 
   async loadDexie() {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { IdGenerator, bytesToUuid, idText, isUuid, uuidToBytes } from './ids.ts';
+import { mulberry32 } from '../util/random.ts';
 
 describe('row ids', () => {
   it('bytes and text convert both ways, for every byte value in every position', () => {
     const seed = Date.now();
     console.log(`[ids] seed ${seed}`);
-    let x = seed;
-    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    const rand = mulberry32(seed);
+    const next = () => Math.floor(rand() * 256);
     for (let k = 0; k < 2_000; k++) {
       const b = new Uint8Array(16);
       for (let i = 0; i < 16; i++) b[i] = k < 256 ? (k + i * 17) & 0xff : next();

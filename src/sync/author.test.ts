@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { authorOf, subjectOf } from './author.ts';
 import { fromBase64 } from '../util/bytes.ts';
+import { mulberry32 } from '../util/random.ts';
 
 const jwt = (claims: unknown) => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 
@@ -20,8 +21,8 @@ describe('authorOf', () => {
   it('reads base64 and base64url like Node does (randomised)', () => {
     const seed = (Math.random() * 2 ** 31) >>> 0;
     console.log(`base64 seed ${seed}`);
-    let x = seed;
-    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    const rand = mulberry32(seed);
+    const next = () => Math.floor(rand() * 256);
     for (let n = 0; n < 300; n++) {
       const bytes = Uint8Array.from({ length: n % 67 }, next);
       const buf = Buffer.from(bytes);

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from './binary.ts';
+import { mulberry32 } from './random.ts';
 
 describe('ByteReader', () => {
   it('reads back every int and float the writer wrote, at any offset', () => {
     const seed = Date.now() % 1_000_000;
     console.log(`binary.test seed ${seed}`);
-    let x = seed;
-    const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = mulberry32(seed);
     const ints = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 255, -256, 65_536, -65_537];
     const floats = [0, -0, 1.5, -1e308, Number.MIN_VALUE, Number.MAX_VALUE, Infinity, -Infinity, NaN, 1_700_000_000_123, Math.PI];
     for (let i = 0; i < 200; i++) {

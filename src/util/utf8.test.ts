@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from './binary.ts';
 import { SHORT, utf8Decode, utf8Encode, utf8Write } from './utf8.ts';
+import { mulberry32 } from './random.ts';
 
 /** Random UTF-16 text: ASCII, 2- and 3-byte characters, surrogate pairs, and lone surrogates. */
 function randomText(rand: () => number, length: number): string {
@@ -21,8 +22,7 @@ describe('UTF-8 in JS', () => {
   it('writes exactly the bytes TextEncoder writes, lone surrogates included, and ByteWriter reads them back', () => {
     const seed = Date.now() % 1e9;
     console.log(`[utf8] seed ${seed}`);
-    let x = seed;
-    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31), x / 2 ** 31);
+    const rand = mulberry32(seed);
     const enc = new TextEncoder();
     const edge = ['', 'a', 'é', '€', '😀', '\ud800', '\udc00', 'a\ud800b', '\udbff\udfff', '\ud83d', 'x\u0000y', '\u07ff\u0800\uffff'];
     const texts = [...edge, ...Array.from({ length: 3_000 }, (_, i) => randomText(rand, i % 200)), randomText(rand, SHORT), randomText(rand, SHORT + 5)];
@@ -45,8 +45,7 @@ describe('UTF-8 in JS', () => {
   it('reads exactly what a fatal TextDecoder reads, and throws where it throws, on random and broken bytes', () => {
     const seed = Date.now() % 1e9;
     console.log(`[utf8] decode seed ${seed}`);
-    let x = seed;
-    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31), x / 2 ** 31);
+    const rand = mulberry32(seed);
     const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
     const read = (f: () => string): string => {
       try {

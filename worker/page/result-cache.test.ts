@@ -8,6 +8,7 @@ import { rowComparator } from '../../src/query/compare.ts';
 import type { QueryAst } from '../../src/query/ast.ts';
 import type { WireRow } from '../protocol.ts';
 import { ResultCache } from './result-cache.ts';
+import { mulberry32 } from '../../src/util/random.ts';
 
 const ast = { table: 'items', orderBy: [{ column: 'n', direction: 'asc' }] } as unknown as QueryAst;
 const cmp = rowComparator(ast.orderBy) as unknown as (a: WireRow, b: WireRow) => number;
@@ -18,8 +19,7 @@ describe('ResultCache', () => {
     const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
     const seed = Number(env['SEED'] ?? Date.now() % 1e9);
     console.log(`[result-cache] seed ${seed}`);
-    let x = seed;
-    const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = mulberry32(seed);
     const cache = new ResultCache(ast);
     const truth = new Map<string, WireRow>();
     let next = 0;

@@ -180,6 +180,26 @@ describe('file format', () => {
     expect(store.stats().pageCount).toBeGreaterThan(150);
     store.checkIntegrity();
   });
+
+  it('keeps it within budget when commits follow each other with no task between (P9)', async () => {
+    const store = openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), pageSize: PAGE, cacheBytes: 32 * PAGE });
+    const commits: Promise<void>[] = [];
+    let most = 0;
+    for (let r = 0; r < 60; r++) {
+      const tx = store.transaction();
+      for (let i = 0; i < 60; i++) tx.put(key(r * 37 + i), value(i, r));
+      const before = store.stats().cachedPages;
+      commits.push(tx.commit());
+      // A transaction may bring in more pages than the budget; its commit evicts them.
+      most = Math.max(most, before);
+      expect(store.stats().cachedPages).toBeLessThanOrEqual(before);
+    }
+    await Promise.all(commits);
+    console.log(`most pages cached during a transaction: ${most} (budget 32)`);
+    expect(most).toBeLessThanOrEqual(80);
+    expect(store.stats().cachedPages).toBeLessThanOrEqual(40);
+    store.checkIntegrity();
+  });
 });
 
 describe('I/O and quota failures (R3)', () => {

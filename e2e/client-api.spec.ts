@@ -352,3 +352,27 @@ test('indexes on several columns from a page: built in the worker when a databas
   expect(result.live).toEqual(['zzz', ...result.before.slice(0, 4)]);
   expect(result.refused).toMatch(/^OPTION_INVALID: .*"todos" has no column "colour"/);
 });
+
+test('a mistyped driver fails the open with OPTION_INVALID instead of opening a database that keeps nothing', async ({ page }) => {
+  await open(page, `api-driver-${Date.now()}`);
+  const result = await page.evaluate(async () => {
+    const { app } = window.t;
+    const { createDb } = window.jazz;
+    const db = createDb({ app, driver: { type: 'opfz' as never, dbName: `typo-${Date.now()}` } });
+    const opened = await db.ready.then(
+      () => 'opened',
+      (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+    );
+    const write = await db
+      .insert(app.todos, { title: 'kept?' })
+      .wait()
+      .then(
+        () => 'written',
+        (e: { code?: string }) => e.code,
+      );
+    await db.close().catch(() => {});
+    return { opened, write };
+  });
+  expect(result.opened).toBe('OPTION_INVALID: unknown driver "opfz"');
+  expect(result.write).toBe('OPTION_INVALID');
+});

@@ -46,6 +46,8 @@ export function prefetchStore(requested: DriverType, dbName: string): Promise<Op
 
 /** Opens the store (see the top of the file); `found` is what `prefetchStore` found, if anything. */
 export async function openStore(requested: DriverType, dbName: string, found?: OpfsFiles): Promise<OpenedStore> {
+  // A mistyped driver would otherwise open a memory database, which keeps nothing, without a word.
+  if (!['opfs', 'idb', 'memory'].includes(requested)) throw new JazzError('OPTION_INVALID', `unknown driver "${requested}"`);
   const reasons: string[] = [];
   const status = (used: DriverType): DriverStatus => ({
     requested,

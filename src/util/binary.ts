@@ -110,11 +110,9 @@ export class ByteWriter {
   }
 }
 
-/** Eight bytes seen as a float, for `ByteReader.f64` (a DataView per reader cost more than a row's fields). */
-const F64 = /* @__PURE__ */ new Float64Array(1);
-const F64_BYTES = /* @__PURE__ */ new Uint8Array(F64.buffer);
-/** Whether this machine stores numbers little-endian, as records do (every current engine does). */
-const LITTLE = /* @__PURE__ */ new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Eight bytes read as a float, for `ByteReader.f64` (a DataView per reader cost more than a row's fields). */
+const F64_BYTES = /* @__PURE__ */ new Uint8Array(8);
+const F64_VIEW = /* @__PURE__ */ new DataView(F64_BYTES.buffer);
 
 export class ByteReader {
   readonly buf: Uint8Array;
@@ -160,10 +158,9 @@ export class ByteReader {
     this.#need(8);
     const b = this.buf;
     const p = this.pos;
-    if (LITTLE) for (let i = 0; i < 8; i++) F64_BYTES[i] = b[p + i]!;
-    else for (let i = 0; i < 8; i++) F64_BYTES[7 - i] = b[p + i]!;
+    for (let i = 0; i < 8; i++) F64_BYTES[i] = b[p + i]!;
     this.pos = p + 8;
-    return F64[0]!;
+    return F64_VIEW.getFloat64(0, true);
   }
 
   raw(n: number): Uint8Array {

@@ -34,7 +34,10 @@ export default defineConfig(({ mode }) => {
     logLevel: 'warn',
     resolve: {
       alias: worker
-        ? []
+        ? // The page parses `where` strings; the worker gets query ASTs (worker/no-where-parser.ts).
+          mode === 'worker'
+          ? [{ find: /^\.\/where-parser\.ts$/, replacement: here('./worker/no-where-parser.ts') }]
+          : []
         : [
             { find: /^\.\/worker-url\.ts$/, replacement: here('./worker/page/worker-url.dist.ts') },
             // Lit's stylesheet support, unused by the elements (see elements/no-styles.ts).

@@ -8,6 +8,7 @@
  *   ROWS=10000 UPDATES=300 LIVE=30 TX=15 npx tsx bench/browser.ts     quick check
  *   DEXIE_DURABILITY=relaxed            Dexie's Chromium transaction durability (default strict)
  *   P1_MIB=256                          MiB written per raw OPFS run
+ *   CACHE_MB=128                        the engine's page cache (the opfs driver's cacheBytes; default 32)
  *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
  *   SKIP=p1,p3,p7,p4,tx,p5,p5w,p5u,dexie,sqlite,tanstack     leave out some measures or baselines
  *                                       (p5w: P5 again with the engine's warmStart; dexie: for
@@ -70,6 +71,7 @@ const dist = process.env['SOURCE_WORKER'] === '1' ? undefined : builtDist('brows
 const { server, base } = await benchServer('browser', [crossOriginIsolation, ...(dist ? [dist.plugin] : [])]);
 let url = `${base}/bench/browser/index.html`;
 if (dist) url += `?worker=${encodeURIComponent(`${dist.path}jazz-worker.js`)}`;
+if (process.env['CACHE_MB']) url += `${url.includes('?') ? '&' : '?'}cacheBytes=${Number(process.env['CACHE_MB']) * 2 ** 20}`;
 
 rmSync(profile, { recursive: true, force: true });
 mkdirSync(profile, { recursive: true });

@@ -376,3 +376,38 @@ test('a mistyped driver fails the open with OPTION_INVALID instead of opening a 
   expect(result.opened).toBe('OPTION_INVALID: unknown driver "opfz"');
   expect(result.write).toBe('OPTION_INVALID');
 });
+
+test("the opfs driver's page cache: cacheBytes sets it (status shows it), and a bad value, another driver's or an unknown driver option fails the open", async ({ page }) => {
+  await open(page, `api-cache-${Date.now()}`);
+  const result = await page.evaluate(async () => {
+    const { app } = window.t;
+    const { createDb } = window.jazz;
+    const name = `cache-${Date.now()}`;
+    const tryOpen = async (driver: object) => {
+      const db = createDb({ app, driver: driver as never });
+      const out = await db.ready.then(
+        async () => {
+          await db.insert(app.todos, { title: 'ü 😀' }).wait();
+          return `opened ${db.status.driver?.used} ${db.status.driver?.cacheBytes}`;
+        },
+        (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+      );
+      await db.close().catch(() => {});
+      return out;
+    };
+    return {
+      default: await tryOpen({ type: 'opfs', dbName: `${name}-a` }),
+      big: await tryOpen({ type: 'opfs', dbName: `${name}-b`, cacheBytes: 64 * 2 ** 20 }),
+      small: await tryOpen({ type: 'opfs', dbName: `${name}-c`, cacheBytes: 1000 }),
+      text: await tryOpen({ type: 'opfs', dbName: `${name}-d`, cacheBytes: 'lots' }),
+      memory: await tryOpen({ type: 'memory', cacheBytes: 64 * 2 ** 20 }),
+      unknown: await tryOpen({ type: 'opfs', dbName: `${name}-e`, path: './app.db' }),
+    };
+  });
+  expect(result.default).toBe(`opened opfs ${32 * 2 ** 20}`);
+  expect(result.big).toBe(`opened opfs ${64 * 2 ** 20}`);
+  expect(result.small).toBe('OPTION_INVALID: cacheBytes is a number of bytes, at least 1 MiB (1048576), got 1000');
+  expect(result.text).toBe('OPTION_INVALID: cacheBytes is a number of bytes, at least 1 MiB (1048576), got lots');
+  expect(result.memory).toBe("OPTION_INVALID: cacheBytes is the opfs driver's; the memory driver holds the whole database in memory");
+  expect(result.unknown).toBe('OPTION_INVALID: the driver has no option "path"; it takes type, dbName, cacheBytes');
+});

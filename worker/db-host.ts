@@ -21,7 +21,7 @@ import { Election } from './election.ts';
 import { LeaderServer } from './leader-server.ts';
 import type { Link } from './link.ts';
 import { LocalDb } from './local-db.ts';
-import { prefetchStore } from './open-store.ts';
+import { checkDriver, prefetchStore } from './open-store.ts';
 import type { OpfsFiles } from './opfs-blockfile.ts';
 import { RemoteLeader } from './remote-leader.ts';
 import {
@@ -108,6 +108,7 @@ export class DbHost implements WorkerApi {
       throw new JazzError('PROTOCOL_MISMATCH', `the page script speaks protocol ${config.protocol} and the worker file ${PROTOCOL_VERSION}: serve jazz.js and jazz-worker.js from the same build`);
     }
     if (this.#config) throw new JazzError('UNSUPPORTED', 'this worker has already opened a database; start one worker per database');
+    checkDriver(config);
     this.#config = config;
     this.#auth = config.auth;
     const opened = new Promise<WorkerStatus>((resolve, reject) => (this.#opened = { resolve, reject, settled: false }));

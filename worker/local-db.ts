@@ -119,7 +119,7 @@ export class LocalDb {
     const deadline = Date.now() + LOCKED_RETRY_MS;
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       try {
-        return await openStore(driver, dbName, found);
+        return await openStore(driver, dbName, found, this.#config?.cacheBytes);
       } catch (e) {
         if (!(e instanceof JazzError) || e.code !== 'STORAGE_LOCKED' || Date.now() > deadline || this.#closed) throw e;
         await new Promise((r) => setTimeout(r, delay));

@@ -13,7 +13,7 @@ import { createMemoryStore } from '../src/store/memory.ts';
 import { JazzError } from '../src/util/errors.ts';
 import { findOpfsFiles, openOpfsStore, type OpfsFiles } from './opfs-blockfile.ts';
 import { openIdbStore } from './idb-store.ts';
-import type { DriverStatus, DriverType } from './protocol.ts';
+import type { DriverStatus, DriverType, OpenConfig } from './protocol.ts';
 
 export interface OpenedStore {
   readonly store: KvStore;
@@ -44,10 +44,32 @@ export function prefetchStore(requested: DriverType, dbName: string): Promise<Op
   return requested === 'opfs' && !opfsUnavailable() ? findOpfsFiles(dbName) : undefined;
 }
 
-/** Opens the store (see the top of the file); `found` is what `prefetchStore` found, if anything. */
-export async function openStore(requested: DriverType, dbName: string, found?: OpfsFiles): Promise<OpenedStore> {
+/**
+ * Refuses a driver the page described wrongly, in every tab (a follower's open never reaches
+ * `openStore`). The page's `createDb` checks its own options and sends the driver's inside the
+ * config (`...driver`), so any key not known here is a driver option that does not exist.
+ */
+export function checkDriver(config: OpenConfig): void {
+  const { driver, cacheBytes } = config;
   // A mistyped driver would otherwise open a memory database, which keeps nothing, without a word.
-  if (!['opfs', 'idb', 'memory'].includes(requested)) throw new JazzError('OPTION_INVALID', `unknown driver "${requested}"`);
+  if (!['opfs', 'idb', 'memory'].includes(driver)) throw new JazzError('OPTION_INVALID', `unknown driver "${driver}"`);
+  for (const k of Object.keys(config)) {
+    if (!CONFIG_KEYS.includes(k)) throw new JazzError('OPTION_INVALID', `the driver has no option "${k}"; it takes type, dbName, cacheBytes`, { option: k });
+  }
+  if (cacheBytes !== undefined) {
+    if (driver !== 'opfs') throw new JazzError('OPTION_INVALID', `cacheBytes is the opfs driver's; the ${driver} driver holds the whole database in memory`);
+    if (!(cacheBytes >= 2 ** 20 && cacheBytes <= 2 ** 53)) throw new JazzError('OPTION_INVALID', `cacheBytes is a number of bytes, at least 1 MiB (1048576), got ${String(cacheBytes)}`);
+  }
+}
+
+/** What `OpenConfig` may hold: its fields, and `type`, which comes with the driver's options. */
+const CONFIG_KEYS = ['protocol', 'schema', 'migrations', 'indexes', 'driver', 'dbName', 'cacheBytes', 'server', 'appId', 'auth', 'backoff', 'branch', 'broker', 'type'];
+
+/**
+ * Opens the store (see the top of the file); `found` is what `prefetchStore` found, if anything,
+ * `cacheBytes` the page cache's budget for `opfs` (checked by `checkDriver`).
+ */
+export async function openStore(requested: DriverType, dbName: string, found?: OpfsFiles, cacheBytes?: number): Promise<OpenedStore> {
   const reasons: string[] = [];
   const status = (used: DriverType): DriverStatus => ({
     requested,
@@ -59,7 +81,8 @@ export async function openStore(requested: DriverType, dbName: string, found?: O
     const why = opfsUnavailable();
     if (!why) {
       try {
-        return { store: await openOpfsStore(dbName, {}, found), driver: status('opfs') };
+        const store = await openOpfsStore(dbName, { cacheBytes }, found);
+        return { store, driver: { ...status('opfs'), cacheBytes: store.stats().cacheBytes } };
       } catch (e) {
         if (!cannotRun(e)) throw e;
         reasons.push(`opfs: ${(e as Error).message}`);

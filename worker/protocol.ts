@@ -43,6 +43,8 @@ export interface OpenConfig {
   readonly indexes?: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
   readonly driver: DriverType;
   readonly dbName: string;
+  /** The `opfs` driver's page cache in bytes (`BrowserDriverConfig.cacheBytes`); the leader's is the one in use. */
+  readonly cacheBytes?: number | undefined;
   readonly server?: string | undefined;
   readonly appId?: string | undefined;
   readonly auth?: Credentials | undefined;
@@ -65,6 +67,8 @@ export interface DriverStatus {
   readonly persistent: boolean;
   /** Set when `used` differs from `requested`: what made the runtime fall back. */
   readonly fallbackReason?: string;
+  /** The page cache's budget in bytes, for `opfs` (the other drivers hold the whole database in memory). */
+  readonly cacheBytes?: number;
 }
 
 /** What the worker reports about its database. */

@@ -28,6 +28,9 @@ const INDEXES = {
 };
 /** The engine's driver: `?driver=idb` (bench/engines.ts, for WebKitGTK, which has no OPFS), else opfs. */
 const driverType = (new URLSearchParams(location.search).get('driver') ?? 'opfs') as 'opfs' | 'idb';
+/** The engine's page cache: `?cacheBytes=` (bench/browser.ts `CACHE_MB`), else the driver's default. */
+const cacheBytes = Number(new URLSearchParams(location.search).get('cacheBytes')) || undefined;
+const engineDriver = { type: driverType, dbName: 'bench', ...(cacheBytes ? { cacheBytes } : {}) };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +121,7 @@ const bench = {
   },
 
   async setup(n: number, durability: string, withSqlite = true, withDexie = true) {
-    st.engine = createDb({ app, driver: { type: driverType, dbName: 'bench' }, indexes: INDEXES, ...workerOpt });
+    st.engine = createDb({ app, driver: engineDriver, indexes: INDEXES, ...workerOpt });
     await st.engine.ready;
     st.status = st.engine.status;
     await Dexie.delete('bench-dexie');
@@ -429,7 +432,7 @@ const bench = {
     }
     if (which === 'engine' || which === 'engine-warm') {
       const warm = which === 'engine-warm';
-      const db = createDb({ app, driver: { type: driverType, dbName: 'bench' }, indexes: INDEXES, ...(warm ? { warmStart: true } : {}), ...workerOpt });
+      const db = createDb({ app, driver: engineDriver, indexes: INDEXES, ...(warm ? { warmStart: true } : {}), ...workerOpt });
       // The first 50 rows shown (with warmStart: kept from the last visit), and the database's own.
       let first = 0;
       let stale = false;
@@ -474,7 +477,7 @@ const bench = {
     const db = createDb({
       app: vk,
       migrations,
-      driver: { type: 'opfs', dbName: 'bench' },
+      driver: engineDriver,
       indexes: {
         todos: [
           ['projectId', 'label'],

@@ -114,7 +114,8 @@ export interface DurableStore extends KvStore {
   /** Runs a checkpoint now (waits for no timer). */
   checkpoint(): Promise<void>;
   /** Figures for tests and benchmarks. */
-  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number };
+  /** `cacheBytes`: the page cache's budget (the option rounded to whole pages, at least 16). */
+  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number; cacheBytes: number };
 }
 
 /**
@@ -726,7 +727,7 @@ class Store implements DurableStore {
     };
   }
 
-  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number } {
+  stats(): { generation: number; pageCount: number; cachedPages: number; dirtyPages: number; walBytes: number; pageSize: number; cacheBytes: number } {
     return {
       generation: this.#sb.generation,
       pageCount: this.#pager.pageCount,
@@ -734,6 +735,7 @@ class Store implements DurableStore {
       dirtyPages: this.#pager.dirtyPages(),
       walBytes: this.#walCursor.offset,
       pageSize: this.#pageSize,
+      cacheBytes: this.#pager.capacity * this.#pageSize,
     };
   }
 }

@@ -64,6 +64,14 @@ export interface BrowserDriverConfig {
   readonly type: DriverType;
   /** Names the database in its storage (default `default`); one worker serves one name. */
   readonly dbName?: string;
+  /**
+   * `opfs` only: how many bytes of the database's pages the worker keeps in memory (default 32 MiB,
+   * at least 1 MiB). Loads and updates of a database whose indexes outgrow it read and write pages
+   * for most rows; a larger cache trades memory for that. The first tab to open the database (the
+   * leader) sets it for all tabs; `status.driver.cacheBytes` says what is in use (absent where
+   * `opfs` fell back to `idb`, which holds the whole database in memory).
+   */
+  readonly cacheBytes?: number;
 }
 
 export interface BrowserCreateDbOptions<A extends { readonly $schema: AppSchema }> {
@@ -253,6 +261,8 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
     const config: OpenConfig = {
       ...passed,
+      // The driver's options (`cacheBytes`), checked by the worker.
+      ...driver,
       protocol: PROTOCOL_VERSION,
       schema: app.$schema,
       driver: driver.type,

@@ -286,7 +286,7 @@ test('a second tab on the same opfs database follows the first: one writer, shar
     }
     return { role: db.status.role, driver: db.status.driver, rows: (await db.all(app.todos)).map((x: any) => x.title), missing };
   });
-  expect(r).toEqual({ role: 'follower', driver: { requested: 'opfs', used: 'opfs', persistent: true }, rows: ['from the follower'], missing: 'ROW_NOT_FOUND' });
+  expect(r).toEqual({ role: 'follower', driver: { requested: 'opfs', used: 'opfs', persistent: true, cacheBytes: 32 * 2 ** 20 }, rows: ['from the follower'], missing: 'ROW_NOT_FOUND' });
   const seen = await first.evaluate(async () => ({ role: window.t.db.status.role, rows: (await window.t.db.all(window.t.app.todos)).map((x: any) => x.title) }));
   expect(seen).toEqual({ role: 'leader', rows: ['from the follower'] });
   // A long result through the leader: its first rows (partial), then the whole, with the rest as added.

@@ -112,13 +112,13 @@ export class DbHost implements WorkerApi {
     this.#config = config;
     this.#auth = config.auth;
     const opened = new Promise<WorkerStatus>((resolve, reject) => (this.#opened = { resolve, reject, settled: false }));
-    if (config.driver === 'memory' || typeof navigator === 'undefined' || !navigator.locks) {
+    if (config.driver.type === 'memory' || typeof navigator === 'undefined' || !navigator.locks) {
       // Nothing to share (memory), or no Web Locks to elect with: this tab's own database.
       this.#attach(this.#lead().backend);
     } else {
       this.#elect();
       // Looking the files up (no file is opened) overlaps the election; the leader opens them.
-      this.#found = prefetchStore(config.driver, config.dbName);
+      this.#found = prefetchStore(config.driver.type, config.dbName);
     }
     return opened;
   }
@@ -438,7 +438,7 @@ export class DbHost implements WorkerApi {
   }
 
   async resume(): Promise<void> {
-    if (this.#closed || this.#election || !this.#config || this.#config.driver === 'memory') return;
+    if (this.#closed || this.#election || !this.#config || this.#config.driver.type === 'memory') return;
     this.#elect();
   }
 

@@ -109,7 +109,7 @@ export class LocalDb {
   async open(config: OpenConfig, found?: Promise<OpfsFiles | undefined>): Promise<WorkerStatus> {
     if (this.#current) throw new JazzError('UNSUPPORTED', 'this database is already open');
     this.#config = config;
-    this.#current = this.#openDb(config, config.driver, found);
+    this.#current = this.#openDb(config, config.driver.type, found);
     await this.#current;
     this.#opened = true;
     return this.status();
@@ -119,7 +119,7 @@ export class LocalDb {
     const deadline = Date.now() + LOCKED_RETRY_MS;
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       try {
-        return await openStore(driver, dbName, found, this.#config?.cacheBytes);
+        return await openStore(driver, dbName, found, this.#config?.driver.cacheBytes);
       } catch (e) {
         if (!(e instanceof JazzError) || e.code !== 'STORAGE_LOCKED' || Date.now() > deadline || this.#closed) throw e;
         await new Promise((r) => setTimeout(r, delay));
@@ -210,7 +210,7 @@ export class LocalDb {
       } catch {
         // The store had stopped; closing releases its files, which is all we need.
       }
-      const db = await this.#openDb(config, this.#driver?.used ?? config.driver);
+      const db = await this.#openDb(config, this.#driver?.used ?? config.driver.type);
       for (const s of this.#subs.values()) this.#start(db, s);
       this.#recovering = false;
       this.#emitStatus();
@@ -503,7 +503,7 @@ export class LocalDb {
     const db = this.#db;
     return {
       dbName: this.#config?.dbName ?? '',
-      driver: this.#driver ?? { requested: this.#config?.driver ?? 'memory', used: 'memory', persistent: false },
+      driver: this.#driver ?? { requested: this.#config?.driver.type ?? 'memory', used: 'memory', persistent: false },
       sync: db && this.#config?.server !== undefined ? db.syncStatus : null,
       role: 'leader',
       ...(this.#lastStorageError ? { lastStorageError: this.#lastStorageError } : {}),

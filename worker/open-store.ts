@@ -45,25 +45,22 @@ export function prefetchStore(requested: DriverType, dbName: string): Promise<Op
 }
 
 /**
- * Refuses a driver the page described wrongly, in every tab (a follower's open never reaches
- * `openStore`). The page's `createDb` checks its own options and sends the driver's inside the
- * config (`...driver`), so any key not known here is a driver option that does not exist.
+ * Refuses a driver the page described wrongly (`OpenConfig.driver`, as given to `createDb`), in
+ * every tab: a follower's open never reaches `openStore`.
  */
 export function checkDriver(config: OpenConfig): void {
-  const { driver, cacheBytes } = config;
+  const driver = config.driver;
+  const { type, cacheBytes } = driver;
   // A mistyped driver would otherwise open a memory database, which keeps nothing, without a word.
-  if (!['opfs', 'idb', 'memory'].includes(driver)) throw new JazzError('OPTION_INVALID', `unknown driver "${driver}"`);
-  for (const k of Object.keys(config)) {
-    if (!CONFIG_KEYS.includes(k)) throw new JazzError('OPTION_INVALID', `the driver has no option "${k}"; it takes type, dbName, cacheBytes`, { option: k });
+  if (!['opfs', 'idb', 'memory'].includes(type)) throw new JazzError('OPTION_INVALID', `unknown driver "${type}"`);
+  for (const k of Object.keys(driver)) {
+    if (!['type', 'dbName', 'cacheBytes'].includes(k)) throw new JazzError('OPTION_INVALID', `the driver has no option "${k}"; it takes type, dbName, cacheBytes`, { option: k });
   }
   if (cacheBytes !== undefined) {
-    if (driver !== 'opfs') throw new JazzError('OPTION_INVALID', `cacheBytes is the opfs driver's; the ${driver} driver holds the whole database in memory`);
+    if (type !== 'opfs') throw new JazzError('OPTION_INVALID', `cacheBytes is the opfs driver's; the ${type} driver holds the whole database in memory`);
     if (!(cacheBytes >= 2 ** 20 && cacheBytes <= 2 ** 53)) throw new JazzError('OPTION_INVALID', `cacheBytes is a number of bytes, at least 1 MiB (1048576), got ${String(cacheBytes)}`);
   }
 }
-
-/** What `OpenConfig` may hold: its fields, and `type`, which comes with the driver's options. */
-const CONFIG_KEYS = ['protocol', 'schema', 'migrations', 'indexes', 'driver', 'dbName', 'cacheBytes', 'server', 'appId', 'auth', 'backoff', 'branch', 'broker', 'type'];
 
 /**
  * Opens the store (see the top of the file); `found` is what `prefetchStore` found, if anything,

@@ -41,10 +41,13 @@ export interface OpenConfig {
   readonly migrations?: readonly unknown[] | undefined;
   /** Indexes on several columns (the engine's createDb `indexes`), checked in the worker; the leader's are in place. */
   readonly indexes?: Readonly<Record<string, readonly (readonly string[])[]>> | undefined;
-  readonly driver: DriverType;
+  /**
+   * The page's `createDb` driver as given (`BrowserDriverConfig`: `type`, and `dbName` and
+   * `cacheBytes` if set), checked here (`checkDriver`); the leader's `cacheBytes` is the one in use.
+   */
+  readonly driver: { readonly type: DriverType; readonly cacheBytes?: number };
+  /** The database's name (`driver.dbName`, default `default`). */
   readonly dbName: string;
-  /** The `opfs` driver's page cache in bytes (`BrowserDriverConfig.cacheBytes`); the leader's is the one in use. */
-  readonly cacheBytes?: number | undefined;
   readonly server?: string | undefined;
   readonly appId?: string | undefined;
   readonly auth?: Credentials | undefined;

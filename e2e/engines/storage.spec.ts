@@ -75,7 +75,7 @@ test('a driver that cannot run falls back, works, and the status says why', asyn
     // Firefox has OPFS with sync access handles: there the wrapper worker takes them away, as in Chromium's spec.
     await openClient(page, { collectWarnings: true, dbName: `fb-${Date.now()}`, driver: 'opfs' });
     const native = await page.evaluate(roundTrip);
-    expect(native.status.driver).toEqual({ requested: 'opfs', used: 'opfs', persistent: true });
+    expect(native.status.driver).toEqual({ requested: 'opfs', used: 'opfs', persistent: true, cacheBytes: 32 * 2 ** 20 });
     expect(native.warnings).toEqual([]);
   }
   // WebKitGTK's own lack (no OPFS at all), or Firefox without sync access handles.

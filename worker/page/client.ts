@@ -261,11 +261,10 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     if (driver.type !== 'memory') void askPersist().then((p) => (this.#storagePersisted = p));
     const config: OpenConfig = {
       ...passed,
-      // The driver's options (`cacheBytes`), checked by the worker.
-      ...driver,
       protocol: PROTOCOL_VERSION,
       schema: app.$schema,
-      driver: driver.type,
+      // With its options (`cacheBytes`), checked by the worker.
+      driver,
       dbName,
       migrations: migrations?.map((m) => (typeof m === 'string' ? JSON.parse(m) : m)),
       broker,

@@ -59,7 +59,7 @@ test('every write confirmed at local survives SIGKILL of Firefox, 5 times', asyn
             .filter((t) => t.startsWith('LONG+'))
             .sort(),
         );
-        expect(back.driver).toEqual({ requested: 'opfs', used: 'opfs', persistent: true });
+        expect(back.driver).toEqual({ requested: 'opfs', used: 'opfs', persistent: true, cacheBytes: 32 * 2 ** 20 });
         if (round === ROUNDS) break;
         // Write until killed: a second from the first confirmed write heard.
         let heard = 0;

@@ -22,7 +22,7 @@ import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
 import type { BranchInfo, MergeChange } from '../src/history/branches.ts';
 import type { FileInfo, LoadFileOptions } from '../src/files/files.ts';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict, BranchInfo, MergeChange };
 

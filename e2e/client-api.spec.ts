@@ -402,6 +402,7 @@ test("the opfs driver's page cache: cacheBytes sets it (status shows it), and a 
       text: await tryOpen({ type: 'opfs', dbName: `${name}-d`, cacheBytes: 'lots' }),
       memory: await tryOpen({ type: 'memory', cacheBytes: 64 * 2 ** 20 }),
       unknown: await tryOpen({ type: 'opfs', dbName: `${name}-e`, path: './app.db' }),
+      string: await tryOpen('opfs' as never),
     };
   });
   expect(result.default).toBe(`opened opfs ${32 * 2 ** 20}`);
@@ -410,4 +411,5 @@ test("the opfs driver's page cache: cacheBytes sets it (status shows it), and a 
   expect(result.text).toBe('OPTION_INVALID: cacheBytes is a number of bytes, at least 1 MiB (1048576), got lots');
   expect(result.memory).toBe("OPTION_INVALID: cacheBytes is the opfs driver's; the memory driver holds the whole database in memory");
   expect(result.unknown).toBe('OPTION_INVALID: the driver has no option "path"; it takes type, dbName, cacheBytes');
+  expect(result.string).toBe("OPTION_INVALID: the driver is an object such as { type: 'opfs', dbName: 'todos' }, got opfs");
 });

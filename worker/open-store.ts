@@ -50,6 +50,7 @@ export function prefetchStore(requested: DriverType, dbName: string): Promise<Op
  */
 export function checkDriver(config: OpenConfig): void {
   const driver = config.driver;
+  if (!driver || typeof driver !== 'object') throw new JazzError('OPTION_INVALID', `the driver is an object such as { type: 'opfs', dbName: 'todos' }, got ${String(driver)}`);
   const { type, cacheBytes } = driver;
   // A mistyped driver would otherwise open a memory database, which keeps nothing, without a word.
   if (!['opfs', 'idb', 'memory'].includes(type)) throw new JazzError('OPTION_INVALID', `unknown driver "${type}"`);

@@ -533,3 +533,32 @@ test('<jazz-db>.indexes: a definition opens the database with those indexes, a c
   await expect(page.locator('jazz-db')).toHaveAttribute('state', 'error');
   await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db OPTION_INVALID', 'q OPTION_INVALID']);
 });
+
+test('<jazz-db cache-bytes> sets the opfs page cache (a change reopens the database); a mistyped driver or a bad cache size is a jazz-error OPTION_INVALID', async ({ page }) => {
+  await mount(page, `<jazz-query id="q" table="todos" order-by="title"><template><p>{{title}}</p></template></jazz-query>`, `driver="opfs" db-name="cache-${Date.now()}" cache-bytes="${64 * 2 ** 20}"`);
+  await insert(page, 'todos', [{ title: 'ü 😀' }]);
+  await expect(page.locator('#q p')).toHaveText(['ü 😀']);
+  const status = () => page.evaluate(() => (document.querySelector('jazz-db') as any).db.status.driver);
+  expect(await status()).toEqual({ requested: 'opfs', used: 'opfs', persistent: true, cacheBytes: 64 * 2 ** 20 });
+  const reopened = () => page.evaluate(() => new Promise<void>((resolve) => document.querySelector('jazz-db')!.addEventListener('jazz-status', () => resolve(), { once: true })));
+  let next = reopened();
+  await page.evaluate(() => document.querySelector('jazz-db')!.setAttribute('cache-bytes', String(2 ** 27)));
+  await next;
+  await expect(page.locator('jazz-db')).toHaveAttribute('state', 'ready');
+  expect((await status()).cacheBytes).toBe(2 ** 27);
+  await expect(page.locator('#q p')).toHaveText(['ü 😀']); // the same database, opened again
+  next = reopened();
+  await page.evaluate(() => document.querySelector('jazz-db')!.setAttribute('cache-bytes', '64MiB'));
+  await next;
+  await expect(page.locator('jazz-db')).toHaveAttribute('state', 'error');
+  await expect.poll(() => errorsSeen(page)).toEqual(['jazz-db OPTION_INVALID', 'q OPTION_INVALID']);
+  next = reopened();
+  await page.evaluate(() => {
+    const db = document.querySelector('jazz-db')!;
+    db.removeAttribute('cache-bytes');
+    db.setAttribute('driver', 'opfz');
+  });
+  await next;
+  await expect(page.locator('jazz-db')).toHaveAttribute('state', 'error');
+  await expect.poll(() => page.evaluate(() => window.seen['jazz-error'].at(-1)?.message)).toMatch(/unknown driver "opfz"/);
+});

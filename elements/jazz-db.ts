@@ -1,5 +1,5 @@
 /**
- * `<jazz-db app server driver db-name token branch undo warm-start>`: opens a database for everything inside it. The
+ * `<jazz-db app server driver db-name cache-bytes token branch undo warm-start>`: opens a database for everything inside it. The
  * schema is the JSON in a child `<script type="application/json" slot="schema">`, or the `.schema`
  * property (the JSON form, or an app from `s.defineApp`). Descendants get the database through
  * the context protocol (`jazzDbContext`), so an element inside a shadow root finds it too.
@@ -19,7 +19,7 @@
  * a branch the server has already is taken as the server started it) and syncs it.
  *
  * It renders nothing of its own (its children are the page's). Changing `app`, `server`,
- * `driver`, `db-name`, `branch`, the schema or the migrations closes the database and opens the new one;
+ * `driver`, `db-name`, `cache-bytes`, `branch`, the schema or the migrations closes the database and opens the new one;
  * changing `token` only hands the new credentials to the open one. Removing the element from the
  * page closes it.
  *
@@ -49,8 +49,6 @@ import { createDb, JazzError, s, type BrowserDb, type DbStatus, type DriverType,
 import { jazzDbContext, jazzDbErrorContext, Provided } from './context.ts';
 import { ElementError, errorDetail, fire, report, type JazzErrorDetail } from './events.ts';
 
-const DRIVERS: readonly DriverType[] = ['opfs', 'idb', 'memory'];
-
 /**
  * Opens a database for everything inside it (see the module comment above).
  * @tagname jazz-db
@@ -68,6 +66,7 @@ export class JazzDbElement extends ReactiveElement {
     server: { type: String },
     driver: { type: String },
     dbName: { type: String, attribute: 'db-name' },
+    cacheBytes: { type: Number, attribute: 'cache-bytes' },
     token: { type: String },
     workerUrl: { type: String, attribute: 'worker-url' },
     branch: { type: String },
@@ -84,6 +83,8 @@ export class JazzDbElement extends ReactiveElement {
   declare driver: string | undefined;
   /** The database's name in the browser's storage (default: `app`, else `default`). */
   declare dbName: string | undefined;
+  /** `cache-bytes`: the `opfs` driver's page cache in bytes (default 32 MiB, at least 1 MiB; createDb's `driver.cacheBytes`). */
+  declare cacheBytes: number | undefined;
   /** The user's token (a JWT) for the sync server. */
   declare token: string | undefined;
   /** The branch to read and write (main when absent). */
@@ -160,21 +161,20 @@ export class JazzDbElement extends ReactiveElement {
     } catch (e) {
       return this.#fail(errorDetail(new JazzError('MIGRATION_INVALID', `the migrations script is not valid: ${(e as Error).message}`), { attribute: 'migrations' }));
     }
-    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.workerUrl, migrationsText, this.branch, this.indexes]);
+    const key = JSON.stringify([app.$hash, this.app, this.server, this.driver, this.dbName, this.cacheBytes, this.workerUrl, migrationsText, this.branch, this.indexes]);
     if (this.#db && key === this.#openedWith) {
       if (changed.has('token')) this.#db.setAuth(this.token ? { token: this.token } : {});
       return;
     }
+    // The worker refuses a driver that is none of opfs, idb and memory (OPTION_INVALID, reported
+    // as the open's failure below).
     const driver = (this.driver ?? 'opfs') as DriverType;
-    if (!DRIVERS.includes(driver)) {
-      return this.#fail(errorDetail(new JazzError('SCHEMA_INVALID', `driver must be one of ${DRIVERS.join(', ')}, got "${driver}"`), { attribute: 'driver', position: 0 }));
-    }
     this.#close();
     const db = createDb({
       app,
       migrations,
       indexes: this.indexes,
-      driver: { type: driver, dbName: this.dbName || this.app || 'default' },
+      driver: { type: driver, dbName: this.dbName || this.app || 'default', cacheBytes: this.cacheBytes },
       server: this.server || undefined,
       appId: this.app || undefined,
       auth: this.token ? { token: this.token } : undefined,

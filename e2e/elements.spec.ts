@@ -535,7 +535,11 @@ test('<jazz-db>.indexes: a definition opens the database with those indexes, a c
 });
 
 test('<jazz-db cache-bytes> sets the opfs page cache (a change reopens the database); a mistyped driver or a bad cache size is a jazz-error OPTION_INVALID', async ({ page }) => {
-  await mount(page, `<jazz-query id="q" table="todos" order-by="title"><template><p>{{title}}</p></template></jazz-query>`, `driver="opfs" db-name="cache-${Date.now()}" cache-bytes="${64 * 2 ** 20}"`);
+  await mount(
+    page,
+    `<jazz-query id="q" table="todos" order-by="title"><template><p>{{title}}</p></template></jazz-query>`,
+    `driver="opfs" db-name="cache-${Date.now()}" cache-bytes="${64 * 2 ** 20}"`,
+  );
   await insert(page, 'todos', [{ title: 'ü 😀' }]);
   await expect(page.locator('#q p')).toHaveText(['ü 😀']);
   const status = () => page.evaluate(() => (document.querySelector('jazz-db') as any).db.status.driver);

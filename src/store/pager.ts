@@ -182,7 +182,8 @@ export class Pager {
    * Writing each dirty victim alone as the hand met it cost a write call per page: 716 ms of a
    * 100k-row bulk load's 7.2 s in Chromium, against 224 ms for as many bytes written in runs by
    * the checkpoint. (Preferring clean victims was tried and measured worse: dirty pages then fill
-   * the cache and reads of other pages miss more: P3 p50 0.47 -> 0.64 ms in Node.)
+   * the cache and reads of other pages miss more: P3 p50 0.47 -> 0.64 ms in Node, though with the
+   * write-path bench's rows of that time, whose random values repeated: worth measuring again.)
    */
   evict(): void {
     const cache = this.#cache;

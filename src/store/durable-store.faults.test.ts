@@ -188,6 +188,8 @@ describe('file format', () => {
     for (let r = 0; r < 60; r++) {
       const tx = store.transaction();
       for (let i = 0; i < 60; i++) tx.put(key(r * 37 + i), value(i, r));
+      // A read puts the transaction's staged writes into the tree (and sees them).
+      expect(store.get(key(r * 37 + 59))).toEqual(value(59, r));
       const before = store.stats().cachedPages;
       commits.push(tx.commit());
       // A transaction may bring in more pages than the budget; its commit evicts them.

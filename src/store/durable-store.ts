@@ -13,9 +13,10 @@
  *
  * ## Writing
  *
- * A transaction changes the in-memory tree at once (so reads see it) and keeps an undo list for
- * `rollback()`. Each put or delete is also appended to the transaction's WAL record as it is made
- * (the tree and the record copy the bytes, so callers may reuse their buffers); `commit()` queues
+ * Each put or delete of a transaction is appended to its WAL record as it is made (the record
+ * copies the bytes, so callers may reuse their buffers) and staged there; the staged writes go into
+ * the in-memory tree sorted by key when the transaction commits, or before any read while it is
+ * open (so reads see them), and the tree keeps an undo list for `rollback()`. `commit()` queues
  * the record. Every record committed in the same tick is written with one `write` and made durable
  * with one `flush` in a microtask (group commit), and that flush resolves the commits' promises:
  * tier `local`.
@@ -289,6 +290,7 @@ class Store implements DurableStore {
 
   get(key: Uint8Array): Uint8Array | undefined {
     this.#usable();
+    if (this.#txn) this.applyStaged(this.#txn);
     try {
       const v = this.#tree.get(key);
       return v === undefined ? undefined : this.#tree.readValue(v);
@@ -299,11 +301,13 @@ class Store implements DurableStore {
 
   scan(range: KeyRange = {}): IterableIterator<KvEntry> {
     this.#usable();
+    if (this.#txn) this.applyStaged(this.#txn);
     return new Cursor(this, this.#tree, range);
   }
 
   estimate(range: KeyRange = {}): number {
     this.#usable();
+    if (this.#txn) this.applyStaged(this.#txn);
     try {
       const tree = this.#tree;
       const from = seekFirst(tree, range);
@@ -318,6 +322,7 @@ class Store implements DurableStore {
   /** @internal */
   usable(): void {
     this.#usable();
+    if (this.#txn) this.applyStaged(this.#txn);
   }
 
   /** @internal */
@@ -346,7 +351,7 @@ class Store implements DurableStore {
   }
 
   /** @internal */
-  txPut(txn: Txn, key: Uint8Array, value: Uint8Array, stream?: number): void {
+  txPut(txn: Txn, key: Uint8Array, value: Uint8Array): void {
     this.#active(txn);
     if (key.length > this.#tree.maxKey) {
       throw new JazzError(
@@ -358,33 +363,93 @@ class Store implements DurableStore {
     if (value.length > 0x7fff_ffff) {
       throw new JazzError('TYPE_MISMATCH', `A value of ${value.length} bytes is larger than the 2 GiB a value may hold.`);
     }
-    this.#mutate(() => {
-      // The tree and the WAL record copy the bytes: the caller may reuse its buffers.
-      const stored = this.#store(key, value);
-      if (isOverflow(stored)) txn.created.push(stored);
-      const old = this.#tree.put(key, stored, stream);
-      txn.undoKeys.push(txn.record.add(key, value), key.length);
-      txn.undoOld.push(old);
-      if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
+    // Staged in the WAL record (which copies the bytes: the caller may reuse its buffers); the
+    // tree receives it sorted, at the commit or before the next read (`applyStaged`).
+    const rec = txn.record;
+    const at = rec.add(key, value);
+    txn.staged.push(at, key.length, rec.len - value.length, value.length);
+  }
+
+  /**
+   * @internal Applies the transaction's staged writes to the tree in key order (a key written
+   * twice: in the order written). A transaction's writes land all over the tree (visible rows,
+   * the manifest, an entry per indexed value); in key order each leaf is reached from the one
+   * before, mostly without a descent, and once the tree outgrows the page cache the pages are read
+   * in order too. Measured on Node files (`npm run bench -- write-path`, alternating): bulk load
+   * of 100k rows 16.2–16.4k → 18.3–18.9k rows/s, of 300k rows 10.1–10.6k → 11.1–12.7k rows/s.
+   */
+  applyStaged(txn: Txn): void {
+    const st = txn.staged;
+    if (st.length === 0) return;
+    const n = st.length >> 2;
+    const buf = txn.record.buf;
+    // Each key's first 18 bytes as three 48-bit numbers: most comparisons end there, without a
+    // loop over the bytes (engine keys share their first ~10 bytes within an index).
+    const heads = new Float64Array(3 * n);
+    const order: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      const at = st[4 * i]!;
+      const len = st[4 * i + 1]!;
+      for (let h = 0; h < 3; h++) {
+        let x = 0;
+        for (let b = 6 * h; b < 6 * h + 6; b++) x = x * 256 + (b < len ? buf[at + b]! + 1 : 0);
+        heads[3 * i + h] = x;
+      }
+    }
+    order.sort((a, b) => {
+      const d = heads[3 * a]! - heads[3 * b]! || heads[3 * a + 1]! - heads[3 * b + 1]! || heads[3 * a + 2]! - heads[3 * b + 2]!;
+      if (d !== 0) return d;
+      const ka = st[4 * a]!;
+      const kb = st[4 * b]!;
+      const la = st[4 * a + 1]!;
+      const lb = st[4 * b + 1]!;
+      const m = la < lb ? la : lb;
+      for (let i = 18; i < m; i++) {
+        const c = buf[ka + i]! - buf[kb + i]!;
+        if (c !== 0) return c;
+      }
+      return la - lb || a - b;
     });
+    this.#mutate(() => {
+      const tree = this.#tree;
+      for (let j = 0; j < n; j++) {
+        const i = 4 * order[j]!;
+        const at = st[i]!;
+        const key = buf.subarray(at, at + st[i + 1]!);
+        const vl = st[i + 3]!;
+        if (vl < 0) {
+          const old = tree.delete(key);
+          if (old === undefined) continue;
+          txn.undoKeys.push(at, key.length);
+          txn.undoOld.push(old);
+          if (isOverflow(old)) txn.toFree.push(old);
+        } else {
+          const va = st[i + 2]!;
+          const stored = this.#store(key, buf.subarray(va, va + vl));
+          if (isOverflow(stored)) txn.created.push(stored);
+          const old = tree.put(key, stored, 0);
+          txn.undoKeys.push(at, key.length);
+          txn.undoOld.push(old);
+          if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
+        }
+      }
+    });
+    txn.staged.length = 0;
   }
 
   /** @internal */
   txDelete(txn: Txn, key: Uint8Array): void {
     this.#active(txn);
     if (key.length > this.#tree.maxKey) return; // no such key can exist
-    this.#mutate(() => {
-      const old = this.#tree.delete(key);
-      if (old === undefined) return;
-      txn.undoKeys.push(txn.record.add(key, null), key.length);
-      txn.undoOld.push(old);
-      if (isOverflow(old)) txn.toFree.push(old);
-    });
+    // Whether the tree holds the key is seen when the delete is applied (`applyStaged`).
+    txn.staged.push(txn.record.add(key, null), key.length, 0, -1);
   }
 
   /** @internal */
   txCommit(txn: Txn): Promise<void> {
     this.#active(txn);
+    this.applyStaged(txn);
     this.#txn = undefined;
     txn.done = true;
     if (txn.record.count === 0) return this.flush();
@@ -402,6 +467,7 @@ class Store implements DurableStore {
   /** @internal */
   txRollback(txn: Txn): void {
     this.#active(txn);
+    txn.staged.length = 0;
     this.#txn = undefined;
     txn.done = true;
     this.#mutate(() => {
@@ -743,6 +809,8 @@ class Store implements DurableStore {
 class Txn implements KvTransaction {
   /** The commit's WAL record, built as it goes. */
   readonly record = new WalRecord();
+  /** Writes not yet in the tree: per write, key offset and length, value offset and length (-1: delete). */
+  readonly staged: number[] = [];
   /** Per change, in order: the offset and length of its key in `record.buf` ... */
   readonly undoKeys: number[] = [];
   /** ... and the value it replaced (undefined: none). Leaf values are views of cells, which never change. */
@@ -758,8 +826,9 @@ class Txn implements KvTransaction {
     this.#store = store;
   }
 
-  put(key: Uint8Array, value: Uint8Array, stream?: number): void {
-    this.#store.txPut(this, key, value, stream);
+  /** (`stream` is not needed: the tree receives a transaction's writes in key order.) */
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.#store.txPut(this, key, value);
   }
 
   delete(key: Uint8Array): void {

@@ -47,6 +47,8 @@ async function load(store: DurableStore, n: number, tag = 'k'): Promise<void> {
     for (let i = 0; i < 500; i++) tx.put(enc.encode(`${tag}${t}-${i}`), new Uint8Array(100).fill(i & 0xff));
     await tx.commit();
   }
+  // A read puts the committed writes into the tree (the store holds them back until one needs them).
+  store.get(enc.encode(`${tag}0-0`));
 }
 
 function entries(store: DurableStore): number {
@@ -54,6 +56,52 @@ function entries(store: DurableStore): number {
   for (const _ of store.scan()) n++;
   return n;
 }
+
+describe('durable store: committed writes held back from the tree', () => {
+  it('keeps them out of the tree until a read or 32k of them, and a crash meanwhile loses none', async () => {
+    const data = new MemoryBlockFile();
+    const wal = new MemoryBlockFile();
+    const store = openDurableStore({ data, wal, idleCheckpointMs: Infinity });
+    const model = new Map<string, number>(); // key → the transaction that wrote it last
+    for (let t = 0; t < 10; t++) {
+      const tx = store.transaction();
+      for (let i = 0; i < 500; i++) {
+        const k = `h${(i * 7919 + t * 13) % 3000}`;
+        tx.put(enc.encode(k), new Uint8Array(40).fill(t));
+        model.set(k, t);
+      }
+      await tx.commit();
+    }
+    expect(store.stats().dirtyPages).toBe(0); // nothing in the tree yet: the WAL holds it all
+    const crashed = openDurableStore({ data: MemoryBlockFile.fromImage(data.crashImage()), wal: MemoryBlockFile.fromImage(wal.crashImage()), idleCheckpointMs: Infinity });
+    const all = (s: DurableStore) => [...s.scan()].map((e) => [new TextDecoder().decode(e.key), e.value[0]]);
+    const want = [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(all(crashed)).toEqual(want);
+    await crashed.close();
+    expect(all(store)).toEqual(want);
+    expect(store.stats().dirtyPages).toBeGreaterThan(0); // the read put them in
+    // Without reads, the commit that brings the held writes past 32,768 puts them in.
+    const before = store.stats().dirtyPages;
+    let t = 0;
+    while (store.stats().dirtyPages === before) {
+      const tx = store.transaction();
+      for (let i = 0; i < 1000; i++) tx.put(enc.encode(`g${t}-${i}`), new Uint8Array(8));
+      await tx.commit();
+      t++;
+      expect(t).toBeLessThanOrEqual(33);
+    }
+    expect(t).toBe(33);
+    // ... or the commit that brings their bytes past 8 MiB (large values: a file's parts).
+    store.get(enc.encode('h0'));
+    const settled = store.stats().dirtyPages;
+    const tx = store.transaction();
+    tx.put(enc.encode('big'), new Uint8Array(9 * 1024 * 1024).fill(7));
+    await tx.commit();
+    expect(store.stats().dirtyPages).toBeGreaterThan(settled + 2000); // its overflow pages
+    store.checkIntegrity();
+    await store.close();
+  });
+});
 
 describe('durable store: the idle checkpoint', () => {
   it('waits for the writes to stop, writes the changed pages back a slice at a time, then checkpoints; a crash after it replays no WAL', async () => {

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { sortKeys } from './sort-keys.ts';
+import { compareBytes } from './types.ts';
+
+/** mulberry32: the seed is printed, so a failure can be replayed. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Keys spread over a few buffers, as the durable store passes them (one buffer per WAL record). */
+function batch(keys: Uint8Array[], groups: number) {
+  const n = keys.length;
+  const parts: number[][] = Array.from({ length: groups }, () => []);
+  keys.forEach((_, i) => parts[i % groups]!.push(i));
+  const bufs: Uint8Array[] = [];
+  const group = new Uint32Array(n);
+  const at = new Uint32Array(n);
+  const len = new Uint32Array(n);
+  parts.forEach((members, g) => {
+    const buf = new Uint8Array(7 + members.reduce((s, i) => s + keys[i]!.length + 3, 0));
+    let o = 7; // keys do not start at 0 in a record
+    for (const i of members) {
+      buf.set(keys[i]!, o);
+      group[i] = g;
+      at[i] = o;
+      len[i] = keys[i]!.length;
+      o += keys[i]!.length + 3;
+    }
+    bufs.push(buf);
+  });
+  return { bufs, group, at, len };
+}
+
+describe('sortKeys', () => {
+  it('orders keys by unsigned bytes, shorter prefixes first, equal keys in their order, small and large batches', () => {
+    const seed = (Date.now() % 100000) + 1;
+    console.log(`sortKeys seed ${seed}`);
+    const rand = rng(seed);
+    for (const n of [0, 1, 2, 5, 47, 48, 49, 300, 5000]) {
+      const keys: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = rand();
+        if (r < 0.15 && keys.length > 0) {
+          keys.push(keys[Math.floor(rand() * keys.length)]!.slice()); // an equal key
+        } else if (r < 0.3 && keys.length > 0) {
+          const k = keys[Math.floor(rand() * keys.length)]!; // a prefix or an extension of another
+          keys.push(rand() < 0.5 ? k.slice(0, Math.floor(rand() * k.length)) : Uint8Array.of(...k, rand() < 0.5 ? 0 : 255));
+        } else {
+          // A shared prefix as engine keys have, then a value of any length (past the radix head too).
+          const k = new Uint8Array(3 + Math.floor(rand() * 40));
+          k.set([1, 3, 0].slice(0, k.length));
+          for (let b = 3; b < k.length; b++) k[b] = rand() < 0.3 ? 0 : rand() < 0.5 ? 255 : Math.floor(rand() * 256);
+          keys.push(k);
+        }
+      }
+      const { bufs, group, at, len } = batch(keys, 3);
+      const got = [...sortKeys(n, bufs, group, at, len)];
+      const want = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a]!, keys[b]!) || a - b);
+      expect(got, `n = ${n}`).toEqual(want);
+    }
+  });
+});

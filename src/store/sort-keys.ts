@@ -3,114 +3,118 @@
  * the order they came in. Used by the durable store to put a run of writes into its B+tree in key
  * order (durable-store.ts, `applyWaiting`).
  *
- * A least-significant-digit radix sort on the first `HEAD` bytes (one pass per byte, skipped when
- * every key has the same byte there: the engine's keys share their table, kind and index prefix),
- * then each run of keys equal in those bytes sorted by the rest with a comparison. Keys of a write
- * batch differ early (index values, row ids), so the comparison sort sees short runs, mostly of one
- * index value's row ids, which arrive in order. Measured on a 100k-row bulk load's 1.2M writes in
- * Node: ~0.15 µs a key, against ~0.9 µs for `Array.prototype.sort` comparing the keys' first 18
- * bytes as numbers before the rest.
+ * A most-significant-digit radix sort: a bucket of keys (at first all of them) skips the bytes all
+ * its keys share (the engine's keys share their table, kind and index prefix, and a batch's row
+ * ids their time), is split by the first byte where they differ (a stable counting sort; keys that
+ * end there come first), and each part is sorted the same way from the next byte; a part of up to
+ * `SMALL` keys by insertion. Every key is looked at a few times, where a comparison sort compares
+ * it ~log n times along its shared prefix. Measured on a 100k-row bulk load's 1.25M writes in Node
+ * (32k keys a batch, timed alone): 0.37 µs a key, against 0.47 for a least-significant-digit radix
+ * sort on the first 16 bytes (most keys tie there: a uint takes 3 bytes, an index key's prefix
+ * 12–14, a row id 17 of which 6 are its time) and ~0.9 for `Array.prototype.sort` comparing the
+ * first 18 bytes as numbers. What remains is reading each key's bytes from the WAL records, spread
+ * over megabytes, once per level.
  */
 
-/** Bytes sorted by radix passes; the rest by comparison within runs equal so far. */
-const HEAD = 16;
-/** Up to this many keys (a single-row write's), an insertion sort: no tables to set up. */
-const SMALL = 48;
+/** Parts of up to this many keys are sorted by insertion. */
+const SMALL = 16;
 
 /**
  * `n` keys: key `i` is `bufs[group[i]]` from `at[i]`, `len[i]` bytes long. Returns their indexes
  * in key order (equal keys by index).
  */
 export function sortKeys(n: number, bufs: readonly Uint8Array[], group: Uint32Array, at: Uint32Array, len: Uint32Array): Uint32Array {
-  if (n <= SMALL) return insertionSort(n, bufs, group, at, len);
-  // Each key's first HEAD bytes, 0 past its end (keys that differ only there, like "ab" and
-  // "ab\0", differ in length, and runs of such keys are sorted by comparison below).
-  const digits = new Uint8Array(HEAD * n);
-  for (let i = 0; i < n; i++) {
-    const buf = bufs[group[i]!]!;
-    const a = at[i]!;
-    const l = len[i]! < HEAD ? len[i]! : HEAD;
-    const o = i * HEAD;
-    for (let b = 0; b < l; b++) digits[o + b] = buf[a + b]!;
-  }
-  let idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  let tmp = new Uint32Array(n);
-  const count = new Uint32Array(257);
-  for (let p = HEAD - 1; p >= 0; p--) {
-    count.fill(0);
-    const first = digits[p]!;
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      const d = digits[i * HEAD + p]!;
-      if (d !== first) same = false;
-      count[d + 1]!++;
-    }
-    if (same) continue;
-    for (let d = 1; d < 257; d++) count[d]! += count[d - 1]!;
-    for (let i = 0; i < n; i++) {
-      const k = idx[i]!;
-      tmp[count[digits[k * HEAD + p]!]!++] = k;
-    }
-    const t = idx;
-    idx = tmp;
-    tmp = t;
-  }
-  // Runs equal in their first HEAD bytes, when their keys differ in length or go on: by the rest.
-  const rest = (x: number, y: number): number => {
-    const bx = bufs[group[x]!]!;
-    const by = bufs[group[y]!]!;
-    const ax = at[x]!;
-    const ay = at[y]!;
-    const lx = len[x]!;
-    const ly = len[y]!;
-    const m = lx < ly ? lx : ly;
-    for (let b = m < HEAD ? m : HEAD; b < m; b++) {
-      const c = bx[ax + b]! - by[ay + b]!;
-      if (c !== 0) return c;
-    }
-    return lx - ly || x - y;
-  };
-  for (let s = 0; s < n; ) {
-    const k = idx[s]!;
-    let e = s + 1;
-    let long = len[k]! > HEAD;
-    for (; e < n; e++) {
-      const j = idx[e]!;
-      let b = 0;
-      while (b < HEAD && digits[k * HEAD + b] === digits[j * HEAD + b]) b++;
-      if (b < HEAD) break;
-      if (len[j]! > HEAD || len[j] !== len[k]) long = true;
-    }
-    if (long && e - s > 1) {
-      const run = Array.from(idx.subarray(s, e));
-      run.sort(rest);
-      idx.set(run, s);
-    }
-    s = e;
-  }
-  return idx;
-}
-
-function insertionSort(n: number, bufs: readonly Uint8Array[], group: Uint32Array, at: Uint32Array, len: Uint32Array): Uint32Array {
   const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    let j = i;
-    // Stable: a key moves left only past keys greater than it.
-    while (j > 0 && compare(bufs[group[idx[j - 1]!]!]!, at[idx[j - 1]!]!, len[idx[j - 1]!]!, bufs[group[i]!]!, at[i]!, len[i]!) > 0) {
-      idx[j] = idx[j - 1]!;
-      j--;
+  for (let i = 0; i < n; i++) idx[i] = i;
+  if (n < 2) return idx;
+  const keyBuf: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) keyBuf[i] = bufs[group[i]!]!;
+  /** Byte `d` of key `k`, or -1 past its end. */
+  const byteAt = (k: number, d: number): number => (d < len[k]! ? keyBuf[k]![at[k]! + d]! : -1);
+  const tmp = new Uint32Array(n);
+  const count = new Uint32Array(258);
+  const stack: number[] = [0, n, 0];
+  while (stack.length > 0) {
+    let d = stack.pop()!;
+    const end = stack.pop()!;
+    const start = stack.pop()!;
+    if (end - start <= SMALL) {
+      insertion(idx, start, end, d, keyBuf, at, len);
+      continue;
     }
-    idx[j] = i;
+    // Skip the bytes every key of the part shares: the common prefix with its first key, key by key
+    // (each key's bytes read in a row).
+    const k0 = idx[start]!;
+    const b0 = keyBuf[k0]!;
+    const a0 = at[k0]!;
+    let lcp = len[k0]!;
+    for (let i = start + 1; i < end && lcp > d; i++) {
+      const k = idx[i]!;
+      const bk = keyBuf[k]!;
+      const ak = at[k]!;
+      const m = len[k]! < lcp ? len[k]! : lcp;
+      let b = d;
+      while (b < m && bk[ak + b] === b0[a0 + b]) b++;
+      lcp = b;
+    }
+    d = lcp;
+    // A counting sort on byte d, over the range of values present (count is all zeros between).
+    let lo = 257;
+    let hi = 0;
+    for (let i = start; i < end; i++) {
+      const c = byteAt(idx[i]!, d) + 2;
+      count[c]!++;
+      if (c < lo) lo = c;
+      if (c > hi) hi = c;
+    }
+    if (lo === hi) {
+      count[lo] = 0; // every key ends here: all equal (they cannot all share byte d: lcp)
+      continue;
+    }
+    // count[c] becomes where the keys of value c - 2 start (c - 2 = -1: those that end here).
+    let sum = 0;
+    for (let c = lo; c <= hi; c++) {
+      const x = count[c]!;
+      count[c] = sum;
+      sum += x;
+    }
+    for (let i = start; i < end; i++) {
+      const k = idx[i]!;
+      tmp[start + count[byteAt(k, d) + 2]!++] = k;
+    }
+    idx.set(tmp.subarray(start, end), start);
+    // count[c] is now where they end. Keys that end at d are equal; each other value, from d + 1.
+    let from = start + (lo === 1 ? count[1]! : 0);
+    for (let c = lo === 1 ? 2 : lo; c <= hi; c++) {
+      const to = start + count[c]!;
+      if (to - from > 1) stack.push(from, to, d + 1);
+      from = to;
+    }
+    for (let c = lo; c <= hi; c++) count[c] = 0;
   }
   return idx;
 }
 
-function compare(x: Uint8Array, ax: number, lx: number, y: Uint8Array, ay: number, ly: number): number {
-  const m = lx < ly ? lx : ly;
-  for (let b = 0; b < m; b++) {
-    const c = x[ax + b]! - y[ay + b]!;
-    if (c !== 0) return c;
+/** Sorts `idx[start, end)` by insertion, comparing keys from byte `d` (they agree before it). */
+function insertion(idx: Uint32Array, start: number, end: number, d: number, keyBuf: Uint8Array[], at: Uint32Array, len: Uint32Array): void {
+  for (let i = start + 1; i < end; i++) {
+    const k = idx[i]!;
+    const bk = keyBuf[k]!;
+    const ak = at[k]!;
+    const lk = len[k]!;
+    let j = i;
+    for (; j > start; j--) {
+      const p = idx[j - 1]!;
+      const bp = keyBuf[p]!;
+      const ap = at[p]!;
+      const lp = len[p]!;
+      const m = lp < lk ? lp : lk;
+      let b = d;
+      while (b < m && bp[ap + b] === bk[ak + b]) b++;
+      // Stable: a key moves left only past keys greater than it.
+      if (!(b < m ? bp[ap + b]! > bk[ak + b]! : lp > lk)) break;
+      idx[j] = p;
+    }
+    idx[j] = k;
   }
-  return lx - ly;
 }

@@ -17,15 +17,17 @@
  * copies the bytes, so callers may reuse their buffers) and waits there. Waiting writes go into the
  * in-memory tree all together, sorted by key (`applyWaiting`, `sort-keys.ts`), before any read (so
  * every read sees every write, the open transaction's included), before a checkpoint, and at the
- * commit that brings them past `HOLD_WRITES` or `HOLD_BYTES`: a run of writing transactions with no read between
- * them (a bulk load) reaches the tree as one sorted run, where each leaf is reached from the one
- * before instead of by a descent per key, and, once the tree outgrows the cache, read once per run
- * instead of once per key. The tree keeps an undo list of the open transaction's writes it
- * received, for `rollback()`, which drops the ones still waiting. `commit()` queues the record.
+ * commit that brings them past `HOLD_WRITES` or `HOLD_BYTES`: a run of writing transactions with
+ * no read between them (a bulk load) reaches the tree as one sorted run, where each leaf is
+ * reached from the one before instead of by a descent per key, and, once the tree outgrows the
+ * cache, read once per run instead of once per key. The tree keeps an undo list of the open
+ * transaction's writes it received, for `rollback()`, which drops the ones still waiting.
  * Measured (`npm run bench -- revisions 50abd17`, Node files, alternating): bulk loads of 100k and
- * 300k rows ~17–20% faster; serial single-row updates the same. Every record committed in the same tick is written with one `write` and made durable
- * with one `flush` in a microtask (group commit), and that flush resolves the commits' promises:
- * tier `local`.
+ * 300k rows ~17–20% faster; serial single-row updates the same.
+ *
+ * `commit()` queues the record. Every record committed in the same tick is written with one
+ * `write` and made durable with one `flush` in a microtask (group commit), and that flush resolves
+ * the commits' promises: tier `local`.
  *
  * Pages changed since the last checkpoint live in the cache (a dirty page is always a newly
  * allocated one: copy-on-write), or have been written early to their own slot when evicted.

@@ -14,16 +14,18 @@
  * ## Writing
  *
  * Each put or delete of a transaction is appended to its WAL record as it is made (the record
- * copies the bytes, so callers may reuse their buffers) and waits there. Waiting writes go into the
- * in-memory tree all together, sorted by key (`applyWaiting`, `sort-keys.ts`), before any read (so
- * every read sees every write, the open transaction's included), before a checkpoint, and at the
- * commit that brings them past `HOLD_WRITES` or `HOLD_BYTES`: a run of writing transactions with
- * no read between them (a bulk load) reaches the tree as one sorted run, where each leaf is
- * reached from the one before instead of by a descent per key, and, once the tree outgrows the
- * cache, read once per run instead of once per key. The tree keeps an undo list of the open
- * transaction's writes it received, for `rollback()`, which drops the ones still waiting.
- * Measured (`npm run bench -- revisions 50abd17`, Node files, alternating): bulk loads of 100k and
- * 300k rows ~17–20% faster; serial single-row updates the same.
+ * copies the bytes, so callers may reuse their buffers) and waits there; every read first puts
+ * what waits into the in-memory tree (so every read sees every write, the open transaction's
+ * included), and so does a checkpoint. A small transaction (under `SMALL_WRITES`, when nothing is
+ * held) goes into the tree in the order written at its commit. A larger one's writes, and those of
+ * the transactions committed after it, are held until a read, a checkpoint, or `HOLD_WRITES` /
+ * `HOLD_BYTES`, then go in all together sorted by key (`applyWaiting`, `sort-keys.ts`): a bulk
+ * load reaches the tree as sorted runs, where each leaf is reached from the one before instead of
+ * by a descent per key and, once the tree outgrows the cache, read once per run instead of once
+ * per key. The tree keeps an undo list of the open transaction's writes it received, for
+ * `rollback()`, which drops the ones still waiting. Measured (`npm run bench -- revisions
+ * 50abd17`, Node files, alternating): bulk loads of 100k and 300k rows ~17–20% faster; serial
+ * single-row updates the same.
  *
  * `commit()` queues the record. Every record committed in the same tick is written with one
  * `write` and made durable with one `flush` in a microtask (group commit), and that flush resolves
@@ -153,6 +155,12 @@ const IDLE_SLICE_PAGES = 64;
 const HOLD_WRITES = 32_768;
 /** ... or once their records take this many bytes (large values, such as a file's parts). */
 const HOLD_BYTES = 8 * 1024 * 1024;
+/**
+ * A transaction with fewer writes than this, when nothing is held, goes into the tree in the order
+ * written at its commit (or the read that needs it): see `#applyInOrder`. Larger ones (bulk writes)
+ * are held and sorted.
+ */
+const SMALL_WRITES = 1024;
 
 /** Opens (or creates, when the data file is empty) the durable store on two block files. */
 export function openDurableStore(options: DurableStoreOptions): DurableStore {
@@ -378,7 +386,7 @@ class Store implements DurableStore {
   }
 
   /** @internal */
-  txPut(txn: Txn, key: Uint8Array, value: Uint8Array): void {
+  txPut(txn: Txn, key: Uint8Array, value: Uint8Array, stream: number): void {
     this.#active(txn);
     if (key.length > this.#tree.maxKey) {
       throw new JazzError(
@@ -395,6 +403,7 @@ class Store implements DurableStore {
     const rec = txn.record;
     const at = rec.add(key, value);
     txn.staged.push(at, key.length, rec.len - value.length, value.length);
+    txn.hints.push(stream);
     this.#waiting++;
   }
 
@@ -409,6 +418,10 @@ class Store implements DurableStore {
   applyWaiting(): void {
     if (this.#waiting === 0) return;
     const txn = this.#txn;
+    if (this.#held.length === 0 && txn !== undefined && txn.staged.length >> 2 < SMALL_WRITES) {
+      this.#applyInOrder(txn);
+      return;
+    }
     const groups = this.#held;
     if (txn !== undefined && txn.staged.length > 0) groups.push({ buf: txn.record.buf, st: txn.staged });
     const open = txn !== undefined && txn.staged.length > 0 ? groups.length - 1 : -1;
@@ -434,7 +447,10 @@ class Store implements DurableStore {
     this.#held = [];
     this.#heldBytes = 0;
     this.#waiting = 0;
-    if (txn !== undefined) txn.staged = [];
+    if (txn !== undefined) {
+      txn.staged = [];
+      txn.hints = [];
+    }
     this.#mutate(() => {
       const tree = this.#tree;
       for (let j = 0; j < n; j++) {
@@ -467,18 +483,58 @@ class Store implements DurableStore {
     });
   }
 
+  /**
+   * A small transaction's writes (a few rows': fewer than `SMALL_WRITES`, nothing held) go into the
+   * tree as they were made, each with its stream's finger, as they did before writes were sorted:
+   * sorting them measured no faster, and single-row updates and live queries keep the tree's
+   * shape they were tuned on.
+   */
+  #applyInOrder(txn: Txn): void {
+    const st = txn.staged;
+    const hints = txn.hints;
+    const buf = txn.record.buf;
+    txn.staged = [];
+    txn.hints = [];
+    this.#waiting -= st.length >> 2;
+    this.#mutate(() => {
+      const tree = this.#tree;
+      for (let i = 0, h = 0; i < st.length; i += 4, h++) {
+        const at = st[i]!;
+        const key = buf.subarray(at, at + st[i + 1]!);
+        const vl = st[i + 3]!;
+        if (vl < 0) {
+          const old = tree.delete(key);
+          if (old === undefined) continue;
+          txn.undoKeys.push(at, key.length);
+          txn.undoOld.push(old);
+          if (isOverflow(old)) txn.toFree.push(old);
+        } else {
+          const va = st[i + 2]!;
+          const stored = this.#store(key, buf.subarray(va, va + vl));
+          if (isOverflow(stored)) txn.created.push(stored);
+          const old = tree.put(key, stored, hints[h]);
+          txn.undoKeys.push(at, key.length);
+          txn.undoOld.push(old);
+          if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
+        }
+      }
+    });
+  }
+
   /** @internal */
   txDelete(txn: Txn, key: Uint8Array): void {
     this.#active(txn);
     if (key.length > this.#tree.maxKey) return; // no such key can exist
     // Whether the tree holds the key is seen when the delete is applied (`applyWaiting`).
     txn.staged.push(txn.record.add(key, null), key.length, 0, -1);
+    txn.hints.push(0);
     this.#waiting++;
   }
 
   /** @internal */
   txCommit(txn: Txn): Promise<void> {
     this.#active(txn);
+    if (txn.staged.length > 0 && this.#held.length === 0 && txn.staged.length >> 2 < SMALL_WRITES) this.#applyInOrder(txn);
     this.#txn = undefined;
     txn.done = true;
     if (txn.staged.length > 0) {
@@ -503,6 +559,7 @@ class Store implements DurableStore {
     this.#active(txn);
     this.#waiting -= txn.staged.length >> 2;
     txn.staged = [];
+    txn.hints = [];
     this.#txn = undefined;
     txn.done = true;
     this.#mutate(() => {
@@ -849,6 +906,8 @@ class Txn implements KvTransaction {
   readonly record = new WalRecord();
   /** Writes not yet in the tree: per write, key offset and length, value offset and length (-1: delete). */
   staged: number[] = [];
+  /** Per staged write, the `stream` hint it was put with (for `#applyInOrder`). */
+  hints: number[] = [];
   /** Per change, in order: the offset and length of its key in `record.buf` ... */
   readonly undoKeys: number[] = [];
   /** ... and the value it replaced (undefined: none). Leaf values are views of cells, which never change. */
@@ -864,9 +923,8 @@ class Txn implements KvTransaction {
     this.#store = store;
   }
 
-  /** (`stream` is not needed: the tree receives a transaction's writes in key order.) */
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.#store.txPut(this, key, value);
+  put(key: Uint8Array, value: Uint8Array, stream = 12): void {
+    this.#store.txPut(this, key, value, stream);
   }
 
   delete(key: Uint8Array): void {

@@ -47,8 +47,8 @@ export interface KvTransaction {
    * `stream`: how many leading bytes of `key` name the run of keys it belongs to, a run whose
    * later keys tend to land right after this one (the engine: an index's column and value, before
    * the row id). A hint a store may use to skip searching for where the key goes; ignoring it
-   * changes nothing but speed. (The durable store ignores it: it puts writes into its tree sorted,
-   * where one finger serves every run.)
+   * changes nothing but speed. (The durable store uses it for small transactions; a large one's
+   * writes reach its tree sorted, where one finger serves every run.)
    */
   put(key: Uint8Array, value: Uint8Array, stream?: number): void;
   delete(key: Uint8Array): void;

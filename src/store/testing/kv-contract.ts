@@ -335,34 +335,43 @@ export function runKvContract(name: string, open: () => KvStore | Promise<KvStor
         expect(store.get(s('bulk1'))).toBeUndefined();
       });
 
-      it('applies writes to one key in the order made, with or without reads between them', async () => {
+      it('applies writes to one key in the order made, with or without reads between them, in small and large transactions', async () => {
         const store = await fresh();
+        const N = 1500; // a transaction of ~3,600 writes: past where a store may start sorting them
         await write(store, (tx) => {
-          for (let i = 0; i < 50; i++) tx.put(s(`k${i}`), s(`old${i}`));
+          for (let i = 0; i < N; i++) tx.put(s(`k${i}`), s(`old${i}`));
         });
         const before = dump(store);
         // No read in between: a store may hold the writes back and apply them later, sorted.
-        await write(store, (tx) => {
-          for (let i = 0; i < 60; i++) {
-            tx.put(s(`k${i}`), s(`a${i}`));
-            if (i % 2 === 0) tx.delete(s(`k${i}`));
-            if (i % 3 === 0) tx.put(s(`k${i}`), s(`b${i}`));
-            if (i % 5 === 0) tx.delete(s(`k${i}`));
+        for (const n of [60, N]) {
+          await write(store, (tx) => {
+            for (let i = 0; i < n; i++) {
+              tx.put(s(`k${i}`), s(`a${i}`));
+              if (i % 2 === 0) tx.delete(s(`k${i}`));
+              if (i % 3 === 0) tx.put(s(`k${i}`), s(`b${i}`));
+              if (i % 5 === 0) tx.delete(s(`k${i}`));
+            }
+          });
+          const expected = (i: number) => (i >= n ? `old${i}` : i % 5 === 0 ? undefined : i % 3 === 0 ? `b${i}` : i % 2 === 0 ? undefined : `a${i}`);
+          for (const i of [0, 1, 2, 3, 5, 6, 9, 10, 15, 30, 59, 60, 61, 997, N - 1]) {
+            const v = store.get(s(`k${i}`));
+            expect(v && str(v), `k${i} after ${n}`).toBe(expected(i));
           }
-        });
-        const expected = (i: number) => (i % 5 === 0 ? undefined : i % 3 === 0 ? `b${i}` : i % 2 === 0 ? undefined : `a${i}`);
-        for (let i = 0; i < 60; i++) expect(store.get(s(`k${i}`)) && str(store.get(s(`k${i}`))), `k${i}`).toBe(expected(i));
-        expect(dump(store).length).toBe([...Array(60).keys()].filter((i) => expected(i) !== undefined).length);
-        // Then a transaction whose first half was read (so applied) and second half not, rolled back.
+          expect(dump(store).length).toBe([...Array(N).keys()].filter((i) => expected(i) !== undefined).length);
+        }
+        // Then transactions whose first part was read (so applied) and the rest not, rolled back.
         const after = dump(store);
-        const tx = store.transaction();
-        for (let i = 0; i < 30; i++) tx.put(s(`k${i}`), s(`c${i}`));
-        expect(str(store.get(s('k29')))).toBe('c29');
-        for (let i = 30; i < 60; i++) tx.delete(s(`k${i}`));
-        tx.put(s('k0'), s('d0'));
-        expect(dump(store).length).toBe(30);
-        tx.rollback();
-        expect(dump(store)).toEqual(after);
+        for (const n of [30, N]) {
+          const tx = store.transaction();
+          for (let i = 0; i < n; i++) tx.put(s(`k${i}`), s(`c${i}`));
+          expect(str(store.get(s(`k${n - 1}`)))).toBe(`c${n - 1}`);
+          for (let i = n; i < 2 * n && i < N; i++) tx.delete(s(`k${i}`));
+          tx.put(s('k0'), s('d0'));
+          tx.put(s('zz'), s('new'));
+          expect(str(store.get(s('k0')))).toBe('d0');
+          tx.rollback();
+          expect(dump(store)).toEqual(after);
+        }
         expect(after).not.toEqual(before);
       });
 

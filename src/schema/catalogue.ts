@@ -162,14 +162,15 @@ export class Catalogue {
 
   /** Whether the catalogue knows this schema version. */
   knows(hash: string): boolean {
-    return this.json.versions[hash] !== undefined;
+    // Own keys only: a client's hello names the version, and `__proto__` is a key of every object.
+    return Object.hasOwn(this.json.versions, hash);
   }
 
   /** The tables of one version (by the version's table names); throws for a version it does not know. */
   view(hash: string): ReadonlyMap<string, ViewTable> {
     let v = this.#views.get(hash);
     if (!v) {
-      const map = this.json.versions[hash];
+      const map = Object.hasOwn(this.json.versions, hash) ? this.json.versions[hash] : undefined;
       const schema = this.graph.schemas.get(hash);
       if (!map || !schema) throw new JazzError('MIGRATION_INVALID', `schema version ${hash} is not known here; give the migrations that connect it`, { version: hash });
       v = buildView(this, hash, schema, map);

@@ -452,31 +452,11 @@ class Store implements DurableStore {
       txn.hints = [];
     }
     this.#mutate(() => {
-      const tree = this.#tree;
       for (let j = 0; j < n; j++) {
         const w = order[j]!;
         const g = group[w]!;
         const { buf, st } = groups[g]!;
-        const i = op[w]!;
-        const at = st[i]!;
-        const key = buf.subarray(at, at + st[i + 1]!);
-        const vl = st[i + 3]!;
-        let stored: StoredValue | undefined;
-        let old: StoredValue | undefined;
-        if (vl < 0) old = tree.delete(key);
-        else {
-          const va = st[i + 2]!;
-          stored = this.#store(key, buf.subarray(va, va + vl));
-          old = tree.put(key, stored, 0);
-        }
-        if (g !== open) {
-          if (old !== undefined && isOverflow(old)) tree.freeOverflow(old);
-        } else if (stored !== undefined || old !== undefined) {
-          if (stored !== undefined && isOverflow(stored)) txn!.created.push(stored);
-          txn!.undoKeys.push(at, key.length);
-          txn!.undoOld.push(old);
-          if (old !== undefined && isOverflow(old)) txn!.toFree.push(old);
-        }
+        this.#applyWrite(buf, st, op[w]!, 0, g === open ? txn : undefined);
         // Between puts, keep the cache within its budget (a long run would overfill it).
         if ((j & 1023) === 1023) this.#pager.evict();
       }
@@ -497,28 +477,37 @@ class Store implements DurableStore {
     txn.hints = [];
     this.#waiting -= st.length >> 2;
     this.#mutate(() => {
-      const tree = this.#tree;
-      for (let i = 0, h = 0; i < st.length; i += 4, h++) {
-        const at = st[i]!;
-        const key = buf.subarray(at, at + st[i + 1]!);
-        const vl = st[i + 3]!;
-        if (vl < 0) {
-          const old = tree.delete(key);
-          if (old === undefined) continue;
-          txn.undoKeys.push(at, key.length);
-          txn.undoOld.push(old);
-          if (isOverflow(old)) txn.toFree.push(old);
-        } else {
-          const va = st[i + 2]!;
-          const stored = this.#store(key, buf.subarray(va, va + vl));
-          if (isOverflow(stored)) txn.created.push(stored);
-          const old = tree.put(key, stored, hints[h]);
-          txn.undoKeys.push(at, key.length);
-          txn.undoOld.push(old);
-          if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
-        }
-      }
+      for (let i = 0, h = 0; i < st.length; i += 4, h++) this.#applyWrite(buf, st, i, hints[h]!, txn);
     });
+  }
+
+  /**
+   * Puts write `i` of `st` (key and value in `buf`) into the tree. `txn`: the open transaction,
+   * which keeps an undo entry for it; a committed write (undefined) frees a value it replaced at
+   * once.
+   */
+  #applyWrite(buf: Uint8Array, st: number[], i: number, stream: number, txn: Txn | undefined): void {
+    const tree = this.#tree;
+    const at = st[i]!;
+    const key = buf.subarray(at, at + st[i + 1]!);
+    const vl = st[i + 3]!;
+    let stored: StoredValue | undefined;
+    let old: StoredValue | undefined;
+    if (vl < 0) old = tree.delete(key);
+    else {
+      const va = st[i + 2]!;
+      stored = this.#store(key, buf.subarray(va, va + vl));
+      old = tree.put(key, stored, stream);
+    }
+    if (txn === undefined) {
+      if (old !== undefined && isOverflow(old)) tree.freeOverflow(old);
+      return;
+    }
+    if (stored === undefined && old === undefined) return; // a delete of a missing key
+    if (stored !== undefined && isOverflow(stored)) txn.created.push(stored);
+    txn.undoKeys.push(at, key.length);
+    txn.undoOld.push(old);
+    if (old !== undefined && isOverflow(old)) txn.toFree.push(old);
   }
 
   /** @internal */

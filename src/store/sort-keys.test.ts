@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sortKeys } from './sort-keys.ts';
 import { compareBytes } from './types.ts';
-
-/** mulberry32: the seed is printed, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../util/random.ts';
 
 /** Keys spread over a few buffers, as the durable store passes them (one buffer per WAL record). */
 function batch(keys: Uint8Array[], groups: number) {
@@ -41,7 +31,7 @@ describe('sortKeys', () => {
   it('orders keys by unsigned bytes, shorter prefixes first, equal keys in their order, small and large batches', () => {
     const seed = (Date.now() % 100000) + 1;
     console.log(`sortKeys seed ${seed}`);
-    const rand = rng(seed);
+    const rand = mulberry32(seed); // the seed is printed, so a failure can be replayed
     for (const n of [0, 1, 2, 5, 47, 48, 49, 300, 5000]) {
       const keys: Uint8Array[] = [];
       for (let i = 0; i < n; i++) {

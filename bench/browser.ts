@@ -10,6 +10,8 @@
  *   P1_MIB=256                          MiB written per raw OPFS run
  *   CACHE_MB=128                        the engine's page cache (the opfs driver's cacheBytes; default 32)
  *   RUNS=3                              rounds of P4 and the transaction scenario (systems take turns)
+ *   TIMES=1                             print each round's P4 and transaction times in order (the
+ *                                       first ones after the queries start run cold code)
  *   SKIP=p1,p3,p7,p4,tx,p5,p5w,p5u,dexie,sqlite,tanstack     leave out some measures or baselines
  *                                       (p5w: P5 again with the engine's warmStart; dexie: for
  *                                       ROWS=1000000, where Dexie's own load takes over 20
@@ -229,6 +231,7 @@ try {
         }
         times[k].push(...r.times);
         missed[k] += r.missed;
+        if (process.env['TIMES']) log(`${id} ${name} round ${round}: ${r.times.map((t) => t.toFixed(2)).join(' ')}`);
       }
     }
     log(`${id === 'p4' ? 'P4' : 'transaction scenario'} done (writes with no callback: ${systems.map(([k, n]) => `${n} ${missed[k]}`).join(', ')})`);

@@ -1,12 +1,24 @@
 /**
  * Take keeps a window of the upstream order: rows [offset, offset + limit). It holds the first
- * offset + limit rows (`#rows`, sorted). A row that enters below the bound pushes the last one out;
- * a row that leaves is replaced by fetching the next upstream row after the bound. It emits the
+ * rows of upstream, sorted (`#rows`: at least offset + limit of them while upstream has that many,
+ * and up to `AHEAD` more). A row that enters before the last held row is inserted (pushing the
+ * last one out past the cap); one that sorts after it is not held (a later refill meets it in its
+ * place); a row that leaves shortens what is held, and only when the window itself runs short is
+ * upstream walked again, after the last held row, for up to `AHEAD` rows at once. It emits the
  * difference between the window before and after each change, so downstream sees only rows that
  * entered, left or changed inside the window.
+ *
+ * Why the rows past the window: a live list's rows leave it all the time (a title edited so that it
+ * sorts further down, a todo marked done under `done = false`), and each walk of upstream is a seek
+ * into an index and a row read per candidate. With a few rows held beyond the window, most rows
+ * that leave are replaced from memory; the hydration fetches only the window, so first results
+ * cost no more.
  */
 import type { RowComparator } from '../compare.ts';
 import type { Change, Input, Output, Row, Start } from './operator.ts';
+
+/** Rows a window holds beyond its end at most, fetched together by a refill. */
+export const AHEAD = 16;
 
 export class Take implements Input, Output {
   readonly #input: Input;
@@ -14,8 +26,11 @@ export class Take implements Input, Output {
   readonly #offset: number;
   readonly #limit: number;
   readonly #n: number;
+  /** The most rows held: the window's end and `AHEAD` more. */
+  readonly #cap: number;
+  /** The first rows of upstream, in order: a prefix of it, and all of it unless `#full`. */
   #rows: Row[] = [];
-  /** True when `#rows` may be missing upstream rows beyond the bound. */
+  /** True when upstream may have rows after the last held one. */
   #full = false;
   #hydrated = false;
   #output: Output | undefined;
@@ -26,6 +41,7 @@ export class Take implements Input, Output {
     this.#limit = limit;
     this.#offset = offset;
     this.#n = offset + limit;
+    this.#cap = this.#n + AHEAD;
     input.setOutput(this);
   }
 
@@ -83,55 +99,50 @@ export class Take implements Input, Output {
     rows.splice(lo, 0, row);
   }
 
-  /** Refills one row after the last held row (or from the start), if upstream may have more. */
+  /** Holds up to `#cap` rows again, walking upstream after the last held row (or from the start). */
   #refill(): void {
     if (!this.#full) return;
-    const last = this.#rows[this.#rows.length - 1];
+    const rows = this.#rows;
+    const last = rows[rows.length - 1];
     for (const r of this.#input.fetch(last ? { row: last, exclusive: true } : undefined)) {
+      // A row whose own change is still on its way may already be held (see operator.ts).
       if (this.#indexOf(r.id) >= 0) continue;
-      this.#rows.push(r);
-      return;
+      rows.push(r);
+      if (rows.length >= this.#cap) return;
     }
     this.#full = false; // upstream is exhausted: we hold everything
   }
 
-  /** Places a row we do not hold. */
+  /** Holds a row we do not hold, if it falls among the held ones (or we hold all of upstream). */
   #place(row: Row): void {
-    if (this.#n === 0) return;
     const rows = this.#rows;
-    if (!this.#full) {
-      this.#insert(row);
-      if (rows.length > this.#n) rows.pop();
-      if (rows.length >= this.#n) this.#full = true;
-      return;
-    }
-    if (rows.length > 0 && this.#cmp(row, rows[rows.length - 1]!) < 0) {
-      this.#insert(row);
-      if (rows.length > this.#n) rows.pop();
-    } else if (rows.length < this.#n) {
-      // A slot is free (a row just left): the next upstream row fills it, maybe this one.
-      this.#refill();
+    const last = rows[rows.length - 1];
+    if (this.#full && (!last || this.#cmp(row, last) >= 0)) return; // past what we hold: not held
+    this.#insert(row);
+    if (rows.length > this.#cap) {
+      rows.pop();
+      this.#full = true;
     }
   }
 
   push(change: Change): void {
-    if (!this.#hydrated) return;
+    if (!this.#hydrated || this.#n === 0) return;
     const rows = this.#rows;
     const at = this.#indexOf(change.row.id);
     // Most changes miss the window entirely: leave before copying anything.
     if (at < 0) {
       if (change.type === 'remove') return;
       const last = rows[rows.length - 1];
-      if (this.#full && rows.length >= this.#n && (this.#n === 0 || (last && this.#cmp(change.row, last) >= 0))) return;
+      if (this.#full && last && this.#cmp(change.row, last) >= 0) return;
+      if (!this.#full && rows.length >= this.#cap && this.#cmp(change.row, last!) >= 0) {
+        this.#full = true; // all of upstream was held; this row goes past the cap
+        return;
+      }
     }
     const before = this.#window();
     if (at >= 0) rows.splice(at, 1);
-    if (change.type === 'remove') {
-      if (at < 0) return;
-      this.#refill();
-    } else {
-      this.#place(change.row);
-    }
+    if (change.type !== 'remove') this.#place(change.row);
+    if (rows.length < this.#n) this.#refill();
     this.#emit(before, this.#window());
   }
 

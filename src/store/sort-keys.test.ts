@@ -55,4 +55,28 @@ describe('sortKeys', () => {
       expect(got, `n = ${n}`).toEqual(want);
     }
   });
+
+  it('orders interleaved runs already in order (the streams of a bulk load), and runs with one key out of place', () => {
+    const seed = (Date.now() % 100000) + 7;
+    console.log(`sortKeys runs seed ${seed}`);
+    const rand = mulberry32(seed);
+    for (const n of [40, 300, 5000]) {
+      const keys: Uint8Array[] = [];
+      const next = [0, 0, 0, 0, 0, 0];
+      for (let i = 0; i < n; i++) {
+        // Six streams, one key of each per row in turn: [stream, 0, id] with ids growing.
+        const stream = i % 6;
+        const id = stream === 5 ? Math.floor(rand() * 65536) : (next[stream] = next[stream]! + 1 + Math.floor(rand() * 3));
+        keys.push(Uint8Array.of(4, stream, 0, 9, 9, 9, 9, id >> 8, id & 255));
+      }
+      // One run's last key and one run's first key out of place; and a key equal to another.
+      keys[keys.length - 2] = Uint8Array.of(4, (keys.length - 2) % 6, 0, 9, 9, 9, 9, 0, 0);
+      keys[1] = Uint8Array.of(4, 1, 0, 9, 9, 9, 9, 255, 255);
+      keys[12] = keys[6]!.slice();
+      const { bufs, group, at, len } = batch(keys, 4);
+      const got = [...sortKeys(n, bufs, group, at, len)];
+      const want = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a]!, keys[b]!) || a - b);
+      expect(got, `n = ${n}`).toEqual(want);
+    }
+  });
 });

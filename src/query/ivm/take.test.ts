@@ -11,15 +11,19 @@ import { AHEAD, Take } from './take.ts';
 
 const cmp = (a: Row, b: Row): number => (a['v'] as number) - (b['v'] as number) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** Upstream: the rows in order, and how often it was walked. */
+/** Upstream: the rows in order, how often it was walked and how many rows the walks read. */
 class ArrayInput implements Input {
   rows: Row[] = [];
   walks = 0;
-  fetch(start?: Start): Iterable<Row> {
+  read = 0;
+  *fetch(start?: Start): Iterable<Row> {
     this.walks++;
     const sorted = [...this.rows].sort(cmp);
     const from = start ? sorted.findIndex((r) => (start.exclusive ? cmp(r, start.row) > 0 : cmp(r, start.row) >= 0)) : 0;
-    return from < 0 ? [] : sorted.slice(from);
+    for (const r of from < 0 ? [] : sorted.slice(from)) {
+      this.read++;
+      yield r;
+    }
   }
   setOutput(): void {}
   destroy(): void {}
@@ -125,5 +129,28 @@ describe('Take', () => {
     const { walks, left } = run(7, 2000, 0, 20, 400, false);
     expect(left).toBeGreaterThan(200);
     expect(walks).toBeLessThan(left / (AHEAD / 4));
+  });
+
+  it('reads no more than before for the first rows that leave: held rows grow with each walk', () => {
+    const up = new ArrayInput();
+    for (let i = 0; i < 200; i++) up.rows.push({ id: `r${String(i).padStart(3, '0')}`, v: i });
+    const take = new Take(up, cmp, 10, 0);
+    const out = new Collect();
+    take.setOutput(out);
+    for (const r of take.fetch()) out.rows.set(r.id, r);
+    expect(out.rows.size).toBe(10);
+    expect(up.read).toBe(10); // hydration reads the window only
+    const reads: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      // The first row of the window moves past everything.
+      const first = [...take.fetch()][0]!;
+      const moved = { id: first.id, v: 1000 + k };
+      up.rows[up.rows.findIndex((r) => r.id === first.id)] = moved;
+      const before = up.read;
+      take.push({ type: 'edit', old: first, row: moved });
+      reads.push(up.read - before);
+    }
+    // Walks of 1, 2, 3, 5 rows (the one needed and 0, 1, 2, 4 more), none in between.
+    expect(reads).toEqual([1, 2, 0, 3, 0, 0, 5, 0]);
   });
 });

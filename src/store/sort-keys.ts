@@ -105,20 +105,11 @@ export function sortKeys(n: number, bufs: readonly Uint8Array[], group: Uint32Ar
 function insertion(idx: Uint32Array, start: number, end: number, d: number, keyBuf: Uint8Array[], at: Uint32Array, len: Uint32Array): void {
   for (let i = start + 1; i < end; i++) {
     const k = idx[i]!;
-    const bk = keyBuf[k]!;
-    const ak = at[k]!;
-    const lk = len[k]!;
     let j = i;
     for (; j > start; j--) {
       const p = idx[j - 1]!;
-      const bp = keyBuf[p]!;
-      const ap = at[p]!;
-      const lp = len[p]!;
-      const m = lp < lk ? lp : lk;
-      let b = d;
-      while (b < m && bp[ap + b] === bk[ak + b]) b++;
       // Stable: a key moves left only past keys greater than it.
-      if (!(b < m ? bp[ap + b]! > bk[ak + b]! : lp > lk)) break;
+      if (compareFrom(p, k, d, keyBuf, at, len) <= 0) break;
       idx[j] = p;
     }
     idx[j] = k;
@@ -130,17 +121,23 @@ function inOrder(idx: Uint32Array, start: number, end: number, d: number, keyBuf
   let p = idx[start]!;
   for (let i = start + 1; i < end; i++) {
     const k = idx[i]!;
-    const bp = keyBuf[p]!;
-    const bk = keyBuf[k]!;
-    const ap = at[p]!;
-    const ak = at[k]!;
-    const lp = len[p]!;
-    const lk = len[k]!;
-    const m = lp < lk ? lp : lk;
-    let b = d;
-    while (b < m && bp[ap + b] === bk[ak + b]) b++;
-    if (b < m ? bp[ap + b]! > bk[ak + b]! : lp > lk || (lp === lk && p > k)) return false;
+    const c = compareFrom(p, k, d, keyBuf, at, len);
+    if (c > 0 || (c === 0 && p > k)) return false;
     p = k;
   }
   return true;
+}
+
+/** The sign of key `p` compared with key `k`, from byte `d` on (a key sorts after its prefixes). */
+function compareFrom(p: number, k: number, d: number, keyBuf: Uint8Array[], at: Uint32Array, len: Uint32Array): number {
+  const bp = keyBuf[p]!;
+  const bk = keyBuf[k]!;
+  const ap = at[p]!;
+  const ak = at[k]!;
+  const lp = len[p]!;
+  const lk = len[k]!;
+  const m = lp < lk ? lp : lk;
+  let b = d;
+  while (b < m && bp[ap + b] === bk[ak + b]) b++;
+  return b < m ? bp[ap + b]! - bk[ak + b]! : lp - lk;
 }

@@ -58,7 +58,7 @@ function entries(store: DurableStore): number {
 }
 
 describe('durable store: committed writes held back from the tree', () => {
-  it('keeps bulk writes out of the tree until a read or 32k of them, and a crash meanwhile loses none', async () => {
+  it('keeps committed writes out of the tree until a read of one of their keys, a scan, a quiet moment or 32k of them, and a crash meanwhile loses none', async () => {
     const data = new MemoryBlockFile();
     const wal = new MemoryBlockFile();
     const store = openDurableStore({ data, wal, idleCheckpointMs: Infinity });
@@ -91,13 +91,29 @@ describe('durable store: committed writes held back from the tree', () => {
       expect(t).toBeLessThanOrEqual(30);
     }
     expect(t).toBe(30);
-    // A small transaction (a few rows') goes into the tree at its commit when nothing is held.
+    // A small transaction (a few rows') waits too. A point read of another key reads the tree as it
+    // is and leaves it waiting; a read of one of its keys (a delete's too) puts it in.
     store.get(enc.encode('h0'));
     const quiet = store.stats().dirtyPages;
     const small = store.transaction();
-    for (let i = 0; i < 50; i++) small.put(enc.encode(`s${i}`), new Uint8Array(3000));
+    for (let i = 0; i < 50; i++) small.put(enc.encode(`s${i}`), new Uint8Array(3000).fill(i));
+    small.delete(enc.encode('h2'));
     await small.commit();
+    expect(store.stats().dirtyPages).toBe(quiet);
+    expect(store.get(enc.encode('h1'))?.[0]).toBe(model.get('h1'));
+    expect(store.get(enc.encode('nothing'))).toBeUndefined();
+    expect(store.stats().dirtyPages).toBe(quiet);
+    expect(store.get(enc.encode('h2'))).toBeUndefined();
     expect(store.stats().dirtyPages).toBeGreaterThan(quiet);
+    expect(store.get(enc.encode('s7'))?.[0]).toBe(7);
+    // ... and so does a quiet moment after the last commit.
+    const quiet2 = store.stats().dirtyPages;
+    const small2 = store.transaction();
+    for (let i = 0; i < 50; i++) small2.put(enc.encode(`t${i}`), new Uint8Array(3000));
+    await small2.commit();
+    expect(store.stats().dirtyPages).toBe(quiet2);
+    await sleep(50);
+    expect(store.stats().dirtyPages).toBeGreaterThan(quiet2);
     // ... or the commit that brings their bytes past 8 MiB (large values: a file's parts).
     store.get(enc.encode('h0'));
     const settled = store.stats().dirtyPages;
@@ -114,12 +130,13 @@ describe('durable store: the idle checkpoint', () => {
   it('waits for the writes to stop, writes the changed pages back a slice at a time, then checkpoints; a crash after it replays no WAL', async () => {
     const data = new MemoryBlockFile();
     const wal = new MemoryBlockFile();
-    const store = openDurableStore({ data, wal, idleCheckpointMs: 40 });
+    // 150 ms: far more than the 10 ms between the commits below, even on a busy machine.
+    const store = openDurableStore({ data, wal, idleCheckpointMs: 150 });
     await load(store, 20);
     const before = store.stats();
     expect(before.walBytes).toBeGreaterThan(0);
     expect(before.dirtyPages).toBeGreaterThan(64 * 2); // more than two slices
-    // Commits more often than every 40 ms: no checkpoint, nothing written back.
+    // Commits more often than every 150 ms: no checkpoint, nothing written back.
     for (let k = 0; k < 6; k++) {
       await sleep(10);
       const tx = store.transaction();

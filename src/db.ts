@@ -953,6 +953,15 @@ class Subscription<R> {
     this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule(), columns, ...(first ? { first } : {}) });
     this.#graph.source.onFail = (e) => this.#fail(e);
     this.#schedule();
+    // Rows past a limited window, read in a quiet moment rather than when rows start leaving it.
+    engine.whenIdle(() => {
+      if (this.#stopped || !this.#graph) return;
+      try {
+        this.#graph.prefetch();
+      } catch (e) {
+        this.#fail(e);
+      }
+    });
   }
 
   /** The current local result. */

@@ -197,6 +197,8 @@ const SYS_COLUMNS: readonly CatalogueColumn[] = Object.freeze(
 const SYS_BY_NAME: ReadonlyMap<string, CatalogueColumn> = new Map(SYS_COLUMNS.map((c) => [c.name, c]));
 
 const EMPTY = new Uint8Array(0);
+/** Quiet time before `whenIdle` work runs. */
+const IDLE_WORK_MS = 30;
 
 /**
  * The layout of rows in the store (`metaKey('rowFormat')`). 1: before rows had system fields;
@@ -225,6 +227,9 @@ export class Engine {
   /** Callbacks run once after the current write has been applied (microtask). */
   #afterWrite: (() => void)[] = [];
   #flushScheduled = false;
+  /** Work for a quiet moment (`whenIdle`) and the timer that runs it. */
+  #idleWork: (() => void)[] = [];
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(opts: EngineOptions, clientId: string, clockLast: number, catalogue: Catalogue, counts: Map<number, number>, rejected: string[]) {
     this.schema = opts.schema;
@@ -1244,9 +1249,31 @@ export class Engine {
     });
   }
 
+  /**
+   * Runs `fn` in a quiet moment: `IDLE_WORK_MS` after the last call to this (the live queries a page
+   * starts together are all answered first), after the current task. Dropped once the engine is
+   * closed. For work that makes later changes cheaper (live windows' rows past their end).
+   */
+  whenIdle(fn: () => void): void {
+    if (this.#closed) return;
+    this.#idleWork.push(fn);
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const fns = this.#idleWork;
+      this.#idleWork = [];
+      if (!this.#closed) for (const f of fns) f();
+    }, IDLE_WORK_MS);
+    // In Node, idle work does not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#idleTimer = timer;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleWork = [];
     await this.store.close();
   }
 

@@ -24,6 +24,8 @@ import type { Input } from './ivm/operator.ts';
 export interface Graph {
   readonly source: Source;
   readonly view: ResultView;
+  /** Holds rows past a limited window for its later changes (`Take.prefetch`); no-op without a limit. */
+  prefetch(): void;
   destroy(): void;
 }
 
@@ -66,7 +68,8 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   const allowed = opts.readFilter?.(q.table);
   if (allowed) head = new Filter(head, allowed);
   if (where.op !== 'true') head = new Filter(head, compilePredicate(where));
-  if (q.limit !== undefined || (q.offset ?? 0) > 0) head = new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0);
+  const take = q.limit !== undefined || (q.offset ?? 0) > 0 ? new Take(head, cmp, q.limit ?? Infinity, q.offset ?? 0) : undefined;
+  if (take) head = take;
   for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts, buildGraph);
   const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table), sys), opts.onChange);
   if (opts.attach) source.attach();
@@ -74,6 +77,7 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   return {
     source,
     view,
+    prefetch: () => take?.prefetch(),
     destroy: () => view.destroy(),
   };
 }

@@ -87,6 +87,11 @@ function run(seed: number, size: number, offset: number, limit: number, steps: n
   for (let step = 0; step < steps; step++) {
     // Upstream grows over the first third (past all the window holds), then shrinks (below it).
     const adds = !phases ? 0.3 : step < steps / 3 ? 0.7 : step < (2 * steps) / 3 ? 0.3 : 0.05;
+    if (phases && (step === 5 || step === Math.floor(steps / 2))) {
+      // A quiet moment's prefetch holds more rows past the window and changes nothing in it.
+      take.prefetch();
+      expectWindow(`prefetch at step ${step}`);
+    }
     const before = new Set([...take.fetch()].map((x) => x.id));
     const batch = r() < 0.2 ? 1 + Math.floor(r() * 6) : 1;
     const changes: Change[] = [];
@@ -152,5 +157,36 @@ describe('Take', () => {
     }
     // Walks of 1, 2, 3, 5 rows (the one needed and 0, 1, 2, 4 more), none in between.
     expect(reads).toEqual([1, 2, 0, 3, 0, 0, 5, 0]);
+  });
+
+  it('holds AHEAD rows past the window after a prefetch: the next AHEAD rows to leave cost no read', () => {
+    const up = new ArrayInput();
+    for (let i = 0; i < 200; i++) up.rows.push({ id: `r${String(i).padStart(3, '0')}`, v: i });
+    const take = new Take(up, cmp, 10, 0);
+    const out = new Collect();
+    let pushed = 0;
+    take.setOutput({ push: (c) => (pushed++, out.push(c)) });
+    for (const r of take.fetch()) out.rows.set(r.id, r);
+    take.prefetch();
+    expect(up.read).toBe(10 + AHEAD); // one walk of AHEAD rows after the window
+    expect(pushed).toBe(0); // the window did not change
+    take.prefetch();
+    expect(up.read).toBe(10 + AHEAD); // once is enough
+    for (let k = 0; k < AHEAD + 1; k++) {
+      const first = [...take.fetch()][0]!;
+      const moved = { id: first.id, v: 1000 + k };
+      up.rows[up.rows.findIndex((r) => r.id === first.id)] = moved;
+      take.push({ type: 'edit', old: first, row: moved });
+      expect([...take.fetch()].map((r) => r['v'])).toEqual(Array.from({ length: 10 }, (_, i) => k + 1 + i));
+    }
+    // AHEAD departures from the held rows; the one after them walks again.
+    expect(up.walks).toBe(3);
+    // Over an upstream it holds entirely, a prefetch reads nothing.
+    const small = new ArrayInput();
+    for (let i = 0; i < 5; i++) small.rows.push({ id: `s${i}`, v: i });
+    const whole = new Take(small, cmp, 10, 0);
+    [...whole.fetch()];
+    whole.prefetch();
+    expect(small.walks).toBe(1);
   });
 });

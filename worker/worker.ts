@@ -8,4 +8,5 @@ import { DbHost } from './db-host.ts';
 import { installWireErrors } from './wire-errors.ts';
 
 installWireErrors();
-Comlink.expose(new DbHost());
+// Comlink's answers and the worker's own messages to the page (`PageMessage`) share the channel.
+Comlink.expose(new DbHost((m) => self.postMessage(m)));

@@ -26,7 +26,8 @@
  * rows ~17–20% faster. And a write's live query deliveries and WAL flush (microtasks after the
  * commit) no longer wait for its tree writes: in Chromium, a transaction of 20 updates under 20
  * live queries went from 12.3–12.5 to 6.1–7.0 ms (p50) and one update from 1.6–1.9 to 1.3 ms
- * (`bench/browser.ts`, alternating with the code before). The tree keeps an undo list of the open
+ * (`bench/browser.ts`, alternating with the code before; together with the live windows' idle
+ * prefetch, `src/query/ivm/take.ts`, without which their walks put the writes in first). The tree keeps an undo list of the open
  * transaction's writes it received, for `rollback()`, which drops the ones still waiting.
  *
  * `commit()` queues the record. Every record committed in the same tick is written with one
@@ -549,8 +550,8 @@ class Store implements DurableStore {
       this.#held.push({ buf: txn.record.buf, st: txn.staged, hints: txn.hints });
       this.#heldBytes += txn.record.len;
       if (this.#waiting >= HOLD_WRITES || this.#heldBytes >= HOLD_BYTES) this.applyWaiting();
-      else this.#armApply();
     }
+    if (this.#held.length > 0) this.#armApply();
     if (txn.record.count === 0) return this.flush();
     this.#mutate(() => {
       for (const ov of txn.toFree) this.#tree.freeOverflow(ov);
@@ -571,6 +572,7 @@ class Store implements DurableStore {
     txn.staged = [];
     txn.hints = [];
     this.#txn = undefined;
+    if (this.#held.length > 0) this.#armApply();
     txn.done = true;
     this.#mutate(() => {
       const buf = txn.record.buf;
@@ -691,8 +693,8 @@ class Store implements DurableStore {
     if (this.#applyTimer !== undefined) clearTimeout(this.#applyTimer);
     const timer = setTimeout(() => {
       this.#applyTimer = undefined;
-      if (this.#closed || this.#failure || this.#waiting === 0) return;
-      if (this.#txn) return this.#armApply();
+      // An open transaction's end arms it again.
+      if (this.#closed || this.#failure || this.#txn || this.#waiting === 0) return;
       try {
         this.applyWaiting();
         this.#pager.evict();

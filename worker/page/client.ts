@@ -207,7 +207,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #ids = new IdGenerator();
   readonly #pending = new Set<PendingWrite>();
   readonly #subs = new Set<() => void>();
-  /** Live queries' message handlers by the number the worker marks their messages with (`deliveries`). */
+  /** Live queries' message handlers by the number the worker marks their messages with (`PageMessage`). */
   readonly #sinks = new Map<number, (m: SubscriptionMessage) => void>();
   #nextSink = 0;
   readonly #statusListeners = new Set<(s: DbStatus) => void>();
@@ -284,7 +284,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
     this.#api = (async () => {
       const status = await opened;
-      // A status the port brought meanwhile is newer.
+      // A status message that came meanwhile is as new or newer.
       this.#workerStatus ??= status;
       if (status.driver.fallbackReason) {
         console.warn(

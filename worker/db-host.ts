@@ -36,10 +36,10 @@ import {
   type OpenConfig,
   type PeerCall,
   type QueryAst,
+  type RejectionSink,
   type Revert,
+  type StatusSink,
   type SubSpec,
-  type Delivery,
-  type PageMessage,
   type SubscriptionMessage,
   type SubscriptionSink,
   type Tier,
@@ -57,8 +57,6 @@ interface Backend {
   call(call: PeerCall): Promise<unknown>;
   subscribe(sub: number, spec: SubSpec, sink: SubscriptionSink): Promise<unknown>;
   unsubscribe(sub: number): void;
-  /** Runs `fn` once the subscription messages of this tick are all out (`LocalDb.afterDeliveries`). */
-  afterDeliveries(fn: () => void): void;
   /** Leader: stops serving and closes the storage (files closed when it resolves). */
   close(): Promise<void>;
 }
@@ -75,8 +73,7 @@ interface Inflight {
 
 interface HostSub {
   readonly spec: SubSpec;
-  /** The page's number for it (`Delivery`). */
-  readonly key: number;
+  readonly sink: SubscriptionSink;
   /** Only messages from this backend generation reach the page. */
   generation: number;
   /** Settles with the first backend's answer (an invalid query rejects the page's `subscribe`). */
@@ -96,6 +93,8 @@ export class DbHost implements WorkerApi {
   #nextSub = 1;
   /** The transactions' backend generation (a transaction dies with its backend). */
   readonly #txs = new Map<number, number>();
+  readonly #statusSinks = new Set<StatusSink>();
+  readonly #rejectionSinks = new Set<RejectionSink>();
   readonly #written = new Set<string>();
   #status: WorkerStatus | undefined;
   #auth: Credentials | undefined;
@@ -103,14 +102,6 @@ export class DbHost implements WorkerApi {
   /** The store's files, looked up during the first election; used if this worker leads at once. */
   #found: Promise<OpfsFiles | undefined> | undefined;
   #closed = false;
-  /** Sends the page a message of its own (`PageMessage`); none once closed. */
-  #post: ((m: PageMessage) => void) | undefined;
-  /** This tick's live query messages, not sent yet. */
-  #outbox: Delivery[] = [];
-
-  constructor(post: (m: PageMessage) => void) {
-    this.#post = post;
-  }
 
   async open(config: OpenConfig): Promise<WorkerStatus> {
     if (config.protocol !== PROTOCOL_VERSION) {
@@ -171,7 +162,6 @@ export class DbHost implements WorkerApi {
           .catch(() => {});
         subs.delete(sub);
       },
-      afterDeliveries: (fn) => db.afterDeliveries(fn),
       close: async () => {
         if (stopped) return;
         stopped = true;
@@ -204,8 +194,6 @@ export class DbHost implements WorkerApi {
       call: (call) => remote.call(call),
       subscribe: (sub, spec, sink) => remote.subscribe(sub, spec, sink),
       unsubscribe: (sub) => remote.unsubscribe(sub),
-      // Each of the leader's messages comes in a task of its own.
-      afterDeliveries: (fn) => queueMicrotask(fn),
       close: async () => remote.close(),
     };
     remote.onStatus = (s) => this.#setStatus(backend, s);
@@ -242,7 +230,7 @@ export class DbHost implements WorkerApi {
       this.#opened.settled = true;
       this.#opened.resolve(this.#status);
     }
-    this.#send({ status: this.#status });
+    for (const sink of this.#statusSinks) void sink(this.#status);
   }
 
   #openFailed(e: unknown): void {
@@ -254,7 +242,7 @@ export class DbHost implements WorkerApi {
 
   #rejected(key: string | undefined, e: WireError): void {
     if (key !== undefined && !this.#written.has(key)) return; // another tab's batch
-    this.#send({ rejected: key, error: e });
+    for (const s of this.#rejectionSinks) void s(key, e);
   }
 
   // ─── calls ────────────────────────────────────────────────────────────────
@@ -343,12 +331,12 @@ export class DbHost implements WorkerApi {
   }
 
   /** A live query or a row's history; it carries on across leader changes (its first message there is a `reset` or the whole history). */
-  async subscribe(spec: SubSpec, key: number): Promise<number> {
+  async subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number> {
     if (this.#closed) throw new JazzError('CLOSED', 'the database is closed; open it again with createDb');
     const id = this.#nextSub++;
     let first!: HostSub['first'];
     const answered = new Promise<void>((resolve, reject) => (first = { resolve, reject, settled: false }));
-    const sub: HostSub = { spec, key, generation: 0, first };
+    const sub: HostSub = { spec, sink, generation: 0, first };
     this.#subs.set(id, sub);
     if (this.#backend) this.#subscribeOn(this.#backend, this.#generation, id, sub);
     await answered;
@@ -358,7 +346,7 @@ export class DbHost implements WorkerApi {
   #subscribeOn(backend: Backend, generation: number, id: number, sub: HostSub): void {
     sub.generation = generation;
     const sink = (m: SubscriptionMessage): void => {
-      if (sub.generation === generation && this.#subs.get(id) === sub) this.#deliver(sub.key, m);
+      if (sub.generation === generation && this.#subs.get(id) === sub) void sub.sink(m);
     };
     backend.subscribe(id, sub.spec, sink).then(
       () => {
@@ -372,33 +360,9 @@ export class DbHost implements WorkerApi {
         if (!sub.first.settled) {
           sub.first.settled = true;
           sub.first.reject(e);
-        } else this.#deliver(sub.key, { kind: 'error', error: toWireError(e) });
+        } else void sub.sink({ kind: 'error', error: toWireError(e) });
       },
     );
-  }
-
-  /**
-   * Sends a live query's message to the page: all of a tick's in one message, as soon as the tick's
-   * deliveries are done (`Backend.afterDeliveries`; a plain microtask would wait for the write's WAL
-   * flush, queued before it).
-   */
-  #deliver(key: number, m: SubscriptionMessage): void {
-    if (this.#outbox.push([key, m]) > 1) return;
-    const send = (): void => {
-      const out = this.#outbox;
-      this.#outbox = [];
-      this.#send(out);
-    };
-    if (this.#backend) this.#backend.afterDeliveries(send);
-    else queueMicrotask(send);
-  }
-
-  #send(m: PageMessage): void {
-    try {
-      this.#post?.(m);
-    } catch (e) {
-      console.error('jazz-elements: a message could not be sent to the page', e);
-    }
   }
 
   async unsubscribe(id: number): Promise<void> {
@@ -448,6 +412,14 @@ export class DbHost implements WorkerApi {
     return (await this.#call({ op: 'status' })) as WorkerStatus;
   }
 
+  async onStatus(sink: StatusSink): Promise<void> {
+    this.#statusSinks.add(sink);
+  }
+
+  async onRejected(sink: RejectionSink): Promise<void> {
+    this.#rejectionSinks.add(sink);
+  }
+
   async setAuth(auth: Credentials): Promise<void> {
     this.#auth = auth; // used if this worker takes over
     await this.#call({ op: 'setAuth', auth });
@@ -474,7 +446,8 @@ export class DbHost implements WorkerApi {
     if (this.#closed) return;
     this.#closed = true;
     this.#subs.clear();
-    this.#post = undefined;
+    this.#statusSinks.clear();
+    this.#rejectionSinks.clear();
     if (this.#election) await this.retire();
     else {
       const backend = this.#backend;

@@ -527,15 +527,6 @@ export class LocalDb {
     (await this.#ready()).setAuth(auth);
   }
 
-  /**
-   * Runs `fn` after the live queries' messages of this tick (`Engine.schedule`), before the WAL
-   * flush of the write that caused them: the host sends them to the page in one message then.
-   */
-  afterDeliveries(fn: () => void): void {
-    if (this.#db) this.#db.engine.schedule(fn);
-    else queueMicrotask(fn);
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     const current = this.#current;

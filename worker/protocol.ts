@@ -2,10 +2,9 @@
  * The page ↔ worker protocol in one place (every message type in one file).
  *
  * The page's client (`worker/page/client.ts`) calls the worker's `WorkerApi` through Comlink; the
- * worker answers, and sends live query messages, its status and rejected batches on the same
- * channel (`PageMessage`).
- * Everything that crosses is structured-clonable plain data: query ASTs, write ops, rows, status
- * objects. Errors cross as `JazzError`s with their `code` and `details` (see
+ * worker calls back through the Comlink proxies the page hands it (`SubscriptionSink`,
+ * `StatusSink`). Everything that crosses is structured-clonable plain data: query ASTs, write ops,
+ * rows, status objects. Errors cross as `JazzError`s with their `code` and `details` (see
  * `wire-errors.ts`, installed on both sides).
  *
  * `PROTOCOL_VERSION` is checked by `open`: a page script and a worker file from different builds
@@ -23,7 +22,7 @@ import type { FieldConflict, HistoryEntry } from '../src/history/history.ts';
 import type { BranchInfo, MergeChange } from '../src/history/branches.ts';
 import type { FileInfo, LoadFileOptions } from '../src/files/files.ts';
 
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 5;
 
 export type { WriteOp, Tier, SyncStatus, Credentials, QueryAst, BatchRejection, HistoryEntry, FieldConflict, BranchInfo, MergeChange };
 
@@ -168,16 +167,6 @@ export type FileCall =
 export type { FileInfo, LoadFileOptions };
 
 export type SubscriptionSink = (message: SubscriptionMessage) => void;
-/** A live query's message for the page: the number the page gave the subscription, and the message. */
-export type Delivery = readonly [key: number, message: SubscriptionMessage];
-/**
- * What the worker sends the page besides Comlink's answers (`{ id, type, value }`), on the same
- * channel: the live query messages of one worker tick, its status whenever it changes, or a batch
- * of this page the server rejected (undone locally by then; `rejected` is the page's batch id).
- * Live query messages go a worker tick at a time, so a write seen by 20 live queries is one message
- * to the page, not 20 with an answer each.
- */
-export type PageMessage = Delivery[] | { readonly status: WorkerStatus } | { readonly rejected: string | undefined; readonly error: WireError };
 export type StatusSink = (status: WorkerStatus) => void;
 /** Told when the server rejected a batch (undone locally by then); `key` is the page's batch id. */
 export type RejectionSink = (key: string | undefined, error: WireError) => void;
@@ -199,11 +188,7 @@ export interface WorkerApi {
   wait(key: string, tier: Tier): Promise<void>;
   /** `conflicts`: each row with `$conflicts` (the engine's read option). */
   all(ast: QueryAst, tier?: Tier, asOf?: AsOf, conflicts?: boolean): Promise<WireRow[]>;
-  /**
-   * A live query or a row's history; resolves with its id (for `unsubscribe`). Its messages reach
-   * the page as `PageMessage`s marked with `key`, the page's own number for it.
-   */
-  subscribe(spec: SubSpec, key: number): Promise<number>;
+  subscribe(spec: SubSpec, sink: SubscriptionSink): Promise<number>;
   unsubscribe(id: number): Promise<void>;
   history(table: string, id: string): Promise<HistoryEntry[]>;
   conflicts(table: string, id: string): Promise<FieldConflict[]>;
@@ -224,6 +209,8 @@ export interface WorkerApi {
   status(): Promise<WorkerStatus>;
   /** Files (`FileCall`): handles live in the leader's worker, so a leader change fails the call (CLOSED). */
   file(call: FileCall): Promise<unknown>;
+  onStatus(sink: StatusSink): Promise<void>;
+  onRejected(sink: RejectionSink): Promise<void>;
   setAuth(auth: Credentials): Promise<void>;
   /**
    * The page is going away (`pagehide`): a leader stops serving, makes everything durable,

@@ -30,39 +30,22 @@ export function fromWireError(w: WireError): Error {
 
 let installed = false;
 
-/** Makes Comlink carry `JazzError`s whole, both ways (the worker's side). Idempotent. */
+/** Makes Comlink carry `JazzError`s whole. Idempotent. */
 export function installWireErrors(): void {
   if (installed) return;
   installed = true;
   const base = Comlink.transferHandlers.get('throw')!;
   Comlink.transferHandlers.set('throw', {
-    ...receiving(base),
+    canHandle: base.canHandle,
     serialize(thrown: unknown) {
       const value = (thrown as { value: unknown }).value;
       if (value instanceof JazzError) return [{ isError: 'jazz', value: value.toJSON() }, []];
       return base.serialize(thrown);
     },
-  });
-}
-
-/**
- * The page's side: the worker's errors come back as `JazzError`s. (The page exposes nothing
- * through Comlink, so it never sends one: the worker's messages to it are `PageMessage`s.)
- */
-export function receiveWireErrors(): void {
-  if (installed) return;
-  installed = true;
-  const base = Comlink.transferHandlers.get('throw')!;
-  Comlink.transferHandlers.set('throw', receiving(base));
-}
-
-function receiving(base: Comlink.TransferHandler<unknown, unknown>): Comlink.TransferHandler<unknown, unknown> {
-  return {
-    ...base,
     deserialize(serialized: unknown) {
       const s = serialized as { isError: unknown; value: WireError };
       if (s.isError === 'jazz') throw fromWireError(s.value);
       return base.deserialize(serialized);
     },
-  };
+  });
 }

@@ -8,5 +8,4 @@ import { DbHost } from './db-host.ts';
 import { installWireErrors } from './wire-errors.ts';
 
 installWireErrors();
-// Comlink's answers and the worker's own messages to the page (`PageMessage`) share the channel.
-Comlink.expose(new DbHost((m) => self.postMessage(m)));
+Comlink.expose(new DbHost());

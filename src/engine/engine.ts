@@ -1242,29 +1242,16 @@ export class Engine {
 
   // ─── after-write scheduling ───────────────────────────────────────────────
 
-  /**
-   * Runs `fn` once the current synchronous work is done (one microtask for all writes of a tick).
-   * What these functions schedule runs in the same microtask, after them: the worker gathers the
-   * live queries' messages of a tick and sends them at the end of it (worker/db-host.ts), before
-   * the WAL flush the commit queued meanwhile.
-   */
+  /** Runs `fn` once the current synchronous work is done (one microtask for all writes of a tick). */
   schedule(fn: () => void): void {
     this.#afterWrite.push(fn);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(() => {
-      try {
-        for (let fns = this.#afterWrite; fns.length > 0; fns = this.#afterWrite) {
-          this.#afterWrite = [];
-          for (const f of fns) f();
-        }
-      } finally {
-        this.#flushScheduled = false;
-        // After a function threw: what it left waiting runs in a microtask of its own.
-        const rest = this.#afterWrite;
-        this.#afterWrite = [];
-        for (const f of rest) this.schedule(f);
-      }
+      this.#flushScheduled = false;
+      const fns = this.#afterWrite;
+      this.#afterWrite = [];
+      for (const f of fns) f();
     });
   }
 

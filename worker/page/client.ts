@@ -44,7 +44,6 @@ import {
   type HistoryEntry,
   type SubSpec,
   type SubscriptionMessage,
-  type PageMessage,
   type SyncStatus,
   type Tier,
   type WireError,
@@ -53,7 +52,7 @@ import {
   type WorkerStatus,
   type WriteOp,
 } from '../protocol.ts';
-import { fromWireError, receiveWireErrors } from '../wire-errors.ts';
+import { fromWireError, installWireErrors } from '../wire-errors.ts';
 import { ResultCache } from './result-cache.ts';
 import type { WarmResults } from './warm.ts';
 import type { Transaction } from './revisions.ts';
@@ -207,9 +206,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   readonly #ids = new IdGenerator();
   readonly #pending = new Set<PendingWrite>();
   readonly #subs = new Set<() => void>();
-  /** Live queries' message handlers by the number the worker marks their messages with (`PageMessage`). */
-  readonly #sinks = new Map<number, (m: SubscriptionMessage) => void>();
-  #nextSink = 0;
   readonly #statusListeners = new Set<(s: DbStatus) => void>();
   readonly #errorListeners = new Set<(e: unknown) => void>();
   readonly #rejectedListeners = new Set<(rejection: BatchRejection, batchId: string) => void>();
@@ -229,7 +225,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
 
   constructor(opts: BrowserCreateDbOptions<A>) {
     checkOptions('createDb', opts, 'app migrations indexes driver server appId auth backoff branch workerUrl brokerUrl warmStart');
-    receiveWireErrors();
+    installWireErrors();
     // The options the worker takes as they are (checkOptions above allows no others): server,
     // appId, auth, backoff, branch, indexes.
     const { app, driver = { type: 'opfs' }, migrations, workerUrl, brokerUrl, warmStart, ...passed } = opts;
@@ -249,14 +245,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
     failedToLoad.catch(() => {});
     const remote = this.#remote;
     const broker = driver.type === 'memory' ? undefined : connectBroker(brokerUrl);
-    // The worker's own messages (`PageMessage`), beside Comlink's answers.
-    this.#worker.addEventListener('message', ({ data }: MessageEvent<PageMessage>) => {
-      if (Array.isArray(data)) for (const [key, m] of data) this.#sinks.get(key)?.(m);
-      else if ('status' in data) {
-        this.#workerStatus = data.status;
-        this.#emitStatus();
-      } else if ('rejected' in data) this.#rejected(data.rejected, data.error);
-    });
     if (driver.type !== 'memory' && typeof window !== 'undefined') {
       // A leaving page hands the storage on at once (its worker closes the files, then lets go of
       // the lock); one restored from the back/forward cache rejoins. A page left before its
@@ -282,15 +270,27 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       broker,
     };
     const opened = Promise.race([remote.open(broker ? Comlink.transfer(config, [broker]) : config), failedToLoad]);
+    // Sent at once, behind `open` (the worker takes calls in order and holds them until the
+    // database is open), so no round trip waits for another.
+    const listening = Promise.all([
+      remote.onStatus(
+        Comlink.proxy((s: WorkerStatus) => {
+          this.#workerStatus = s;
+          this.#emitStatus();
+        }),
+      ),
+      remote.onRejected(Comlink.proxy((key: string | undefined, e: WireError) => this.#rejected(key, e))),
+    ]);
+    listening.catch(() => {});
     this.#api = (async () => {
       const status = await opened;
-      // A status message that came meanwhile is as new or newer.
-      this.#workerStatus ??= status;
+      this.#workerStatus = status;
       if (status.driver.fallbackReason) {
         console.warn(
           `jazz-elements: the ${status.driver.requested} driver cannot run here, so the database uses ${status.driver.used}${status.driver.persistent ? '' : ' (nothing is kept after a reload)'}: ${status.driver.fallbackReason}`,
         );
       }
+      await Promise.race([listening, failedToLoad]);
       this.#open = 'yes';
       this.#emitStatus();
       return remote;
@@ -537,14 +537,13 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       if (onError) onError(e);
       else console.error('jazz-elements: a live query failed and was stopped', e);
     };
-    const key = this.#nextSink++;
-    this.#sinks.set(key, (m) => {
+    const sink = (m: SubscriptionMessage): void => {
       if (stopped) return;
       if (m.kind === 'error') fail(fromWireError(m.error));
       else on(m, resubscribe);
-    });
+    };
     const subscribe = (): void => {
-      id = this.#call((api) => api.subscribe(spec, key));
+      id = this.#call((api) => api.subscribe(spec, Comlink.proxy(sink)));
       id.catch((e: unknown) => {
         if (!stopped) fail(e);
       });
@@ -558,7 +557,6 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       if (stopped) return;
       stopped = true;
       this.#subs.delete(stop);
-      this.#sinks.delete(key);
       if (!this.#closed) void id?.then((n) => this.#remote.unsubscribe(n)).catch(() => {});
     };
     this.#subs.add(stop);

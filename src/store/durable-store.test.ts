@@ -126,6 +126,20 @@ describe('durable store: committed writes held back from the tree', () => {
   });
 });
 
+describe('durable store: which point reads put waiting writes in', () => {
+  it('past 4,096 waiting writes any point read does (their keys are no longer noted)', async () => {
+    const store = openDurableStore({ data: new MemoryBlockFile(), wal: new MemoryBlockFile(), idleCheckpointMs: Infinity });
+    const tx = store.transaction();
+    for (let i = 0; i < 5000; i++) tx.put(enc.encode(`b${i}`), new Uint8Array(8).fill(i & 0xff));
+    await tx.commit();
+    expect(store.stats().dirtyPages).toBe(0);
+    expect(store.get(enc.encode('other'))).toBeUndefined();
+    expect(store.stats().dirtyPages).toBeGreaterThan(0);
+    expect(store.get(enc.encode('b4999'))?.[0]).toBe(4999 & 0xff);
+    await store.close();
+  });
+});
+
 describe('durable store: the idle checkpoint', () => {
   it('waits for the writes to stop, writes the changed pages back a slice at a time, then checkpoints; a crash after it replays no WAL', async () => {
     const data = new MemoryBlockFile();

@@ -165,6 +165,12 @@ const HOLD_BYTES = 8 * 1024 * 1024;
 const SMALL_WRITES = 1024;
 /** Committed writes go into the tree once no commit came for this long (or a read needs them). */
 const APPLY_AFTER_MS = 5;
+/**
+ * The most waiting writes whose keys are tracked (`#waitingKeys`): a bulk write's (a 1,000-row
+ * batch makes ~12,000) would only fill a set (up to `HOLD_WRITES` entries) that its next read
+ * rarely needs; the small transactions of live updates are far below it.
+ */
+const TRACKED_KEYS = 4096;
 
 /** Opens (or creates, when the data file is empty) the durable store on two block files. */
 export function openDurableStore(options: DurableStoreOptions): DurableStore {
@@ -221,8 +227,9 @@ class Store implements DurableStore {
   /**
    * A hash of the key of every write not yet in the tree (`keyHash`; a few stale ones after a
    * rollback): a point read of any other key reads the tree as it is, without putting them in.
+   * Undefined once more than `TRACKED_KEYS` wait (a bulk write): then every point read puts them in.
    */
-  #waitingKeys = new Set<number>();
+  #waitingKeys: Set<number> | undefined = new Set<number>();
   /** The timer that puts committed writes into the tree after the last commit (`APPLY_AFTER_MS`). */
   #applyTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -337,7 +344,7 @@ class Store implements DurableStore {
 
   get(key: Uint8Array): Uint8Array | undefined {
     this.#usable();
-    if (this.#waiting > 0 && this.#waitingKeys.has(keyHash(key))) this.applyWaiting();
+    if (this.#waiting > 0 && (this.#waitingKeys === undefined || this.#waitingKeys.has(keyHash(key)))) this.applyWaiting();
     try {
       const v = this.#tree.get(key);
       return v === undefined ? undefined : this.#tree.readValue(v);
@@ -417,7 +424,15 @@ class Store implements DurableStore {
     txn.staged.push(at, key.length, rec.len - value.length, value.length);
     txn.hints.push(stream);
     this.#waiting++;
-    this.#waitingKeys.add(keyHash(key));
+    this.#track(key);
+  }
+
+  /** Notes a waiting write's key (`#waitingKeys`), or stops noting them past `TRACKED_KEYS`. */
+  #track(key: Uint8Array): void {
+    const keys = this.#waitingKeys;
+    if (keys === undefined) return;
+    if (keys.size >= TRACKED_KEYS) this.#waitingKeys = undefined;
+    else keys.add(keyHash(key));
   }
 
   /**
@@ -469,7 +484,7 @@ class Store implements DurableStore {
     this.#held = [];
     this.#heldBytes = 0;
     this.#waiting = 0;
-    this.#waitingKeys.clear();
+    this.#waitingKeys = new Set();
     if (txn !== undefined) {
       txn.staged = [];
       txn.hints = [];
@@ -495,7 +510,7 @@ class Store implements DurableStore {
    */
   #applyInOrder(buf: Uint8Array, st: number[], hints: number[], txn: Txn | undefined): void {
     this.#waiting -= st.length >> 2;
-    if (this.#waiting === 0) this.#waitingKeys.clear();
+    if (this.#waiting === 0) this.#waitingKeys = new Set();
     this.#mutate(() => {
       for (let i = 0, h = 0; i < st.length; i += 4, h++) this.#applyWrite(buf, st, i, hints[h]!, txn);
     });
@@ -538,7 +553,7 @@ class Store implements DurableStore {
     txn.staged.push(txn.record.add(key, null), key.length, 0, -1);
     txn.hints.push(0);
     this.#waiting++;
-    this.#waitingKeys.add(keyHash(key));
+    this.#track(key);
   }
 
   /** @internal */
@@ -568,7 +583,7 @@ class Store implements DurableStore {
   txRollback(txn: Txn): void {
     this.#active(txn);
     this.#waiting -= txn.staged.length >> 2;
-    if (this.#waiting === 0) this.#waitingKeys.clear();
+    if (this.#waiting === 0) this.#waitingKeys = new Set();
     txn.staged = [];
     txn.hints = [];
     this.#txn = undefined;

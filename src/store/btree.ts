@@ -488,8 +488,11 @@ interface Finger {
 
 const FINGERS = 256;
 
-/** A hash of the key's first `n` bytes: the stream it belongs to (see `BTree.put`). */
-function streamHash(key: Uint8Array, n: number): number {
+/**
+ * A hash of the key's first `n` bytes: the stream it belongs to (see `BTree.put`); of the whole key,
+ * the durable store's note of which keys have writes waiting (`#waitingKeys`).
+ */
+export function streamHash(key: Uint8Array, n: number): number {
   let h = 0;
   for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + key[i]!) | 0;
   return h ^ (h >>> 11) ^ (h >>> 21);

@@ -76,7 +76,7 @@
  */
 import { JazzError } from '../util/errors.ts';
 import type { BlockFile } from './blockfile.ts';
-import { BTree, decodePage, isOverflow, type Overflow, type Position, type StoredValue } from './btree.ts';
+import { BTree, decodePage, isOverflow, streamHash, type Overflow, type Position, type StoredValue } from './btree.ts';
 import { Pager, corrupt, type PreparedCheckpoint } from './pager.ts';
 import { SUPERBLOCK_BYTES, FORMAT_VERSION, decodeSuperblock, encodeSuperblock, isValidPageSize, type Superblock, type SuperblockRead } from './superblock.ts';
 import { compareBytes as compareKeys, type KeyRange, type KvEntry, type KvStore, type KvTransaction } from './types.ts';
@@ -427,6 +427,11 @@ class Store implements DurableStore {
     this.#track(key);
   }
 
+  /** Once nothing waits, starts noting keys afresh (`#waitingKeys`). */
+  #noneWaiting(): void {
+    if (this.#waiting === 0) this.#waitingKeys = new Set();
+  }
+
   /** Notes a waiting write's key (`#waitingKeys`), or stops noting them past `TRACKED_KEYS`. */
   #track(key: Uint8Array): void {
     const keys = this.#waitingKeys;
@@ -484,7 +489,7 @@ class Store implements DurableStore {
     this.#held = [];
     this.#heldBytes = 0;
     this.#waiting = 0;
-    this.#waitingKeys = new Set();
+    this.#noneWaiting();
     if (txn !== undefined) {
       txn.staged = [];
       txn.hints = [];
@@ -510,7 +515,7 @@ class Store implements DurableStore {
    */
   #applyInOrder(buf: Uint8Array, st: number[], hints: number[], txn: Txn | undefined): void {
     this.#waiting -= st.length >> 2;
-    if (this.#waiting === 0) this.#waitingKeys = new Set();
+    this.#noneWaiting();
     this.#mutate(() => {
       for (let i = 0, h = 0; i < st.length; i += 4, h++) this.#applyWrite(buf, st, i, hints[h]!, txn);
     });
@@ -583,7 +588,7 @@ class Store implements DurableStore {
   txRollback(txn: Txn): void {
     this.#active(txn);
     this.#waiting -= txn.staged.length >> 2;
-    if (this.#waiting === 0) this.#waitingKeys = new Set();
+    this.#noneWaiting();
     txn.staged = [];
     txn.hints = [];
     this.#txn = undefined;
@@ -1101,9 +1106,7 @@ function randomSalt(avoid?: number): number {
   return a[0]!;
 }
 
-/** FNV-1a of a key's bytes: `#waitingKeys`' hash (a collision only puts the waiting writes in early). */
+/** `#waitingKeys`' hash of a whole key (a collision only puts the waiting writes in early). */
 function keyHash(key: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
-  return h;
+  return streamHash(key, key.length);
 }

@@ -5,10 +5,10 @@
  * `window.t`: `app`, `db`, `updates` (every update of the live queries `follow(name, query)`
  * starts, with whether the database was open then) and `follow`.
  */
-export function startWarm([schema, dbName]: readonly [unknown, string]): void {
+export function startWarm([schema, dbName, workerUrl]: readonly [unknown, string, string?]): void {
   const { createDb, s } = window.jazz;
   const app = s.fromJSON(schema as never);
-  const db = createDb({ app, driver: { type: 'opfs', dbName }, warmStart: true });
+  const db = createDb({ app, driver: { type: 'opfs', dbName }, warmStart: true, ...(workerUrl ? { workerUrl: new URL(workerUrl, location.href) } : {}) });
   let ready = false;
   void db.ready.then(() => (ready = true));
   const updates: unknown[] = [];

@@ -289,16 +289,17 @@ test('a second tab on the same opfs database follows the first: one writer, shar
   expect(r).toEqual({ role: 'follower', driver: { requested: 'opfs', used: 'opfs', persistent: true, cacheBytes: 32 * 2 ** 20 }, rows: ['from the follower'], missing: 'ROW_NOT_FOUND' });
   const seen = await first.evaluate(async () => ({ role: window.t.db.status.role, rows: (await window.t.db.all(window.t.app.todos)).map((x: any) => x.title) }));
   expect(seen).toEqual({ role: 'leader', rows: ['from the follower'] });
-  // A long result through the leader: its first rows (partial), then the whole, with the rest as added.
+  // A long result through the leader: its first rows (partial, with the whole length: every row of
+  // the table), then the whole, with the rest as added.
   const updates = await second.evaluate(async () => {
     const { app, db } = window.t;
     await db.batch((b: any) => Array.from({ length: 500 }, (_, i) => b.insert(app.todos, { title: `row ${String(i).padStart(3, '0')}` }))).wait({ tier: 'local' });
-    return new Promise<{ partial: boolean; all: number; added: number; first: string }[]>((resolve) => {
-      const seen: { partial: boolean; all: number; added: number; first: string }[] = [];
+    return new Promise<{ partial: boolean; total?: number; all: number; added: number; first: string }[]>((resolve) => {
+      const seen: { partial: boolean; total?: number; all: number; added: number; first: string }[] = [];
       const stop = db.subscribeAll(
         app.todos.orderBy('title'),
-        ({ all, delta, partial }: any) => {
-          seen.push({ partial: partial === true, all: all.length, added: delta.added.length, first: (all[0] as any).title });
+        ({ all, delta, partial, total }: any) => {
+          seen.push({ partial: partial === true, ...(total !== undefined ? { total } : {}), all: all.length, added: delta.added.length, first: (all[0] as any).title });
           if (!partial) stop(), resolve(seen);
         },
         { firstRows: 50 },
@@ -306,7 +307,7 @@ test('a second tab on the same opfs database follows the first: one writer, shar
     });
   });
   expect(updates).toEqual([
-    { partial: true, all: 50, added: 50, first: 'from the follower' },
+    { partial: true, total: 501, all: 50, added: 50, first: 'from the follower' },
     { partial: false, all: 501, added: 451, first: 'from the follower' },
   ]);
   // A count that is not one is refused, through the leader too.

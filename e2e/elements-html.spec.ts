@@ -504,3 +504,65 @@ test('a long result shows its first rows before the rest is read: busy until who
   await expect(page.locator('#slot .row')).toHaveCount(3_000, { timeout: 30_000 });
   expect(await errorsSeen(page)).toEqual([]);
 });
+
+test('virtual: a long result takes its whole height with its first rows when the worker knows its length; with a where, when the rest comes', async ({ shared: page }) => {
+  // The whole results come 800 ms after the first rows (e2e/worker/slow-rest.worker.ts).
+  await mount(page, `<div id="slot"></div>`, 'driver="memory" worker-url="/e2e/worker/slow-rest.worker.ts?rest=800"', SCHEMA);
+  await insert(
+    page,
+    'tasks',
+    Array.from({ length: 3_000 }, (_, i) => ({ title: `task ${i} ✓`, points: 3_000 - i })),
+  );
+  // Two virtual queries added now, each reading 3,000 rows (all of them; those with points > 10):
+  // what each shows while busy, and once whole.
+  const seen = await page.evaluate(() =>
+    Promise.all(
+      ['', 'points > 10'].map(
+        (where) =>
+          new Promise<{ busySize: string | null; busyShown: number; busyFirst: string | null; busyHeight: number; size: string | null; height: number }>((resolve) => {
+            const out = { busySize: null as string | null, busyShown: 0, busyFirst: null as string | null, busyHeight: 0, size: null as string | null, height: 0 };
+            // Each list scrolls in a box of its own (the virtualizer renders what the box shows).
+            const box = Object.assign(document.createElement('div'), { style: 'height:400px;overflow:auto' });
+            const q = document.createElement('jazz-query');
+            q.setAttribute('table', 'tasks');
+            q.setAttribute('order-by', 'points');
+            if (where) q.setAttribute('where', where);
+            q.setAttribute('virtual', '');
+            q.innerHTML = '<template><p class="row" style="margin:0;height:20px">{{title}}</p></template>';
+            box.append(q);
+            const rows = () => box.querySelectorAll<HTMLElement>('.row');
+            // The rows show in a frame after the first rows came: looked at then, and once whole.
+            new MutationObserver(() => {
+              const r = rows()[0];
+              if (!r || !q.hasAttribute('aria-busy') || out.busySize) return;
+              out.busySize = r.getAttribute('aria-setsize');
+              out.busyShown = rows().length;
+              out.busyFirst = r.textContent;
+              out.busyHeight = box.scrollHeight;
+            }).observe(box, { childList: true, subtree: true, attributes: true });
+            q.addEventListener('jazz-settled', () =>
+              setTimeout(() => {
+                out.size = rows()[0]!.getAttribute('aria-setsize');
+                out.height = box.scrollHeight;
+                resolve(out);
+              }, 300),
+            );
+            document.getElementById('slot')!.append(box);
+          }),
+      ),
+    ),
+  );
+  const [all, filtered] = seen;
+  // Every row of the table: the length came with the first rows, so the list is as tall as it will be.
+  expect(all).toMatchObject({ busySize: '3000', busyFirst: 'task 2999 ✓', size: '3000' });
+  expect(all!.busyShown).toBeGreaterThan(5);
+  expect(all!.busyShown).toBeLessThan(200);
+  // Rows are 20 px tall (the virtualizer guesses taller until it has measured some).
+  expect(all!.busyHeight).toBeGreaterThanOrEqual(3_000 * 20);
+  expect(all!.height).toBeGreaterThanOrEqual(3_000 * 20);
+  // A where: the length is known once the rows are read; the first rows say what is there so far.
+  expect(filtered).toMatchObject({ busySize: '200', busyFirst: 'task 2989 ✓', size: '2990' });
+  expect(filtered!.busyHeight).toBeLessThan(2_990 * 20);
+  expect(filtered!.height).toBeGreaterThanOrEqual(2_990 * 20);
+  expect(await errorsSeen(page)).toEqual([]);
+});

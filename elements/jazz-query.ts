@@ -122,7 +122,7 @@ export class JazzQueryElement extends ReactiveElement {
   #root: Node | undefined;
   /** Bumped when the page state a `where` follows changes (more.ts). */
   #page = 0;
-  #virt: { set(rows: readonly JazzRow[]): void } | undefined;
+  #virt: { set(rows: readonly JazzRow[], total?: number): void } | undefined;
   /** Rows a plain (not `virtual`) list adds to the DOM per task: 200 first, then as many as take ~12 ms (#render). */
   #step = 200;
   /** The next slice of a big result, scheduled (#render). */
@@ -267,10 +267,10 @@ export class JazzQueryElement extends ReactiveElement {
     if (this.#state === 'error') this.#showState('loading');
     this.#stop = db.subscribeAll(
       ast,
-      ({ all, delta, partial }) => {
+      ({ all, delta, partial, total }) => {
         if (generation !== this.#generation) return;
         this.#rows = all;
-        this.#render();
+        this.#render(0, total);
         this.#showState(all.length ? 'ready' : 'empty');
         // A long result's first rows come first (`firstRows`): shown, busy, no events yet.
         this.ariaBusy = partial ? 'true' : null;
@@ -301,9 +301,11 @@ export class JazzQueryElement extends ReactiveElement {
    * is always the result's first rows, growing a slice a task (sized from the last one's time:
    * the browser renders a frame between two tasks, so many small slices would take a frame each).
    */
-  #render(grow = 0): void {
+  #render(grow: number, total?: number): void {
     const all = this.#rows;
-    if (this.#virt) return this.#virt.set(all);
+    // A virtual list's first rows come with the result's length when the worker knows it: the
+    // list takes its whole height at once, the rest of the rows fill in.
+    if (this.#virt) return this.#virt.set(all, total);
     const n = Math.max(this.#step, this.#list!.views.length + grow);
     const t = performance.now();
     this.#list!.set(all.slice(0, n));

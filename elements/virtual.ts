@@ -21,6 +21,8 @@ export class VirtualRows {
   readonly #list: KeyedList<View>;
   readonly #virtualizer: Virtualizer;
   #rows: readonly JazzRow[] = [];
+  /** The result's length: `#rows`', or more while only its first rows are here (`set`'s `total`). */
+  #size = 0;
   #first = 0;
   #last = -1;
 
@@ -42,9 +44,14 @@ export class VirtualRows {
     this.#virtualizer.connected();
   }
 
-  set(rows: readonly JazzRow[]): void {
+  /**
+   * Shows `rows`; `total`: the whole result's length when only its first rows are here, so the
+   * list takes its whole height (and says its size) at once, and rows past them show as they come.
+   */
+  set(rows: readonly JazzRow[], total = 0): void {
     this.#rows = rows;
-    this.#virtualizer.items = rows as unknown[];
+    this.#size = Math.max(total, rows.length);
+    this.#virtualizer.items = (this.#size > rows.length ? rows.concat(Array(this.#size - rows.length)) : rows) as unknown[];
     this.#render();
   }
 
@@ -52,7 +59,7 @@ export class VirtualRows {
     const rows = this.#rows;
     const last = Math.min(this.#last, rows.length - 1);
     this.#list.set(rows.slice(this.#first, last + 1));
-    const size = String(rows.length);
+    const size = String(this.#size);
     this.#list.views.forEach((v, i) => {
       const el = v.first as Element;
       if (!el.setAttribute) return;

@@ -135,22 +135,26 @@ describe('db: writes and reads', () => {
       for (const t of [...titles].reverse()) b.insert(app.todos, { title: t, done: t.endsWith('7') });
     }).ids;
     await tick();
-    const seen: { partial: boolean; all: string[]; added: string[]; removed: string[]; changed: string[] }[] = [];
+    const seen: { partial: boolean; total?: number; all: string[]; added: string[]; removed: string[]; changed: string[] }[] = [];
     const record = (u: SubscriptionUpdate<{ title: string }>) =>
       seen.push({
         partial: u.partial === true,
+        ...(u.total !== undefined ? { total: u.total } : {}),
         all: u.all.map((r) => r.title),
         added: u.delta.added.map((r) => r.title),
         removed: u.delta.removed.map((r) => r.title),
         changed: u.delta.changed.map((r) => r.title),
       });
     // An index scan (order by title) and an index lookup (done = false): both give their first rows early.
-    for (const query of [app.todos.orderBy('title'), app.todos.where({ done: false }).orderBy('title')]) {
+    for (const [k, query] of [app.todos.orderBy('title'), app.todos.where({ done: false }).orderBy('title')].entries()) {
       seen.length = 0;
       const stop = db.subscribeAll(query, record, { firstRows: 10 });
       expect(seen).toHaveLength(1);
       const expected = (await db.all(query)).map((r) => r.title);
-      expect(seen[0]).toEqual({ partial: true, all: expected.slice(0, 10), added: expected.slice(0, 10), removed: [], changed: [] });
+      // Every row of the table (the scan): the whole length comes with the first rows; a where's
+      // (a lookup) is only known once read.
+      const total = k === 0 ? { total: 50 } : {};
+      expect(seen[0]).toEqual({ partial: true, ...total, all: expected.slice(0, 10), added: expected.slice(0, 10), removed: [], changed: [] });
       await tick();
       expect(seen[1]).toEqual({ partial: false, all: expected, added: expected.slice(10), removed: [], changed: [] });
       expect(seen).toHaveLength(2);
@@ -166,6 +170,18 @@ describe('db: writes and reads', () => {
     await tick();
     const now = titles.filter((t) => t !== 't03').map((t) => (t === 't01' ? 't01 renamed' : t));
     expect(seen[1]).toEqual({ partial: false, all: now, added: now.filter((t) => !['t00', 't01 renamed', 't02', 't04'].includes(t)), removed: ['t03'], changed: ['t01 renamed'] });
+
+    // The whole length counts live rows only (one deleted above), and is left out wherever rows
+    // must be read to know it: a condition (here on a scan in title order), an offset.
+    seen.length = 0;
+    db.subscribeAll(app.todos.orderBy('title'), record, { firstRows: 5 })();
+    expect(seen[0]).toMatchObject({ partial: true, total: 49 });
+    for (const query of [app.todos.where({ title: { contains: 't' } }).orderBy('title'), app.todos.orderBy('title').offset(3)]) {
+      seen.length = 0;
+      db.subscribeAll(query, record, { firstRows: 5 })();
+      expect(seen[0]!.partial).toBe(true);
+      expect(seen[0]!.total).toBeUndefined();
+    }
 
     // A result no longer than firstRows comes whole at once; a bad count is refused.
     seen.length = 0;

@@ -949,7 +949,7 @@ class Subscription<R> {
     this.#onStop = onStop;
     // The first rows of a long result, at once (not when the first delivery waits for a tier).
     const count = opts.firstRows;
-    const first = count && !settled ? { count, emit: (rows: readonly OutRow[]) => this.#early(rows) } : undefined;
+    const first = count && !settled ? { count, emit: (rows: readonly OutRow[], total: number | undefined) => this.#early(rows, total) } : undefined;
     this.#graph = buildGraph(engine, ast, { attach: true, onChange: () => this.#schedule(), columns, ...(first ? { first } : {}) });
     this.#graph.source.onFail = (e) => this.#fail(e);
     this.#schedule();
@@ -976,10 +976,10 @@ class Subscription<R> {
   }
 
   /** The first rows of a long result, handed over while the rest is read (`firstRows`). */
-  #early(rows: readonly OutRow[]): void {
+  #early(rows: readonly OutRow[], total: number | undefined): void {
     this.#partial = rows;
     try {
-      this.#callback({ all: rows as unknown as readonly R[], delta: { added: rows as unknown as readonly R[], removed: [], changed: [] }, partial: true });
+      this.#callback({ all: rows as unknown as readonly R[], delta: { added: rows as unknown as readonly R[], removed: [], changed: [] }, partial: true, ...(total !== undefined ? { total } : {}) });
     } catch (e) {
       console.error('jazz-elements: a subscription callback threw', e);
     }

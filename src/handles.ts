@@ -38,6 +38,11 @@ export interface SubscriptionUpdate<R> {
   /** Only with the `firstRows` option: `all` is the result's first rows; the whole follows. */
   readonly partial?: true | undefined;
   /**
+   * With `partial`, where it is known before the rest is read: the whole result's length (a query
+   * of every row of a table, in any order). A virtual list sizes its scroll range with it.
+   */
+  readonly total?: number | undefined;
+  /**
    * Only in the browser with `warmStart`: `all` is the result as the last visit left it (its first
    * rows; `partial` too), shown until the database answers; the next call carries the difference.
    */

@@ -401,8 +401,8 @@ export class LocalDb {
     const sendOrder = !pageCanOrder(spec.ast);
     sub.stop = db.subscribeAll(
       spec.ast,
-      ({ all, delta, partial }) => {
-        if (partial) return void sub.sink({ kind: 'reset', rows: all as WireRow[], partial });
+      ({ all, delta, partial, total }) => {
+        if (partial) return void sub.sink({ kind: 'reset', rows: all as WireRow[], partial, ...(total !== undefined ? { total } : {}) });
         if (first) {
           first = false;
           void sub.sink({ kind: 'reset', rows: all as WireRow[] });

@@ -125,13 +125,14 @@ export type Revert = { readonly table: string; readonly id: string; readonly to:
  * What a subscription's sink receives.
  * - `reset`: the whole result (the first message, and after the worker reopened its storage or a
  *   new leader took over); the page diffs it against its cache. `partial`: only the result's first
- *   rows (`firstRows`), sent while the rest is read; a whole `reset` follows.
+ *   rows (`firstRows`), sent while the rest is read, with the whole result's length when the worker
+ *   knows it already (`total`); a whole `reset` follows.
  * - `delta`: rows added, removed (by id) and changed since the last message; `size` is the result's
  *   length after it, which the page checks its cache against.
  * - `error`: the query failed and was stopped.
  */
 export type SubscriptionMessage =
-  | { readonly kind: 'reset'; readonly rows: readonly WireRow[]; readonly partial?: true; readonly stale?: true }
+  | { readonly kind: 'reset'; readonly rows: readonly WireRow[]; readonly partial?: true; readonly stale?: true; readonly total?: number }
   | {
       readonly kind: 'delta';
       readonly added: readonly WireRow[];

@@ -147,14 +147,20 @@ window.bench = {
     return { ms: at - t0, frame: frame - t0, first: first - t0, tasks: await tasks(t0, at) };
   },
 
-  /** After a reload: navigation start → the list shows `n` rows; long tasks since navigation. */
+  /**
+   * After a reload: navigation start → the list shows `n` rows (rendered: a virtual list shows its
+   * first rows and knows its whole length, which may come before the rest of the rows), and →
+   * every row is there (`loaded`: the query no longer `aria-busy`); long tasks since navigation.
+   */
   async reloaded(n: number) {
     const { at, frame, first } = await until(() => shows(n));
+    const q = document.getElementById('q');
+    const loaded = q ? (await until(() => shows(n) && !q.hasAttribute('aria-busy'))).at : at;
     for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
       const name = e.name.split('?')[0]!.split('/').pop()!;
       if (name.startsWith('jazz')) marks[`${name} fetched`] = e.responseEnd;
     }
-    return { ms: at, frame, first: Math.min(first, marks['first rows'] ?? first), tasks: await tasks(0, at), marks };
+    return { ms: at, frame, first: Math.min(first, marks['first rows'] ?? first), loaded, script: marks['page script']!, tasks: await tasks(0, loaded), marks };
   },
 
   /** Changes the title of the `k`th row on screen; → the DOM shows it. */

@@ -73,7 +73,10 @@ export function buildGraph(engine: Engine, q: QueryAst, opts: GraphOptions): Gra
   for (const [name, inc] of Object.entries(q.include ?? {})) head = new Join(head, engine, name, inc, opts, buildGraph);
   const view = new ResultView(head, cmp, shaper(q, opts.columns?.(q.table), sys), opts.onChange);
   if (opts.attach) source.attach();
-  view.hydrate(opts.first);
+  // The result's length before reading it, where it is the table's count of live rows: every row,
+  // read through an index that holds each once (not an array column's, one entry per element).
+  const everyRow = plan.kind === 'scan' && !plan.prefix && plan.column?.schema.type !== 'array' && where.op === 'true' && !allowed && !take;
+  view.hydrate(opts.first, everyRow ? () => t.liveCount : undefined);
   return {
     source,
     view,

@@ -494,10 +494,10 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
   subscribeAll<Q extends QueryRef>(query: Q, callback: (update: SubscriptionUpdate<OutRowOf<Q>>) => void, opts: SubscribeOptions = {}): () => void {
     const ast = astOf(query);
     const cache = new ResultCache(ast);
-    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean, partial?: true, stale?: true): void => {
+    const deliver = (delta: { added: readonly WireRow[]; removed: readonly WireRow[]; changed: readonly WireRow[] }, first: boolean, partial?: true, stale?: true, total?: number): void => {
       if (!first && delta.added.length + delta.removed.length + delta.changed.length === 0) return;
       try {
-        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'], partial, stale });
+        callback({ all: cache.rows as unknown as OutRowOf<Q>[], delta: delta as unknown as SubscriptionUpdate<OutRowOf<Q>>['delta'], partial, stale, total });
       } catch (e) {
         console.error('jazz-elements: a subscription callback threw', e);
       }
@@ -508,7 +508,7 @@ export class BrowserDb<A extends { readonly $schema: AppSchema } = { readonly $s
       opts.onError,
       (m, again) => {
         if (m.kind === 'reset') {
-          deliver(cache.reset(m.rows), first, m.partial, m.stale);
+          deliver(cache.reset(m.rows), first, m.partial, m.stale, m.total);
           first = !!m.partial;
         } else if (m.kind === 'delta') {
           const d = cache.apply(m.added, m.removed, m.changed, m.order);

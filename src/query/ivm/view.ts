@@ -18,7 +18,8 @@ export interface Delta {
 /** A query's first rows, handed over before the rest is read (`ResultView.hydrate`). */
 export interface FirstRows {
   readonly count: number;
-  readonly emit: (rows: readonly OutRow[]) => void;
+  /** `total`: the whole result's length, where the graph knows it without reading (`size`). */
+  readonly emit: (rows: readonly OutRow[], total: number | undefined) => void;
 }
 
 export class ResultView implements Output {
@@ -44,15 +45,16 @@ export class ResultView implements Output {
 
   /**
    * Reads the whole result. `first`: a result longer than `first.count` rows hands its first rows
-   * to `first.emit` as soon as they are read (rows come in the result's order), before the rest.
+   * to `first.emit` as soon as they are read (rows come in the result's order), before the rest,
+   * with the result's length when `size` knows it.
    */
-  hydrate(first?: FirstRows): void {
+  hydrate(first?: FirstRows, size?: () => number): void {
     this.#rows = [];
     this.#out = [];
     this.#ids = new Set();
     const early = first?.count ?? Infinity;
     for (const r of this.#input.fetch()) {
-      if (this.#out.length === early) first!.emit(Object.freeze(this.#out.slice()));
+      if (this.#out.length === early) first!.emit(Object.freeze(this.#out.slice()), size?.());
       this.#ids.add(r.id);
       this.#rows.push(r);
       this.#out.push(this.#shape(r));

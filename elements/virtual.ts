@@ -21,7 +21,7 @@ export class VirtualRows {
   readonly #list: KeyedList<View>;
   readonly #virtualizer: Virtualizer;
   #rows: readonly JazzRow[] = [];
-  /** The result's length: `#rows`', or more while only its first rows are here (`set`'s `total`). */
+  /** The result's length: that of `#rows`, or more while only its first rows are here (`set`'s `total`). */
   #size = 0;
   #first = 0;
   #last = -1;

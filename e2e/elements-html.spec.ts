@@ -519,8 +519,8 @@ test('virtual: a long result takes its whole height with its first rows when the
     Promise.all(
       ['', 'points > 10'].map(
         (where) =>
-          new Promise<{ busySize: string | null; busyShown: number; busyFirst: string | null; busyHeight: number; size: string | null; height: number; last: string | null; lastAt: string | null }>((resolve) => {
-            const out = { busySize: null as string | null, busyShown: 0, busyFirst: null as string | null, busyHeight: 0, size: null as string | null, height: 0, last: null as string | null, lastAt: null as string | null };
+          new Promise<Record<string, string | number | null>>((resolve) => {
+            const out: Record<string, string | number | null> = { busySize: null, busyShown: 0, busyFirst: null, busyHeight: 0, size: null, height: 0, last: null, lastAt: null };
             // Each list scrolls in a box of its own (the virtualizer renders what the box shows).
             const box = Object.assign(document.createElement('div'), { style: 'height:400px;overflow:auto' });
             const q = document.createElement('jazz-query');

@@ -58,7 +58,7 @@ function entries(store: DurableStore): number {
 }
 
 describe('durable store: committed writes held back from the tree', () => {
-  it('keeps committed writes out of the tree until a read of one of their keys, a scan, a quiet moment or 32k of them (in the next task, or at once past them already), and a crash meanwhile loses none', async () => {
+  it('keeps committed writes out of the tree until a read of one of their keys, a scan, a quiet moment or 32k of them (50 ms later, or at once past them already), and a crash meanwhile loses none', async () => {
     const data = new MemoryBlockFile();
     const wal = new MemoryBlockFile();
     const store = openDurableStore({ data, wal, idleCheckpointMs: Infinity });
@@ -80,9 +80,9 @@ describe('durable store: committed writes held back from the tree', () => {
     await crashed.close();
     expect(all(store)).toEqual(want);
     expect(store.stats().dirtyPages).toBeGreaterThan(0); // the read put them in
-    // Without reads, the commit that brings the held writes past 32,768 puts them in: in the next
-    // task, after its WAL flush (and the live query deliveries before it) ...
-    // (The commits before it in one task: no timer runs in between, however slow the machine.)
+    // Without reads, the commit that brings the held writes past 32,768 puts them in: 50 ms later
+    // (APPLY_BIG_AFTER_MS), after its WAL flush and its live queries' page, not 5 ms later as a
+    // small commit's ... (The commits before it in one task: no timer runs in between.)
     const before = store.stats().dirtyPages;
     for (let t = 0; t < 30; t++) {
       const tx = store.transaction();
@@ -91,7 +91,9 @@ describe('durable store: committed writes held back from the tree', () => {
       if (t === 29) await done;
       expect(store.stats().dirtyPages, `commit ${t + 1}`).toBe(before);
     }
-    await sleep(0);
+    await sleep(15);
+    expect(store.stats().dirtyPages).toBe(before);
+    await sleep(50);
     expect(store.stats().dirtyPages).toBeGreaterThan(before);
     // ... and a commit when the writes held before it are past the limit, at once: commits in a
     // loop hold no more than the limit and one transaction.
@@ -132,7 +134,7 @@ describe('durable store: committed writes held back from the tree', () => {
     const tx = store.transaction();
     tx.put(enc.encode('big'), new Uint8Array(9 * 1024 * 1024).fill(7));
     await tx.commit();
-    await sleep(0); // before the quiet moment's timer
+    await sleep(60);
     expect(store.stats().dirtyPages).toBeGreaterThan(settled + 2000); // its overflow pages
     store.checkIntegrity();
     await store.close();

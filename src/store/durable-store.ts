@@ -17,9 +17,9 @@
  * copies the bytes, so callers may reuse their buffers) and waits there. Committed writes keep
  * waiting (`#held`) until a scan, a point read of one of their keys (`#waitingKeys`: a read of
  * any other key reads the tree as it is), a checkpoint, `APPLY_AFTER_MS` without a commit, or
- * `HOLD_WRITES` / `HOLD_BYTES` (in the task after the commit that passes them, so that its live
- * query deliveries and WAL flush come first; at once if they were passed before it, so a loop of
- * commits holds at most the limits and one transaction); so every read sees every write, the open transaction's
+ * `HOLD_WRITES` / `HOLD_BYTES` (`APPLY_BIG_AFTER_MS` after the commit that passes them, so that
+ * its live query deliveries, its WAL flush and the page taking them come first; at once if they
+ * were passed before it, so a loop of commits holds at most the limits and one transaction); so every read sees every write, the open transaction's
  * included.
  * Then they go into the tree together: sorted by key (`applyWaiting`, `sort-keys.ts`), or as
  * written when they are one small transaction's (`#applyInOrder`). A bulk load reaches the tree as
@@ -168,6 +168,16 @@ const HOLD_BYTES = 8 * 1024 * 1024;
 const SMALL_WRITES = 1024;
 /** Committed writes go into the tree once no commit came for this long (or a read needs them). */
 const APPLY_AFTER_MS = 5;
+/**
+ * ... and this long after the commit that takes them past the hold limits, so that the page takes
+ * that commit's (big) live query results first. `npm run bench -- list` (10,000 rows inserted in
+ * one batch under one list, two cores): applied inside the commit, a virtual list showed them
+ * after 316–405 ms, applied after the deliveries after 214–339 ms. Applied in the next task
+ * (0 ms), the ~110 ms of tree writes ran beside the page taking the result, and a plain list's
+ * tasks went over 50 ms in 4 of 6 inserts (58–130 ms); at 50 ms in 3 of 12 (59–80 ms), against 1
+ * of 15 (51 ms) inside the commit: the cost of the virtual list's 100 ms, on two cores.
+ */
+const APPLY_BIG_AFTER_MS = 50;
 /**
  * The most waiting writes whose keys are tracked (`#waitingKeys`): a bulk write's (a 1,000-row
  * batch makes ~12,000) would only fill a set (up to `HOLD_WRITES` entries) that its next read
@@ -569,20 +579,21 @@ class Store implements DurableStore {
     this.#active(txn);
     this.#txn = undefined;
     txn.done = true;
-    let soon = false;
+    let big = false;
     if (txn.staged.length > 0) {
       this.#held.push({ buf: txn.record.buf, st: txn.staged, hints: txn.hints });
       this.#heldBytes += txn.record.len;
       // Past the hold limits: the writes go in at once if those held before this transaction were
       // past them already (so commits in a loop hold at most the limits and one transaction), else
-      // in the next task, after this one's live query deliveries and WAL flush (a 10,000-row insert
-      // waited ~110 ms in Chromium for its own tree writes before its lists changed).
+      // APPLY_BIG_AFTER_MS later, after this one's live query deliveries and WAL flush (a
+      // 10,000-row insert waited ~110 ms in Chromium for its own tree writes before its lists
+      // changed).
       if (this.#waiting >= HOLD_WRITES || this.#heldBytes >= HOLD_BYTES) {
         if (this.#waiting - (txn.staged.length >> 2) >= HOLD_WRITES || this.#heldBytes - txn.record.len >= HOLD_BYTES) this.applyWaiting();
-        else soon = true;
+        else big = true;
       }
     }
-    if (this.#held.length > 0) this.#armApply(soon ? 0 : APPLY_AFTER_MS);
+    if (this.#held.length > 0) this.#armApply(big ? APPLY_BIG_AFTER_MS : APPLY_AFTER_MS);
     if (txn.record.count === 0) return this.flush();
     this.#mutate(() => {
       for (const ov of txn.toFree) this.#tree.freeOverflow(ov);

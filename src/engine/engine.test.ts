@@ -215,3 +215,42 @@ describe('engine: range plans', () => {
     );
   });
 });
+
+describe('engine: work for a quiet moment (whenIdle)', () => {
+  it('runs 100 ms after the last call, pieces one after another for up to 4 ms a task, and none after close', async () => {
+    const db = createDb({ app });
+    const seen: string[] = [];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const busy = (ms: number) => {
+      for (const t = performance.now(); performance.now() - t < ms; );
+    };
+    // Five quick pieces: one task runs them all (a task the first one schedules comes after them).
+    for (let k = 0; k < 5; k++)
+      db.engine.whenIdle(() => {
+        if (k === 0) setTimeout(() => seen.push('next task'));
+        seen.push(`quick ${k}`);
+      });
+    await sleep(60);
+    db.engine.whenIdle(() => seen.push('last call')); // 100 ms from here, not from the first
+    await sleep(60);
+    expect(seen).toEqual([]);
+    await sleep(80);
+    expect(seen).toEqual(['quick 0', 'quick 1', 'quick 2', 'quick 3', 'quick 4', 'last call', 'next task']);
+    // Slow pieces: past 4 ms the rest waits for a later task, so a write meanwhile waits that long at most.
+    seen.length = 0;
+    for (let k = 0; k < 3; k++)
+      db.engine.whenIdle(() => {
+        if (k === 0) setTimeout(() => seen.push('next task'));
+        busy(6);
+        seen.push(`slow ${k}`);
+      });
+    await sleep(200);
+    expect(seen.slice(0, 2)).toEqual(['slow 0', 'next task']);
+    expect(seen).toContain('slow 2');
+    // Closed: what waits is dropped.
+    db.engine.whenIdle(() => seen.push('after close'));
+    await db.close();
+    await sleep(150);
+    expect(seen).not.toContain('after close');
+  });
+});

@@ -19,8 +19,8 @@
  * any other key reads the tree as it is), a checkpoint, `APPLY_AFTER_MS` without a commit, or
  * `HOLD_WRITES` / `HOLD_BYTES` (`APPLY_BIG_AFTER_MS` after the commit that passes them, so that
  * its live query deliveries, its WAL flush and the page taking them come first; at once if they
- * were passed before it, so a loop of commits holds at most the limits and one transaction); so every read sees every write, the open transaction's
- * included.
+ * were passed before it, so a loop of commits holds at most the limits and one transaction); so
+ * every read sees every write, the open transaction's included.
  * Then they go into the tree together: sorted by key (`applyWaiting`, `sort-keys.ts`), or as
  * written when they are one small transaction's (`#applyInOrder`). A bulk load reaches the tree as
  * sorted runs, where each leaf is reached from the one before instead of by a descent per key

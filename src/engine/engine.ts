@@ -1260,8 +1260,8 @@ export class Engine {
 
   /**
    * Runs `fn` in a quiet moment: `IDLE_WORK_MS` after the last call to this (the live queries a page
-   * starts together are all answered first), in a task of its own. Dropped once the engine is
-   * closed. For work that makes later changes cheaper (live windows' rows past their end).
+   * starts together are all answered first), after the current task, with other such work for up
+   * to `IDLE_SLICE_MS` a task. Dropped once the engine is closed. For work that makes later changes cheaper (live windows' rows past their end).
    */
   whenIdle(fn: () => void): void {
     if (this.#closed) return;

@@ -30,8 +30,9 @@
  * commit) no longer wait for its tree writes: in Chromium, a transaction of 20 updates under 20
  * live queries went from 12.3–12.5 to 6.1–7.0 ms (p50) and one update from 1.6–1.9 to 1.3 ms
  * (`bench/browser.ts`, alternating with the code before; together with the live windows' idle
- * prefetch, `src/query/ivm/take.ts`, without which their walks put the writes in first). The tree keeps an undo list of the open
- * transaction's writes it received, for `rollback()`, which drops the ones still waiting.
+ * prefetch, `src/query/ivm/take.ts`, without which their walks put the writes in first). The tree
+ * keeps an undo list of the open transaction's writes it received, for `rollback()`, which drops
+ * the ones still waiting.
  *
  * `commit()` queues the record. Every record committed in the same tick is written with one
  * `write` and made durable with one `flush` in a microtask (group commit), and that flush resolves
@@ -581,17 +582,16 @@ class Store implements DurableStore {
     txn.done = true;
     let big = false;
     if (txn.staged.length > 0) {
-      this.#held.push({ buf: txn.record.buf, st: txn.staged, hints: txn.hints });
-      this.#heldBytes += txn.record.len;
       // Past the hold limits: the writes go in at once if those held before this transaction were
       // past them already (so commits in a loop hold at most the limits and one transaction), else
       // APPLY_BIG_AFTER_MS later, after this one's live query deliveries and WAL flush (a
       // 10,000-row insert waited ~110 ms in Chromium for its own tree writes before its lists
       // changed).
-      if (this.#waiting >= HOLD_WRITES || this.#heldBytes >= HOLD_BYTES) {
-        if (this.#waiting - (txn.staged.length >> 2) >= HOLD_WRITES || this.#heldBytes - txn.record.len >= HOLD_BYTES) this.applyWaiting();
-        else big = true;
-      }
+      const pastBefore = this.#waiting - (txn.staged.length >> 2) >= HOLD_WRITES || this.#heldBytes >= HOLD_BYTES;
+      this.#held.push({ buf: txn.record.buf, st: txn.staged, hints: txn.hints });
+      this.#heldBytes += txn.record.len;
+      if (pastBefore) this.applyWaiting();
+      else big = this.#waiting >= HOLD_WRITES || this.#heldBytes >= HOLD_BYTES;
     }
     if (this.#held.length > 0) this.#armApply(big ? APPLY_BIG_AFTER_MS : APPLY_AFTER_MS);
     if (txn.record.count === 0) return this.flush();

@@ -100,6 +100,16 @@ describe('indexes on several columns', () => {
     // Descending, and with a second sort term.
     const desc = app.todos.where({ projectId: projects[2]! }).orderBy('title', 'desc').orderBy('id').limit(7);
     expect(JSON.stringify(withIndex.allSync(desc.ast))).toBe(JSON.stringify(evaluate(m, desc.ast)));
+    // Conditions on the walked column bound the walk within the project: it starts at t50000
+    // instead of reading the project's titles before it (~200 rows), and stops at t60000.
+    for (const d of ['asc', 'desc'] as const) {
+      const bounded = app.todos.where('title >= "t50000" and title < "t60000" and done = false').where({ projectId: projects[3]! }).orderBy('title', d).limit(5);
+      expect(planOf(withIndex, bounded)).toMatchObject({ kind: 'scan', prefix: expect.any(Uint8Array), lo: expect.any(Uint8Array), hi: expect.any(Uint8Array) });
+      const expected = evaluate(m, bounded.ast);
+      expect(expected).toHaveLength(5);
+      expect(JSON.stringify(withIndex.allSync(bounded.ast))).toBe(JSON.stringify(expected));
+      expect(rowsRead(withIndex, () => withIndex.allSync(bounded.ast))).toBeLessThan(15);
+    }
     await withIndex.close();
     await without.close();
   });
@@ -155,9 +165,11 @@ describe('indexes on several columns', () => {
     const wp = planOf(db, walk);
     expect(wp.kind === 'scan' && wp.column?.name).toBe('due');
     expect(JSON.stringify(db.allSync(walk.ast))).toBe(JSON.stringify(evaluate(m, walk.ast)));
-    // A small lookup still wins over a walk: one title.
-    const one = app.todos.where({ projectId: m.get('projects')!.keys().next().value as string, title: 't00000' }).orderBy('title');
+    // A small lookup still wins over a walk of another column's index: one title, by due. (By
+    // title, the walk of the title index would read only that title's rows: plan.ts's bounds.)
+    const one = app.todos.where({ projectId: m.get('projects')!.keys().next().value as string, title: 't00000' }).orderBy('due');
     expect(planOf(db, one).kind).toBe('lookup');
+    expect(JSON.stringify(db.allSync(one.ast))).toBe(JSON.stringify(evaluate(m, one.ast)));
     await db.close();
   });
 

@@ -14,6 +14,7 @@ import type { Expr, QueryAst } from './ast.ts';
 import type { KeyRange } from '../store/types.ts';
 import { compareBytes } from '../store/types.ts';
 import type { CatalogueColumn } from '../schema/catalogue.ts';
+import type { ColumnSchema } from '../schema/schema.ts';
 import type { Engine, TableRuntime } from '../engine/engine.ts';
 import { KeyWriter, prefixEnd } from '../store/keys.ts';
 import { writeIndexValue } from '../engine/keyspace.ts';
@@ -31,6 +32,13 @@ export type Plan =
       readonly prefix?: Uint8Array;
       /** The most bytes of `column`'s values the walked index holds (a composite's share); default `INDEX_VALUE_BYTES`. */
       readonly max?: number;
+      /**
+       * The part of `column`'s own index the query's conditions on it leave (`due >= x order by
+       * due`): from `lo` (inclusive) to `hi` (exclusive); default the whole index. Bounds fall
+       * between values, never inside a value's entries (see `scanBounds`).
+       */
+      readonly lo?: Uint8Array;
+      readonly hi?: Uint8Array;
     };
 
 /** Index reads counted when weighing a lookup; a lookup larger than this is never cached. */
@@ -87,9 +95,15 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     }
     return composites.scan;
   }
-  const scan = scanPlan(t, q);
+  const scan = scanPlan(t, q, conjuncts);
+  // A walk the conditions on its column bound covers only their part of the index.
+  let walked = size;
+  if (scan.kind === 'scan' && scan.lo !== undefined && scan.hi !== undefined) {
+    const n = countRanges(engine, [{ gte: scan.lo, lt: scan.hi }], cap);
+    if (n < cap) walked = Math.max(n, 1);
+  }
   if (best && best.count < cap) {
-    const useLookup = window === Infinity ? best.count < size / 2 : best.count * best.count <= window * size;
+    const useLookup = window === Infinity ? best.count < walked / 2 : best.count * best.count <= window * walked;
     if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
   }
   return scan;
@@ -128,14 +142,14 @@ function compositeCandidates(
     const lookup = { ranges: [{ gte: at, lt: prefixEnd(at) }], conjunct: fixed.length === 1 ? fixed[0]! : ({ op: 'and', args: fixed } as Expr) };
     const last = ci.columns[ci.columns.length - 1]!;
     if (!scan && first && fixed.length === ci.columns.length - 1 && first.column === last.name) {
-      scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped: groupedOrder(q), prefix: at, max: ci.max };
+      scan = { kind: 'scan', column: last, reverse: first.direction === 'desc', grouped: groupedOrder(q), prefix: at, max: ci.max, ...scanBounds(at, last, conjuncts, ci.max) };
       walk = lookup;
     } else lookups.push(lookup);
   }
   return { lookups, scan, walk };
 }
 
-function scanPlan(t: TableRuntime, q: QueryAst): Plan {
+function scanPlan(t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[]): Plan {
   const first = q.orderBy[0];
   if (!first || first.column === 'id') return { kind: 'scan', column: null, reverse: first?.direction === 'desc', grouped: false };
   if (t.pendingIndexes.has(first.column)) {
@@ -143,7 +157,32 @@ function scanPlan(t: TableRuntime, q: QueryAst): Plan {
     return { kind: 'lookup', ranges: [{ gte: t.manifestPrefix, lt: prefixEnd(t.manifestPrefix) }], predicate: () => true, estimate: t.liveCount, conjunct: { op: 'true' } };
   }
   const col = t.column(first.column)!;
-  return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped: groupedOrder(q) };
+  return { kind: 'scan', column: col, reverse: first.direction === 'desc', grouped: groupedOrder(q), ...scanBounds(t.indexPrefixes.get(col.name)!, col, conjuncts) };
+}
+
+/**
+ * The part of a walk (under `p`: the sort column's index, or a composite's part with its leading
+ * values) that the query's comparisons on the walked column leave (`due >= x`, `title > 'm' and
+ * title < 'n'`), so that it starts and stops there instead of reading every row before it: `due
+ * >= x order by due limit 20` read half of a 100k-row table for its 20 rows, `title >= 'm' and
+ * title < 'n' order by title limit 20` 61,212 rows (300 ms in Node) for 20. The ranges are the
+ * lookups' (`cmpRange`): they fall between values (a value cut in the index keeps its whole group;
+ * nulls sort before every value and no comparison matches them), so a group of equal values is
+ * never split, and the filter still checks each row.
+ */
+function scanBounds(p: Uint8Array, col: CatalogueColumn, conjuncts: readonly Expr[], max?: number): { lo: Uint8Array; hi: Uint8Array } | undefined {
+  if (col.schema.type === 'array') return undefined;
+  let lo: Uint8Array | undefined;
+  let hi: Uint8Array | undefined;
+  for (const c of conjuncts) {
+    if (c.op !== 'cmp' || c.column !== col.name || c.cmp === 'ne') continue;
+    const r = cmpRange(p, col.schema, c, max);
+    if (!lo || compareBytes(r.gte!, lo) > 0) lo = r.gte!;
+    if (!hi || compareBytes(r.lt!, hi) < 0) hi = r.lt!;
+  }
+  if (!lo || !hi) return undefined;
+  // Conditions that contradict each other leave nothing to walk.
+  return compareBytes(lo, hi) < 0 ? { lo, hi } : { lo, hi: lo };
 }
 
 /** Several sort terms (other than a last `id` in the same direction): rows equal on the first are sorted in memory, group by group. */
@@ -165,25 +204,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       if (c.cmp === 'ne' || c.column === 'id') return undefined;
       const col = t.column(c.column);
       if (!col || col.schema.type === 'array') return undefined;
-      const p = t.indexPrefixes.get(c.column)!;
-      const w = writeIndexValue(new KeyWriter().reset(p), col.schema, c.value);
-      const at = w.finish();
-      const nonNull = new KeyWriter().reset(p).bool(false).finish(); // first non-null value
-      // A value cut in the index (keyspace.ts) names a group of entries that hold values above and
-      // below it: the range keeps the whole group and the rows settle it (the lookup re-checks).
-      switch (c.cmp) {
-        case 'eq':
-          return [{ gte: at, lt: prefixEnd(at) }];
-        case 'gt':
-          return [{ gte: w.cut ? at : prefixEnd(at), lt: prefixEnd(p) }];
-        case 'gte':
-          return [{ gte: at, lt: prefixEnd(p) }];
-        case 'lt':
-          return [{ gte: nonNull, lt: w.cut ? prefixEnd(at) : at }];
-        case 'lte':
-          return [{ gte: nonNull, lt: prefixEnd(at) }];
-      }
-      return undefined;
+      return [cmpRange(t.indexPrefixes.get(c.column)!, col.schema, c)];
     }
     case 'in': {
       if (c.column === 'id') return undefined;
@@ -238,6 +259,32 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
     }
     default:
       return undefined;
+  }
+}
+
+/**
+ * The entries under `p` (an index's prefix, or a composite's with its leading values) whose value
+ * the comparison `c` allows; `max`: the most bytes of a value the index holds.
+ */
+function cmpRange(p: Uint8Array, schema: ColumnSchema, c: Extract<Expr, { op: 'cmp' }>, max?: number): KeyRange {
+  const w = writeIndexValue(new KeyWriter().reset(p), schema, c.value, max);
+  const at = w.finish();
+  const nonNull = new KeyWriter().reset(p).bool(false).finish(); // first non-null value
+  // A value cut in the index (keyspace.ts) names a group of entries that hold values above and
+  // below it: the range keeps the whole group and the rows settle it (the lookup re-checks).
+  switch (c.cmp) {
+    case 'eq':
+      return { gte: at, lt: prefixEnd(at) };
+    case 'gt':
+      return { gte: w.cut ? at : prefixEnd(at), lt: prefixEnd(p) };
+    case 'gte':
+      return { gte: at, lt: prefixEnd(p) };
+    case 'lt':
+      return { gte: nonNull, lt: w.cut ? prefixEnd(at) : at };
+    case 'lte':
+      return { gte: nonNull, lt: prefixEnd(at) };
+    case 'ne':
+      throw new Error('no range for ne');
   }
 }
 

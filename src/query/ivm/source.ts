@@ -187,23 +187,25 @@ export class Source implements Input, ChangeListener {
     const col = plan.column;
     // A composite index's part (plan.ts) or the sort column's whole index.
     const prefix = plan.prefix ?? (col ? this.#t.indexPrefixes.get(col.name)! : this.#t.manifestPrefix);
-    const end = prefixEnd(prefix);
+    // The walked part: the whole index, or the part the conditions on its column leave (plan.ts).
+    const lo = plan.lo ?? prefix;
+    const end = plan.hi ?? prefixEnd(prefix);
     const mayCut = col !== null && indexMayCut(col.schema);
     let range: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; reverse?: boolean };
     /** Rows before `start` (in the query's order) may come first: skip them. */
     let skipToStart = false;
-    if (!start) range = plan.reverse ? { gte: prefix, lt: end, reverse: true } : { gte: prefix, lt: end };
+    if (!start) range = plan.reverse ? { gte: lo, lt: end, reverse: true } : { gte: lo, lt: end };
     else {
       const w = new KeyWriter().reset(prefix);
       if (col) writeIndexValue(w, col.schema, start.row[col.name], plan.max);
       if (col && (plan.grouped || w.cut)) {
         // Start at the start row's group, which the index does not order by the query's order.
         const at = w.finish();
-        range = plan.reverse ? { gte: prefix, lt: prefixEnd(at), reverse: true } : { gte: at, lt: end };
+        range = plan.reverse ? { gte: lo, lt: prefixEnd(at), reverse: true } : { gte: at, lt: end };
         skipToStart = true;
       } else {
         const at = w.id(uuidToBytes(start.row.id)).finish();
-        if (plan.reverse) range = start.exclusive ? { gte: prefix, lt: at, reverse: true } : { gte: prefix, lte: at, reverse: true };
+        if (plan.reverse) range = start.exclusive ? { gte: lo, lt: at, reverse: true } : { gte: lo, lte: at, reverse: true };
         else range = start.exclusive ? { gt: at, lt: end } : { gte: at, lt: end };
       }
     }

@@ -246,6 +246,40 @@ describe('engine: range plans', () => {
     const desc = app.todos.where('due > 100 and due <= 2000 and priority = 1').orderBy('due', 'desc').limit(4);
     expect(db.allSync(desc).map((r) => r.due)).toEqual([1999, 1996, 1993, 1990]);
     expect(scans.count).toBeLessThan(1600); // from the end: ~28,000
+    // A list of values spans from the least to the greatest (priority 0 comes first in its index:
+    // 10,000 rows); nulls alone, or none of them.
+    scans.reset();
+    const some = db.allSync(
+      app.todos
+        .where({ priority: { in: [2, 1] } })
+        .orderBy('priority')
+        .limit(3),
+    );
+    expect(some.map((r) => r.priority)).toEqual([1, 1, 1]);
+    expect(scans.count).toBeLessThan(1600);
+    db.batch((b) => {
+      for (let i = 0; i < 5; i++) b.insert(app.todos, { title: `no due ${i}`, priority: i % 3 });
+    });
+    expect(
+      db
+        .allSync(
+          app.todos
+            .where({ due: { isNull: true } })
+            .orderBy('due')
+            .limit(9),
+        )
+        .map((r) => r.title),
+    ).toEqual(['no due 0', 'no due 1', 'no due 2', 'no due 3', 'no due 4']);
+    expect(
+      db
+        .allSync(
+          app.todos
+            .where({ due: { isNull: false } })
+            .orderBy('due')
+            .limit(2),
+        )
+        .map((r) => r.due),
+    ).toEqual([0, 1]);
     // Equality, and conditions that contradict each other.
     expect(db.allSync(app.todos.where({ due: 777 }).orderBy('due').limit(3)).map((r) => r.due)).toEqual([777]);
     scans.reset();

@@ -39,6 +39,12 @@ export type Plan =
        */
       readonly lo?: Uint8Array;
       readonly hi?: Uint8Array;
+      /**
+       * Walk `column`'s index once per value of the first sort column (a boolean), `values` in
+       * the query's order, keeping each walk's rows of that value (`order by done, due desc`):
+       * see `groupWalk`. `column` is then the second sort column (null: id order).
+       */
+      readonly groups?: { readonly column: CatalogueColumn; readonly values: readonly (boolean | null)[]; readonly desc: boolean };
     };
 
 /** Index reads counted when weighing a lookup; a lookup larger than this is never cached. */
@@ -106,7 +112,44 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     const useLookup = window === Infinity ? best.count < walked / 2 : best.count * best.count <= window * walked;
     if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
   }
-  return scan;
+  return groupWalk(engine, t, q, conjuncts, window, size) ?? scan;
+}
+
+/**
+ * A query sorted first by a boolean (`order by done, due desc limit 20`: open todos first) is
+ * walked in the first column's index, a group of equal values at a time, each group read whole and
+ * sorted by the rest of the order: its first 20 rows read every open todo (50,017 rows, 281 ms in
+ * Node at 100k rows). Instead, the second sort column's index can be walked once per value of the
+ * first, in the order of both, keeping the rows of that value: ~window × rows / group rows read.
+ * Chosen when that is fewer than the first group's rows (window × rows < group²), and not where
+ * the walked column's runs of equal values would have to be sorted whole (see below); the values
+ * are those the query's conditions on the first column allow (null first when it is optional).
+ */
+function groupWalk(engine: Engine, t: TableRuntime, q: QueryAst, conjuncts: readonly Expr[], window: number, size: number): Plan | undefined {
+  const [first, second] = q.orderBy;
+  if (window === Infinity || !first || !second || first.column === 'id') return undefined;
+  const gcol = t.column(first.column);
+  if (gcol?.schema.type !== 'boolean' || t.pendingIndexes.has(gcol.name)) return undefined;
+  const next = second.column === 'id' ? null : t.column(second.column);
+  if (next === undefined || (next && (next.schema.type === 'array' || t.pendingIndexes.has(next.name)))) return undefined;
+  const on = conjuncts.filter((c) => 'column' in c && c.column === gcol.name);
+  const allows = compilePredicate(on.length === 0 ? { op: 'true' } : on.length === 1 ? on[0]! : { op: 'and', args: on });
+  const values = [...(gcol.schema.optional ? [null] : []), false, true].filter((v) => allows({ id: '', [gcol.name]: v }));
+  if (first.direction === 'desc') values.reverse();
+  if (values.length === 0) return undefined;
+  const p = t.indexPrefixes.get(gcol.name)!;
+  const at = writeIndexValue(new KeyWriter().reset(p), gcol.schema, values[0]).finish();
+  // Counted only as far as it decides: past √(window × rows) the walk wins.
+  const group = countRanges(engine, [{ gte: at, lt: prefixEnd(at) }], Math.floor(Math.sqrt(window * size)) + 1);
+  if (window * size >= group * group) return undefined;
+  // Rows equal on the walked column are sorted in memory when more terms follow, or when their id
+  // order (which follows the first term's direction: compare.ts) is not the walk's.
+  const rest = { ...q, orderBy: q.orderBy.slice(1) };
+  const grouped = next !== null && (groupedOrder(rest) || (rest.orderBy.length === 1 && first.direction !== second.direction));
+  // Sorting those reads each run of equal values whole: a column of few values (a priority) would
+  // have the walk read thousands of rows for a handful. Only where values are mostly distinct.
+  if (grouped && ['boolean', 'enum', 'int', 'ref'].includes(next.schema.type)) return undefined;
+  return { kind: 'scan', column: next, reverse: second.direction === 'desc', grouped, groups: { column: gcol, values, desc: first.direction === 'desc' } };
 }
 
 /**

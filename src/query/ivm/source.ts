@@ -12,6 +12,7 @@ import { KeyWriter, prefixEnd, trailingId } from '../../store/keys.ts';
 import { indexMayCut, isCutEntry, writeIndexValue } from '../../engine/keyspace.ts';
 import { uuidToBytes, isUuid } from '../../rows/ids.ts';
 import { compareBytes } from '../../store/types.ts';
+import { compareValues } from '../compare.ts';
 
 export class Source implements Input, ChangeListener {
   readonly #engine: Engine;
@@ -130,7 +131,7 @@ export class Source implements Input, ChangeListener {
         return;
       }
       case 'scan':
-        yield* this.#scan(plan, start);
+        yield* plan.groups ? this.#groupWalk(plan, start) : this.#scan(plan, start);
         return;
     }
   }
@@ -175,6 +176,31 @@ export class Source implements Input, ChangeListener {
     }
     rows.sort(this.#cmp);
     return rows;
+  }
+
+  /**
+   * A walk of the second sort column's index per value of the first (plan.ts `groupWalk`), keeping
+   * each walk's rows of its value; from `start`, in its value's walk first.
+   */
+  *#groupWalk(plan: Extract<Plan, { kind: 'scan' }>, start?: Start): Iterable<Row> {
+    const { column, values, desc } = plan.groups!;
+    const name = column.name;
+    const of = (r: Row): boolean | null => (r[name] === undefined || r[name] === null ? null : (r[name] as boolean));
+    let from = 0;
+    if (start) {
+      // The start row's value, or (should it be none of them) the first value after it.
+      const v = of(start.row);
+      from = values.indexOf(v);
+      if (from < 0) {
+        from = values.findIndex((g) => (desc ? compareValues(g, v) < 0 : compareValues(g, v) > 0));
+        if (from < 0) return;
+        start = undefined;
+      }
+    }
+    for (let g = from; g < values.length; g++) {
+      const value = values[g]!;
+      for (const r of this.#scan(plan, g === from ? start : undefined)) if (of(r) === value) yield r;
+    }
   }
 
   /**

@@ -34,9 +34,12 @@ export default defineConfig(({ mode }) => {
     logLevel: 'warn',
     resolve: {
       alias: worker
-        ? // The page parses `where` strings; the worker gets query ASTs (worker/no-where-parser.ts).
+        ? // The page reads `where` strings and objects; the worker gets query ASTs (worker/no-where-parser.ts).
           mode === 'worker'
-          ? [{ find: /^\.\/where-parser\.ts$/, replacement: here('./worker/no-where-parser.ts') }]
+          ? [
+              { find: /^\.\/where-parser\.ts$/, replacement: here('./worker/no-where-parser.ts') },
+              { find: /^\.\/where-object\.ts$/, replacement: here('./worker/no-where-parser.ts') },
+            ]
           : []
         : [
             { find: /^\.\/worker-url\.ts$/, replacement: here('./worker/page/worker-url.dist.ts') },

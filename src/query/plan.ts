@@ -44,7 +44,7 @@ export type Plan =
        * the query's order, keeping each walk's rows of that value (`order by done, due desc`):
        * see `groupWalk`. `column` is then the second sort column (null: id order).
        */
-      readonly groups?: { readonly column: CatalogueColumn; readonly values: readonly (boolean | null)[]; readonly desc: boolean };
+      readonly groups?: { readonly column: CatalogueColumn; readonly values: readonly (boolean | null)[] };
     };
 
 /** Index reads counted when weighing a lookup; a lookup larger than this is never cached. */
@@ -149,7 +149,7 @@ function groupWalk(engine: Engine, t: TableRuntime, q: QueryAst, conjuncts: read
   // Sorting those reads each run of equal values whole: a column of few values (a priority) would
   // have the walk read thousands of rows for a handful. Only where values are mostly distinct.
   if (grouped && ['boolean', 'enum', 'int', 'ref'].includes(next.schema.type)) return undefined;
-  return { kind: 'scan', column: next, reverse: second.direction === 'desc', grouped, groups: { column: gcol, values, desc: first.direction === 'desc' } };
+  return { kind: 'scan', column: next, reverse: second.direction === 'desc', grouped, groups: { column: gcol, values } };
 }
 
 /**

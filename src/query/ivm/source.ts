@@ -12,7 +12,6 @@ import { KeyWriter, prefixEnd, trailingId } from '../../store/keys.ts';
 import { indexMayCut, isCutEntry, writeIndexValue } from '../../engine/keyspace.ts';
 import { uuidToBytes, isUuid } from '../../rows/ids.ts';
 import { compareBytes } from '../../store/types.ts';
-import { compareValues } from '../compare.ts';
 
 export class Source implements Input, ChangeListener {
   readonly #engine: Engine;
@@ -183,19 +182,15 @@ export class Source implements Input, ChangeListener {
    * each walk's rows of its value; from `start`, in its value's walk first.
    */
   *#groupWalk(plan: Extract<Plan, { kind: 'scan' }>, start?: Start): Iterable<Row> {
-    const { column, values, desc } = plan.groups!;
+    const { column, values } = plan.groups!;
     const name = column.name;
     const of = (r: Row): boolean | null => (r[name] === undefined || r[name] === null ? null : (r[name] as boolean));
-    let from = 0;
-    if (start) {
-      // The start row's value, or (should it be none of them) the first value after it.
-      const v = of(start.row);
-      from = values.indexOf(v);
-      if (from < 0) {
-        from = values.findIndex((g) => (desc ? compareValues(g, v) < 0 : compareValues(g, v) > 0));
-        if (from < 0) return;
-        start = undefined;
-      }
+    let from = start ? values.indexOf(of(start.row)) : 0;
+    if (from < 0) {
+      // A start row of none of the values (the conditions allow them all): from the beginning.
+      // What comes before the start row Take holds already and passes over (take.ts `#walk`).
+      from = 0;
+      start = undefined;
     }
     for (let g = from; g < values.length; g++) {
       const value = values[g]!;

@@ -37,6 +37,10 @@
  *   as live query collections (differential dataflow) joined to projects. The in-memory ceiling
  *   for incremental view maintenance; it has no P2, P3, P5 or P7 figures here.
  *
+ * Each P4 and transaction round subscribes the 20 queries afresh: the time to their 20 first
+ * results is printed too (p50 over the rounds, and the page's first round). For TanStack DB it is
+ * the subscribing only (its live queries hold their results already), for SQLite one round trip.
+ *
  * Timings are taken on the page with performance.now(). The pages are cross-origin isolated
  * (COOP/COEP), so the clock is not coarsened; if they are not, sub-millisecond figures are not
  * printed. p50/p95 pool every sample of the RUNS rounds.

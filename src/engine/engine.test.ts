@@ -261,26 +261,9 @@ describe('engine: range plans', () => {
     db.batch((b) => {
       for (let i = 0; i < 5; i++) b.insert(app.todos, { title: `no due ${i}`, priority: i % 3 });
     });
-    expect(
-      db
-        .allSync(
-          app.todos
-            .where({ due: { isNull: true } })
-            .orderBy('due')
-            .limit(9),
-        )
-        .map((r) => r.title),
-    ).toEqual(['no due 0', 'no due 1', 'no due 2', 'no due 3', 'no due 4']);
-    expect(
-      db
-        .allSync(
-          app.todos
-            .where({ due: { isNull: false } })
-            .orderBy('due')
-            .limit(2),
-        )
-        .map((r) => r.due),
-    ).toEqual([0, 1]);
+    const byDue = (isNull: boolean, n: number) => db.allSync(app.todos.where({ due: { isNull } }).orderBy('due').limit(n));
+    expect(byDue(true, 9).map((r) => r.title)).toEqual(['no due 0', 'no due 1', 'no due 2', 'no due 3', 'no due 4']);
+    expect(byDue(false, 2).map((r) => r.due)).toEqual([0, 1]);
     // Equality, and conditions that contradict each other.
     expect(db.allSync(app.todos.where({ due: 777 }).orderBy('due').limit(3)).map((r) => r.due)).toEqual([777]);
     scans.reset();

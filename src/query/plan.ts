@@ -102,13 +102,13 @@ export function planQuery(engine: Engine, t: TableRuntime, q: QueryAst): Plan {
     return composites.scan;
   }
   const scan = scanPlan(t, q, conjuncts);
-  // A walk the conditions on its column bound covers only their part of the index.
-  let walked = size;
-  if (scan.kind === 'scan' && scan.lo !== undefined && scan.hi !== undefined) {
-    const n = countRanges(engine, [{ gte: scan.lo, lt: scan.hi }], cap);
-    if (n < cap) walked = Math.max(n, 1);
-  }
   if (best && best.count < cap) {
+    // A walk the conditions on its column bound covers only their part of the index.
+    let walked = size;
+    if (scan.kind === 'scan' && scan.lo !== undefined && scan.hi !== undefined) {
+      const n = countRanges(engine, [{ gte: scan.lo, lt: scan.hi }], cap);
+      if (n < cap) walked = Math.max(n, 1);
+    }
     const useLookup = window === Infinity ? best.count < walked / 2 : best.count * best.count <= window * walked;
     if (useLookup) return { kind: 'lookup', ranges: best.ranges, predicate: compilePredicate(best.conjunct), estimate: best.count, conjunct: best.conjunct };
   }
@@ -235,10 +235,7 @@ function scanBounds(p: Uint8Array, col: CatalogueColumn, conjuncts: readonly Exp
         if (!to || compareBytes(r.lt!, to) > 0) to = r.lt!;
       }
       narrow({ gte: from!, lt: to! });
-    } else if (c.op === 'isNull') {
-      const nulls = new KeyWriter().reset(p).null().finish();
-      narrow(c.isNull ? { gte: nulls, lt: prefixEnd(nulls) } : { gte: new KeyWriter().reset(p).bool(false).finish(), lt: prefixEnd(p) });
-    }
+    } else if (c.op === 'isNull') narrow(nullRange(p, c.isNull));
   }
   if (!lo || !hi) return undefined;
   // Conditions that contradict each other leave nothing to walk.
@@ -280,8 +277,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
       if (!c.isNull || c.column === 'id') return undefined;
       const p = t.indexPrefixes.get(c.column);
       if (!p) return undefined;
-      const at = new KeyWriter().reset(p).null().finish();
-      return [{ gte: at, lt: prefixEnd(at) }];
+      return [nullRange(p, true)];
     }
     case 'contains': {
       const col = t.column(c.column);
@@ -322,6 +318,13 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
   }
 }
 
+/** The entries under `p` whose value is null (`isNull`), or those whose value is not. */
+function nullRange(p: Uint8Array, isNull: boolean): KeyRange {
+  if (!isNull) return { gte: new KeyWriter().reset(p).bool(false).finish(), lt: prefixEnd(p) }; // from the first non-null value
+  const at = new KeyWriter().reset(p).null().finish();
+  return { gte: at, lt: prefixEnd(at) };
+}
+
 /**
  * The entries under `p` (an index's prefix, or a composite's with its leading values) whose value
  * the comparison `c` allows; `max`: the most bytes of a value the index holds.
@@ -329,7 +332,7 @@ export function rangesFor(t: TableRuntime, c: Expr): KeyRange[] | undefined {
 function cmpRange(p: Uint8Array, schema: ColumnSchema, c: Extract<Expr, { op: 'cmp' }>, max?: number): KeyRange {
   const w = writeIndexValue(new KeyWriter().reset(p), schema, c.value, max);
   const at = w.finish();
-  const nonNull = new KeyWriter().reset(p).bool(false).finish(); // first non-null value
+  const nonNull = nullRange(p, false).gte!;
   // A value cut in the index (keyspace.ts) names a group of entries that hold values above and
   // below it: the range keeps the whole group and the rows settle it (the lookup re-checks).
   switch (c.cmp) {
